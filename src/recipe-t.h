@@ -1,0 +1,116 @@
+/*
+ * recipe-t.h: the recipe model. A recipe is an ordered list of check steps that maps one-to-one onto
+ * HAProxy 2.6's tcp-check rules (kind RECIPE_TCP), or one HTTP request with its expectations that maps
+ * onto option httpchk + http-check (kind RECIPE_HTTP). A loaded, compiled recipe is immutable and shared
+ * read-only by every check that runs it.
+ */
+#ifndef RECHECK_RECIPE_T_H
+#define RECHECK_RECIPE_T_H
+
+#include "api.h"
+
+struct rx;
+
+enum recipe_kind {
+	RECIPE_TCP = 0,  /* option tcp-check + tcp-check rules */
+	RECIPE_HTTP,     /* option httpchk + http-check send / expect */
+};
+
+enum step_type {
+	STEP_CONNECT = 0, /* tcp-check connect [port N] [linger] */
+	STEP_SEND,        /* tcp-check send (text) or send-binary (binary) */
+	STEP_EXPECT,      /* tcp-check expect [min-recv N] [!] <match> <pattern> */
+};
+
+enum expect_match {
+	EXPECT_STRING = 0, /* substring, binary-safe */
+	EXPECT_BINARY,     /* substring given as hex */
+	EXPECT_RSTRING,    /* PCRE2 regex over the raw bytes */
+	EXPECT_RBINARY,    /* PCRE2 regex over the UPPERCASE hex form of the bytes */
+};
+
+struct step {
+	enum step_type type;
+	char *comment;          /* owned, NULL when none; HAProxy's "comment <msg>" */
+	int line;               /* line of the source file it came from; 0 when built in memory */
+
+	/* STEP_CONNECT */
+	int port;               /* 0: the server's own port */
+	bool linger;            /* close with FIN rather than HAProxy's default RST */
+
+	/* STEP_SEND */
+	bool binary;            /* written as hex (send-binary) rather than text (send) */
+	bool env;               /* payload holds ${NAME} references filled from the environment */
+	bool secret;            /* payload carries a recorded credential (RFC 1929, Proxy-Authorization) */
+
+	/* STEP_EXPECT */
+	enum expect_match match;
+	bool negate;            /* '!': the step passes when the pattern is NOT found */
+	int min_recv;           /* -1 (HAProxy's default) or the bytes to wait for before concluding */
+
+	/* Payload: bytes to send, the string/binary pattern, or the regex source. Owned; always followed
+	 * by a NUL that len does not count, so text payloads can be used as C strings. */
+	unsigned char *data;
+	size_t len;
+	struct rx *rx;          /* rstring/rbinary compiled by recipe_compile(); owned */
+};
+
+struct http_hdr {
+	char *name;             /* owned */
+	char *value;            /* owned; may hold ${NAME} references */
+};
+
+struct http_req {
+	char *method;           /* owned; NULL: OPTIONS (HAProxy's default) */
+	char *uri;              /* owned; NULL: "/" */
+	char *version;          /* owned; NULL: HTTP/1.0 */
+	struct http_hdr *hdrs;  /* owned array */
+	size_t nhdrs;
+	unsigned char *body;    /* owned, NUL-terminated, may be NULL */
+	size_t bodylen;
+	bool env;               /* header values hold ${NAME} references */
+	bool secret;            /* a header carries a recorded credential */
+	char *comment;          /* owned */
+	int line;
+};
+
+enum http_expect_match {
+	HEXP_STATUS = 0,        /* comma list of codes and ranges: "204", "200-399,401" */
+	HEXP_RSTATUS,           /* regex over the status code text */
+	HEXP_STRING,            /* substring of the body */
+	HEXP_RSTRING,           /* regex over the body */
+};
+
+struct http_expect {
+	enum http_expect_match match;
+	bool negate;
+	int min_recv;           /* -1 or >= 0, as for tcp-check */
+	char *pattern;          /* owned */
+	size_t len;
+	struct rx *rx;          /* owned, compiled for rstatus/rstring */
+	char *comment;          /* owned */
+	int line;
+};
+
+struct recipe {
+	enum recipe_kind kind;
+
+	/* metadata, all owned and optional */
+	char *name;             /* short identifier, used in logs and exports */
+	char *protocol;         /* detected protocol: socks5, socks5+http, socks4, http-proxy, http-connect, raw */
+	char *recorded_from;    /* e.g. "socks5h://127.0.0.1:1080 -> http://example/generate_204" */
+	char *recorded_at;      /* ISO 8601 UTC */
+	char *notes;            /* free text, may span lines */
+	char *file;             /* path it was loaded from, for messages; NULL when built in memory */
+
+	/* RECIPE_TCP */
+	struct step *steps;     /* owned array */
+	size_t nsteps;
+
+	/* RECIPE_HTTP */
+	struct http_req req;
+	struct http_expect *hexp; /* owned array; none means HAProxy's implicit "status 200-399" */
+	size_t nhexp;
+};
+
+#endif

@@ -1,0 +1,581 @@
+#include "api.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "recipe.h"
+#include "regex.h"
+#include "util.h"
+
+struct recipe *recipe_new(enum recipe_kind kind)
+{
+	struct recipe *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->kind = kind;
+	return r;
+}
+
+static void step_clear(struct step *s)
+{
+	free(s->comment);
+	free(s->data);
+	rx_free(s->rx);
+}
+
+static void hexpect_clear(struct http_expect *e)
+{
+	free(e->pattern);
+	free(e->comment);
+	rx_free(e->rx);
+}
+
+void recipe_free(struct recipe *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nsteps; i++)
+		step_clear(&r->steps[i]);
+	free(r->steps);
+	for (i = 0; i < r->req.nhdrs; i++) {
+		free(r->req.hdrs[i].name);
+		free(r->req.hdrs[i].value);
+	}
+	free(r->req.hdrs);
+	free(r->req.method);
+	free(r->req.uri);
+	free(r->req.version);
+	free(r->req.body);
+	free(r->req.comment);
+	for (i = 0; i < r->nhexp; i++)
+		hexpect_clear(&r->hexp[i]);
+	free(r->hexp);
+	free(r->name);
+	free(r->protocol);
+	free(r->recorded_from);
+	free(r->recorded_at);
+	free(r->notes);
+	free(r->file);
+	free(r);
+}
+
+struct step *recipe_add_step(struct recipe *r, enum step_type type)
+{
+	struct step *steps, *s;
+
+	if (r->nsteps >= RECIPE_MAX_STEPS)
+		return NULL;
+	steps = realloc(r->steps, (r->nsteps + 1) * sizeof(*steps));
+	if (!steps)
+		return NULL;
+	r->steps = steps;
+	s = &steps[r->nsteps++];
+	memset(s, 0, sizeof(*s));
+	s->type = type;
+	s->min_recv = -1;
+	return s;
+}
+
+struct http_hdr *recipe_add_hdr(struct recipe *r, const char *name, const char *value)
+{
+	struct http_hdr *hdrs, *h;
+
+	if (r->req.nhdrs >= RECIPE_MAX_STEPS)
+		return NULL;
+	hdrs = realloc(r->req.hdrs, (r->req.nhdrs + 1) * sizeof(*hdrs));
+	if (!hdrs)
+		return NULL;
+	r->req.hdrs = hdrs;
+	h = &hdrs[r->req.nhdrs];
+	h->name = strdup(name);
+	h->value = strdup(value);
+	if (!h->name || !h->value) {
+		free(h->name);
+		free(h->value);
+		return NULL;
+	}
+	r->req.nhdrs++;
+	return h;
+}
+
+struct http_expect *recipe_add_hexpect(struct recipe *r, enum http_expect_match match)
+{
+	struct http_expect *v, *e;
+
+	if (r->nhexp >= RECIPE_MAX_STEPS)
+		return NULL;
+	v = realloc(r->hexp, (r->nhexp + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	r->hexp = v;
+	e = &v[r->nhexp++];
+	memset(e, 0, sizeof(*e));
+	e->match = match;
+	e->min_recv = -1;
+	return e;
+}
+
+int step_set_data(struct step *s, const void *p, size_t n)
+{
+	unsigned char *d = malloc(n + 1);
+
+	if (!d)
+		return -1;
+	if (n)
+		memcpy(d, p, n);
+	d[n] = '\0';
+	free(s->data);
+	s->data = d;
+	s->len = n;
+	return 0;
+}
+
+int recipe_set_str(char **dst, const char *src)
+{
+	char *p = NULL;
+
+	if (src) {
+		p = strdup(src);
+		if (!p)
+			return -1;
+	}
+	free(*dst);
+	*dst = p;
+	return 0;
+}
+
+const char *step_type_str(enum step_type t)
+{
+	switch (t) {
+	case STEP_CONNECT: return "connect";
+	case STEP_SEND:    return "send";
+	case STEP_EXPECT:  return "expect";
+	}
+	return "?";
+}
+
+const char *expect_match_str(enum expect_match m)
+{
+	switch (m) {
+	case EXPECT_STRING:  return "string";
+	case EXPECT_BINARY:  return "binary";
+	case EXPECT_RSTRING: return "rstring";
+	case EXPECT_RBINARY: return "rbinary";
+	}
+	return "?";
+}
+
+const char *http_expect_match_str(enum http_expect_match m)
+{
+	switch (m) {
+	case HEXP_STATUS:  return "status";
+	case HEXP_RSTATUS: return "rstatus";
+	case HEXP_STRING:  return "string";
+	case HEXP_RSTRING: return "rstring";
+	}
+	return "?";
+}
+
+int http_status_in_list(const char *list, int code)
+{
+	const char *p = list;
+	int found = 0;
+
+	if (!*p)
+		return -1;
+	for (;;) {
+		long lo, hi;
+		char *end;
+
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		lo = strtol(p, &end, 10);
+		hi = lo;
+		p = end;
+		if (*p == '-') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return -1;
+			hi = strtol(p, &end, 10);
+			p = end;
+		}
+		if (lo < 100 || hi > 999 || lo > hi)
+			return -1;
+		if (code >= lo && code <= hi)
+			found = 1;
+		if (*p == '\0')
+			return found;
+		if (*p != ',')
+			return -1;
+		p++;
+	}
+}
+
+/* "step N (line L)" or "step N", for the start of validation messages. */
+static const char *where(char *out, size_t outlen, size_t idx, int line)
+{
+	if (line > 0)
+		snprintf(out, outlen, "step %zu (line %d)", idx + 1, line);
+	else
+		snprintf(out, outlen, "step %zu", idx + 1);
+	return out;
+}
+
+/* Checks ${NAME} references: every '${' must close and name a valid variable. */
+static int check_env_refs(const char *p, size_t len, char *err, size_t errlen, const char *at)
+{
+	size_t i, j;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (p[i] != '$' || p[i + 1] != '{')
+			continue;
+		for (j = i + 2; j < len && p[j] != '}'; j++) {
+			if (!(isalnum((unsigned char)p[j]) || p[j] == '_')) {
+				set_err(err, errlen, "%s: environment reference at offset %zu is not ${NAME} "
+					"(NAME is letters, digits and '_')", at, i);
+				return -1;
+			}
+		}
+		if (j >= len || j == i + 2 || isdigit((unsigned char)p[i + 2])) {
+			set_err(err, errlen, "%s: environment reference at offset %zu is not ${NAME}", at, i);
+			return -1;
+		}
+		i = j;
+	}
+	return 0;
+}
+
+static int compile_tcp(struct recipe *r, char *err, size_t errlen)
+{
+	char at[64], why[ERR_LEN];
+	bool any_connect = false;
+	size_t i;
+
+	for (i = 0; i < r->nsteps; i++)
+		if (r->steps[i].type == STEP_CONNECT)
+			any_connect = true;
+	if (r->nsteps == 0) {
+		set_err(err, errlen, "the recipe has no steps");
+		return -1;
+	}
+	/* HAProxy: with any explicit connect, the first rule must be a connect. */
+	if (any_connect && r->steps[0].type != STEP_CONNECT) {
+		set_err(err, errlen, "%s: the first step must be 'connect' when the recipe has any 'connect' step "
+			"(HAProxy refuses this ruleset)", where(at, sizeof(at), 0, r->steps[0].line));
+		return -1;
+	}
+	for (i = 0; i < r->nsteps; i++) {
+		struct step *s = &r->steps[i];
+
+		where(at, sizeof(at), i, s->line);
+		switch (s->type) {
+		case STEP_CONNECT:
+			if (s->port < 0 || s->port > 65535) {
+				set_err(err, errlen, "%s: connect port %d is out of range 1-65535", at, s->port);
+				return -1;
+			}
+			break;
+		case STEP_SEND:
+			if (s->len == 0) {
+				set_err(err, errlen, "%s: send has an empty payload", at);
+				return -1;
+			}
+			if (s->len > RECIPE_MAX_PAYLOAD) {
+				set_err(err, errlen, "%s: send payload is %zu bytes, more than HAProxy's %d-byte buffer",
+					at, s->len, RECIPE_MAX_PAYLOAD);
+				return -1;
+			}
+			if (s->env && check_env_refs((const char *)s->data, s->len, err, errlen, at) == -1)
+				return -1;
+			break;
+		case STEP_EXPECT:
+			if (s->len == 0) {
+				set_err(err, errlen, "%s: expect %s has an empty pattern", at, expect_match_str(s->match));
+				return -1;
+			}
+			if (s->len > RECIPE_MAX_PAYLOAD) {
+				set_err(err, errlen, "%s: expect pattern is %zu bytes, more than HAProxy's %d-byte buffer",
+					at, s->len, RECIPE_MAX_PAYLOAD);
+				return -1;
+			}
+			if (s->min_recv < -1) {
+				set_err(err, errlen, "%s: min-recv must be -1 or more (got %d)", at, s->min_recv);
+				return -1;
+			}
+			if (s->match == EXPECT_RSTRING || s->match == EXPECT_RBINARY) {
+				rx_free(s->rx);
+				s->rx = rx_compile((const char *)s->data, s->len, why, sizeof(why));
+				if (!s->rx) {
+					set_err(err, errlen, "%s: expect %s '%s': %s", at, expect_match_str(s->match),
+						(const char *)s->data, why);
+					return -1;
+				}
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+static bool is_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	return true;
+}
+
+static int compile_http(struct recipe *r, char *err, size_t errlen)
+{
+	char at[64], why[ERR_LEN];
+	size_t i;
+
+	if (r->nsteps) {
+		set_err(err, errlen, "an HTTP recipe cannot also have tcp-check steps");
+		return -1;
+	}
+	if (r->req.method && !is_token(r->req.method)) {
+		set_err(err, errlen, "request (line %d): method '%s' is not an HTTP token", r->req.line, r->req.method);
+		return -1;
+	}
+	if (r->req.uri && (!*r->req.uri || strpbrk(r->req.uri, " \t\r\n"))) {
+		set_err(err, errlen, "request (line %d): uri must be non-empty and contain no spaces", r->req.line);
+		return -1;
+	}
+	if (r->req.version && strcmp(r->req.version, "HTTP/1.0") && strcmp(r->req.version, "HTTP/1.1")) {
+		set_err(err, errlen, "request (line %d): version must be HTTP/1.0 or HTTP/1.1 (got '%s')",
+			r->req.line, r->req.version);
+		return -1;
+	}
+	for (i = 0; i < r->req.nhdrs; i++) {
+		if (!is_token(r->req.hdrs[i].name)) {
+			set_err(err, errlen, "request (line %d): header name '%s' is not an HTTP token", r->req.line,
+				r->req.hdrs[i].name);
+			return -1;
+		}
+		if (strpbrk(r->req.hdrs[i].value, "\r\n")) {
+			set_err(err, errlen, "request (line %d): header '%s' has a CR or LF in its value", r->req.line,
+				r->req.hdrs[i].name);
+			return -1;
+		}
+		if (r->req.env && check_env_refs(r->req.hdrs[i].value, strlen(r->req.hdrs[i].value), err, errlen,
+						 "request") == -1)
+			return -1;
+	}
+	for (i = 0; i < r->nhexp; i++) {
+		struct http_expect *e = &r->hexp[i];
+
+		where(at, sizeof(at), i, e->line);
+		if (!e->pattern || !e->len) {
+			set_err(err, errlen, "expect %zu: %s has an empty pattern", i + 1, http_expect_match_str(e->match));
+			return -1;
+		}
+		if (e->min_recv < -1) {
+			set_err(err, errlen, "expect %zu: min-recv must be -1 or more (got %d)", i + 1, e->min_recv);
+			return -1;
+		}
+		if (e->match == HEXP_STATUS && http_status_in_list(e->pattern, 0) == -1) {
+			set_err(err, errlen, "expect %zu: status '%s' is not a list of codes or ranges like 200-399,401",
+				i + 1, e->pattern);
+			return -1;
+		}
+		if (e->match == HEXP_RSTATUS || e->match == HEXP_RSTRING) {
+			rx_free(e->rx);
+			e->rx = rx_compile(e->pattern, e->len, why, sizeof(why));
+			if (!e->rx) {
+				set_err(err, errlen, "expect %zu: %s '%s': %s", i + 1, http_expect_match_str(e->match),
+					e->pattern, why);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int recipe_compile(struct recipe *r, char *err, size_t errlen)
+{
+	return r->kind == RECIPE_TCP ? compile_tcp(r, err, errlen) : compile_http(r, err, errlen);
+}
+
+/* Appends p with every ${NAME} replaced by getenv(NAME). -1 with err when a variable is unset. */
+static int expand(struct buf *out, const char *p, size_t len, const char *at, char *err, size_t errlen)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *close;
+		char name[256], *val;
+		size_t n;
+
+		if (p[i] != '$' || i + 1 >= len || p[i + 1] != '{') {
+			if (buf_putc(out, (unsigned char)p[i]) == -1)
+				goto toobig;
+			i++;
+			continue;
+		}
+		close = memchr(p + i + 2, '}', len - i - 2);
+		n = close ? (size_t)(close - (p + i + 2)) : 0;
+		if (!close || n == 0 || n >= sizeof(name)) {
+			set_err(err, errlen, "%s: malformed ${NAME} reference", at);
+			return -1;
+		}
+		memcpy(name, p + i + 2, n);
+		name[n] = '\0';
+		val = getenv(name);
+		if (!val) {
+			set_err(err, errlen, "%s: environment variable %s is not set", at, name);
+			return -1;
+		}
+		if (buf_append_str(out, val) == -1)
+			goto toobig;
+		i += n + 3;
+	}
+	return 0;
+toobig:
+	set_err(err, errlen, "%s: payload too large after filling ${NAME} references", at);
+	return -1;
+}
+
+struct recipe *recipe_dup(const struct recipe *r)
+{
+	struct recipe *d;
+	char err[ERR_LEN];
+	size_t i;
+
+	d = recipe_new(r->kind);
+	if (!d)
+		return NULL;
+	if (recipe_set_str(&d->name, r->name) || recipe_set_str(&d->protocol, r->protocol) ||
+	    recipe_set_str(&d->recorded_from, r->recorded_from) || recipe_set_str(&d->recorded_at, r->recorded_at) ||
+	    recipe_set_str(&d->notes, r->notes) || recipe_set_str(&d->file, r->file))
+		goto fail;
+	for (i = 0; i < r->nsteps; i++) {
+		const struct step *s = &r->steps[i];
+		struct step *c = recipe_add_step(d, s->type);
+
+		if (!c)
+			goto fail;
+		*c = *s;
+		c->comment = NULL;
+		c->data = NULL;
+		c->rx = NULL;
+		if (recipe_set_str(&c->comment, s->comment) || (s->data && step_set_data(c, s->data, s->len)))
+			goto fail;
+		if (s->rx && !(c->rx = rx_compile((const char *)c->data, c->len, err, sizeof(err))))
+			goto fail;
+	}
+	if (recipe_set_str(&d->req.method, r->req.method) || recipe_set_str(&d->req.uri, r->req.uri) ||
+	    recipe_set_str(&d->req.version, r->req.version) || recipe_set_str(&d->req.comment, r->req.comment))
+		goto fail;
+	d->req.env = r->req.env;
+	d->req.secret = r->req.secret;
+	d->req.line = r->req.line;
+	for (i = 0; i < r->req.nhdrs; i++)
+		if (!recipe_add_hdr(d, r->req.hdrs[i].name, r->req.hdrs[i].value))
+			goto fail;
+	if (r->req.body) {
+		d->req.body = malloc(r->req.bodylen + 1);
+		if (!d->req.body)
+			goto fail;
+		memcpy(d->req.body, r->req.body, r->req.bodylen + 1);
+		d->req.bodylen = r->req.bodylen;
+	}
+	for (i = 0; i < r->nhexp; i++) {
+		const struct http_expect *e = &r->hexp[i];
+		struct http_expect *c = recipe_add_hexpect(d, e->match);
+
+		if (!c)
+			goto fail;
+		*c = *e;
+		c->pattern = NULL;
+		c->comment = NULL;
+		c->rx = NULL;
+		if (e->pattern) {
+			c->pattern = xstrndup(e->pattern, e->len);
+			if (!c->pattern)
+				goto fail;
+		}
+		if (recipe_set_str(&c->comment, e->comment))
+			goto fail;
+		if (e->rx && !(c->rx = rx_compile(c->pattern, c->len, err, sizeof(err))))
+			goto fail;
+	}
+	return d;
+fail:
+	recipe_free(d);
+	return NULL;
+}
+
+struct recipe *recipe_resolve_env(const struct recipe *r, char *err, size_t errlen)
+{
+	struct recipe *d;
+	struct buf b;
+	char at[64];
+	size_t i;
+
+	d = recipe_dup(r);
+	if (!d) {
+		set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	buf_init(&b, RECIPE_MAX_PAYLOAD);
+	for (i = 0; i < d->nsteps; i++) {
+		struct step *s = &d->steps[i];
+
+		if (s->type != STEP_SEND || !s->env)
+			continue;
+		buf_reset(&b);
+		if (expand(&b, (const char *)s->data, s->len, where(at, sizeof(at), i, s->line), err, errlen) == -1)
+			goto fail;
+		if (step_set_data(s, b.data, b.len) == -1)
+			goto oom;
+		s->env = false;
+	}
+	for (i = 0; d->req.env && i < d->req.nhdrs; i++) {
+		char *v;
+
+		buf_reset(&b);
+		if (expand(&b, d->req.hdrs[i].value, strlen(d->req.hdrs[i].value), "request header", err, errlen) == -1)
+			goto fail;
+		v = buf_steal(&b, NULL);
+		if (!v)
+			goto oom;
+		free(d->req.hdrs[i].value);
+		d->req.hdrs[i].value = v;
+	}
+	d->req.env = false;
+	buf_free(&b);
+	return d;
+oom:
+	set_err(err, errlen, "out of memory");
+fail:
+	buf_free(&b);
+	recipe_free(d);
+	return NULL;
+}
+
+bool recipe_has_secret(const struct recipe *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nsteps; i++)
+		if (r->steps[i].secret)
+			return true;
+	if (r->req.secret)
+		return true;
+	for (i = 0; i < r->req.nhdrs; i++)
+		if (!strcasecmp(r->req.hdrs[i].name, "Proxy-Authorization") ||
+		    !strcasecmp(r->req.hdrs[i].name, "Authorization"))
+			return true;
+	return false;
+}

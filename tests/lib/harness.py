@@ -1,0 +1,256 @@
+"""Shared helpers for recheck's integration tests.
+
+Everything runs on 127.0.0.1 with free ports. Every process a test starts is recorded by PID and stopped
+by PID (never by name) when the test ends, even when it fails. Every wait is bounded in time.
+
+Environment (set by CTest, see tests/CMakeLists.txt):
+  RECHECK_SOURCE_DIR  the source tree
+  RECHECK_BUILD_DIR   the build tree
+  RECHECK_BIN         the recheck binary
+  RECHECKD_BIN        the recheckd binary (once it exists)
+"""
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SRC = os.environ.get("RECHECK_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILD = os.environ.get("RECHECK_BUILD_DIR", os.path.join(SRC, "build"))
+RECHECK = os.environ.get("RECHECK_BIN", os.path.join(BUILD, "recheck"))
+RECHECKD = os.environ.get("RECHECKD_BIN", os.path.join(BUILD, "recheckd"))
+SAMPLES = os.path.join(SRC, "samples")
+
+
+def which(name, *extra_dirs):
+    """Path of an executable, also looking in sbin directories that a non-root PATH may lack."""
+    path = shutil.which(name)
+    if path:
+        return path
+    for d in extra_dirs + ("/usr/sbin", "/sbin", "/usr/local/sbin"):
+        p = os.path.join(d, name)
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def free_port():
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, host="127.0.0.1", timeout=10.0):
+    """Waits until something accepts on host:port; raises after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        time.sleep(0.05)
+    raise TimeoutError("nothing listens on %s:%d after %.1fs" % (host, port, timeout))
+
+
+def wait_for(pred, timeout=10.0, interval=0.05, what="condition"):
+    """Polls pred() until it returns a true value (returned), or raises after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise TimeoutError("%s not reached after %.1fs (last: %r)" % (what, timeout, last))
+
+
+class Procs:
+    """Processes started by one test, stopped by PID in reverse order."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.procs = []
+
+    def start(self, argv, name=None, env=None, stdin=subprocess.DEVNULL):
+        name = name or os.path.basename(argv[0])
+        log = open(os.path.join(self.workdir, "%s.%d.log" % (name, len(self.procs))), "wb")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=stdin, env=env,
+                             start_new_session=True)
+        p.log_path = log.name
+        p.log_file = log
+        p.name = name
+        self.procs.append(p)
+        return p
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=5.0):
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, sig)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGKILL)
+                p.wait(5)
+        p.log_file.close()
+
+    def stop_all(self):
+        for p in reversed(self.procs):
+            self.stop(p)
+        self.procs = []
+
+    @staticmethod
+    def log(p):
+        with open(p.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+class Case(unittest.TestCase):
+    """Base class: a temporary directory and a process list per test, cleaned up whatever happens."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="recheck-it-")
+        self.procs = Procs(self.tmp)
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        self.procs.stop_all()
+        if os.environ.get("RECHECK_KEEP_TMP"):
+            sys.stderr.write("kept %s\n" % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def write(self, name, text, mode=0o644):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write(text)
+        os.chmod(p, mode)
+        return p
+
+    # --- peers -----------------------------------------------------------------------------------
+
+    def start_origin(self):
+        """The local HTTP origin (tests/lib/origin.py). Returns its port."""
+        port = free_port()
+        self.procs.start([sys.executable, os.path.join(SRC, "tests", "lib", "origin.py"), str(port)], "origin")
+        wait_port(port)
+        return port
+
+    def start_microsocks(self, user=None, password=None):
+        """A real microsocks SOCKS5 server on 127.0.0.1. Returns its port."""
+        exe = which("microsocks")
+        if not exe:
+            self.fail("microsocks is not installed (apt-get install microsocks)")
+        port = free_port()
+        argv = [exe, "-i", "127.0.0.1", "-p", str(port)]
+        if user:
+            argv += ["-u", user, "-P", password]
+        self.procs.start(argv, "microsocks")
+        wait_port(port)
+        return port
+
+    def start_dante(self, user=None):
+        """A real dante-server (danted) SOCKS5 server on 127.0.0.1. Returns its port.
+        With user, it requires RFC 1929 username/password checked against the system's users."""
+        exe = which("danted", "/usr/sbin")
+        if not exe:
+            self.fail("danted is not installed (apt-get install dante-server)")
+        port = free_port()
+        method = "username" if user else "none"
+        conf = self.write("danted-%d.conf" % port, """
+logoutput: stderr
+internal: 127.0.0.1 port = %d
+external: 127.0.0.1
+socksmethod: %s
+clientmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+""" % (port, method))
+        self.procs.start([exe, "-f", conf, "-N", "1", "-p", self.path("danted-%d.pid" % port)], "danted")
+        wait_port(port)
+        return port
+
+    def start_tinyproxy(self, user=None, password=None, connect_ports=()):
+        """A real tinyproxy HTTP proxy on 127.0.0.1 (forward and CONNECT). Returns its port."""
+        exe = which("tinyproxy", "/usr/bin", "/usr/sbin")
+        if not exe:
+            self.fail("tinyproxy is not installed (apt-get install tinyproxy)")
+        port = free_port()
+        lines = ["Port %d" % port, "Listen 127.0.0.1", "Timeout 30", "MaxClients 50",
+                 "Allow 127.0.0.1", "LogLevel Info", "DisableViaHeader No"]
+        for cp in connect_ports:
+            lines.append("ConnectPort %d" % cp)
+        if user:
+            lines.append("BasicAuth %s %s" % (user, password))
+        conf = self.write("tinyproxy-%d.conf" % port, "\n".join(lines) + "\n")
+        self.procs.start([exe, "-d", "-c", conf], "tinyproxy")
+        wait_port(port)
+        return port
+
+    def start_haproxy(self, cfg_body, name="haproxy"):
+        """A real haproxy with the given config body (global/defaults/listen sections are the caller's,
+        but a stats socket is added to global). Returns (process, stats socket path)."""
+        exe = which("haproxy")
+        if not exe:
+            self.fail("haproxy is not installed (apt-get install haproxy)")
+        sock = self.path("%s.sock" % name)
+        cfg = "global\n    stats socket %s mode 600 level admin\n%s" % (sock, cfg_body)
+        path = self.write("%s.cfg" % name, cfg)
+        check = subprocess.run([exe, "-c", "-f", path], capture_output=True, text=True, timeout=30)
+        self.assertEqual(check.returncode, 0, "haproxy -c refused the config:\n%s\n%s" % (cfg, check.stdout + check.stderr))
+        p = self.procs.start([exe, "-db", "-f", path], name)
+        wait_for(lambda: os.path.exists(sock), 10, what="haproxy stats socket")
+        return p, sock
+
+    @staticmethod
+    def haproxy_cmd(sock, cmd):
+        """Sends one command to a haproxy stats socket and returns its answer."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(sock)
+            s.sendall(cmd.encode() + b"\n")
+            out = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        return out.decode()
+
+    @classmethod
+    def haproxy_status(cls, sock, backend, server):
+        """The status column (UP, DOWN, 'UP 1/3', ...) and check_status of one server."""
+        out = cls.haproxy_cmd(sock, "show stat")
+        lines = out.splitlines()
+        head = lines[0].lstrip("# ").split(",")
+        for line in lines[1:]:
+            cols = line.split(",")
+            if len(cols) > 1 and cols[0] == backend and cols[1] == server:
+                row = dict(zip(head, cols))
+                return row["status"], row.get("check_status", ""), row.get("last_chk", "")
+        raise KeyError("%s/%s not in show stat" % (backend, server))
+
+    # --- recheck -------------------------------------------------------------------------------
+
+    def recheck(self, *args, timeout=60, env=None, input=None):
+        """Runs the recheck binary; returns CompletedProcess with text stdout/stderr."""
+        return subprocess.run([RECHECK] + [str(a) for a in args], capture_output=True, text=True,
+                              timeout=timeout, env=env, input=input)
+
+    def assertRc(self, res, code, msg=""):
+        self.assertEqual(res.returncode, code, "%s\nexit %d, expected %d\nstdout:\n%s\nstderr:\n%s" % (
+            msg, res.returncode, code, res.stdout, res.stderr))
+
+
+def main():
+    unittest.main(verbosity=2)
