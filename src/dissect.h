@@ -1,0 +1,33 @@
+/*
+ * dissect: turns a recorded conversation into a portable recipe. The dissector is picked from the first
+ * client turn (0x05: SOCKS5, 0x04: SOCKS4/4a, "CONNECT ": HTTP CONNECT, "METHOD SP": HTTP forward proxy,
+ * anything else: raw) and generalizes the volatile bytes of the server's replies, explaining each choice
+ * in the step's comment and in the summary.
+ */
+#ifndef RECHECK_DISSECT_H
+#define RECHECK_DISSECT_H
+
+#include "buf.h"
+#include "recipe-t.h"
+#include "turn-t.h"
+
+struct dissect_opts {
+	bool raw;               /* keep every byte exact: no generalization */
+	bool redact;            /* write ${NAME} references in place of recorded credentials */
+};
+
+/*
+ * Builds a recipe (kind RECIPE_TCP, protocol set, compiled) from the turns. Appends a human summary
+ * (the detected protocol, the turns, what was generalized and why, warnings) to summary when not NULL.
+ * NULL with a reason in err when the conversation cannot make a recipe (no client bytes, ...).
+ */
+struct recipe *dissect_build(const struct turns *t, const struct dissect_opts *o, struct buf *summary,
+			     char *err, size_t errlen);
+
+/*
+ * Appends a one-line decoding of a send payload or expect pattern of a recipe of the given protocol
+ * ("SOCKS5 greeting: methods no-auth, user/pass"), for `recheck show`. Nothing when it cannot decode.
+ */
+void dissect_annotate(const char *protocol, const struct recipe *r, size_t step, struct buf *out);
+
+#endif
