@@ -31,7 +31,7 @@ struct ctx {
 };
 
 PRINTF_FMT(3, 4)
-static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+static int bad(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 {
 	char msg[ERR_LEN];
 	va_list ap;
@@ -59,7 +59,7 @@ static int want(struct ctx *c, const yaml_node_t *n, yaml_node_type_t t, const c
 
 	if (n->type == t)
 		return 0;
-	return fail(c, n, "%s: expected %s", key, what[t <= YAML_MAPPING_NODE ? t : 0]);
+	return bad(c, n, "%s: expected %s", key, what[t <= YAML_MAPPING_NODE ? t : 0]);
 }
 
 static int get_str(struct ctx *c, const yaml_node_t *n, const char *key, char **out)
@@ -67,11 +67,11 @@ static int get_str(struct ctx *c, const yaml_node_t *n, const char *key, char **
 	if (want(c, n, YAML_SCALAR_NODE, key) == -1)
 		return -1;
 	if (n->data.scalar.length == 0 || strlen(sval(n)) != n->data.scalar.length)
-		return fail(c, n, "%s: must not be empty or contain NUL bytes", key);
+		return bad(c, n, "%s: must not be empty or contain NUL bytes", key);
 	free(*out);
 	*out = strdup(sval(n));
 	if (!*out)
-		return fail(c, n, "out of memory");
+		return bad(c, n, "out of memory");
 	return 0;
 }
 
@@ -92,7 +92,7 @@ static int get_bool(struct ctx *c, const yaml_node_t *n, const char *key, bool *
 			return 0;
 		}
 	}
-	return fail(c, n, "%s: expected true or false, not '%s'", key, sval(n));
+	return bad(c, n, "%s: expected true or false, not '%s'", key, sval(n));
 }
 
 static int get_int(struct ctx *c, const yaml_node_t *n, const char *key, long lo, long hi, int *out)
@@ -105,9 +105,9 @@ static int get_int(struct ctx *c, const yaml_node_t *n, const char *key, long lo
 	errno = 0;
 	v = strtol(sval(n), &end, 10);
 	if (!*sval(n) || *end || errno)
-		return fail(c, n, "%s: '%s' is not a whole number", key, sval(n));
+		return bad(c, n, "%s: '%s' is not a whole number", key, sval(n));
 	if (v < lo || v > hi)
-		return fail(c, n, "%s: %ld is out of range (%ld to %ld)", key, v, lo, hi);
+		return bad(c, n, "%s: %ld is out of range (%ld to %ld)", key, v, lo, hi);
 	*out = (int)v;
 	return 0;
 }
@@ -119,9 +119,9 @@ static int get_dur(struct ctx *c, const yaml_node_t *n, const char *key, uint64_
 	if (want(c, n, YAML_SCALAR_NODE, key) == -1)
 		return -1;
 	if (duration_parse_ms(sval(n), out, e, sizeof(e)) == -1)
-		return fail(c, n, "%s: %s", key, e);
+		return bad(c, n, "%s: %s", key, e);
 	if (*out > 24ULL * 3600 * 1000 * 365)
-		return fail(c, n, "%s: '%s' is longer than a year", key, sval(n));
+		return bad(c, n, "%s: '%s' is longer than a year", key, sval(n));
 	return 0;
 }
 
@@ -133,7 +133,7 @@ static int get_addr(struct ctx *c, const yaml_node_t *n, const char *key, char *
 	if (get_str(c, n, key, text) == -1)
 		return -1;
 	if (net_parse_addr(*text, ss, len, e, sizeof(e)) == -1)
-		return fail(c, n, "%s: %s", key, e);
+		return bad(c, n, "%s: %s", key, e);
 	return 0;
 }
 
@@ -157,7 +157,7 @@ static int walk(struct ctx *c, yaml_node_t *map, const char *what, const char *c
 		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
 
 		if (k->type != YAML_SCALAR_NODE)
-			return fail(c, k, "%s: keys must be plain words", what);
+			return bad(c, k, "%s: keys must be plain words", what);
 		for (i = 0; i < nkeys; i++)
 			if (strcmp(sval(k), keys[i]) == 0)
 				break;
@@ -170,10 +170,10 @@ static int walk(struct ctx *c, yaml_node_t *map, const char *what, const char *c
 				if (j + 1 < nkeys)
 					strncat(list, ", ", sizeof(list) - strlen(list) - 1);
 			}
-			return fail(c, k, "%s: unknown key '%s' (expected one of: %s)", what, sval(k), list);
+			return bad(c, k, "%s: unknown key '%s' (expected one of: %s)", what, sval(k), list);
 		}
 		if (seen[i])
-			return fail(c, k, "%s: duplicate key '%s'", what, sval(k));
+			return bad(c, k, "%s: duplicate key '%s'", what, sval(k));
 		seen[i] = true;
 		if (fn(c, sval(k), v, arg) == -1)
 			return -1;
@@ -210,7 +210,7 @@ static int check_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		if (get_dur(c, v, key, &ms) == -1)
 			return -1;
 		if (ms == 0)
-			return fail(c, v, "%s: must be more than 0", key);
+			return bad(c, v, "%s: must be more than 0", key);
 		if (k[0] == 'i')
 			ck->inter = ms;
 		else if (k[0] == 'f')
@@ -237,15 +237,15 @@ static int check_recipe(struct ctx *c, struct conf_check *ck, const yaml_node_t 
 	struct recipe *r;
 
 	if (!ck->recipe)
-		return fail(c, at, "check: 'recipe' is required (the recipe file this check replays)");
+		return bad(c, at, "check: 'recipe' is required (the recipe file this check replays)");
 	if (ck->recipe[0] == '/' || !c->dir || !*c->dir)
 		snprintf(path, sizeof(path), "%s", ck->recipe);
 	else if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->dir, ck->recipe) >= sizeof(path))
-		return fail(c, at, "check.recipe: path too long");
+		return bad(c, at, "check.recipe: path too long");
 	free(ck->recipe_path);
 	ck->recipe_path = strdup(path);
 	if (!ck->recipe_path)
-		return fail(c, at, "out of memory");
+		return bad(c, at, "out of memory");
 	if (c->flags & CONF_NO_RECIPES)
 		return 0;
 	for (i = 0; i < cf->nrecipes; i++) {
@@ -256,7 +256,7 @@ static int check_recipe(struct ctx *c, struct conf_check *ck, const yaml_node_t 
 	}
 	r = recipe_load_file(path, e, sizeof(e));
 	if (!r)
-		return fail(c, at, "check.recipe: %s", e);
+		return bad(c, at, "check.recipe: %s", e);
 	{
 		struct recipe **nr = realloc(cf->recipes, (cf->nrecipes + 1) * sizeof(*nr));
 		char **np;
@@ -268,7 +268,7 @@ static int check_recipe(struct ctx *c, struct conf_check *ck, const yaml_node_t 
 			cf->recipe_paths = np;
 		if (!nr || !np || !(np[cf->nrecipes] = strdup(path))) {
 			recipe_free(r);
-			return fail(c, at, "out of memory");
+			return bad(c, at, "out of memory");
 		}
 		cf->recipes[cf->nrecipes++] = r;
 	}
@@ -300,7 +300,7 @@ static int check_copy(struct ctx *c, struct conf_check *dst, const struct conf_c
 	dst->recipe = src->recipe ? strdup(src->recipe) : NULL;
 	dst->recipe_path = src->recipe_path ? strdup(src->recipe_path) : NULL;
 	if ((src->recipe && !dst->recipe) || (src->recipe_path && !dst->recipe_path))
-		return fail(c, at, "out of memory");
+		return bad(c, at, "out of memory");
 	return 0;
 }
 
@@ -332,7 +332,7 @@ static int server_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		if (get_str(c, v, "server.name", &sv->name) == -1)
 			return -1;
 		if (strlen(sv->name) > CONF_NAME_MAX)
-			return fail(c, v, "server.name: longer than %d bytes", CONF_NAME_MAX);
+			return bad(c, v, "server.name: longer than %d bytes", CONF_NAME_MAX);
 		return 0;
 	}
 	if (strcmp(k, "address") == 0)
@@ -368,7 +368,7 @@ static int on_marked_down(struct ctx *c, const yaml_node_t *v, bool *out)
 	else if (strcmp(sval(v), "none") == 0)
 		*out = false;
 	else
-		return fail(c, v, "on_marked_down: expected shutdown-sessions or none, not '%s'", sval(v));
+		return bad(c, v, "on_marked_down: expected shutdown-sessions or none, not '%s'", sval(v));
 	return 0;
 }
 
@@ -383,15 +383,15 @@ static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_ser
 	if (walk(c, n, "server", server_keys, ARRAY_SIZE(server_keys), server_pair, &in) == -1)
 		return -1;
 	if (!sv->name)
-		return fail(c, n, "server: 'name' is required");
+		return bad(c, n, "server: 'name' is required");
 	if (!sv->address)
-		return fail(c, n, "server %s: 'address' is required", sv->name);
+		return bad(c, n, "server %s: 'address' is required", sv->name);
 	for (i = 0; &li->servers[i] != sv; i++) {
 		if (strcmp(li->servers[i].name, sv->name) == 0)
-			return fail(c, n, "server %s: the name is already used in listener %s (line %d)", sv->name,
+			return bad(c, n, "server %s: the name is already used in listener %s (line %d)", sv->name,
 				    li->name ? li->name : "?", li->servers[i].line);
 		if (sv->id && li->servers[i].id == sv->id)
-			return fail(c, n, "server %s: id %u is already used by server %s", sv->name, sv->id,
+			return bad(c, n, "server %s: id %u is already used by server %s", sv->name, sv->id,
 				    li->servers[i].name);
 	}
 	if (in.on_down && on_marked_down(c, in.on_down, &sv->shutdown_sessions) == -1)
@@ -406,7 +406,7 @@ static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_ser
 			if (get_bool(c, in.check, "server.check", &on) == -1)
 				return -1;
 			if (on && !li->check.enabled)
-				return fail(c, in.check, "server %s: check: true needs a check on the listener "
+				return bad(c, in.check, "server %s: check: true needs a check on the listener "
 					    "(or give the server a check mapping with a recipe)", sv->name);
 			sv->check.enabled = on;
 		} else {
@@ -452,7 +452,7 @@ static int timeout_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	if (get_dur(c, v, key, &li->timeout_connect) == -1)
 		return -1;
 	if (li->timeout_connect == 0)
-		return fail(c, v, "timeouts.connect: must be more than 0");
+		return bad(c, v, "timeouts.connect: must be more than 0");
 	return 0;
 }
 
@@ -468,7 +468,7 @@ static int listener_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg
 		if (get_str(c, v, "listener.name", &li->name) == -1)
 			return -1;
 		if (strlen(li->name) > CONF_NAME_MAX)
-			return fail(c, v, "listener.name: longer than %d bytes", CONF_NAME_MAX);
+			return bad(c, v, "listener.name: longer than %d bytes", CONF_NAME_MAX);
 		return 0;
 	}
 	if (strcmp(k, "bind") == 0)
@@ -477,7 +477,7 @@ static int listener_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg
 		if (want(c, v, YAML_SCALAR_NODE, "balance") == -1)
 			return -1;
 		if (strcmp(sval(v), "source") != 0)
-			return fail(c, v, "balance: only 'source' is supported, not '%s'", sval(v));
+			return bad(c, v, "balance: only 'source' is supported, not '%s'", sval(v));
 		return 0;
 	}
 	if (strcmp(k, "hash_type") == 0) {
@@ -492,11 +492,11 @@ static int listener_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg
 		else if (got >= 1 && strcmp(word, "consistent") == 0)
 			li->hash = CONF_HASH_CONSISTENT;
 		else
-			return fail(c, v, "hash_type: expected map-based or consistent, not '%s'", sval(v));
+			return bad(c, v, "hash_type: expected map-based or consistent, not '%s'", sval(v));
 		if (got == 2 && strcmp(mod, "avalanche") == 0)
 			li->avalanche = true;
 		else if (got == 2)
-			return fail(c, v, "hash_type: the only modifier is 'avalanche', not '%s'", mod);
+			return bad(c, v, "hash_type: the only modifier is 'avalanche', not '%s'", mod);
 		return 0;
 	}
 	if (strcmp(k, "allbackups") == 0)
@@ -529,15 +529,15 @@ static int listener_parse(struct ctx *c, struct conf_listener *li, yaml_node_t *
 	if (walk(c, n, "listener", listener_keys, ARRAY_SIZE(listener_keys), listener_pair, &in) == -1)
 		return -1;
 	if (!li->name)
-		return fail(c, n, "listener: 'name' is required");
+		return bad(c, n, "listener: 'name' is required");
 	if (!li->bind)
-		return fail(c, n, "listener %s: 'bind' is required", li->name);
+		return bad(c, n, "listener %s: 'bind' is required", li->name);
 	for (i = 0; &cf->listeners[i] != li; i++) {
 		if (strcmp(cf->listeners[i].name, li->name) == 0)
-			return fail(c, n, "listener %s: the name is already used (line %d)", li->name,
+			return bad(c, n, "listener %s: the name is already used (line %d)", li->name,
 				    cf->listeners[i].line);
 		if (net_addr_equal((struct sockaddr *)&cf->listeners[i].addr, (struct sockaddr *)&li->addr))
-			return fail(c, n, "listener %s: bind %s is already used by listener %s", li->name, li->bind,
+			return bad(c, n, "listener %s: bind %s is already used by listener %s", li->name, li->bind,
 				    cf->listeners[i].name);
 	}
 	if (in.check) {
@@ -555,17 +555,17 @@ static int listener_parse(struct ctx *c, struct conf_listener *li, yaml_node_t *
 		check_finish(&li->check, &ci);
 	}
 	if (!in.servers)
-		return fail(c, n, "listener %s: 'servers' is required (at least one server)", li->name);
+		return bad(c, n, "listener %s: 'servers' is required (at least one server)", li->name);
 	if (want(c, in.servers, YAML_SEQUENCE_NODE, "servers") == -1)
 		return -1;
 	nitems = (size_t)(in.servers->data.sequence.items.top - in.servers->data.sequence.items.start);
 	if (nitems == 0)
-		return fail(c, in.servers, "listener %s: 'servers' is empty", li->name);
+		return bad(c, in.servers, "listener %s: 'servers' is empty", li->name);
 	if (nitems > CONF_MAX_SERVERS)
-		return fail(c, in.servers, "listener %s: more than %d servers", li->name, CONF_MAX_SERVERS);
+		return bad(c, in.servers, "listener %s: more than %d servers", li->name, CONF_MAX_SERVERS);
 	li->servers = calloc(nitems, sizeof(*li->servers));
 	if (!li->servers)
-		return fail(c, n, "out of memory");
+		return bad(c, n, "out of memory");
 	for (it = in.servers->data.sequence.items.start; it < in.servers->data.sequence.items.top; it++) {
 		if (server_parse(c, li, &li->servers[li->nservers++], node(c, *it)) == -1)
 			return -1;
@@ -588,7 +588,7 @@ static int stats_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		char *s = malloc(strlen(cf->stats_bind) + 10);
 
 		if (!s)
-			return fail(c, v, "out of memory");
+			return bad(c, v, "out of memory");
 		snprintf(s, strlen(cf->stats_bind) + 10, "127.0.0.1%s", cf->stats_bind);
 		free(cf->stats_bind);
 		cf->stats_bind = s;
@@ -630,7 +630,7 @@ static int top_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		else if (strcmp(sval(v), "copy") == 0)
 			cf->relay = RELAY_COPY;
 		else
-			return fail(c, v, "relay: expected splice or copy, not '%s'", sval(v));
+			return bad(c, v, "relay: expected splice or copy, not '%s'", sval(v));
 		return 0;
 	}
 	if (strcmp(sval(v), "stderr") == 0)
@@ -638,7 +638,7 @@ static int top_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	else if (strcmp(sval(v), "syslog") == 0)
 		cf->log = CONF_LOG_SYSLOG;
 	else
-		return fail(c, v, "log: expected stderr or syslog, not '%s'", sval(v));
+		return bad(c, v, "log: expected stderr or syslog, not '%s'", sval(v));
 	return 0;
 }
 
@@ -652,7 +652,7 @@ static int parse_doc(struct ctx *c)
 	char e[ERR_LEN];
 
 	if (!root)
-		return fail(c, NULL, "the file is empty (expected a mapping with 'listeners')");
+		return bad(c, NULL, "the file is empty (expected a mapping with 'listeners')");
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	cf->threads = cpus < 1 ? 1 : (int)MIN(cpus, CONF_MAX_THREADS);
 	cf->drain_timeout = 10000;
@@ -661,31 +661,31 @@ static int parse_doc(struct ctx *c)
 	if (cf->stats && !cf->stats_bind) {
 		cf->stats_bind = strdup("127.0.0.1:8404");
 		if (!cf->stats_bind)
-			return fail(c, root, "out of memory");
+			return bad(c, root, "out of memory");
 	}
 	if (cf->stats_bind &&
 	    net_parse_addr(cf->stats_bind, &cf->stats_addr, &cf->stats_addrlen, e, sizeof(e)) == -1)
-		return fail(c, root, "stats.bind: %s", e);
+		return bad(c, root, "stats.bind: %s", e);
 	if (cf->group && !cf->user)
-		return fail(c, root, "group: needs 'user' as well");
+		return bad(c, root, "group: needs 'user' as well");
 	if (!lis)
-		return fail(c, root, "'listeners' is required (at least one listener)");
+		return bad(c, root, "'listeners' is required (at least one listener)");
 	if (want(c, lis, YAML_SEQUENCE_NODE, "listeners") == -1)
 		return -1;
 	n = (size_t)(lis->data.sequence.items.top - lis->data.sequence.items.start);
 	if (n == 0)
-		return fail(c, lis, "'listeners' is empty");
+		return bad(c, lis, "'listeners' is empty");
 	if (n > CONF_MAX_LISTENERS)
-		return fail(c, lis, "more than %d listeners", CONF_MAX_LISTENERS);
+		return bad(c, lis, "more than %d listeners", CONF_MAX_LISTENERS);
 	cf->listeners = calloc(n, sizeof(*cf->listeners));
 	if (!cf->listeners)
-		return fail(c, lis, "out of memory");
+		return bad(c, lis, "out of memory");
 	for (it = lis->data.sequence.items.start; it < lis->data.sequence.items.top; it++) {
 		if (listener_parse(c, &cf->listeners[cf->nlisteners++], node(c, *it)) == -1)
 			return -1;
 		if (cf->stats_bind && net_addr_equal((struct sockaddr *)&cf->stats_addr,
 						     (struct sockaddr *)&cf->listeners[cf->nlisteners - 1].addr))
-			return fail(c, node(c, *it), "listener %s: bind is the same address as stats.bind",
+			return bad(c, node(c, *it), "listener %s: bind is the same address as stats.bind",
 				    cf->listeners[cf->nlisteners - 1].name);
 	}
 	return 0;
