@@ -102,8 +102,12 @@ static unsigned char *buf_get(struct relay_pool *p)
 	return b;
 }
 
-static void buf_put(struct relay_pool *p, unsigned char **b)
+static void buf_put(struct relay_pool *p, struct relay_dir *d)
 {
+	unsigned char **b = &d->buf;
+
+	/* An empty direction owns no buffer and has no offsets: the read side is open again. */
+	d->off = d->len = 0;
 	if (!*b)
 		return;
 	p->bufs_out--;
@@ -273,7 +277,7 @@ static ssize_t dir_fill(struct relay *r, int i)
 		return n;
 	}
 	if (d->off == d->len)
-		buf_put(r->pool, &d->buf);
+		buf_put(r->pool, d);
 	return n;
 }
 
@@ -299,7 +303,7 @@ static ssize_t dir_flush(struct relay *r, int i)
 	if (n > 0) {
 		d->off = (uint16_t)(d->off + n);
 		if (d->off == d->len)
-			buf_put(r->pool, &d->buf);
+			buf_put(r->pool, d);
 	}
 	return n;
 }
@@ -359,7 +363,7 @@ static int dir_pump(struct relay *r, int i, bool can_read, bool can_write)
 			/* Forward the FIN only now: every byte before it has been written. */
 			d->shut = true;
 			pipe_put(r->pool, d->pipe, false);
-			buf_put(r->pool, &d->buf);
+			buf_put(r->pool, d);
 			if (shutdown(to, SHUT_WR) == -1 && errno != ENOTCONN) {
 				relay_end(r, side_error(r, to));
 				return -1;
@@ -433,7 +437,7 @@ void relay_end(struct relay *r, enum relay_end why)
 	ev_fd_del(r->ev, r->sfd);
 	for (i = 0; i < 2; i++) {
 		pipe_put(r->pool, r->d[i].pipe, r->d[i].in_pipe > 0);
-		buf_put(r->pool, &r->d[i].buf);
+		buf_put(r->pool, &r->d[i]);
 	}
 	if (r->cfd != -1)
 		close(r->cfd);
