@@ -276,6 +276,42 @@ class RelayCase(Case):
         self.assertEqual(recv_until_eof(held, timeout=5), b"")
         held.close()
 
+    def test_pick_by_source(self):
+        """The same source address always reaches the same server; many sources spread over both."""
+        pa, pb = self.start_peer("a"), self.start_peer("b")
+        lport = free_port()
+        self.start_recheckd(conf_text(lport, [("a", pa), ("b", pb)]))
+        seen = {}
+        for i in range(1, 25):
+            src = "127.0.%d.%d" % (i, 7 * i % 250 + 1)
+            names = set()
+            for _ in range(3):
+                with socket.create_connection(("127.0.0.1", lport), timeout=5, source_address=(src, 0)) as s:
+                    s.sendall(b"NAME\n")
+                    names.add(recv_until_eof(s).strip().decode())
+            self.assertEqual(len(names), 1, "%s reached %s" % (src, names))
+            seen[src] = names.pop()
+        self.assertEqual(set(seen.values()), {"a", "b"})
+
+    def test_systemd_notify(self):
+        peer = self.start_peer()
+        lport = free_port()
+        sock_path = self.path("notify.sock")
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(ns.close)
+        ns.bind(sock_path)
+        ns.settimeout(5)
+        path = self.write("recheckd.yaml", conf_text(lport, [("a", peer)]))
+        env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+        p = self.procs.start([RECHECKD, "-f", path], "recheckd", env=env)
+        self.assertIn(b"READY=1\nMAINPID=%d" % p.pid, ns.recv(256))
+        os.kill(p.pid, signal.SIGHUP)
+        self.assertTrue(ns.recv(256).startswith(b"RELOADING=1\nMONOTONIC_USEC="))
+        self.assertTrue(ns.recv(256).startswith(b"READY=1"))
+        os.kill(p.pid, signal.SIGTERM)
+        self.assertEqual(ns.recv(256), b"STOPPING=1")
+        self.assertEqual(p.wait(5), 0)
+
     def test_idle_memory(self):
         """User-space memory per idle relayed connection stays well under HAProxy's ~3.4 KB."""
         peer = self.start_peer()
