@@ -16,56 +16,7 @@
 #include "lb.h"
 #include "server.h"
 
-#define NMAX 8
-
-struct fixture {
-	struct server srv[NMAX];
-	struct server *p[NMAX];
-	size_t n;
-	struct lb_backend *be;
-};
-
-/* spec: "s1:1 s2:2 b1:2:b s3:1:d" = name:weight[:b(ackup)][:d(own)] */
-static void setup_be(struct fixture *f, const char *spec, enum lb_algo algo, bool aval, bool allbk)
-{
-	char buf[256], *save = NULL, *tok, err[ERR_LEN];
-
-	memset(f, 0, sizeof(*f));
-	snprintf(buf, sizeof(buf), "%s", spec);
-	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		struct server *s = &f->srv[f->n];
-		char *name = tok, *w = strchr(tok, ':'), *fl;
-
-		assert_true(f->n < NMAX);
-		*w++ = '\0';
-		fl = strchr(w, ':');
-		if (fl)
-			*fl++ = '\0';
-		assert_int_equal(server_init(s, name, err, sizeof(err)), 0);
-		s->weight = (unsigned)strtoul(w, NULL, 10);
-		s->backup = fl && strchr(fl, 'b');
-		s->check.enabled = true;
-		server_start(s);
-		if (fl && strchr(fl, 'd'))
-			server_check_result(s, SRV_CHK_FAILED, 1);
-		f->p[f->n] = s;
-		f->n++;
-	}
-	assert_int_equal(server_assign_puids(f->p, f->n, err, sizeof(err)), 0);
-	f->be = lb_backend_new("be", algo, aval, allbk, f->p, f->n, err, sizeof(err));
-	assert_non_null(f->be);
-}
-
-static struct server *find(struct fixture *f, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < f->n; i++)
-		if (strcmp(f->srv[i].name, name) == 0)
-			return &f->srv[i];
-	fail_msg("no server %s", name);
-	return NULL;
-}
+#include "lb_fixture.h"
 
 /* The table as names, from picks of keys 0..tot-1 (no avalanche: key k -> map[k % tot]). */
 static void table(struct fixture *f, char *out, size_t outlen)
