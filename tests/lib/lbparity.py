@@ -51,6 +51,7 @@ CONFIGS = [
     conf("chash-unequal", [srv("s1", 1), srv("s2", 2), srv("s3", 3)], "consistent"),
     conf("chash-one-down", [srv("s1"), srv("s2", down=True), srv("s3"), srv("s4")], "consistent"),
     conf("chash-ids", [srv("s1", id=7), srv("s2", id=3), srv("s3"), srv("s4", 2)], "consistent"),
+    conf("chash-ids-next", [srv("s1"), srv("s2", id=1), srv("s3"), srv("s4", id=3)], "consistent"),
     conf("chash-backup-first", [srv("s1", down=True), srv("b1", backup=True, down=True), srv("b2", backup=True),
                                 srv("b3", backup=True)], "consistent"),
     conf("chash-allbackups", [srv("s1", down=True), srv("b1", 1, backup=True), srv("b2", 2, backup=True)],
@@ -105,10 +106,20 @@ def lbpick(c, addrs):
     return res.stdout.split()
 
 
+def closed_port(case):
+    """A port on 127.0.0.1 that refuses connections until the test ends: bound but not listening, so
+    the kernel cannot hand it out again (say, as HAProxy's own bind port, which would make the "down"
+    server answer)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    case.addCleanup(s.close)
+    return s.getsockname()[1]
+
+
 def start_backends(case, c):
-    """Starts the name server for c's live servers. Returns {name: port}; down servers get a port on
-    which nothing listens."""
-    ports = {s["name"]: harness.free_port() for s in c["servers"]}
+    """Starts the name server for c's live servers. Returns {name: port}; down servers get a port that
+    refuses connections (closed_port)."""
+    ports = {s["name"]: closed_port(case) if s["down"] else harness.free_port() for s in c["servers"]}
     live = ["%s=%d" % (s["name"], ports[s["name"]]) for s in c["servers"] if not s["down"]]
     if live:
         case.procs.start([sys.executable, os.path.abspath(__file__), "serve"] + live, "names-" + c["name"])
