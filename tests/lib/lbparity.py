@@ -11,6 +11,12 @@ HAProxy 2.6 for the same client address (HAPROXY-SEMANTICS.md §5).
   and records which server answered ("-" when the connection closed without a name).
 - lbpick(conf, addrs): what recheck's balancer picks (tests/fixtures/lbpick.c).
 - diff(addrs, want, got): readable mismatch lines.
+- picks_through(case, c, addrs, start_frontend): the whole round for one frontend (backends up,
+  frontend started by start_frontend(case, c, ports) -> port, every address asked, all stopped), so a
+  daemon parity test is picks_through(..., start_haproxy) == picks_through(..., start_recheckd).
+
+Note for configs generated for recheckd: HAProxy's bare `hash-type consistent` means sdbm + avalanche
+(c["hash_type"] == "consistent"); "consistent sdbm" means no avalanche (hash.h hash_type_parse()).
 
 Run as a program (`python3 lbparity.py serve NAME=PORT...`) it is the name server itself.
 """
@@ -196,6 +202,17 @@ def ask(port, src, timeout=2.0):
 
 def collect(port, addrs):
     return [ask(port, a) for a in addrs]
+
+
+def picks_through(case, c, addrs, start_frontend):
+    """Starts c's backends and a frontend (start_frontend(case, c, ports) returns its port on
+    127.0.0.1), asks from every address, stops everything the case started, returns the answers."""
+    ports = start_backends(case, c)
+    port = start_frontend(case, c, ports)
+    try:
+        return collect(port, addrs)
+    finally:
+        case.procs.stop_all()
 
 
 def diff(addrs, want, got):
