@@ -158,12 +158,24 @@ static void word_hex(struct line *l, const unsigned char *p, size_t n)
 		l->rc = hex_encode(b, p, n, false);
 }
 
+/* Comments read best in single quotes, where every byte is literal; else the escaped form. */
 static void word_comment(struct line *l, const char *comment)
 {
+	const char *p;
+	struct buf *b;
+
 	if (!comment || !*comment)
 		return;
 	word_str(l, "comment");
-	word_esc(l, comment, strlen(comment), false);
+	for (p = comment; *p && *p != '\'' && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f; p++)
+		;
+	if (*p || !strpbrk(comment, " #\\\"")) {
+		word_esc(l, comment, strlen(comment), false);
+		return;
+	}
+	b = word(l);
+	if (l->rc == 0)
+		l->rc = buf_printf(b, "'%s'", comment);
 }
 
 static int line_end(struct line *l, const char *what, char *err, size_t errlen)
@@ -374,7 +386,7 @@ static int export_http(const struct recipe *r, bool legacy, const char *indent, 
 				set_err(err, errlen, "request: too large");
 				return -1;
 			}
-			word_value(&l, v.data, v.len, q->env);
+			word_value(&l, v.data, v.len, q->env && memmem(v.data, v.len, "${", 2));
 			buf_free(&v);
 		}
 		if (line_end(&l, "option httpchk", err, errlen) == -1)
@@ -408,7 +420,8 @@ static int export_http(const struct recipe *r, bool legacy, const char *indent, 
 				set_err(err, errlen, "request: header too large");
 				return -1;
 			}
-			word_value(&l, v.data ? v.data : (const unsigned char *)"", v.len, q->env);
+			word_value(&l, v.data ? v.data : (const unsigned char *)"", v.len,
+				   q->env && strstr(q->hdrs[i].value, "${"));
 			buf_free(&v);
 		}
 		if (q->bodylen) {
