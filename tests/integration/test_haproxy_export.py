@@ -225,6 +225,44 @@ class HaproxyExport(harness.Case):
                 self.assertIn("option httpchk GET" if extra else "http-check send meth GET", again)
                 self.procs.stop_all()
 
+    # --- the command line -----------------------------------------------------------------------------
+
+    def test_cli_exit_codes_and_files(self):
+        seed_http = os.path.join(harness.SAMPLES, "seed-http-generate-204.yaml")
+        for cmd in ("export", "import"):
+            res = self.recheck(cmd, "--help")
+            self.assertRc(res, 0)
+            self.assertIn("usage: recheck %s" % cmd, res.stdout)
+            self.assertRc(self.recheck(cmd), 2)
+            self.assertRc(self.recheck(cmd, "--bogus", "x"), 2)
+            self.assertRc(self.recheck(cmd, self.path("missing")), 3)
+        self.assertRc(self.recheck("export", seed_http, "--server", "a=127.0.0.1:1"), 2)
+        self.assertRc(self.recheck("export", seed_http, "--listen", "x", "--bind", ":1", "--server", "nope"), 2)
+        # a recipe with a credential is written 0600, atomically
+        out = self.path("out.cfg")
+        self.assertRc(self.recheck("export", seed_http, "-o", out), 0)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+        with open(out) as f:
+            self.assertIn('hdr Proxy-Authorization "Basic ${PROXY_AUTH}"', f.read())
+        # the secret stays a reference: HAProxy fills it from its environment
+        bad = self.write("bad.cfg", "backend b\n    option tcp-check\n    tcp-check send-lf %[src]\n")
+        res = self.recheck("import", bad, "-o", out)
+        self.assertRc(res, 3)
+        self.assertIn("bad.cfg:3: tcp-check step 1: 'send-lf' is not supported", res.stderr)
+        with open(out) as f:
+            self.assertIn("Basic ${PROXY_AUTH}", f.read(), "a failed import clobbered the output file")
+        two = self.write("two.cfg", "listen a\n    option tcp-check\n    tcp-check send A\n"
+                                    "backend b\n    option httpchk GET /\n")
+        res = self.recheck("import", two)
+        self.assertRc(res, 3)
+        self.assertIn("listen a (line 1), backend b (line 4)", res.stderr)
+        res = self.recheck("import", two, "--section", "b", "--format", "haproxy")
+        self.assertRc(res, 0)
+        self.assertIn("option httpchk\nhttp-check send meth GET uri /\n", res.stdout)
+        res = self.recheck("import", two, "--section", "a")
+        self.assertRc(res, 0)
+        self.assertIn("kind: tcp", res.stdout)
+
     # --- an exported SOCKS5 recipe against a real microsocks ---------------------------------------------
 
     def socks5_recipe(self, origin_port, status=b"204"):
