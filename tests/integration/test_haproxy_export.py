@@ -165,6 +165,37 @@ class HaproxyExport(harness.Case):
             harness.wait_for(lambda: self.haproxy_status(sock, name, "s1")[0] == want, 10,
                              what="%s/s1 %s" % (name, want))
 
+    def test_regex_backslashes_reach_pcre_unchanged(self):
+        # Single-quoted YAML: every backslash is part of the regex. "a\\b" (a literal backslash) that lost
+        # a backslash on the way would be "a\b" (a word boundary) and fail; the negated "x\\\\y" (two
+        # literal backslashes) that lost two would match the reply "x\y" and fail.
+        recipe = self.write("rx.yaml", r"""version: 1
+name: rx
+kind: tcp
+steps:
+  - send: "go"
+  - expect: {rstring: '^a\\b\.c\ \d{3}\s'}
+  - expect: {rstring: '[^\\]+\\$'}
+  - expect: {rstring: 'x\\\\y', negate: true}
+  - expect: {rstring: '\x41\t#\x27\x22'}
+  - expect: {rbinary: '^615C62'}
+""")
+        lines = self.export(recipe)
+        self.assertIn(r"tcp-check expect rstring ^a\\\b\.c\\\ \d{3}\s", lines)
+        self.assertIn(r"tcp-check expect ! rstring x\\\\\\\y", lines)
+        good = b"a\\b.c 204 x\\y A\t#'\"end\\"
+        for reply, want in ((good, "UP"), (good.replace(b"a\\b", b"ab"), "DOWN")):
+            name = "rx" + want
+            srv = self.server([(b"go", reply)], close_after=True)
+            body = DEFAULTS + "listen %s\n    bind 127.0.0.1:%d\n" % (name, harness.free_port())
+            body += "".join("    " + line + "\n" for line in lines.splitlines())
+            body += "    server s1 127.0.0.1:%d check inter 10s rise 1 fall 1\n" % srv.port
+            _, sock = self.start_haproxy(body, name=name)
+            srv.wait()
+            st = harness.wait_for(lambda: (lambda s: s if s[0] == want and not s[1].startswith("*") else None)(
+                self.haproxy_status(sock, name, "s1")), 10, what="%s/s1 %s" % (name, want))
+            self.assertEqual(st[1], "L7OK" if want == "UP" else "L7RSP", st)
+
     # --- the seed's configurations: import -> export is the same check ----------------------------------
 
     def seed_bytes(self, section_body, script, extra_export=()):
