@@ -37,8 +37,11 @@ def srv(name, weight=1, backup=False, id=None, down=False):
     return {"name": name, "weight": weight, "backup": backup, "id": id, "down": down}
 
 
-def conf(name, servers, hash_type="", allbackups=False):
-    return {"name": name, "servers": servers, "hash_type": hash_type, "allbackups": allbackups}
+def conf(name, servers, hash_type="", allbackups=False, v4mapped=False):
+    """A backend. v4mapped: the frontend listens on an IPv6 socket bound to ::ffff:127.0.0.1
+    (dual-stack), so IPv4 clients reach it as ::ffff:a.b.c.d and their key is 0x0000FFFF ^ a.b.c.d."""
+    return {"name": name, "servers": servers, "hash_type": hash_type, "allbackups": allbackups,
+            "v4mapped": v4mapped}
 
 
 CONFIGS = [
@@ -64,6 +67,8 @@ CONFIGS = [
     conf("chash-allbackups", [srv("s1", down=True), srv("b1", 1, backup=True), srv("b2", 2, backup=True)],
          "consistent", allbackups=True),
     conf("chash-noaval", [srv("s1"), srv("s2"), srv("s3")], "consistent sdbm"),
+    conf("map-v4mapped", [srv("s1", 1), srv("s2", 2), srv("s3", 3)], v4mapped=True),
+    conf("chash-v4mapped", [srv("s1"), srv("s2"), srv("s3", 2)], "consistent", v4mapped=True),
 ]
 
 
@@ -104,10 +109,15 @@ def lbpick_argv(c):
     return argv
 
 
+def client_addresses(c, addrs):
+    """The addresses the frontend sees for clients bound to addrs (v4-mapped on a v4v6 socket)."""
+    return ["::ffff:" + a for a in addrs] if c.get("v4mapped") else list(addrs)
+
+
 def lbpick(c, addrs):
-    """recheck's picks for addrs, one name (or "-") per address."""
-    res = subprocess.run(lbpick_argv(c), input="\n".join(addrs) + "\n", capture_output=True, text=True,
-                         timeout=30)
+    """recheck's picks for the clients at addrs, one name (or "-") per address."""
+    res = subprocess.run(lbpick_argv(c), input="\n".join(client_addresses(c, addrs)) + "\n",
+                         capture_output=True, text=True, timeout=30)
     if res.returncode != 0:
         raise RuntimeError("lbpick failed (%d): %s" % (res.returncode, res.stderr))
     return res.stdout.split()
@@ -143,7 +153,8 @@ def start_backends(case, c, cleanups=None):
 
 def haproxy_listen(c, bind_port, ports, inter="100ms"):
     """The HAProxy listen section equivalent to c (every server checked, so down ones get marked)."""
-    lines = ["listen %s" % c["name"], "    bind 127.0.0.1:%d" % bind_port, "    balance source"]
+    bind = "ipv6@::ffff:127.0.0.1:%d v4v6" % bind_port if c.get("v4mapped") else "127.0.0.1:%d" % bind_port
+    lines = ["listen %s" % c["name"], "    bind %s" % bind, "    balance source"]
     if c["hash_type"]:
         lines.append("    hash-type %s" % c["hash_type"])
     if c["allbackups"]:
