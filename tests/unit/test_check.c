@@ -454,6 +454,39 @@ static void buffer_cap_is_conclusive(void **state)
 	recipe_free(r);
 }
 
+/* [T] on 2.6.12 with 1 MiB of 'J': rbinary sees 16383 hex characters, rstring 16383 bytes */
+static void regex_caps_on_a_full_buffer(void **state)
+{
+	static const struct {
+		enum expect_match m;
+		const char *re;
+		enum check_status want;
+	} cases[] = {
+		{EXPECT_RBINARY, "4$", CHECK_L7OK},
+		{EXPECT_RBINARY, "4A$", CHECK_L7RSP},
+		{EXPECT_RBINARY, "^[0-9A-F]{16383}$", CHECK_L7OK},
+		{EXPECT_RBINARY, "^[0-9A-F]{16382}$", CHECK_L7RSP},
+		{EXPECT_RSTRING, "^J{16383}$", CHECK_L7OK},
+		{EXPECT_RSTRING, "^J{16384}$", CHECK_L7RSP},
+	};
+	char *junk = malloc(CHECK_BUFSIZE);
+	struct check_run run;
+	size_t i;
+
+	assert_non_null(junk);
+	memset(junk, 'J', CHECK_BUFSIZE);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct recipe *r = ping_then(cases[i].m, false, -1, cases[i].re, strlen(cases[i].re));
+
+		run_to_read(&run, r);
+		data(&run, junk, CHECK_BUFSIZE);
+		done_with(&run, cases[i].want, NULL);
+		check_run_free(&run);
+		recipe_free(r);
+	}
+	free(junk);
+}
+
 static void send_only_passes(void **state)
 {
 	struct recipe *r = tcp_recipe();
@@ -821,6 +854,7 @@ int main(void)
 		cmocka_unit_test(rbinary_uppercase),
 		cmocka_unit_test(nul_bytes),
 		cmocka_unit_test(buffer_cap_is_conclusive),
+		cmocka_unit_test(regex_caps_on_a_full_buffer),
 		cmocka_unit_test(send_only_passes),
 		cmocka_unit_test(connect_only),
 		cmocka_unit_test(connect_failures),
