@@ -695,6 +695,7 @@ static struct check_action http_next(struct check_run *run)
 			if (!run->sent)
 				return a;
 			time_end(run, 0);
+			trace(run, "step 1: http request passed in %.1fms", (double)check_timing_us(&run->times[1]) / 1000.0);
 			run->cur = 1;
 			time_start(run, 1);
 			run->got_data = false;

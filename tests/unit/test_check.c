@@ -703,6 +703,19 @@ static void http_request_bytes(void **state)
 	assert_int_equal(check_http_request(b, &out), 0);
 	assert_string_equal(buf_cstr(&out), "POST http://h.example:81/p HTTP/1.1\r\nhost: h.example:81\r\n"
 					    "connection: keep-alive\r\ncontent-length: 3\r\n\r\na=1");
+	/* [T] 2.6.12: CONNECT gets content-length: 0; HEAD none */
+	buf_reset(&out);
+	recipe_free(d);
+	d = http_recipe("CONNECT", "h:443", "HTTP/1.1");
+	assert_non_null(recipe_add_hdr(d, "Host", "h:443"));
+	assert_int_equal(check_http_request(d, &out), 0);
+	assert_string_equal(buf_cstr(&out), "CONNECT h:443 HTTP/1.1\r\nhost: h:443\r\ncontent-length: 0\r\n"
+					    "connection: close\r\n\r\n");
+	buf_reset(&out);
+	recipe_free(d);
+	d = http_recipe("HEAD", "/x", "HTTP/1.1");
+	assert_int_equal(check_http_request(d, &out), 0);
+	assert_string_equal(buf_cstr(&out), "HEAD /x HTTP/1.1\r\nconnection: close\r\n\r\n");
 	buf_free(&out);
 	recipe_free(r);
 	recipe_free(d);
