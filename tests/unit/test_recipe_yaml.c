@@ -194,7 +194,7 @@ static void seed_socks5_is_faithful(void **state)
 	assert_string_equal((const char *)r->steps[9].data, "\r\n");
 	assert_int_equal(r->steps[10].match, EXPECT_RSTRING);
 	assert_string_equal((const char *)r->steps[10].data, "^HTTP/1.1 204");
-	assert_int_equal(r->steps[5].line, 26);
+	assert_int_equal(r->steps[5].line, 27);
 	recipe_free(r);
 }
 
