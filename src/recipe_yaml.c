@@ -385,6 +385,19 @@ static int get_bytes(struct yload *l, const struct ynode *n, const char *ctx, co
 	return 0;
 }
 
+/* The same into a byte payload (struct step data, a request body). */
+static int get_payload(struct yload *l, const struct ynode *n, const char *ctx, const char *key,
+		       unsigned char **out, size_t *len)
+{
+	char *p = NULL;
+
+	if (get_bytes(l, n, ctx, key, &p, len) == -1)
+		return -1;
+	free(*out);
+	*out = (unsigned char *)p;
+	return 0;
+}
+
 /* A string that is used as a C string: no NUL inside. */
 static int get_str(struct yload *l, const struct ynode *n, const char *ctx, const char *key, char **out)
 {
@@ -542,7 +555,7 @@ static int load_step(struct yload *l, struct recipe *r, const struct ynode *m, s
 			s->binary = true;
 			return get_hex(l, act, ctx, "send-binary", &s->data, &s->len);
 		}
-		return get_bytes(l, act, ctx, "send", (char **)&s->data, &s->len);
+		return get_payload(l, act, ctx, "send", &s->data, &s->len);
 	case STEP_EXPECT: {
 		static const struct {
 			const char *key;
@@ -572,7 +585,7 @@ static int load_step(struct yload *l, struct recipe *r, const struct ynode *m, s
 			return -1;
 		if (s->match == EXPECT_BINARY)
 			return get_hex(l, pat, ctx, "binary", &s->data, &s->len);
-		return get_bytes(l, pat, ctx, pname, (char **)&s->data, &s->len);
+		return get_payload(l, pat, ctx, pname, &s->data, &s->len);
 	}
 	}
 	return 0;
@@ -599,7 +612,7 @@ static int load_request(struct yload *l, struct recipe *r, const struct ynode *m
 		return -1;
 	if ((v = map_get(m, "version")) && get_str(l, v, ctx, "version", &r->req.version) == -1)
 		return -1;
-	if ((v = map_get(m, "body")) && get_bytes(l, v, ctx, "body", (char **)&r->req.body, &r->req.bodylen) == -1)
+	if ((v = map_get(m, "body")) && get_payload(l, v, ctx, "body", &r->req.body, &r->req.bodylen) == -1)
 		return -1;
 	if ((v = map_get(m, "env")) && get_bool(l, v, ctx, "env", &r->req.env) == -1)
 		return -1;
