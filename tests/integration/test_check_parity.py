@@ -44,10 +44,15 @@ TCP_CASES = {
                 [("expect", "rstring", "^HTTP/1\\.[01] 204", False, -1)]),
 }
 
-HTTP_CASES = {
-    "http_204": ("recv; send HTTP/1.1 204 No Content\\r\\ncontent-length: 0\\r\\n\\r\\n; hang", "204"),
-    "http_404": ("recv; send HTTP/1.1 404 Not Found\\r\\ncontent-length: 0\\r\\n\\r\\n; hang", "200-399"),
-    "http_garbage": ("recv; send SSH-2.0-OpenSSH_9.2\\r\\n; hang", "200-399"),
+HTTP_CASES = {  # name: (server script, http-check expect kind, pattern)
+    "http_204": ("recv; send HTTP/1.1 204 No Content\\r\\ncontent-length: 0\\r\\n\\r\\n; hang", "status", "204"),
+    "http_404": ("recv; send HTTP/1.1 404 Not Found\\r\\ncontent-length: 0\\r\\n\\r\\n; hang", "status", "200-399"),
+    "http_garbage": ("recv; send SSH-2.0-OpenSSH_9.2\\r\\n; hang", "status", "200-399"),
+    "http_chunked": ("recv; send HTTP/1.1 200 OK\\r\\ntransfer-encoding: chunked\\r\\n\\r\\n6\\r\\nhello \\r\\n; "
+                     "sleep 200; send 5\\r\\nworld\\r\\n0\\r\\n\\r\\n; hang", "string", "world"),
+    "http_body_miss": ("recv; send HTTP/1.1 200 OK\\r\\ncontent-length: 5\\r\\n\\r\\nhello; hang", "string", "world"),
+    "http_body_close": ("recv; send HTTP/1.0 200 OK\\r\\n\\r\\nhello; sleep 200; send  world; close", "rstring",
+                        "o w"),
 }
 
 REASONS = {
@@ -101,13 +106,13 @@ class Parity(harness.Case):
             cfg.append("    server s 127.0.0.1:%d check inter 2s" % port)
             recipes[name] = (self.write(name + ".yaml", "version: 1\nname: %s\nkind: tcp\nsteps:\n%s\n" % (
                 name, "\n".join(yaml_rule(r) for r in rules))), port)
-        for name, (script, status) in HTTP_CASES.items():
+        for name, (script, kind, pat) in HTTP_CASES.items():
             port = self.scriptsrv(script)
             cfg += ["listen %s" % name, "    bind 127.0.0.1:%d" % harness.free_port(),
-                    "    option httpchk GET /x", "    http-check expect status %s" % status,
+                    "    option httpchk GET /x", "    http-check expect %s %s" % (kind, pat.replace(" ", "\\ ")),
                     "    server s 127.0.0.1:%d check inter 2s" % port]
             recipes[name] = (self.write(name + ".yaml", "version: 1\nname: %s\nkind: http\nrequest:\n"
-                                        "  method: GET\n  uri: /x\nexpect:\n  - {status: \"%s\"}\n" % (name, status)),
+                                        "  method: GET\n  uri: /x\nexpect:\n  - {%s: \"%s\"}\n" % (name, kind, pat)),
                              port)
         closed = harness.free_port()
         cfg += ["listen refused", "    bind 127.0.0.1:%d" % harness.free_port(), "    option tcp-check",
