@@ -308,7 +308,7 @@ static const char *tcp_kind(const struct step *s)
  */
 static void where_suffix(const struct check_run *run, int idx, char *out, size_t outlen)
 {
-	const struct step *s = idx >= 0 ? &run->recipe->steps[idx] : NULL;
+	const struct step *s = idx >= 0 && (size_t)idx < run->recipe->nsteps ? &run->recipe->steps[idx] : NULL;
 	char pat[160];
 	struct buf hex;
 	size_t o;
