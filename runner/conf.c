@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "conf.h"
+#include "hash.h"
 #include "net.h"
 #include "recipe.h"
 #include "recipe_yaml.h"
@@ -481,22 +482,24 @@ static int listener_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg
 		return 0;
 	}
 	if (strcmp(k, "hash_type") == 0) {
-		char word[32], mod[32];
-		int got;
+		/* HAProxy's hash-type words (hash_type_parse): a bare "consistent" means sdbm + avalanche as in
+		 * HAProxy 2.6, "consistent sdbm" means no avalanche; "<method> avalanche" is our short form of
+		 * "<method> sdbm avalanche". (Changed by the health branch for balance-source parity.) */
+		char word[32], mod[32], third[32], full[80], e[ERR_LEN];
+		const char *words;
+		bool cons = false, aval = false;
 
 		if (want(c, v, YAML_SCALAR_NODE, "hash_type") == -1)
 			return -1;
-		got = sscanf(sval(v), "%31s %31s", word, mod);
-		if (got >= 1 && strcmp(word, "map-based") == 0)
-			li->hash = CONF_HASH_MAP_BASED;
-		else if (got >= 1 && strcmp(word, "consistent") == 0)
-			li->hash = CONF_HASH_CONSISTENT;
-		else
-			return bad(c, v, "hash_type: expected map-based or consistent, not '%s'", sval(v));
-		if (got == 2 && strcmp(mod, "avalanche") == 0)
-			li->avalanche = true;
-		else if (got == 2)
-			return bad(c, v, "hash_type: the only modifier is 'avalanche', not '%s'", mod);
+		words = sval(v);
+		if (sscanf(words, "%31s %31s %31s", word, mod, third) == 2 && strcmp(mod, "avalanche") == 0) {
+			snprintf(full, sizeof(full), "%s sdbm avalanche", word);
+			words = full;
+		}
+		if (hash_type_parse(words, &cons, &aval, e, sizeof(e)) == -1)
+			return bad(c, v, "hash_type: %s", e);
+		li->hash = cons ? CONF_HASH_CONSISTENT : CONF_HASH_MAP_BASED;
+		li->avalanche = aval;
 		return 0;
 	}
 	if (strcmp(k, "allbackups") == 0)
