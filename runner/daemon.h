@@ -19,7 +19,12 @@
  *   - daemon_check_result() feeds one check result: updates the health counter, rebuilds the balancer
  *     on a transition, logs it with the remaining active/backup counts, and applies
  *     on_marked_down: shutdown-sessions;
- *   - d->gen is the current generation (main thread only); d->ev the main loop for checks and stats.
+ *   - daemon_set_maint() takes a server out of (or back into) balancing;
+ *   - struct daemon_hooks (d->hooks, set before daemon_run) is called at start, after each published
+ *     reload, when draining starts and before everything is freed;
+ *   - d->gen is the current generation (main thread only); d->ev the main loop for checks and stats;
+ *     d->stats_fd is the stats listener, bound before privileges are dropped (a placeholder handler
+ *     answers 503 until the stats module replaces it with ev_fd_set).
  */
 #ifndef RECHECKD_DAEMON_H
 #define RECHECKD_DAEMON_H
