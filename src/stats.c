@@ -145,11 +145,12 @@ int stats_json_str(struct buf *out, const char *s)
 
 int stats_prom_label(struct buf *out, const char *s)
 {
-	size_t i, n = s ? strlen(s) : 0;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n = s ? strlen(s) : 0, l;
 	int rc = 0;
 
-	for (i = 0; i < n && rc == 0; i++) {
-		switch (s[i]) {
+	while (i < n && rc == 0) {
+		switch (p[i]) {
 		case '\\':
 			rc = buf_append_str(out, "\\\\");
 			break;
@@ -160,9 +161,17 @@ int stats_prom_label(struct buf *out, const char *s)
 			rc = buf_append_str(out, "\\n");
 			break;
 		default:
-			rc = buf_putc(out, (unsigned char)s[i]);
-			break;
+			/* label values are UTF-8: an invalid byte becomes U+FFFD */
+			l = utf8_len(p + i, n - i);
+			if (l == 0) {
+				rc = buf_append_str(out, "\xEF\xBF\xBD");
+				break;
+			}
+			rc = buf_append(out, p + i, l);
+			i += l;
+			continue;
 		}
+		i++;
 	}
 	return rc;
 }

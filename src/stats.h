@@ -26,7 +26,8 @@ int stats_render_prometheus(const struct stats_snapshot *s, struct buf *out);
 int stats_html_escape(struct buf *out, const char *s);
 /* A JSON string with its quotes; invalid UTF-8 becomes U+FFFD; NULL becomes null. */
 int stats_json_str(struct buf *out, const char *s);
-/* A Prometheus label value (without quotes): backslash, double quote and newline escaped. */
+/* A Prometheus label value (without quotes): backslash, double quote and newline escaped; invalid UTF-8
+ * becomes U+FFFD. */
 int stats_prom_label(struct buf *out, const char *s);
 
 #endif
