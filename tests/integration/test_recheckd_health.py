@@ -233,6 +233,49 @@ class HealthCase(Case):
         self.assertEqual(self.metric(m, "recheck_server_transitions_total", listener="pool", server="s1", to="up"), 1)
         self.assertGreater(self.metric(m, "recheck_check_duration_seconds_count", listener="pool", server="s1"), 0)
 
+    def test_reload_keeps_health_of_kept_servers(self):
+        """SIGHUP with a changed server list: a kept server keeps its state, counters and transitions;
+        a removed one stops being checked; a new one starts checking."""
+        ns = lbparity.NameServer(["s1", "gone", "fresh"])
+        self.addCleanup(ns.stop)
+        dead = lbparity.closed_port(self.addCleanup)
+        self.write("connect.yaml", "version: 1\nname: connect\nkind: tcp\nsteps:\n  - connect: {}\n")
+        self.stats_port = free_port()
+        head = ["threads: 1", 'stats: {bind: "127.0.0.1:%d"}' % self.stats_port]
+        if os.geteuid() == 0:
+            head.append("allow_root: true")
+        head += ["listeners:", "  - name: pool", '    bind: "127.0.0.1:%d"' % free_port(),
+                 "    check: {recipe: connect.yaml, inter: 100ms, rise: 1, fall: 1, timeout: 500ms}", "    servers:"]
+
+        def conf(names):
+            addr = {"dead": dead, "s1": ns.ports["s1"], "gone": ns.ports["gone"], "fresh": ns.ports["fresh"]}
+            return "\n".join(head + ['      - {name: %s, address: "127.0.0.1:%d"}' % (n, addr[n]) for n in names]) + "\n"
+        path = self.write("recheckd.yaml", conf(["dead", "s1", "gone"]))
+        d = self.procs.start([RECHECKD, "-f", path], "recheckd")
+        wait_for(lambda: "ready" in self.procs.log(d) or d.poll() is not None, 10, what="recheckd ready")
+        self.assertIsNone(d.poll(), self.procs.log(d))
+        wait_port(self.stats_port)
+        self.wait_status({"dead": "DOWN", "s1": "UP", "gone": "UP"}, 5)
+        time.sleep(0.3)
+        before = self.servers()
+        self.write("recheckd.yaml", conf(["dead", "s1", "fresh"]))
+        t_reload = time.monotonic()
+        d.send_signal(1)  # SIGHUP
+        wait_for(lambda: self.stats()["generation"] == 2, 5, 0.05, "configuration 2")
+        self.wait_status({"fresh": "UP"}, 5)
+        time.sleep(0.3)
+        after = self.servers()
+        since_reload_ms = (time.monotonic() - t_reload) * 1000
+        self.assertEqual(set(after), {"dead", "s1", "fresh"})
+        # the kept DOWN server did not start over: same transition, older than the reload; counts went on
+        self.assertEqual(after["dead"]["status"], "DOWN")
+        self.assertEqual(after["dead"]["transitions"]["to_down"], 1)
+        self.assertGreater(after["dead"]["transitions"]["recent"][0]["age_ms"], since_reload_ms)
+        self.assertGreater(after["dead"]["check"]["counts"]["failed"], before["dead"]["check"]["counts"]["failed"])
+        self.assertGreater(after["s1"]["check"]["counts"]["passed"], before["s1"]["check"]["counts"]["passed"])
+        self.assertEqual(after["fresh"]["check"]["status"], "L4OK")
+        self.assertIn("stopped (server removed or check disabled)", self.procs.log(d))
+
 
 if __name__ == "__main__":
     main()

@@ -80,6 +80,11 @@ class StatsPage(Case):
         ns = lbparity.NameServer(["s1"])
         self.addCleanup(ns.stop)
         dead = lbparity.closed_port(self.addCleanup)
+        # accepts (through the kernel backlog) but never answers: the check's one deadline must end it
+        mute = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(64)
+        self.addCleanup(mute.close)
         self.stats_port = free_port()
         self.write("hello.yaml", RECIPE)
         conf = ["threads: 1", 'stats: {bind: "127.0.0.1:%d"}' % self.stats_port]
@@ -92,6 +97,7 @@ class StatsPage(Case):
                  '      - {name: s1, address: "127.0.0.1:%d"}' % ns.ports["s1"],
                  '      - {name: dead, address: "127.0.0.1:%d", weight: 3}' % dead,
                  '      - {name: spare, address: "127.0.0.1:%d", backup: true}' % ns.ports["s1"],
+                 '      - {name: mute, address: "127.0.0.1:%d"}' % mute.getsockname()[1],
                  "  - name: plain", '    bind: "127.0.0.1:%d"' % free_port(),
                  "    servers:",
                  '      - {name: nocheck1, address: "127.0.0.1:%d"}' % ns.ports["s1"]]
@@ -138,7 +144,7 @@ class StatsPage(Case):
         p.feed(dom)
         self.assertEqual([h.split()[0] for h in p.h2], ["ha-socks5", "plain"])
         rows = {r["cells"][0]: r for r in p.rows if r["cells"] and r["cells"][0] != "server"}
-        self.assertEqual(set(rows), {"s1", "dead", "spare", "nocheck1"})
+        self.assertEqual(set(rows), {"s1", "dead", "spare", "mute", "nocheck1"})
         # columns: server, address, status, since, weight, backup, last check, latency, ...
         self.assertEqual(rows["s1"]["cells"][2], "UP")
         self.assertIn("up", rows["s1"]["class"].split())
@@ -185,6 +191,15 @@ class StatsPage(Case):
         nocheck = doc["listeners"][1]["servers"][0]
         self.assertEqual(nocheck["status"], "no check")
         self.assertFalse(nocheck["check"]["enabled"])
+        # the mute server: connected, then nothing until the deadline (timeout 1s) ends the check
+        def mute_timed_out():
+            s = next(s for s in self.json()["listeners"][0]["servers"] if s["name"] == "mute")
+            return s if s["check"]["status"] == "L7TOUT" else None
+        mute = wait_for(mute_timed_out, 5, 0.05, "mute L7TOUT")
+        self.assertEqual((mute["check"]["step"], mute["check"]["kind"]), (2, "expect string"))
+        self.assertGreaterEqual(mute["check"]["duration_ms"], 950)
+        self.assertLess(mute["check"]["duration_ms"], 1500)
+        self.assertEqual(mute["status"], "DOWN")
         # the process keeps answering after all that
         self.assertEqual(self.d.poll(), None)
 
