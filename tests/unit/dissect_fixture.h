@@ -18,7 +18,7 @@
 #include "util.h"
 
 /* Appends a turn (a copy of n bytes). Consecutive turns of the same direction are allowed on purpose. */
-static void tb_add(struct turns *t, enum turn_dir d, const void *p, size_t n)
+UNUSED static void tb_add(struct turns *t, enum turn_dir d, const void *p, size_t n)
 {
 	struct turn *v = realloc(t->v, (t->n + 1) * sizeof(*v));
 
@@ -36,7 +36,7 @@ static void tb_add(struct turns *t, enum turn_dir d, const void *p, size_t n)
 #define C(t, s) tb_add((t), TURN_C2S, (s), sizeof(s) - 1)
 #define S(t, s) tb_add((t), TURN_S2C, (s), sizeof(s) - 1)
 
-static void tb_free(struct turns *t)
+UNUSED static void tb_free(struct turns *t)
 {
 	size_t i;
 
@@ -47,7 +47,7 @@ static void tb_free(struct turns *t)
 }
 
 /* Builds the recipe, failing the test when it cannot; the summary lands in sum (caller frees). */
-static struct recipe *build(const struct turns *t, bool raw, bool redact, struct buf *sum)
+UNUSED static struct recipe *build(const struct turns *t, bool raw, bool redact, struct buf *sum)
 {
 	struct dissect_opts o = {.raw = raw, .redact = redact};
 	char err[ERR_LEN] = "";
@@ -60,7 +60,7 @@ static struct recipe *build(const struct turns *t, bool raw, bool redact, struct
 	return r;
 }
 
-static void assert_send_hex(const struct step *s, const char *hex, bool binary)
+UNUSED static void assert_send_hex(const struct step *s, const char *hex, bool binary)
 {
 	unsigned char *b;
 	size_t n;
@@ -74,7 +74,7 @@ static void assert_send_hex(const struct step *s, const char *hex, bool binary)
 	free(b);
 }
 
-static void assert_expect(const struct step *s, enum expect_match m, const char *pat, int min_recv)
+UNUSED static void assert_expect(const struct step *s, enum expect_match m, const char *pat, int min_recv)
 {
 	assert_int_equal(s->type, STEP_EXPECT);
 	assert_int_equal(s->match, m);
@@ -82,7 +82,7 @@ static void assert_expect(const struct step *s, enum expect_match m, const char 
 	assert_int_equal(s->min_recv, min_recv);
 }
 
-static bool contains(const struct buf *b, const char *needle)
+UNUSED static bool contains(const struct buf *b, const char *needle)
 {
 	return b->data && memmem(b->data, b->len, needle, strlen(needle)) != NULL;
 }
@@ -101,7 +101,7 @@ struct piece {
  * every piece is delivered the server closes if close_at_end, else the check times out. The bytes the
  * check wrote land in wrote (when not NULL). Returns the final status.
  */
-static enum check_status replay_pieces(const struct recipe *r, const struct piece *pc, size_t npc,
+UNUSED static enum check_status replay_pieces(const struct recipe *r, const struct piece *pc, size_t npc,
 				       bool close_at_end, struct buf *wrote)
 {
 	struct check_run run;
@@ -152,7 +152,7 @@ static enum check_status replay_pieces(const struct recipe *r, const struct piec
 }
 
 /* One piece per reply: replies[i] is what the server answers to the (i+1)-th run of sends. 1 when L7OK. */
-static int replay(const struct recipe *r, const char *const *replies, const size_t *lens, size_t nreplies,
+UNUSED static int replay(const struct recipe *r, const char *const *replies, const size_t *lens, size_t nreplies,
 		  struct buf *wrote)
 {
 	struct piece pc[16];
