@@ -120,12 +120,14 @@ static int send_head(struct dissect_ctx *x, const char *head, size_t len, const 
 {
 	struct buf b;
 	const char *last = head, *sp;
-	bool secret = false, redacted = false;
+	bool secret = false, redacted = false, redactable;
 	struct step *st;
 	size_t i;
 	int rc = -1;
 
 	buf_init(&b, (size_t)RECIPE_MAX_PAYLOAD * 4);
+	/* A recorded "${" would be read as a reference too: such a request cannot be redacted. */
+	redactable = x->o->redact && !memmem(head, len, "${", 2);
 	for (i = 0; i < req->nhdrs; i++) {
 		const struct http1_hdr *h = &req->hdrs[i];
 		const char *var;
@@ -137,8 +139,12 @@ static int send_head(struct dissect_ctx *x, const char *head, size_t len, const 
 		else
 			continue;
 		secret = true;
-		if (!x->o->redact)
+		if (!redactable) {
+			if (x->o->redact)
+				dx_warn(x, "the request holds a literal \"${\": its credentials cannot be redacted and "
+					   "stay in the recipe");
 			continue;
+		}
 		/* Keep the scheme ("Basic"), replace the credentials (RFC 7617: base64 of user:password). */
 		sp = memchr(h->value, ' ', h->value_len);
 		if (buf_append(&b, last, (size_t)(h->value - last)) == -1 ||
