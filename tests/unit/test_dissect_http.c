@@ -85,6 +85,25 @@ static void forward_redact(void **state)
 	tb_free(&t);
 }
 
+/* A request holding a literal "${" cannot carry references: it stays secret, with a warning. */
+static void redact_refused(void **state)
+{
+	struct turns t = {0};
+	struct buf sum;
+	struct recipe *r;
+
+	(void)state;
+	C(&t, "GET http://a/?q=${x} HTTP/1.1\r\nHost: a\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\n");
+	S(&t, "HTTP/1.1 204 No Content\r\n\r\n");
+	r = build(&t, false, true, &sum);
+	assert_false(r->steps[0].env);
+	assert_true(r->steps[0].secret);
+	assert_true(contains(&sum, "cannot be redacted"));
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
 static void connect_inner(void **state)
 {
 	struct turns t = {0};
@@ -278,6 +297,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(forward),
 		cmocka_unit_test(forward_redact),
+		cmocka_unit_test(redact_refused),
 		cmocka_unit_test(connect_inner),
 		cmocka_unit_test(connect_tls),
 		cmocka_unit_test(connect_refused),
