@@ -400,8 +400,11 @@ bool dissect_http_annotate(const struct step *s, struct buf *out)
 		buf_printf(out, "HTTP: the end of the response head");
 		return true;
 	}
-	if (s->match == EXPECT_RSTRING && (h = strstr(p, "HTTP/1\\.[01] ")) != NULL && strlen(h) >= 16) {
-		buf_printf(out, "HTTP response: status %.3s (version, reason and headers not matched)", h + 13);
+	/* A status-line regex: "HTTP/1" then, after the first space, three digits ("^HTTP/1\\.[01] 204"). */
+	if (s->match == EXPECT_RSTRING && (h = strstr(p, "HTTP/1")) != NULL && (h = strchr(h, ' ')) != NULL &&
+	    h[1] >= '1' && h[1] <= '9' && h[2] >= '0' && h[2] <= '9' && h[3] >= '0' && h[3] <= '9') {
+		buf_printf(out, "HTTP response: status %.3s (%s)", h + 1,
+			   strstr(p, "[01]") ? "version, reason and headers not matched" : "reason and headers not matched");
 		return true;
 	}
 	if ((s->match == EXPECT_STRING || s->match == EXPECT_BINARY) &&
