@@ -2,7 +2,6 @@
 """recheck lint and recheck show on the shipped samples and on broken recipes: every sample is valid and
 lists cleanly, every broken file exits 3 with FILE:LINE:COLUMN and the reason, warnings do not fail
 unless --strict."""
-import glob
 import os
 import re
 import sys
@@ -10,7 +9,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
 
-SAMPLES = sorted(glob.glob(os.path.join(harness.SAMPLES, "**", "*.yaml"), recursive=True))
+SAMPLES = harness.sample_recipes()
 
 BROKEN = {
     # file body -> (line, column, words the message must hold)
