@@ -167,6 +167,13 @@ class LintShow(harness.Case):
         self.assertIn("   0  connect (implicit", res.stdout)
         self.assertIn("   2  expect NOT string, min-recv 0, 3 bytes anywhere in the reply\n", res.stdout)
         self.assertIn("      # no error\n", res.stdout)
+        # free text keeps UTF-8 but cannot send escape sequences to the terminal
+        p = self.write("esc.yaml", 'version: 1\nname: "a\\eb"\nsteps:\n  - send: x\n    comment: "caf\\xe9 \\e[31m"\n')
+        res = self.recheck("show", p)
+        self.assertRc(res, 0)
+        self.assertNotIn("\x1b", res.stdout)
+        self.assertIn("name:          a\\x1bb\n", res.stdout)
+        self.assertIn("      # caf\u00e9 \\x1b[31m\n", res.stdout)
         http = self.recheck("show", os.path.join(harness.SAMPLES, "seed-http-generate-204.yaml"))
         self.assertRc(http, 0)
         self.assertIn("   1  send GET http://client3.google.com/generate_204 HTTP/1.1", http.stdout)
