@@ -702,7 +702,7 @@ static void http_errors(void **state)
 	check_error(V1 "kind: http\nrequest:\n  headers:\n    - {name: X, value: \"a\\r\\nb\"}\n", "t.yaml:4:3: request: header 'X' has a CR or LF in its value");
 	check_error(V1 "kind: http\nrequest: {method: \"G T\"}\n", "t.yaml:3:10: request: method 'G T' is not an HTTP token");
 	check_error(V1 "kind: http\nrequest: {version: HTTP/2}\n", "t.yaml:3:10: request: version must be HTTP/1.0 or HTTP/1.1 (got 'HTTP/2')");
-	check_error(V1 "kind: http\nrequest: {uri: \"/a b\"}\n", "t.yaml:3:10: request: uri must be non-empty and contain no spaces");
+	check_error(V1 "kind: http\nrequest: {uri: \"/a b\"}\n", "t.yaml:3:10: request: uri must be non-empty and contain no spaces or control bytes");
 	check_error(V1 "kind: http\nrequest: {methd: GET}\n", "t.yaml:3:11: request: unknown key 'methd'");
 	check_error(V1 "kind: http\nrequest: GET\n", "t.yaml:3:10: recipe: 'request' must be a mapping");
 	check_error(V1 "kind: http\nexpect:\n  - {status: \"2x4\"}\n", "t.yaml:4:5: expect 1: status '2x4' is not a list of codes or ranges like 200-399,401");
