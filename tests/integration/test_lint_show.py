@@ -14,7 +14,15 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
 
-SAMPLES = sorted(glob.glob(os.path.join(harness.SAMPLES, "**", "*.yaml"), recursive=True))
+
+
+def is_recipe(path):
+    """samples/ also holds other YAML (the recheckd configuration): a recipe has a top-level 'version: 1'."""
+    with open(path, encoding="utf-8") as f:
+        return any(re.match(r"version: *1\s*(#.*)?$", line) for line in f)
+
+
+SAMPLES = sorted(p for p in glob.glob(os.path.join(harness.SAMPLES, "**", "*.yaml"), recursive=True) if is_recipe(p))
 
 BROKEN = {
     # file body -> (line, column, words the message must hold)
@@ -75,6 +83,7 @@ def run_local_sample(path, port, timeout=5.0):
 class LintShow(harness.Case):
     def test_samples_exist(self):
         names = {os.path.relpath(p, harness.SAMPLES) for p in SAMPLES}
+        self.assertGreaterEqual(len(SAMPLES), 7)
         for want in ("seed-socks5-generate-204.yaml", "seed-http-generate-204.yaml", "socks5-generate-204.yaml",
                      "http-proxy-generate-204.yaml", "local/socks5-local-204.yaml",
                      "local/http-proxy-local-204.yaml", "local/http-local-204.yaml"):
