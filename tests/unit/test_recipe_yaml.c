@@ -682,7 +682,7 @@ static void value_errors(void **state)
 	check_error(V1 "steps:\n", "t.yaml:2:1: the recipe has no steps");
 	check_error(V1 "steps: []\n", "t.yaml:2:1: the recipe has no steps");
 	check_error(V1 "name: x\n", "t.yaml:1:1: 'steps' is missing");
-	check_error("steps:\n  - send: x\n", "t.yaml:1:1: 'version' is missing (a recipe starts with 'version: 1')");
+	check_error("steps:\n  - send: x\n", "t.yaml:1:1: 'version' is missing: this is not a recipe (a recipe starts with 'version: 1')");
 	check_error("version: 2\nsteps:\n  - send: x\n", "t.yaml:1:10: 'version' must be 1, the only recipe version this recheck reads (got '2')");
 	check_error("version: \"1\"\nsteps:\n  - send: x\n", "t.yaml:1:10: 'version' must be 1, the only recipe version this recheck reads (got the quoted string \"1\"");
 	check_error(V1 "kind: udp\nsteps:\n  - send: x\n", "t.yaml:2:7: 'kind' must be tcp or http (got 'udp')");
