@@ -108,6 +108,7 @@ int cmd_flows(int argc, char **argv)
 		       (unsigned long long)st.frames, (unsigned long long)st.tcp, (unsigned long long)st.skipped,
 		       (unsigned long long)st.bad, st.bad ? "; first: " : "", st.first_bad);
 	if (lrc == -1) {
+		fflush(stdout);
 		cmd_err("flows", "%s (the conversations above cover the frames before that point)", err);
 		goto out;
 	}
