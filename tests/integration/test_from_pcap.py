@@ -214,8 +214,8 @@ class FromPcap(harness.Case):
         o = self.start_origin()
         s = self.start_microsocks()
         pcap = self.path("live-%s.pcap" % iface)
-        td = subprocess.Popen(["tcpdump", "-i", iface, "-Z", "root", "--immediate-mode", "-U", "-s", "0", "-w", pcap,
-                               "tcp", "port", str(s)],
+        td = subprocess.Popen(["tcpdump", "-i", iface, "-Z", "root", "--immediate-mode", "-B", "16384", "-U",
+                               "-s", "0", "-w", pcap, "tcp", "port", str(s)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             # tcpdump says "listening on" once the capture is active.
@@ -248,7 +248,15 @@ class FromPcap(harness.Case):
     def test_real_tcpdump_capture(self):
         for iface in ("lo", "any"):
             with self.subTest(iface=iface):
-                pcap, port = self.tcpdump_capture(iface, "127.0.0.1", "socks5h://127.0.0.1:%d")
+                # A busy machine can make the kernel drop packets (tcpdump counts them): then recheck
+                # rightly reports a gap, which is not what this test is about. Try again, then skip.
+                for _ in range(3):
+                    pcap, port = self.tcpdump_capture(iface, "127.0.0.1", "socks5h://127.0.0.1:%d")
+                    m = re.search(rb"(\d+) packets dropped by kernel", self.tcpdump_log)
+                    if not m or m.group(1) == b"0":
+                        break
+                else:
+                    self.skipTest("the kernel dropped packets in every capture: %r" % self.tcpdump_log)
                 r = self.recheck("flows", pcap)
                 self.assertRc(r, 0)
                 self.assertIn("complete  SOCKS5", r.stdout, self.tcpdump_log)
