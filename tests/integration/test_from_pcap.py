@@ -35,6 +35,7 @@ CASES = [(c, [], "complete") for c in PROTO] + [
     ("socks4a", ["--mss", "4", "--ooo", "--retrans", "--overlap", "--isn-wrap", "--link", "null"], "complete"),
     ("socks5", ["--no-handshake"], "mid-flow"),
     ("socks5", ["--no-handshake", "--isn-wrap", "--mss", "3", "--retrans"], "mid-flow"),
+    ("socks5h", ["--no-handshake", "--mss", "4", "--ooo", "--overlap", "--link", "sll2"], "mid-flow"),
     ("socks5", ["--rst"], "reset"),
 ]
 

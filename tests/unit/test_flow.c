@@ -254,6 +254,40 @@ static void missing_syn(void **state)
 	flow_table_free(c.t);
 }
 
+/* Mid-flow, the first captured segment is not the first sent: a segment captured later with a lower
+ * sequence number moves the start back, until the other side answers. */
+static void mid_flow_start_moves_back(void **state)
+{
+	struct conv c;
+	static const char *const want[] = {"cABCDEF", "sOK", "cG", NULL};
+	uint8_t srv[16] = {127, 0, 0, 2};
+
+	conv_init(&c, NULL);
+	flow_table_set_server(c.t, AF_INET, srv, SPORT);
+	c.sseq = 500;
+	feed(&c, true, PKT_ACK, 0xfffffffe + 3, "DEF", 3);    /* wraps: seq 1 */
+	feed(&c, true, PKT_ACK, 0xfffffffe, "ABC", 3);        /* sent first, captured second */
+	c.cseq = 0xfffffffe + 6;
+	send_msg(&c, false, "OK");                             /* fixes the client's start */
+	feed(&c, true, PKT_ACK, 0xfffffffe - 5, "zzzzz", 5);   /* before the fixed start: old, dropped */
+	send_msg(&c, true, "G");
+	expect_turns(&c, want);
+	assert_int_equal(flow_table_get(c.t, 0)->d[TURN_C2S].retrans, 5);
+	flow_table_free(c.t);
+
+	/* One-sided: the end of the capture fixes the start. */
+	conv_init(&c, NULL);
+	flow_table_set_server(c.t, AF_INET, srv, SPORT);
+	feed(&c, true, PKT_ACK, 103, "D", 1);
+	feed(&c, true, PKT_ACK, 100, "ABC", 3);
+	{
+		static const char *const one[] = {"cABCD", NULL};
+
+		expect_turns(&c, one);
+	}
+	flow_table_free(c.t);
+}
+
 static void rst_mid_stream(void **state)
 {
 	struct conv c;
@@ -499,6 +533,7 @@ int main(void)
 		cmocka_unit_test(out_of_order),
 		cmocka_unit_test(interleave_by_timestamp),
 		cmocka_unit_test(missing_syn),
+		cmocka_unit_test(mid_flow_start_moves_back),
 		cmocka_unit_test(rst_mid_stream),
 		cmocka_unit_test(gap_names_range),
 		cmocka_unit_test(snaplen_cut),
