@@ -482,24 +482,16 @@ static int listener_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg
 		return 0;
 	}
 	if (strcmp(k, "hash_type") == 0) {
-		/* HAProxy's hash-type words (hash_type_parse): a bare "consistent" means sdbm + avalanche as in
-		 * HAProxy 2.6, "consistent sdbm" means no avalanche; "<method> avalanche" is our short form of
-		 * "<method> sdbm avalanche". (Changed by the health branch for balance-source parity.) */
-		char word[32], mod[32], third[32], full[80], e[ERR_LEN];
-		const char *words;
-		bool cons = false, aval = false;
+		bool consistent, avalanche;
+		char why[ERR_LEN];
 
 		if (want(c, v, YAML_SCALAR_NODE, "hash_type") == -1)
 			return -1;
-		words = sval(v);
-		if (sscanf(words, "%31s %31s %31s", word, mod, third) == 2 && strcmp(mod, "avalanche") == 0) {
-			snprintf(full, sizeof(full), "%s sdbm avalanche", word);
-			words = full;
-		}
-		if (hash_type_parse(words, &cons, &aval, e, sizeof(e)) == -1)
-			return bad(c, v, "hash_type: %s", e);
-		li->hash = cons ? CONF_HASH_CONSISTENT : CONF_HASH_MAP_BASED;
-		li->avalanche = aval;
+		/* HAProxy's rules: a bare "consistent" means sdbm + avalanche, "consistent <fn>" no avalanche. */
+		if (hash_type_parse(sval(v), &consistent, &avalanche, why, sizeof(why)) == -1)
+			return bad(c, v, "hash_type: %s", why);
+		li->hash = consistent ? CONF_HASH_CONSISTENT : CONF_HASH_MAP_BASED;
+		li->avalanche = avalanche;
 		return 0;
 	}
 	if (strcmp(k, "allbackups") == 0)
