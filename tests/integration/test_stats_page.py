@@ -200,8 +200,12 @@ class StatsPage(Case):
         self.assertGreaterEqual(mute["check"]["duration_ms"], 950)
         self.assertLess(mute["check"]["duration_ms"], 1500)
         self.assertEqual(mute["status"], "DOWN")
-        # the process keeps answering after all that
+        # the process keeps answering after all that, and stops cleanly (no sanitizer report)
         self.assertEqual(self.d.poll(), None)
+        self.procs.stop(self.d)
+        log = self.procs.log(self.d)
+        self.assertEqual(self.d.returncode, 0, log[-3000:])
+        self.assertNotIn("Sanitizer", log)
 
 
 if __name__ == "__main__":
