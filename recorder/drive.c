@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "drive.h"
@@ -22,6 +23,8 @@ struct drive {
 	CURLcode code;
 	char errbuf[CURL_ERROR_SIZE];
 	int nsockets;
+	void (*on_socket)(void *arg, int local_port);
+	void *arg;
 	uint64_t body_bytes;
 	uint64_t start_us;
 	uint64_t end_us;
@@ -36,17 +39,34 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* Counts the connections curl opens: one is expected, more means the capture holds several flows. */
+/*
+ * Opens curl's socket. Counts the connections (one is expected; more means the capture holds several
+ * flows) and, when asked, binds the socket to an ephemeral port before curl connects it, so that the
+ * local port is known before the SYN leaves (the way CURLOPT_LOCALPORT binds).
+ */
 static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct drive *d = arg;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
 	int fd;
 
 	(void)purpose;
 	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	if (fd != -1)
-		d->nsockets++;
-	return fd == -1 ? CURL_SOCKET_BAD : fd;
+	if (fd == -1)
+		return CURL_SOCKET_BAD;
+	d->nsockets++;
+	if (!d->on_socket || (a->family != AF_INET && a->family != AF_INET6))
+		return fd;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)a->family;
+	if (bind(fd, (struct sockaddr *)&ss, a->family == AF_INET ? sizeof(struct sockaddr_in)
+								   : sizeof(struct sockaddr_in6)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return fd; /* the flow is then picked by CURLINFO_LOCAL_PORT alone */
+	d->on_socket(d->arg, ntohs(a->family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+							 : ((struct sockaddr_in6 *)&ss)->sin6_port));
+	return fd;
 }
 
 #define SETOPT(opt, val)                                                                                   \
@@ -73,6 +93,8 @@ struct drive *drive_start(const struct drive_opts *o, char *err, size_t errlen)
 		curl_global_cleanup();
 		return NULL;
 	}
+	d->on_socket = o->on_socket;
+	d->arg = o->arg;
 	d->multi = curl_multi_init();
 	d->easy = curl_easy_init();
 	if (!d->multi || !d->easy) {

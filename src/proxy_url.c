@@ -169,6 +169,10 @@ int proxy_url_parse(const char *s, struct proxy_url *p, char *err, size_t errlen
 			colon = NULL;
 	} else {
 		colon = memchr(host, ':', (size_t)(end - host));
+		if (colon && memchr(colon + 1, ':', (size_t)(end - colon - 1))) {
+			set_err(err, errlen, "an IPv6 proxy address goes in brackets, as in socks5://[::1]:1080");
+			return -1;
+		}
 		hend = colon ? colon : end;
 		n = (size_t)(hend - host);
 		if (n == 0 || n >= sizeof(p->host)) {
