@@ -29,6 +29,8 @@ struct flow_dir {
 	uint32_t isn;           /* initial sequence number (SYN's seq), or first seq seen minus 1 */
 	uint32_t next_seq;      /* next in-order sequence number expected */
 	uint32_t fin_seq;       /* sequence number the FIN occupies, when fin_seen */
+	bool acked_known;       /* the peer acknowledged some of this side's bytes */
+	uint32_t acked;         /* highest ack number the peer sent: bytes before it were sent for sure */
 	struct flow_seg *ooo;   /* out-of-order queue, owned */
 	size_t nooo;            /* segments in the queue */
 	uint64_t pkts;          /* segments sent by this side */

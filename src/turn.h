@@ -22,6 +22,7 @@ struct turn_chunk {
 	size_t off;             /* offset of the first byte in the direction's buffer */
 	size_t len;
 	uint64_t ts_us;         /* capture time of the segment that carried these bytes */
+	uint64_t serial;        /* delivery order over both directions: breaks timestamp ties */
 };
 
 struct turn_stream {
@@ -33,6 +34,7 @@ struct turn_stream {
 
 struct turn_builder {
 	struct turn_stream s[2]; /* indexed by enum turn_dir */
+	uint64_t serial;        /* next chunk's serial */
 };
 
 /* Sets up an empty builder whose directions hold at most cap_bytes each. */
