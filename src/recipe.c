@@ -229,6 +229,16 @@ static const char *where(char *out, size_t outlen, size_t idx, int line)
 	return out;
 }
 
+/* "expect N (line L)" or "expect N", for HTTP expects. */
+static const char *hwhere(char *out, size_t outlen, size_t idx, int line)
+{
+	if (line > 0)
+		snprintf(out, outlen, "expect %zu (line %d)", idx + 1, line);
+	else
+		snprintf(out, outlen, "expect %zu", idx + 1);
+	return out;
+}
+
 /* Checks ${NAME} references: every '${' must close and name a valid variable. */
 static int check_env_refs(const char *p, size_t len, char *err, size_t errlen, const char *at)
 {
@@ -375,25 +385,25 @@ static int compile_http(struct recipe *r, char *err, size_t errlen)
 	for (i = 0; i < r->nhexp; i++) {
 		struct http_expect *e = &r->hexp[i];
 
-		where(at, sizeof(at), i, e->line);
+		hwhere(at, sizeof(at), i, e->line);
 		if (!e->pattern || !e->len) {
-			set_err(err, errlen, "expect %zu: %s has an empty pattern", i + 1, http_expect_match_str(e->match));
+			set_err(err, errlen, "%s: %s has an empty pattern", at, http_expect_match_str(e->match));
 			return -1;
 		}
 		if (e->min_recv < -1) {
-			set_err(err, errlen, "expect %zu: min-recv must be -1 or more (got %d)", i + 1, e->min_recv);
+			set_err(err, errlen, "%s: min-recv must be -1 or more (got %d)", at, e->min_recv);
 			return -1;
 		}
 		if (e->match == HEXP_STATUS && http_status_in_list(e->pattern, 0) == -1) {
-			set_err(err, errlen, "expect %zu: status '%s' is not a list of codes or ranges like 200-399,401",
-				i + 1, e->pattern);
+			set_err(err, errlen, "%s: status '%s' is not a list of codes or ranges like 200-399,401",
+				at, e->pattern);
 			return -1;
 		}
 		if (e->match == HEXP_RSTATUS || e->match == HEXP_RSTRING) {
 			rx_free(e->rx);
 			e->rx = rx_compile(e->pattern, e->len, why, sizeof(why));
 			if (!e->rx) {
-				set_err(err, errlen, "expect %zu: %s '%s': %s", i + 1, http_expect_match_str(e->match),
+				set_err(err, errlen, "%s: %s '%s': %s", at, http_expect_match_str(e->match),
 					e->pattern, why);
 				return -1;
 			}

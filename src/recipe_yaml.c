@@ -1,0 +1,843 @@
+/*
+ * recipe_yaml: the YAML loader (the emitter is in recipe_yaml_emit.c). The schema is in docs/recipe.md.
+ *
+ * Loading runs in two passes. The first reads libyaml's events into a small tree of our own (so that we
+ * can cap depth and node count, refuse anchors, aliases and tags, and keep every node's line:column);
+ * the second walks that tree against the schema. Every error is "NAME:LINE:COLUMN: reason" with 1-based
+ * positions taken from libyaml's marks.
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "recipe.h"
+#include "recipe_yaml.h"
+#include "util.h"
+
+/* The schema is at most 4 levels deep; anything deeper is not a recipe and is refused early. */
+#define YAML_MAX_DEPTH 32
+/* Enough for RECIPE_MAX_STEPS steps of a dozen nodes each, with room to spare. */
+#define YAML_MAX_NODES 100000
+
+enum ynode_type {
+	YN_SCALAR = 0,
+	YN_MAP,                 /* kids: key, value, key, value, ... */
+	YN_SEQ,
+};
+
+struct ynode {
+	enum ynode_type type;
+	int line, col;          /* 1-based position of the node's start */
+	bool plain;             /* scalar written without quotes: may be null, a boolean or an integer */
+	char *val;              /* scalar bytes, NUL-terminated (may also hold NULs: use len) */
+	size_t len;
+	struct ynode **kids;    /* owned */
+	size_t nkids, size;
+};
+
+struct yload {
+	const char *name;       /* file name for messages */
+	const char *text;       /* the input, to place reader errors that only give a byte offset */
+	size_t textlen;
+	size_t nnodes;
+	char *err;
+	size_t errlen;
+};
+
+static void ynode_free(struct ynode *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n->nkids; i++)
+		ynode_free(n->kids[i]);
+	free(n->kids);
+	free(n->val);
+	free(n);
+}
+
+static int yerr_at(struct yload *l, int line, int col, const char *fmt, ...) PRINTF_FMT(4, 5);
+static int yerr_at(struct yload *l, int line, int col, const char *fmt, ...)
+{
+	char msg[ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	set_err(l->err, l->errlen, "%s:%d:%d: %s", l->name, line, col, msg);
+	return -1;
+}
+
+#define YERR(l, n, ...) yerr_at((l), (n)->line, (n)->col, __VA_ARGS__)
+
+/* Places a reader error (bad UTF-8, control bytes), for which libyaml gives only a byte offset. */
+static void offset_to_pos(const struct yload *l, size_t off, int *line, int *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && i < l->textlen; i++) {
+		if (l->text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)l->text[i] & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+static int parser_error(struct yload *l, const yaml_parser_t *p)
+{
+	int line, col;
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		return yerr_at(l, 1, 1, "out of memory");
+	case YAML_READER_ERROR:
+		offset_to_pos(l, p->problem_offset, &line, &col);
+		if (p->problem_value != -1)
+			return yerr_at(l, line, col, "%s (byte 0x%02x); recipes are UTF-8 text", p->problem,
+				       (unsigned)p->problem_value & 0xff);
+		return yerr_at(l, line, col, "%s; recipes are UTF-8 text", p->problem);
+	default:
+		if (p->context)
+			return yerr_at(l, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
+				       "YAML syntax error: %s (%s at line %d, column %d)", p->problem, p->context,
+				       (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+		return yerr_at(l, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
+			       "YAML syntax error: %s", p->problem ? p->problem : "unknown error");
+	}
+}
+
+static struct ynode *ynode_new(struct yload *l, enum ynode_type type, const yaml_mark_t *m)
+{
+	struct ynode *n;
+
+	if (++l->nnodes > YAML_MAX_NODES) {
+		yerr_at(l, (int)m->line + 1, (int)m->column + 1, "more than %d YAML nodes: this is not a recipe",
+			YAML_MAX_NODES);
+		return NULL;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		yerr_at(l, (int)m->line + 1, (int)m->column + 1, "out of memory");
+		return NULL;
+	}
+	n->type = type;
+	n->line = (int)m->line + 1;
+	n->col = (int)m->column + 1;
+	return n;
+}
+
+static int ynode_add(struct yload *l, struct ynode *parent, struct ynode *kid)
+{
+	struct ynode **v;
+
+	if (parent->nkids == parent->size) {
+		size_t nsize = parent->size ? parent->size * 2 : 8;
+
+		v = realloc(parent->kids, nsize * sizeof(*v));
+		if (!v)
+			return YERR(l, kid, "out of memory");
+		parent->kids = v;
+		parent->size = nsize;
+	}
+	parent->kids[parent->nkids++] = kid;
+	return 0;
+}
+
+/* Refuses what the schema never uses and what would let a small file expand: anchors, aliases, tags. */
+static int check_node_event(struct yload *l, const yaml_event_t *ev, const yaml_char_t *anchor,
+			    const yaml_char_t *tag, bool implicit)
+{
+	int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
+
+	if (anchor)
+		return yerr_at(l, line, col, "anchors (&%s) are not supported in recipes", (const char *)anchor);
+	if (tag && !implicit)
+		return yerr_at(l, line, col, "tags (%s) are not supported in recipes", (const char *)tag);
+	return 0;
+}
+
+/* Pass 1: libyaml events into a tree. Returns the root (a mapping) or NULL with err set. */
+static struct ynode *read_tree(struct yload *l)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	struct ynode *stack[YAML_MAX_DEPTH + 1];
+	struct ynode *root = NULL, *n;
+	size_t depth = 0;
+	int ndocs = 0;
+	bool done = false, have_ev = false;
+
+	if (!yaml_parser_initialize(&p)) {
+		set_err(l->err, l->errlen, "%s: out of memory", l->name);
+		return NULL;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)l->text, l->textlen);
+	yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+	while (!done) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			parser_error(l, &p);
+			goto fail;
+		}
+		have_ev = true;
+		n = NULL;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++ndocs > 1) {
+				yerr_at(l, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+					"a recipe file holds one YAML document (found a second '---')");
+				goto fail;
+			}
+			break;
+		case YAML_ALIAS_EVENT:
+			yerr_at(l, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				"aliases (*%s) are not supported in recipes", (const char *)ev.data.alias.anchor);
+			goto fail;
+		case YAML_SCALAR_EVENT:
+			if (check_node_event(l, &ev, ev.data.scalar.anchor, ev.data.scalar.tag,
+					     ev.data.scalar.plain_implicit || ev.data.scalar.quoted_implicit) == -1)
+				goto fail;
+			n = ynode_new(l, YN_SCALAR, &ev.start_mark);
+			if (!n)
+				goto fail;
+			n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+			n->len = ev.data.scalar.length;
+			n->val = xstrndup((const char *)ev.data.scalar.value, n->len);
+			if (!n->val) {
+				YERR(l, n, "out of memory");
+				ynode_free(n);
+				goto fail;
+			}
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			if (check_node_event(l, &ev, ev.data.sequence_start.anchor, ev.data.sequence_start.tag,
+					     ev.data.sequence_start.implicit) == -1)
+				goto fail;
+			n = ynode_new(l, YN_SEQ, &ev.start_mark);
+			if (!n)
+				goto fail;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			if (check_node_event(l, &ev, ev.data.mapping_start.anchor, ev.data.mapping_start.tag,
+					     ev.data.mapping_start.implicit) == -1)
+				goto fail;
+			n = ynode_new(l, YN_MAP, &ev.start_mark);
+			if (!n)
+				goto fail;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			BUG_ON(depth == 0);
+			depth--;
+			break;
+		default:
+			break;
+		}
+		if (n) {
+			if (depth == 0) {
+				BUG_ON(root != NULL);
+				root = n;
+			} else if (ynode_add(l, stack[depth - 1], n) == -1) {
+				ynode_free(n);
+				goto fail;
+			}
+			if (n->type != YN_SCALAR) {
+				if (depth >= YAML_MAX_DEPTH) {
+					YERR(l, n, "nesting deeper than %d levels: this is not a recipe", YAML_MAX_DEPTH);
+					goto fail;
+				}
+				stack[depth++] = n;
+			}
+		}
+		yaml_event_delete(&ev);
+		have_ev = false;
+	}
+	yaml_parser_delete(&p);
+	if (!root) {
+		yerr_at(l, 1, 1, "the file is empty (a recipe starts with 'version: 1')");
+		return NULL;
+	}
+	if (root->type != YN_MAP) {
+		YERR(l, root, "a recipe is a YAML mapping (starting with 'version: 1')");
+		ynode_free(root);
+		return NULL;
+	}
+	return root;
+fail:
+	if (have_ev)
+		yaml_event_delete(&ev);
+	yaml_parser_delete(&p);
+	ynode_free(root);
+	return NULL;
+}
+
+/* ---- pass 2: the schema ----------------------------------------------------------------------------- */
+
+static bool is_null(const struct ynode *n)
+{
+	return n->type == YN_SCALAR && n->plain &&
+	       (n->len == 0 || !strcmp(n->val, "~") || !strcmp(n->val, "null") || !strcmp(n->val, "Null") ||
+		!strcmp(n->val, "NULL"));
+}
+
+static const char *type_name(const struct ynode *n)
+{
+	if (is_null(n))
+		return "nothing (null)";
+	switch (n->type) {
+	case YN_SCALAR: return "a scalar";
+	case YN_MAP:    return "a mapping";
+	case YN_SEQ:    return "a list";
+	}
+	return "?";
+}
+
+static const struct ynode *map_get(const struct ynode *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < m->nkids; i += 2)
+		if (m->kids[i]->type == YN_SCALAR && !strcmp(m->kids[i]->val, key))
+			return m->kids[i + 1];
+	return NULL;
+}
+
+/* The key node of a value node in a mapping, for errors that name the key. */
+static const struct ynode *map_key_of(const struct ynode *m, const struct ynode *val)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < m->nkids; i += 2)
+		if (m->kids[i + 1] == val)
+			return m->kids[i];
+	return m;
+}
+
+/* Every key must be a plain string from allowed (NULL-terminated), and appear once. */
+static int check_keys(struct yload *l, const struct ynode *m, const char *const *allowed, const char *ctx)
+{
+	char list[256];
+	size_t i, j, off = 0;
+
+	list[0] = '\0';
+	for (j = 0; allowed[j] && off < sizeof(list); j++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", j ? ", " : "", allowed[j]);
+	for (i = 0; i + 1 < m->nkids; i += 2) {
+		const struct ynode *k = m->kids[i];
+
+		if (k->type != YN_SCALAR || strlen(k->val) != k->len)
+			return YERR(l, k, "%s: keys must be plain names", ctx);
+		for (j = 0; allowed[j]; j++)
+			if (!strcmp(k->val, allowed[j]))
+				break;
+		if (!allowed[j])
+			return YERR(l, k, "%s: unknown key '%s' (expected one of: %s)", ctx, k->val, list);
+		for (j = 0; j < i; j += 2)
+			if (!strcmp(m->kids[j]->val, k->val))
+				return YERR(l, k, "%s: duplicate key '%s' (first at line %d)", ctx, k->val,
+					    m->kids[j]->line);
+	}
+	return 0;
+}
+
+/* A string value: any non-null scalar, bytes as written (may hold NUL). */
+static int get_bytes(struct yload *l, const struct ynode *n, const char *ctx, const char *key, char **out,
+		     size_t *len)
+{
+	char *p;
+
+	if (n->type != YN_SCALAR || is_null(n))
+		return YERR(l, n, "%s: '%s' must be a string, not %s", ctx, key, type_name(n));
+	p = malloc(n->len + 1);
+	if (!p)
+		return YERR(l, n, "out of memory");
+	memcpy(p, n->val, n->len + 1);
+	free(*out);
+	*out = p;
+	if (len)
+		*len = n->len;
+	return 0;
+}
+
+/* A string that is used as a C string: no NUL inside. */
+static int get_str(struct yload *l, const struct ynode *n, const char *ctx, const char *key, char **out)
+{
+	if (n->type == YN_SCALAR && strlen(n->val) != n->len)
+		return YERR(l, n, "%s: '%s' cannot contain a NUL byte", ctx, key);
+	return get_bytes(l, n, ctx, key, out, NULL);
+}
+
+static int get_bool(struct yload *l, const struct ynode *n, const char *ctx, const char *key, bool *out)
+{
+	if (n->type == YN_SCALAR && n->plain) {
+		if (!strcmp(n->val, "true") || !strcmp(n->val, "True") || !strcmp(n->val, "TRUE")) {
+			*out = true;
+			return 0;
+		}
+		if (!strcmp(n->val, "false") || !strcmp(n->val, "False") || !strcmp(n->val, "FALSE")) {
+			*out = false;
+			return 0;
+		}
+	}
+	return YERR(l, n, "%s: '%s' must be true or false (got %s%s%s)", ctx, key,
+		    n->type == YN_SCALAR && !is_null(n) ? "'" : "",
+		    n->type == YN_SCALAR && !is_null(n) ? n->val : type_name(n),
+		    n->type == YN_SCALAR && !is_null(n) ? "'" : "");
+}
+
+static int get_int(struct yload *l, const struct ynode *n, const char *ctx, const char *key, long lo, long hi,
+		   int *out)
+{
+	const char *p;
+	char *end;
+	long v;
+
+	if (n->type != YN_SCALAR || !n->plain || is_null(n))
+		goto bad;
+	p = n->val;
+	if (*p == '+' || *p == '-')
+		p++;
+	if (*p < '0' || *p > '9')
+		goto bad;
+	errno = 0;
+	v = strtol(n->val, &end, 10);
+	if (*end || errno == ERANGE || v < lo || v > hi)
+		goto bad;
+	*out = (int)v;
+	return 0;
+bad:
+	return YERR(l, n, "%s: '%s' must be an integer from %ld to %ld (got %s%s%s)", ctx, key, lo, hi,
+		    n->type == YN_SCALAR && !is_null(n) ? "'" : "",
+		    n->type == YN_SCALAR && !is_null(n) ? n->val : type_name(n),
+		    n->type == YN_SCALAR && !is_null(n) ? "'" : "");
+}
+
+/* Hex digits into bytes; odd length and stray characters are caught here, with the key's position. */
+static int get_hex(struct yload *l, const struct ynode *n, const char *ctx, const char *key,
+		   unsigned char **out, size_t *len)
+{
+	char why[ERR_LEN];
+	unsigned char *p;
+	size_t plen;
+
+	if (n->type != YN_SCALAR || is_null(n))
+		return YERR(l, n, "%s: '%s' must be a string of hex digits, not %s", ctx, key, type_name(n));
+	if (hex_decode(n->val, n->len, &p, &plen, why, sizeof(why)) == -1)
+		return YERR(l, n, "%s: '%s': %s", ctx, key, why);
+	free(*out);
+	*out = p;
+	*len = plen;
+	return 0;
+}
+
+static const struct ynode *want_map(struct yload *l, const struct ynode *n, const char *ctx, const char *key)
+{
+	if (n->type != YN_MAP) {
+		YERR(l, n, "%s: '%s' must be a mapping ({key: value, ...}), not %s", ctx, key, type_name(n));
+		return NULL;
+	}
+	return n;
+}
+
+static const char *const step_keys[] = {"connect", "send", "send-binary", "expect", "comment", "env", "secret",
+					 NULL};
+static const char *const connect_keys[] = {"port", "linger", NULL};
+static const char *const expect_keys[] = {"string", "binary", "rstring", "rbinary", "min-recv", "negate", NULL};
+
+static int load_expect_opts(struct yload *l, const struct ynode *m, const char *ctx, int *min_recv, bool *negate)
+{
+	const struct ynode *v;
+
+	if ((v = map_get(m, "min-recv")) && get_int(l, v, ctx, "min-recv", -1, INT_MAX, min_recv) == -1)
+		return -1;
+	if ((v = map_get(m, "negate")) && get_bool(l, v, ctx, "negate", negate) == -1)
+		return -1;
+	return 0;
+}
+
+static int load_step(struct yload *l, struct recipe *r, const struct ynode *m, size_t idx)
+{
+	static const char *const actions[] = {"connect", "send", "send-binary", "expect"};
+	const struct ynode *act = NULL, *v;
+	const char *aname = NULL;
+	char ctx[64];
+	struct step *s;
+	size_t i;
+
+	snprintf(ctx, sizeof(ctx), "step %zu", idx + 1);
+	if (m->type != YN_MAP)
+		return YERR(l, m, "%s: a step is a mapping with one of connect, send, send-binary, expect (got %s)",
+			    ctx, type_name(m));
+	if (check_keys(l, m, step_keys, ctx) == -1)
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(actions); i++) {
+		if (!(v = map_get(m, actions[i])))
+			continue;
+		if (act)
+			return YERR(l, map_key_of(m, v), "%s: a step has exactly one action, but has both '%s' and '%s'",
+				    ctx, aname, actions[i]);
+		act = v;
+		aname = actions[i];
+	}
+	if (!act)
+		return YERR(l, m, "%s: no action: a step needs one of connect, send, send-binary, expect", ctx);
+	if (!strcmp(aname, "connect"))
+		s = recipe_add_step(r, STEP_CONNECT);
+	else if (!strcmp(aname, "expect"))
+		s = recipe_add_step(r, STEP_EXPECT);
+	else
+		s = recipe_add_step(r, STEP_SEND);
+	if (!s)
+		return YERR(l, m, "%s: more than %d steps", ctx, RECIPE_MAX_STEPS);
+	s->line = m->line;
+	if ((v = map_get(m, "comment")) && get_str(l, v, ctx, "comment", &s->comment) == -1)
+		return -1;
+	if (s->type != STEP_SEND) {
+		if ((v = map_get(m, "env")) || (v = map_get(m, "secret")))
+			return YERR(l, map_key_of(m, v), "%s: '%s' only applies to send and send-binary steps", ctx,
+				    map_key_of(m, v)->val);
+	} else {
+		if ((v = map_get(m, "env")) && get_bool(l, v, ctx, "env", &s->env) == -1)
+			return -1;
+		if ((v = map_get(m, "secret")) && get_bool(l, v, ctx, "secret", &s->secret) == -1)
+			return -1;
+	}
+
+	switch (s->type) {
+	case STEP_CONNECT:
+		if (is_null(act))
+			return 0; /* "- connect:" with nothing after it reads as "connect: {}" */
+		if (!want_map(l, act, ctx, "connect") || check_keys(l, act, connect_keys, ctx) == -1)
+			return -1;
+		if ((v = map_get(act, "port")) && get_int(l, v, ctx, "port", 1, 65535, &s->port) == -1)
+			return -1;
+		if ((v = map_get(act, "linger")) && get_bool(l, v, ctx, "linger", &s->linger) == -1)
+			return -1;
+		return 0;
+	case STEP_SEND:
+		if (!strcmp(aname, "send-binary")) {
+			s->binary = true;
+			return get_hex(l, act, ctx, "send-binary", &s->data, &s->len);
+		}
+		return get_bytes(l, act, ctx, "send", (char **)&s->data, &s->len);
+	case STEP_EXPECT: {
+		static const struct {
+			const char *key;
+			enum expect_match m;
+		} kinds[] = {
+			{"string", EXPECT_STRING}, {"binary", EXPECT_BINARY},
+			{"rstring", EXPECT_RSTRING}, {"rbinary", EXPECT_RBINARY},
+		};
+		const struct ynode *pat = NULL;
+		const char *pname = NULL;
+
+		if (!want_map(l, act, ctx, "expect") || check_keys(l, act, expect_keys, ctx) == -1)
+			return -1;
+		for (i = 0; i < ARRAY_SIZE(kinds); i++) {
+			if (!(v = map_get(act, kinds[i].key)))
+				continue;
+			if (pat)
+				return YERR(l, map_key_of(act, v), "%s: expect has both '%s' and '%s' (one match per expect)",
+					    ctx, pname, kinds[i].key);
+			pat = v;
+			pname = kinds[i].key;
+			s->match = kinds[i].m;
+		}
+		if (!pat)
+			return YERR(l, act, "%s: expect needs one of string, binary, rstring, rbinary", ctx);
+		if (load_expect_opts(l, act, ctx, &s->min_recv, &s->negate) == -1)
+			return -1;
+		if (s->match == EXPECT_BINARY)
+			return get_hex(l, pat, ctx, "binary", &s->data, &s->len);
+		return get_bytes(l, pat, ctx, pname, (char **)&s->data, &s->len);
+	}
+	}
+	return 0;
+}
+
+static const char *const req_keys[] = {"method", "uri", "version", "headers", "body", "env", "secret", "comment",
+					NULL};
+static const char *const hdr_keys[] = {"name", "value", NULL};
+static const char *const hexp_keys[] = {"status", "rstatus", "string", "rstring", "negate", "min-recv", "comment",
+					 NULL};
+
+static int load_request(struct yload *l, struct recipe *r, const struct ynode *m)
+{
+	const char *ctx = "request";
+	const struct ynode *v;
+	size_t i;
+
+	if (!want_map(l, m, "recipe", "request") || check_keys(l, m, req_keys, ctx) == -1)
+		return -1;
+	r->req.line = m->line;
+	if ((v = map_get(m, "method")) && get_str(l, v, ctx, "method", &r->req.method) == -1)
+		return -1;
+	if ((v = map_get(m, "uri")) && get_str(l, v, ctx, "uri", &r->req.uri) == -1)
+		return -1;
+	if ((v = map_get(m, "version")) && get_str(l, v, ctx, "version", &r->req.version) == -1)
+		return -1;
+	if ((v = map_get(m, "body")) && get_bytes(l, v, ctx, "body", (char **)&r->req.body, &r->req.bodylen) == -1)
+		return -1;
+	if ((v = map_get(m, "env")) && get_bool(l, v, ctx, "env", &r->req.env) == -1)
+		return -1;
+	if ((v = map_get(m, "secret")) && get_bool(l, v, ctx, "secret", &r->req.secret) == -1)
+		return -1;
+	if ((v = map_get(m, "comment")) && get_str(l, v, ctx, "comment", &r->req.comment) == -1)
+		return -1;
+	if (!(v = map_get(m, "headers")) || is_null(v))
+		return 0;
+	if (v->type != YN_SEQ)
+		return YERR(l, v, "request: 'headers' must be a list of {name: ..., value: ...}, not %s", type_name(v));
+	for (i = 0; i < v->nkids; i++) {
+		const struct ynode *h = v->kids[i], *hn, *hv;
+		char hctx[64];
+		char *name = NULL, *value = NULL;
+		int rc;
+
+		snprintf(hctx, sizeof(hctx), "request header %zu", i + 1);
+		if (!want_map(l, h, hctx, "header") || check_keys(l, h, hdr_keys, hctx) == -1)
+			return -1;
+		if (!(hn = map_get(h, "name")) || !(hv = map_get(h, "value")))
+			return YERR(l, h, "%s: a header needs both 'name' and 'value'", hctx);
+		rc = get_str(l, hn, hctx, "name", &name);
+		if (rc == 0)
+			rc = get_str(l, hv, hctx, "value", &value);
+		if (rc == 0 && !recipe_add_hdr(r, name, value))
+			rc = YERR(l, h, "%s: out of memory or more than %d headers", hctx, RECIPE_MAX_STEPS);
+		free(name);
+		free(value);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int load_hexpects(struct yload *l, struct recipe *r, const struct ynode *seq)
+{
+	static const struct {
+		const char *key;
+		enum http_expect_match m;
+	} kinds[] = {
+		{"status", HEXP_STATUS}, {"rstatus", HEXP_RSTATUS}, {"string", HEXP_STRING}, {"rstring", HEXP_RSTRING},
+	};
+	size_t i, k;
+
+	if (is_null(seq))
+		return 0;
+	if (seq->type != YN_SEQ)
+		return YERR(l, seq, "'expect' must be a list of {status: ...} / {rstring: ...} mappings, not %s",
+			    type_name(seq));
+	for (i = 0; i < seq->nkids; i++) {
+		const struct ynode *m = seq->kids[i], *pat = NULL, *v;
+		const char *pname = NULL;
+		struct http_expect *e;
+		char ctx[64];
+
+		snprintf(ctx, sizeof(ctx), "expect %zu", i + 1);
+		if (!want_map(l, m, ctx, "expect") || check_keys(l, m, hexp_keys, ctx) == -1)
+			return -1;
+		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+			if (!(v = map_get(m, kinds[k].key)))
+				continue;
+			if (pat)
+				return YERR(l, map_key_of(m, v), "%s: expect has both '%s' and '%s' (one match per expect)",
+					    ctx, pname, kinds[k].key);
+			pat = v;
+			pname = kinds[k].key;
+		}
+		if (!pat)
+			return YERR(l, m, "%s: expect needs one of status, rstatus, string, rstring", ctx);
+		for (k = 0; strcmp(kinds[k].key, pname); k++)
+			;
+		e = recipe_add_hexpect(r, kinds[k].m);
+		if (!e)
+			return YERR(l, m, "%s: out of memory or more than %d expects", ctx, RECIPE_MAX_STEPS);
+		e->line = m->line;
+		if (get_bytes(l, pat, ctx, pname, &e->pattern, &e->len) == -1)
+			return -1;
+		if (load_expect_opts(l, m, ctx, &e->min_recv, &e->negate) == -1)
+			return -1;
+		if ((v = map_get(m, "comment")) && get_str(l, v, ctx, "comment", &e->comment) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const top_keys[] = {"version", "name", "protocol", "recorded_from", "recorded_at", "notes",
+					"kind", "steps", "request", "expect", NULL};
+
+/*
+ * Turns recipe_compile()'s "step N (line L): reason" (or "expect N (line L)", "request (line L)") into
+ * "NAME:L:C: step N: reason", placed at the step's node; other messages go at the 'steps' key.
+ */
+static void compile_error(struct yload *l, const struct ynode *root, const char *why)
+{
+	const struct ynode *seq, *at;
+	size_t idx = 0;
+	int line, used = 0;
+
+	if (sscanf(why, "step %zu (line %d): %n", &idx, &line, &used) == 2 && used > 0) {
+		seq = map_get(root, "steps");
+		at = seq && seq->type == YN_SEQ && idx >= 1 && idx <= seq->nkids ? seq->kids[idx - 1] : root;
+		yerr_at(l, at->line, at->col, "step %zu: %s", idx, why + used);
+	} else if (sscanf(why, "expect %zu (line %d): %n", &idx, &line, &used) == 2 && used > 0) {
+		seq = map_get(root, "expect");
+		at = seq && seq->type == YN_SEQ && idx >= 1 && idx <= seq->nkids ? seq->kids[idx - 1] : root;
+		yerr_at(l, at->line, at->col, "expect %zu: %s", idx, why + used);
+	} else if (sscanf(why, "request (line %d): %n", &line, &used) == 1 && used > 0) {
+		at = map_get(root, "request");
+		yerr_at(l, at ? at->line : 1, at ? at->col : 1, "request: %s", why + used);
+	} else {
+		at = map_get(root, "steps");
+		at = at ? map_key_of(root, at) : root;
+		YERR(l, at, "%s", why);
+	}
+}
+
+static struct recipe *load_root(struct yload *l, const struct ynode *root)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} meta[] = {
+		{"name", offsetof(struct recipe, name)},
+		{"protocol", offsetof(struct recipe, protocol)},
+		{"recorded_from", offsetof(struct recipe, recorded_from)},
+		{"recorded_at", offsetof(struct recipe, recorded_at)},
+		{"notes", offsetof(struct recipe, notes)},
+	};
+	const struct ynode *v, *steps, *req, *hexp;
+	char why[ERR_LEN];
+	struct recipe *r = NULL;
+	enum recipe_kind kind = RECIPE_TCP;
+	int version = 0;
+	size_t i;
+
+	if (check_keys(l, root, top_keys, "recipe") == -1)
+		return NULL;
+	if (!(v = map_get(root, "version"))) {
+		YERR(l, root, "'version' is missing (a recipe starts with 'version: 1')");
+		return NULL;
+	}
+	if (get_int(l, v, "recipe", "version", INT_MIN, INT_MAX, &version) == -1)
+		return NULL;
+	if (version != 1) {
+		YERR(l, v, "'version' is %d, but this recheck reads version 1 recipes", version);
+		return NULL;
+	}
+	if ((v = map_get(root, "kind"))) {
+		if (v->type == YN_SCALAR && !strcmp(v->val, "tcp"))
+			kind = RECIPE_TCP;
+		else if (v->type == YN_SCALAR && !strcmp(v->val, "http"))
+			kind = RECIPE_HTTP;
+		else {
+			YERR(l, v, "'kind' must be tcp or http (got %s%s%s)", v->type == YN_SCALAR ? "'" : "",
+			     v->type == YN_SCALAR ? v->val : type_name(v), v->type == YN_SCALAR ? "'" : "");
+			return NULL;
+		}
+	}
+	r = recipe_new(kind);
+	if (!r) {
+		YERR(l, root, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < ARRAY_SIZE(meta); i++)
+		if ((v = map_get(root, meta[i].key)) &&
+		    get_str(l, v, "recipe", meta[i].key, (char **)((char *)r + meta[i].off)) == -1)
+			goto fail;
+	steps = map_get(root, "steps");
+	req = map_get(root, "request");
+	hexp = map_get(root, "expect");
+	if (kind == RECIPE_TCP) {
+		if (req || hexp) {
+			v = map_key_of(root, req ? req : hexp);
+			YERR(l, v, "'%s' belongs to HTTP recipes (add 'kind: http'); tcp recipes use 'steps'", v->val);
+			goto fail;
+		}
+		if (!steps) {
+			YERR(l, root, "'steps' is missing (a tcp recipe is a list of connect/send/expect steps)");
+			goto fail;
+		}
+		if (steps->type != YN_SEQ && !is_null(steps)) {
+			YERR(l, steps, "'steps' must be a list, not %s", type_name(steps));
+			goto fail;
+		}
+		if (steps->type == YN_SEQ && steps->nkids > RECIPE_MAX_STEPS) {
+			YERR(l, steps->kids[RECIPE_MAX_STEPS], "more than %d steps", RECIPE_MAX_STEPS);
+			goto fail;
+		}
+		for (i = 0; steps->type == YN_SEQ && i < steps->nkids; i++)
+			if (load_step(l, r, steps->kids[i], i) == -1)
+				goto fail;
+	} else {
+		if (steps) {
+			YERR(l, map_key_of(root, steps), "'steps' belongs to tcp recipes; HTTP recipes use 'request' "
+			     "and 'expect'");
+			goto fail;
+		}
+		if (req && load_request(l, r, req) == -1)
+			goto fail;
+		if (hexp && load_hexpects(l, r, hexp) == -1)
+			goto fail;
+	}
+	if (recipe_compile(r, why, sizeof(why)) == -1) {
+		compile_error(l, root, why);
+		goto fail;
+	}
+	return r;
+fail:
+	recipe_free(r);
+	return NULL;
+}
+
+struct recipe *recipe_load_mem(const char *text, size_t len, const char *name, char *err, size_t errlen)
+{
+	struct yload l = {.name = name ? name : "<recipe>", .text = text, .textlen = len, .err = err,
+			  .errlen = errlen};
+	struct ynode *root;
+	struct recipe *r;
+
+	if (len > RECIPE_YAML_MAX_FILE) {
+		set_err(err, errlen, "%s: %zu bytes is more than the %u-byte limit for a recipe", l.name, len,
+			RECIPE_YAML_MAX_FILE);
+		return NULL;
+	}
+	root = read_tree(&l);
+	if (!root)
+		return NULL;
+	r = load_root(&l, root);
+	ynode_free(root);
+	if (r && name && recipe_set_str(&r->file, name) == -1) {
+		set_err(err, errlen, "%s: out of memory", l.name);
+		recipe_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct recipe *recipe_load_file(const char *path, char *err, size_t errlen)
+{
+	struct recipe *r;
+	char *text;
+	size_t len;
+
+	if (read_file(path, RECIPE_YAML_MAX_FILE, &text, &len, err, errlen) == -1)
+		return NULL;
+	r = recipe_load_mem(text, len, path, err, errlen);
+	free(text);
+	return r;
+}
