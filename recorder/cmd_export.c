@@ -1,11 +1,235 @@
+/*
+ * recheck export: print a recipe as HAProxy 2.6 check lines (optionally a whole listen section) or YAML.
+ */
 #include "api.h"
 
-#include "cmd.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* Placeholder until the command is implemented. */
+#include "buf.h"
+#include "cmd.h"
+#include "recipe.h"
+#include "recipe_haproxy.h"
+#include "recipe_yaml.h"
+#include "util.h"
+
+#define OUT_CAP (8u << 20)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: recheck export RECIPE [--format haproxy|yaml] [--legacy-httpchk] [-o FILE]\n"
+		"       recheck export RECIPE --listen NAME --bind ADDR --server NAME=HOST:PORT[,backup] ...\n"
+		"                             [--hash-type consistent] [--inter DUR] [--rise N] [--fall N]\n"
+		"                             [--timeout DUR] [--legacy-httpchk] [-o FILE]\n"
+		"\n"
+		"Prints the recipe as HAProxy 2.6 lines: 'option tcp-check' + 'tcp-check ...' for TCP recipes,\n"
+		"'option httpchk' + 'http-check send/expect' for HTTP recipes. Payloads are escaped for HAProxy's\n"
+		"lexer (spaces, '#', quotes, backslashes, control bytes); a text payload holding a NUL byte is\n"
+		"written as send-binary / expect binary, since HAProxy would cut it at the NUL. Steps with\n"
+		"${NAME} references are written in double quotes, so HAProxy fills them from its environment\n"
+		"and the secret never appears in the file.\n"
+		"\n"
+		"Options:\n"
+		"  --format haproxy|yaml   output form (default haproxy)\n"
+		"  --legacy-httpchk        HTTP recipes: the one-line 'option httpchk M URI VER\\r\\nHdr:\\ v' form\n"
+		"                          (HAProxy 2.6 accepts it with a deprecation warning)\n"
+		"  --listen NAME           wrap the lines in a complete 'listen NAME' section (mode tcp,\n"
+		"                          balance source) that 'haproxy -c' accepts; needs --bind and --server\n"
+		"  --bind ADDR             the section's bind address, e.g. 127.0.0.1:1080 or :::1080\n"
+		"  --server NAME=HOST:PORT[,backup]\n"
+		"                          a checked server (repeat for several, at most %d)\n"
+		"  --hash-type consistent  consistent hashing for balance source (default: map-based)\n"
+		"  --inter DUR --rise N --fall N\n"
+		"                          a 'default-server' line with the check interval and thresholds\n"
+		"  --timeout DUR           timeout connect and timeout check (default 5s)\n"
+		"  -o, --output FILE       write to FILE atomically (mode 0600 when the recipe carries a\n"
+		"                          credential) instead of standard output\n"
+		"  -h, --help              this help\n"
+		"\n"
+		"Durations are HAProxy's: 500ms, 2s, 1m. Exit: 0 ok, 2 usage, 3 unreadable or inexpressible\n"
+		"recipe (file:line and reason on stderr), 5 cannot write the output.\n",
+		HAPROXY_MAX_SERVERS);
+}
+
+/* NAME=HOST:PORT[,backup] into srv, pointing into the modifiable arg. */
+static int parse_server(char *arg, struct haproxy_server *srv)
+{
+	char *eq = strchr(arg, '='), *comma;
+
+	if (!eq || eq == arg || !eq[1])
+		return -1;
+	*eq = '\0';
+	comma = strchr(eq + 1, ',');
+	if (comma) {
+		if (strcmp(comma, ",backup"))
+			return -1;
+		*comma = '\0';
+		srv->backup = true;
+	}
+	if (!strchr(eq + 1, ':'))
+		return -1;
+	srv->name = arg;
+	srv->addr = eq + 1;
+	return 0;
+}
+
+static int parse_count(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 1 || v > 1000)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* Writes out to path (or stdout); RC_EXIT_OK or RC_EXIT_IO. Shared with cmd_import.c through cmd_write. */
+static int write_out(const char *cmd, const char *path, struct buf *out, bool secret)
+{
+	char err[ERR_LEN];
+
+	if (!path) {
+		if (out->len && fwrite(out->data, 1, out->len, stdout) != out->len) {
+			cmd_err(cmd, "standard output: write failed");
+			return RC_EXIT_IO;
+		}
+		return fflush(stdout) ? RC_EXIT_IO : RC_EXIT_OK;
+	}
+	if (write_file_atomic(path, out->data ? (const void *)out->data : "", out->len, secret ? 0600 : 0644, err,
+			      sizeof(err)) == -1) {
+		cmd_err(cmd, "%s", err);
+		return RC_EXIT_IO;
+	}
+	return RC_EXIT_OK;
+}
+
 int cmd_export(int argc, char **argv)
 {
-	(void)argc;
-	cmd_err(argv[0], "not implemented yet");
-	return RC_EXIT_USAGE;
+	static const struct option longopts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"legacy-httpchk", no_argument, NULL, 'L'},
+		{"listen", required_argument, NULL, 'l'},
+		{"bind", required_argument, NULL, 'b'},
+		{"server", required_argument, NULL, 's'},
+		{"hash-type", required_argument, NULL, 'H'},
+		{"inter", required_argument, NULL, 'i'},
+		{"rise", required_argument, NULL, 'r'},
+		{"fall", required_argument, NULL, 'F'},
+		{"timeout", required_argument, NULL, 't'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct haproxy_export_opts o;
+	const char *format = "haproxy", *output = NULL;
+	char err[ERR_LEN];
+	struct recipe *r = NULL;
+	struct buf out;
+	uint64_t ms;
+	int c, rc = RC_EXIT_USAGE;
+
+	memset(&o, 0, sizeof(o));
+	buf_init(&out, OUT_CAP);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			format = optarg;
+			if (strcmp(format, "haproxy") && strcmp(format, "yaml")) {
+				cmd_err(argv[0], "--format must be haproxy or yaml (got '%s')", optarg);
+				goto out;
+			}
+			break;
+		case 'L': o.legacy_httpchk = true; break;
+		case 'l': o.listen = optarg; break;
+		case 'b': o.bind = optarg; break;
+		case 's':
+			if (o.nservers >= HAPROXY_MAX_SERVERS) {
+				cmd_err(argv[0], "at most %d --server options", HAPROXY_MAX_SERVERS);
+				goto out;
+			}
+			if (parse_server(optarg, &o.servers[o.nservers]) == -1) {
+				cmd_err(argv[0], "--server expects NAME=HOST:PORT or NAME=HOST:PORT,backup (got '%s')",
+					optarg);
+				goto out;
+			}
+			o.nservers++;
+			break;
+		case 'H':
+			if (strcmp(optarg, "consistent") && strcmp(optarg, "map-based")) {
+				cmd_err(argv[0], "--hash-type must be consistent or map-based (got '%s')", optarg);
+				goto out;
+			}
+			o.hash_consistent = !strcmp(optarg, "consistent");
+			break;
+		case 'i':
+		case 't':
+			if (duration_parse_ms(optarg, &ms, err, sizeof(err)) == -1) {
+				cmd_err(argv[0], "--%s: %s", c == 'i' ? "inter" : "timeout", err);
+				goto out;
+			}
+			if (c == 'i')
+				o.inter = optarg;
+			else
+				o.timeout = optarg;
+			break;
+		case 'r':
+		case 'F':
+			if (parse_count(optarg, c == 'r' ? &o.rise : &o.fall) == -1) {
+				cmd_err(argv[0], "--%s expects a number from 1 to 1000 (got '%s')", c == 'r' ? "rise" : "fall",
+					optarg);
+				goto out;
+			}
+			break;
+		case 'o': output = optarg; break;
+		case 'h':
+			usage(stdout);
+			rc = RC_EXIT_OK;
+			goto out;
+		default:
+			if (optopt)
+				cmd_err(argv[0], "option '-%c' is unknown or needs an argument (see --help)", optopt);
+			else
+				cmd_err(argv[0], "option '%s' is unknown or needs an argument (see --help)",
+					argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		cmd_err(argv[0], optind >= argc ? "expects a recipe file (see --help)" : "expects exactly one recipe file");
+		goto out;
+	}
+	if (!o.listen && (o.bind || o.nservers || o.hash_consistent || o.inter || o.rise || o.fall || o.timeout)) {
+		cmd_err(argv[0], "--bind, --server, --hash-type, --inter, --rise, --fall and --timeout need --listen");
+		goto out;
+	}
+	if (o.listen && (!o.bind || !o.nservers)) {
+		cmd_err(argv[0], "--listen needs --bind and at least one --server");
+		goto out;
+	}
+	if (!strcmp(format, "yaml") && (o.listen || o.legacy_httpchk)) {
+		cmd_err(argv[0], "--listen and --legacy-httpchk only apply to --format haproxy");
+		goto out;
+	}
+	r = recipe_load_file(argv[optind], err, sizeof(err));
+	if (!r) {
+		cmd_err(argv[0], "%s", err);
+		rc = RC_EXIT_BAD_INPUT;
+		goto out;
+	}
+	if (!strcmp(format, "yaml") ? recipe_emit_yaml(r, &out, err, sizeof(err)) : haproxy_export(r, &o, &out, err, sizeof(err))) {
+		cmd_err(argv[0], "%s: %s", argv[optind], err);
+		rc = RC_EXIT_BAD_INPUT;
+		goto out;
+	}
+	rc = write_out(argv[0], output, &out, recipe_has_secret(r));
+out:
+	recipe_free(r);
+	buf_free(&out);
+	return rc;
 }

@@ -1,0 +1,516 @@
+/*
+ * recipe_haproxy: export a recipe as HAProxy 2.6 check lines (HAPROXY-SEMANTICS.md §1-§3).
+ *
+ * The escaping is the "safe byte-to-word encoding" of §1, proven against the real haproxy by
+ * tests/integration/test_haproxy_export.py (every byte value through `tcp-check send`):
+ *   - no quotes; 0-9 A-Z a-z and ! $ % & ( ) * + , - . / : ; < = > ? @ [ ] ^ _ ` { | } ~ as they are
+ *     (an unquoted '$' is literal and '\$' would stay two bytes);
+ *   - space, backslash, '#', '\'' and '"' as '\ ', '\\', '\#', '\'', '\"';
+ *   - CR, LF, TAB as '\r', '\n', '\t', every other byte below 0x20 or from 0x7f as '\xHH';
+ *   - a payload holding NUL cannot be a `send` / `expect string` argument (HAProxy cuts it there), so it
+ *     becomes `send-binary` / `expect binary`.
+ * Steps that carry ${NAME} references are written inside double quotes so that HAProxy fills them from
+ * its environment and the secret never appears in the file.
+ */
+#include "api.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "haproxy_lex.h"
+#include "recipe.h"
+#include "recipe_haproxy.h"
+#include "util.h"
+
+/* Bytes written as themselves, unquoted. */
+static bool is_plain(unsigned char c)
+{
+	return isalnum(c) || (c && strchr("!$%&()*+,-./:;<=>?@[]^_`{|}~", c));
+}
+
+static int put_escaped_byte(struct buf *out, unsigned char c)
+{
+	switch (c) {
+	case ' ':  return buf_append_str(out, "\\ ");
+	case '\\': return buf_append_str(out, "\\\\");
+	case '#':  return buf_append_str(out, "\\#");
+	case '\'': return buf_append_str(out, "\\'");
+	case '"':  return buf_append_str(out, "\\\"");
+	case '\r': return buf_append_str(out, "\\r");
+	case '\n': return buf_append_str(out, "\\n");
+	case '\t': return buf_append_str(out, "\\t");
+	default:
+		if (is_plain(c))
+			return buf_putc(out, c);
+		return buf_printf(out, "\\x%02x", c);
+	}
+}
+
+int haproxy_escape_word(struct buf *out, const unsigned char *p, size_t n, bool regex)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		/*
+		 * In a regex a backslash before a byte that is written as itself and that the lexer does not
+		 * treat as an escape ('\.', '\d', '\s', '\$') is kept by HAProxy as a backslash pair, so it
+		 * can stay as it is. '\t' '\n' '\r' '\x..' would be turned into bytes by the lexer: those,
+		 * and a backslash before anything escaped, are written as '\\'.
+		 */
+		if (regex && p[i] == '\\' && i + 1 < n && is_plain(p[i + 1]) && !strchr("tnrx", p[i + 1])) {
+			if (buf_putc(out, '\\') == -1 || buf_putc(out, p[i + 1]) == -1)
+				return -1;
+			i++;
+			continue;
+		}
+		if (put_escaped_byte(out, p[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Length of a ${NAME} reference at p (n bytes left), or 0 when p does not start one. */
+static size_t env_ref_len(const unsigned char *p, size_t n)
+{
+	size_t i = 2;
+
+	if (n < 4 || p[0] != '$' || p[1] != '{' || !(isalpha(p[2]) || p[2] == '_'))
+		return 0;
+	while (i < n && (isalnum(p[i]) || p[i] == '_'))
+		i++;
+	return i < n && p[i] == '}' ? i + 1 : 0;
+}
+
+int haproxy_escape_env_word(struct buf *out, const unsigned char *p, size_t n)
+{
+	size_t i, ref;
+
+	if (buf_putc(out, '"') == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = p[i];
+		int rc;
+
+		ref = env_ref_len(p + i, n - i);
+		if (ref) {
+			if (buf_append(out, p + i, ref) == -1)
+				return -1;
+			i += ref - 1;
+			continue;
+		}
+		/* inside double quotes: space, '#' and '\'' are literal; '"', '\\' and '$' are not */
+		if (c == '$')
+			rc = buf_append_str(out, "\\$");
+		else if (c == ' ' || c == '#' || c == '\'')
+			rc = buf_putc(out, c);
+		else
+			rc = put_escaped_byte(out, c);
+		if (rc == -1)
+			return -1;
+	}
+	return buf_putc(out, '"');
+}
+
+/* One output line, with a word count so that we never write a line HAProxy would truncate. */
+struct line {
+	struct buf *out;
+	size_t words;
+	int rc;
+};
+
+static void line_start(struct line *l, struct buf *out, const char *indent)
+{
+	l->out = out;
+	l->words = 0;
+	l->rc = buf_append_str(out, indent);
+}
+
+/* Starts a new word (adds the separator) and returns the buffer to write it into. */
+static struct buf *word(struct line *l)
+{
+	if (l->words++ && l->rc == 0)
+		l->rc = buf_putc(l->out, ' ');
+	return l->out;
+}
+
+static void word_str(struct line *l, const char *s)
+{
+	struct buf *b = word(l);
+
+	if (l->rc == 0)
+		l->rc = buf_append_str(b, s);
+}
+
+static void word_esc(struct line *l, const void *p, size_t n, bool regex)
+{
+	struct buf *b = word(l);
+
+	if (l->rc == 0)
+		l->rc = haproxy_escape_word(b, p, n, regex);
+}
+
+static void word_hex(struct line *l, const unsigned char *p, size_t n)
+{
+	struct buf *b = word(l);
+
+	if (l->rc == 0)
+		l->rc = hex_encode(b, p, n, false);
+}
+
+/* Comments read best in single quotes, where every byte is literal; else the escaped form. */
+static void word_comment(struct line *l, const char *comment)
+{
+	const char *p;
+	struct buf *b;
+
+	if (!comment || !*comment)
+		return;
+	word_str(l, "comment");
+	for (p = comment; *p && *p != '\'' && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f; p++)
+		;
+	if (*p || !strpbrk(comment, " #\\\"")) {
+		word_esc(l, comment, strlen(comment), false);
+		return;
+	}
+	b = word(l);
+	if (l->rc == 0)
+		l->rc = buf_printf(b, "'%s'", comment);
+}
+
+static int line_end(struct line *l, const char *what, char *err, size_t errlen)
+{
+	if (l->rc == 0)
+		l->rc = buf_putc(l->out, '\n');
+	if (l->rc == -1) {
+		set_err(err, errlen, "%s: output too large", what);
+		return -1;
+	}
+	if (l->words > HAPROXY_LEX_MAX_WORDS) {
+		set_err(err, errlen, "%s: the line would have %zu words, HAProxy reads at most %d", what, l->words,
+			HAPROXY_LEX_MAX_WORDS);
+		return -1;
+	}
+	return 0;
+}
+
+/* "%" starts a log-format tag in hdr values: a literal one is "%%". */
+static int logfmt_escape(struct buf *b, const char *v)
+{
+	for (; *v; v++)
+		if ((*v == '%' && buf_putc(b, '%') == -1) || buf_putc(b, (unsigned char)*v) == -1)
+			return -1;
+	return 0;
+}
+
+static void word_value(struct line *l, const unsigned char *p, size_t n, bool env)
+{
+	struct buf *b = word(l);
+
+	if (l->rc == 0)
+		l->rc = env ? haproxy_escape_env_word(b, p, n) : haproxy_escape_word(b, p, n, false);
+}
+
+static int export_step(const struct step *s, size_t idx, const char *indent, struct buf *out, char *err,
+		       size_t errlen)
+{
+	char at[64], num[32];
+	struct line l;
+	bool has_nul = s->len && memchr(s->data, '\0', s->len);
+
+	snprintf(at, sizeof(at), "step %zu", idx + 1);
+	line_start(&l, out, indent);
+	word_str(&l, "tcp-check");
+	switch (s->type) {
+	case STEP_CONNECT:
+		word_str(&l, "connect");
+		if (s->port) {
+			snprintf(num, sizeof(num), "%d", s->port);
+			word_str(&l, "port");
+			word_str(&l, num);
+		}
+		if (s->linger)
+			word_str(&l, "linger");
+		break;
+	case STEP_SEND:
+		if (s->env) {
+			if (has_nul) {
+				set_err(err, errlen, "%s: a send with ${NAME} references cannot hold a NUL byte", at);
+				return -1;
+			}
+			word_str(&l, "send");
+			word_value(&l, s->data, s->len, true);
+		} else if (s->binary || has_nul) {
+			word_str(&l, "send-binary");
+			word_hex(&l, s->data, s->len);
+		} else {
+			word_str(&l, "send");
+			word_esc(&l, s->data, s->len, false);
+		}
+		break;
+	case STEP_EXPECT:
+		word_str(&l, "expect");
+		if (s->min_recv != -1) {
+			snprintf(num, sizeof(num), "%d", s->min_recv);
+			word_str(&l, "min-recv");
+			word_str(&l, num);
+		}
+		if (s->negate)
+			word_str(&l, "!");
+		switch (s->match) {
+		case EXPECT_STRING:
+		case EXPECT_BINARY:
+			if (s->match == EXPECT_BINARY || has_nul) {
+				word_str(&l, "binary");
+				word_hex(&l, s->data, s->len);
+			} else {
+				word_str(&l, "string");
+				word_esc(&l, s->data, s->len, false);
+			}
+			break;
+		case EXPECT_RSTRING:
+		case EXPECT_RBINARY:
+			if (has_nul) {
+				set_err(err, errlen, "%s: the %s pattern holds a NUL byte, where HAProxy would cut it; "
+					"write it as \\x00 in the regex", at, expect_match_str(s->match));
+				return -1;
+			}
+			word_str(&l, expect_match_str(s->match));
+			word_esc(&l, s->data, s->len, true);
+			break;
+		}
+		break;
+	}
+	word_comment(&l, s->comment);
+	return line_end(&l, at, err, errlen);
+}
+
+static int export_tcp(const struct recipe *r, const char *indent, struct buf *out, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (buf_printf(out, "%soption tcp-check\n", indent) == -1)
+		goto toobig;
+	for (i = 0; i < r->nsteps; i++)
+		if (export_step(&r->steps[i], i, indent, out, err, errlen) == -1)
+			return -1;
+	return 0;
+toobig:
+	set_err(err, errlen, "output too large");
+	return -1;
+}
+
+/* The legacy version word: "VER\r\nName: value\r\n...[\r\n\r\nbody]". */
+static int legacy_version(const struct recipe *r, struct buf *v)
+{
+	size_t i;
+
+	if (buf_append_str(v, r->req.version ? r->req.version : "HTTP/1.0") == -1)
+		return -1;
+	for (i = 0; i < r->req.nhdrs; i++)
+		if (buf_append_str(v, "\r\n") == -1 || buf_append_str(v, r->req.hdrs[i].name) == -1 ||
+		    buf_append_str(v, ": ") == -1 || logfmt_escape(v, r->req.hdrs[i].value) == -1)
+			return -1;
+	if (r->req.bodylen && (buf_append_str(v, "\r\n\r\n") == -1 || buf_append(v, r->req.body, r->req.bodylen) == -1))
+		return -1;
+	return 0;
+}
+
+static int export_http_expects(const struct recipe *r, const char *indent, struct buf *out, char *err,
+			       size_t errlen)
+{
+	char at[64], num[32];
+	struct line l;
+	size_t i;
+
+	for (i = 0; i < r->nhexp; i++) {
+		const struct http_expect *e = &r->hexp[i];
+
+		snprintf(at, sizeof(at), "http expect %zu", i + 1);
+		if (memchr(e->pattern, '\0', e->len)) {
+			set_err(err, errlen, "%s: the pattern holds a NUL byte, which HAProxy cannot read", at);
+			return -1;
+		}
+		line_start(&l, out, indent);
+		word_str(&l, "http-check");
+		word_str(&l, "expect");
+		if (e->min_recv != -1) {
+			snprintf(num, sizeof(num), "%d", e->min_recv);
+			word_str(&l, "min-recv");
+			word_str(&l, num);
+		}
+		if (e->negate)
+			word_str(&l, "!");
+		word_str(&l, http_expect_match_str(e->match));
+		word_esc(&l, e->pattern, e->len, e->match == HEXP_RSTATUS || e->match == HEXP_RSTRING);
+		word_comment(&l, e->comment);
+		if (line_end(&l, at, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* A comment line that cannot break out of the '#' comment. */
+static int config_comment(struct buf *out, const char *indent, const char *text)
+{
+	if (buf_printf(out, "%s# ", indent) == -1)
+		return -1;
+	for (; *text; text++)
+		if (buf_putc(out, (unsigned char)*text < 0x20 ? ' ' : (unsigned char)*text) == -1)
+			return -1;
+	return buf_putc(out, '\n');
+}
+
+static int export_http(const struct recipe *r, bool legacy, const char *indent, struct buf *out, char *err,
+		       size_t errlen)
+{
+	const struct http_req *q = &r->req;
+	struct line l;
+	struct buf v;
+	size_t i;
+
+	if (q->body && memchr(q->body, '\0', q->bodylen)) {
+		set_err(err, errlen, "request: the body holds a NUL byte, which HAProxy cannot send");
+		return -1;
+	}
+	line_start(&l, out, indent);
+	word_str(&l, "option");
+	word_str(&l, "httpchk");
+	if (legacy) {
+		if (q->method || q->uri || q->version || q->nhdrs || q->bodylen) {
+			word_str(&l, q->method ? q->method : "OPTIONS");
+			word_esc(&l, q->uri ? q->uri : "/", strlen(q->uri ? q->uri : "/"), false);
+			buf_init(&v, RECIPE_MAX_PAYLOAD * 2);
+			if (legacy_version(r, &v) == -1) {
+				buf_free(&v);
+				set_err(err, errlen, "request: too large");
+				return -1;
+			}
+			word_value(&l, v.data, v.len, q->env && memmem(v.data, v.len, "${", 2));
+			buf_free(&v);
+		}
+		if (line_end(&l, "option httpchk", err, errlen) == -1)
+			return -1;
+		return export_http_expects(r, indent, out, err, errlen);
+	}
+	if (line_end(&l, "option httpchk", err, errlen) == -1)
+		return -1;
+	if (q->method || q->uri || q->version || q->nhdrs || q->bodylen || q->comment) {
+		line_start(&l, out, indent);
+		word_str(&l, "http-check");
+		word_str(&l, "send");
+		if (q->method) {
+			word_str(&l, "meth");
+			word_esc(&l, q->method, strlen(q->method), false);
+		}
+		if (q->uri) {
+			word_str(&l, "uri");
+			word_esc(&l, q->uri, strlen(q->uri), false);
+		}
+		if (q->version) {
+			word_str(&l, "ver");
+			word_esc(&l, q->version, strlen(q->version), false);
+		}
+		for (i = 0; i < q->nhdrs; i++) {
+			word_str(&l, "hdr");
+			word_esc(&l, q->hdrs[i].name, strlen(q->hdrs[i].name), false);
+			buf_init(&v, RECIPE_MAX_PAYLOAD * 2);
+			if (logfmt_escape(&v, q->hdrs[i].value) == -1) {
+				buf_free(&v);
+				set_err(err, errlen, "request: header too large");
+				return -1;
+			}
+			word_value(&l, v.data ? v.data : (const unsigned char *)"", v.len,
+				   q->env && strstr(q->hdrs[i].value, "${"));
+			buf_free(&v);
+		}
+		if (q->bodylen) {
+			word_str(&l, "body");
+			word_esc(&l, q->body, q->bodylen, false);
+		}
+		word_comment(&l, q->comment);
+		if (line_end(&l, "http-check send", err, errlen) == -1)
+			return -1;
+	}
+	return export_http_expects(r, indent, out, err, errlen);
+}
+
+/* Names and addresses go into the file unescaped: refuse what would change the line's meaning. */
+static int check_token(const char *what, const char *s, char *err, size_t errlen)
+{
+	const char *p;
+
+	if (!s || !*s) {
+		set_err(err, errlen, "%s is empty", what);
+		return -1;
+	}
+	for (p = s; *p; p++) {
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("#\\\"'$", *p)) {
+			set_err(err, errlen, "%s '%s' holds a character HAProxy would not read as part of it", what, s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int export_listen_head(const struct haproxy_export_opts *o, struct buf *out, char *err, size_t errlen)
+{
+	const char *t = o->timeout ? o->timeout : "5s";
+
+	if (check_token("listen name", o->listen, err, errlen) == -1 ||
+	    check_token("bind address", o->bind, err, errlen) == -1 ||
+	    check_token("timeout", t, err, errlen) == -1 ||
+	    (o->inter && check_token("inter", o->inter, err, errlen) == -1))
+		return -1;
+	if (buf_printf(out, "listen %s\n    bind %s\n    mode tcp\n    balance source\n", o->listen, o->bind) == -1 ||
+	    (o->hash_consistent && buf_append_str(out, "    hash-type consistent\n") == -1) ||
+	    buf_printf(out, "    timeout connect %s\n    timeout client 30s\n    timeout server 30s\n"
+			    "    timeout check %s\n", t, t) == -1)
+		goto toobig;
+	if (o->inter || o->rise > 0 || o->fall > 0) {
+		if (buf_append_str(out, "    default-server") == -1 ||
+		    (o->inter && buf_printf(out, " inter %s", o->inter) == -1) ||
+		    (o->rise > 0 && buf_printf(out, " rise %d", o->rise) == -1) ||
+		    (o->fall > 0 && buf_printf(out, " fall %d", o->fall) == -1) || buf_putc(out, '\n') == -1)
+			goto toobig;
+	}
+	return 0;
+toobig:
+	set_err(err, errlen, "output too large");
+	return -1;
+}
+
+int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, struct buf *out, char *err,
+		   size_t errlen)
+{
+	const char *indent = o->indent ? o->indent : (o->listen ? "    " : "");
+	size_t i;
+
+	if (o->listen && export_listen_head(o, out, err, errlen) == -1)
+		return -1;
+	if (r->name && config_comment(out, indent, r->name) == -1)
+		goto toobig;
+	if (r->kind == RECIPE_HTTP) {
+		/* the one-line form has no comment keyword: keep it as a configuration comment */
+		if (o->legacy_httpchk && r->req.comment && config_comment(out, indent, r->req.comment) == -1)
+			goto toobig;
+		if (export_http(r, o->legacy_httpchk, indent, out, err, errlen) == -1)
+			return -1;
+	} else if (export_tcp(r, indent, out, err, errlen) == -1) {
+		return -1;
+	}
+	if (!o->listen)
+		return 0;
+	for (i = 0; i < o->nservers; i++) {
+		if (check_token("server name", o->servers[i].name, err, errlen) == -1 ||
+		    check_token("server address", o->servers[i].addr, err, errlen) == -1)
+			return -1;
+		if (buf_printf(out, "    server %s %s check%s\n", o->servers[i].name, o->servers[i].addr,
+			       o->servers[i].backup ? " backup" : "") == -1)
+			goto toobig;
+	}
+	return 0;
+toobig:
+	set_err(err, errlen, "output too large");
+	return -1;
+}

@@ -1,0 +1,62 @@
+/*
+ * recipe_haproxy: the HAProxy 2.6 form of a recipe. Export writes `option tcp-check` + `tcp-check ...`
+ * (or `option httpchk` + `http-check ...`) lines, escaped so that HAProxy's lexer (haproxy_lex.h) reads
+ * back exactly the recipe's bytes, optionally inside a complete `listen` section. Import reads the
+ * check lines of one `listen`/`backend` section of a configuration file back into a recipe.
+ */
+#ifndef RECHECK_RECIPE_HAPROXY_H
+#define RECHECK_RECIPE_HAPROXY_H
+
+#include "buf.h"
+#include "recipe-t.h"
+
+#define HAPROXY_MAX_SERVERS 64
+#define HAPROXY_MAX_CFG     (4u << 20)  /* largest configuration file import reads */
+
+struct haproxy_server {
+	const char *name;       /* server name; not owned */
+	const char *addr;       /* HOST:PORT as HAProxy reads it; not owned */
+	bool backup;
+};
+
+struct haproxy_export_opts {
+	const char *listen;     /* NULL: only the check lines; else the name of a complete listen section */
+	const char *bind;       /* bind address for the listen section (required with listen) */
+	struct haproxy_server servers[HAPROXY_MAX_SERVERS];
+	size_t nservers;
+	bool hash_consistent;   /* hash-type consistent */
+	const char *inter;      /* default-server inter/rise/fall: NULL leaves HAProxy's default */
+	int rise, fall;         /* 0: HAProxy's default */
+	const char *timeout;    /* timeout connect/check (and client/server); NULL: 5s */
+	bool legacy_httpchk;    /* one-line `option httpchk M U V\r\nHdr:\ v` form (HTTP recipes) */
+	const char *indent;     /* prefix of every check line; NULL: four spaces inside a listen, else none */
+};
+
+/*
+ * Appends the HAProxy lines of r to out. r must be valid (recipe_compile). Returns 0, or -1 with a
+ * reason in err (a step HAProxy cannot express, too many words on a line, buffer cap).
+ */
+int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, struct buf *out, char *err,
+		   size_t errlen);
+
+/*
+ * Reads the checks of the `listen`/`backend` section named section (NULL: the only section that has
+ * checks; an error lists them when several do) of the configuration file at path. ${NAME} references
+ * inside double quotes are kept (the step is marked env), not expanded. Returns a compiled recipe the
+ * caller frees, or NULL with "path:line: reason" in err.
+ */
+struct recipe *haproxy_import_file(const char *path, const char *section, char *err, size_t errlen);
+/* Same, from memory; name is used in messages in place of a path. */
+struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name, const char *section, char *err,
+				  size_t errlen);
+
+/*
+ * Appends the word that HAProxy's lexer reads back as exactly p[0..n) (no NUL allowed: HAProxy would
+ * cut there). regex keeps harmless backslash pairs such as '\.' as they are, for readability.
+ * -1 when the cap is hit.
+ */
+int haproxy_escape_word(struct buf *out, const unsigned char *p, size_t n, bool regex);
+/* Same, as a double-quoted word whose ${NAME} references HAProxy expands; other '$' are escaped. */
+int haproxy_escape_env_word(struct buf *out, const unsigned char *p, size_t n);
+
+#endif
