@@ -414,6 +414,9 @@ int flow_table_input(struct flow_table *t, const struct pkt *p, char *err, size_
 				snprintf(f->note, sizeof(f->note), "capture started mid-flow: the %s stream starts "
 					 "at the first captured byte (seq %u); earlier bytes are unknown",
 					 turn_dir_str(dir), p->seq);
+			else if (f->client_guessed && !strstr(f->note, "mid-flow"))
+				snprintf(f->note + strlen(f->note), sizeof(f->note) - strlen(f->note),
+					 "; capture started mid-flow");
 		}
 		dseq = p->seq;
 	}
