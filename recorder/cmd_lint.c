@@ -1,11 +1,218 @@
+/*
+ * recheck lint: validates recipes the way replay and export load them, and warns about recipes that load
+ * but are fragile in ways that bite later (a pinned SOCKS5 bound address, an expect that waits for a
+ * server that never speaks first, an HTTP expectation that is HAProxy's lax default).
+ */
 #include "api.h"
 
-#include "cmd.h"
+#include <ctype.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
-/* Placeholder until the command is implemented. */
+#include "cmd.h"
+#include "recipe.h"
+#include "recipe_yaml.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: recheck lint [--strict] [--quiet] RECIPE.yaml...\n"
+		"\n"
+		"Checks each recipe the way `recheck replay` and `recheck export` load it: YAML syntax, the\n"
+		"schema (docs/recipe.md), hex, regexes (compiled with PCRE2, as HAProxy does), ${NAME}\n"
+		"references and HAProxy's rules (the first step must be a connect when any step is).\n"
+		"Prints \"FILE: ok (N steps, protocol P)\" or \"FILE:LINE:COLUMN: reason\".\n"
+		"\n"
+		"It also warns, without failing, about recipes that work today but are fragile:\n"
+		"  - an unanchored binary expect of a SOCKS5 CONNECT reply that pins BND.ADDR/BND.PORT,\n"
+		"    which differ between servers and restarts (use rbinary ^050000...);\n"
+		"  - an expect right after connect in a protocol where the client speaks first (SOCKS, HTTP):\n"
+		"    the server sends nothing, so the check waits for its timeout;\n"
+		"  - an rbinary pattern with lowercase hex: rbinary matches the UPPERCASE hex of the bytes;\n"
+		"  - a tcp recipe that ends with a send: HAProxy reports success without reading a reply;\n"
+		"  - an HTTP expect of status 200-399, or none: that is HAProxy's implicit default, which\n"
+		"    also passes redirects and captive portals.\n"
+		"\n"
+		"Options:\n"
+		"  --strict   treat warnings as errors (exit 3)\n"
+		"  -q, --quiet  print only problems\n"
+		"  -h, --help   this text\n"
+		"\n"
+		"Exit codes: 0 every recipe is valid, 2 usage error, 3 a recipe is unreadable or invalid.\n");
+}
+
+struct lint {
+	const char *file;
+	int nwarn;
+};
+
+static void warn(struct lint *l, int line, const char *fmt, ...) PRINTF_FMT(3, 4);
+static void warn(struct lint *l, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (line > 0)
+		printf("%s:%d: warning: ", l->file, line);
+	else
+		printf("%s: warning: ", l->file);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	l->nwarn++;
+}
+
+/* A SOCKS5 request (RFC 1928 section 4): VER=5, CMD 1-3, RSV=0, ATYP 1/3/4, then address and port. */
+static bool is_socks5_request(const struct step *s)
+{
+	return s->type == STEP_SEND && s->len >= 7 && s->data[0] == 0x05 && s->data[1] >= 0x01 &&
+	       s->data[1] <= 0x03 && s->data[2] == 0x00 && (s->data[3] == 0x01 || s->data[3] == 0x03 ||
+							    s->data[3] == 0x04);
+}
+
+/* True when the regex has a run of hex digits with a lowercase letter, outside a backslash escape. */
+static bool has_lowercase_hex(const unsigned char *p, size_t n)
+{
+	size_t i, run = 0;
+	bool lower = false;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\\') {
+			i++; /* \d, \x0a, \b: the escaped character is not a hex digit of the pattern */
+			run = 0;
+			lower = false;
+			continue;
+		}
+		if (isxdigit(p[i])) {
+			run++;
+			if (p[i] >= 'a' && p[i] <= 'f')
+				lower = true;
+			if (run >= 2 && lower)
+				return true;
+		} else {
+			run = 0;
+			lower = false;
+		}
+	}
+	return false;
+}
+
+static bool client_speaks_first(const char *protocol)
+{
+	return protocol && (!strncmp(protocol, "socks", 5) || !strncmp(protocol, "http", 4));
+}
+
+static void lint_tcp(struct lint *l, const struct recipe *r)
+{
+	const struct step *last_send = NULL;
+	size_t i;
+
+	for (i = 0; i < r->nsteps; i++) {
+		const struct step *s = &r->steps[i];
+		bool after_connect = i == 0 || r->steps[i - 1].type == STEP_CONNECT;
+
+		if (s->type == STEP_SEND)
+			last_send = s;
+		if (s->type == STEP_CONNECT)
+			last_send = NULL;
+		if (s->type != STEP_EXPECT)
+			continue;
+		if (after_connect && client_speaks_first(r->protocol))
+			warn(l, s->line, "step %zu: expect right after %s, but in protocol %s the client speaks first: "
+			     "the server sends nothing until it gets a request, so this waits for the timeout",
+			     i + 1, i == 0 ? "the implicit connect" : "connect", r->protocol);
+		if (last_send && is_socks5_request(last_send) && !s->negate &&
+		    (s->match == EXPECT_BINARY || s->match == EXPECT_STRING) && s->len > 3 && s->data[0] == 0x05)
+			warn(l, s->line, "step %zu: expect %s pins the SOCKS5 reply's ATYP/BND.ADDR/BND.PORT, which differ "
+			     "between servers and restarts; match only VER REP RSV: expect rbinary ^050000", i + 1,
+			     expect_match_str(s->match));
+		if (s->match == EXPECT_RBINARY && has_lowercase_hex(s->data, s->len))
+			warn(l, s->line, "step %zu: rbinary runs on the UPPERCASE hex form of the bytes, so lowercase "
+			     "hex letters in '%s' never match", i + 1, (const char *)s->data);
+	}
+	if (r->nsteps && r->steps[r->nsteps - 1].type == STEP_SEND)
+		warn(l, r->steps[r->nsteps - 1].line, "step %zu: the recipe ends with a send: HAProxy reports "
+		     "success once the bytes are written, without reading any reply", r->nsteps);
+}
+
+static void lint_http(struct lint *l, const struct recipe *r)
+{
+	size_t i;
+
+	if (r->nhexp == 0)
+		warn(l, r->req.line, "no expect: HAProxy's implicit 'status 200-399' applies, which also passes "
+		     "redirects and captive portals; name the status you want (e.g. 204)");
+	for (i = 0; i < r->nhexp; i++)
+		if (r->hexp[i].match == HEXP_STATUS && !r->hexp[i].negate && !strcmp(r->hexp[i].pattern, "200-399"))
+			warn(l, r->hexp[i].line, "expect %zu: status 200-399 is HAProxy's implicit default, which also "
+			     "passes redirects and captive portals; name the status you want (e.g. 204)", i + 1);
+}
+
 int cmd_lint(int argc, char **argv)
 {
-	(void)argc;
-	cmd_err(argv[0], "not implemented yet");
-	return RC_EXIT_USAGE;
+	static const struct option opts[] = {
+		{"strict", no_argument, NULL, 'S'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool strict = false, quiet = false;
+	int c, i, rc = RC_EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'S':
+			strict = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return RC_EXIT_OK;
+		default:
+			usage(stderr);
+			return RC_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		cmd_err("lint", "no recipe given (recheck lint RECIPE.yaml...)");
+		return RC_EXIT_USAGE;
+	}
+	for (i = optind; i < argc; i++) {
+		struct lint l = {.file = argv[i]};
+		char err[ERR_LEN];
+		struct recipe *r;
+
+		r = recipe_load_file(argv[i], err, sizeof(err));
+		if (!r) {
+			fflush(stdout);
+			fprintf(stderr, "%s\n", err);
+			rc = RC_EXIT_BAD_INPUT;
+			continue;
+		}
+		if (r->kind == RECIPE_TCP)
+			lint_tcp(&l, r);
+		else
+			lint_http(&l, r);
+		if (strict && l.nwarn) {
+			fflush(stdout);
+			fprintf(stderr, "%s: %d warning%s (--strict)\n", argv[i], l.nwarn, l.nwarn == 1 ? "" : "s");
+			rc = RC_EXIT_BAD_INPUT;
+		} else if (!quiet) {
+			if (r->kind == RECIPE_TCP)
+				printf("%s: ok (%zu step%s, protocol %s)%s\n", argv[i], r->nsteps, r->nsteps == 1 ? "" : "s",
+				       r->protocol ? r->protocol : "unknown", l.nwarn ? " with warnings" : "");
+			else
+				printf("%s: ok (HTTP check, %zu expect%s, protocol %s)%s\n", argv[i], r->nhexp,
+				       r->nhexp == 1 ? "" : "s", r->protocol ? r->protocol : "unknown",
+				       l.nwarn ? " with warnings" : "");
+		}
+		recipe_free(r);
+	}
+	fflush(stdout);
+	return rc;
 }

@@ -378,8 +378,9 @@ static int compile_http(struct recipe *r, char *err, size_t errlen)
 				r->req.hdrs[i].name);
 			return -1;
 		}
+		snprintf(at, sizeof(at), "request (line %d)", r->req.line);
 		if (r->req.env && check_env_refs(r->req.hdrs[i].value, strlen(r->req.hdrs[i].value), err, errlen,
-						 "request") == -1)
+						 at) == -1)
 			return -1;
 	}
 	for (i = 0; i < r->nhexp; i++) {

@@ -306,6 +306,18 @@ static const char *type_name(const struct ynode *n)
 	return "?";
 }
 
+/* "'abc'", "the quoted string \"true\"", "a mapping": what a value of the wrong type holds, for messages. */
+static const char *got(const struct ynode *n, char *out, size_t outlen)
+{
+	if (n->type != YN_SCALAR || is_null(n))
+		snprintf(out, outlen, "%s", type_name(n));
+	else if (!n->plain)
+		snprintf(out, outlen, "the quoted string \"%.40s\"; write it without quotes", n->val);
+	else
+		snprintf(out, outlen, "'%.40s'", n->val);
+	return out;
+}
+
 static const struct ynode *map_get(const struct ynode *m, const char *key)
 {
 	size_t i;
@@ -383,6 +395,8 @@ static int get_str(struct yload *l, const struct ynode *n, const char *ctx, cons
 
 static int get_bool(struct yload *l, const struct ynode *n, const char *ctx, const char *key, bool *out)
 {
+	char what[128];
+
 	if (n->type == YN_SCALAR && n->plain) {
 		if (!strcmp(n->val, "true") || !strcmp(n->val, "True") || !strcmp(n->val, "TRUE")) {
 			*out = true;
@@ -393,17 +407,14 @@ static int get_bool(struct yload *l, const struct ynode *n, const char *ctx, con
 			return 0;
 		}
 	}
-	return YERR(l, n, "%s: '%s' must be true or false (got %s%s%s)", ctx, key,
-		    n->type == YN_SCALAR && !is_null(n) ? "'" : "",
-		    n->type == YN_SCALAR && !is_null(n) ? n->val : type_name(n),
-		    n->type == YN_SCALAR && !is_null(n) ? "'" : "");
+	return YERR(l, n, "%s: '%s' must be true or false (got %s)", ctx, key, got(n, what, sizeof(what)));
 }
 
 static int get_int(struct yload *l, const struct ynode *n, const char *ctx, const char *key, long lo, long hi,
 		   int *out)
 {
+	char what[128], *end;
 	const char *p;
-	char *end;
 	long v;
 
 	if (n->type != YN_SCALAR || !n->plain || is_null(n))
@@ -420,10 +431,8 @@ static int get_int(struct yload *l, const struct ynode *n, const char *ctx, cons
 	*out = (int)v;
 	return 0;
 bad:
-	return YERR(l, n, "%s: '%s' must be an integer from %ld to %ld (got %s%s%s)", ctx, key, lo, hi,
-		    n->type == YN_SCALAR && !is_null(n) ? "'" : "",
-		    n->type == YN_SCALAR && !is_null(n) ? n->val : type_name(n),
-		    n->type == YN_SCALAR && !is_null(n) ? "'" : "");
+	return YERR(l, n, "%s: '%s' must be an integer from %ld to %ld (got %s)", ctx, key, lo, hi,
+		    got(n, what, sizeof(what)));
 }
 
 /* Hex digits into bytes; odd length and stray characters are caught here, with the key's position. */
@@ -724,7 +733,6 @@ static struct recipe *load_root(struct yload *l, const struct ynode *root)
 	char why[ERR_LEN];
 	struct recipe *r = NULL;
 	enum recipe_kind kind = RECIPE_TCP;
-	int version = 0;
 	size_t i;
 
 	if (check_keys(l, root, top_keys, "recipe") == -1)
@@ -733,10 +741,11 @@ static struct recipe *load_root(struct yload *l, const struct ynode *root)
 		YERR(l, root, "'version' is missing (a recipe starts with 'version: 1')");
 		return NULL;
 	}
-	if (get_int(l, v, "recipe", "version", INT_MIN, INT_MAX, &version) == -1)
-		return NULL;
-	if (version != 1) {
-		YERR(l, v, "'version' is %d, but this recheck reads version 1 recipes", version);
+	if (v->type != YN_SCALAR || !v->plain || strcmp(v->val, "1")) {
+		char what[128];
+
+		YERR(l, v, "'version' must be 1, the only recipe version this recheck reads (got %s)",
+		     got(v, what, sizeof(what)));
 		return NULL;
 	}
 	if ((v = map_get(root, "kind"))) {

@@ -219,8 +219,8 @@ static int seq_end(struct yemit *y)
 
 /*
  * notes: a literal block (|) when it is plain multi-line text, which reads best; anything unusual
- * (leading or trailing blanks, tabs, control bytes, blank first line) is double-quoted, which libyaml
- * round-trips exactly.
+ * (leading or trailing blanks, tabs, control bytes, blank first or last line) is double-quoted, which
+ * libyaml round-trips exactly.
  */
 static int kv_notes(struct yemit *y, const char *v)
 {
@@ -239,7 +239,7 @@ static int kv_notes(struct yemit *y, const char *v)
 		unsigned char c = (unsigned char)v[i];
 
 		if ((c < 0x20 && c != '\n') || c == 0x7f || (c == ' ' && (i + 1 == n || v[i + 1] == '\n')) ||
-		    (c == '\n' && i + 1 < n && v[i + 1] == '\n') || (c == '\n' && i + 1 < n && v[i + 1] == ' '))
+		    (c == '\n' && i + 2 == n && v[i + 1] == '\n') || (c == '\n' && i + 1 < n && v[i + 1] == ' '))
 			literal = false;
 	}
 	if (key(y, "notes") == -1)
