@@ -275,14 +275,16 @@ static int expect_opt(struct imp *im, const struct haproxy_line *l, size_t *i, i
 }
 
 /* Counts and strips leading '!' of w[*i] ('!string' or '! string'). Returns the match word or NULL. */
-static const char *negations(const struct haproxy_line *l, size_t *i, bool *negate)
+static const char *negations(const struct haproxy_line *l, size_t *i, bool *negate, bool *any)
 {
 	const char *p;
 
+	*any = false;
 	for (;;) {
 		p = ws(&l->w[*i]);
 		while (*p == '!') {
 			*negate = !*negate;
+			*any = true;
 			p++;
 		}
 		if (*p)
@@ -295,7 +297,7 @@ static const char *negations(const struct haproxy_line *l, size_t *i, bool *nega
 static int tcp_expect(struct imp *im, const struct haproxy_line *l)
 {
 	struct step *s = recipe_add_step(im->r, STEP_EXPECT);
-	bool have = false, negate = false;
+	bool have = false, negate = false, bang;
 	char why[ERR_LEN];
 	size_t i, k;
 	int rc;
@@ -311,13 +313,13 @@ static int tcp_expect(struct imp *im, const struct haproxy_line *l)
 			return -1;
 		if (rc == 1)
 			continue;
-		kw = negations(l, &i, &negate);
+		kw = negations(l, &i, &negate, &bang);
 		if (!kw)
 			return fail(im, "tcp-check expect: '!' must be followed by a match keyword");
 		for (k = 0; k < ARRAY_SIZE(tcp_matches) && strcmp(kw, tcp_matches[k].kw); k++)
 			;
 		if (k == ARRAY_SIZE(tcp_matches)) {
-			if (ws(&l->w[i])[0] == '!')
+			if (bang)
 				return fail(im, "tcp-check expect: '!' must be followed by a match keyword, not '%s'", kw);
 			return fail(im, "tcp-check expect: '%s' is not supported by recheck (expected min-recv, comment, "
 				    "[!] string, binary, rstring or rbinary)", kw);
@@ -538,7 +540,7 @@ static const struct {
 static int http_expect(struct imp *im, const struct haproxy_line *l)
 {
 	struct http_expect *e = recipe_add_hexpect(im->r, HEXP_STATUS);
-	bool have = false, negate = false;
+	bool have = false, negate = false, bang;
 	size_t i, k;
 	int rc;
 
@@ -553,11 +555,13 @@ static int http_expect(struct imp *im, const struct haproxy_line *l)
 			return -1;
 		if (rc == 1)
 			continue;
-		kw = negations(l, &i, &negate);
+		kw = negations(l, &i, &negate, &bang);
 		if (!kw)
 			return fail(im, "http-check expect: '!' must be followed by a match keyword");
 		for (k = 0; k < ARRAY_SIZE(http_matches) && strcmp(kw, http_matches[k].kw); k++)
 			;
+		if (k == ARRAY_SIZE(http_matches) && bang)
+			return fail(im, "http-check expect: '!' must be followed by a match keyword, not '%s'", kw);
 		if (k == ARRAY_SIZE(http_matches))
 			return fail(im, "http-check expect: '%s' is not supported by recheck (expected min-recv, comment, "
 				    "[!] status, rstatus, string or rstring)", kw);
