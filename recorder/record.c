@@ -9,6 +9,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ struct rec {
 	bool pcap_over;         /* the in-memory pcap hit RECORD_MAX_PCAP */
 	struct buf *pcap;       /* NULL: not saving */
 	uint64_t last_stats_ms;
+	uint64_t last_progress_ms;
 	long status;
 };
 
@@ -118,7 +120,11 @@ static void pcap_record(struct rec *R, const struct capture_pkt *pk)
 static void progress(struct rec *R, const char *phase, bool final)
 {
 	char line[256];
+	uint64_t t = now_ms();
 
+	if (!final && t - R->last_progress_ms < 100)
+		return;
+	R->last_progress_ms = t;
 	snprintf(line, sizeof(line), "recording: %s, %llu packets, %llu bytes, %llu dropped", phase,
 		 (unsigned long long)R->pkts, (unsigned long long)R->bytes,
 		 (unsigned long long)(R->st.drop + R->st.ifdrop));
@@ -225,6 +231,34 @@ static void on_socket(void *arg, int port)
 
 /* --- the recording ----------------------------------------------------------------------------- */
 
+/*
+ * True when addr is one of this host's own addresses: traffic to it never leaves through the interface
+ * that holds it but goes over the loopback device (the kernel's "local" routing table). Binding to the
+ * address succeeds exactly when it is local.
+ */
+static bool addr_is_local(const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct sockaddr_storage ss;
+	int fd;
+	bool local;
+
+	if (addrlen > sizeof(ss))
+		return false;
+	memcpy(&ss, addr, addrlen);
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = 0;
+	else if (ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+	else
+		return false;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return false;
+	local = bind(fd, (struct sockaddr *)&ss, addrlen) == 0;
+	close(fd);
+	return local;
+}
+
 static int open_capture(struct rec *R, char *iface, size_t ifacelen)
 {
 	const struct record_opts *o = R->o;
@@ -233,6 +267,8 @@ static int open_capture(struct rec *R, char *iface, size_t ifacelen)
 
 	if (o->iface) {
 		snprintf(iface, ifacelen, "%s", o->iface);
+	} else if (addr_is_local((const struct sockaddr *)&o->proxy_sa, o->proxy_salen)) {
+		snprintf(iface, ifacelen, "lo");
 	} else if (capture_iface_for((const struct sockaddr *)&o->proxy_sa, o->proxy_salen, iface, ifacelen, err,
 				     sizeof(err)) == -1) {
 		cmd_err("record", "cannot tell which interface reaches the proxy %s: %s; name it with --iface",

@@ -7,6 +7,7 @@ UP, and fail (replay exit 1, HAProxy DOWN) once the origin is stopped.
 Needs root (the capture); the suite runs as root in CI."""
 import os
 import stat
+import subprocess
 import sys
 import unittest
 
@@ -219,6 +220,28 @@ class Record(harness.Case):
         self.assertRc(res, 0, "recheck from-pcap of the saved capture")
         with open(again) as f:
             self.assertEqual(steps_of(f.read()), steps_of(text))
+
+    def test_interface_choice(self):
+        o, _ = self.origin()
+        s = self.start_microsocks()
+        url = "http://127.0.0.1:%d/generate_204" % o
+        _, _, res = self.record("socks5h://127.0.0.1:%d" % s, url, "--iface", "lo", "-v")
+        self.assertIn("capturing on lo", res.stderr)
+        _, _, res = self.record("socks5h://127.0.0.1:%d" % s, url, "--iface", "nosuchif0", rc=5)
+        self.assertIn("nosuchif0", res.stderr)
+        # a proxy on one of the host's own non-loopback addresses is reached over lo, not over the
+        # interface that holds the address: the automatic choice must know it
+        ip = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True,
+                            text=True).stdout.split()
+        addrs = [ip[i + 1].split("/")[0] for i, w in enumerate(ip[:-1]) if w == "inet"]
+        if not addrs:
+            return
+        port = harness.free_port()
+        self.procs.start([harness.which("microsocks"), "-i", addrs[0], "-p", str(port)], "microsocks-global")
+        harness.wait_port(port, host=addrs[0])
+        path, _, res = self.record("socks5h://%s:%d" % (addrs[0], port), url, "-v", out="global.yaml")
+        self.assertIn("capturing on lo", res.stderr)
+        self.replay(path, s)
 
     def test_usage_errors(self):
         for args, why in (((), "--proxy is required"),
