@@ -61,6 +61,9 @@ enum check_verdict check_status_verdict(enum check_status s);
 bool check_status_is_l4(enum check_status s);
 const char *check_phase_str(enum check_phase p);
 
+/* Writes p to out as printable text: \r \n \t \\ and \xHH for other bytes, "..." when cut. */
+void check_str_escape(char *out, size_t outlen, const unsigned char *p, size_t n);
+
 /* Duration of a timed step in microseconds, or -1 when it did not conclude. */
 int64_t check_timing_us(const struct check_timing *t);
 

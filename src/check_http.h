@@ -43,7 +43,5 @@ void check_conclude(struct check_run *run, enum check_status st, int step, int i
 	PRINTF_FMT(5, 6);
 /* Keeps a capped copy of the input buffer in run->res as "what the failing step received". */
 void check_keep_rx(struct check_run *run, const unsigned char *p, size_t n);
-/* Appends p to out as printable text: \r \n \t \\ and \xHH for the rest (for descriptions). */
-void check_str_escape(char *out, size_t outlen, const unsigned char *p, size_t n);
 
 #endif
