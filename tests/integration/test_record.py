@@ -81,13 +81,23 @@ class Record(harness.Case):
     def test_microsocks_socks5h(self):
         o, op = self.origin()
         s = self.start_microsocks()
-        path, text, res = self.record("socks5h://127.0.0.1:%d" % s, "http://127.0.0.1:%d/generate_204" % o)
+        # socks5h: the proxy resolves the name, so the CONNECT carries it (ATYP 03, "localhost")
+        path, text, res = self.record("socks5h://127.0.0.1:%d" % s, "http://localhost:%d/generate_204" % o)
         self.assertIn("protocol: socks5", text)
+        self.assertIn('"0501000309%s%04x"' % (b"localhost".hex(), o), text)
         self.assertIn("detected socks5", res.stderr)          # the summary
+        self.assertIn("not matched", res.stderr)              # what was generalized, and why
         self.assertIn("HTTP 204", res.stderr)                 # the status curl saw
         self.assertNotIn("secret", text)
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644)
         self.full_cycle(path, s, op)
+
+    def test_dante_socks4(self):
+        o, op = self.origin()
+        d = self.start_dante()
+        path, text, res = self.record("socks4://127.0.0.1:%d" % d, "http://127.0.0.1:%d/generate_204" % o)
+        self.assertIn("protocol: socks4", text)
+        self.full_cycle(path, d, op)
 
     def test_microsocks_socks5_ipv6_proxy(self):
         o, op = self.origin()
