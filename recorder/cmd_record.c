@@ -63,6 +63,8 @@ static void usage(FILE *f)
 		"                       /generate_204; the URL may also be given as the only argument\n"
 		"  -p, --tunnel         with an http:// proxy, tunnel with CONNECT (curl --proxytunnel); the\n"
 		"                       recipe stops after the tunnel when the target is https://\n"
+		"  -k, --insecure       https targets: do not verify the certificate (the recipe stops after\n"
+		"                       the tunnel anyway: TLS bytes cannot be replayed)\n"
 		"  -o, --output FILE    write the recipe there (atomically; mode 0600 if it holds credentials);\n"
 		"                       default: standard output\n"
 		"  -f, --format FMT     yaml (default) or haproxy (the tcp-check lines; see recheck export)\n"
@@ -289,6 +291,7 @@ static const struct option longopts[] = {
 	{"proxy", required_argument, NULL, 'x'},
 	{"url", required_argument, NULL, 'u'},
 	{"tunnel", no_argument, NULL, 'p'},
+	{"insecure", no_argument, NULL, 'k'},
 	{"output", required_argument, NULL, 'o'},
 	{"format", required_argument, NULL, 'f'},
 	{"name", required_argument, NULL, 'n'},
@@ -332,11 +335,12 @@ int cmd_record(int argc, char **argv)
 	o.timeout_ms = 10000;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":x:u:po:f:n:i:t:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":x:u:pko:f:n:i:t:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'x': proxy = optarg; break;
 		case 'u': o.url = optarg; break;
 		case 'p': o.tunnel = true; break;
+		case 'k': o.insecure = true; break;
 		case 'o': output = optarg; break;
 		case 'n': o.name = optarg; break;
 		case 'i': o.iface = optarg; break;
@@ -410,6 +414,7 @@ int cmd_record(int argc, char **argv)
 			return bad_usage("%s", err);
 		}
 		o.drop_to = &pv;
+		o.monitor = getpid();
 		rc = run_privsep(&o, &out);
 	} else {
 		if (user)

@@ -119,6 +119,10 @@ struct drive *drive_start(const struct drive_opts *o, char *err, size_t errlen)
 	SETOPT(CURLOPT_OPENSOCKETFUNCTION, on_open);
 	SETOPT(CURLOPT_OPENSOCKETDATA, d);
 	SETOPT(CURLOPT_VERBOSE, o->curl_verbose ? 1L : 0L);
+	if (o->insecure) {
+		SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
+		SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	mc = curl_multi_add_handle(d->multi, d->easy);
 	if (mc != CURLM_OK) {
 		set_err(err, errlen, "libcurl: %s", curl_multi_strerror(mc));

@@ -16,6 +16,7 @@ struct drive_opts {
 	bool tunnel;            /* CURLOPT_HTTPPROXYTUNNEL: CONNECT through an http:// proxy */
 	uint64_t timeout_ms;    /* CURLOPT_TIMEOUT_MS for the whole transfer */
 	bool curl_verbose;      /* CURLOPT_VERBOSE: curl's own trace on stderr */
+	bool insecure;          /* https targets: do not verify the certificate (curl -k) */
 	/* Called with the local port of each socket curl opens, before it connects: the socket is bound to
 	 * an ephemeral port first so that the capture can narrow its filter to this one flow. NULL: none. */
 	void (*on_socket)(void *arg, int local_port);

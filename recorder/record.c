@@ -33,6 +33,8 @@
 #include "util.h"
 
 #define DRAIN_MS        300     /* how long to wait for the last segments once curl is done */
+#define CAPTURE_TIMEOUT_MS 20   /* longest a captured packet waits in the kernel before we see it */
+#define CAPTURE_BUFFER  (16 << 20)
 #define POLL_MS         50
 #define STATS_EVERY_MS  200
 #define SUMMARY_CAP     (64u << 10)
@@ -178,6 +180,19 @@ static void on_pkt(void *arg, const struct capture_pkt *pk)
 		R->fatal = true;
 }
 
+/* The proxy is the server: that decides the direction even when a handshake packet was lost. */
+static void set_server_hint(struct rec *R)
+{
+	const struct sockaddr_storage *ss = &R->o->proxy_sa;
+	uint8_t addr[16] = {0};
+
+	if (ss->ss_family == AF_INET)
+		memcpy(addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else
+		memcpy(addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	flow_table_set_server(R->ft, ss->ss_family, addr, (uint16_t)R->o->proxy->port);
+}
+
 /* Reads what is pending. -1 with err when the capture fails. */
 static int service(struct rec *R, char *err, size_t errlen)
 {
@@ -278,7 +293,13 @@ static int open_capture(struct rec *R, char *iface, size_t ifacelen)
 	snprintf(filter, sizeof(filter), "tcp and host %s and port %d", o->proxy_addr, o->proxy->port);
 	lo.iface = iface;
 	lo.filter = filter;
-	lo.immediate = true;
+	/* Not immediate mode: libpcap would then use fixed-size TPACKET_V2 slots of snaplen bytes each, only
+	 * a few dozen in the buffer, and a burst on loopback (64 KiB segments) overflows them. TPACKET_V3
+	 * packs packets into blocks; a block is handed over when full or after timeout_ms, a latency the
+	 * drain after the request covers. */
+	lo.immediate = false;
+	lo.timeout_ms = CAPTURE_TIMEOUT_MS;
+	lo.buffer_bytes = CAPTURE_BUFFER;
 	R->cap = capture_open_live(&lo, err, sizeof(err));
 	if (!R->cap) {
 		if (geteuid() != 0)
@@ -314,8 +335,8 @@ static int drop_privileges(struct rec *R)
 		/* Die with the privileged parent: nothing would collect the result anyway. Set after the
 		 * switch, which clears it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (getppid() == 1)
-			return RC_EXIT_IO;
+		if (o->monitor && getppid() != o->monitor)
+			return RC_EXIT_IO; /* the monitor is already gone */
 	} else if (privsep_drop_caps(err, sizeof(err)) == -1) {
 		cmd_err("record", "cannot clear capabilities: %s", err);
 		return RC_EXIT_IO;
@@ -344,6 +365,7 @@ static int run_request(struct rec *R, struct drive_result *res)
 	dopts.proxy = o->proxy_curl;
 	dopts.url = o->url;
 	dopts.tunnel = o->tunnel;
+	dopts.insecure = o->insecure;
 	dopts.timeout_ms = o->timeout_ms;
 	dopts.curl_verbose = o->verbose >= 2;
 	dopts.on_socket = on_socket;
@@ -428,6 +450,7 @@ static int take_flow(struct rec *R, const struct drive_result *res, struct turns
 	uint64_t drops = R->st.drop + R->st.ifdrop;
 	struct flow *f;
 	char err[ERR_LEN], desc[160];
+	bool complete;
 
 	if (R->fatal) {
 		cmd_err("record", "capture: %s", R->fatal_err);
@@ -451,23 +474,29 @@ static int take_flow(struct rec *R, const struct drive_result *res, struct turns
 			drops ? " (the kernel dropped packets: try again on a quieter system)" : "");
 		return RC_EXIT_IO;
 	}
-	if (drops) {
-		fprintf(stderr, "recheck record: warning: the kernel dropped %llu packets during the capture\n",
-			(unsigned long long)drops);
-		if (!flow_closed(f) && !o->force) {
-			cmd_err("record", "the conversation %s was not seen to its end, so dropped packets may have "
-					  "cut it; record again, or pass --force to keep it", desc);
+	/* Complete means: the handshake (so nothing before the first byte is missing), no hole (checked
+	 * by the reassembly) and the close (so nothing after the last byte is). Then packets the kernel
+	 * dropped were not this conversation's. */
+	complete = !f->midflow && flow_closed(f);
+	if (drops)
+		fprintf(stderr, "recheck record: warning: the kernel dropped %llu packets during the capture%s\n",
+			(unsigned long long)drops, complete ? " (none of this conversation: it is complete)" : "");
+	if (!complete && (drops || f->midflow)) {
+		if (!o->force) {
+			cmd_err("record", "the conversation %s was not captured %s, so bytes may be missing; record "
+					  "again, or pass --force to keep it",
+				desc, f->midflow ? "from its handshake" : "to its end");
 			return RC_EXIT_IO;
 		}
+		fprintf(stderr, "recheck record: warning: --force: keeping a conversation that may miss bytes\n");
 	}
 	if (R->cut) {
 		cmd_err("record", "%llu segments were cut by the capture's snapshot length",
 			(unsigned long long)R->cut);
 		return RC_EXIT_IO;
 	}
-	if (f->midflow || f->note[0])
-		fprintf(stderr, "recheck record: warning: %s%s\n", f->note[0] ? f->note : "",
-			f->note[0] ? "" : "the handshake of the conversation was not captured");
+	if (f->note[0] && o->verbose)
+		fprintf(stderr, "recheck record: note: %s\n", f->note);
 	if (!flow_closed(f))
 		fprintf(stderr, "recheck record: note: the conversation was not closed within %d ms of the end of "
 				"the request\n", DRAIN_MS);
@@ -582,6 +611,7 @@ int record_run(const struct record_opts *o, struct record_out *out)
 		cmd_err("record", "out of memory");
 		goto out;
 	}
+	set_server_hint(&R);
 	if (capture_set_nonblock(R.cap, true, err, sizeof(err)) == -1) {
 		cmd_err("record", "%s", err);
 		goto out;

@@ -9,6 +9,7 @@
 #define RECHECK_RECORD_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "privsep.h"
@@ -31,6 +32,8 @@ struct record_opts {
 	socklen_t proxy_salen;
 	const char *url;
 	bool tunnel;
+	bool insecure;                  /* -k: do not verify an https target's certificate */
+	pid_t monitor;                  /* the privileged parent, 0 when there is none */
 	uint64_t timeout_ms;
 	const char *iface;              /* --iface, or NULL: chosen from the proxy address */
 	const char *name;               /* --name, or NULL: derived from the proxy */
