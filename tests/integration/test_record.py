@@ -9,6 +9,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -186,7 +187,43 @@ class Record(harness.Case):
         self.assertIn("407", res.stderr)
         self.assertFalse(os.path.exists(path))
 
+    def test_https_through_connect_stops_after_the_tunnel(self):
+        openssl = harness.which("openssl")
+        if not openssl:
+            self.skipTest("openssl is not installed")
+        key, cert = self.path("k.pem"), self.path("c.pem")
+        subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=30)
+        tls = harness.free_port()
+        tlsp = self.procs.start([openssl, "s_server", "-quiet", "-www", "-accept", str(tls), "-cert", cert,
+                                 "-key", key], "s_server")
+        harness.wait_port(tls)
+        t = self.start_tinyproxy(connect_ports=(tls,))
+        path, text, res = self.record("http://127.0.0.1:%d" % t, "https://127.0.0.1:%d/" % tls, "--tunnel", "-k")
+        self.assertIn("TLS", res.stderr)                      # the summary says why the recipe stops
+        self.assertIn("CONNECT 127.0.0.1:%d" % tls, text)
+        self.assertNotIn("GET ", text)
+        self.full_cycle(path, t, tlsp)                        # the tunnel's 200, then 5xx once it is gone
+
     # --- failures and outputs --------------------------------------------------------------------
+
+    def test_silent_proxy_times_out(self):
+        import socket
+        o, _ = self.origin()
+        hole = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(hole.close)
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(8)                                        # accepts the handshake, never answers
+        port = hole.getsockname()[1]
+        path = self.write("recipe.yaml", "precious\n")
+        t0 = time.monotonic()
+        res = self.recheck("record", "-x", "socks5h://127.0.0.1:%d" % port, "-u", "http://127.0.0.1:%d/" % o,
+                           "-o", path, "--timeout", "500ms", timeout=30)
+        self.assertRc(res, 4)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertIn("timed out", res.stderr.lower())
+        with open(path) as f:
+            self.assertEqual(f.read(), "precious\n")
 
     def test_dead_proxy_leaves_output_untouched(self):
         o, _ = self.origin()
