@@ -3,10 +3,11 @@
  *
  * Privilege separation: when started as root, this process (the monitor) forks. The child opens the
  * capture, drops to an unprivileged user (privsep.c) and does everything else: libcurl, packet parsing,
- * dissecting, rendering. It sends the rendered outputs back over a pipe. The monitor stays root only to
- * write those bytes to the paths the user named (which the unprivileged user may not be allowed to
- * write), atomically, and never touches a packet. Without root (CAP_NET_RAW on the binary), there is no
- * fork: the capabilities are cleared once the capture is open and the same code runs in-process.
+ * dissecting, rendering. It sends the rendered outputs back over a pipe (length-prefixed, capped). The
+ * monitor never touches a packet; once the child is done it writes those bytes, atomically, to the paths
+ * the user named: as the user behind sudo when there is one (after dropping to them for good), else as
+ * root, who ran the command. Without root (CAP_NET_RAW on the binary), there is no fork: the
+ * capabilities are cleared once the capture is open and the same code runs in-process.
  */
 #include "api.h"
 
@@ -53,7 +54,8 @@ static void usage(FILE *f)
 		"each choice is explained in the recipe's comments and in the summary on stderr.\n"
 		"\n"
 		"Capturing needs root (or CAP_NET_RAW): recheck opens the capture, then drops to --user, the\n"
-		"user who ran sudo, or nobody, before curl runs or a packet is parsed.\n"
+		"user who ran sudo, or nobody, before curl runs or a packet is parsed. Under sudo, the files\n"
+		"are written as the user who ran sudo, and owned by them.\n"
 		"\n"
 		"Options:\n"
 		"  -x, --proxy URL      the proxy, as curl spells it: socks5://, socks5h:// (the proxy resolves\n"
@@ -325,7 +327,7 @@ int cmd_record(int argc, char **argv)
 	struct record_opts o;
 	struct record_out out;
 	struct proxy_url pu;
-	struct privsep_user pv;
+	struct privsep_user pv, owner;
 	const char *proxy = NULL, *output = NULL, *pcap_path = NULL, *user = NULL;
 	char addr[INET6_ADDRSTRLEN], disp[PROXY_URL_MAX + 64], curl_proxy[PROXY_URL_MAX + 64], err[ERR_LEN];
 	bool https = false;
@@ -420,6 +422,17 @@ int cmd_record(int argc, char **argv)
 		if (user)
 			fprintf(stderr, "recheck record: note: --user %s ignored: not running as root\n", user);
 		rc = record_run(&o, &out);
+	}
+	/* The outputs belong to whoever ran the command: under sudo, that is the user behind it (a 0600
+	 * recipe owned by root would be unreadable to them), so the monitor becomes that user for good
+	 * before it writes, and writes only where that user may. */
+	if (rc == RC_EXIT_OK && geteuid() == 0 && (output || pcap_path) && privsep_invoking_user(&owner) == 1) {
+		if (privsep_drop(&owner, err, sizeof(err)) == -1) {
+			cmd_err("record", "cannot become %s to write the outputs: %s", owner.name, err);
+			rc = RC_EXIT_IO;
+		} else if (o.verbose) {
+			fprintf(stderr, "recheck record: writing the outputs as %s (SUDO_USER)\n", owner.name);
+		}
 	}
 	if (rc == RC_EXIT_OK)
 		rc = write_outputs(output, pcap_path, &out);

@@ -77,6 +77,18 @@ int privsep_resolve(const char *user, struct privsep_user *u, char *err, size_t 
 	return 0;
 }
 
+int privsep_invoking_user(struct privsep_user *u)
+{
+	const char *sudo = getenv("SUDO_USER");
+	char err[ERR_LEN];
+
+	memset(u, 0, sizeof(*u));
+	u->why = "SUDO_USER";
+	if (!sudo || !*sudo || lookup(sudo, u, err, sizeof(err)) == -1 || u->uid == 0)
+		return 0;
+	return 1;
+}
+
 /* The raw capability syscalls, so that recheck does not need libcap for two calls. */
 static int caps_get(struct __user_cap_data_struct d[2])
 {

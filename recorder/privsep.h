@@ -28,6 +28,12 @@ struct privsep_user {
 int privsep_resolve(const char *user, struct privsep_user *u, char *err, size_t errlen);
 
 /*
+ * The user behind sudo (SUDO_USER, not root): 1 with u filled, 0 when there is none (root ran the
+ * command itself, or sudo was run by root).
+ */
+int privsep_invoking_user(struct privsep_user *u);
+
+/*
  * Drops root for good: setgroups to the single group u->gid, setgid, setuid (real, effective and saved
  * ids), then checks that setuid(0) and setgid(0) fail and that no capability is left. Returns 0, or -1
  * with a reason in err; the caller must stop when it fails.

@@ -181,10 +181,24 @@ class Privileges(harness.Case):
         self.assertEqual(rc, 0, err)
 
     def test_sudo_user_is_the_default(self):
+        os.chown(self.tmp, 2, 2)                    # the sudo user's own directory
         wst, _, _, rc, err = self.gated_record(env=dict(os.environ, SUDO_USER="bin"))
         self.assertDropped(wst, 2, 2)
         self.assertEqual(rc, 0, err)
         self.assertIn("SUDO_USER", err)
+        st = os.stat(self.path("r.yaml"))           # written as, and owned by, the user behind sudo
+        self.assertEqual((st.st_uid, st.st_gid), (2, 2))
+
+    def test_sudo_user_cannot_write_where_they_could_not(self):
+        o = self.start_origin()
+        s = self.start_microsocks()
+        os.chmod(self.tmp, 0o755)                   # root's directory: bin may not create files here
+        out = self.path("r.yaml")
+        res = self.recheck("record", "-x", "socks5h://127.0.0.1:%d" % s, "-u", "http://127.0.0.1:%d/generate_204" % o,
+                           "-o", out, env=dict(os.environ, SUDO_USER="bin"))
+        self.assertRc(res, 5)
+        self.assertIn("Permission denied", res.stderr)
+        self.assertFalse(os.path.exists(out))
 
     def test_sudo_from_root_still_drops(self):
         wst, _, _, rc, err = self.gated_record(env=dict(os.environ, SUDO_USER="root"))
