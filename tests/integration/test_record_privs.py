@@ -218,6 +218,31 @@ class Privileges(harness.Case):
         self.assertIn("CAP_NET_RAW", res.stderr)
         self.assertFalse(os.path.exists(out))
 
+    def test_capability_instead_of_root(self):
+        """setcap cap_net_raw on the binary: no root at all, and the capability is cleared as soon as
+        the capture is open."""
+        setcap = harness.which("setcap")
+        if not setcap:
+            self.skipTest("setcap (libcap2-bin) is not installed")
+        os.chmod(self.tmp, 0o777)
+        exe = self.path("recheck-cap")
+        with open(harness.RECHECK, "rb") as src, open(exe, "wb") as dst:
+            dst.write(src.read())
+        os.chmod(exe, 0o755)
+        r = subprocess.run([setcap, "cap_net_raw,cap_net_admin=eip", exe], capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest("setcap refused here: %s" % r.stderr.strip())
+        o = self.start_origin()
+        s = self.start_microsocks()
+        out = self.path("r.yaml")
+        res = subprocess.run([exe, "record", "-v", "-x", "socks5h://127.0.0.1:%d" % s,
+                              "-u", "http://127.0.0.1:%d/generate_204" % o, "-o", out],
+                             capture_output=True, text=True, timeout=30, user=65534, group=65534, extra_groups=[])
+        self.assertRc(res, 0)
+        self.assertIn("as the invoking user (not root): uid=65534", res.stderr)
+        self.assertIn("caps=none", res.stderr)
+        self.assertEqual(os.stat(out).st_uid, 65534)
+
 
 if __name__ == "__main__":
     harness.main()
