@@ -87,7 +87,7 @@ static int parse_count(const char *s, int *out)
 	return 0;
 }
 
-/* Writes out to path (or stdout); RC_EXIT_OK or RC_EXIT_IO. Shared with cmd_import.c through cmd_write. */
+/* Writes out to path (or stdout); RC_EXIT_OK or RC_EXIT_IO. */
 static int write_out(const char *cmd, const char *path, struct buf *out, bool secret)
 {
 	char err[ERR_LEN];

@@ -174,7 +174,7 @@ int cmd_lint(int argc, char **argv)
 			usage(stdout);
 			return RC_EXIT_OK;
 		default:
-			usage(stderr);
+			fprintf(stderr, "usage: recheck lint [--strict] [--quiet] RECIPE.yaml...\n(recheck lint --help explains)\n");
 			return RC_EXIT_USAGE;
 		}
 	}

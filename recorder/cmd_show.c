@@ -283,7 +283,7 @@ int cmd_show(int argc, char **argv)
 			usage(stdout);
 			return RC_EXIT_OK;
 		default:
-			usage(stderr);
+			fprintf(stderr, "usage: recheck show [--show-secrets] RECIPE.yaml\n(recheck show --help explains)\n");
 			return RC_EXIT_USAGE;
 		}
 	}

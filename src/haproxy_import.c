@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "haproxy_import.h"
 #include "haproxy_lex.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
@@ -38,28 +39,15 @@ enum chk_mode {
 struct section {
 	char name[128];
 	char type[16];
-	int line;               /* where the section starts */
-	enum chk_mode mode;     /* the last check option seen */
-	char other[32];         /* name of an unsupported check option */
+	int line;           /* where the section starts */
+	enum chk_mode mode; /* the last check option seen */
+	char other[32];     /* name of an unsupported check option */
 	int mode_line;
 };
 
-struct imp {
-	const char *file;
-	struct recipe *r;
-	struct buf notes;
-	char *err;
-	size_t errlen;
-	int line;
-	int step;               /* HAProxy's step number: every tcp-check / http-check line */
-	char *pending;          /* comment of a `comment` rule, for the following run of rules */
-	int pending_type;       /* rule type the pending comment sticks to; -1: the next rule decides */
-	bool http_send_seen;
-};
-
 static const char *const section_kw[] = {
-	"global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers", "program",
-	"http-errors", "ring", "mailers", "cache", "fcgi-app",
+        "global",    "defaults", "frontend",    "backend", "listen",  "userlist", "peers",
+        "resolvers", "program",  "http-errors", "ring",    "mailers", "cache",    "fcgi-app",
 };
 
 static bool is_section_kw(const char *w, size_t n)
@@ -72,9 +60,7 @@ static bool is_section_kw(const char *w, size_t n)
 	return false;
 }
 
-static int fail(struct imp *im, const char *fmt, ...) PRINTF_FMT(2, 3);
-
-static int fail(struct imp *im, const char *fmt, ...)
+int haproxy_import_fail(struct imp *im, const char *fmt, ...)
 {
 	char msg[ERR_LEN];
 	va_list ap;
@@ -87,20 +73,22 @@ static int fail(struct imp *im, const char *fmt, ...)
 }
 
 /* The word as a C string for messages (cut at the first NUL). */
-static const char *ws(const struct haproxy_word *w)
+const char *haproxy_import_ws(const struct haproxy_word *w)
 {
 	return (const char *)w->data;
 }
 
-static int parse_int(struct imp *im, const struct haproxy_word *w, const char *what, long lo, long hi, int *out)
+static int parse_int(struct imp *im, const struct haproxy_word *w, const char *what, long lo, long hi,
+                     int *out)
 {
 	char *end;
 	long v;
 
 	errno = 0;
-	v = strtol(ws(w), &end, 10);
+	v = strtol(haproxy_import_ws(w), &end, 10);
 	if (!w->len || *end || errno || v < lo || v > hi)
-		return fail(im, "%s expects an integer from %ld to %ld (got '%s')", what, lo, hi, ws(w));
+		return haproxy_import_fail(im, "%s expects an integer from %ld to %ld (got '%s')", what, lo,
+		                           hi, haproxy_import_ws(w));
 	*out = (int)v;
 	return 0;
 }
@@ -108,31 +96,33 @@ static int parse_int(struct imp *im, const struct haproxy_word *w, const char *w
 static int note(struct imp *im, const char *what, const struct haproxy_word *arg)
 {
 	return buf_printf(&im->notes, "%sdropped '%s %s' at line %d (it only changes the reported status)",
-			  im->notes.len ? "; " : "import: ", what, ws(arg), im->line);
+	                  im->notes.len ? "; " : "import: ", what, haproxy_import_ws(arg), im->line);
 }
 
 /* ok-status / error-status / tout-status: keep the pass/fail meaning or refuse. */
 static int status_opt(struct imp *im, const struct haproxy_word *kw, const struct haproxy_word *arg)
 {
 	if (!arg)
-		return fail(im, "'%s' expects a status", ws(kw));
-	if (haproxy_word_is(kw, "ok-status") && strcasecmp(ws(arg), "L7OK") && strcasecmp(ws(arg), "L6OK") &&
-	    strcasecmp(ws(arg), "L4OK"))
-		return fail(im, "'ok-status %s' (conditional success) is not supported by recheck", ws(arg));
-	if (note(im, ws(kw), arg) == -1)
-		return fail(im, "out of memory");
+		return haproxy_import_fail(im, "'%s' expects a status", haproxy_import_ws(kw));
+	if (haproxy_word_is(kw, "ok-status") && strcasecmp(haproxy_import_ws(arg), "L7OK") &&
+	    strcasecmp(haproxy_import_ws(arg), "L6OK") && strcasecmp(haproxy_import_ws(arg), "L4OK"))
+		return haproxy_import_fail(im,
+		                           "'ok-status %s' (conditional success) is not supported by recheck",
+		                           haproxy_import_ws(arg));
+	if (note(im, haproxy_import_ws(kw), arg) == -1)
+		return haproxy_import_fail(im, "out of memory");
 	return 0;
 }
 
-static int set_comment(struct imp *im, char **dst, const struct haproxy_word *w)
+int haproxy_import_set_comment(struct imp *im, char **dst, const struct haproxy_word *w)
 {
-	if (recipe_set_str(dst, ws(w)) == -1)
-		return fail(im, "out of memory");
+	if (recipe_set_str(dst, haproxy_import_ws(w)) == -1)
+		return haproxy_import_fail(im, "out of memory");
 	return 0;
 }
 
 /* Gives the pending `comment` rule text to a rule of type t that has none of its own. */
-static int take_pending(struct imp *im, int t, char **dst)
+int haproxy_import_take_pending(struct imp *im, int t, char **dst)
 {
 	if (!im->pending)
 		return 0;
@@ -144,16 +134,18 @@ static int take_pending(struct imp *im, int t, char **dst)
 		return 0;
 	}
 	if (!*dst && recipe_set_str(dst, im->pending) == -1)
-		return fail(im, "out of memory");
+		return haproxy_import_fail(im, "out of memory");
 	return 0;
 }
 
-static int env_ok(struct imp *im, const struct haproxy_word *w, bool allowed)
+int haproxy_import_env_ok(struct imp *im, const struct haproxy_word *w, bool allowed)
 {
 	if (w->env && !allowed)
-		return fail(im, "${NAME} references are only supported in send data and header values");
+		return haproxy_import_fail(
+		        im, "${NAME} references are only supported in send data and header values");
 	if (w->env && w->literal_dollar_brace)
-		return fail(im, "a literal '${' (written \\${) cannot be mixed with ${NAME} references");
+		return haproxy_import_fail(
+		        im, "a literal '${' (written \\${) cannot be mixed with ${NAME} references");
 	return 0;
 }
 
@@ -165,28 +157,33 @@ static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 	size_t i;
 
 	if (!s)
-		return fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
+		return haproxy_import_fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
 	s->line = im->line;
 	for (i = 2; i < l->n; i++) {
 		const struct haproxy_word *w = &l->w[i];
 
 		if (haproxy_word_is(w, "port") && i + 1 < l->n) {
 			if (!isdigit(l->w[i + 1].data[0]))
-				return fail(im, "tcp-check connect: port expressions are not supported (got '%s')",
-					    ws(&l->w[i + 1]));
+				return haproxy_import_fail(
+				        im,
+				        "tcp-check connect: port expressions are not supported (got '%s')",
+				        haproxy_import_ws(&l->w[i + 1]));
 			if (parse_int(im, &l->w[++i], "tcp-check connect port", 1, 65535, &s->port) == -1)
 				return -1;
 		} else if (haproxy_word_is(w, "linger")) {
 			s->linger = true;
 		} else if (haproxy_word_is(w, "comment") && i + 1 < l->n) {
-			if (set_comment(im, &s->comment, &l->w[++i]) == -1)
+			if (haproxy_import_set_comment(im, &s->comment, &l->w[++i]) == -1)
 				return -1;
 		} else {
-			return fail(im, "tcp-check connect: option '%s' is not supported by recheck (only port, linger "
-				    "and comment)", ws(w));
+			return haproxy_import_fail(im,
+			                           "tcp-check connect: option '%s' is not supported by "
+			                           "recheck (only port, linger "
+			                           "and comment)",
+			                           haproxy_import_ws(w));
 		}
 	}
-	return take_pending(im, STEP_CONNECT, &s->comment);
+	return haproxy_import_take_pending(im, STEP_CONNECT, &s->comment);
 }
 
 static int tcp_send(struct imp *im, const struct haproxy_line *l, bool binary)
@@ -197,12 +194,13 @@ static int tcp_send(struct imp *im, const struct haproxy_line *l, bool binary)
 	size_t i;
 
 	if (l->n < 3 || (!binary && !l->w[2].data[0]))
-		return fail(im, "tcp-check %s expects %s", kw, binary ? "a hex string" : "a non-empty string");
-	if (env_ok(im, &l->w[2], !binary) == -1)
+		return haproxy_import_fail(im, "tcp-check %s expects %s", kw,
+		                           binary ? "a hex string" : "a non-empty string");
+	if (haproxy_import_env_ok(im, &l->w[2], !binary) == -1)
 		return -1;
 	s = recipe_add_step(im->r, STEP_SEND);
 	if (!s)
-		return fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
+		return haproxy_import_fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
 	s->line = im->line;
 	s->binary = binary;
 	s->env = l->w[2].env;
@@ -210,63 +208,70 @@ static int tcp_send(struct imp *im, const struct haproxy_line *l, bool binary)
 		unsigned char *bytes;
 		size_t n;
 
-		if (hex_decode(ws(&l->w[2]), l->w[2].len, &bytes, &n, why, sizeof(why)) == -1)
-			return fail(im, "tcp-check send-binary: %s", why);
+		if (hex_decode(haproxy_import_ws(&l->w[2]), l->w[2].len, &bytes, &n, why, sizeof(why)) == -1)
+			return haproxy_import_fail(im, "tcp-check send-binary: %s", why);
 		if (n == 0) {
 			free(bytes);
-			return fail(im, "tcp-check send-binary expects a hex string");
+			return haproxy_import_fail(im, "tcp-check send-binary expects a hex string");
 		}
 		free(s->data);
 		s->data = bytes;
 		s->len = n;
-	} else if (step_set_data(s, l->w[2].data, strlen(ws(&l->w[2]))) == -1) {
+	} else if (step_set_data(s, l->w[2].data, strlen(haproxy_import_ws(&l->w[2]))) == -1) {
 		/* HAProxy keeps the argument as a C string: everything from a NUL on is lost (§2.3) */
-		return fail(im, "out of memory");
+		return haproxy_import_fail(im, "out of memory");
 	}
 	for (i = 3; i < l->n; i++) {
 		if (haproxy_word_is(&l->w[i], "comment") && i + 1 < l->n) {
-			if (set_comment(im, &s->comment, &l->w[++i]) == -1)
+			if (haproxy_import_set_comment(im, &s->comment, &l->w[++i]) == -1)
 				return -1;
 		} else {
-			return fail(im, "tcp-check %s: unexpected '%s' (only 'comment <msg>' may follow the data)", kw,
-				    ws(&l->w[i]));
+			return haproxy_import_fail(
+			        im,
+			        "tcp-check %s: unexpected '%s' (only 'comment <msg>' may follow the data)",
+			        kw, haproxy_import_ws(&l->w[i]));
 		}
 	}
-	return take_pending(im, STEP_SEND, &s->comment);
+	return haproxy_import_take_pending(im, STEP_SEND, &s->comment);
 }
 
 static const struct {
 	const char *kw;
 	enum expect_match m;
 } tcp_matches[] = {
-	{"string", EXPECT_STRING}, {"binary", EXPECT_BINARY}, {"rstring", EXPECT_RSTRING}, {"rbinary", EXPECT_RBINARY},
+        {"string", EXPECT_STRING},
+        {"binary", EXPECT_BINARY},
+        {"rstring", EXPECT_RSTRING},
+        {"rbinary", EXPECT_RBINARY},
 };
 
 /*
  * The options shared by tcp-check and http-check expect. Returns 1 when w[*i] was one of them (and
  * advances *i past its argument), 0 when not, -1 on error.
  */
-static int expect_opt(struct imp *im, const struct haproxy_line *l, size_t *i, int *min_recv, char **comment)
+int haproxy_import_expect_opt(struct imp *im, const struct haproxy_line *l, size_t *i, int *min_recv,
+                              char **comment)
 {
 	const struct haproxy_word *w = &l->w[*i], *arg = *i + 1 < l->n ? &l->w[*i + 1] : NULL;
 
 	if (haproxy_word_is(w, "min-recv")) {
 		if (!arg)
-			return fail(im, "'min-recv' expects an integer");
+			return haproxy_import_fail(im, "'min-recv' expects an integer");
 		if (parse_int(im, arg, "min-recv", -1, INT_MAX, min_recv) == -1)
 			return -1;
 	} else if (haproxy_word_is(w, "comment")) {
 		if (!arg)
-			return fail(im, "'comment' expects a message");
-		if (set_comment(im, comment, arg) == -1)
+			return haproxy_import_fail(im, "'comment' expects a message");
+		if (haproxy_import_set_comment(im, comment, arg) == -1)
 			return -1;
 	} else if (haproxy_word_is(w, "ok-status") || haproxy_word_is(w, "error-status") ||
-		   haproxy_word_is(w, "tout-status")) {
+	           haproxy_word_is(w, "tout-status")) {
 		if (status_opt(im, w, arg) == -1)
 			return -1;
 	} else if (haproxy_word_is(w, "on-success") || haproxy_word_is(w, "on-error") ||
-		   haproxy_word_is(w, "status-code")) {
-		return fail(im, "expect option '%s' is not supported by recheck", ws(w));
+	           haproxy_word_is(w, "status-code")) {
+		return haproxy_import_fail(im, "expect option '%s' is not supported by recheck",
+		                           haproxy_import_ws(w));
 	} else {
 		return 0;
 	}
@@ -275,13 +280,13 @@ static int expect_opt(struct imp *im, const struct haproxy_line *l, size_t *i, i
 }
 
 /* Counts and strips leading '!' of w[*i] ('!string' or '! string'). Returns the match word or NULL. */
-static const char *negations(const struct haproxy_line *l, size_t *i, bool *negate, bool *any)
+const char *haproxy_import_negations(const struct haproxy_line *l, size_t *i, bool *negate, bool *any)
 {
 	const char *p;
 
 	*any = false;
 	for (;;) {
-		p = ws(&l->w[*i]);
+		p = haproxy_import_ws(&l->w[*i]);
 		while (*p == '!') {
 			*negate = !*negate;
 			*any = true;
@@ -303,55 +308,66 @@ static int tcp_expect(struct imp *im, const struct haproxy_line *l)
 	int rc;
 
 	if (!s)
-		return fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
+		return haproxy_import_fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
 	s->line = im->line;
 	for (i = 2; i < l->n; i++) {
 		const char *kw;
 
-		rc = expect_opt(im, l, &i, &s->min_recv, &s->comment);
+		rc = haproxy_import_expect_opt(im, l, &i, &s->min_recv, &s->comment);
 		if (rc == -1)
 			return -1;
 		if (rc == 1)
 			continue;
-		kw = negations(l, &i, &negate, &bang);
+		kw = haproxy_import_negations(l, &i, &negate, &bang);
 		if (!kw)
-			return fail(im, "tcp-check expect: '!' must be followed by a match keyword");
+			return haproxy_import_fail(
+			        im, "tcp-check expect: '!' must be followed by a match keyword");
 		for (k = 0; k < ARRAY_SIZE(tcp_matches) && strcmp(kw, tcp_matches[k].kw); k++)
 			;
 		if (k == ARRAY_SIZE(tcp_matches)) {
 			if (bang)
-				return fail(im, "tcp-check expect: '!' must be followed by a match keyword, not '%s'", kw);
-			return fail(im, "tcp-check expect: '%s' is not supported by recheck (expected min-recv, comment, "
-				    "[!] string, binary, rstring or rbinary)", kw);
+				return haproxy_import_fail(
+				        im,
+				        "tcp-check expect: '!' must be followed by a match keyword, not '%s'",
+				        kw);
+			return haproxy_import_fail(im,
+			                           "tcp-check expect: '%s' is not supported by recheck "
+			                           "(expected min-recv, comment, "
+			                           "[!] string, binary, rstring or rbinary)",
+			                           kw);
 		}
 		if (have)
-			return fail(im, "tcp-check expect: only one pattern expected");
+			return haproxy_import_fail(im, "tcp-check expect: only one pattern expected");
 		if (i + 1 >= l->n)
-			return fail(im, "tcp-check expect %s expects a pattern", kw);
+			return haproxy_import_fail(im, "tcp-check expect %s expects a pattern", kw);
 		have = true;
 		s->match = tcp_matches[k].m;
 		s->negate = negate;
 		i++;
-		if (env_ok(im, &l->w[i], false) == -1)
+		if (haproxy_import_env_ok(im, &l->w[i], false) == -1)
 			return -1;
 		if (s->match == EXPECT_BINARY) {
 			unsigned char *bytes;
 			size_t n;
 
-			if (hex_decode(ws(&l->w[i]), strlen(ws(&l->w[i])), &bytes, &n, why, sizeof(why)) == -1)
-				return fail(im, "tcp-check expect binary: %s", why);
+			if (hex_decode(haproxy_import_ws(&l->w[i]), strlen(haproxy_import_ws(&l->w[i])),
+			               &bytes, &n, why, sizeof(why)) == -1)
+				return haproxy_import_fail(im, "tcp-check expect binary: %s", why);
 			free(s->data);
 			s->data = bytes;
 			s->len = n;
-		} else if (step_set_data(s, l->w[i].data, strlen(ws(&l->w[i]))) == -1) {
-			return fail(im, "out of memory");
+		} else if (step_set_data(s, l->w[i].data, strlen(haproxy_import_ws(&l->w[i]))) == -1) {
+			return haproxy_import_fail(im, "out of memory");
 		}
 	}
 	if (!have)
-		return fail(im, "tcp-check expect needs a match: [!] string, binary, rstring or rbinary <pattern>");
+		return haproxy_import_fail(
+		        im,
+		        "tcp-check expect needs a match: [!] string, binary, rstring or rbinary <pattern>");
 	if (!s->len)
-		return fail(im, "tcp-check expect %s: the pattern is empty", expect_match_str(s->match));
-	return take_pending(im, STEP_EXPECT, &s->comment);
+		return haproxy_import_fail(im, "tcp-check expect %s: the pattern is empty",
+		                           expect_match_str(s->match));
+	return haproxy_import_take_pending(im, STEP_EXPECT, &s->comment);
 }
 
 static int tcp_line(struct imp *im, const struct haproxy_line *l)
@@ -360,14 +376,16 @@ static int tcp_line(struct imp *im, const struct haproxy_line *l)
 
 	im->step++;
 	if (!kw)
-		return fail(im, "tcp-check expects a keyword");
+		return haproxy_import_fail(im, "tcp-check expects a keyword");
 	if (haproxy_word_is(kw, "comment")) {
 		if (l->n != 3)
-			return fail(im, "tcp-check comment expects exactly one argument (quote or escape spaces)");
+			return haproxy_import_fail(
+			        im,
+			        "tcp-check comment expects exactly one argument (quote or escape spaces)");
 		free(im->pending);
-		im->pending = strdup(ws(&l->w[2]));
+		im->pending = strdup(haproxy_import_ws(&l->w[2]));
 		im->pending_type = -1;
-		return im->pending ? 0 : fail(im, "out of memory");
+		return im->pending ? 0 : haproxy_import_fail(im, "out of memory");
 	}
 	if (haproxy_word_is(kw, "connect"))
 		return tcp_connect(im, l);
@@ -377,235 +395,11 @@ static int tcp_line(struct imp *im, const struct haproxy_line *l)
 		return tcp_send(im, l, true);
 	if (haproxy_word_is(kw, "expect"))
 		return tcp_expect(im, l);
-	return fail(im, "tcp-check step %d: '%s' is not supported by recheck (only connect, send, send-binary, "
-		    "expect and comment)", im->step, ws(kw));
-}
-
-/* ---- http-check ------------------------------------------------------------------------------------ */
-
-/* hdr values are log-format strings: "%%" is a literal '%', any other '%' a run-time tag. */
-static int add_hdr(struct imp *im, const char *name, size_t namelen, const unsigned char *v, size_t vlen, bool env)
-{
-	char *n = xstrndup(name, namelen), *val = malloc(vlen + 1);
-	size_t i, o = 0;
-	int rc = -1;
-
-	if (!n || !val) {
-		fail(im, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < vlen; i++) {
-		if (v[i] == '%') {
-			if (i + 1 >= vlen || v[i + 1] != '%') {
-				fail(im, "header '%s': log-format tags ('%%...') are not supported; write '%%%%' for a "
-				     "literal '%%'", n);
-				goto out;
-			}
-			i++;
-		}
-		val[o++] = (char)v[i];
-	}
-	val[o] = '\0';
-	if (!recipe_add_hdr(im->r, n, val)) {
-		fail(im, "too many headers");
-		goto out;
-	}
-	if (env)
-		im->r->req.env = true;
-	rc = 0;
-out:
-	free(n);
-	free(val);
-	return rc;
-}
-
-/* The legacy "ver\r\nName: value\r\n...\r\n\r\nbody" argument of option httpchk. */
-static int legacy_version(struct imp *im, const struct haproxy_word *w)
-{
-	const char *p = ws(w), *end = p + strlen(p), *eol;
-
-	eol = strstr(p, "\r\n");
-	if (recipe_set_str(&im->r->req.version, NULL) == -1 || !(im->r->req.version = xstrndup(p, (eol ? eol : end) - p)))
-		return fail(im, "out of memory");
-	while (eol) {
-		const char *line = eol + 2, *colon, *v;
-
-		eol = strstr(line, "\r\n");
-		if (line == eol || line == end) {
-			/* an empty line: the rest is the body */
-			const char *body = eol ? eol + 2 : end;
-
-			if (body < end) {
-				free(im->r->req.body);
-				im->r->req.body = (unsigned char *)xstrndup(body, (size_t)(end - body));
-				if (!im->r->req.body)
-					return fail(im, "out of memory");
-				im->r->req.bodylen = (size_t)(end - body);
-			}
-			return 0;
-		}
-		colon = memchr(line, ':', (size_t)((eol ? eol : end) - line));
-		if (!colon || colon == line)
-			return fail(im, "option httpchk: header line '%.*s' has no 'name:'", (int)((eol ? eol : end) - line),
-				    line);
-		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
-			;
-		if (add_hdr(im, line, (size_t)(colon - line), (const unsigned char *)v,
-			    (size_t)((eol ? eol : end) - v), w->env) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int httpchk_option(struct imp *im, const struct haproxy_line *l)
-{
-	struct http_req *q = &im->r->req;
-	size_t n = l->n - 2, i;
-
-	q->line = im->line;
-	for (i = 2; i < l->n; i++)
-		if (env_ok(im, &l->w[i], i == 4) == -1)
-			return -1;
-	if (n > 3)
-		return fail(im, "option httpchk takes at most 3 arguments (method, uri, version)");
-	if (n == 1)
-		return recipe_set_str(&q->uri, ws(&l->w[2])) ? fail(im, "out of memory") : 0;
-	if (n >= 2 && (recipe_set_str(&q->method, ws(&l->w[2])) || recipe_set_str(&q->uri, ws(&l->w[3]))))
-		return fail(im, "out of memory");
-	if (n == 3)
-		return legacy_version(im, &l->w[4]);
-	return 0;
-}
-
-static int http_send(struct imp *im, const struct haproxy_line *l)
-{
-	struct http_req *q = &im->r->req;
-	size_t i;
-
-	if (im->http_send_seen)
-		return fail(im, "a second 'http-check send': recheck supports one request per check");
-	im->http_send_seen = true;
-	q->line = im->line;
-	for (i = 2; i < l->n; i++) {
-		const struct haproxy_word *w = &l->w[i], *a = i + 1 < l->n ? &l->w[i + 1] : NULL;
-		char **dst = NULL;
-
-		if (haproxy_word_is(w, "meth"))
-			dst = &q->method;
-		else if (haproxy_word_is(w, "uri"))
-			dst = &q->uri;
-		else if (haproxy_word_is(w, "ver"))
-			dst = &q->version;
-		else if (haproxy_word_is(w, "comment"))
-			dst = &q->comment;
-		if (dst || haproxy_word_is(w, "body")) {
-			if (!a)
-				return fail(im, "http-check send: '%s' expects an argument", ws(w));
-			if (env_ok(im, a, false) == -1)
-				return -1;
-			if (dst && recipe_set_str(dst, ws(a)) == -1)
-				return fail(im, "out of memory");
-			if (!dst) {
-				free(q->body);
-				q->bodylen = strlen(ws(a));
-				q->body = (unsigned char *)xstrndup(ws(a), q->bodylen);
-				if (!q->body)
-					return fail(im, "out of memory");
-			}
-			i++;
-		} else if (haproxy_word_is(w, "hdr")) {
-			if (i + 2 >= l->n)
-				return fail(im, "http-check send: 'hdr' expects a name and a value");
-			if (env_ok(im, &l->w[i + 1], false) == -1 || env_ok(im, &l->w[i + 2], true) == -1)
-				return -1;
-			if (add_hdr(im, ws(&l->w[i + 1]), strlen(ws(&l->w[i + 1])), l->w[i + 2].data,
-				    strlen(ws(&l->w[i + 2])), l->w[i + 2].env) == -1)
-				return -1;
-			i += 2;
-		} else {
-			return fail(im, "http-check send: '%s' is not supported by recheck (only meth, uri, ver, hdr, "
-				    "body and comment)", ws(w));
-		}
-	}
-	return take_pending(im, 100, &q->comment);
-}
-
-static const struct {
-	const char *kw;
-	enum http_expect_match m;
-} http_matches[] = {
-	{"status", HEXP_STATUS}, {"rstatus", HEXP_RSTATUS}, {"string", HEXP_STRING}, {"rstring", HEXP_RSTRING},
-};
-
-static int http_expect(struct imp *im, const struct haproxy_line *l)
-{
-	struct http_expect *e = recipe_add_hexpect(im->r, HEXP_STATUS);
-	bool have = false, negate = false, bang;
-	size_t i, k;
-	int rc;
-
-	if (!e)
-		return fail(im, "too many expects");
-	e->line = im->line;
-	for (i = 2; i < l->n; i++) {
-		const char *kw;
-
-		rc = expect_opt(im, l, &i, &e->min_recv, &e->comment);
-		if (rc == -1)
-			return -1;
-		if (rc == 1)
-			continue;
-		kw = negations(l, &i, &negate, &bang);
-		if (!kw)
-			return fail(im, "http-check expect: '!' must be followed by a match keyword");
-		for (k = 0; k < ARRAY_SIZE(http_matches) && strcmp(kw, http_matches[k].kw); k++)
-			;
-		if (k == ARRAY_SIZE(http_matches) && bang)
-			return fail(im, "http-check expect: '!' must be followed by a match keyword, not '%s'", kw);
-		if (k == ARRAY_SIZE(http_matches))
-			return fail(im, "http-check expect: '%s' is not supported by recheck (expected min-recv, comment, "
-				    "[!] status, rstatus, string or rstring)", kw);
-		if (have)
-			return fail(im, "http-check expect: only one pattern expected");
-		if (i + 1 >= l->n)
-			return fail(im, "http-check expect %s expects a pattern", kw);
-		have = true;
-		e->match = http_matches[k].m;
-		e->negate = negate;
-		i++;
-		if (env_ok(im, &l->w[i], false) == -1)
-			return -1;
-		e->len = strlen(ws(&l->w[i]));
-		e->pattern = xstrndup(ws(&l->w[i]), e->len);
-		if (!e->pattern)
-			return fail(im, "out of memory");
-	}
-	if (!have)
-		return fail(im, "http-check expect needs a match: [!] status, rstatus, string or rstring <pattern>");
-	return take_pending(im, 101, &e->comment);
-}
-
-static int http_line(struct imp *im, const struct haproxy_line *l)
-{
-	const struct haproxy_word *kw = l->n > 1 ? &l->w[1] : NULL;
-
-	im->step++;
-	if (!kw)
-		return fail(im, "http-check expects a keyword");
-	if (haproxy_word_is(kw, "comment")) {
-		if (l->n != 3)
-			return fail(im, "http-check comment expects exactly one argument (quote or escape spaces)");
-		free(im->pending);
-		im->pending = strdup(ws(&l->w[2]));
-		im->pending_type = -1;
-		return im->pending ? 0 : fail(im, "out of memory");
-	}
-	if (haproxy_word_is(kw, "send"))
-		return http_send(im, l);
-	if (haproxy_word_is(kw, "expect"))
-		return http_expect(im, l);
-	return fail(im, "http-check step %d: '%s' is not supported by recheck (only send, expect and comment)",
-		    im->step, ws(kw));
+	return haproxy_import_fail(
+	        im,
+	        "tcp-check step %d: '%s' is not supported by recheck (only connect, send, send-binary, "
+	        "expect and comment)",
+	        im->step, haproxy_import_ws(kw));
 }
 
 /* ---- sections -------------------------------------------------------------------------------------- */
@@ -628,8 +422,8 @@ static size_t first_word(const char *p, size_t n, const char **w)
 static void check_option(struct section *s, const struct haproxy_line *l, int line)
 {
 	static const char *const others[] = {
-		"ssl-hello-chk", "smtpchk", "mysql-check", "pgsql-check", "redis-check", "ldap-check",
-		"spop-check", "external-check",
+	        "ssl-hello-chk", "smtpchk",    "mysql-check", "pgsql-check",
+	        "redis-check",   "ldap-check", "spop-check",  "external-check",
 	};
 	size_t i;
 
@@ -684,8 +478,9 @@ static int walk(struct imp *im, const char *text, size_t len, struct section *se
 				memset(s, 0, sizeof(*s));
 				snprintf(s->type, sizeof(s->type), "%.*s", (int)fwl, fw);
 				s->line = lineno;
-				if (haproxy_lex_line(p, n, HAPROXY_LEX_KEEP_ENV, &l, why, sizeof(why)) == 0 && l.n > 1)
-					snprintf(s->name, sizeof(s->name), "%s", ws(&l.w[1]));
+				if (haproxy_lex_line(p, n, HAPROXY_LEX_KEEP_ENV, &l, why, sizeof(why)) == 0 &&
+				    l.n > 1)
+					snprintf(s->name, sizeof(s->name), "%s", haproxy_import_ws(&l.w[1]));
 				haproxy_line_free(&l);
 				cur = (int)(*nsecs)++;
 			} else if (sel >= 0 && secs[sel].line == lineno) {
@@ -704,17 +499,17 @@ static int walk(struct imp *im, const char *text, size_t len, struct section *se
 				p = nl ? nl + 1 : end;
 				continue;
 			}
-			return fail(im, "%s", why);
+			return haproxy_import_fail(im, "%s", why);
 		}
 		if (sel == -1)
 			check_option(&secs[cur], &l, lineno);
 		else if (l.n && haproxy_word_is(&l.w[0], "tcp-check") && secs[sel].mode == CHK_TCP)
 			rc = tcp_line(im, &l);
 		else if (l.n && haproxy_word_is(&l.w[0], "http-check") && secs[sel].mode == CHK_HTTP)
-			rc = http_line(im, &l);
-		else if (l.n >= 2 && haproxy_word_is(&l.w[0], "option") && haproxy_word_is(&l.w[1], "httpchk") &&
-			 secs[sel].mode == CHK_HTTP)
-			rc = httpchk_option(im, &l);
+			rc = haproxy_import_http_line(im, &l);
+		else if (l.n >= 2 && haproxy_word_is(&l.w[0], "option") &&
+		         haproxy_word_is(&l.w[1], "httpchk") && secs[sel].mode == CHK_HTTP)
+			rc = haproxy_import_httpchk_option(im, &l);
 		haproxy_line_free(&l);
 		if (rc == -1)
 			return -1;
@@ -747,36 +542,41 @@ static int pick(struct imp *im, struct section *secs, size_t n, const char *want
 	buf_init(&list, 4096);
 	for (i = 0; i < n; i++)
 		if (is_proxy(&secs[i]) && (want || secs[i].mode != CHK_NONE))
-			buf_printf(&list, "%s%s %s (line %d)", list.len ? ", " : "", secs[i].type, secs[i].name,
-				   secs[i].line);
+			buf_printf(&list, "%s%s %s (line %d)", list.len ? ", " : "", secs[i].type,
+			           secs[i].name, secs[i].line);
 	if (found == -1 && want) {
 		for (i = 0; i < n; i++)
 			if (is_proxy(&secs[i]))
 				buf_printf(&list, "%s%s", list.len ? ", " : "", secs[i].name);
-		set_err(im->err, im->errlen, "%s: no listen or backend section named '%s' (there are: %s)", im->file,
-			want, list.len ? buf_cstr(&list) : "none");
+		set_err(im->err, im->errlen, "%s: no listen or backend section named '%s' (there are: %s)",
+		        im->file, want, list.len ? buf_cstr(&list) : "none");
 	} else if (found == -1) {
-		set_err(im->err, im->errlen, "%s: no listen or backend section has 'option tcp-check' or "
-			"'option httpchk'", im->file);
+		set_err(im->err, im->errlen,
+		        "%s: no listen or backend section has 'option tcp-check' or "
+		        "'option httpchk'",
+		        im->file);
 	} else if (count > 1) {
-		set_err(im->err, im->errlen, "%s: %d sections %s; choose one with --section: %s", im->file, count,
-			want ? "have that name" : "have checks", buf_cstr(&list) ? buf_cstr(&list) : "");
+		set_err(im->err, im->errlen, "%s: %d sections %s; choose one with --section: %s", im->file,
+		        count, want ? "have that name" : "have checks",
+		        buf_cstr(&list) ? buf_cstr(&list) : "");
 		found = -1;
 	} else if (secs[found].mode == CHK_NONE) {
-		set_err(im->err, im->errlen, "%s:%d: section '%s' has no 'option tcp-check' or 'option httpchk'",
-			im->file, secs[found].line, secs[found].name);
+		set_err(im->err, im->errlen,
+		        "%s:%d: section '%s' has no 'option tcp-check' or 'option httpchk'", im->file,
+		        secs[found].line, secs[found].name);
 		found = -1;
 	} else if (secs[found].mode == CHK_OTHER) {
-		set_err(im->err, im->errlen, "%s:%d: section '%s' uses 'option %s', which recheck cannot import",
-			im->file, secs[found].mode_line, secs[found].name, secs[found].other);
+		set_err(im->err, im->errlen,
+		        "%s:%d: section '%s' uses 'option %s', which recheck cannot import", im->file,
+		        secs[found].mode_line, secs[found].name, secs[found].other);
 		found = -1;
 	}
 	buf_free(&list);
 	return found;
 }
 
-struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name, const char *section, char *err,
-				  size_t errlen)
+struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name, const char *section,
+                                  char *err, size_t errlen)
 {
 	struct section *secs = calloc(MAX_SECTIONS, sizeof(*secs));
 	struct imp im = {.file = name, .err = err, .errlen = errlen, .pending_type = -1};
@@ -794,7 +594,8 @@ struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name
 	if (sel == -1)
 		goto fail;
 	im.r = recipe_new(secs[sel].mode == CHK_HTTP ? RECIPE_HTTP : RECIPE_TCP);
-	if (!im.r || recipe_set_str(&im.r->name, secs[sel].name) == -1 || recipe_set_str(&im.r->file, name) == -1) {
+	if (!im.r || recipe_set_str(&im.r->name, secs[sel].name) == -1 ||
+	    recipe_set_str(&im.r->file, name) == -1) {
 		set_err(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -805,8 +606,10 @@ struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name
 		goto fail;
 	}
 	if (im.r->kind == RECIPE_TCP && im.r->nsteps == 0) {
-		set_err(err, errlen, "%s:%d: section '%s' has 'option tcp-check' but no tcp-check rules (a plain "
-			"connect check)", name, secs[sel].mode_line, secs[sel].name);
+		set_err(err, errlen,
+		        "%s:%d: section '%s' has 'option tcp-check' but no tcp-check rules (a plain "
+		        "connect check)",
+		        name, secs[sel].mode_line, secs[sel].name);
 		goto fail;
 	}
 	if (recipe_compile(im.r, why, sizeof(why)) == -1) {

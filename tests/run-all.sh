@@ -19,18 +19,7 @@ for a in "$@"; do
 	esac
 done
 
-# Build tools, libraries, and the real peers the integration tests start.
-PKGS="gcc make cmake pkg-config libpcap-dev libcurl4-openssl-dev libyaml-dev libpcre2-dev libcmocka-dev
-      python3 haproxy microsocks dante-server tinyproxy tcpdump clang"
-missing=()
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "== installing: ${missing[*]}"
-	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+tests/deps.sh
 
 JOBS=$(nproc)
 run_suite() { # build-dir, cmake args...

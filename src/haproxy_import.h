@@ -1,0 +1,45 @@
+/*
+ * haproxy_import.h: internals shared by haproxy_import.c (sections, tcp-check) and haproxy_import_http.c
+ * (option httpchk, http-check). Not a public interface: see recipe_haproxy.h.
+ */
+#ifndef RECHECK_HAPROXY_IMPORT_H
+#define RECHECK_HAPROXY_IMPORT_H
+
+#include "buf.h"
+#include "haproxy_lex.h"
+#include "recipe-t.h"
+
+/* State of one import: the recipe being built and where we are in the file. */
+struct imp {
+	const char *file;
+	struct recipe *r;
+	struct buf notes;
+	char *err;
+	size_t errlen;
+	int line;
+	int step;         /* HAProxy's step number: every tcp-check / http-check line */
+	char *pending;    /* comment of a `comment` rule, for the following run of rules */
+	int pending_type; /* rule type the pending comment sticks to; -1: the next rule decides */
+	bool http_send_seen;
+};
+
+/* "file:line: message" into im->err; returns -1. */
+int haproxy_import_fail(struct imp *im, const char *fmt, ...) PRINTF_FMT(2, 3);
+/* The word as a C string, for messages and for HAProxy's C-string arguments (cut at the first NUL). */
+const char *haproxy_import_ws(const struct haproxy_word *w);
+int haproxy_import_set_comment(struct imp *im, char **dst, const struct haproxy_word *w);
+/* Gives a pending `comment` rule's text to a rule of type t (the run of same-type rules it names). */
+int haproxy_import_take_pending(struct imp *im, int t, char **dst);
+/* Refuses ${NAME} where recheck cannot keep it. */
+int haproxy_import_env_ok(struct imp *im, const struct haproxy_word *w, bool allowed);
+/* min-recv / comment / *-status options of an expect: 1 when w[*i] was one (and *i moved), 0, or -1. */
+int haproxy_import_expect_opt(struct imp *im, const struct haproxy_line *l, size_t *i, int *min_recv,
+                              char **comment);
+/* Strips '!' prefixes ('!string' or '! string'); returns the match keyword or NULL. */
+const char *haproxy_import_negations(const struct haproxy_line *l, size_t *i, bool *negate, bool *any);
+
+/* haproxy_import_http.c */
+int haproxy_import_httpchk_option(struct imp *im, const struct haproxy_line *l);
+int haproxy_import_http_line(struct imp *im, const struct haproxy_line *l);
+
+#endif

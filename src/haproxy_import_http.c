@@ -1,0 +1,268 @@
+/*
+ * haproxy_import_http: `option httpchk` (including the legacy "ver\r\nHdr: v" form) and `http-check
+ * send|expect|comment` lines into an HTTP recipe (HAPROXY-SEMANTICS.md §3). See haproxy_import.c.
+ */
+#include "api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "haproxy_import.h"
+#include "recipe.h"
+#include "util.h"
+
+/* hdr values are log-format strings: "%%" is a literal '%', any other '%' a run-time tag. */
+static int add_hdr(struct imp *im, const char *name, size_t namelen, const unsigned char *v, size_t vlen,
+                   bool env)
+{
+	char *n = xstrndup(name, namelen), *val = malloc(vlen + 1);
+	size_t i, o = 0;
+	int rc = -1;
+
+	if (!n || !val) {
+		haproxy_import_fail(im, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < vlen; i++) {
+		if (v[i] == '%') {
+			if (i + 1 >= vlen || v[i + 1] != '%') {
+				haproxy_import_fail(im,
+				                    "header '%s': log-format tags ('%%...') are not "
+				                    "supported; write '%%%%' for a "
+				                    "literal '%%'",
+				                    n);
+				goto out;
+			}
+			i++;
+		}
+		val[o++] = (char)v[i];
+	}
+	val[o] = '\0';
+	if (!recipe_add_hdr(im->r, n, val)) {
+		haproxy_import_fail(im, "too many headers");
+		goto out;
+	}
+	if (env)
+		im->r->req.env = true;
+	rc = 0;
+out:
+	free(n);
+	free(val);
+	return rc;
+}
+
+/* The legacy "ver\r\nName: value\r\n...\r\n\r\nbody" argument of option httpchk. */
+static int legacy_version(struct imp *im, const struct haproxy_word *w)
+{
+	const char *p = haproxy_import_ws(w), *end = p + strlen(p), *eol;
+
+	eol = strstr(p, "\r\n");
+	if (recipe_set_str(&im->r->req.version, NULL) == -1 ||
+	    !(im->r->req.version = xstrndup(p, (eol ? eol : end) - p)))
+		return haproxy_import_fail(im, "out of memory");
+	while (eol) {
+		const char *line = eol + 2, *colon, *v;
+
+		eol = strstr(line, "\r\n");
+		if (line == eol || line == end) {
+			/* an empty line: the rest is the body */
+			const char *body = eol ? eol + 2 : end;
+
+			if (body < end) {
+				free(im->r->req.body);
+				im->r->req.body = (unsigned char *)xstrndup(body, (size_t)(end - body));
+				if (!im->r->req.body)
+					return haproxy_import_fail(im, "out of memory");
+				im->r->req.bodylen = (size_t)(end - body);
+			}
+			return 0;
+		}
+		colon = memchr(line, ':', (size_t)((eol ? eol : end) - line));
+		if (!colon || colon == line)
+			return haproxy_import_fail(im, "option httpchk: header line '%.*s' has no 'name:'",
+			                           (int)((eol ? eol : end) - line), line);
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		if (add_hdr(im, line, (size_t)(colon - line), (const unsigned char *)v,
+		            (size_t)((eol ? eol : end) - v), w->env) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int haproxy_import_httpchk_option(struct imp *im, const struct haproxy_line *l)
+{
+	struct http_req *q = &im->r->req;
+	size_t n = l->n - 2, i;
+
+	q->line = im->line;
+	for (i = 2; i < l->n; i++)
+		if (haproxy_import_env_ok(im, &l->w[i], i == 4) == -1)
+			return -1;
+	if (n > 3)
+		return haproxy_import_fail(im,
+		                           "option httpchk takes at most 3 arguments (method, uri, version)");
+	if (n == 1)
+		return recipe_set_str(&q->uri, haproxy_import_ws(&l->w[2]))
+		               ? haproxy_import_fail(im, "out of memory")
+		               : 0;
+	if (n >= 2 && (recipe_set_str(&q->method, haproxy_import_ws(&l->w[2])) ||
+	               recipe_set_str(&q->uri, haproxy_import_ws(&l->w[3]))))
+		return haproxy_import_fail(im, "out of memory");
+	if (n == 3)
+		return legacy_version(im, &l->w[4]);
+	return 0;
+}
+
+static int http_send(struct imp *im, const struct haproxy_line *l)
+{
+	struct http_req *q = &im->r->req;
+	size_t i;
+
+	if (im->http_send_seen)
+		return haproxy_import_fail(
+		        im, "a second 'http-check send': recheck supports one request per check");
+	im->http_send_seen = true;
+	q->line = im->line;
+	for (i = 2; i < l->n; i++) {
+		const struct haproxy_word *w = &l->w[i], *a = i + 1 < l->n ? &l->w[i + 1] : NULL;
+		char **dst = NULL;
+
+		if (haproxy_word_is(w, "meth"))
+			dst = &q->method;
+		else if (haproxy_word_is(w, "uri"))
+			dst = &q->uri;
+		else if (haproxy_word_is(w, "ver"))
+			dst = &q->version;
+		else if (haproxy_word_is(w, "comment"))
+			dst = &q->comment;
+		if (dst || haproxy_word_is(w, "body")) {
+			if (!a)
+				return haproxy_import_fail(im, "http-check send: '%s' expects an argument",
+				                           haproxy_import_ws(w));
+			if (haproxy_import_env_ok(im, a, false) == -1)
+				return -1;
+			if (dst && recipe_set_str(dst, haproxy_import_ws(a)) == -1)
+				return haproxy_import_fail(im, "out of memory");
+			if (!dst) {
+				free(q->body);
+				q->bodylen = strlen(haproxy_import_ws(a));
+				q->body = (unsigned char *)xstrndup(haproxy_import_ws(a), q->bodylen);
+				if (!q->body)
+					return haproxy_import_fail(im, "out of memory");
+			}
+			i++;
+		} else if (haproxy_word_is(w, "hdr")) {
+			if (i + 2 >= l->n)
+				return haproxy_import_fail(
+				        im, "http-check send: 'hdr' expects a name and a value");
+			if (haproxy_import_env_ok(im, &l->w[i + 1], false) == -1 ||
+			    haproxy_import_env_ok(im, &l->w[i + 2], true) == -1)
+				return -1;
+			if (add_hdr(im, haproxy_import_ws(&l->w[i + 1]),
+			            strlen(haproxy_import_ws(&l->w[i + 1])), l->w[i + 2].data,
+			            strlen(haproxy_import_ws(&l->w[i + 2])), l->w[i + 2].env) == -1)
+				return -1;
+			i += 2;
+		} else {
+			return haproxy_import_fail(im,
+			                           "http-check send: '%s' is not supported by recheck (only "
+			                           "meth, uri, ver, hdr, "
+			                           "body and comment)",
+			                           haproxy_import_ws(w));
+		}
+	}
+	return haproxy_import_take_pending(im, 100, &q->comment);
+}
+
+static const struct {
+	const char *kw;
+	enum http_expect_match m;
+} http_matches[] = {
+        {"status", HEXP_STATUS},
+        {"rstatus", HEXP_RSTATUS},
+        {"string", HEXP_STRING},
+        {"rstring", HEXP_RSTRING},
+};
+
+static int http_expect(struct imp *im, const struct haproxy_line *l)
+{
+	struct http_expect *e = recipe_add_hexpect(im->r, HEXP_STATUS);
+	bool have = false, negate = false, bang;
+	size_t i, k;
+	int rc;
+
+	if (!e)
+		return haproxy_import_fail(im, "too many expects");
+	e->line = im->line;
+	for (i = 2; i < l->n; i++) {
+		const char *kw;
+
+		rc = haproxy_import_expect_opt(im, l, &i, &e->min_recv, &e->comment);
+		if (rc == -1)
+			return -1;
+		if (rc == 1)
+			continue;
+		kw = haproxy_import_negations(l, &i, &negate, &bang);
+		if (!kw)
+			return haproxy_import_fail(
+			        im, "http-check expect: '!' must be followed by a match keyword");
+		for (k = 0; k < ARRAY_SIZE(http_matches) && strcmp(kw, http_matches[k].kw); k++)
+			;
+		if (k == ARRAY_SIZE(http_matches) && bang)
+			return haproxy_import_fail(
+			        im, "http-check expect: '!' must be followed by a match keyword, not '%s'",
+			        kw);
+		if (k == ARRAY_SIZE(http_matches))
+			return haproxy_import_fail(im,
+			                           "http-check expect: '%s' is not supported by recheck "
+			                           "(expected min-recv, comment, "
+			                           "[!] status, rstatus, string or rstring)",
+			                           kw);
+		if (have)
+			return haproxy_import_fail(im, "http-check expect: only one pattern expected");
+		if (i + 1 >= l->n)
+			return haproxy_import_fail(im, "http-check expect %s expects a pattern", kw);
+		have = true;
+		e->match = http_matches[k].m;
+		e->negate = negate;
+		i++;
+		if (haproxy_import_env_ok(im, &l->w[i], false) == -1)
+			return -1;
+		e->len = strlen(haproxy_import_ws(&l->w[i]));
+		e->pattern = xstrndup(haproxy_import_ws(&l->w[i]), e->len);
+		if (!e->pattern)
+			return haproxy_import_fail(im, "out of memory");
+	}
+	if (!have)
+		return haproxy_import_fail(
+		        im,
+		        "http-check expect needs a match: [!] status, rstatus, string or rstring <pattern>");
+	return haproxy_import_take_pending(im, 101, &e->comment);
+}
+
+int haproxy_import_http_line(struct imp *im, const struct haproxy_line *l)
+{
+	const struct haproxy_word *kw = l->n > 1 ? &l->w[1] : NULL;
+
+	im->step++;
+	if (!kw)
+		return haproxy_import_fail(im, "http-check expects a keyword");
+	if (haproxy_word_is(kw, "comment")) {
+		if (l->n != 3)
+			return haproxy_import_fail(
+			        im,
+			        "http-check comment expects exactly one argument (quote or escape spaces)");
+		free(im->pending);
+		im->pending = strdup(haproxy_import_ws(&l->w[2]));
+		im->pending_type = -1;
+		return im->pending ? 0 : haproxy_import_fail(im, "out of memory");
+	}
+	if (haproxy_word_is(kw, "send"))
+		return http_send(im, l);
+	if (haproxy_word_is(kw, "expect"))
+		return http_expect(im, l);
+	return haproxy_import_fail(
+	        im, "http-check step %d: '%s' is not supported by recheck (only send, expect and comment)",
+	        im->step, haproxy_import_ws(kw));
+}
