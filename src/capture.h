@@ -43,7 +43,9 @@ struct capture_live_opts {
 	int snaplen;            /* bytes kept per packet; 0: 262144 */
 	int buffer_bytes;       /* kernel buffer size; 0: 4 MiB */
 	int timeout_ms;         /* read timeout when not in immediate mode; 0: 100 ms */
-	bool immediate;         /* deliver each packet at once (pcap_set_immediate_mode) */
+	bool immediate;         /* deliver each packet at once (pcap_set_immediate_mode). Without it, Linux
+				 * TPACKET_V3 holds packets in a partly filled block until timeout_ms expires:
+				 * a caller that stops reading early loses them */
 };
 
 /*

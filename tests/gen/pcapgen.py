@@ -50,17 +50,19 @@ def conversation(name):
     and the server port."""
     get_rel = http_get(b"/generate_204", b"origin.test:8080")
     if name == "socks5":
-        return [("c", bytes([5, 1, 0])), ("s", bytes([5, 0])),
+        # curl built with GSS-API (Debian's) offers no-auth and GSS-API: 05 02 00 01
+        return [("c", bytes([5, 2, 0, 1])), ("s", bytes([5, 0])),
                 ("c", bytes([5, 1, 0, 1, 127, 0, 0, 1]) + struct.pack(">H", 8080)),
                 ("s", bytes([5, 0, 0, 1, 127, 0, 0, 1]) + struct.pack(">H", 51234)),
                 ("c", http_get(b"/generate_204", b"127.0.0.1:8080")), ("s", RESP_204)], 1080
     if name == "socks5h":
-        return [("c", bytes([5, 1, 0])), ("s", bytes([5, 0])),
+        return [("c", bytes([5, 2, 0, 1])), ("s", bytes([5, 0])),
                 ("c", bytes([5, 1, 0, 3, len(HOST)]) + HOST + struct.pack(">H", 8080)),
                 ("s", bytes([5, 0, 0, 1, 0, 0, 0, 0, 0, 0])),
                 ("c", get_rel), ("s", RESP_204)], 1080
     if name == "socks5-auth":
-        return [("c", bytes([5, 2, 0, 2])), ("s", bytes([5, 2])),
+        # with credentials curl adds user/password: 05 03 00 01 02
+        return [("c", bytes([5, 3, 0, 1, 2])), ("s", bytes([5, 2])),
                 ("c", bytes([1, 4]) + b"user" + bytes([6]) + b"s3cret"), ("s", bytes([1, 0])),
                 ("c", bytes([5, 1, 0, 3, len(HOST)]) + HOST + struct.pack(">H", 8080)),
                 ("s", bytes([5, 0, 0, 1, 10, 0, 0, 7]) + struct.pack(">H", 40001)),
@@ -303,10 +305,10 @@ def main():
     g = Gen(a)
     if a.noise:
         g.noise()
-    first = None
+    first = []
     for i in range(a.flows):
         exp, _ = g.flow(i, conv, sport)
-        if first is None:
+        if i == 0:
             first = exp
     with open(a.output, "wb") as f:
         f.write(g.pcap())
