@@ -1,6 +1,7 @@
 /*
  * dissect_fixture.h: helpers shared by the dissector unit tests (included by test_dissect_*.c only):
- * synthetic turns, step assertions and a small replay of a recipe against scripted server replies.
+ * synthetic turns, step assertions, and a replay of the built recipe with the real check engine against
+ * a scripted server.
  */
 #ifndef RECHECK_TEST_DISSECT_FIXTURE_H
 #define RECHECK_TEST_DISSECT_FIXTURE_H
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 
 #include "buf.h"
+#include "check.h"
 #include "dissect.h"
 #include "recipe.h"
 #include "regex.h"
@@ -16,7 +18,7 @@
 #include "util.h"
 
 /* Appends a turn (a copy of n bytes). Consecutive turns of the same direction are allowed on purpose. */
-static void tb_add(struct turns *t, enum turn_dir d, const void *p, size_t n)
+UNUSED static void tb_add(struct turns *t, enum turn_dir d, const void *p, size_t n)
 {
 	struct turn *v = realloc(t->v, (t->n + 1) * sizeof(*v));
 
@@ -34,7 +36,7 @@ static void tb_add(struct turns *t, enum turn_dir d, const void *p, size_t n)
 #define C(t, s) tb_add((t), TURN_C2S, (s), sizeof(s) - 1)
 #define S(t, s) tb_add((t), TURN_S2C, (s), sizeof(s) - 1)
 
-static void tb_free(struct turns *t)
+UNUSED static void tb_free(struct turns *t)
 {
 	size_t i;
 
@@ -45,7 +47,7 @@ static void tb_free(struct turns *t)
 }
 
 /* Builds the recipe, failing the test when it cannot; the summary lands in sum (caller frees). */
-static struct recipe *build(const struct turns *t, bool raw, bool redact, struct buf *sum)
+UNUSED static struct recipe *build(const struct turns *t, bool raw, bool redact, struct buf *sum)
 {
 	struct dissect_opts o = {.raw = raw, .redact = redact};
 	char err[ERR_LEN] = "";
@@ -58,7 +60,7 @@ static struct recipe *build(const struct turns *t, bool raw, bool redact, struct
 	return r;
 }
 
-static void assert_send_hex(const struct step *s, const char *hex, bool binary)
+UNUSED static void assert_send_hex(const struct step *s, const char *hex, bool binary)
 {
 	unsigned char *b;
 	size_t n;
@@ -72,7 +74,7 @@ static void assert_send_hex(const struct step *s, const char *hex, bool binary)
 	free(b);
 }
 
-static void assert_expect(const struct step *s, enum expect_match m, const char *pat, int min_recv)
+UNUSED static void assert_expect(const struct step *s, enum expect_match m, const char *pat, int min_recv)
 {
 	assert_int_equal(s->type, STEP_EXPECT);
 	assert_int_equal(s->match, m);
@@ -80,72 +82,89 @@ static void assert_expect(const struct step *s, enum expect_match m, const char 
 	assert_int_equal(s->min_recv, min_recv);
 }
 
-static bool contains(const struct buf *b, const char *needle)
+UNUSED static bool contains(const struct buf *b, const char *needle)
 {
 	return b->data && memmem(b->data, b->len, needle, strlen(needle)) != NULL;
 }
 
+/* What a scripted server writes: bytes, once the check has sent its slot-th run of sends (1-based). */
+struct piece {
+	const char *p;
+	size_t n;
+	int slot;
+};
+
 /*
- * Replays r against a scripted server: replies[i] is what the server writes after the i-th run of sends
- * (all at once). Simplified HAProxy tcp-check semantics (HAPROXY-SEMANTICS §2.3-2.5): a send clears the
- * receive buffer, expects are substring / regex searches over it, min-recv and pattern length gate when a
- * verdict may be taken, and the script ending counts as the peer closing. The sends the check writes are
- * collected in wrote. Returns 1 when every step passes, 0 otherwise.
+ * Runs r with the real check engine (check.h) against a scripted server: each piece is delivered (one
+ * piece per read) once the check has written at least piece.slot runs of sends; a piece of a later slot
+ * is held back like a server waiting for the next request, so a check that waits then times out. When
+ * every piece is delivered the server closes if close_at_end, else the check times out. The bytes the
+ * check wrote land in wrote (when not NULL). Returns the final status.
  */
-static int replay(const struct recipe *r, const char *const *replies, const size_t *lens, size_t nreplies,
-		  struct buf *wrote)
+UNUSED static enum check_status replay_pieces(const struct recipe *r, const struct piece *pc, size_t npc,
+				       bool close_at_end, struct buf *wrote)
 {
-	struct buf in, hex;
-	size_t i, next = 0;
-	bool sending = true;
-	int ok = 1;
+	struct check_run run;
+	enum check_status st;
+	size_t next = 0;
+	int groups = 0, guard;
+	bool in_send = false;
 
-	buf_init(&in, 16384);
-	buf_init(&hex, 32768);
-	for (i = 0; i < r->nsteps && ok; i++) {
-		const struct step *s = &r->steps[i];
-		int m;
+	assert_int_equal(check_run_init(&run, r), 0);
+	for (guard = 0; guard < 1000; guard++) {
+		struct check_action a = check_next(&run);
 
-		if (s->type == STEP_SEND) {
-			if (!sending && next < nreplies)
-				next++;
-			sending = true;
-			buf_reset(&in);
+		if (a.type == CHECK_ACT_DONE)
+			break;
+		switch (a.type) {
+		case CHECK_ACT_CONNECT:
+			check_on_connected(&run);
+			in_send = false;
+			break;
+		case CHECK_ACT_SEND:
+			if (!in_send)
+				groups++;
+			in_send = true;
 			if (wrote)
-				buf_append(wrote, s->data, s->len);
-			continue;
-		}
-		if (s->type != STEP_EXPECT)
-			continue;
-		if (sending && next < nreplies) {
-			buf_append(&in, replies[next], lens[next]);
-			sending = false;
-		}
-		if (!in.len || (s->min_recv > 0 && in.len < (size_t)s->min_recv)) {
-			ok = 0;
+				buf_append(wrote, a.data, a.len);
+			check_on_sent(&run);
 			break;
-		}
-		switch (s->match) {
-		case EXPECT_STRING:
-		case EXPECT_BINARY:
-			m = in.len >= s->len && memmem(in.data, in.len, s->data, s->len) != NULL;
-			break;
-		case EXPECT_RSTRING:
-			m = rx_match(s->rx, in.data, in.len);
-			break;
-		case EXPECT_RBINARY:
-			buf_reset(&hex);
-			hex_encode(&hex, in.data, in.len, true);
-			m = rx_match(s->rx, hex.data, hex.len);
+		case CHECK_ACT_WANT_READ:
+			in_send = false;
+			if (next < npc && pc[next].slot <= groups) {
+				check_on_data(&run, pc[next].p, MIN(pc[next].n, check_rx_room(&run)));
+				next++;
+			} else if (next >= npc && close_at_end) {
+				check_on_eof(&run);
+			} else {
+				check_on_timeout(&run);
+			}
 			break;
 		default:
-			m = 0;
+			check_on_timeout(&run);
+			break;
 		}
-		ok = (m == 1) != s->negate;
 	}
-	buf_free(&in);
-	buf_free(&hex);
-	return ok;
+	assert_true(guard < 1000);
+	st = run.res.status;
+	check_run_free(&run);
+	return st;
+}
+
+/* One piece per reply: replies[i] is what the server answers to the (i+1)-th run of sends. 1 when L7OK. */
+UNUSED static int replay(const struct recipe *r, const char *const *replies, const size_t *lens, size_t nreplies,
+		  struct buf *wrote)
+{
+	struct piece pc[16];
+	size_t i;
+
+	assert_true(nreplies <= ARRAY_SIZE(pc));
+	for (i = 0; i < nreplies; i++) {
+		pc[i].p = replies[i];
+		pc[i].n = lens[i];
+		pc[i].slot = (int)i + 1;
+	}
+	return replay_pieces(r, pc, nreplies, false, wrote) == CHECK_L7OK;
 }
 
 #endif

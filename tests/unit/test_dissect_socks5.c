@@ -462,6 +462,170 @@ static void portable(void **state)
 	tb_free(&t);
 }
 
+
+/*
+ * Property, with the real check engine: for recipes recorded with each reply ATYP, with and without
+ * RFC 1929, every server that differs only in volatile bytes passes (any BND ATYP/address, auth reply
+ * version 01 or 05, HTTP/1.0 or 1.1, another Date and reason phrase, the reply split byte by byte or its
+ * tail arriving late, after the HTTP request), and every server with another REP, auth status or HTTP
+ * status code fails.
+ */
+static const char *const any_reply[] = {
+	REPLY4, REPLY6, "\x05\x00\x00\x03\x0bproxy.local\x04\x38",
+	"\x05\x00\x00\x03\xff" /* 255-byte name, filled below */,
+};
+static const size_t any_reply_len[] = {10, 22, 18, 262};
+static const char *const any_204[] = {
+	R204,
+	"HTTP/1.0 204 Nothing here\r\nDate: Thu, 26 Nov 2026 09:09:09 GMT\r\nVia: 1.0 other\r\n\r\n",
+	"HTTP/1.1 204\r\nServer: x\r\n\r\n",
+};
+
+static void record(struct turns *t, bool auth, const char *reply, size_t rlen)
+{
+	if (auth) {
+		C(t, "\x05\x02\x00\x02");
+		S(t, "\x05\x02");
+		C(t, "\x01\x05" "alice" "\x07" "s3cr3t!");
+		S(t, "\x01\x00");
+	} else {
+		C(t, GREET);
+		S(t, CHOICE);
+	}
+	C(t, CONNECT);
+	tb_add(t, TURN_S2C, reply, rlen);
+	C(t, GET);
+	S(t, R204);
+}
+
+/* Server pieces for one variant: choice, [auth reply], SOCKS reply (whole, split, or late tail), HTTP. */
+static size_t script(struct piece *pc, bool auth, char authver, const char *reply, size_t rlen, int delivery,
+		     const char *http)
+{
+	static char authrep[2];
+	size_t n = 0, i;
+	int slot = 1;
+
+	pc[n++] = (struct piece){auth ? "\x05\x02" : CHOICE, 2, slot++};
+	if (auth) {
+		authrep[0] = authver;
+		authrep[1] = 0;
+		pc[n++] = (struct piece){authrep, 2, slot++};
+	}
+	if (delivery == 0) {
+		pc[n++] = (struct piece){reply, rlen, slot};
+	} else if (delivery == 1) {
+		for (i = 0; i < rlen; i++)
+			pc[n++] = (struct piece){reply + i, 1, slot};
+	} else {
+		/* the first 10 bytes now, the rest only after the check has sent the HTTP request */
+		pc[n++] = (struct piece){reply, MIN(rlen, 10), slot};
+		if (rlen > 10)
+			pc[n++] = (struct piece){reply + 10, rlen - 10, slot + 1};
+	}
+	slot++;
+	pc[n++] = (struct piece){http, strlen(http), slot};
+	return n;
+}
+
+static void property_portable(void **state)
+{
+	char long_reply[262];
+	const char *replies[ARRAY_SIZE(any_reply)];
+	size_t rec, v, h, d, a, k, n;
+	struct piece pc[300];
+	int auth;
+
+	(void)state;
+	memcpy(long_reply, "\x05\x00\x00\x03\xff", 5);
+	memset(long_reply + 5, 'b', 255);
+	memcpy(long_reply + 260, "\x04\x38", 2);
+	for (k = 0; k < ARRAY_SIZE(any_reply); k++)
+		replies[k] = k == 3 ? long_reply : any_reply[k];
+	for (auth = 0; auth < 2; auth++) {
+		for (rec = 0; rec < ARRAY_SIZE(any_reply); rec++) {
+			struct turns t = {0};
+			struct buf sum;
+			struct recipe *r;
+
+			record(&t, auth, replies[rec], any_reply_len[rec]);
+			r = build(&t, false, false, &sum);
+			for (v = 0; v < ARRAY_SIZE(any_reply); v++)
+				for (h = 0; h < ARRAY_SIZE(any_204); h++)
+					for (d = 0; d < 3; d++)
+						for (a = 0; a < 2; a++) {
+							enum check_status st;
+
+							n = script(pc, auth, a ? 0x05 : 0x01, replies[v], any_reply_len[v],
+								   (int)d, any_204[h]);
+							st = replay_pieces(r, pc, n, false, NULL);
+							if (st != CHECK_L7OK)
+								fail_msg("auth %d recorded %zu: variant reply %zu http %zu "
+									 "delivery %zu authver %zu gave %s", auth, rec, v, h,
+									 d, a, check_status_str(st));
+						}
+			recipe_free(r);
+			buf_free(&sum);
+			tb_free(&t);
+		}
+	}
+}
+
+static void property_detects_failure(void **state)
+{
+	static const char *const bad_http[] = {
+		"HTTP/1.1 200 OK\r\n\r\n",
+		"HTTP/1.1 503 Service Unavailable\r\n\r\n",
+		"HTTP/1.1 2040 x\r\n\r\n",
+		"HTTP/1.1 404 No Content\r\n\r\n",
+	};
+	char rep[10];
+	struct piece pc[8];
+	size_t rec, i, n;
+	int auth, code;
+
+	(void)state;
+	for (auth = 0; auth < 2; auth++) {
+		for (rec = 0; rec < 3; rec++) {
+			struct turns t = {0};
+			struct buf sum;
+			struct recipe *r;
+
+			record(&t, auth, any_reply[rec], any_reply_len[rec]);
+			r = build(&t, false, false, &sum);
+			/* REP 01..08 and an unassigned code */
+			for (code = 1; code <= 9; code++) {
+				memcpy(rep, REPLY4, 10);
+				rep[1] = (char)(code == 9 ? 0x7f : code);
+				n = script(pc, auth, 0x01, rep, 10, 0, R204);
+				assert_int_not_equal(replay_pieces(r, pc, n, true, NULL), CHECK_L7OK);
+				assert_int_not_equal(replay_pieces(r, pc, n, false, NULL), CHECK_L7OK);
+			}
+			/* a reply whose version is not 05 */
+			memcpy(rep, REPLY4, 10);
+			rep[0] = 0x04;
+			n = script(pc, auth, 0x01, rep, 10, 0, R204);
+			assert_int_not_equal(replay_pieces(r, pc, n, true, NULL), CHECK_L7OK);
+			for (i = 0; i < ARRAY_SIZE(bad_http); i++) {
+				n = script(pc, auth, 0x01, REPLY4, 10, 0, bad_http[i]);
+				assert_int_not_equal(replay_pieces(r, pc, n, true, NULL), CHECK_L7OK);
+				assert_int_not_equal(replay_pieces(r, pc, n, false, NULL), CHECK_L7OK);
+			}
+			if (auth) {
+				/* the proxy rejects the credentials (status 01), whatever the version byte */
+				n = script(pc, auth, 0x01, REPLY4, 10, 0, R204);
+				pc[1].p = "\x01\x01";
+				assert_int_not_equal(replay_pieces(r, pc, n, true, NULL), CHECK_L7OK);
+				pc[1].p = "\x05\x01";
+				assert_int_not_equal(replay_pieces(r, pc, n, true, NULL), CHECK_L7OK);
+			}
+			recipe_free(r);
+			buf_free(&sum);
+			tb_free(&t);
+		}
+	}
+}
+
 static void bad_input(void **state)
 {
 	struct dissect_opts o = {0};
@@ -492,6 +656,8 @@ int main(void)
 		cmocka_unit_test(tls_in_tunnel),
 		cmocka_unit_test(raw_mode),
 		cmocka_unit_test(portable),
+		cmocka_unit_test(property_portable),
+		cmocka_unit_test(property_detects_failure),
 		cmocka_unit_test(bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
