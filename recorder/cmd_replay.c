@@ -238,6 +238,8 @@ static void report_failure(const struct check_run *run, const char *server, stru
 		if (mark != (size_t)-1)
 			buf_printf(b, ", %s at offset %zu in [brackets]", res->negate ? "unwanted content" :
 				   "first difference", mark);
+		else if (!res->negate && exp && elen > res->rxlen && !memcmp(res->rx, exp, res->rxlen))
+			buf_printf(b, ", the start of what was expected: the rest never arrived");
 		buf_printf(b, "\n");
 		hexdump(b, res->rx, res->rxlen, mark, "    ");
 	} else if (res->expected || res->status == CHECK_L7RSP || res->status == CHECK_L7TOUT) {
@@ -284,8 +286,10 @@ static int replay_once(const struct recipe *r, const struct checknet_addr *addr,
 		timings(&run, &b);
 		buf_printf(&b, "\n");
 	} else {
-		snprintf(where, sizeof(where), "%s:%d (%s)", addr->host, addr->port,
-			 checknet_addr_str((const struct sockaddr *)&addr->ss, err, sizeof(err)));
+		checknet_addr_str((const struct sockaddr *)&addr->ss, err, sizeof(err));
+		snprintf(where, sizeof(where), strchr(addr->host, ':') ? "[%s]:%d" : "%s:%d", addr->host, addr->port);
+		if (strcmp(where, err) && strlen(where) + strlen(err) + 4 < sizeof(where))
+			snprintf(where + strlen(where), sizeof(where) - strlen(where), " (%.64s)", err);
 		buf_printf(&b, ": %s\n", run.res.desc[0] ? run.res.desc : check_status_desc(run.res.status));
 		report_failure(&run, where, &b);
 		buf_printf(&b, "  timings:  ");

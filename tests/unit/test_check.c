@@ -454,6 +454,39 @@ static void buffer_cap_is_conclusive(void **state)
 	recipe_free(r);
 }
 
+/* [T] on 2.6.12 with 1 MiB of 'J': rbinary sees 16383 hex characters, rstring 16383 bytes */
+static void regex_caps_on_a_full_buffer(void **state)
+{
+	static const struct {
+		enum expect_match m;
+		const char *re;
+		enum check_status want;
+	} cases[] = {
+		{EXPECT_RBINARY, "4$", CHECK_L7OK},
+		{EXPECT_RBINARY, "4A$", CHECK_L7RSP},
+		{EXPECT_RBINARY, "^[0-9A-F]{16383}$", CHECK_L7OK},
+		{EXPECT_RBINARY, "^[0-9A-F]{16382}$", CHECK_L7RSP},
+		{EXPECT_RSTRING, "^J{16383}$", CHECK_L7OK},
+		{EXPECT_RSTRING, "^J{16384}$", CHECK_L7RSP},
+	};
+	char *junk = malloc(CHECK_BUFSIZE);
+	struct check_run run;
+	size_t i;
+
+	assert_non_null(junk);
+	memset(junk, 'J', CHECK_BUFSIZE);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct recipe *r = ping_then(cases[i].m, false, -1, cases[i].re, strlen(cases[i].re));
+
+		run_to_read(&run, r);
+		data(&run, junk, CHECK_BUFSIZE);
+		done_with(&run, cases[i].want, NULL);
+		check_run_free(&run);
+		recipe_free(r);
+	}
+	free(junk);
+}
+
 static void send_only_passes(void **state)
 {
 	struct recipe *r = tcp_recipe();
@@ -670,6 +703,19 @@ static void http_request_bytes(void **state)
 	assert_int_equal(check_http_request(b, &out), 0);
 	assert_string_equal(buf_cstr(&out), "POST http://h.example:81/p HTTP/1.1\r\nhost: h.example:81\r\n"
 					    "connection: keep-alive\r\ncontent-length: 3\r\n\r\na=1");
+	/* [T] 2.6.12: CONNECT gets content-length: 0; HEAD none */
+	buf_reset(&out);
+	recipe_free(d);
+	d = http_recipe("CONNECT", "h:443", "HTTP/1.1");
+	assert_non_null(recipe_add_hdr(d, "Host", "h:443"));
+	assert_int_equal(check_http_request(d, &out), 0);
+	assert_string_equal(buf_cstr(&out), "CONNECT h:443 HTTP/1.1\r\nhost: h:443\r\ncontent-length: 0\r\n"
+					    "connection: close\r\n\r\n");
+	buf_reset(&out);
+	recipe_free(d);
+	d = http_recipe("HEAD", "/x", "HTTP/1.1");
+	assert_int_equal(check_http_request(d, &out), 0);
+	assert_string_equal(buf_cstr(&out), "HEAD /x HTTP/1.1\r\nconnection: close\r\n\r\n");
 	buf_free(&out);
 	recipe_free(r);
 	recipe_free(d);
@@ -821,6 +867,7 @@ int main(void)
 		cmocka_unit_test(rbinary_uppercase),
 		cmocka_unit_test(nul_bytes),
 		cmocka_unit_test(buffer_cap_is_conclusive),
+		cmocka_unit_test(regex_caps_on_a_full_buffer),
 		cmocka_unit_test(send_only_passes),
 		cmocka_unit_test(connect_only),
 		cmocka_unit_test(connect_failures),
