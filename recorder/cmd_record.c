@@ -61,14 +61,15 @@ static void usage(FILE *f)
 		"  -x, --proxy URL      the proxy, as curl spells it: socks5://, socks5h:// (the proxy resolves\n"
 		"                       the target name), socks4://, socks4a://, http:// (forward proxy);\n"
 		"                       user:password@ for credentials; [::1] for IPv6; port 1080 if omitted\n"
-		"  -u, --url URL        what to fetch through it (http:// or https://), e.g. an origin's\n"
-		"                       /generate_204; the URL may also be given as the only argument\n"
+		"      --url URL        what to fetch through it (http:// or https://), e.g. an origin's\n"
+		"                       /generate_204; or give the URL as the only argument, as with curl\n"
+		"                       (no -u: in curl, -u means server credentials)\n"
 		"  -p, --tunnel         with an http:// proxy, tunnel with CONNECT (curl --proxytunnel); the\n"
 		"                       recipe stops after the tunnel when the target is https://\n"
 		"  -k, --insecure       https targets: do not verify the certificate (the recipe stops after\n"
 		"                       the tunnel anyway: TLS bytes cannot be replayed)\n"
 		"  -o, --output FILE    write the recipe there (atomically; mode 0600 if it holds credentials);\n"
-		"                       default: standard output\n"
+		"                       default (or -o -): standard output\n"
 		"  -f, --format FMT     yaml (default) or haproxy (the tcp-check lines; see recheck export)\n"
 		"  -n, --name NAME      the recipe's name (default: scheme-host-port of the proxy)\n"
 		"      --raw            keep every byte exact: no generalization (replays only on the same server)\n"
@@ -85,9 +86,10 @@ static void usage(FILE *f)
 		"  -h, --help           this text\n"
 		"\n"
 		"Examples:\n"
-		"  sudo recheck record -x socks5h://127.0.0.1:1080 -u http://example.com/generate_204 -o s5.yaml\n"
-		"  sudo recheck record -x http://bob:pw@proxy:3128 -u http://example.com/ --redact -o http.yaml\n"
-		"  sudo recheck record -x socks5://[::1]:1080 -u http://example.com/ -f haproxy\n"
+		"  sudo recheck record -x socks5h://127.0.0.1:1080 http://example.com/generate_204 -o s5.yaml\n"
+		"  sudo recheck record -x http://bob:pw@proxy:3128 --url http://example.com/ --redact -o http.yaml\n"
+		"  sudo recheck record -x http://proxy:3128 --tunnel -k https://example.com/ -f haproxy\n"
+		"  sudo recheck record -x socks5://[::1]:1080 http://example.com/ --save-pcap s5.pcap\n"
 		"  recheck replay s5.yaml --server 127.0.0.1:1080\n"
 		"\n"
 		"Exit codes: 0 recorded; 2 usage; 4 the request failed (proxy down, refused, 407): nothing is\n"
@@ -265,7 +267,7 @@ static int write_outputs(const char *output, const char *pcap_path, const struct
 		fprintf(stderr, "recheck record: warning: the recipe holds the recorded proxy credentials in clear%s; "
 				"use --redact to write ${NAME} references instead\n",
 			output ? " (the file is written mode 0600)" : "");
-	if (!output) {
+	if (!output || !strcmp(output, "-")) {
 		if (fwrite(out->text.data, 1, out->text.len, stdout) != out->text.len || fflush(stdout) == EOF) {
 			cmd_err("record", "standard output: %s", strerror(errno));
 			return RC_EXIT_IO;
@@ -282,7 +284,8 @@ static int write_outputs(const char *output, const char *pcap_path, const struct
 }
 
 enum {
-	OPT_RAW = 256,
+	OPT_URL = 256,
+	OPT_RAW,
 	OPT_REDACT,
 	OPT_SAVE_PCAP,
 	OPT_USER,
@@ -291,7 +294,7 @@ enum {
 
 static const struct option longopts[] = {
 	{"proxy", required_argument, NULL, 'x'},
-	{"url", required_argument, NULL, 'u'},
+	{"url", required_argument, NULL, OPT_URL},
 	{"tunnel", no_argument, NULL, 'p'},
 	{"insecure", no_argument, NULL, 'k'},
 	{"output", required_argument, NULL, 'o'},
@@ -337,10 +340,10 @@ int cmd_record(int argc, char **argv)
 	o.timeout_ms = 10000;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":x:u:pko:f:n:i:t:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":x:pko:f:n:i:t:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'x': proxy = optarg; break;
-		case 'u': o.url = optarg; break;
+		case OPT_URL: o.url = optarg; break;
 		case 'p': o.tunnel = true; break;
 		case 'k': o.insecure = true; break;
 		case 'o': output = optarg; break;
@@ -426,7 +429,7 @@ int cmd_record(int argc, char **argv)
 	/* The outputs belong to whoever ran the command: under sudo, that is the user behind it (a 0600
 	 * recipe owned by root would be unreadable to them), so the monitor becomes that user for good
 	 * before it writes, and writes only where that user may. */
-	if (rc == RC_EXIT_OK && geteuid() == 0 && (output || pcap_path) && privsep_invoking_user(&owner) == 1) {
+	if (rc == RC_EXIT_OK && geteuid() == 0 && ((output && strcmp(output, "-")) || pcap_path) && privsep_invoking_user(&owner) == 1) {
 		if (privsep_drop(&owner, err, sizeof(err)) == -1) {
 			cmd_err("record", "cannot become %s to write the outputs: %s", owner.name, err);
 			rc = RC_EXIT_IO;

@@ -223,7 +223,7 @@ class Record(harness.Case):
         port = hole.getsockname()[1]
         path = self.write("recipe.yaml", "precious\n")
         t0 = time.monotonic()
-        res = self.recheck("record", "-x", "socks5h://127.0.0.1:%d" % port, "-u", "http://127.0.0.1:%d/" % o,
+        res = self.recheck("record", "-x", "socks5h://127.0.0.1:%d" % port, "--url", "http://127.0.0.1:%d/" % o,
                            "-o", path, "--timeout", "500ms", timeout=30)
         self.assertRc(res, 4)
         self.assertLess(time.monotonic() - t0, 5)
@@ -252,7 +252,7 @@ class Record(harness.Case):
         o, _ = self.origin()
         s = self.start_microsocks()
         res = self.recheck("record", "-x", "socks5h://127.0.0.1:%d" % s, "http://127.0.0.1:%d/generate_204" % o,
-                           "--format", "haproxy", timeout=30)
+                           "--format", "haproxy", "-o", "-", timeout=30)
         self.assertRc(res, 0)
         self.assertIn("tcp-check send-binary 05", res.stdout)
         self.assertIn("tcp-check expect", res.stdout)
@@ -299,13 +299,13 @@ class Record(harness.Case):
     def test_usage_errors(self):
         for args, why in (((), "--proxy is required"),
                           (("-x", "socks5://127.0.0.1:1"), "--url is required"),
-                          (("-x", "127.0.0.1:1080", "-u", "http://a/"), "no scheme"),
-                          (("-x", "https://127.0.0.1:1", "-u", "http://a/"), "not supported"),
-                          (("-x", "socks5://127.0.0.1:1", "-u", "http://a/", "--tunnel"), "--tunnel"),
-                          (("-x", "socks5://127.0.0.1:1", "-u", "ftp://a/"), "http://"),
-                          (("-x", "socks5://127.0.0.1:1", "-u", "http://a/", "-t", "soon"), "--timeout"),
-                          (("-x", "socks5://127.0.0.1:1", "-u", "http://a/", "--format", "xml"), "--format"),
-                          (("-x", "socks5://127.0.0.1:1", "-u", "http://a/", "--user", "root"), "root")):
+                          (("-x", "127.0.0.1:1080", "--url", "http://a/"), "no scheme"),
+                          (("-x", "https://127.0.0.1:1", "--url", "http://a/"), "not supported"),
+                          (("-x", "socks5://127.0.0.1:1", "--url", "http://a/", "--tunnel"), "--tunnel"),
+                          (("-x", "socks5://127.0.0.1:1", "--url", "ftp://a/"), "http://"),
+                          (("-x", "socks5://127.0.0.1:1", "--url", "http://a/", "-t", "soon"), "--timeout"),
+                          (("-x", "socks5://127.0.0.1:1", "--url", "http://a/", "--format", "xml"), "--format"),
+                          (("-x", "socks5://127.0.0.1:1", "--url", "http://a/", "--user", "root"), "root")):
             res = self.recheck("record", *args)
             self.assertRc(res, 2, " ".join(args))
             self.assertIn(why, res.stderr)

@@ -134,7 +134,7 @@ class Privileges(harness.Case):
         err = open(self.path("record.err"), "w+")
         self.addCleanup(err.close)
         p = subprocess.Popen([harness.RECHECK, "record", "-v", "-x", "socks5h://127.0.0.1:%d" % gate.port,
-                              "-u", "http://127.0.0.1:%d/generate_204" % o, "-o", out] + list(extra),
+                              "--url", "http://127.0.0.1:%d/generate_204" % o, "-o", out] + list(extra),
                              stdout=subprocess.DEVNULL, stderr=err, env=env)
         try:
             self.assertTrue(gate.accepted.wait(15), "curl never connected to the gate")
@@ -194,7 +194,7 @@ class Privileges(harness.Case):
         s = self.start_microsocks()
         os.chmod(self.tmp, 0o755)                   # root's directory: bin may not create files here
         out = self.path("r.yaml")
-        res = self.recheck("record", "-x", "socks5h://127.0.0.1:%d" % s, "-u", "http://127.0.0.1:%d/generate_204" % o,
+        res = self.recheck("record", "-x", "socks5h://127.0.0.1:%d" % s, "--url", "http://127.0.0.1:%d/generate_204" % o,
                            "-o", out, env=dict(os.environ, SUDO_USER="bin"))
         self.assertRc(res, 5)
         self.assertIn("Permission denied", res.stderr)
@@ -211,7 +211,7 @@ class Privileges(harness.Case):
         out = self.path("r.yaml")
         os.chmod(self.tmp, 0o777)
         res = subprocess.run([harness.RECHECK, "record", "-x", "socks5h://127.0.0.1:%d" % s,
-                              "-u", "http://127.0.0.1:%d/generate_204" % o, "-o", out],
+                              "--url", "http://127.0.0.1:%d/generate_204" % o, "-o", out],
                              capture_output=True, text=True, timeout=30, user=65534, group=65534, extra_groups=[])
         self.assertRc(res, 5)
         self.assertIn("sudo", res.stderr)
@@ -236,7 +236,7 @@ class Privileges(harness.Case):
         s = self.start_microsocks()
         out = self.path("r.yaml")
         res = subprocess.run([exe, "record", "-v", "-x", "socks5h://127.0.0.1:%d" % s,
-                              "-u", "http://127.0.0.1:%d/generate_204" % o, "-o", out],
+                              "--url", "http://127.0.0.1:%d/generate_204" % o, "-o", out],
                              capture_output=True, text=True, timeout=30, user=65534, group=65534, extra_groups=[])
         self.assertRc(res, 0)
         self.assertIn("as the invoking user (not root): uid=65534", res.stderr)
