@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,10 +97,36 @@ static void usage(FILE *f)
 		"written; 5 local failure (capture not permitted, packets lost, cannot write the output).\n");
 }
 
-/* Resolves the proxy host to the one address that both curl and the capture filter will use. */
+/* True when something accepts a TCP connection at sa within wait_ms. */
+static bool accepts(const struct sockaddr *sa, socklen_t salen, int wait_ms)
+{
+	struct pollfd pfd;
+	int fd, soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	bool ok = false;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return false;
+	if (connect(fd, sa, salen) == 0) {
+		ok = true;
+	} else if (errno == EINPROGRESS) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		ok = poll(&pfd, 1, wait_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0;
+	}
+	close(fd);
+	return ok;
+}
+
+/*
+ * Resolves the proxy host to the one address that both curl and the capture filter will use. When the
+ * name has several addresses (localhost: ::1 and 127.0.0.1), the first that accepts a connection is
+ * taken, as curl's own fallback would, so that pinning one address does not break a working proxy.
+ */
 static int resolve_proxy(const struct proxy_url *p, struct record_opts *o, char *addr, size_t addrlen)
 {
-	struct addrinfo hints, *ai = NULL;
+	struct addrinfo hints, *ai = NULL, *a, *pick;
 	int rc;
 
 	memset(&hints, 0, sizeof(hints));
@@ -111,14 +138,35 @@ static int resolve_proxy(const struct proxy_url *p, struct record_opts *o, char 
 		cmd_err("record", "cannot resolve the proxy host '%s': %s", p->host, gai_strerror(rc));
 		return RC_EXIT_UNREACHABLE;
 	}
-	memcpy(&o->proxy_sa, ai->ai_addr, ai->ai_addrlen);
-	o->proxy_salen = ai->ai_addrlen;
-	if (ai->ai_family == AF_INET) {
+	pick = ai;
+	for (a = ai; a; a = a->ai_next) {
+		if (a->ai_addrlen > sizeof(o->proxy_sa) || (a->ai_family != AF_INET && a->ai_family != AF_INET6))
+			continue;
+		memcpy(&o->proxy_sa, a->ai_addr, a->ai_addrlen);
+		if (a->ai_family == AF_INET)
+			((struct sockaddr_in *)&o->proxy_sa)->sin_port = htons((uint16_t)p->port);
+		else
+			((struct sockaddr_in6 *)&o->proxy_sa)->sin6_port = htons((uint16_t)p->port);
+		if (!ai->ai_next || accepts((struct sockaddr *)&o->proxy_sa, a->ai_addrlen,
+					    (int)MIN(o->timeout_ms, 1000u))) {
+			pick = a;
+			break;
+		}
+	}
+	if (pick->ai_addrlen > sizeof(o->proxy_sa) || (pick->ai_family != AF_INET && pick->ai_family != AF_INET6)) {
+		cmd_err("record", "the proxy host '%s' has no IPv4 or IPv6 address", p->host);
+		freeaddrinfo(ai);
+		return RC_EXIT_UNREACHABLE;
+	}
+	memset(&o->proxy_sa, 0, sizeof(o->proxy_sa));
+	memcpy(&o->proxy_sa, pick->ai_addr, pick->ai_addrlen);
+	o->proxy_salen = pick->ai_addrlen;
+	if (pick->ai_family == AF_INET) {
 		((struct sockaddr_in *)&o->proxy_sa)->sin_port = htons((uint16_t)p->port);
-		inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, addr, (socklen_t)addrlen);
+		inet_ntop(AF_INET, &((struct sockaddr_in *)pick->ai_addr)->sin_addr, addr, (socklen_t)addrlen);
 	} else {
 		((struct sockaddr_in6 *)&o->proxy_sa)->sin6_port = htons((uint16_t)p->port);
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, addr, (socklen_t)addrlen);
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, addr, (socklen_t)addrlen);
 	}
 	freeaddrinfo(ai);
 	return RC_EXIT_OK;

@@ -251,13 +251,14 @@ class Record(harness.Case):
     def test_stdout_and_haproxy_format(self):
         o, _ = self.origin()
         s = self.start_microsocks()
-        res = self.recheck("record", "-x", "socks5h://127.0.0.1:%d" % s, "http://127.0.0.1:%d/generate_204" % o,
+        res = self.recheck("record", "-x", "socks5h://localhost:%d" % s, "http://127.0.0.1:%d/generate_204" % o,
                            "--format", "haproxy", "-o", "-", timeout=30)
         self.assertRc(res, 0)
         self.assertIn("tcp-check send-binary 05", res.stdout)
         self.assertIn("tcp-check expect", res.stdout)
         self.assertNotIn("recording", res.stdout)       # progress goes to stderr only
         self.assertIn("recording: done", res.stderr)
+        self.assertIn("through socks5h://localhost:%d" % s, res.stderr)   # a proxy given by name
 
     def test_save_pcap_gives_the_same_recipe(self):
         o, _ = self.origin()
