@@ -281,6 +281,14 @@ class Record(harness.Case):
         url = "http://127.0.0.1:%d/generate_204" % o
         _, _, res = self.record("socks5h://127.0.0.1:%d" % s, url, "--iface", "lo", "-v")
         self.assertIn("capturing on lo", res.stderr)
+        # the "any" pseudo-device: another link type (LINUX_SLL), in the live capture and the saved one
+        pcap = self.path("any.pcap")
+        apath, atext, res = self.record("socks5h://127.0.0.1:%d" % s, url, "--iface", "any", "-v", "--save-pcap", pcap,
+                                        out="any.yaml")
+        self.assertIn("link type LINUX_SLL", res.stderr)
+        res = self.recheck("from-pcap", pcap, "--server", "127.0.0.1:%d" % s)
+        self.assertRc(res, 0)
+        self.assertEqual(steps_of(res.stdout), steps_of(atext))
         _, _, res = self.record("socks5h://127.0.0.1:%d" % s, url, "--iface", "nosuchif0", rc=5)
         self.assertIn("nosuchif0", res.stderr)
         # a proxy on one of the host's own non-loopback addresses is reached over lo, not over the
