@@ -50,6 +50,7 @@ struct rec {
 	uint64_t bad;           /* frames that did not decode as TCP */
 	uint64_t cut;           /* segments the snaplen cut */
 	struct capture_stats st;
+	uint64_t drops0;        /* drops counted before the conversation began (see drain_before) */
 	bool tty;
 	bool fatal;             /* the flow table cannot go on */
 	char fatal_err[ERR_LEN];
@@ -117,6 +118,14 @@ static void pcap_record(struct rec *R, const struct capture_pkt *pk)
 	}
 }
 
+/* Packets the kernel dropped since the ring was drained, right before curl started. */
+static uint64_t drops_since_start(const struct rec *R)
+{
+	uint64_t d = R->st.drop + R->st.ifdrop;
+
+	return d > R->drops0 ? d - R->drops0 : 0;
+}
+
 /* --- progress ---------------------------------------------------------------------------------- */
 
 static void progress(struct rec *R, const char *phase, bool final)
@@ -129,7 +138,7 @@ static void progress(struct rec *R, const char *phase, bool final)
 	R->last_progress_ms = t;
 	snprintf(line, sizeof(line), "recording: %s, %llu packets, %llu bytes, %llu dropped", phase,
 		 (unsigned long long)R->pkts, (unsigned long long)R->bytes,
-		 (unsigned long long)(R->st.drop + R->st.ifdrop));
+		 (unsigned long long)drops_since_start(R));
 	if (R->status > 0) {
 		size_t n = strlen(line);
 		snprintf(line + n, sizeof(line) - n, ", HTTP %ld", R->status);
@@ -191,6 +200,33 @@ static void set_server_hint(struct rec *R)
 	else
 		memcpy(addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
 	flow_table_set_server(R->ft, ss->ss_family, addr, (uint16_t)R->o->proxy->port);
+}
+
+static void discard(void *arg, const struct capture_pkt *pk)
+{
+	(void)arg;
+	(void)pk;
+}
+
+/*
+ * Before curl starts: between pcap_activate() and the filter, the socket took whatever crossed the
+ * interface, and a busy link (a benchmark on loopback) can fill the ring in that window, which would
+ * then drop curl's first packets. Empty the ring (bounded in time) and count drops from here on: none
+ * of them could be the conversation's, which has not begun.
+ */
+static int drain_before(struct rec *R, char *err, size_t errlen)
+{
+	uint64_t deadline = now_ms() + 200;
+	int n;
+
+	do {
+		n = capture_dispatch(R->cap, 0, discard, R, err, errlen);
+		if (n == -1)
+			return -1;
+	} while (n > 0 && now_ms() < deadline);
+	if (capture_stats(R->cap, &R->st, err, errlen) == 0)
+		R->drops0 = R->st.drop + R->st.ifdrop;
+	return 0;
 }
 
 /* Reads what is pending. -1 with err when the capture fails. */
@@ -447,7 +483,7 @@ static int judge_request(struct rec *R, const struct drive_result *res)
 static int take_flow(struct rec *R, const struct drive_result *res, struct turns *t)
 {
 	const struct record_opts *o = R->o;
-	uint64_t drops = R->st.drop + R->st.ifdrop;
+	uint64_t drops = drops_since_start(R);
 	struct flow *f;
 	char err[ERR_LEN], desc[160];
 	bool complete;
@@ -612,7 +648,7 @@ int record_run(const struct record_opts *o, struct record_out *out)
 		goto out;
 	}
 	set_server_hint(&R);
-	if (capture_set_nonblock(R.cap, true, err, sizeof(err)) == -1) {
+	if (capture_set_nonblock(R.cap, true, err, sizeof(err)) == -1 || drain_before(&R, err, sizeof(err)) == -1) {
 		cmd_err("record", "%s", err);
 		goto out;
 	}
