@@ -293,7 +293,10 @@ class Record(harness.Case):
         self.assertIn("nosuchif0", res.stderr)
         # a proxy on one of the host's own non-loopback addresses is reached over lo, not over the
         # interface that holds the address: the automatic choice must know it
-        ip = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True,
+        ipcmd = harness.which("ip")
+        if not ipcmd:
+            return
+        ip = subprocess.run([ipcmd, "-4", "-o", "addr", "show", "scope", "global"], capture_output=True,
                             text=True).stdout.split()
         addrs = [ip[i + 1].split("/")[0] for i, w in enumerate(ip[:-1]) if w == "inet"]
         if not addrs:
