@@ -254,7 +254,12 @@ class Stress(harness.Case):
         self.assertEqual(violations, [], summary)
         if SECONDS >= 10:
             self.assertGreater(downs, 0, "no server was ever seen DOWN: " + summary)
-        self.assertEqual(fds_after, fds_before, summary)
+        if RELAY == "splice":
+            # idle pipes stay pooled for reuse (runner/frontend.c POOL_IDLE 256 per thread, 2 fds each)
+            grown = fds_after - fds_before
+            self.assertTrue(0 <= grown <= 2 * 2 * 256 and grown % 2 == 0, summary)
+        else:
+            self.assertEqual(fds_after, fds_before, summary)
         with open(harness.RECHECKD, "rb") as f:
             limit = 128 * 1024 if b"__asan_init" in f.read() else 16 * 1024
         self.assertLess(rss_after - rss_before, limit, summary)
