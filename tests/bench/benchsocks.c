@@ -2,7 +2,8 @@
  * of samples/local/socks5-local-204.yaml on each (greeting -> 05 00, CONNECT -> success with a bound
  * address, HTTP request -> 204, close). It stands for 2,000 checked servers in tests/bench/run.sh.
  *
- *   benchsocks BASE COUNT      prints "ready" once every port listens; exit 4 if a port is taken
+ *   benchsocks BASE COUNT      prints "ready" once every port listens; exit 4 if a port is taken;
+ *                              on SIGUSR1 prints "answered=N" (conversations answered so far)
  *
  * Bench tool: every connection's input is capped (1 KB), 127.0.0.1 only.
  */
@@ -30,6 +31,14 @@ struct benchsocks_conn {
 };
 
 static struct benchsocks_conn *benchsocks_tab[BENCHSOCKS_MAXFD];
+static unsigned long long benchsocks_answered;
+static volatile sig_atomic_t benchsocks_report;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	benchsocks_report = 1;
+}
 
 static void drop(int fd)
 {
@@ -67,6 +76,7 @@ static int advance(int fd, struct benchsocks_conn *c)
 			if (!memmem(c->buf, c->len, "\r\n\r\n", 4))
 				return c->len >= BENCHSOCKS_CAP ? -1 : 0;
 			(void)!write(fd, http, sizeof(http) - 1);
+			benchsocks_answered++;
 			return -1;
 		}
 		memmove(c->buf, c->buf + need, c->len - need);
@@ -87,6 +97,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa_usr1 = {.sa_handler = on_usr1};
+	sigaction(SIGUSR1, &sa_usr1, NULL);
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
@@ -114,7 +126,12 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (;;) {
 		struct epoll_event evs[256];
-		int n = epoll_wait(ep, evs, 256, -1);
+		int n = epoll_wait(ep, evs, 256, 100);
+		if (benchsocks_report) {
+			benchsocks_report = 0;
+			printf("answered=%llu\n", benchsocks_answered);
+			fflush(stdout);
+		}
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 			struct benchsocks_conn *c = benchsocks_tab[fd];
