@@ -288,17 +288,23 @@ def haproxy_conf(port, servers, maxconn=4000, check_lines=(), check_inter=None):
     return "\n".join(L) + "\n"
 
 
+RECHECKD_MAX_SERVERS = 1000  # recheckd takes at most 1024 servers per listener: more go to extra listeners
+
+
 def recheckd_conf(port, servers, maxconn=10000, relay="splice", check=None):
     L = ["threads: 2", "relay: %s" % relay, "drain_timeout: 1s"]
     if os.geteuid() == 0:
         L.append("allow_root: true")
-    L += ["listeners:", "  - name: bench", '    bind: "127.0.0.1:%d"' % port, "    balance: source",
-          "    maxconn: %d" % maxconn]
-    if check:
-        L.append("    check: {%s}" % check)
-    L.append("    servers:")
-    for i, sp in enumerate(servers):
-        L.append('      - {name: s%d, address: "127.0.0.1:%d"}' % (i + 1, sp))
+    L.append("listeners:")
+    for k in range(0, len(servers), RECHECKD_MAX_SERVERS):
+        bind = port if k == 0 else free_port()
+        L += ["  - name: bench%d" % k, '    bind: "127.0.0.1:%d"' % bind, "    balance: source",
+              "    maxconn: %d" % maxconn]
+        if check:
+            L.append("    check: {%s}" % check)
+        L.append("    servers:")
+        for i, sp in enumerate(servers[k:k + RECHECKD_MAX_SERVERS], k):
+            L.append('      - {name: s%d, address: "127.0.0.1:%d"}' % (i + 1, sp))
     return "\n".join(L) + "\n"
 
 
@@ -539,6 +545,12 @@ class Bench:
         self.res.add("5.a", "health checks, %d servers every 1s: CPU" % n, "CPU s/min", cpu, "recheckd", "haproxy",
                      ("<=", 0.5), cmds, better="lower")
         self.res.add("5.b", "checks answered per second (same work?)", "checks/s", rate, "recheckd", "haproxy", None, {})
+        if statistics.median(rate["recheckd"]) < 0.5 * statistics.median(rate["haproxy"]):
+            # no health checks in this recheckd (or they fail early): the CPU ratio compares no work with work
+            self.res.rows[-2]["goal_met"] = None
+            self.res.note("5: recheckd answered %.0f checks/s against HAProxy's %.0f: its health checks are not "
+                          "running in this build, so 5.a is not a comparison" % (
+                              statistics.median(rate["recheckd"]), statistics.median(rate["haproxy"])))
         self.procs.stop(srv)
 
     def answered(self, srv):
@@ -572,18 +584,29 @@ class Bench:
         timed(tools["bare libpcap read"], 120)  # warm the page cache
         secs = {k: [] for k in tools}
         rss = {k: [] for k in tools}
+        capped = set()
         for i in range(self.a.pairs):
             names = list(tools)
             if i % 2:
                 names.reverse()
             for k in names:
+                if k in capped:
+                    continue
                 shutil.rmtree(flowdir, ignore_errors=True)
                 os.makedirs(flowdir)
-                # each run in its own child so ru_maxrss is that tool's peak
-                dt, peak = self.timed_child(tools[k], 300)
+                # each run in its own child so ru_maxrss is that tool's peak; tshark is slow on a busy
+                # machine: a run that reaches the cap counts as the cap (a lower bound) and is not repeated
+                cap = self.a.tool_cap if k == "tshark" else 300
+                dt, peak = self.timed_child(tools[k], cap, allow_timeout=(k == "tshark"))
+                if dt is None:
+                    capped.add(k)
+                    self.res.note("6: %s stopped at the %d s cap in run %d: its time is a lower bound (>= %d s) "
+                                  "and the ratio recheck/%s an upper bound" % (k, cap, i + 1, cap, k))
+                    dt = float(cap)
                 secs[k].append(dt)
-                rss[k].append(peak / 1e6)
-                log("6 %s run %d: %.2f s, peak RSS %.0f MB" % (k, i + 1, dt, peak / 1e6))
+                if peak is not None:
+                    rss[k].append(peak / 1e6)
+                log("6 %s run %d: %.2f s, peak RSS %s MB" % (k, i + 1, dt, "%.0f" % (peak / 1e6) if peak else "?"))
         if has_fp:
             got = open(outy).read()
             if "050100" not in got.replace(" ", "").lower():
@@ -599,7 +622,7 @@ class Bench:
         if not self.a.keep_capture:
             os.unlink(cap)
 
-    def timed_child(self, argv, timeout):
+    def timed_child(self, argv, timeout, allow_timeout=False):
         t0 = time.monotonic()
         p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         deadline = t0 + timeout
@@ -610,7 +633,10 @@ class Bench:
             if time.monotonic() > deadline:
                 p.kill()
                 os.wait4(p.pid, 0)
-                raise RuntimeError("%s: timed out" % argv[0])
+                p.stderr.close()
+                if allow_timeout:
+                    return None, None
+                raise RuntimeError("%s: timed out after %ds" % (argv[0], timeout))
             time.sleep(0.01)
         dt = time.monotonic() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
@@ -675,6 +701,7 @@ def main():
     a.check_warmup = 1.5 if q else 3
     a.pcap_mb = 10 if q else 520
     a.pcap_flows = 200 if q else 2000
+    a.tool_cap = 20 if q else 60
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the balancers inherit it
     if hard < 2 * a.idle + 200:

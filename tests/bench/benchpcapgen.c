@@ -1,7 +1,8 @@
 /* benchpcapgen: writes a large Ethernet pcap with many TCP flows for the from-pcap measurement of
  * tests/bench/run.sh. FLOWS HTTP downloads (10.1.0.0/16 -> 10.0.0.1:80) run interleaved until the file
  * reaches MB megabytes; one SOCKS5 + HTTP 204 conversation (10.9.9.9:40000 -> 10.0.0.2:1080, the bytes
- * curl sends) sits between them after half the flows have started.
+ * curl sends) sits in the middle of the file (by bytes), after every download has started, as a check
+ * caught in a busy capture would.
  *
  *   benchpcapgen OUT MB FLOWS      prints "stream=K server=10.0.0.2:1080 packets=P bytes=B"
  *                                  (K: the target's tcp.stream index, in order of first packet)
@@ -145,20 +146,21 @@ int main(int argc, char **argv)
 	static char payload[GEN_MSS];
 	for (int i = 0; i < GEN_MSS; i++)
 		payload[i] = (char)('a' + i % 26);
-	int stream = -1;
+	int stream = nflows;
 	for (int i = 0; i < nflows; i++) {
-		if (i == nflows / 2) {
-			stream = i;
-			gen_target();
-		}
 		fl[i] = (struct gen_flow){.cip = 0x0a010000u | (uint32_t)(i + 1), .sip = 0x0a000001,
 					  .cport = (uint16_t)(20000 + i % 40000), .sport = 80,
 					  .cseq = 100000u * (uint32_t)i, .sseq = 7u * 100000u * (uint32_t)i};
 		gen_open(&fl[i]);
 		gen_seg(&fl[i], 0, 0x08, req, sizeof(req) - 1);
 	}
+	int target_done = 0;
 	for (unsigned round = 0; gen_bytes < limit; round++)
 		for (int i = 0; i < nflows && gen_bytes < limit; i++) {
+			if (!target_done && gen_bytes >= limit / 2) {
+				gen_target();
+				target_done = 1;
+			}
 			gen_seg(&fl[i], 1, 0x00, payload, GEN_MSS);
 			if (round % 8 == 7)
 				gen_seg(&fl[i], 0, 0x00, NULL, 0);
