@@ -382,12 +382,18 @@ class Bench:
             rps = {s: [] for s, _ in subjects}
             p50 = {s: [] for s, _ in subjects}
             p99 = {s: [] for s, _ in subjects}
+            cpu_us = {"recheckd": [], "haproxy": []}
+            pids = {"recheckd": rk.pid, "haproxy": ha.pid}
             cmds = {}
             secs = self.a.wrk_seconds
             for i in range(self.a.pairs):
                 order = subjects[:2] if i % 2 == 0 else subjects[1::-1]
                 for s, port in order + [subjects[2]]:
+                    c0 = proc_stat_cpu(pids[s]) if s in pids else 0
                     r, l50, l99, non2xx, sockerr, argv = self.wrk(port, secs, close)
+                    if s in pids:
+                        # the balancer's own CPU per request: robust to the share of the CPU it was given
+                        cpu_us[s].append((proc_stat_cpu(pids[s]) - c0) / (r * secs) * 1e6)
                     if non2xx or (sockerr and not close):
                         self.res.note("%s %s: non-2xx %s, socket errors %s" % (key, s, non2xx, sockerr))
                     rps[s].append(r)
@@ -405,6 +411,8 @@ class Bench:
                          None, {}, better="lower")
             self.res.add(key + ".d", "p99 latency" + (" (close)" if close else ""), "ms", p99, "recheckd", "haproxy",
                          ("<=", 1.0), {}, better="lower")
+            self.res.add(key + ".e", "balancer CPU per request" + (" (close)" if close else "") +
+                         " (utime+stime / requests)", "us", cpu_us, "recheckd", "haproxy", None, {}, better="lower")
         self.procs.stop(rk)
         self.procs.stop(ha)
 
@@ -623,15 +631,21 @@ class Bench:
             os.unlink(cap)
 
     def timed_child(self, argv, timeout, allow_timeout=False):
+        # GNU time reports the peak RSS of the tool alone (ru_maxrss of a child forked from Python would
+        # start at Python's own RSS)
+        rssf = self.path("maxrss")
+        if os.access("/usr/bin/time", os.X_OK):
+            argv = ["/usr/bin/time", "-f", "%M", "-o", rssf] + argv
         t0 = time.monotonic()
-        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
         deadline = t0 + timeout
         while True:
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
-                p.kill()
+                os.killpg(p.pid, signal.SIGKILL)  # the group of the child started here: time and the tool
                 os.wait4(p.pid, 0)
                 p.stderr.close()
                 if allow_timeout:
@@ -644,7 +658,13 @@ class Bench:
         p.stderr.close()
         if p.returncode != 0:
             raise RuntimeError("%s exited %d: %s" % (" ".join(argv), p.returncode, err[-400:]))
-        return dt, ru.ru_maxrss * 1024
+        peak = ru.ru_maxrss * 1024
+        if argv[0] == "/usr/bin/time":
+            try:
+                peak = int(open(rssf).read().split()[-1]) * 1024
+            except (OSError, ValueError, IndexError):
+                pass
+        return dt, peak
 
     # -------------------------------------------------- 7: record
     def m_record(self):
