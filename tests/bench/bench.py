@@ -401,7 +401,7 @@ class Bench:
                     p99[s].append(l99)
                     cmds[s] = " ".join(a if " " not in a else "'%s'" % a for a in argv)
                     log("%s %s pair %d: %.0f req/s p50 %.3f ms p99 %.3f ms" % (key, s, i + 1, r, l50 or -1, l99 or -1))
-                    time.sleep(1.0 if close else 0.3)  # let TIME_WAIT and the CPU settle between runs
+                    time.sleep(self.a.settle if close else 0.2)  # let TIME_WAIT and the CPU settle
             cmds["recheckd (balancer)"] = rk_cmd
             cmds["haproxy (balancer)"] = ha_cmd
             what = "new connections/s (Connection: close)" if close else "keep-alive requests/s"
@@ -464,10 +464,10 @@ class Bench:
                 lb, cmd = self.start_lb(kind, port, conf, "idle")
                 # warm-up: a few sessions so lazily allocated pools exist before the base is taken
                 warm = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
-                time.sleep(0.3)
+                time.sleep(self.a.settle)
                 for w in warm:
                     w.close()
-                time.sleep(0.5)
+                time.sleep(self.a.settle)
                 rss0 = proc_rss(lb.pid)
                 fds0 = proc_fds(lb.pid)
                 holder = subprocess.Popen([self.tool("benchnet"), "idle", str(port), str(n), "120"],
@@ -477,7 +477,7 @@ class Bench:
                     if not line.startswith("ready %d" % n):
                         raise RuntimeError("idle holder: %r %s" % (line, holder.stderr.read(400)))
                     wait_for(lambda: proc_fds(lb.pid) >= fds0 + 2 * n - 10, 30, "%s: %d relayed sessions" % (kind, n))
-                    time.sleep(1.0)
+                    time.sleep(self.a.settle)
                     rss1 = proc_rss(lb.pid)
                 finally:
                     holder.stdin.close()
@@ -547,7 +547,7 @@ class Bench:
                 cmds[kind] = cmd + "; CPU = utime+stime (/proc/PID/stat) over %ds, per minute" % win
                 log("5 %s pair %d: %.2f CPU s/min, %.0f checks/s answered" % (kind, i + 1, cpu[kind][-1], rate[kind][-1]))
                 self.procs.stop(lb, 10)
-                time.sleep(0.5)
+                time.sleep(self.a.settle)
         cmds["servers"] = "benchsocks BASE %d" % n
         cmds["haproxy check"] = "recheck export check-recipe.yaml -> " + " | ".join(check_lines)
         self.res.add("5.a", "health checks, %d servers every 1s: CPU" % n, "CPU s/min", cpu, "recheckd", "haproxy",
@@ -604,13 +604,13 @@ class Bench:
                 os.makedirs(flowdir)
                 # each run in its own child so ru_maxrss is that tool's peak; tshark is slow on a busy
                 # machine: a run that reaches the cap counts as the cap (a lower bound) and is not repeated
-                cap = self.a.tool_cap if k == "tshark" else 300
-                dt, peak = self.timed_child(tools[k], cap, allow_timeout=(k == "tshark"))
+                limit = self.a.tool_cap if k == "tshark" else 300
+                dt, peak = self.timed_child(tools[k], limit, allow_timeout=(k == "tshark"))
                 if dt is None:
                     capped.add(k)
                     self.res.note("6: %s stopped at the %d s cap in run %d: its time is a lower bound (>= %d s) "
-                                  "and the ratio recheck/%s an upper bound" % (k, cap, i + 1, cap, k))
-                    dt = float(cap)
+                                  "and the ratio recheck/%s an upper bound" % (k, limit, i + 1, limit, k))
+                    dt = float(limit)
                 secs[k].append(dt)
                 if peak is not None:
                     rss[k].append(peak / 1e6)
@@ -714,11 +714,12 @@ def main():
     a.pairs = 3
     a.conns = 64
     a.wrk_seconds = 1 if q else 4
-    a.bulk_mib = 256 if q else 1024
-    a.idle = 1000 if q else 9400
-    a.check_servers = 200 if q else 2000
-    a.check_window = 2 if q else 15
-    a.check_warmup = 1.5 if q else 3
+    a.settle = 0.1 if q else 1.0
+    a.bulk_mib = 128 if q else 1024
+    a.idle = 500 if q else 9400
+    a.check_servers = 100 if q else 2000
+    a.check_window = 1 if q else 15
+    a.check_warmup = 1 if q else 3
     a.pcap_mb = 10 if q else 520
     a.pcap_flows = 200 if q else 2000
     a.tool_cap = 20 if q else 60
