@@ -1,11 +1,415 @@
+/*
+ * recheck from-pcap FILE: builds a recipe from a capture someone else made (tcpdump -w), no root needed.
+ * capture file -> flows (flow_pcap) -> the chosen conversation's turns -> dissect_build() -> YAML or
+ * HAProxy lines, written atomically.
+ */
 #include "api.h"
 
-#include "cmd.h"
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-/* Placeholder until the command is implemented. */
+#include "buf.h"
+#include "cmd.h"
+#include "decode.h"
+#include "dissect.h"
+#include "flow.h"
+#include "flow_pcap.h"
+#include "recipe.h"
+#include "recipe_haproxy.h"
+#include "recipe_yaml.h"
+#include "turn.h"
+#include "util.h"
+
+#define CMD "from-pcap"
+#define OUT_CAP (4u << 20)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: recheck from-pcap FILE [--server HOST:PORT] [--stream N] [-o FILE]\n"
+		"                          [--format yaml|haproxy] [--raw] [--redact] [--name NAME] [--turns]\n"
+		"\n"
+		"Builds a check recipe from a conversation in a capture file (tcpdump -w, pcap or pcapng): the\n"
+		"TCP streams are reassembled, cut into turns, and the protocol (SOCKS5, SOCKS4/4a, HTTP proxy,\n"
+		"HTTP CONNECT) is recognized so that volatile reply bytes are not matched. A summary of what was\n"
+		"detected and generalized goes to stderr.\n"
+		"\n"
+		"Which conversation (see `recheck flows FILE`):\n"
+		"  --stream N           the N-th conversation as `recheck flows` numbers them\n"
+		"  --server HOST:PORT   the first conversation with this server (the proxy); also tells which\n"
+		"                       side is the client when the capture lacks the handshake\n"
+		"  neither              the only conversation in the file; several: an error lists them\n"
+		"\n"
+		"Output:\n"
+		"  -o, --output FILE    write there (atomically; mode 0600 when the recipe carries recorded\n"
+		"                       credentials), else stdout\n"
+		"  --format yaml|haproxy\n"
+		"                       a recheck recipe (default) or HAProxy 2.6 tcp-check lines\n"
+		"  --raw                keep every byte exact: no generalization\n"
+		"  --redact             write ${NAME} references instead of recorded credentials\n"
+		"  --name NAME          the recipe's name (default: the capture file's base name)\n"
+		"  --turns              print the reassembled turns (direction, length, hex) instead of a recipe\n"
+		"\n"
+		"Exit codes: 0 written, 2 usage (or several conversations and no choice), 3 the capture is\n"
+		"missing, not a capture, corrupt or truncated, has no matching conversation, or the chosen one\n"
+		"has missing bytes, 5 the output cannot be written.\n");
+}
+
+struct server_hint {
+	bool set;
+	int family;
+	uint8_t addr[16];
+	uint16_t port;
+};
+
+static int parse_server(const char *s, struct server_hint *h, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon, *hs = s;
+	size_t hl;
+	char *end;
+	unsigned long port;
+	struct addrinfo hints, *ai = NULL;
+	int rc;
+
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':') {
+			set_err(err, errlen, "--server %s: expected [IPv6]:PORT", s);
+			return -1;
+		}
+		hs = s + 1;
+		hl = (size_t)(rb - hs);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon) {
+			set_err(err, errlen, "--server %s: expected HOST:PORT", s);
+			return -1;
+		}
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= sizeof(host)) {
+		set_err(err, errlen, "--server %s: bad host", s);
+		return -1;
+	}
+	memcpy(host, hs, hl);
+	host[hl] = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || port == 0 || port > 65535) {
+		set_err(err, errlen, "--server %s: the port must be 1-65535", s);
+		return -1;
+	}
+	memset(h, 0, sizeof(*h));
+	h->port = (uint16_t)port;
+	if (inet_pton(AF_INET, host, h->addr) == 1) {
+		h->family = AF_INET;
+	} else if (inet_pton(AF_INET6, host, h->addr) == 1) {
+		h->family = AF_INET6;
+	} else {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		rc = getaddrinfo(host, NULL, &hints, &ai);
+		if (rc != 0) {
+			set_err(err, errlen, "--server %s: %s", s, gai_strerror(rc));
+			return -1;
+		}
+		h->family = ai->ai_family;
+		if (ai->ai_family == AF_INET)
+			memcpy(h->addr, &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr, 4);
+		else
+			memcpy(h->addr, &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr, 16);
+		freeaddrinfo(ai);
+	}
+	h->set = true;
+	return 0;
+}
+
+static bool matches_server(const struct flow *f, const struct server_hint *h)
+{
+	const struct flow_dir *s = &f->d[TURN_S2C];
+
+	return f->family == h->family && s->port == h->port &&
+	       !memcmp(s->addr, h->addr, h->family == AF_INET ? 4 : 16);
+}
+
+static void list_candidates(const struct flow_table *t, const struct server_hint *h)
+{
+	char desc[200];
+	size_t i;
+
+	for (i = 0; i < flow_table_count(t); i++) {
+		const struct flow *f = flow_table_get(t, i);
+
+		if (h->set && !matches_server(f, h))
+			continue;
+		flow_describe(f, desc, sizeof(desc));
+		fprintf(stderr, "  --stream %zu   %s  (%s, %s)\n", f->index, desc, flow_state_str(flow_state(f)),
+			flow_guess_proto(f->d[TURN_C2S].head, f->d[TURN_C2S].nhead));
+	}
+}
+
+/* The conversation to use, or NULL after printing why (rc tells the exit code). */
+static const struct flow *pick(const struct flow_table *t, const char *path, long stream,
+			       const struct server_hint *h, int *rc)
+{
+	const struct flow *f, *first = NULL;
+	char desc[200];
+	size_t i, n = 0;
+
+	*rc = RC_EXIT_BAD_INPUT;
+	if (!flow_table_count(t)) {
+		cmd_err(CMD, "%s: no TCP conversation in the capture", path);
+		return NULL;
+	}
+	if (stream > 0) {
+		f = flow_table_get(t, (size_t)stream - 1);
+		if (!f) {
+			cmd_err(CMD, "%s: no conversation %ld: the capture has %zu (see recheck flows %s)", path,
+				stream, flow_table_count(t), path);
+			return NULL;
+		}
+		if (h->set && !matches_server(f, h)) {
+			flow_describe(f, desc, sizeof(desc));
+			cmd_err(CMD, "%s: conversation %ld (%s) is not with the --server address", path, stream, desc);
+			return NULL;
+		}
+		return f;
+	}
+	for (i = 0; i < flow_table_count(t); i++) {
+		f = flow_table_get(t, i);
+		if (h->set && !matches_server(f, h))
+			continue;
+		if (!first)
+			first = f;
+		n++;
+	}
+	if (!n) {
+		cmd_err(CMD, "%s: no TCP conversation with the --server address; the conversations are:", path);
+		list_candidates(t, &(struct server_hint){0});
+		return NULL;
+	}
+	if (n > 1 && !h->set) {
+		cmd_err(CMD, "%s: %zu TCP conversations: pick one with --stream N or --server HOST:PORT:", path, n);
+		list_candidates(t, h);
+		*rc = RC_EXIT_USAGE;
+		return NULL;
+	}
+	if (n > 1)
+		fprintf(stderr, "recheck %s: %zu conversations with that server; using the first (--stream %zu)\n",
+			CMD, n, first->index);
+	return first;
+}
+
+static void print_turns(const struct turns *tr)
+{
+	size_t i, j;
+
+	for (i = 0; i < tr->n; i++) {
+		const struct turn *t = &tr->v[i];
+
+		printf("%zu %s %zu ", i + 1, t->dir == TURN_C2S ? "client" : "server", t->len);
+		for (j = 0; j < t->len; j++)
+			printf("%02x", t->data[j]);
+		printf("\n");
+	}
+	printf("end%s%s%s%s\n", tr->client_fin ? " client-fin" : "", tr->server_fin ? " server-fin" : "",
+	       tr->reset ? " reset" : "", tr->truncated ? " truncated" : "");
+}
+
+static const char *base_name(const char *path, char *out, size_t outlen)
+{
+	const char *b = strrchr(path, '/');
+	char *dot;
+
+	snprintf(out, outlen, "%s", b ? b + 1 : path);
+	dot = strrchr(out, '.');
+	if (dot && dot != out)
+		*dot = 0;
+	return out;
+}
+
+static int set_meta(struct recipe *r, const char *path, const struct flow *f, const char *name)
+{
+	char b[256], desc[200], from[600], when[32];
+	time_t sec = (time_t)(f->ts_first_us / 1000000u);
+	struct tm tm;
+
+	flow_describe(f, desc, sizeof(desc));
+	snprintf(from, sizeof(from), "pcap %s, conversation %zu: %s", path, f->index, desc);
+	gmtime_r(&sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (recipe_set_str(&r->name, name ? name : base_name(path, b, sizeof(b))) == -1 ||
+	    recipe_set_str(&r->recorded_from, from) == -1 || recipe_set_str(&r->recorded_at, when) == -1)
+		return -1;
+	return 0;
+}
+
 int cmd_from_pcap(int argc, char **argv)
 {
-	(void)argc;
-	cmd_err(argv[0], "not implemented yet");
-	return RC_EXIT_USAGE;
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"server", required_argument, NULL, 's'},
+		{"stream", required_argument, NULL, 'n'},
+		{"output", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, 'f'},
+		{"raw", no_argument, NULL, 'r'},
+		{"redact", no_argument, NULL, 'R'},
+		{"name", required_argument, NULL, 'N'},
+		{"turns", no_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
+	};
+	struct server_hint hint = {0};
+	struct dissect_opts dopts = {0};
+	struct flow_pcap_stats st;
+	struct flow_table *t = NULL;
+	struct turns tr = {0};
+	struct recipe *r = NULL;
+	struct buf summary, out;
+	const struct flow *f;
+	const char *output = NULL, *name = NULL, *path;
+	char err[ERR_LEN], *end;
+	bool haproxy = false, turns_only = false;
+	long stream = 0;
+	int c, rc = RC_EXIT_USAGE;
+
+	buf_init(&summary, 1u << 20);
+	buf_init(&out, OUT_CAP);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			rc = RC_EXIT_OK;
+			goto out;
+		case 's':
+			if (parse_server(optarg, &hint, err, sizeof(err)) == -1) {
+				cmd_err(CMD, "%s", err);
+				goto out;
+			}
+			break;
+		case 'n':
+			stream = strtol(optarg, &end, 10);
+			if (!*optarg || *end || stream < 1) {
+				cmd_err(CMD, "--stream %s: expected a conversation number from `recheck flows`", optarg);
+				goto out;
+			}
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "haproxy")) {
+				haproxy = true;
+			} else if (strcmp(optarg, "yaml")) {
+				cmd_err(CMD, "--format %s: expected yaml or haproxy", optarg);
+				goto out;
+			}
+			break;
+		case 'r':
+			dopts.raw = true;
+			break;
+		case 'R':
+			dopts.redact = true;
+			break;
+		case 'N':
+			name = optarg;
+			break;
+		case 't':
+			turns_only = true;
+			break;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (argc - optind != 1) {
+		cmd_err(CMD, "expected one capture file");
+		usage(stderr);
+		goto out;
+	}
+	path = argv[optind];
+	rc = RC_EXIT_BAD_INPUT;
+	t = flow_table_new(NULL, true);
+	if (!t) {
+		cmd_err(CMD, "out of memory");
+		rc = RC_EXIT_IO;
+		goto out;
+	}
+	if (hint.set)
+		flow_table_set_server(t, hint.family, hint.addr, hint.port);
+	if (flow_pcap_load(path, t, &st, err, sizeof(err)) == -1) {
+		cmd_err(CMD, "%s", err);
+		goto out;
+	}
+	f = pick(t, path, stream, &hint, &rc);
+	if (!f)
+		goto out;
+	rc = RC_EXIT_BAD_INPUT;
+	if (f->err[0]) {
+		cmd_err(CMD, "%s: conversation %zu: %s", path, f->index, f->err);
+		goto out;
+	}
+	if (f->note[0])
+		fprintf(stderr, "recheck %s: note: conversation %zu: %s\n", CMD, f->index, f->note);
+	if (flow_turns(f, &tr, err, sizeof(err)) == -1) {
+		cmd_err(CMD, "%s: conversation %zu: %s", path, f->index, err);
+		goto out;
+	}
+	if (turns_only) {
+		print_turns(&tr);
+		rc = RC_EXIT_OK;
+		goto out;
+	}
+	r = dissect_build(&tr, &dopts, &summary, err, sizeof(err));
+	if (!r) {
+		cmd_err(CMD, "%s: conversation %zu: %s", path, f->index, err);
+		goto out;
+	}
+	if (set_meta(r, path, f, name) == -1) {
+		cmd_err(CMD, "out of memory");
+		rc = RC_EXIT_IO;
+		goto out;
+	}
+	if (summary.len)
+		fprintf(stderr, "%s%s", buf_cstr(&summary) ? buf_cstr(&summary) : "",
+			summary.len && summary.data[summary.len - 1] != '\n' ? "\n" : "");
+	if (haproxy) {
+		struct haproxy_export_opts ho = {0};
+
+		if (haproxy_export(r, &ho, &out, err, sizeof(err)) == -1) {
+			cmd_err(CMD, "%s: %s", path, err);
+			goto out;
+		}
+	} else if (recipe_emit_yaml(r, &out, err, sizeof(err)) == -1) {
+		cmd_err(CMD, "%s: %s", path, err);
+		goto out;
+	}
+	rc = RC_EXIT_IO;
+	if (output) {
+		if (write_file_atomic(output, out.data ? (const void *)out.data : "", out.len,
+				      recipe_has_secret(r) ? 0600 : 0644, err, sizeof(err)) == -1) {
+			cmd_err(CMD, "%s", err);
+			goto out;
+		}
+		fprintf(stderr, "recheck %s: wrote %s%s\n", CMD, output,
+			recipe_has_secret(r) ? " (mode 0600: it carries recorded credentials)" : "");
+	} else if (out.len && fwrite(out.data, 1, out.len, stdout) != out.len) {
+		cmd_err(CMD, "stdout: write failed");
+		goto out;
+	}
+	rc = RC_EXIT_OK;
+out:
+	recipe_free(r);
+	turns_free(&tr);
+	flow_table_free(t);
+	buf_free(&summary);
+	buf_free(&out);
+	return rc;
 }

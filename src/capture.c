@@ -1,0 +1,665 @@
+/*
+ * capture: libpcap offline and live captures, the link-type dispatch table, --save-pcap and the choice
+ * of the interface that routes to the proxy.
+ *
+ * Link types (https://www.tcpdump.org/linktypes.html): EN10MB (Ethernet, 802.1Q/802.1ad VLAN tags),
+ * NULL and LOOP (BSD loopback: a 4-byte AF value, host byte order of the capturing machine for NULL,
+ * network byte order for LOOP), LINUX_SLL (16-byte cooked header), LINUX_SLL2 (20-byte cooked header),
+ * RAW / IPV4 / IPV6 (the IP header first).
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <libgen.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "rd.h"
+#include "util.h"
+
+#define LINKTYPE_RAW_NUM 101    /* LINKTYPE_RAW in files; libpcap maps it to DLT_RAW, accept both */
+
+struct capture {
+	pcap_t *p;
+	int dlt;
+	bool live;
+	char name[256];         /* the file or the interface, for messages */
+};
+
+struct capture_dump {
+	pcap_dumper_t *d;
+	char *tmp;              /* owned: the temporary file */
+	char *path;             /* owned: the final name */
+};
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Link-type dispatch table */
+
+static int ethertype_family(uint16_t et)
+{
+	if (et == 0x0800)
+		return AF_INET;
+	if (et == 0x86dd)
+		return AF_INET6;
+	return 0;
+}
+
+static int decap_en10mb(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
+{
+	uint16_t et;
+	size_t o = 12;
+	int tags;
+
+	if (rd_be16(f, n, o, &et) == -1) {
+		set_err(note, nl, "Ethernet header cut at %zu of 14 bytes", n);
+		return -1;
+	}
+	/* 802.1Q (0x8100), 802.1ad (0x88a8) and the old QinQ 0x9100: skip up to two tags. */
+	for (tags = 0; (et == 0x8100 || et == 0x88a8 || et == 0x9100) && tags < 2; tags++) {
+		o += 4;
+		if (rd_be16(f, n, o, &et) == -1) {
+			set_err(note, nl, "VLAN tag cut at %zu bytes", n);
+			return -1;
+		}
+	}
+	*off = o + 2;
+	*family = ethertype_family(et);
+	if (!*family) {
+		set_err(note, nl, "ethertype 0x%04x is not IP", et);
+		return 0;
+	}
+	return 1;
+}
+
+static int af_family(uint32_t af)
+{
+	/* BSD AF_INET is 2 everywhere; AF_INET6 is 24 (NetBSD/OpenBSD), 28 (FreeBSD), 30 (Darwin), 10 (Linux). */
+	if (af == 2)
+		return AF_INET;
+	if (af == 10 || af == 24 || af == 28 || af == 30)
+		return AF_INET6;
+	return 0;
+}
+
+static int decap_null(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
+{
+	uint32_t af;
+
+	if (rd_be32(f, n, 0, &af) == -1) {
+		set_err(note, nl, "loopback header cut at %zu of 4 bytes", n);
+		return -1;
+	}
+	/* The writer's byte order is unknown (NULL is host order of the capturing machine): AF values are
+	 * small, so a value with its low 16 bits clear is the other byte order. */
+	if (!(af & 0xffff))
+		af = __builtin_bswap32(af);
+	*off = 4;
+	*family = af_family(af);
+	if (!*family) {
+		set_err(note, nl, "loopback address family %u is not IP", af);
+		return 0;
+	}
+	return 1;
+}
+
+static int decap_sll(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
+{
+	uint16_t proto;
+
+	if (rd_be16(f, n, 14, &proto) == -1 || n < 16) {
+		set_err(note, nl, "Linux cooked header cut at %zu of 16 bytes", n);
+		return -1;
+	}
+	*off = 16;
+	*family = ethertype_family(proto);
+	if (!*family) {
+		set_err(note, nl, "cooked protocol 0x%04x is not IP", proto);
+		return 0;
+	}
+	return 1;
+}
+
+static int decap_sll2(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
+{
+	uint16_t proto;
+
+	if (rd_be16(f, n, 0, &proto) == -1 || n < 20) {
+		set_err(note, nl, "Linux cooked v2 header cut at %zu of 20 bytes", n);
+		return -1;
+	}
+	*off = 20;
+	*family = ethertype_family(proto);
+	if (!*family) {
+		set_err(note, nl, "cooked protocol 0x%04x is not IP", proto);
+		return 0;
+	}
+	return 1;
+}
+
+static int decap_raw(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
+{
+	uint8_t v;
+
+	if (rd_u8(f, n, 0, &v) == -1) {
+		set_err(note, nl, "empty raw IP frame");
+		return -1;
+	}
+	*off = 0;
+	*family = (v >> 4) == 4 ? AF_INET : (v >> 4) == 6 ? AF_INET6 : 0;
+	if (!*family) {
+		set_err(note, nl, "IP version %u is neither 4 nor 6", v >> 4);
+		return -1;
+	}
+	return 1;
+}
+
+static const struct {
+	int dlt;
+	const char *name;
+	int (*decap)(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl);
+} linktypes[] = {
+	{DLT_EN10MB,       "EN10MB",      decap_en10mb},
+	{DLT_NULL,         "NULL",        decap_null},
+	{DLT_LOOP,         "LOOP",        decap_null},
+	{DLT_LINUX_SLL,    "LINUX_SLL",   decap_sll},
+	{DLT_LINUX_SLL2,   "LINUX_SLL2",  decap_sll2},
+	{DLT_RAW,          "RAW",         decap_raw},
+	{LINKTYPE_RAW_NUM, "RAW",         decap_raw},
+	{DLT_IPV4,         "IPV4",        decap_raw},
+	{DLT_IPV6,         "IPV6",        decap_raw},
+};
+
+bool capture_linktype_supported(int dlt)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(linktypes); i++)
+		if (linktypes[i].dlt == dlt)
+			return true;
+	return false;
+}
+
+const char *capture_linktype_name(int dlt)
+{
+	size_t i;
+	const char *n;
+
+	for (i = 0; i < ARRAY_SIZE(linktypes); i++)
+		if (linktypes[i].dlt == dlt)
+			return linktypes[i].name;
+	n = pcap_datalink_val_to_name(dlt);
+	return n ? n : "unknown";
+}
+
+int capture_link_decap(int dlt, const unsigned char *frame, size_t caplen, const unsigned char **l3,
+		       size_t *l3len, int *family, char *note, size_t notelen)
+{
+	size_t i, off = 0;
+	int rc;
+
+	for (i = 0; i < ARRAY_SIZE(linktypes); i++) {
+		if (linktypes[i].dlt != dlt)
+			continue;
+		rc = linktypes[i].decap(frame, caplen, &off, family, note, notelen);
+		if (rc != 1)
+			return rc;
+		if (off > caplen) {
+			set_err(note, notelen, "link header cut at %zu of %zu bytes", caplen, off);
+			return -1;
+		}
+		*l3 = frame + off;
+		*l3len = caplen - off;
+		return 1;
+	}
+	set_err(note, notelen, "link type %d (%s) is not supported", dlt, capture_linktype_name(dlt));
+	return -1;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Opening */
+
+static int check_linktype(struct capture *c, char *err, size_t errlen)
+{
+	c->dlt = pcap_datalink(c->p);
+	if (!capture_linktype_supported(c->dlt)) {
+		set_err(err, errlen, "%s: link type %d (%s) is not supported (EN10MB, NULL, LOOP, LINUX_SLL, "
+			"LINUX_SLL2, RAW, IPV4, IPV6 are)", c->name, c->dlt, capture_linktype_name(c->dlt));
+		return -1;
+	}
+	return 0;
+}
+
+struct capture *capture_open_offline(const char *path, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	struct capture *c;
+	struct stat st;
+	FILE *fp = NULL;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		set_err(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", path);
+	fp = fopen(path, "rbe");
+	if (!fp) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(fileno(fp), &st) == -1) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		set_err(err, errlen, "%s: is a directory, not a capture file", path);
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size == 0) {
+		set_err(err, errlen, "%s: empty file, not a pcap or pcapng capture", path);
+		goto fail;
+	}
+	c->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	if (!c->p) {
+		/* libpcap says "unknown file format" for a wrong magic and "truncated dump file" for a short
+		 * header; keep its words, but make sure the user knows what it is about. */
+		set_err(err, errlen, "%s: not a readable pcap/pcapng capture: %s", path, ebuf);
+		goto fail;
+	}
+	fp = NULL;              /* owned by c->p now */
+	if (check_linktype(c, err, errlen) == -1)
+		goto fail;
+	return c;
+fail:
+	if (fp)
+		fclose(fp);
+	capture_close(c);
+	return NULL;
+}
+
+struct capture *capture_open_live(const struct capture_live_opts *o, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	struct capture *c;
+	int rc, fd;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		set_err(err, errlen, "%s: out of memory", o->iface ? o->iface : "?");
+		return NULL;
+	}
+	c->live = true;
+	snprintf(c->name, sizeof(c->name), "%s", o->iface ? o->iface : "");
+	if (!o->iface || !*o->iface) {
+		set_err(err, errlen, "no capture interface given");
+		goto fail;
+	}
+	c->p = pcap_create(o->iface, ebuf);
+	if (!c->p) {
+		set_err(err, errlen, "%s: %s", o->iface, ebuf);
+		goto fail;
+	}
+	if (pcap_set_snaplen(c->p, o->snaplen > 0 ? o->snaplen : 262144) != 0 ||
+	    pcap_set_promisc(c->p, 0) != 0 ||
+	    pcap_set_timeout(c->p, o->timeout_ms > 0 ? o->timeout_ms : 100) != 0 ||
+	    pcap_set_buffer_size(c->p, o->buffer_bytes > 0 ? o->buffer_bytes : 4 << 20) != 0 ||
+	    pcap_set_immediate_mode(c->p, o->immediate ? 1 : 0) != 0) {
+		set_err(err, errlen, "%s: cannot set capture options: %s", o->iface, pcap_geterr(c->p));
+		goto fail;
+	}
+	rc = pcap_activate(c->p);
+	if (rc < 0) {
+		if (rc == PCAP_ERROR_PERM_DENIED)
+			set_err(err, errlen, "%s: permission denied: capturing needs root or CAP_NET_RAW (%s)",
+				o->iface, pcap_geterr(c->p));
+		else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+			set_err(err, errlen, "%s: no such capture interface (%s)", o->iface, pcap_geterr(c->p));
+		else
+			set_err(err, errlen, "%s: cannot start the capture: %s (%s)", o->iface,
+				pcap_statustostr(rc), pcap_geterr(c->p));
+		goto fail;
+	}
+	fd = pcap_get_selectable_fd(c->p);
+	if (fd != -1 && fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		set_err(err, errlen, "%s: fcntl: %s", o->iface, strerror(errno));
+		goto fail;
+	}
+	if (check_linktype(c, err, errlen) == -1)
+		goto fail;
+	if (o->filter && *o->filter && capture_set_filter(c, o->filter, err, errlen) == -1)
+		goto fail;
+	return c;
+fail:
+	capture_close(c);
+	return NULL;
+}
+
+int capture_set_filter(struct capture *c, const char *filter, char *err, size_t errlen)
+{
+	struct bpf_program prog;
+
+	if (pcap_compile(c->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) == -1) {
+		set_err(err, errlen, "%s: bad capture filter \"%s\": %s", c->name, filter, pcap_geterr(c->p));
+		return -1;
+	}
+	if (pcap_setfilter(c->p, &prog) == -1) {
+		set_err(err, errlen, "%s: cannot install the filter \"%s\": %s", c->name, filter,
+			pcap_geterr(c->p));
+		pcap_freecode(&prog);
+		return -1;
+	}
+	pcap_freecode(&prog);
+	return 0;
+}
+
+int capture_set_nonblock(struct capture *c, bool on, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+
+	if (pcap_setnonblock(c->p, on ? 1 : 0, ebuf) == -1) {
+		set_err(err, errlen, "%s: %s", c->name, ebuf);
+		return -1;
+	}
+	return 0;
+}
+
+int capture_fd(const struct capture *c)
+{
+	return c->live ? pcap_get_selectable_fd(c->p) : -1;
+}
+
+int capture_linktype(const struct capture *c)
+{
+	return c->dlt;
+}
+
+static uint64_t tv_us(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
+}
+
+int capture_next(struct capture *c, struct capture_pkt *out, char *err, size_t errlen)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int rc;
+
+	rc = pcap_next_ex(c->p, &h, &data);
+	if (rc == 1) {
+		out->data = data;
+		out->caplen = h->caplen;
+		out->wirelen = h->len;
+		out->ts_us = tv_us(&h->ts);
+		return 1;
+	}
+	if (rc == 0 || rc == PCAP_ERROR_BREAK)
+		return 0;
+	set_err(err, errlen, "%s: %s%s", c->name, c->live ? "" : "corrupt or truncated capture: ",
+		pcap_geterr(c->p));
+	return -1;
+}
+
+struct dispatch_ctx {
+	capture_cb cb;
+	void *arg;
+};
+
+static void dispatch_one(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct dispatch_ctx *d = (struct dispatch_ctx *)user;
+	struct capture_pkt pk = {data, h->caplen, h->len, tv_us(&h->ts)};
+
+	d->cb(d->arg, &pk);
+}
+
+int capture_dispatch(struct capture *c, int max, capture_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct dispatch_ctx d = {cb, arg};
+	int rc;
+
+	rc = pcap_dispatch(c->p, max > 0 ? max : -1, dispatch_one, (u_char *)&d);
+	if (rc >= 0)
+		return rc;
+	if (rc == PCAP_ERROR_BREAK)
+		return 0;
+	set_err(err, errlen, "%s: %s%s", c->name, c->live ? "" : "corrupt or truncated capture: ",
+		pcap_geterr(c->p));
+	return -1;
+}
+
+int capture_stats(struct capture *c, struct capture_stats *st, char *err, size_t errlen)
+{
+	struct pcap_stat ps;
+
+	if (!c->live) {
+		set_err(err, errlen, "%s: a capture file has no drop statistics", c->name);
+		return -1;
+	}
+	if (pcap_stats(c->p, &ps) == -1) {
+		set_err(err, errlen, "%s: %s", c->name, pcap_geterr(c->p));
+		return -1;
+	}
+	st->recv = ps.ps_recv;
+	st->drop = ps.ps_drop;
+	st->ifdrop = ps.ps_ifdrop;
+	return 0;
+}
+
+void capture_close(struct capture *c)
+{
+	if (!c)
+		return;
+	if (c->p)
+		pcap_close(c->p);
+	free(c);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* --save-pcap */
+
+struct capture_dump *capture_dump_open(struct capture *c, const char *path, char *err, size_t errlen)
+{
+	struct capture_dump *d;
+	char *dcopy = NULL, *bcopy = NULL;
+	FILE *fp = NULL;
+	int fd = -1;
+	size_t n;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		goto oom;
+	d->path = strdup(path);
+	dcopy = strdup(path);
+	bcopy = strdup(path);
+	if (!d->path || !dcopy || !bcopy)
+		goto oom;
+	n = strlen(path) + 32;
+	d->tmp = malloc(n);
+	if (!d->tmp)
+		goto oom;
+	snprintf(d->tmp, n, "%s/.%s.XXXXXX", dirname(dcopy), basename(bcopy));
+	fd = mkostemp(d->tmp, O_CLOEXEC);
+	if (fd == -1) {
+		set_err(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+		free(d->tmp);
+		d->tmp = NULL;
+		goto fail;
+	}
+	if (fchmod(fd, 0600) == -1) {
+		set_err(err, errlen, "%s: fchmod: %s", d->tmp, strerror(errno));
+		goto fail;
+	}
+	fp = fdopen(fd, "wb");
+	if (!fp) {
+		set_err(err, errlen, "%s: fdopen: %s", d->tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	d->d = pcap_dump_fopen(c->p, fp);
+	if (!d->d) {
+		set_err(err, errlen, "%s: %s", d->tmp, pcap_geterr(c->p));
+		goto fail;
+	}
+	free(dcopy);
+	free(bcopy);
+	return d;
+oom:
+	set_err(err, errlen, "%s: out of memory", path);
+fail:
+	if (fp)
+		fclose(fp);
+	if (fd != -1)
+		close(fd);
+	free(dcopy);
+	free(bcopy);
+	capture_dump_abort(d);
+	return NULL;
+}
+
+int capture_dump_write(struct capture_dump *d, const struct capture_pkt *pkt)
+{
+	struct pcap_pkthdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.ts.tv_sec = (time_t)(pkt->ts_us / 1000000u);
+	h.ts.tv_usec = (suseconds_t)(pkt->ts_us % 1000000u);
+	h.caplen = (bpf_u_int32)pkt->caplen;
+	h.len = (bpf_u_int32)pkt->wirelen;
+	pcap_dump((u_char *)d->d, &h, pkt->data);
+	return 0;
+}
+
+static void dump_free(struct capture_dump *d)
+{
+	free(d->tmp);
+	free(d->path);
+	free(d);
+}
+
+int capture_dump_commit(struct capture_dump *d, char *err, size_t errlen)
+{
+	FILE *fp = pcap_dump_file(d->d);
+	int rc = -1;
+
+	if (pcap_dump_flush(d->d) == -1 || ferror(fp)) {
+		set_err(err, errlen, "%s: write failed: %s", d->tmp, strerror(errno));
+		goto out;
+	}
+	if (fsync(fileno(fp)) == -1) {
+		set_err(err, errlen, "%s: fsync: %s", d->tmp, strerror(errno));
+		goto out;
+	}
+	pcap_dump_close(d->d);
+	d->d = NULL;
+	if (rename(d->tmp, d->path) == -1) {
+		set_err(err, errlen, "%s: cannot rename %s into place: %s", d->path, d->tmp, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (d->d)
+		pcap_dump_close(d->d);
+	if (rc == -1)
+		unlink(d->tmp);
+	dump_free(d);
+	return rc;
+}
+
+void capture_dump_abort(struct capture_dump *d)
+{
+	if (!d)
+		return;
+	if (d->d)
+		pcap_dump_close(d->d);
+	if (d->tmp)
+		unlink(d->tmp);
+	dump_free(d);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Which interface reaches the proxy */
+
+static bool sa_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+	return false;
+}
+
+static bool sa_same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+	if (a->sa_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, 16);
+	return false;
+}
+
+int capture_iface_for(const struct sockaddr *addr, socklen_t addrlen, char *ifname, size_t ifnamelen,
+		      char *err, size_t errlen)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	struct ifaddrs *ifa = NULL, *i;
+	bool loop;
+	int fd = -1, rc = -1;
+
+	loop = sa_is_loopback(addr);
+	if (!loop) {
+		/* A UDP connect() sends nothing but makes the kernel pick the route and the source address. */
+		fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			set_err(err, errlen, "socket: %s", strerror(errno));
+			goto out;
+		}
+		if (connect(fd, addr, addrlen) == -1) {
+			set_err(err, errlen, "no route to the proxy address: %s", strerror(errno));
+			goto out;
+		}
+		if (getsockname(fd, (struct sockaddr *)&local, &llen) == -1) {
+			set_err(err, errlen, "getsockname: %s", strerror(errno));
+			goto out;
+		}
+		loop = sa_is_loopback((struct sockaddr *)&local);
+	}
+	if (getifaddrs(&ifa) == -1) {
+		set_err(err, errlen, "getifaddrs: %s", strerror(errno));
+		goto out;
+	}
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || !i->ifa_name)
+			continue;
+		if (loop ? (i->ifa_flags & IFF_LOOPBACK) != 0 : sa_same_addr(i->ifa_addr, (struct sockaddr *)&local)) {
+			snprintf(ifname, ifnamelen, "%s", i->ifa_name);
+			rc = 0;
+			goto out;
+		}
+	}
+	if (loop) {
+		snprintf(ifname, ifnamelen, "lo");
+		rc = 0;
+		goto out;
+	}
+	set_err(err, errlen, "no interface holds the local address that routes to the proxy; use --iface");
+out:
+	if (ifa)
+		freeifaddrs(ifa);
+	if (fd != -1)
+		close(fd);
+	return rc;
+}

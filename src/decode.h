@@ -1,0 +1,31 @@
+/*
+ * decode: link layer (via the dispatch table in capture.c), IPv4 with options, IPv6 with extension
+ * headers, and TCP with options, into a struct pkt. Everything is read with the bounds-checked readers of
+ * rd.h and never past caplen. IP fragments are refused (DECODE_BAD with a note): a TCP segment split at
+ * the IP layer cannot be reassembled reliably from a capture and curl's traffic to a proxy never is.
+ */
+#ifndef RECHECK_DECODE_H
+#define RECHECK_DECODE_H
+
+#include "decode-t.h"
+
+/*
+ * Decodes one captured frame of the given link type (a DLT_* value as pcap_datalink() returns it).
+ * caplen is what the capture holds, wirelen what the wire carried. On DECODE_SKIP / DECODE_BAD a short
+ * reason ("IPv4 fragment (offset 1480) ignored", "TCP header cut at 30 of 40 bytes") is put in note
+ * when note is not NULL. p->payload points into frame.
+ */
+enum decode_rc decode_frame(int linktype, const unsigned char *frame, size_t caplen, size_t wirelen,
+			    uint64_t ts_us, struct pkt *p, char *note, size_t notelen);
+
+/*
+ * Same from the IP header on (version taken from the first nibble). wire_extra is how many bytes of the
+ * IP packet the capture lost (wirelen - caplen of the frame), used to flag snaplen cuts.
+ */
+enum decode_rc decode_ip(const unsigned char *ip, size_t caplen, size_t wire_extra, uint64_t ts_us,
+			 struct pkt *p, char *note, size_t notelen);
+
+/* Formats "addr:port" ("[v6]:port" for IPv6) of the packet's source (src=true) or destination. */
+void pkt_addr_fmt(int family, const uint8_t *addr, uint16_t port, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * dissect-t.h: what the dissectors share while they build one recipe (see dissect.h for the contract).
+ */
+#ifndef RECHECK_DISSECT_T_H
+#define RECHECK_DISSECT_T_H
+
+#include "api.h"
+
+struct buf;
+struct dissect_opts;
+struct recipe;
+struct turns;
+
+/* One direction of the conversation, reassembled: the turns of that direction back to back. */
+struct dissect_stream {
+	unsigned char *p;       /* owned by the context */
+	size_t len;
+	size_t off;             /* bytes already turned into steps */
+};
+
+/* How the HTTP dissector must anchor the status-line regex of the response it checks. */
+enum dissect_lead {
+	LEAD_NONE = 0,          /* the response starts the server's bytes since the last send: ^HTTP/... */
+	LEAD_SOCKS5,            /* up to 252 late bytes of a SOCKS5 reply may precede it */
+};
+
+struct dissect_ctx {
+	const struct turns *t;
+	const struct dissect_opts *o;
+	struct recipe *r;       /* the recipe being built */
+	struct buf *summary;    /* the caller's, may be NULL */
+	struct dissect_stream c; /* client to server */
+	struct dissect_stream s; /* server to client */
+	char proto[32];         /* detected protocol, e.g. "socks5+http" */
+	unsigned warnings;
+	char *err;
+	size_t errlen;
+};
+
+/* A protocol dissector: probe the first client bytes, then build the steps from the streams. */
+struct dissector {
+	const char *name;
+	/* 1 when the first client bytes look like this protocol (only the first few bytes are looked at). */
+	int (*probe)(const unsigned char *p, size_t len);
+	/*
+	 * Appends steps and summary lines. 0 on success (even with warnings: a truncated recording gives the
+	 * steps that could be built), 1 when the bytes are not this protocol after all (the caller falls back
+	 * to raw), -1 on a local failure (out of memory, cap) with err set.
+	 */
+	int (*build)(struct dissect_ctx *x);
+};
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * flow_pcap: capture file -> decoded segments -> flow table.
+ */
+#include "api.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "capture.h"
+#include "decode.h"
+#include "flow_pcap.h"
+#include "util.h"
+
+int flow_pcap_load(const char *path, struct flow_table *t, struct flow_pcap_stats *st, char *err,
+		   size_t errlen)
+{
+	struct capture *c;
+	struct capture_pkt cp;
+	struct pkt p;
+	char note[160], e[ERR_LEN];
+	int rc = -1, n;
+
+	memset(st, 0, sizeof(*st));
+	c = capture_open_offline(path, err, errlen);
+	if (!c)
+		return -1;
+	st->linktype = capture_linktype(c);
+	while ((n = capture_next(c, &cp, err, errlen)) == 1) {
+		st->frames++;
+		switch (decode_frame(st->linktype, cp.data, cp.caplen, cp.wirelen, cp.ts_us, &p, note,
+				     sizeof(note))) {
+		case DECODE_OK:
+			st->tcp++;
+			if (flow_table_input(t, &p, e, sizeof(e)) == -1) {
+				set_err(err, errlen, "%s: frame %llu: %s", path, (unsigned long long)st->frames, e);
+				goto out;
+			}
+			break;
+		case DECODE_SKIP:
+			st->skipped++;
+			break;
+		case DECODE_BAD:
+			if (!st->bad++)
+				snprintf(st->first_bad, sizeof(st->first_bad), "frame %llu: %s",
+					 (unsigned long long)st->frames, note);
+			break;
+		}
+	}
+	if (n == -1)
+		goto out;
+	flow_table_finish(t);
+	rc = 0;
+out:
+	capture_close(c);
+	return rc;
+}

@@ -1,0 +1,27 @@
+/*
+ * flow_pcap: reads a capture file into a flow table (capture -> decode -> flow), for `recheck flows` and
+ * `recheck from-pcap`.
+ */
+#ifndef RECHECK_FLOW_PCAP_H
+#define RECHECK_FLOW_PCAP_H
+
+#include "flow.h"
+
+struct flow_pcap_stats {
+	int linktype;           /* DLT of the file */
+	uint64_t frames;        /* frames read */
+	uint64_t tcp;           /* decoded TCP segments fed to the table */
+	uint64_t skipped;       /* not TCP/IP (ARP, UDP, ...) */
+	uint64_t bad;           /* malformed, cut inside a header, or IP fragments */
+	char first_bad[200];    /* "frame 7: IPv4 fragment ..." for the first bad frame; "" when none */
+};
+
+/*
+ * Reads every frame of path into t and calls flow_table_finish(). Returns 0, or -1 with "path: reason"
+ * in err when the file cannot be opened or is corrupt/truncated (frames before the damage are in t,
+ * finish was not called) or the table is full.
+ */
+int flow_pcap_load(const char *path, struct flow_table *t, struct flow_pcap_stats *st, char *err,
+		   size_t errlen);
+
+#endif
