@@ -330,8 +330,9 @@ class Bench:
     def start_lb(self, kind, port, conf_text, tag):
         if kind == "recheckd":
             cfg = self.write("recheckd-%s.yaml" % tag, conf_text)
-            p = self.procs.start([self.recheckd, "-f", cfg, "-d"], "recheckd-" + tag)
-            cmd = "recheckd -f %s -d" % os.path.basename(cfg)
+            # no -d: debug logging writes a line per session and per check (HAProxy logs nothing here)
+            p = self.procs.start([self.recheckd, "-f", cfg], "recheckd-" + tag)
+            cmd = "recheckd -f %s" % os.path.basename(cfg)
         else:
             cfg = self.write("haproxy-%s.cfg" % tag, conf_text)
             p = self.procs.start([self.haproxy, "-f", cfg, "-db"], "haproxy-" + tag)
