@@ -189,7 +189,9 @@ static struct flow *create(struct flow_table *t, const struct pkt *p, unsigned h
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		goto oom;
-	if (t->keep_data) {
+	/* With a known server, only its conversations can be picked: keep no bytes of the others. */
+	if (t->keep_data && (!t->server_set || is_server(t, p->family, p->dst, p->dport) ||
+			     is_server(t, p->family, p->src, p->sport))) {
 		f->tb = malloc(sizeof(*f->tb));
 		if (!f->tb) {
 			free(f);

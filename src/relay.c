@@ -15,6 +15,8 @@
 
 /* Each wakeup moves at most this many chunks per direction, so one fast session cannot starve others. */
 #define RELAY_ROUNDS 8
+/* A splice shorter than this (and than the room asked for) means the socket is empty. */
+#define RELAY_DRAINED_SPLICE 16384
 
 /* --- pool ------------------------------------------------------------------------------------- */
 
@@ -225,11 +227,13 @@ static bool splice_refused(int e)
  * pipe we cannot tell, so we assume "pipe full" (d->full) and do not read again until the pipe has been
  * drained; if the socket was merely empty, the only cost is that the next read waits for that drain.
  */
-static ssize_t dir_fill(struct relay *r, int i)
+static ssize_t dir_fill(struct relay *r, int i, bool *drained)
 {
 	struct relay_dir *d = &r->d[i];
 	int from = dir_from(r, i);
 	ssize_t n;
+
+	*drained = false;
 
 	if (!d->copy) {
 		size_t room;
@@ -245,6 +249,9 @@ static ssize_t dir_fill(struct relay *r, int i)
 		n = splice(from, NULL, d->pipe[1], NULL, room, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			d->in_pipe += (uint32_t)n;
+			/* A small short splice emptied the socket (a larger one may only have run out of pipe
+			 * slots, so bulk transfers keep reading in the same round). */
+			*drained = (size_t)n < room && n < RELAY_DRAINED_SPLICE;
 			return n;
 		}
 		if (n == 0)
@@ -273,6 +280,7 @@ static ssize_t dir_fill(struct relay *r, int i)
 	}
 	n = read(from, d->buf + d->len, RELAY_BUFSIZE - d->len);
 	if (n > 0) {
+		*drained = (size_t)n < (size_t)(RELAY_BUFSIZE - d->len);
 		d->len = (uint16_t)(d->len + n);
 		return n;
 	}
@@ -327,10 +335,19 @@ static int dir_pump(struct relay *r, int i, bool can_read, bool can_write)
 		bool progress = false;
 
 		if (can_read && !d->eof && !d->full && !d->shut) {
-			n = dir_fill(r, i);
+			bool drained;
+
+			n = dir_fill(r, i, &drained);
 			if (n > 0) {
 				touch(r, from);
 				progress = true;
+				/*
+				 * A short read left the socket empty: reading again now would only return EAGAIN
+				 * (one wasted syscall per message, a third of a small request's syscalls). The
+				 * poller is level-triggered, so bytes or a FIN arriving later are reported again.
+				 */
+				if (drained)
+					can_read = false;
 			} else if (n == 0) {
 				d->eof = true;
 				touch(r, from);
