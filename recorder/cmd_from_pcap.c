@@ -345,8 +345,27 @@ int cmd_from_pcap(int argc, char **argv)
 	if (hint.set)
 		flow_table_set_server(t, hint.family, hint.addr, hint.port);
 	if (flow_pcap_load(path, t, &st, err, sizeof(err)) == -1) {
-		cmd_err(CMD, "%s", err);
-		goto out;
+		/* More conversations than the table holds: with --server (and no --stream, whose numbers
+		 * are those of `recheck flows`), read again keeping only the server's conversations. */
+		if (!hint.set || stream || !flow_table_full(t)) {
+			cmd_err(CMD, "%s", err);
+			goto out;
+		}
+		flow_table_free(t);
+		t = flow_table_new(NULL, true);
+		if (!t) {
+			cmd_err(CMD, "out of memory");
+			rc = RC_EXIT_IO;
+			goto out;
+		}
+		flow_table_set_server(t, hint.family, hint.addr, hint.port);
+		flow_table_only_server(t);
+		fprintf(stderr, "recheck %s: note: %s: too many conversations to list; reading only those with "
+			"the --server address (numbered among themselves)\n", CMD, path);
+		if (flow_pcap_load(path, t, &st, err, sizeof(err)) == -1) {
+			cmd_err(CMD, "%s", err);
+			goto out;
+		}
 	}
 	f = pick(t, path, stream, &hint, &rc);
 	if (!f)

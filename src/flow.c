@@ -30,6 +30,7 @@ struct flow_table {
 	struct flow *bucket[FLOW_BUCKETS];
 	size_t kept;            /* bytes held over all flows (turn builders and queues) */
 	bool server_set;
+	bool only_server;         /* flow_table_only_server(): ignore conversations without the server */
 	int server_family;
 	bool server_any_addr;
 	uint8_t server_addr[16];
@@ -40,6 +41,16 @@ struct flow_table {
 static int32_t seq_diff(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b);
+}
+
+void flow_table_only_server(struct flow_table *t)
+{
+	t->only_server = t->server_set;
+}
+
+bool flow_table_full(const struct flow_table *t)
+{
+	return t->n >= t->lim.max_flows;
 }
 
 struct flow_table *flow_table_new(const struct flow_limits *lim, bool keep_data)
@@ -399,6 +410,9 @@ int flow_table_input(struct flow_table *t, const struct pkt *p, char *err, size_
 	unsigned h;
 	uint32_t dseq;
 
+	/* A big capture holds many conversations; with only_server they cost neither memory nor a slot. */
+	if (t->only_server && !is_server(t, p->family, p->dst, p->dport) && !is_server(t, p->family, p->src, p->sport))
+		return 0;
 	h = key_hash(p->family, p->src, p->sport, p->dst, p->dport);
 	f = lookup(t, p, h, &dir);
 	if (!f) {

@@ -41,6 +41,14 @@ void flow_table_free(struct flow_table *t);
  * the server. addr NULL matches any address on that port. Call before the first flow_table_input().
  */
 void flow_table_set_server(struct flow_table *t, int family, const uint8_t *addr, uint16_t port);
+/*
+ * After flow_table_set_server(): conversations that do not involve the server are ignored entirely (no
+ * slot in the table, no bytes kept), so a capture with more conversations than max_flows still works.
+ * Flow indices then count only the server's conversations.
+ */
+void flow_table_only_server(struct flow_table *t);
+/* True once the table holds max_flows conversations (a further new one is refused). */
+bool flow_table_full(const struct flow_table *t);
 
 /*
  * Feeds one decoded segment. Per-flow problems (a gap, a cap) are recorded in the flow (err, state

@@ -142,6 +142,23 @@ class FromPcap(harness.Case):
                     ["--format", "xml"]):
             self.assertRc(self.recheck("from-pcap", pcap, *bad), 2, bad)
 
+    def test_server_choice_scales_past_the_flow_table(self):
+        # 5,000 conversations with one proxy, more than the flow table holds, then one with another:
+        # with --server, the others take no slot, so the one asked for is still found.
+        many, _ = self.gen("socks5", ["--flows", "5000"], "many.pcap")
+        one, expect = self.gen("http", [], "one.pcap")
+        with open(many, "rb") as a, open(one, "rb") as b:
+            head, body = a.read(), b.read()
+        self.assertEqual(head[20:24], body[20:24])  # same link type: records can be concatenated
+        mixed = self.path("mixed.pcap")
+        with open(mixed, "wb") as f:
+            f.write(head + body[24:])
+        r = self.recheck("flows", mixed)
+        self.assertRc(r, 3)
+        self.assertIn("flow table is full", r.stderr)
+        got, _ = self.turns(mixed, "--server", "127.0.0.1:3128")
+        self.assertEqual(got, expect)
+
     def test_damaged_files_exit_3_and_never_clobber(self):
         for kind, words in (("empty", "empty file"), ("magic", "unknown file format"),
                             ("header", "truncated"), ("packet", "truncated"), ("reclen", "capture length")):
