@@ -1,11 +1,409 @@
+/*
+ * recheck replay: run a recipe once (or --count times) against one server with the check engine and
+ * the poll() driver, and report the verdict the way a person debugging a proxy needs it: the failing
+ * step, what it expected, what arrived (hex + text, first difference marked) and the verdict class.
+ */
 #include "api.h"
 
-#include "cmd.h"
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* Placeholder until the command is implemented. */
+#include "buf.h"
+#include "check.h"
+#include "checknet.h"
+#include "cmd.h"
+#include "recipe.h"
+#include "recipe_yaml.h"
+#include "util.h"
+
+#define REPLAY_DEFAULT_TIMEOUT_MS 5000
+#define REPLAY_MAX_COUNT          100000
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: recheck replay RECIPE --server HOST:PORT [--timeout DUR] [--count N] [-v]\n"
+		"\n"
+		"Runs the recipe against one server exactly as HAProxy 2.6's tcp-check / http-check would, and\n"
+		"reports the verdict with HAProxy's status names (L7OK, L7RSP, L7TOUT, L7STS, L4CON, L4TOUT, ...).\n"
+		"\n"
+		"Options:\n"
+		"  -s, --server HOST:PORT  the server to check: 127.0.0.1:1080, [::1]:1080 or proxy.example:1080\n"
+		"  -t, --timeout DUR       one deadline for the whole check, connect included (default 5s);\n"
+		"                          units us, ms, s, m, h as HAProxy writes them (no unit: milliseconds)\n"
+		"  -n, --count N           run the check N times in a row (default 1), one summary line each\n"
+		"  -v, --verbose           print every step as it concludes (use twice for the engine's trace)\n"
+		"  -h, --help              this help\n"
+		"\n"
+		"On success it prints one line with per-step timings:\n"
+		"  OK L7OK 12.3ms: connect 1 0.2ms, send-binary 2 0.0ms, expect binary 3 1.1ms, ...\n"
+		"On failure it names the failing step (number as HAProxy counts them, kind, comment), what it\n"
+		"expected, what was received (hex and text, the first differing byte in [brackets]) and the\n"
+		"verdict class. Like HAProxy, an expect that does not match keeps waiting for more data unless\n"
+		"min-recv is set: a wrong answer from a server that keeps the connection open ends in L7TOUT.\n"
+		"Environment references ${NAME} in the recipe are filled from the environment first.\n"
+		"\n"
+		"Exit codes:\n"
+		"  0  the check passed (every run with --count)\n"
+		"  1  the server answered wrongly or too late (L7RSP, L7STS, L7TOUT, SOCKERR)\n"
+		"  2  usage error\n"
+		"  3  the recipe is unreadable or invalid, or an environment variable it needs is not set\n"
+		"  4  the server could not be reached (L4CON: refused/unreachable, L4TOUT, name resolution)\n"
+		"  5  local failure (cannot create a socket)\n");
+}
+
+struct replay_opts {
+	const char *recipe;
+	const char *server;
+	uint64_t timeout_ms;
+	unsigned long count;
+	int verbose;
+};
+
+static void trace_line(void *arg, const char *line)
+{
+	(void)arg;
+	printf("  %s\n", line);
+	fflush(stdout);
+}
+
+/* "connect 0.2ms, send 1 0.0ms, expect 2 1.1ms": each timed step with its HAProxy number. */
+static void timings(const struct check_run *run, struct buf *b)
+{
+	static const char *const http_names[] = {"connect", "request", "response"};
+	const struct recipe *r = run->recipe;
+	const char *sep = "";
+	size_t i;
+
+	for (i = 0; i < run->ntimes; i++) {
+		const struct check_timing *t = &run->times[i];
+		int64_t us = check_timing_us(t);
+
+		if (!t->start_us)
+			continue;
+		if (r->kind == RECIPE_HTTP)
+			buf_printf(b, "%s%s", sep, i < ARRAY_SIZE(http_names) ? http_names[i] : "?");
+		else if (i == 0)
+			buf_printf(b, "%sconnect", sep);
+		else
+			buf_printf(b, "%s%s %zu", sep, step_type_str(r->steps[i - 1].type), i);
+		if (us >= 0)
+			buf_printf(b, " %.1fms", (double)us / 1000.0);
+		else
+			buf_printf(b, " (unfinished)");
+		sep = ", ";
+	}
+}
+
+static bool is_hex_upper(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
+
+static int hexval(char c)
+{
+	return c <= '9' ? c - '0' : c - 'A' + 10;
+}
+
+/*
+ * The literal bytes a regex starts with ("^HTTP/1\.[01]" gives "HTTP/1."; an rbinary "^050000(..."
+ * gives 05 00 00), so a failed anchored regex can still point at the first differing byte.
+ */
+static size_t regex_literal(const char *re, bool hex, unsigned char *out, size_t outlen, bool *anchored)
+{
+	size_t n = 0;
+
+	*anchored = *re == '^';
+	if (*anchored)
+		re++;
+	while (*re && n < outlen) {
+		if (hex) {
+			if (!is_hex_upper(re[0]) || !is_hex_upper(re[1]) || (re[2] && strchr("*+?{", re[2])))
+				break;
+			out[n++] = (unsigned char)(hexval(re[0]) << 4 | hexval(re[1]));
+			re += 2;
+			continue;
+		}
+		if (*re == '\\') {
+			if (!re[1] || isalnum((unsigned char)re[1]))
+				break;
+			if (re[2] && strchr("*+?{", re[2]))
+				break;
+			out[n++] = (unsigned char)re[1];
+			re += 2;
+			continue;
+		}
+		if (strchr(".[]()*+?{}|^$", *re) || (re[1] && strchr("*+?{", re[1])))
+			break;
+		out[n++] = (unsigned char)*re++;
+	}
+	return n;
+}
+
+/* Offset of the first differing byte: the alignment of exp in rx that matches the longest prefix. */
+static size_t first_diff(const unsigned char *rx, size_t n, const unsigned char *exp, size_t elen, bool anchored)
+{
+	size_t best = 0, bestlen = 0, off, k;
+
+	if (!elen)
+		return (size_t)-1;
+	for (off = 0; off < n; off++) {
+		for (k = 0; k < elen && off + k < n && rx[off + k] == exp[k]; k++)
+			;
+		if (k > bestlen) {
+			bestlen = k;
+			best = off;
+		}
+		if (anchored)
+			break;
+	}
+	if (bestlen == elen)
+		return (size_t)-1; /* the literal part is there: the difference is in the regex's rest */
+	return best + bestlen < n ? best + bestlen : (size_t)-1;
+}
+
+static const char *verdict_text(enum check_status st)
+{
+	switch (st) {
+	case CHECK_L4CON:
+		return "Layer 4: the connection was refused or the server is unreachable";
+	case CHECK_L4TOUT:
+		return "Layer 4: the connection did not complete before the deadline";
+	case CHECK_SOCKERR:
+		return "socket error: the connection broke before the server sent anything";
+	case CHECK_L7TOUT:
+		return "Layer 7: connected, but the expected answer did not arrive before the deadline";
+	case CHECK_L7RSP:
+		return "Layer 7: the server answered, but not what the recipe expects";
+	case CHECK_L7STS:
+		return "Layer 7: the HTTP status is not one the recipe accepts";
+	default:
+		return check_status_desc(st);
+	}
+}
+
+static void report_failure(const struct check_run *run, const char *server, struct buf *b)
+{
+	const struct check_result *res = &run->res;
+	unsigned char lit[512];
+	const unsigned char *exp = NULL;
+	size_t elen = 0, mark = (size_t)-1;
+	bool anchored = false;
+	char esc[600];
+
+	buf_printf(b, "  server:   %s\n", server);
+	buf_printf(b, "  step %d:%s %s%s%s%s\n", res->step, res->step < 10 ? "  " : " ", res->kind ? res->kind : "?",
+		   res->step == 0 ? " (implicit, before the first rule)" : "", res->comment ? " - " : "",
+		   res->comment ? res->comment : "");
+	if (res->expected) {
+		const char *kind = res->kind ? res->kind : "";
+
+		check_str_escape(esc, sizeof(esc), res->expected, res->explen);
+		if (strstr(kind, "expect binary")) {
+			buf_printf(b, "  expected: %sbinary (hex) ", res->negate ? "NOT " : "");
+			hex_encode(b, res->expected, MIN(res->explen, (size_t)256), false);
+			buf_printf(b, "\n");
+			exp = res->expected;
+			elen = res->explen;
+		} else {
+			buf_printf(b, "  expected: %s%s '%s'\n", res->negate ? "NOT " : "",
+				   strstr(kind, "rbinary") ? "regex over the UPPERCASE hex of the bytes" :
+				   strstr(kind, "rstring") ? "regex" : strstr(kind, "status") ? "status" : "string", esc);
+			if (strstr(kind, "rbinary") || strstr(kind, "rstring")) {
+				elen = regex_literal((const char *)res->expected, strstr(kind, "rbinary") != NULL, lit,
+						     sizeof(lit), &anchored);
+				exp = lit;
+			} else if (!strstr(kind, "status")) {
+				exp = res->expected;
+				elen = res->explen;
+			}
+		}
+	}
+	if (res->http_code)
+		buf_printf(b, "  HTTP:     status %d\n", res->http_code);
+	if (res->rx && res->rxlen) {
+		if (res->negate && exp && elen) {
+			const unsigned char *at = memmem(res->rx, res->rxlen, exp, elen);
+
+			mark = at ? (size_t)(at - res->rx) : (size_t)-1;
+		} else if (exp && elen) {
+			mark = first_diff(res->rx, res->rxlen, exp, elen, anchored);
+		}
+		buf_printf(b, "  received: %zu bytes", res->rxtotal);
+		if (res->rxtotal > res->rxlen)
+			buf_printf(b, " (first %zu shown)", res->rxlen);
+		if (mark != (size_t)-1)
+			buf_printf(b, ", %s at offset %zu in [brackets]", res->negate ? "unwanted content" :
+				   "first difference", mark);
+		else if (!res->negate && exp && elen > res->rxlen && !memcmp(res->rx, exp, res->rxlen))
+			buf_printf(b, ", the start of what was expected: the rest never arrived");
+		buf_printf(b, "\n");
+		hexdump(b, res->rx, res->rxlen, mark, "    ");
+	} else if (res->expected || res->status == CHECK_L7RSP || res->status == CHECK_L7TOUT) {
+		buf_printf(b, "  received: nothing\n");
+	}
+	buf_printf(b, "  verdict:  %s (%s): %s\n", check_status_str(res->status), check_status_desc(res->status),
+		   verdict_text(res->status));
+}
+
+static int exit_code(enum check_status st)
+{
+	if (check_status_verdict(st) == CHECK_RES_PASSED)
+		return RC_EXIT_OK;
+	if (check_status_is_l4(st))
+		return RC_EXIT_UNREACHABLE;
+	return RC_EXIT_CHECK_FAILED;
+}
+
+/* One run: prints its summary (and report when it failed); returns its exit code. */
+static int replay_once(const struct recipe *r, const struct checknet_addr *addr, const struct replay_opts *o)
+{
+	struct check_run run;
+	char err[ERR_LEN], where[300];
+	struct buf b;
+	int rc;
+
+	if (check_run_init(&run, r) == -1) {
+		cmd_err("replay", "out of memory");
+		return RC_EXIT_IO;
+	}
+	if (o->verbose)
+		check_set_trace(&run, trace_line, NULL, o->verbose > 1);
+	if (checknet_run(&run, addr, o->timeout_ms, err, sizeof(err)) == -1) {
+		cmd_err("replay", "%s", err);
+		check_run_free(&run);
+		return RC_EXIT_IO;
+	}
+	buf_init(&b, 1 << 20);
+	rc = exit_code(run.res.status);
+	buf_printf(&b, "%s %s %.1fms", rc == RC_EXIT_OK ? "OK" : "FAIL", check_status_str(run.res.status),
+		   (double)(run.res.end_us - run.res.start_us) / 1000.0);
+	if (rc == RC_EXIT_OK) {
+		buf_printf(&b, ": ");
+		timings(&run, &b);
+		buf_printf(&b, "\n");
+	} else {
+		checknet_addr_str((const struct sockaddr *)&addr->ss, err, sizeof(err));
+		snprintf(where, sizeof(where), strchr(addr->host, ':') ? "[%s]:%d" : "%s:%d", addr->host, addr->port);
+		if (strcmp(where, err) && strlen(where) + strlen(err) + 4 < sizeof(where))
+			snprintf(where + strlen(where), sizeof(where) - strlen(where), " (%.64s)", err);
+		buf_printf(&b, ": %s\n", run.res.desc[0] ? run.res.desc : check_status_desc(run.res.status));
+		report_failure(&run, where, &b);
+		buf_printf(&b, "  timings:  ");
+		timings(&run, &b);
+		buf_printf(&b, "\n");
+	}
+	fwrite(b.data, 1, b.len, stdout);
+	fflush(stdout);
+	buf_free(&b);
+	check_run_free(&run);
+	return rc;
+}
+
+static int parse_opts(int argc, char **argv, struct replay_opts *o)
+{
+	static const struct option longopts[] = {
+		{"server", required_argument, NULL, 's'}, {"timeout", required_argument, NULL, 't'},
+		{"count", required_argument, NULL, 'n'},  {"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	char err[ERR_LEN], *end;
+	int c;
+
+	o->timeout_ms = REPLAY_DEFAULT_TIMEOUT_MS;
+	o->count = 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:t:n:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->server = optarg;
+			break;
+		case 't':
+			if (duration_parse_ms(optarg, &o->timeout_ms, err, sizeof(err)) == -1 || o->timeout_ms == 0) {
+				cmd_err("replay", "--timeout: %s", o->timeout_ms ? err : "must be more than 0");
+				return -1;
+			}
+			break;
+		case 'n':
+			o->count = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || o->count < 1 || o->count > REPLAY_MAX_COUNT) {
+				cmd_err("replay", "--count: '%s' is not a number from 1 to %d", optarg, REPLAY_MAX_COUNT);
+				return -1;
+			}
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc - 1) {
+		cmd_err("replay", optind >= argc ? "missing RECIPE" : "one RECIPE only (got '%s' too)",
+			optind < argc - 1 ? argv[optind + 1] : "");
+		usage(stderr);
+		return -1;
+	}
+	o->recipe = argv[optind];
+	if (!o->server) {
+		cmd_err("replay", "missing --server HOST:PORT");
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_replay(int argc, char **argv)
 {
-	(void)argc;
-	cmd_err(argv[0], "not implemented yet");
-	return RC_EXIT_USAGE;
+	struct replay_opts o = {0};
+	struct recipe *loaded = NULL, *r = NULL;
+	struct checknet_addr addr;
+	char err[ERR_LEN];
+	bool resolve_failed;
+	unsigned long i;
+	int rc, worst = RC_EXIT_OK;
+
+	rc = parse_opts(argc, argv, &o);
+	if (rc != 0)
+		return rc == 1 ? RC_EXIT_OK : RC_EXIT_USAGE;
+	if (checknet_resolve(o.server, &addr, &resolve_failed, err, sizeof(err)) == -1) {
+		if (!resolve_failed) {
+			cmd_err("replay", "--server: %s", err);
+			return RC_EXIT_USAGE;
+		}
+		printf("FAIL L4CON: %s\n  verdict:  L4CON (%s): name resolution failed\n", err,
+		       check_status_desc(CHECK_L4CON));
+		return RC_EXIT_UNREACHABLE;
+	}
+	loaded = recipe_load_file(o.recipe, err, sizeof(err));
+	if (!loaded) {
+		cmd_err("replay", "%s", err);
+		return RC_EXIT_BAD_INPUT;
+	}
+	r = recipe_resolve_env(loaded, err, sizeof(err));
+	if (!r) {
+		cmd_err("replay", "%s: %s", o.recipe, err);
+		recipe_free(loaded);
+		return RC_EXIT_BAD_INPUT;
+	}
+	for (i = 0; i < o.count; i++) {
+		if (o.count > 1)
+			printf("[%lu/%lu] ", i + 1, o.count);
+		rc = replay_once(r, &addr, &o);
+		if (rc == RC_EXIT_IO) {
+			worst = rc;
+			break;
+		}
+		if (rc != RC_EXIT_OK)
+			worst = rc;
+	}
+	recipe_free(r);
+	recipe_free(loaded);
+	return worst;
 }

@@ -374,6 +374,10 @@ struct recipe *dissect_build(const struct turns *t, const struct dissect_opts *o
 			   "%zu bytes) -> %zu steps%s\n", x.proto, t->n, count_turns(t, TURN_C2S), x.c.len,
 			   count_turns(t, TURN_S2C), x.s.len, x.r->nsteps,
 			   recipe_has_secret(x.r) ? " (carries recorded credentials)" : "");
+		buf_append_str(summary, "  turns:");
+		for (i = 0; i < t->n && i < 64; i++)
+			buf_printf(summary, " %s%zu", t->v[i].dir == TURN_C2S ? "C" : "S", t->v[i].len);
+		buf_append_str(summary, i < t->n ? " ...\n" : "\n");
 		buf_append(summary, notes.data, notes.len);
 	}
 	buf_free(&notes);

@@ -120,12 +120,14 @@ static int send_head(struct dissect_ctx *x, const char *head, size_t len, const 
 {
 	struct buf b;
 	const char *last = head, *sp;
-	bool secret = false, redacted = false;
+	bool secret = false, redacted = false, redactable;
 	struct step *st;
 	size_t i;
 	int rc = -1;
 
 	buf_init(&b, (size_t)RECIPE_MAX_PAYLOAD * 4);
+	/* A recorded "${" would be read as a reference too: such a request cannot be redacted. */
+	redactable = x->o->redact && !memmem(head, len, "${", 2);
 	for (i = 0; i < req->nhdrs; i++) {
 		const struct http1_hdr *h = &req->hdrs[i];
 		const char *var;
@@ -137,8 +139,12 @@ static int send_head(struct dissect_ctx *x, const char *head, size_t len, const 
 		else
 			continue;
 		secret = true;
-		if (!x->o->redact)
+		if (!redactable) {
+			if (x->o->redact)
+				dx_warn(x, "the request holds a literal \"${\": its credentials cannot be redacted and "
+					   "stay in the recipe");
 			continue;
+		}
 		/* Keep the scheme ("Basic"), replace the credentials (RFC 7617: base64 of user:password). */
 		sp = memchr(h->value, ' ', h->value_len);
 		if (buf_append(&b, last, (size_t)(h->value - last)) == -1 ||
@@ -394,8 +400,11 @@ bool dissect_http_annotate(const struct step *s, struct buf *out)
 		buf_printf(out, "HTTP: the end of the response head");
 		return true;
 	}
-	if (s->match == EXPECT_RSTRING && (h = strstr(p, "HTTP/1\\.[01] ")) != NULL && strlen(h) >= 16) {
-		buf_printf(out, "HTTP response: status %.3s (version, reason and headers not matched)", h + 13);
+	/* A status-line regex: "HTTP/1" then, after the first space, three digits ("^HTTP/1\\.[01] 204"). */
+	if (s->match == EXPECT_RSTRING && (h = strstr(p, "HTTP/1")) != NULL && (h = strchr(h, ' ')) != NULL &&
+	    h[1] >= '1' && h[1] <= '9' && h[2] >= '0' && h[2] <= '9' && h[3] >= '0' && h[3] <= '9') {
+		buf_printf(out, "HTTP response: status %.3s (%s)", h + 1,
+			   strstr(p, "[01]") ? "version, reason and headers not matched" : "reason and headers not matched");
 		return true;
 	}
 	if ((s->match == EXPECT_STRING || s->match == EXPECT_BINARY) &&

@@ -268,13 +268,16 @@ static int connect_exchange(struct dissect_ctx *x)
 	if (blen > 0 && 3 + blen < SOCKS5_REPLY_MIN)
 		min_recv = (int)(3 + blen);
 	if (!dx_expect(x, EXPECT_RBINARY, "^0500", 5, min_recv,
-		       "SOCKS5 reply: VER 05 and REP 00 (succeeded) only; BND.ADDR/BND.PORT (recorded %s %s) "
-		       "vary by server and are not matched", dx_tok_name(atyps, ratyp, "ATYP ?"),
-		       blen > 0 ? bound : "?"))
+		       "SOCKS5 reply: VER 05 and REP 00 (succeeded) only, once %d bytes are in; BND.ADDR/BND.PORT "
+		       "(recorded %s %s) vary by server and are not matched", min_recv,
+		       dx_tok_name(atyps, ratyp, "ATYP ?"), blen > 0 ? bound : "?"))
 		return -1;
-	dx_note(x, "SOCKS5 reply checked for VER 05 and REP 00 only, after at least %d bytes (rbinary ^0500 "
-		   "min-recv %d): the bound address (recorded ATYP %s, %ld bytes in all) differs between servers "
-		   "and is not matched", min_recv, min_recv, dx_tok_name(atyps, ratyp, "?"), blen > 0 ? 3 + blen : 0);
+	dx_note(x, "SOCKS5 reply checked for VER 05 and REP 00 only (rbinary ^0500 min-recv %d): the bound "
+		   "address (recorded ATYP %s, %ld bytes in all) differs between servers and is not matched; the "
+		   "check waits for the shortest whole reply (%d bytes, ATYP IPv4), not the recorded length, which "
+		   "a server binding another address type would never send; what is left of a longer reply is "
+		   "dropped by the next send or, when late, skipped by the HTTP expect", min_recv,
+		dx_tok_name(atyps, ratyp, "?"), blen > 0 ? 3 + blen : 0, min_recv);
 	if (ver != SOCKS5_VER)
 		dx_warn(x, "the recorded SOCKS5 reply has version 0x%02x, not 05", ver);
 	if (rep != 0) {

@@ -1,10 +1,10 @@
 /*
  * recipe_yaml: the YAML loader (the emitter is in recipe_yaml_emit.c). The schema is in docs/recipe.md.
  *
- * Loading runs in two passes. The first reads libyaml's events into a small tree of our own (so that we
- * can cap depth and node count, refuse anchors, aliases and tags, and keep every node's line:column);
- * the second walks that tree against the schema. Every error is "NAME:LINE:COLUMN: reason" with 1-based
- * positions taken from libyaml's marks.
+ * Loading runs in two passes. ytree_read() reads libyaml's events into a small capped tree of our own
+ * (depth, node count, no anchors, aliases or tags, every node's line:column); this file walks that tree
+ * against the schema. Every error is "NAME:LINE:COLUMN: reason" with 1-based positions taken from
+ * libyaml's marks.
  */
 #include "api.h"
 
@@ -14,54 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "recipe.h"
 #include "recipe_yaml.h"
 #include "util.h"
-
-/* The schema is at most 4 levels deep; anything deeper is not a recipe and is refused early. */
-#define YAML_MAX_DEPTH 32
-/* Enough for RECIPE_MAX_STEPS steps of a dozen nodes each, with room to spare. */
-#define YAML_MAX_NODES 100000
-
-enum ynode_type {
-	YN_SCALAR = 0,
-	YN_MAP,                 /* kids: key, value, key, value, ... */
-	YN_SEQ,
-};
-
-struct ynode {
-	enum ynode_type type;
-	int line, col;          /* 1-based position of the node's start */
-	bool plain;             /* scalar written without quotes: may be null, a boolean or an integer */
-	char *val;              /* scalar bytes, NUL-terminated (may also hold NULs: use len) */
-	size_t len;
-	struct ynode **kids;    /* owned */
-	size_t nkids, size;
-};
+#include "ytree.h"
 
 struct yload {
 	const char *name;       /* file name for messages */
-	const char *text;       /* the input, to place reader errors that only give a byte offset */
-	size_t textlen;
-	size_t nnodes;
 	char *err;
 	size_t errlen;
 };
-
-static void ynode_free(struct ynode *n)
-{
-	size_t i;
-
-	if (!n)
-		return;
-	for (i = 0; i < n->nkids; i++)
-		ynode_free(n->kids[i]);
-	free(n->kids);
-	free(n->val);
-	free(n);
-}
 
 static int yerr_at(struct yload *l, int line, int col, const char *fmt, ...) PRINTF_FMT(4, 5);
 static int yerr_at(struct yload *l, int line, int col, const char *fmt, ...)
@@ -77,213 +40,6 @@ static int yerr_at(struct yload *l, int line, int col, const char *fmt, ...)
 }
 
 #define YERR(l, n, ...) yerr_at((l), (n)->line, (n)->col, __VA_ARGS__)
-
-/* Places a reader error (bad UTF-8, control bytes), for which libyaml gives only a byte offset. */
-static void offset_to_pos(const struct yload *l, size_t off, int *line, int *col)
-{
-	size_t i;
-
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < off && i < l->textlen; i++) {
-		if (l->text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)l->text[i] & 0xc0) != 0x80) {
-			(*col)++;
-		}
-	}
-}
-
-static int parser_error(struct yload *l, const yaml_parser_t *p)
-{
-	int line, col;
-
-	switch (p->error) {
-	case YAML_MEMORY_ERROR:
-		return yerr_at(l, 1, 1, "out of memory");
-	case YAML_READER_ERROR:
-		offset_to_pos(l, p->problem_offset, &line, &col);
-		if (p->problem_value != -1)
-			return yerr_at(l, line, col, "%s (byte 0x%02x); recipes are UTF-8 text", p->problem,
-				       (unsigned)p->problem_value & 0xff);
-		return yerr_at(l, line, col, "%s; recipes are UTF-8 text", p->problem);
-	default:
-		if (p->context)
-			return yerr_at(l, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
-				       "YAML syntax error: %s (%s at line %d, column %d)", p->problem, p->context,
-				       (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
-		return yerr_at(l, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
-			       "YAML syntax error: %s", p->problem ? p->problem : "unknown error");
-	}
-}
-
-static struct ynode *ynode_new(struct yload *l, enum ynode_type type, const yaml_mark_t *m)
-{
-	struct ynode *n;
-
-	if (++l->nnodes > YAML_MAX_NODES) {
-		yerr_at(l, (int)m->line + 1, (int)m->column + 1, "more than %d YAML nodes: this is not a recipe",
-			YAML_MAX_NODES);
-		return NULL;
-	}
-	n = calloc(1, sizeof(*n));
-	if (!n) {
-		yerr_at(l, (int)m->line + 1, (int)m->column + 1, "out of memory");
-		return NULL;
-	}
-	n->type = type;
-	n->line = (int)m->line + 1;
-	n->col = (int)m->column + 1;
-	return n;
-}
-
-static int ynode_add(struct yload *l, struct ynode *parent, struct ynode *kid)
-{
-	struct ynode **v;
-
-	if (parent->nkids == parent->size) {
-		size_t nsize = parent->size ? parent->size * 2 : 8;
-
-		v = realloc(parent->kids, nsize * sizeof(*v));
-		if (!v)
-			return YERR(l, kid, "out of memory");
-		parent->kids = v;
-		parent->size = nsize;
-	}
-	parent->kids[parent->nkids++] = kid;
-	return 0;
-}
-
-/* Refuses what the schema never uses and what would let a small file expand: anchors, aliases, tags. */
-static int check_node_event(struct yload *l, const yaml_event_t *ev, const yaml_char_t *anchor,
-			    const yaml_char_t *tag, bool implicit)
-{
-	int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
-
-	if (anchor)
-		return yerr_at(l, line, col, "anchors (&%s) are not supported in recipes", (const char *)anchor);
-	if (tag && !implicit)
-		return yerr_at(l, line, col, "tags (%s) are not supported in recipes", (const char *)tag);
-	return 0;
-}
-
-/* Pass 1: libyaml events into a tree. Returns the root (a mapping) or NULL with err set. */
-static struct ynode *read_tree(struct yload *l)
-{
-	yaml_parser_t p;
-	yaml_event_t ev;
-	struct ynode *stack[YAML_MAX_DEPTH + 1];
-	struct ynode *root = NULL, *n;
-	size_t depth = 0;
-	int ndocs = 0;
-	bool done = false, have_ev = false;
-
-	if (!yaml_parser_initialize(&p)) {
-		set_err(l->err, l->errlen, "%s: out of memory", l->name);
-		return NULL;
-	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)l->text, l->textlen);
-	yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
-	while (!done) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			parser_error(l, &p);
-			goto fail;
-		}
-		have_ev = true;
-		n = NULL;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++ndocs > 1) {
-				yerr_at(l, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-					"a recipe file holds one YAML document (found a second '---')");
-				goto fail;
-			}
-			break;
-		case YAML_ALIAS_EVENT:
-			yerr_at(l, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-				"aliases (*%s) are not supported in recipes", (const char *)ev.data.alias.anchor);
-			goto fail;
-		case YAML_SCALAR_EVENT:
-			if (check_node_event(l, &ev, ev.data.scalar.anchor, ev.data.scalar.tag,
-					     ev.data.scalar.plain_implicit || ev.data.scalar.quoted_implicit) == -1)
-				goto fail;
-			n = ynode_new(l, YN_SCALAR, &ev.start_mark);
-			if (!n)
-				goto fail;
-			n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-			n->len = ev.data.scalar.length;
-			n->val = xstrndup((const char *)ev.data.scalar.value, n->len);
-			if (!n->val) {
-				YERR(l, n, "out of memory");
-				ynode_free(n);
-				goto fail;
-			}
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			if (check_node_event(l, &ev, ev.data.sequence_start.anchor, ev.data.sequence_start.tag,
-					     ev.data.sequence_start.implicit) == -1)
-				goto fail;
-			n = ynode_new(l, YN_SEQ, &ev.start_mark);
-			if (!n)
-				goto fail;
-			break;
-		case YAML_MAPPING_START_EVENT:
-			if (check_node_event(l, &ev, ev.data.mapping_start.anchor, ev.data.mapping_start.tag,
-					     ev.data.mapping_start.implicit) == -1)
-				goto fail;
-			n = ynode_new(l, YN_MAP, &ev.start_mark);
-			if (!n)
-				goto fail;
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			BUG_ON(depth == 0);
-			depth--;
-			break;
-		default:
-			break;
-		}
-		if (n) {
-			if (depth == 0) {
-				BUG_ON(root != NULL);
-				root = n;
-			} else if (ynode_add(l, stack[depth - 1], n) == -1) {
-				ynode_free(n);
-				goto fail;
-			}
-			if (n->type != YN_SCALAR) {
-				if (depth >= YAML_MAX_DEPTH) {
-					YERR(l, n, "nesting deeper than %d levels: this is not a recipe", YAML_MAX_DEPTH);
-					goto fail;
-				}
-				stack[depth++] = n;
-			}
-		}
-		yaml_event_delete(&ev);
-		have_ev = false;
-	}
-	yaml_parser_delete(&p);
-	if (!root) {
-		yerr_at(l, 1, 1, "the file is empty (a recipe starts with 'version: 1')");
-		return NULL;
-	}
-	if (root->type != YN_MAP) {
-		YERR(l, root, "a recipe is a YAML mapping (starting with 'version: 1')");
-		ynode_free(root);
-		return NULL;
-	}
-	return root;
-fail:
-	if (have_ev)
-		yaml_event_delete(&ev);
-	yaml_parser_delete(&p);
-	ynode_free(root);
-	return NULL;
-}
 
 /* ---- pass 2: the schema ----------------------------------------------------------------------------- */
 
@@ -382,6 +138,19 @@ static int get_bytes(struct yload *l, const struct ynode *n, const char *ctx, co
 	*out = p;
 	if (len)
 		*len = n->len;
+	return 0;
+}
+
+/* The same into a byte payload (struct step data, a request body). */
+static int get_payload(struct yload *l, const struct ynode *n, const char *ctx, const char *key,
+		       unsigned char **out, size_t *len)
+{
+	char *p = NULL;
+
+	if (get_bytes(l, n, ctx, key, &p, len) == -1)
+		return -1;
+	free(*out);
+	*out = (unsigned char *)p;
 	return 0;
 }
 
@@ -542,7 +311,7 @@ static int load_step(struct yload *l, struct recipe *r, const struct ynode *m, s
 			s->binary = true;
 			return get_hex(l, act, ctx, "send-binary", &s->data, &s->len);
 		}
-		return get_bytes(l, act, ctx, "send", (char **)&s->data, &s->len);
+		return get_payload(l, act, ctx, "send", &s->data, &s->len);
 	case STEP_EXPECT: {
 		static const struct {
 			const char *key;
@@ -572,7 +341,7 @@ static int load_step(struct yload *l, struct recipe *r, const struct ynode *m, s
 			return -1;
 		if (s->match == EXPECT_BINARY)
 			return get_hex(l, pat, ctx, "binary", &s->data, &s->len);
-		return get_bytes(l, pat, ctx, pname, (char **)&s->data, &s->len);
+		return get_payload(l, pat, ctx, pname, &s->data, &s->len);
 	}
 	}
 	return 0;
@@ -599,7 +368,7 @@ static int load_request(struct yload *l, struct recipe *r, const struct ynode *m
 		return -1;
 	if ((v = map_get(m, "version")) && get_str(l, v, ctx, "version", &r->req.version) == -1)
 		return -1;
-	if ((v = map_get(m, "body")) && get_bytes(l, v, ctx, "body", (char **)&r->req.body, &r->req.bodylen) == -1)
+	if ((v = map_get(m, "body")) && get_payload(l, v, ctx, "body", &r->req.body, &r->req.bodylen) == -1)
 		return -1;
 	if ((v = map_get(m, "env")) && get_bool(l, v, ctx, "env", &r->req.env) == -1)
 		return -1;
@@ -815,8 +584,7 @@ fail:
 
 struct recipe *recipe_load_mem(const char *text, size_t len, const char *name, char *err, size_t errlen)
 {
-	struct yload l = {.name = name ? name : "<recipe>", .text = text, .textlen = len, .err = err,
-			  .errlen = errlen};
+	struct yload l = {.name = name ? name : "<recipe>", .err = err, .errlen = errlen};
 	struct ynode *root;
 	struct recipe *r;
 
@@ -825,11 +593,16 @@ struct recipe *recipe_load_mem(const char *text, size_t len, const char *name, c
 			RECIPE_YAML_MAX_FILE);
 		return NULL;
 	}
-	root = read_tree(&l);
+	root = ytree_read(text, len, l.name, err, errlen);
 	if (!root)
 		return NULL;
+	if (root->type != YN_MAP) {
+		YERR(&l, root, "a recipe is a YAML mapping (starting with 'version: 1')");
+		ytree_free(root);
+		return NULL;
+	}
 	r = load_root(&l, root);
-	ynode_free(root);
+	ytree_free(root);
 	if (r && name && recipe_set_str(&r->file, name) == -1) {
 		set_err(err, errlen, "%s: out of memory", l.name);
 		recipe_free(r);

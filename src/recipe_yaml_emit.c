@@ -109,7 +109,8 @@ static int key(struct yemit *y, const char *k)
 
 /*
  * True when s can go unquoted without surprising a reader: no YAML indicator at the start, no ": " or
- * " #", no control bytes, no blanks at either end, and not a word the loader takes for null. This is
+ * " #", no flow indicators (the value may sit in a {flow: map}), no control bytes or Unicode line
+ * breaks, no blanks at either end, and not a word the loader takes for null. This is
  * stricter than libyaml, so that what is not plain becomes double-quoted rather than single-quoted.
  */
 static bool plain_ok(const char *s, size_t n)
@@ -117,13 +118,19 @@ static bool plain_ok(const char *s, size_t n)
 	size_t i;
 
 	if (n == 0 || strlen(s) != n || strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) || s[0] == ' ' || s[n - 1] == ' ' ||
-	    !strcmp(s, "~") || !strcasecmp(s, "null"))
+	    !strcmp(s, "~") || !strcasecmp(s, "null") || !strncmp(s, "...", 3))
 		return false;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x20 || c == 0x7f || (c == ':' && (i + 1 == n || s[i + 1] == ' ')) ||
-		    (c == '#' && s[i - 1] == ' '))
+		    (c == '#' && s[i - 1] == ' ') || strchr(",[]{}", c))
+			return false;
+		/* NEL, LS and PS are line breaks to YAML, a BOM is special: libyaml would single-quote them */
+		if ((c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] == 0x85) ||
+		    (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+		     ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) ||
+		    (c == 0xef && i + 2 < n && (unsigned char)s[i + 1] == 0xbb && (unsigned char)s[i + 2] == 0xbf))
 			return false;
 	}
 	return true;

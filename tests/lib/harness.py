@@ -252,5 +252,20 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
             msg, res.returncode, code, res.stdout, res.stderr))
 
 
+def sample_for_port(relpath, port, dest):
+    """Copies samples/<relpath> (a local-origin sample written for 127.0.0.1:18204) to dest with the
+    origin port replaced by port: the text "18204" and its big-endian hex "471c" (in send-binary and
+    binary patterns, either case). Returns dest."""
+    if not 0 < port < 65536:
+        raise ValueError("port %r out of range" % port)
+    with open(os.path.join(SAMPLES, relpath), encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace("18204", str(port))
+    text = text.replace("471c", "%04x" % port).replace("471C", "%04X" % port)
+    with open(dest, "w", encoding="utf-8") as f:
+        f.write(text)
+    return dest
+
+
 def main():
     unittest.main(verbosity=2)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <yaml.h>
 
 #include "buf.h"
 #include "recipe.h"
@@ -87,6 +88,26 @@ static struct recipe *load_str(const char *text, char *err)
 	return recipe_load_mem(text, strlen(text), "t.yaml", err, ERR_LEN);
 }
 
+/* The emitter promises plain or double-quoted scalars (and | for notes): never single quotes. */
+static void assert_no_single_quotes(const struct buf *yaml)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	bool done = false;
+
+	assert_true(yaml_parser_initialize(&p));
+	yaml_parser_set_input_string(&p, yaml->data, yaml->len);
+	while (!done) {
+		assert_true(yaml_parser_parse(&p, &ev));
+		if (ev.type == YAML_SCALAR_EVENT && ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE)
+			fail_msg("single-quoted scalar '%s' in:\n%.*s", (const char *)ev.data.scalar.value,
+				 (int)yaml->len, (const char *)yaml->data);
+		done = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+}
+
 /*
  * save(x) -> load -> y; y must equal x and save(y) must be byte-identical to save(x). Returns y, which
  * the caller frees, so that a test can check what changed on purpose (text saved as binary).
@@ -108,6 +129,7 @@ static struct recipe *roundtrip(const struct recipe *x, bool expect_equal)
 		assert_recipe_equal(x, y);
 	if (recipe_emit_yaml(y, &b, err, sizeof(err)) == -1)
 		fail_msg("emit again: %s", err);
+	assert_no_single_quotes(&a);
 	if (!memeq(a.data, a.len, b.data, b.len))
 		fail_msg("second save differs:\n%.*s\n---\n%.*s", (int)a.len, (const char *)a.data, (int)b.len,
 			 (const char *)b.data);
@@ -194,7 +216,7 @@ static void seed_socks5_is_faithful(void **state)
 	assert_string_equal((const char *)r->steps[9].data, "\r\n");
 	assert_int_equal(r->steps[10].match, EXPECT_RSTRING);
 	assert_string_equal((const char *)r->steps[10].data, "^HTTP/1.1 204");
-	assert_int_equal(r->steps[5].line, 26);
+	assert_int_equal(r->steps[5].line, 27);
 	recipe_free(r);
 }
 
@@ -478,7 +500,7 @@ static void random_roundtrips(void **state)
 	char text[200];
 	int iter;
 
-	for (iter = 0; iter < 300; iter++) {
+	for (iter = 0; iter < 1000; iter++) {
 		struct recipe *r = recipe_new(RECIPE_TCP), *y;
 		size_t n, i;
 
@@ -503,6 +525,73 @@ static void random_roundtrips(void **state)
 		y = roundtrip(compiled(r), true);
 		recipe_free(y);
 		recipe_free(r);
+	}
+}
+
+/* Any bytes as a text payload: UTF-8 stays text, anything else comes back as the same bytes in binary. */
+static void random_byte_payloads(void **state)
+{
+	unsigned char p[64];
+	int iter;
+
+	for (iter = 0; iter < 500; iter++) {
+		struct recipe *r = recipe_new(RECIPE_TCP), *y;
+		size_t n = 1 + rnd() % sizeof(p), i;
+		bool utf8;
+
+		for (i = 0; i < n; i++)
+			p[i] = (unsigned char)(iter % 2 ? rnd() : rnd() % 0x80 + (rnd() % 8 == 0 ? 0x80 : 0));
+		utf8 = utf8_valid(p, n);
+		add_send(r, p, n, false);
+		add_expect(r, EXPECT_STRING, p, n);
+		y = roundtrip(compiled(r), utf8);
+		assert_int_equal(y->steps[0].binary, !utf8);
+		assert_int_equal(y->steps[1].match, utf8 ? EXPECT_STRING : EXPECT_BINARY);
+		assert_true(memeq(y->steps[0].data, y->steps[0].len, p, n));
+		assert_true(memeq(y->steps[1].data, y->steps[1].len, p, n));
+		recipe_free(y);
+		recipe_free(r);
+	}
+}
+
+/* Every prefix of each sample, and random byte flips, load or fail cleanly with a positioned error. */
+static void truncations_and_mutations(void **state)
+{
+	static const char *const files[] = {
+		"samples/seed-socks5-generate-204.yaml", "samples/seed-http-generate-204.yaml",
+	};
+	static const char flips[] = "\"'{}[]:,-#&*!|>\\\n\t \x00\xff" "0aZ";
+	const char *src = getenv("RECHECK_SOURCE_DIR");
+	char path[4096], err[ERR_LEN];
+	size_t f, n, len;
+	char *text;
+
+	for (f = 0; f < ARRAY_SIZE(files); f++) {
+		snprintf(path, sizeof(path), "%s/%s", src ? src : ".", files[f]);
+		assert_int_equal(read_file(path, RECIPE_YAML_MAX_FILE, &text, &len, err, sizeof(err)), 0);
+		for (n = 0; n <= len; n++) {
+			struct recipe *r = recipe_load_mem(text, n, "t.yaml", err, sizeof(err));
+
+			if (!r && strncmp(err, "t.yaml:", 7))
+				fail_msg("prefix %zu: unpositioned error '%s'", n, err);
+			recipe_free(r);
+		}
+		for (n = 0; n < 3000; n++) {
+			char *m = malloc(len);
+			struct recipe *r;
+			int k;
+
+			assert_non_null(m);
+			memcpy(m, text, len);
+			for (k = 0; k < 1 + (int)(rnd() % 4); k++)
+				m[rnd() % len] = flips[rnd() % (sizeof(flips) - 1)];
+			r = recipe_load_mem(m, len, "t.yaml", err, sizeof(err));
+			if (!r && strncmp(err, "t.yaml:", 7))
+				fail_msg("mutation %zu: unpositioned error '%s'", n, err);
+			recipe_free(r);
+			free(m);
+		}
+		free(text);
 	}
 }
 
@@ -776,6 +865,7 @@ static void utf8_validator(void **state)
 
 int main(void)
 {
+	const char *seed = getenv("RECHECK_TEST_SEED"); /* to explore other random sequences */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(samples_roundtrip),
 		cmocka_unit_test(seed_socks5_is_faithful),
@@ -787,6 +877,8 @@ int main(void)
 		cmocka_unit_test(non_utf8_text_saved_as_binary),
 		cmocka_unit_test(emitted_layout),
 		cmocka_unit_test(random_roundtrips),
+		cmocka_unit_test(random_byte_payloads),
+		cmocka_unit_test(truncations_and_mutations),
 		cmocka_unit_test(schema_errors),
 		cmocka_unit_test(value_errors),
 		cmocka_unit_test(http_errors),
@@ -797,5 +889,7 @@ int main(void)
 		cmocka_unit_test(utf8_validator),
 	};
 
+	if (seed && strtoul(seed, NULL, 10))
+		rnd_state = (uint32_t)strtoul(seed, NULL, 10);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

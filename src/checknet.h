@@ -1,0 +1,41 @@
+/*
+ * checknet: run a check against one server over a real, non-blocking socket with poll(). This is the
+ * simple, blocking-for-the-caller driver `recheck replay` uses; the daemon drives the same engine
+ * (check.h) from its epoll loop instead.
+ *
+ * One deadline covers the whole check (STYLE 13): every wait uses the time left until start + timeout.
+ * Sockets are SOCK_CLOEXEC and TCP_NODELAY (each send is its own segment, as in HAProxy 2.6), and are
+ * closed with a RST (SO_LINGER 0) unless the connect rule says linger, as HAProxy does.
+ */
+#ifndef RECHECK_CHECKNET_H
+#define RECHECK_CHECKNET_H
+
+#include <sys/socket.h>
+
+#include "check-t.h"
+
+struct checknet_addr {
+	struct sockaddr_storage ss; /* resolved address with the server's port */
+	socklen_t len;
+	char host[256];             /* as given, without brackets */
+	int port;                   /* the server's port */
+};
+
+/*
+ * Parses "HOST:PORT" (IPv4, [IPv6] or a name) and resolves it. Returns 0; -1 with a reason in err and
+ * *resolve_failed true when the name did not resolve (an L4-class failure), false for a malformed text.
+ */
+int checknet_resolve(const char *hostport, struct checknet_addr *addr, bool *resolve_failed, char *err,
+		     size_t errlen);
+/* Formats an address as "127.0.0.1:80" / "[::1]:80". */
+char *checknet_addr_str(const struct sockaddr *sa, char *out, size_t outlen);
+
+/*
+ * Runs run (initialised with check_run_init()) to its end against addr within timeout_ms. Returns 0
+ * when the check concluded (run->res holds the verdict), -1 on a local failure (socket(), poll()) with
+ * a reason in err.
+ */
+int checknet_run(struct check_run *run, const struct checknet_addr *addr, uint64_t timeout_ms, char *err,
+		 size_t errlen);
+
+#endif

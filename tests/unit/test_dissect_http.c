@@ -1,0 +1,311 @@
+/*
+ * HTTP forward-proxy and CONNECT dissector, and the raw fallback: synthetic turns with the bytes curl
+ * exchanges with tinyproxy (forward, CONNECT, BasicAuth).
+ */
+#include "api.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "dissect_fixture.h"
+
+#define FWD      "GET http://127.0.0.1:8080/generate_204 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n" \
+		 "Proxy-Authorization: Basic dXNlcjpwYXNz\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n" \
+		 "Proxy-Connection: Keep-Alive\r\n\r\n"
+#define FWD_RED  "GET http://127.0.0.1:8080/generate_204 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n" \
+		 "Proxy-Authorization: Basic ${RECHECK_PROXY_AUTH}\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n" \
+		 "Proxy-Connection: Keep-Alive\r\n\r\n"
+#define R204     "HTTP/1.1 204 No Content\r\nVia: 1.1 tinyproxy (tinyproxy/1.11.1)\r\n" \
+		 "Date: Wed, 25 Nov 2026 01:00:00 GMT\r\nServer: origin\r\nX-Request-Id: 42\r\n\r\n"
+#define CONN     "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/7.88.1\r\n" \
+		 "Proxy-Connection: Keep-Alive\r\n\r\n"
+#define R200     "HTTP/1.0 200 Connection established\r\nProxy-agent: tinyproxy/1.11.1\r\n\r\n"
+#define GET      "GET /generate_204 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n"
+
+#define RE204    "^HTTP/1\\.[01] 204[ \\r]"
+#define RE200    "^HTTP/1\\.[01] 200[ \\r]"
+
+static void forward(void **state)
+{
+	struct turns t = {0};
+	struct buf sum, ann;
+	struct recipe *r;
+
+	(void)state;
+	C(&t, FWD);
+	S(&t, R204);
+	r = build(&t, false, false, &sum);
+	assert_string_equal(r->protocol, "http-proxy");
+	assert_int_equal(r->nsteps, 2);
+	assert_int_equal(r->steps[0].type, STEP_SEND);
+	assert_false(r->steps[0].binary);
+	assert_true(r->steps[0].secret);
+	assert_false(r->steps[0].env);
+	assert_int_equal(r->steps[0].len, sizeof(FWD) - 1);
+	assert_memory_equal(r->steps[0].data, FWD, sizeof(FWD) - 1);
+	assert_expect(&r->steps[1], EXPECT_RSTRING, RE204, 13);
+	assert_true(recipe_has_secret(r));
+	assert_true(contains(&sum, "volatile response headers never matched: Via, Date, Server, X-Request-Id"));
+	assert_true(contains(&sum, "recorded credentials"));
+	buf_init(&ann, 4096);
+	dissect_annotate(r->protocol, r, 0, &ann);
+	assert_string_equal(buf_cstr(&ann),
+			    "HTTP request: GET http://127.0.0.1:8080/generate_204 HTTP/1.1 (carries credentials)");
+	buf_reset(&ann);
+	dissect_annotate(r->protocol, r, 1, &ann);
+	assert_string_equal(buf_cstr(&ann), "HTTP response: status 204 (version, reason and headers not matched)");
+	buf_free(&ann);
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
+static void forward_redact(void **state)
+{
+	struct turns t = {0};
+	struct buf sum;
+	struct recipe *r;
+
+	(void)state;
+	C(&t, FWD);
+	S(&t, R204);
+	r = build(&t, false, true, &sum);
+	assert_true(r->steps[0].env);
+	assert_false(r->steps[0].secret);
+	assert_false(recipe_has_secret(r));
+	assert_int_equal(r->steps[0].len, sizeof(FWD_RED) - 1);
+	assert_memory_equal(r->steps[0].data, FWD_RED, sizeof(FWD_RED) - 1);
+	assert_true(contains(&sum, "RECHECK_PROXY_AUTH"));
+	assert_false(contains(&sum, "dXNlcjpwYXNz"));
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
+/* A request holding a literal "${" cannot carry references: it stays secret, with a warning. */
+static void redact_refused(void **state)
+{
+	struct turns t = {0};
+	struct buf sum;
+	struct recipe *r;
+
+	(void)state;
+	C(&t, "GET http://a/?q=${x} HTTP/1.1\r\nHost: a\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\n");
+	S(&t, "HTTP/1.1 204 No Content\r\n\r\n");
+	r = build(&t, false, true, &sum);
+	assert_false(r->steps[0].env);
+	assert_true(r->steps[0].secret);
+	assert_true(contains(&sum, "cannot be redacted"));
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
+static void connect_inner(void **state)
+{
+	struct turns t = {0};
+	struct buf sum, ann;
+	struct recipe *r;
+	size_t i;
+
+	(void)state;
+	C(&t, CONN);
+	S(&t, "HTTP/1.0 200 Connection established\r\n");
+	S(&t, "Proxy-agent: tinyproxy/1.11.1\r\n\r\n");
+	C(&t, GET);
+	S(&t, R204);
+	r = build(&t, false, false, &sum);
+	assert_string_equal(r->protocol, "http-connect");
+	assert_int_equal(r->nsteps, 5);
+	assert_memory_equal(r->steps[0].data, CONN, sizeof(CONN) - 1);
+	assert_expect(&r->steps[1], EXPECT_RSTRING, RE200, 13);
+	assert_expect(&r->steps[2], EXPECT_RSTRING, "\\n\\r?\\n", -1);
+	assert_memory_equal(r->steps[3].data, GET, sizeof(GET) - 1);
+	assert_expect(&r->steps[4], EXPECT_RSTRING, RE204, 13);
+	assert_false(recipe_has_secret(r));
+	buf_init(&ann, 4096);
+	for (i = 0; i < r->nsteps; i++) {
+		dissect_annotate(r->protocol, r, i, &ann);
+		buf_putc(&ann, '\n');
+	}
+	assert_true(contains(&ann, "HTTP request: CONNECT 127.0.0.1:8080 HTTP/1.1\n"));
+	assert_true(contains(&ann, "HTTP response: status 200"));
+	assert_true(contains(&ann, "end of the response head"));
+	assert_true(contains(&ann, "HTTP request: GET /generate_204 HTTP/1.1\n"));
+	buf_free(&ann);
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
+static void connect_tls(void **state)
+{
+	struct turns t = {0};
+	struct buf sum;
+	struct recipe *r;
+
+	(void)state;
+	C(&t, CONN);
+	S(&t, R200);
+	C(&t, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
+	S(&t, "\x16\x03\x03\x00\x7a");
+	r = build(&t, false, false, &sum);
+	assert_string_equal(r->protocol, "http-connect");
+	assert_int_equal(r->nsteps, 3);
+	assert_true(contains(&sum, "TLS inside the tunnel"));
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
+static void connect_refused(void **state)
+{
+	struct turns t = {0};
+	struct buf sum;
+	struct recipe *r;
+
+	(void)state;
+	C(&t, CONN);
+	S(&t, "HTTP/1.0 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"tinyproxy\"\r\n\r\n");
+	r = build(&t, false, false, &sum);
+	assert_int_equal(r->nsteps, 3);
+	assert_expect(&r->steps[1], EXPECT_RSTRING, RE200, 13);
+	assert_true(contains(&sum, "recording itself failed"));
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
+/* Two exchanges on one connection; the first response's body is skipped by its Content-Length. */
+static void keep_alive(void **state)
+{
+	struct turns t = {0};
+	struct buf sum;
+	struct recipe *r;
+
+	(void)state;
+	C(&t, "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n");
+	S(&t, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+	C(&t, "GET http://a/generate_204 HTTP/1.1\r\nHost: a\r\n\r\n");
+	S(&t, "HTTP/1.1 204 No Content\r\n\r\n");
+	r = build(&t, false, false, &sum);
+	assert_int_equal(r->nsteps, 4);
+	assert_expect(&r->steps[1], EXPECT_RSTRING, RE200, 13);
+	assert_expect(&r->steps[3], EXPECT_RSTRING, "HTTP/1\\.[01] 204[ \\r]", -1);
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
+static void error_status_kept(void **state)
+{
+	struct turns t = {0};
+	struct buf sum;
+	struct recipe *r;
+
+	(void)state;
+	C(&t, "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n");
+	S(&t, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+	r = build(&t, false, false, &sum);
+	assert_expect(&r->steps[1], EXPECT_RSTRING, "^HTTP/1\\.[01] 502[ \\r]", 13);
+	assert_true(contains(&sum, "warning: the recorded response is 502 Bad Gateway"));
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
+static void raw_fallback(void **state)
+{
+	struct turns t = {0};
+	struct buf sum;
+	struct recipe *r;
+
+	(void)state;
+	C(&t, "\x00\x01hello");
+	S(&t, "+OK ready 0123456789abcdefghij");
+	C(&t, "QUIT\r\n");
+	S(&t, "\x00\x00\x00\x01\x02");
+	r = build(&t, false, false, &sum);
+	assert_string_equal(r->protocol, "raw");
+	assert_int_equal(r->nsteps, 4);
+	assert_send_hex(&r->steps[0], "000168656c6c6f", true);
+	assert_expect(&r->steps[1], EXPECT_STRING, "+OK ready 012345", -1);
+	assert_false(r->steps[2].binary);
+	assert_int_equal(r->steps[3].match, EXPECT_BINARY);
+	assert_int_equal(r->steps[3].len, 5);
+	assert_true(contains(&sum, "warning: no known protocol"));
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
+/* A request that starts like HTTP and turns into garbage falls back to raw as a whole. */
+static void not_really_http(void **state)
+{
+	struct turns t = {0};
+	struct buf sum;
+	struct recipe *r;
+
+	(void)state;
+	C(&t, "GET \x01\x02\x03 junk\r\n\r\n");
+	S(&t, "nope");
+	r = build(&t, false, false, &sum);
+	assert_string_equal(r->protocol, "raw");
+	assert_int_equal(r->nsteps, 2);
+	assert_true(r->steps[0].binary);
+	assert_true(contains(&sum, "did not follow it"));
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
+static void portable(void **state)
+{
+	const char *rec[] = {R200, R204};
+	const size_t len[] = {sizeof(R200) - 1, sizeof(R204) - 1};
+	const char *other[] = {"HTTP/1.1 200 OK\r\n\r\n", "HTTP/1.0 204 Nada\r\nDate: Thu, 26 Nov 2026 09:09:09 GMT\r\n\r\n"};
+	const size_t olen[] = {strlen(other[0]), strlen(other[1])};
+	const char *head_cut[] = {"HTTP/1.0 200 Connection established\r\n", R204};
+	const size_t hlen[] = {strlen(head_cut[0]), sizeof(R204) - 1};
+	const char *code[] = {R200, "HTTP/1.1 200 OK\r\n\r\n"};
+	const size_t clen[] = {sizeof(R200) - 1, strlen(code[1])};
+	struct turns t = {0};
+	struct buf sum;
+	struct recipe *r;
+
+	(void)state;
+	C(&t, CONN);
+	S(&t, R200);
+	C(&t, GET);
+	S(&t, R204);
+	r = build(&t, false, false, &sum);
+	assert_int_equal(replay(r, rec, len, 2, NULL), 1);
+	assert_int_equal(replay(r, other, olen, 2, NULL), 1);
+	/* the tunnel head without its empty line: the check must not send through it yet */
+	assert_int_equal(replay(r, head_cut, hlen, 2, NULL), 0);
+	assert_int_equal(replay(r, code, clen, 2, NULL), 0);
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(forward),
+		cmocka_unit_test(forward_redact),
+		cmocka_unit_test(redact_refused),
+		cmocka_unit_test(connect_inner),
+		cmocka_unit_test(connect_tls),
+		cmocka_unit_test(connect_refused),
+		cmocka_unit_test(keep_alive),
+		cmocka_unit_test(error_status_kept),
+		cmocka_unit_test(raw_fallback),
+		cmocka_unit_test(not_really_http),
+		cmocka_unit_test(portable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
