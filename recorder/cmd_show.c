@@ -130,18 +130,31 @@ static void annotate(struct buf *b, const struct recipe *r, size_t i)
 	buf_free(&a);
 }
 
+/*
+ * Appends free text (comments, metadata) as written, UTF-8 included, but with control bytes escaped so
+ * that a recipe cannot send escape sequences to the terminal.
+ */
+static void safe_text(struct buf *b, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x20 || c == 0x7f)
+			buf_printf(b, "\\x%02x", c);
+		else
+			buf_putc(b, c);
+	}
+}
+
 static void comment(struct buf *b, const char *c)
 {
-	if (c) {
-		buf_append_str(b, IND "# ");
-		quoted(b, (const unsigned char *)c, strlen(c));
-		/* drop the quotes of a plain comment: they only add noise */
-		if (!strpbrk(c, "\r\n\t\"\\")) {
-			b->len -= strlen(c) + 2;
-			buf_append_str(b, c);
-		}
-		buf_putc(b, '\n');
-	}
+	if (!c)
+		return;
+	buf_append_str(b, IND "# ");
+	safe_text(b, c, strlen(c));
+	buf_putc(b, '\n');
 }
 
 static void show_tcp(struct buf *b, const struct recipe *r, bool secrets)
@@ -215,10 +228,13 @@ static void show_http(struct buf *b, const struct recipe *r, bool secrets)
 		   q->version ? q->version : "HTTP/1.0", q->env ? ", ${NAME} filled from the environment" : "",
 		   q->secret ? ", carries a credential" : "");
 	for (i = 0; i < q->nhdrs; i++) {
-		if (is_credential_header(q->hdrs[i].name) && q->secret && !q->env && !secrets)
+		if (is_credential_header(q->hdrs[i].name) && q->secret && !q->env && !secrets) {
 			buf_printf(b, IND "  %s: <hidden: --show-secrets prints it>\n", q->hdrs[i].name);
-		else
-			buf_printf(b, IND "  %s: %s\n", q->hdrs[i].name, q->hdrs[i].value);
+			continue;
+		}
+		buf_printf(b, IND "  %s: ", q->hdrs[i].name);
+		safe_text(b, q->hdrs[i].value, strlen(q->hdrs[i].value));
+		buf_putc(b, '\n');
 	}
 	if (q->body) {
 		buf_printf(b, IND "body, %zu byte%s\n", q->bodylen, q->bodylen == 1 ? "" : "s");
@@ -254,7 +270,7 @@ static void meta(struct buf *b, const char *label, const char *v)
 
 		if (p != v)
 			buf_printf(b, "%-14s ", "");
-		buf_append(b, p, k);
+		safe_text(b, p, k);
 		buf_putc(b, '\n');
 		p += k + (nl ? 1 : 0);
 	}

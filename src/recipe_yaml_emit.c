@@ -10,6 +10,7 @@
 #include "api.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
@@ -53,44 +54,73 @@ static int emit(struct yemit *y, yaml_event_t *ev, int ok)
 	return 0;
 }
 
-/*
- * True when p is strict UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF), which is what
- * libyaml accepts in a scalar.
- */
+/* Length of the strict UTF-8 sequence at p (no overlong forms, no surrogates, nothing past U+10FFFF,
+ * which is what libyaml accepts in a scalar), or 0 when p[0] does not start one. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0], need, cp, min;
+	size_t k;
+
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) {
+		need = 1, cp = c & 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		need = 2, cp = c & 0x0f, min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		need = 3, cp = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n <= need)
+		return 0;
+	for (k = 1; k <= need; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
 UNITTEST bool utf8_valid(const unsigned char *p, size_t n);
 UNITTEST bool utf8_valid(const unsigned char *p, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, k;
 
 	while (i < n) {
-		unsigned c = p[i], need, cp, min;
-		size_t k;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			need = 1, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			need = 2, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			need = 3, cp = c & 0x07, min = 0x10000;
-		} else {
+		k = utf8_seq(p + i, n - i);
+		if (k == 0)
 			return false;
-		}
-		if (n - i <= need)
-			return false;
-		for (k = 1; k <= need; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += need + 1;
+		i += k;
 	}
 	return true;
+}
+
+/*
+ * Free text (comments, metadata) that is not UTF-8 (it can come from an imported HAProxy comment with
+ * \xNN escapes) is saved with U+FFFD in place of each bad byte rather than failing the whole save.
+ * Returns a copy the caller frees, or NULL when out of memory.
+ */
+static char *utf8_lossy(const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t n = strlen(v), i = 0, k;
+	struct buf b;
+
+	buf_init(&b, 3 * n + 1);
+	while (i < n) {
+		k = utf8_seq(p + i, n - i);
+		if (k == 0) {
+			buf_append(&b, "\xef\xbf\xbd", 3);
+			i++;
+		} else {
+			buf_append(&b, p + i, k);
+			i += k;
+		}
+	}
+	return buf_steal(&b, NULL);
 }
 
 static int scalar(struct yemit *y, const void *p, size_t n, yaml_scalar_style_t style)
@@ -153,6 +183,24 @@ static int kv_str(struct yemit *y, const char *k, const char *v, bool quote)
 	if (key(y, k) == -1)
 		return -1;
 	return str_value(y, v, strlen(v), quote);
+}
+
+/* kv_str() for free text: invalid UTF-8 is replaced (utf8_lossy) instead of failing the save. */
+static int kv_text(struct yemit *y, const char *k, const char *v, bool quote)
+{
+	char *fixed;
+	int rc;
+
+	if (!v || utf8_valid((const unsigned char *)v, strlen(v)))
+		return kv_str(y, k, v, quote);
+	fixed = utf8_lossy(v);
+	if (!fixed) {
+		set_err(y->err, y->errlen, "out of memory");
+		return -1;
+	}
+	rc = kv_str(y, k, fixed, quote);
+	free(fixed);
+	return rc;
 }
 
 static int kv_bytes(struct yemit *y, const char *k, const void *p, size_t n)
@@ -238,8 +286,16 @@ static int kv_notes(struct yemit *y, const char *v)
 		return 0;
 	n = strlen(v);
 	if (!utf8_valid((const unsigned char *)v, n)) {
-		set_err(y->err, y->errlen, "'notes' is not valid UTF-8 text and cannot be written as YAML");
-		return -1;
+		char *fixed = utf8_lossy(v);
+		int rc;
+
+		if (!fixed) {
+			set_err(y->err, y->errlen, "out of memory");
+			return -1;
+		}
+		rc = kv_notes(y, fixed);
+		free(fixed);
+		return rc;
 	}
 	literal = n > 0 && strchr(v, '\n') && v[0] != ' ' && v[0] != '\n';
 	for (i = 0; literal && i < n; i++) {
@@ -302,7 +358,7 @@ static int emit_step(struct yemit *y, const struct step *s, size_t idx)
 			return -1;
 		break;
 	}
-	if (kv_str(y, "comment", s->comment, false) == -1)
+	if (kv_text(y, "comment", s->comment, false) == -1)
 		return -1;
 	if (s->type == STEP_SEND) {
 		if (s->env && kv_true(y, "env") == -1)
@@ -344,7 +400,7 @@ static int emit_http(struct yemit *y, const struct recipe *r)
 	}
 	if ((q->env && kv_true(y, "env") == -1) || (q->secret && kv_true(y, "secret") == -1))
 		return -1;
-	if (kv_str(y, "comment", q->comment, false) == -1 || map_end(y) == -1)
+	if (kv_text(y, "comment", q->comment, false) == -1 || map_end(y) == -1)
 		return -1;
 	if (!r->nhexp)
 		return 0;
@@ -364,7 +420,7 @@ static int emit_http(struct yemit *y, const struct recipe *r)
 			return -1;
 		if (e->negate && kv_true(y, "negate") == -1)
 			return -1;
-		if (kv_str(y, "comment", e->comment, false) == -1 || map_end(y) == -1)
+		if (kv_text(y, "comment", e->comment, false) == -1 || map_end(y) == -1)
 			return -1;
 	}
 	return seq_end(y);
@@ -379,9 +435,9 @@ static int emit_recipe(struct yemit *y, const struct recipe *r)
 	    emit(y, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1)) == -1 ||
 	    map_start(y, false) == -1)
 		return -1;
-	if (kv_int(y, "version", 1) == -1 || kv_str(y, "name", r->name, false) == -1 ||
-	    kv_str(y, "protocol", r->protocol, false) == -1 || kv_str(y, "recorded_from", r->recorded_from, true) == -1 ||
-	    kv_str(y, "recorded_at", r->recorded_at, true) == -1 || kv_notes(y, r->notes) == -1)
+	if (kv_int(y, "version", 1) == -1 || kv_text(y, "name", r->name, false) == -1 ||
+	    kv_text(y, "protocol", r->protocol, false) == -1 || kv_text(y, "recorded_from", r->recorded_from, true) == -1 ||
+	    kv_text(y, "recorded_at", r->recorded_at, true) == -1 || kv_notes(y, r->notes) == -1)
 		return -1;
 	if (key(y, "kind") == -1 || key(y, r->kind == RECIPE_HTTP ? "http" : "tcp") == -1)
 		return -1;

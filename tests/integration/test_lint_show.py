@@ -2,10 +2,14 @@
 """recheck lint and recheck show on the shipped samples and on broken recipes: every sample is valid and
 lists cleanly, every broken file exits 3 with FILE:LINE:COLUMN and the reason, warnings do not fail
 unless --strict."""
+import binascii
 import glob
+import json
 import os
 import re
+import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
@@ -23,6 +27,49 @@ BROKEN = {
     "version: 1\nkind: http\nexpect:\n  - {status: \"2xx\"}\n": (4, 5, "expect 1: status '2xx'"),
     "version: 1\nname: &a x\nsteps:\n  - send: *a\n": (2, 7, "anchors"),
 }
+
+
+def run_local_sample(path, port, timeout=5.0):
+    """Runs a local tcp sample against 127.0.0.1:port the way HAProxy's tcp-check does (each send clears
+    what was read; an expect waits until its pattern matches what arrived since the last send). The
+    samples are simple enough to read without a YAML library: one action a line, JSON-compatible
+    double-quoted strings. Returns None when every step passed, or a description of the failing step."""
+    steps = []
+    with open(path, encoding="utf-8") as f:
+        lines = f.readlines()
+    for line in lines:
+        m = re.match(r'\s*- (send|send-binary): (".*")\s*$', line)
+        if m:
+            data = json.loads(m.group(2))
+            steps.append(("send", binascii.unhexlify(data) if m.group(1) == "send-binary" else data.encode()))
+            continue
+        m = re.match(r'\s*- expect: \{(binary|rbinary|rstring): (".*")\}\s*$', line)
+        if m:
+            steps.append((m.group(1), json.loads(m.group(2))))
+    deadline = time.monotonic() + timeout
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        got = b""
+        for i, (kind, arg) in enumerate(steps, 2):  # step 1 is the connect
+            if kind == "send":
+                got = b""
+                s.sendall(arg)
+                continue
+            while True:
+                if kind == "binary" and binascii.unhexlify(arg) in got:
+                    break
+                if kind == "rbinary" and re.search(arg, binascii.hexlify(got).decode().upper()):
+                    break
+                if kind == "rstring" and re.search(arg.encode(), got):
+                    break
+                s.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    chunk = b""
+                if not chunk:
+                    return "step %d (expect %s %r) failed on %r" % (i, kind, arg, got)
+                got += chunk
+    return None
 
 
 class LintShow(harness.Case):
@@ -120,6 +167,13 @@ class LintShow(harness.Case):
         self.assertIn("   0  connect (implicit", res.stdout)
         self.assertIn("   2  expect NOT string, min-recv 0, 3 bytes anywhere in the reply\n", res.stdout)
         self.assertIn("      # no error\n", res.stdout)
+        # free text keeps UTF-8 but cannot send escape sequences to the terminal
+        p = self.write("esc.yaml", 'version: 1\nname: "a\\eb"\nsteps:\n  - send: x\n    comment: "caf\\xe9 \\e[31m"\n')
+        res = self.recheck("show", p)
+        self.assertRc(res, 0)
+        self.assertNotIn("\x1b", res.stdout)
+        self.assertIn("name:          a\\x1bb\n", res.stdout)
+        self.assertIn("      # caf\u00e9 \\x1b[31m\n", res.stdout)
         http = self.recheck("show", os.path.join(harness.SAMPLES, "seed-http-generate-204.yaml"))
         self.assertRc(http, 0)
         self.assertIn("   1  send GET http://client3.google.com/generate_204 HTTP/1.1", http.stdout)
@@ -149,6 +203,25 @@ class LintShow(harness.Case):
         res = self.recheck("show", "--help")
         self.assertRc(res, 0)
         self.assertIn("usage: recheck show", res.stdout)
+
+    def test_local_samples_pass_through_real_proxies(self):
+        """The local samples' bytes are right: the SOCKS5 one passes through microsocks and dante (whose
+        CONNECT replies differ), the HTTP-proxy one through tinyproxy, and both fail when the origin's
+        port is wrong."""
+        origin = self.start_origin()
+        socks = self.path("socks5.yaml")
+        harness.sample_for_port("local/socks5-local-204.yaml", origin, socks)
+        for port in (self.start_microsocks(), self.start_dante()):
+            self.assertIsNone(run_local_sample(socks, port))
+        proxy = self.path("http-proxy.yaml")
+        harness.sample_for_port("local/http-proxy-local-204.yaml", origin, proxy)
+        tiny = self.start_tinyproxy()
+        self.assertIsNone(run_local_sample(proxy, tiny))
+        dead = harness.free_port()
+        harness.sample_for_port("local/socks5-local-204.yaml", dead, socks)
+        self.assertIn("step 5 (expect rbinary", run_local_sample(socks, self.start_microsocks(), timeout=3))
+        harness.sample_for_port("local/http-proxy-local-204.yaml", dead, proxy)
+        self.assertIn("step 3 (expect rstring", run_local_sample(proxy, tiny, timeout=3))
 
     def test_sample_for_port(self):
         port = 40000 + os.getpid() % 20000

@@ -398,6 +398,19 @@ static void non_utf8_text_saved_as_binary(void **state)
 	assert_true(y->steps[2].binary);
 	recipe_free(y);
 
+	/* free text that is not UTF-8 gets U+FFFD for each bad byte rather than failing the save */
+	recipe_free(r);
+	r = recipe_new(RECIPE_TCP);
+	assert_int_equal(recipe_set_str(&r->name, "n\xff"), 0);
+	assert_int_equal(recipe_set_str(&r->notes, "line\xc3\nline2\n"), 0);
+	add_send(r, "x", 1, false);
+	assert_int_equal(recipe_set_str(&r->steps[0].comment, "a\xe2\x82" "b"), 0);
+	y = roundtrip(compiled(r), false);
+	assert_string_equal(y->name, "n\xef\xbf\xbd");
+	assert_string_equal(y->notes, "line\xef\xbf\xbd\nline2\n");
+	assert_string_equal(y->steps[0].comment, "a\xef\xbf\xbd\xef\xbf\xbd" "b");
+	recipe_free(y);
+
 	/* a regex cannot change kind: that is a clear error, and out is left as it was */
 	recipe_free(r);
 	r = recipe_new(RECIPE_TCP);

@@ -1,0 +1,120 @@
+/*
+ * conf: recheckd's YAML configuration (docs/recheckd.8, samples/recheckd.yaml document every key).
+ *
+ * Loading is strict, like recipe loading: unknown keys, duplicate keys, wrong types and out-of-range
+ * values are errors reported as "FILE:LINE: reason". Recipe paths are relative to the config file's
+ * directory; each distinct recipe file is loaded once and shared by every check that names it.
+ *
+ * Ownership: conf_load() returns a struct conf the caller frees with conf_free(); everything it points
+ * to (strings, arrays, recipes) belongs to it and is immutable after loading.
+ */
+#ifndef RECHECKD_CONF_H
+#define RECHECKD_CONF_H
+
+#include "api.h"
+
+#include <sys/socket.h>
+
+#include "relay-t.h"
+
+struct recipe;
+
+#define CONF_MAX_FILE      (1u << 20) /* bytes of a config file */
+#define CONF_MAX_LISTENERS 256
+#define CONF_MAX_SERVERS   1024       /* per listener */
+#define CONF_MAX_THREADS   64
+#define CONF_NAME_MAX      64         /* bytes of a listener or server name (server-t.h's cap) */
+
+enum conf_hash {
+	CONF_HASH_MAP_BASED = 0, /* hash_type: map-based (HAProxy's default) */
+	CONF_HASH_CONSISTENT,    /* hash_type: consistent */
+};
+
+enum conf_log {
+	CONF_LOG_STDERR = 0,     /* log: stderr (the default; foreground under systemd) */
+	CONF_LOG_SYSLOG,         /* log: syslog (facility daemon) */
+};
+
+/* Health-check settings; per listener, overridable per server. Times in milliseconds. */
+struct conf_check {
+	bool enabled;          /* a check applies (listener `check:` present and the server did not say false) */
+	char *recipe;          /* the `recipe:` value as written; owned */
+	char *recipe_path;     /* resolved against the config file's directory; owned */
+	struct recipe *rcp;    /* loaded recipe, borrowed from conf->recipes; NULL with CONF_NO_RECIPES */
+	uint64_t inter;        /* `inter`, default 2s */
+	uint64_t fastinter;    /* `fastinter`, default inter */
+	uint64_t downinter;    /* `downinter`, default inter */
+	uint64_t timeout;      /* `timeout`: the one deadline of a check run, default inter (as HAProxy) */
+	int rise;              /* `rise`, default 2 */
+	int fall;              /* `fall`, default 3 */
+	int spread;            /* `spread`: +/- percent of random jitter on intervals, 0..50 (spread-checks) */
+	int line;              /* where the effective `recipe:` was written */
+};
+
+struct conf_server {
+	char *name;            /* owned; unique within its listener */
+	char *address;         /* as written ("HOST:PORT"), owned; with name, identifies it across reloads */
+	struct sockaddr_storage addr; /* resolved when loading */
+	socklen_t addrlen;
+	unsigned weight;       /* 0..256, default 1 */
+	bool backup;           /* used only when no active server is usable */
+	unsigned id;           /* explicit id (1..1048575), 0: assigned as HAProxy does */
+	bool shutdown_sessions; /* on_marked_down: shutdown-sessions (listener's value unless overridden) */
+	struct conf_check check; /* effective: the listener's, with this server's overrides */
+	int line;
+};
+
+struct conf_listener {
+	char *name;            /* owned; unique */
+	char *bind;            /* as written, owned */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	enum conf_hash hash;   /* hash_type */
+	bool avalanche;        /* hash_type "... avalanche" modifier */
+	bool allbackups;       /* option allbackups */
+	int maxconn;           /* concurrent client connections; accepting pauses at this count */
+	uint64_t timeout_client;  /* ms, 0: none */
+	uint64_t timeout_server;  /* ms, 0: none */
+	uint64_t timeout_connect; /* ms */
+	bool shutdown_sessions;   /* on_marked_down: shutdown-sessions */
+	struct conf_check check;  /* listener-level check (enabled when `check:` is present) */
+	struct conf_server *servers; /* owned array */
+	size_t nservers;
+	int line;
+};
+
+struct conf {
+	char *file;            /* path it was loaded from, owned */
+	int threads;           /* worker threads, default: online CPUs (at most CONF_MAX_THREADS) */
+	bool stats;            /* a `stats:` section is present */
+	char *stats_bind;      /* owned; default "127.0.0.1:8404" */
+	struct sockaddr_storage stats_addr;
+	socklen_t stats_addrlen;
+	struct conf_listener *listeners; /* owned array */
+	size_t nlisteners;
+	char *user;            /* owned or NULL: drop to this user after binding */
+	char *group;           /* owned or NULL: drop to this group (default: the user's) */
+	bool allow_root;       /* keep running as root without `user:` */
+	enum relay_mode relay; /* relay: splice (default) | copy */
+	enum conf_log log;
+	uint64_t drain_timeout; /* ms SIGTERM waits for sessions to end, default 10s */
+	struct recipe **recipes; /* distinct loaded recipes, owned */
+	char **recipe_paths;     /* their resolved paths, owned */
+	size_t nrecipes;
+};
+
+enum conf_flags {
+	CONF_NO_RECIPES = 1,   /* check the config only; do not load recipe files (unit tests) */
+};
+
+/* Loads and validates path. NULL with "FILE:LINE: reason" in err. */
+struct conf *conf_load(const char *path, int flags, char *err, size_t errlen);
+/* Same from memory; name stands for the file in messages and dir resolves recipe paths. */
+struct conf *conf_load_mem(const char *text, size_t len, const char *name, const char *dir, int flags,
+			   char *err, size_t errlen);
+void conf_free(struct conf *c);
+
+/* The listener with that name, or NULL. */
+const struct conf_listener *conf_listener_find(const struct conf *c, const char *name);
+
+#endif

@@ -1,0 +1,376 @@
+/*
+ * daemon: the main thread: workers, signals, reload, drain, privileges, readiness (see daemon.h).
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "dlog.h"
+#include "ev.h"
+#include "lb.h"
+#include "net.h"
+#include "notify.h"
+#include "relay.h"
+#include "server.h"
+#include "util.h"
+
+/* How often the drain looks at the session count. */
+#define DRAIN_POLL_MS 50
+
+void daemon_wake_workers(struct daemon *d)
+{
+	int i;
+
+	if (d->threads_gone)
+		return;
+	for (i = 0; i < d->nworkers; i++)
+		ev_wakeup(d->workers[i].ev);
+}
+
+static size_t total_sessions(struct daemon *d)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < d->nworkers; i++)
+		n += __atomic_load_n(&d->workers[i].nsess, __ATOMIC_RELAXED);
+	return n;
+}
+
+struct server_status daemon_check_result(struct daemon *d, struct listener *li, struct rserver *s,
+					 enum srv_check_res res, const char *reason)
+{
+	struct server_status st;
+	unsigned act = 0, bck = 0;
+	uint64_t gen;
+	int rc = 0, i;
+
+	st = lb_check_result(li->lb, &s->srv, res, now_ms(), &rc);
+	if (rc == -1)
+		dlog_err("%s: out of memory rebuilding the balancer; the previous table stays", li->name);
+	if (!st.changed)
+		return st;
+	lb_counts(li->lb, &act, &bck, &gen);
+	dlog_notice("%s server %s/%s is %s, reason: %s. %u active and %u backup servers left.%s",
+		    s->srv.backup ? "Backup" : "", li->name, s->srv.name, server_state_name(st.new_state),
+		    reason ? reason : "-", act, bck,
+		    st.new_state == SRV_ST_STOPPED && s->conn_cur ? " Sessions may be affected." : "");
+	if (st.new_state == SRV_ST_STOPPED && s->shutdown_sessions) {
+		__atomic_fetch_add(&s->kill_seq, 1, __ATOMIC_RELAXED);
+		for (i = 0; i < d->nworkers; i++)
+			frontend_post_scan_kill(&d->workers[i]);
+	}
+	return st;
+}
+
+/* --- stats listener placeholder ----------------------------------------------------------------------- */
+
+/* Until the stats page exists, say so rather than leave clients hanging in the backlog. */
+static void on_stats(struct ev *ev, int fd, int mask, void *arg)
+{
+	static const char msg[] = "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+				  "Connection: close\r\n\r\nrecheckd: the stats page is not built in yet\n";
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int i, c;
+
+	for (i = 0; i < 16; i++) {
+		c = net_accept(fd, &ss, &sl);
+		if (c == -1)
+			return;
+		if (send(c, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+			dlog_debug("stats: %s", strerror(errno));
+		close(c);
+	}
+}
+
+/* --- reload -------------------------------------------------------------------------------------------- */
+
+static void reload(struct daemon *d)
+{
+	char err[ERR_LEN];
+	struct conf *conf;
+	struct gen *g;
+	int i;
+
+	if (__atomic_load_n(&d->pending_acks, __ATOMIC_ACQUIRE) > 0) {
+		d->reload_again = true;
+		return;
+	}
+	d->reload_again = false;
+	notify_send("RELOADING=1");
+	dlog_notice("reloading %s", d->conf_path);
+	conf = conf_load(d->conf_path, 0, err, sizeof(err));
+	if (!conf) {
+		dlog_err("reload refused, the running configuration stays: %s", err);
+		goto out;
+	}
+	if (conf->threads != d->nworkers)
+		dlog_warn("%s: threads changed from %d to %d: this takes a restart; keeping %d", d->conf_path,
+			  d->nworkers, conf->threads, d->nworkers);
+	if (conf->stats_bind && d->gen->conf->stats_bind ?
+	    !net_addr_equal((struct sockaddr *)&conf->stats_addr, (struct sockaddr *)&d->gen->conf->stats_addr) :
+	    conf->stats != d->gen->conf->stats)
+		dlog_warn("%s: stats.bind changed: this takes a restart; the stats listener stays as it is",
+			  d->conf_path);
+	if ((conf->user ? !d->gen->conf->user || strcmp(conf->user, d->gen->conf->user) : d->gen->conf->user != NULL))
+		dlog_warn("%s: user changed: this takes a restart", d->conf_path);
+	if (conf->log != d->gen->conf->log)
+		dlog_init(conf->log == CONF_LOG_SYSLOG, d->debug);
+	g = gen_build(conf, d->gen, d->nworkers, err, sizeof(err));
+	if (!g) {
+		dlog_err("reload refused, the running configuration stays: %s", err);
+		conf_free(conf);
+		goto out;
+	}
+	g->id = ++d->next_gen_id;
+	__atomic_store_n(&d->pending_acks, (unsigned)d->nworkers, __ATOMIC_RELEASE);
+	for (i = 0; i < d->nworkers; i++) {
+		__atomic_fetch_add(&g->refs, 1, __ATOMIC_RELAXED);
+		frontend_post_gen(&d->workers[i], g);
+	}
+	gen_unref(d->gen);
+	d->gen = g;
+	dlog_notice("configuration %llu loaded: %zu listeners", (unsigned long long)g->id, g->nli);
+out:
+	notify_send("READY=1");
+}
+
+/* --- stop ---------------------------------------------------------------------------------------------- */
+
+static void quit_workers(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->nworkers; i++)
+		frontend_post_quit(&d->workers[i]);
+	ev_stop(d->ev);
+}
+
+static void on_drain(struct ev *ev, struct ev_timer *t, void *arg)
+{
+	struct daemon *d = arg;
+	size_t n = total_sessions(d);
+
+	if (n == 0) {
+		dlog_notice("all sessions ended; exiting");
+		quit_workers(d);
+		return;
+	}
+	if (ev_now(ev) >= d->drain_deadline) {
+		dlog_warn("drain timeout: closing %zu remaining sessions", n);
+		quit_workers(d);
+		return;
+	}
+	ev_timer_arm(ev, t, DRAIN_POLL_MS);
+}
+
+static void start_drain(struct daemon *d)
+{
+	int i;
+
+	if (d->draining) {
+		dlog_warn("second stop signal: closing every session now");
+		quit_workers(d);
+		return;
+	}
+	d->draining = true;
+	notify_send("STOPPING=1");
+	dlog_notice("stopping: no new connections; waiting up to %llu ms for %zu sessions",
+		    (unsigned long long)d->gen->conf->drain_timeout, total_sessions(d));
+	for (i = 0; i < d->nworkers; i++)
+		frontend_post_stop_accepting(&d->workers[i]);
+	if (d->stats_fd != -1) {
+		ev_fd_del(d->ev, d->stats_fd);
+		close(d->stats_fd);
+		d->stats_fd = -1;
+	}
+	d->drain_deadline = ev_now(d->ev) + d->gen->conf->drain_timeout;
+	ev_timer_init(&d->drain_timer, on_drain, d);
+	ev_timer_arm(d->ev, &d->drain_timer, 0);
+}
+
+static void on_signal(struct ev *ev, int fd, int mask, void *arg)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			if (!d->draining)
+				reload(d);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			start_drain(d);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* A worker took a new gen: a reload that came meanwhile can run now. */
+static void on_main_wakeup(struct ev *ev, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->reload_again && !d->draining && __atomic_load_n(&d->pending_acks, __ATOMIC_ACQUIRE) == 0)
+		reload(d);
+}
+
+/* --- privileges ---------------------------------------------------------------------------------------- */
+
+static int drop_privileges(const struct conf *c, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	gid_t gid;
+
+	if (!c->user)
+		return 0;
+	pw = getpwnam(c->user);
+	if (!pw) {
+		set_err(err, errlen, "%s: user '%s' does not exist", c->file, c->user);
+		return -1;
+	}
+	gid = pw->pw_gid;
+	if (c->group) {
+		struct group *gr = getgrnam(c->group);
+
+		if (!gr) {
+			set_err(err, errlen, "%s: group '%s' does not exist", c->file, c->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == pw->pw_uid)
+			return 0;
+		set_err(err, errlen, "%s: user '%s' is set but recheckd does not run as root and cannot switch",
+			c->file, c->user);
+		return -1;
+	}
+	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 || setuid(pw->pw_uid) == -1) {
+		set_err(err, errlen, "cannot drop privileges to %s: %s", c->user, strerror(errno));
+		return -1;
+	}
+	/* Getting root back must be impossible now. */
+	if (pw->pw_uid != 0 && setuid(0) != -1) {
+		set_err(err, errlen, "dropping privileges to %s did not stick", c->user);
+		return -1;
+	}
+	dlog_info("running as %s (uid %d, gid %d)", c->user, (int)pw->pw_uid, (int)gid);
+	return 0;
+}
+
+/* --- run ----------------------------------------------------------------------------------------------- */
+
+int daemon_run(struct daemon *d, struct conf *conf)
+{
+	char err[ERR_LEN];
+	sigset_t set;
+	int i, started = 0, rc = RC_EXIT_IO;
+
+	d->sigfd = d->stats_fd = -1;
+	d->exit_code = RC_EXIT_OK;
+	signal(SIGPIPE, SIG_IGN);
+	/* Blocked in every thread (workers inherit the mask) and read from the signalfd by the main loop. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	d->ev = ev_new(256, err, sizeof(err));
+	if (!d->ev) {
+		dlog_err("%s", err);
+		conf_free(conf);
+		return RC_EXIT_IO;
+	}
+	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->sigfd == -1 || ev_fd_set(d->ev, d->sigfd, EV_READ, on_signal, d) == -1) {
+		dlog_err("signalfd: %s", strerror(errno));
+		conf_free(conf);
+		goto out;
+	}
+	ev_set_wakeup(d->ev, on_main_wakeup, d);
+	d->nworkers = conf->threads;
+	d->gen = gen_build(conf, NULL, d->nworkers, err, sizeof(err));
+	if (!d->gen) {
+		dlog_err("%s", err);
+		conf_free(conf);
+		goto out;
+	}
+	d->gen->id = ++d->next_gen_id;
+	if (conf->stats_bind) {
+		d->stats_fd = net_listen((struct sockaddr *)&conf->stats_addr, conf->stats_addrlen, 64, false, err,
+					 sizeof(err));
+		if (d->stats_fd == -1 || ev_fd_set(d->ev, d->stats_fd, EV_READ, on_stats, d) == -1) {
+			dlog_err("stats: %s", err);
+			goto out;
+		}
+	}
+	if (drop_privileges(conf, err, sizeof(err)) == -1) {
+		dlog_err("%s", err);
+		goto out;
+	}
+	d->workers = calloc((size_t)d->nworkers, sizeof(*d->workers));
+	if (!d->workers) {
+		dlog_err("out of memory");
+		goto out;
+	}
+	for (i = 0; i < d->nworkers; i++) {
+		if (frontend_worker_init(&d->workers[i], d, i, d->gen, err, sizeof(err)) == -1) {
+			dlog_err("thread %d: %s", i, err);
+			goto out;
+		}
+	}
+	for (started = 0; started < d->nworkers; started++) {
+		int e = pthread_create(&d->workers[started].thread, NULL, frontend_worker_main, &d->workers[started]);
+
+		if (e != 0) {
+			dlog_err("cannot start thread %d: %s", started, strerror(e));
+			goto out;
+		}
+	}
+	for (i = 0; i < (int)d->gen->nli; i++) {
+		char a[NET_ADDRSTRLEN];
+		struct listener *li = d->gen->li[i];
+
+		dlog_info("listener %s on %s: %zu servers, hash %s, relay %s", li->name,
+			  net_fmt_addr((struct sockaddr *)&li->addr, a, sizeof(a)), li->nsrv,
+			  li->conf->hash == CONF_HASH_CONSISTENT ? "consistent" : "map-based",
+			  relay_mode_str(li->rconf.mode));
+	}
+	dlog_notice("recheckd %s ready: %d threads, %s backend", RECHECK_VERSION, d->nworkers, ev_backend_name());
+	notify_send("READY=1");
+	ev_run(d->ev);
+	rc = d->exit_code;
+out:
+	if (started < d->nworkers && d->workers) {
+		/* A start-up failure: stop the threads already running. */
+		for (i = 0; i < started; i++)
+			frontend_post_quit(&d->workers[i]);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(d->workers[i].thread, NULL);
+	d->threads_gone = true;
+	for (i = 0; d->workers && i < d->nworkers; i++)
+		frontend_worker_free(&d->workers[i]);
+	free(d->workers);
+	gen_unref(d->gen);
+	if (d->stats_fd != -1)
+		close(d->stats_fd);
+	if (d->sigfd != -1)
+		close(d->sigfd);
+	ev_free(d->ev);
+	return rc;
+}

@@ -1,0 +1,178 @@
+/*
+ * daemon: recheckd's run-time model and its main thread.
+ *
+ * Threads: the main thread runs an ev loop for signals (signalfd), reloads, draining, the stats
+ * listener and, later, health checks. `threads` worker threads each run their own ev loop with their
+ * own SO_REUSEPORT listening socket per listener, accept, pick a server and relay. Workers never share
+ * a session; they share only listeners and servers, whose counters are updated with relaxed atomics.
+ *
+ * Generations: a loaded config becomes a `struct gen` (listeners, servers, balancer tables). A reload
+ * builds a new gen (binding new addresses, reusing the sockets of listeners whose name and address are
+ * unchanged, and reusing the very server objects whose listener name, server name and address are
+ * unchanged: their health and counters survive), then hands it to each worker through its mailbox.
+ * Sessions keep references to their listener and server, so an old gen's objects live until its last
+ * session ends. Reloads are serialised: a new one waits until every worker took the previous one.
+ *
+ * Hooks for health checks and stats (added on top of this):
+ *   - struct rserver carries the balancer's struct server (state, health), the effective check
+ *     settings (conf pointer), per-server counters and a `health` pointer for the checker's state;
+ *   - daemon_check_result() feeds one check result: updates the health counter, rebuilds the balancer
+ *     on a transition, logs it with the remaining active/backup counts, and applies
+ *     on_marked_down: shutdown-sessions;
+ *   - d->gen is the current generation (main thread only); d->ev the main loop for checks and stats.
+ */
+#ifndef RECHECKD_DAEMON_H
+#define RECHECKD_DAEMON_H
+
+#include "api.h"
+
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "ev-t.h"
+#include "lb-t.h"
+#include "relay-t.h"
+#include "server-t.h"
+
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* A backend server at run time. */
+struct rserver {
+	struct server srv;            /* the balancer's record: name, address, weight, backup, puid, state, health */
+	char *address;                /* as configured, owned; with the name, identifies the server on reload */
+	const struct conf_server *conf; /* effective settings (check recipe, intervals) in the current gen's conf;
+					 * main thread only, updated on reload */
+	bool shutdown_sessions;       /* on_marked_down: shutdown-sessions */
+	unsigned refs;                /* atomic: listeners listing it + sessions using it */
+	uint64_t kill_seq;            /* atomic: bumped when marked down with shutdown-sessions */
+	struct relay_ctr bytes;       /* atomic byte counters of its sessions */
+	uint64_t conn_cur;            /* atomic: sessions now */
+	uint64_t conn_total;          /* atomic: sessions ever (including failed connects) */
+	uint64_t conn_errors;         /* atomic: connects that failed or timed out */
+	void *health;                 /* the health checker's state for this server; NULL until it exists */
+};
+
+/* A listener (frontend + backend) at run time. */
+struct listener {
+	char *name;                   /* owned */
+	struct sockaddr_storage addr; /* bind address */
+	socklen_t addrlen;
+	const struct conf_listener *conf; /* in its gen's conf */
+	int maxconn;                  /* accepting pauses while conn_cur >= maxconn */
+	uint64_t timeout_connect;     /* ms */
+	struct relay_conf rconf;      /* relay mode and idle timeouts */
+	struct lb_backend *lb;        /* balance source over srv; owned */
+	struct rserver **srv;         /* owned array, a reference on each */
+	size_t nsrv;
+	int *fds;                     /* one listening socket per worker; -1 once closed or handed over */
+	int nfds;
+	unsigned refs;                /* atomic: its gen + sessions */
+	int conn_cur;                 /* atomic: sessions now (maxconn) */
+	uint64_t conn_total;          /* atomic: accepted connections */
+	uint64_t conn_noserver;       /* atomic: closed at once because no server was usable */
+	struct relay_ctr bytes;       /* atomic byte counters */
+};
+
+struct gen {
+	struct conf *conf;            /* owned */
+	struct listener **li;         /* owned array, a reference on each */
+	size_t nli;
+	unsigned refs;                /* atomic: the daemon's current pointer + each worker using it */
+	uint64_t id;                  /* 1 for the first config, +1 per accepted reload */
+};
+
+struct session;
+struct daemon;
+
+/* A listening socket as one worker watches it. */
+struct wlisten {
+	int fd;
+	struct listener *li;          /* a reference is held through the worker's gen */
+	struct worker *w;
+	bool paused;                  /* maxconn reached or out of fds: not watched */
+};
+
+struct worker {
+	int id;                       /* 0..threads-1: index in listener fds */
+	pthread_t thread;
+	struct daemon *d;
+	struct ev *ev;                /* this thread's loop */
+	struct relay_pool *pool;      /* this thread's pipes and buffers */
+	struct gen *gen;              /* the gen whose listeners this worker serves (a reference) */
+	struct wlisten *wl;           /* owned array, one per listener of gen */
+	size_t nwl;
+	size_t npaused;               /* entries of wl paused */
+	struct ev_timer retry;        /* resumes listeners paused by EMFILE/ENFILE */
+	struct session *sessions;     /* doubly linked list of this worker's sessions */
+	size_t nsess;                 /* atomic: read by the main thread while draining */
+
+	pthread_mutex_t mu;           /* guards the mailbox below */
+	struct gen *next_gen;         /* mailbox: adopt this gen (a reference) */
+	bool stop_accepting;          /* mailbox: close the listening sockets (drain) */
+	bool quit;                    /* mailbox: kill every session and leave the loop */
+	bool scan_kill;               /* mailbox: end sessions of servers whose kill_seq moved */
+};
+
+struct daemon {
+	const char *conf_path;        /* -f */
+	bool debug;                   /* -d */
+	struct ev *ev;                /* main loop */
+	struct gen *gen;              /* current generation (a reference) */
+	struct worker *workers;       /* owned array */
+	int nworkers;
+	int sigfd;                    /* signalfd for SIGHUP, SIGTERM, SIGINT */
+	int stats_fd;                 /* the stats listener (bound before dropping privileges), -1 when none */
+	unsigned pending_acks;        /* atomic: workers that have not yet adopted the last gen */
+	bool reload_again;            /* a SIGHUP came while a reload was being adopted */
+	bool draining;                /* SIGTERM received: not accepting, waiting for sessions */
+	uint64_t drain_deadline;      /* ev_now() ms when draining gives up and kills the rest */
+	struct ev_timer drain_timer;  /* polls the session count while draining */
+	uint64_t next_gen_id;
+	int exit_code;
+	bool threads_gone;            /* workers stopped: wakeups go nowhere (their loops are being freed) */
+};
+
+/* --- gen.c: building and releasing generations (main thread, except the *_unref) ------------------ */
+
+/*
+ * Builds a generation from conf for nthreads workers, reusing from old (may be NULL) the listening
+ * sockets of unchanged listeners and the server objects of unchanged servers. Takes conf on success.
+ * NULL with a reason in err (a bind failure names the address); old is then untouched.
+ */
+struct gen *gen_build(struct conf *conf, struct gen *old, int nthreads, char *err, size_t errlen);
+void gen_unref(struct gen *g);
+void listener_ref(struct listener *li);
+void listener_unref(struct listener *li);
+void rserver_ref(struct rserver *s);
+void rserver_unref(struct rserver *s);
+/* The listener / server named so in g, or NULL. */
+struct listener *gen_listener(struct gen *g, const char *name);
+struct rserver *listener_server(struct listener *li, const char *name);
+
+/* --- frontend.c: worker threads --------------------------------------------------------------------- */
+
+int frontend_worker_init(struct worker *w, struct daemon *d, int id, struct gen *g, char *err, size_t errlen);
+void *frontend_worker_main(void *arg);
+void frontend_worker_free(struct worker *w);
+/* Posts to a worker's mailbox and wakes it (thread-safe). */
+void frontend_post_gen(struct worker *w, struct gen *g);
+void frontend_post_stop_accepting(struct worker *w);
+void frontend_post_quit(struct worker *w);
+void frontend_post_scan_kill(struct worker *w);
+
+/* --- daemon.c: main thread ---------------------------------------------------------------------------- */
+
+/* Runs the daemon with an already loaded config (taken). Returns the process exit code. */
+int daemon_run(struct daemon *d, struct conf *conf);
+/*
+ * The health-check hook: feeds one check result for s of listener li (main thread). Rebuilds the
+ * balancer when s entered or left the usable set, logs the transition, and with shutdown-sessions
+ * ends s's sessions when it went down. Returns the transition record.
+ */
+struct server_status daemon_check_result(struct daemon *d, struct listener *li, struct rserver *s,
+					 enum srv_check_res res, const char *reason);
+/* Wakes every worker (a listener dropped below maxconn). Thread-safe. */
+void daemon_wake_workers(struct daemon *d);
+
+#endif

@@ -1,0 +1,474 @@
+/*
+ * frontend: a worker thread: its listening sockets, accept, server pick, connect, relay (see daemon.h).
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "dlog.h"
+#include "ev.h"
+#include "lb.h"
+#include "net.h"
+#include "relay.h"
+#include "util.h"
+
+/* Connections accepted per readiness event before others get a turn. */
+#define ACCEPT_BATCH 64
+/* How long a listener rests after EMFILE/ENFILE before accepting again. */
+#define ACCEPT_RETRY_MS 100
+/* Idle pipes/buffers a worker keeps for reuse. */
+#define POOL_IDLE 256
+
+struct session {
+	struct relay relay;        /* once connected; owns cfd/sfd from relay_init on */
+	struct worker *w;
+	struct listener *li;       /* a reference */
+	struct rserver *sv;        /* a reference */
+	int cfd, sfd;              /* until the relay takes them */
+	uint64_t kill_seq;         /* sv->kill_seq when the session started (shutdown-sessions) */
+	struct ev_timer ctimer;    /* connect timeout */
+	bool relaying;             /* relay_start() done */
+	struct session *prev, *next;
+};
+
+/* --- picking a server ------------------------------------------------------------------------------- */
+
+/* The server for a client source address: `balance source` through the listener's balancer. */
+static struct rserver *pick(struct listener *li, const struct sockaddr *src)
+{
+	struct server *s = lb_pick(li->lb, src);
+
+	return s ? container_of(s, struct rserver, srv) : NULL;
+}
+
+/* --- sessions ----------------------------------------------------------------------------------------- */
+
+static bool reserve(struct listener *li)
+{
+	int cur = __atomic_load_n(&li->conn_cur, __ATOMIC_RELAXED);
+
+	do {
+		if (cur >= li->maxconn)
+			return false;
+	} while (!__atomic_compare_exchange_n(&li->conn_cur, &cur, cur + 1, true, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+static void release(struct worker *w, struct listener *li)
+{
+	int prev = __atomic_fetch_sub(&li->conn_cur, 1, __ATOMIC_ACQ_REL);
+
+	/* This listener may be paused on any worker: let them all look again. */
+	if (prev == li->maxconn)
+		daemon_wake_workers(w->d);
+}
+
+static void session_free(struct session *s)
+{
+	struct worker *w = s->w;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		w->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	__atomic_fetch_sub(&w->nsess, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&s->sv->conn_cur, 1, __ATOMIC_RELAXED);
+	release(w, s->li);
+	rserver_unref(s->sv);
+	listener_unref(s->li);
+	free(s);
+}
+
+static void on_relay_end(struct relay *r, enum relay_end why, void *arg)
+{
+	struct session *s = arg;
+
+	dlog_debug("%s/%s: session ended (%s), %llu bytes in, %llu bytes out", s->li->name, s->sv->srv.name,
+		   relay_end_str(why), (unsigned long long)r->d[0].bytes, (unsigned long long)r->d[1].bytes);
+	session_free(s);
+}
+
+/* Ends a session that is still connecting. */
+static void session_abort(struct session *s)
+{
+	ev_timer_stop(s->w->ev, &s->ctimer);
+	ev_fd_del(s->w->ev, s->sfd);
+	close(s->sfd);
+	close(s->cfd);
+	session_free(s);
+}
+
+static void session_kill(struct session *s)
+{
+	if (s->relaying)
+		relay_kill(&s->relay);
+	else
+		session_abort(s);
+}
+
+static void connect_failed(struct session *s, const char *why)
+{
+	char a[NET_ADDRSTRLEN];
+
+	__atomic_fetch_add(&s->sv->conn_errors, 1, __ATOMIC_RELAXED);
+	dlog_warn("%s/%s: cannot connect to %s: %s", s->li->name, s->sv->srv.name,
+		  net_fmt_addr((struct sockaddr *)&s->sv->srv.addr, a, sizeof(a)), why);
+	session_abort(s);
+}
+
+static void on_connect_timeout(struct ev *ev, struct ev_timer *t, void *arg)
+{
+	connect_failed(arg, "connect timeout");
+}
+
+static void on_connected(struct ev *ev, int fd, int mask, void *arg)
+{
+	struct session *s = arg;
+	int e = net_connect_result(fd);
+
+	if (e != 0) {
+		connect_failed(s, strerror(e));
+		return;
+	}
+	ev_timer_stop(ev, &s->ctimer);
+	net_nodelay(s->sfd);
+	relay_init(&s->relay, ev, s->w->pool, s->cfd, s->sfd, &s->li->rconf, on_relay_end, s);
+	s->relay.ctr[0] = &s->li->bytes;
+	s->relay.ctr[1] = &s->sv->bytes;
+	s->relaying = true;
+	if (relay_start(&s->relay) == -1) {
+		dlog_err("%s: cannot watch a session: %s", s->li->name, strerror(errno));
+		relay_kill(&s->relay);
+	}
+}
+
+/* A connection was accepted on li (a slot is reserved): pick, connect, and wait for the connect. */
+static void session_start(struct worker *w, struct listener *li, int cfd, const struct sockaddr_storage *src)
+{
+	struct rserver *sv;
+	struct session *s;
+	char e[ERR_LEN], a[NET_ADDRSTRLEN];
+	int sfd;
+
+	__atomic_fetch_add(&li->conn_total, 1, __ATOMIC_RELAXED);
+	sv = pick(li, (const struct sockaddr *)src);
+	if (!sv) {
+		__atomic_fetch_add(&li->conn_noserver, 1, __ATOMIC_RELAXED);
+		dlog_warn("%s: no server available for %s", li->name,
+			  net_fmt_host((const struct sockaddr *)src, a, sizeof(a)));
+		goto drop;
+	}
+	__atomic_fetch_add(&sv->conn_total, 1, __ATOMIC_RELAXED);
+	sfd = net_connect((struct sockaddr *)&sv->srv.addr, sv->srv.addrlen, e, sizeof(e));
+	if (sfd == -1) {
+		__atomic_fetch_add(&sv->conn_errors, 1, __ATOMIC_RELAXED);
+		dlog_warn("%s/%s: %s", li->name, sv->srv.name, e);
+		goto drop;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || ev_fd_set(w->ev, sfd, EV_WRITE, on_connected, s) == -1) {
+		dlog_err("%s: cannot start a session: %s", li->name, s ? strerror(errno) : "out of memory");
+		free(s);
+		close(sfd);
+		goto drop;
+	}
+	net_nodelay(cfd);
+	s->w = w;
+	s->li = li;
+	s->sv = sv;
+	s->cfd = cfd;
+	s->sfd = sfd;
+	s->kill_seq = __atomic_load_n(&sv->kill_seq, __ATOMIC_RELAXED);
+	listener_ref(li);
+	rserver_ref(sv);
+	__atomic_fetch_add(&sv->conn_cur, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&w->nsess, 1, __ATOMIC_RELAXED);
+	s->next = w->sessions;
+	if (w->sessions)
+		w->sessions->prev = s;
+	w->sessions = s;
+	ev_timer_init(&s->ctimer, on_connect_timeout, s);
+	ev_timer_arm(w->ev, &s->ctimer, li->timeout_connect);
+	return;
+drop:
+	close(cfd);
+	release(w, li);
+}
+
+/* --- listening sockets -------------------------------------------------------------------------------- */
+
+static void wl_pause(struct worker *w, struct wlisten *l)
+{
+	if (l->paused)
+		return;
+	ev_fd_mask(w->ev, l->fd, EV_NONE);
+	l->paused = true;
+	w->npaused++;
+}
+
+static void on_accept(struct ev *ev, int fd, int mask, void *arg)
+{
+	struct wlisten *l = arg;
+	struct worker *w = l->w;
+	struct sockaddr_storage src;
+	socklen_t srclen;
+	int i, cfd;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		if (!reserve(l->li)) {
+			dlog_debug("%s: maxconn %d reached, pausing accept on thread %d", l->li->name, l->li->maxconn,
+				   w->id);
+			wl_pause(w, l);
+			return;
+		}
+		cfd = net_accept(fd, &src, &srclen);
+		if (cfd == -1) {
+			int e = errno;
+
+			release(w, l->li);
+			if (e == EAGAIN || e == EINTR || e == ECONNABORTED)
+				return;
+			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+				dlog_err("%s: accept: %s; pausing for %d ms", l->li->name, strerror(e), ACCEPT_RETRY_MS);
+				wl_pause(w, l);
+				if (!ev_timer_armed(&w->retry))
+					ev_timer_arm(ev, &w->retry, ACCEPT_RETRY_MS);
+				return;
+			}
+			dlog_err("%s: accept: %s", l->li->name, strerror(e));
+			return;
+		}
+		session_start(w, l->li, cfd, &src);
+	}
+}
+
+/* Resumes paused listeners that are below maxconn again. */
+static void resume_paused(struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nwl && w->npaused > 0; i++) {
+		struct wlisten *l = &w->wl[i];
+
+		if (!l->paused || __atomic_load_n(&l->li->conn_cur, __ATOMIC_RELAXED) >= l->li->maxconn)
+			continue;
+		if (ev_fd_mask(w->ev, l->fd, EV_READ) == 0) {
+			l->paused = false;
+			w->npaused--;
+		}
+	}
+}
+
+static void on_retry(struct ev *ev, struct ev_timer *t, void *arg)
+{
+	resume_paused(arg);
+}
+
+static void before_sleep(struct ev *ev, void *arg)
+{
+	struct worker *w = arg;
+
+	if (w->npaused > 0 && !ev_timer_armed(&w->retry))
+		resume_paused(w);
+}
+
+static void close_listeners(struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nwl; i++) {
+		ev_fd_del(w->ev, w->wl[i].fd);
+		close(w->wl[i].fd);
+		if (w->wl[i].li->fds[w->id] == w->wl[i].fd)
+			w->wl[i].li->fds[w->id] = -1;
+	}
+	free(w->wl);
+	w->wl = NULL;
+	w->nwl = 0;
+	w->npaused = 0;
+}
+
+/* Takes g's listening sockets for this worker; closes the sockets of listeners g no longer has. */
+static int adopt(struct worker *w, struct gen *g)
+{
+	struct wlisten *nw = calloc(g->nli ? g->nli : 1, sizeof(*nw));
+	size_t i, j;
+
+	if (!nw)
+		return -1;
+	for (i = 0; i < g->nli; i++) {
+		nw[i].fd = g->li[i]->fds[w->id];
+		nw[i].li = g->li[i];
+		nw[i].w = w;
+	}
+	for (j = 0; j < w->nwl; j++) {
+		bool kept = false;
+
+		for (i = 0; i < g->nli; i++)
+			kept |= nw[i].fd == w->wl[j].fd;
+		if (kept)
+			continue;
+		ev_fd_del(w->ev, w->wl[j].fd);
+		close(w->wl[j].fd);
+		if (w->wl[j].li->fds[w->id] == w->wl[j].fd)
+			w->wl[j].li->fds[w->id] = -1;
+	}
+	free(w->wl);
+	w->wl = nw;
+	w->nwl = g->nli;
+	w->npaused = 0;
+	for (i = 0; i < g->nli; i++) {
+		if (nw[i].fd == -1)
+			continue;
+		if (ev_fd_set(w->ev, nw[i].fd, EV_READ, on_accept, &nw[i]) == -1)
+			dlog_err("%s: cannot watch the listening socket: %s", nw[i].li->name, strerror(errno));
+	}
+	if (w->gen)
+		gen_unref(w->gen);
+	w->gen = g;
+	return 0;
+}
+
+/* --- mailbox ------------------------------------------------------------------------------------------- */
+
+static void on_wakeup(struct ev *ev, void *arg)
+{
+	struct worker *w = arg;
+	struct gen *g;
+	bool stop, quit, scan;
+
+	pthread_mutex_lock(&w->mu);
+	g = w->next_gen;
+	w->next_gen = NULL;
+	stop = w->stop_accepting;
+	quit = w->quit;
+	scan = w->scan_kill;
+	w->scan_kill = false;
+	pthread_mutex_unlock(&w->mu);
+
+	if (g) {
+		if (adopt(w, g) == -1) {
+			dlog_err("thread %d: out of memory adopting the new configuration", w->id);
+			gen_unref(g);
+		}
+		__atomic_fetch_sub(&w->d->pending_acks, 1, __ATOMIC_ACQ_REL);
+		ev_wakeup(w->d->ev);
+	}
+	if ((stop || quit) && w->nwl > 0)
+		close_listeners(w);
+	if (scan || quit) {
+		struct session *s = w->sessions, *next;
+
+		for (; s; s = next) {
+			next = s->next;
+			if (quit || __atomic_load_n(&s->sv->kill_seq, __ATOMIC_RELAXED) != s->kill_seq) {
+				if (!quit)
+					dlog_info("%s/%s: session shut down (server marked down, shutdown-sessions)",
+						  s->li->name, s->sv->srv.name);
+				session_kill(s);
+			}
+		}
+	}
+	if (quit)
+		ev_stop(ev);
+	else
+		resume_paused(w);
+}
+
+static void post(struct worker *w, struct gen *g, bool stop, bool quit, bool scan)
+{
+	pthread_mutex_lock(&w->mu);
+	if (g) {
+		BUG_ON(w->next_gen != NULL);
+		w->next_gen = g;
+	}
+	w->stop_accepting |= stop;
+	w->quit |= quit;
+	w->scan_kill |= scan;
+	pthread_mutex_unlock(&w->mu);
+	ev_wakeup(w->ev);
+}
+
+void frontend_post_gen(struct worker *w, struct gen *g)
+{
+	post(w, g, false, false, false);
+}
+
+void frontend_post_stop_accepting(struct worker *w)
+{
+	post(w, NULL, true, false, false);
+}
+
+void frontend_post_quit(struct worker *w)
+{
+	post(w, NULL, false, true, false);
+}
+
+void frontend_post_scan_kill(struct worker *w)
+{
+	post(w, NULL, false, false, true);
+}
+
+/* --- thread --------------------------------------------------------------------------------------------- */
+
+int frontend_worker_init(struct worker *w, struct daemon *d, int id, struct gen *g, char *err, size_t errlen)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->d = d;
+	pthread_mutex_init(&w->mu, NULL);
+	w->ev = ev_new(1024, err, errlen);
+	if (!w->ev)
+		return -1;
+	w->pool = relay_pool_new(POOL_IDLE);
+	if (!w->pool) {
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
+	ev_timer_init(&w->retry, on_retry, w);
+	ev_set_before_sleep(w->ev, before_sleep, w);
+	ev_set_wakeup(w->ev, on_wakeup, w);
+	__atomic_fetch_add(&g->refs, 1, __ATOMIC_RELAXED);
+	if (adopt(w, g) == -1) {
+		gen_unref(g);
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void *frontend_worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	ev_run(w->ev);
+	return NULL;
+}
+
+void frontend_worker_free(struct worker *w)
+{
+	struct session *s, *next;
+
+	if (!w->ev)
+		return;
+	for (s = w->sessions; s; s = next) {
+		next = s->next;
+		session_kill(s);
+	}
+	if (w->nwl > 0)
+		close_listeners(w);
+	free(w->wl);
+	gen_unref(w->gen);
+	gen_unref(w->next_gen);
+	relay_pool_free(w->pool);
+	ev_free(w->ev);
+	pthread_mutex_destroy(&w->mu);
+	w->ev = NULL;
+}

@@ -1,0 +1,117 @@
+/*
+ * recheckd: replays recipes as health checks and balances TCP by source address like HAProxy 2.6.
+ * Entry point: options, config check (-c), root policy, then daemon_run(). See docs/recheckd.8.
+ */
+#include "api.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "dlog.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: recheckd -f FILE [-c] [-d]\n"
+		"\n"
+		"Replays recorded recipes as health checks and relays TCP to the healthy servers, picking the\n"
+		"server by client source address exactly as HAProxy 2.6's `balance source` does.\n"
+		"\n"
+		"Options:\n"
+		"  -f, --config FILE  the YAML configuration (see recheckd(8) and samples/recheckd.yaml)\n"
+		"  -c, --check        check the configuration and every recipe it names, then exit\n"
+		"  -d, --debug        log debug lines (per-session ends, accept pauses)\n"
+		"  -h, --help         this help\n"
+		"  -V, --version      print the version\n"
+		"\n"
+		"Runs in the foreground and logs to stderr (or syslog with `log: syslog`). Signals:\n"
+		"  SIGHUP           reload the configuration (validated first; a bad one is refused and the\n"
+		"                   running one stays; open connections and the health of unchanged servers survive)\n"
+		"  SIGTERM, SIGINT  stop accepting, wait up to drain_timeout for sessions to end, exit 0\n"
+		"Speaks systemd's Type=notify protocol when $NOTIFY_SOCKET is set.\n"
+		"\n"
+		"Running as root needs `user:` (privileges are dropped after binding) or `allow_root: true`.\n"
+		"\n"
+		"Exit status: 0 ok (or the configuration is valid), 2 usage, 3 invalid configuration or recipe,\n"
+		"5 a local failure (cannot bind, cannot drop privileges).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'f'}, {"check", no_argument, NULL, 'c'},
+		{"debug", no_argument, NULL, 'd'},        {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	};
+	const char *file = NULL;
+	bool check = false, debug = false;
+	char err[ERR_LEN];
+	struct conf *conf;
+	struct daemon d;
+	size_t i, nsrv = 0;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "f:cdhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			file = optarg;
+			break;
+		case 'c':
+			check = true;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return RC_EXIT_OK;
+		case 'V':
+			printf("recheckd %s\n", RECHECK_VERSION);
+			return RC_EXIT_OK;
+		default:
+			usage(stderr);
+			return RC_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "recheckd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return RC_EXIT_USAGE;
+	}
+	if (!file) {
+		fprintf(stderr, "recheckd: -f FILE is required\n");
+		usage(stderr);
+		return RC_EXIT_USAGE;
+	}
+	conf = conf_load(file, 0, err, sizeof(err));
+	if (!conf) {
+		fprintf(stderr, "recheckd: %s\n", err);
+		return RC_EXIT_BAD_INPUT;
+	}
+	if (check) {
+		for (i = 0; i < conf->nlisteners; i++)
+			nsrv += conf->listeners[i].nservers;
+		printf("%s: configuration is valid: %zu listeners, %zu servers, %zu recipes\n", file,
+		       conf->nlisteners, nsrv, conf->nrecipes);
+		conf_free(conf);
+		return RC_EXIT_OK;
+	}
+	if (geteuid() == 0 && !conf->user && !conf->allow_root) {
+		fprintf(stderr,
+			"recheckd: %s: refusing to run as root: set `user:` (and optionally `group:`) so recheckd "
+			"drops privileges after binding, or `allow_root: true` to keep root deliberately\n",
+			file);
+		conf_free(conf);
+		return RC_EXIT_BAD_INPUT;
+	}
+	dlog_init(conf->log == CONF_LOG_SYSLOG, debug);
+	memset(&d, 0, sizeof(d));
+	d.conf_path = file;
+	d.debug = debug;
+	return daemon_run(&d, conf);
+}

@@ -1,0 +1,274 @@
+/*
+ * lb: the backend, the group rules shared by both algorithms, and the table publication protocol
+ * (see lb.h). Reference: HAProxy backend.c get_server_sh() and update_backend_weight().
+ */
+#include "api.h"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "lb.h"
+#include "server.h"
+#include "util.h"
+
+void lb_table_free(struct lb_table *t)
+{
+	if (t == NULL)
+		return;
+	free(t->map);
+	free(t->ring);
+	free(t);
+}
+
+struct lb_table *lb_table_alloc(const struct lb_backend *be)
+{
+	struct lb_table *t = calloc(1, sizeof(*t));
+	size_t i;
+
+	if (t == NULL)
+		return NULL;
+	/* update_backend_weight(): count the usable servers of each group and remember the first usable
+	 * backup when backups are not all used. */
+	for (i = 0; i < be->nsrv; i++) {
+		struct server *s = be->srv[i];
+
+		if (!server_usable(s))
+			continue;
+		if (s->backup) {
+			if (t->backup == 0 && !be->allbackups)
+				t->fbck = s;
+			t->backup++;
+		} else {
+			t->active++;
+		}
+	}
+	if (t->active) {
+		t->tot_used = t->active;
+		t->fbck = NULL;
+	} else if (t->fbck) {
+		t->tot_used = 1;
+	} else {
+		t->tot_used = t->backup;
+	}
+	return t;
+}
+
+static void wait_readers(struct lb_backend *be, unsigned slot)
+{
+	/* Picks hold a slot only for one lookup; yielding keeps a preempted reader's thread moving. */
+	while (atomic_load(&be->readers[slot]) != 0)
+		sched_yield();
+}
+
+/* Publishes t (owned from now on) and frees the table it replaces once no pick reads it. wlock held. */
+static void publish(struct lb_backend *be, struct lb_table *t)
+{
+	unsigned old = atomic_load(&be->cur), nw = old ^ 1u;
+	struct lb_table *prev;
+
+	t->generation = ++be->generation;
+	wait_readers(be, nw);
+	prev = atomic_exchange(&be->slot[nw], t);
+	lb_table_free(prev); /* always NULL: the spare slot is emptied below on every publish */
+	atomic_store(&be->cur, nw);
+	wait_readers(be, old);
+	prev = atomic_exchange(&be->slot[old], NULL);
+	lb_table_free(prev);
+}
+
+struct lb_backend *lb_backend_new(const char *name, enum lb_algo algo, bool avalanche, bool allbackups,
+				  struct server **srv, size_t n, char *err, size_t errlen)
+{
+	struct lb_backend *be = calloc(1, sizeof(*be));
+	struct lb_table *t;
+	size_t i, len = strlen(name);
+
+	if (be == NULL)
+		goto nomem;
+	if (len > SERVER_NAME_MAX)
+		len = SERVER_NAME_MAX;
+	memcpy(be->name, name, len);
+	be->algo = algo;
+	be->avalanche = avalanche;
+	be->allbackups = allbackups;
+	be->ops = algo == LB_ALGO_CHASH ? &lb_chash_ops : &lb_map_ops;
+	atomic_init(&be->slot[0], NULL);
+	atomic_init(&be->slot[1], NULL);
+	atomic_init(&be->cur, 0);
+	atomic_init(&be->readers[0], 0);
+	atomic_init(&be->readers[1], 0);
+	if (pthread_mutex_init(&be->wlock, NULL) != 0) {
+		free(be);
+		goto nomem;
+	}
+	if (n) {
+		be->srv = calloc(n, sizeof(*be->srv));
+		if (be->srv == NULL)
+			goto fail_nomem;
+		memcpy(be->srv, srv, n * sizeof(*srv));
+	}
+	be->nsrv = n;
+	for (i = 0; i < n; i++) {
+		if (srv[i]->puid == 0) {
+			set_err(err, errlen, "%s: server '%s' has no id (server_assign_puids was not called)", be->name,
+				srv[i]->name);
+			goto fail;
+		}
+		if (srv[i]->weight > SERVER_WEIGHT_MAX) {
+			set_err(err, errlen, "%s: server '%s': weight %u is out of range (0..%d)", be->name,
+				srv[i]->name, srv[i]->weight, SERVER_WEIGHT_MAX);
+			goto fail;
+		}
+	}
+	if (be->ops->init(be, err, errlen) == -1)
+		goto fail;
+	t = be->ops->rebuild(be);
+	if (t == NULL)
+		goto fail_nomem;
+	publish(be, t);
+	return be;
+
+fail_nomem:
+	set_err(err, errlen, "%s: out of memory building the balancer", be->name);
+fail:
+	lb_backend_free(be);
+	return NULL;
+nomem:
+	set_err(err, errlen, "%s: out of memory building the balancer", name);
+	return NULL;
+}
+
+void lb_backend_free(struct lb_backend *be)
+{
+	if (be == NULL)
+		return;
+	if (be->ops && be->ops->deinit)
+		be->ops->deinit(be);
+	lb_table_free(atomic_load(&be->slot[0]));
+	lb_table_free(atomic_load(&be->slot[1]));
+	pthread_mutex_destroy(&be->wlock);
+	free(be->srv);
+	free(be);
+}
+
+struct server *lb_pick_key(struct lb_backend *be, uint32_t key)
+{
+	struct server *s = NULL;
+	struct lb_table *t;
+	unsigned i;
+
+	for (;;) {
+		i = atomic_load(&be->cur);
+		atomic_fetch_add(&be->readers[i], 1);
+		if (atomic_load(&be->cur) == i)
+			break;
+		/* A writer flipped meanwhile: this slot may be freed, do not touch it. */
+		atomic_fetch_sub(&be->readers[i], 1);
+	}
+	t = atomic_load(&be->slot[i]);
+	if (t != NULL && t->tot_used != 0) {
+		/* get_server_sh(): no hashing when a single server serves; else the optional avalanche. */
+		if (t->tot_used == 1)
+			key = 0;
+		else if (be->avalanche)
+			key = hash_full(key);
+		s = be->ops->pick(t, key);
+	}
+	atomic_fetch_sub(&be->readers[i], 1);
+	return s;
+}
+
+struct server *lb_pick(struct lb_backend *be, const struct sockaddr *src)
+{
+	uint32_t key;
+
+	if (hash_source_key(src, &key) == -1)
+		return NULL;
+	return lb_pick_key(be, key);
+}
+
+static int update(struct lb_backend *be, struct server *s, bool up)
+{
+	struct lb_table *t;
+
+	if (s == NULL)
+		t = be->ops->rebuild(be);
+	else if (up)
+		t = be->ops->server_up(be, s);
+	else
+		t = be->ops->server_down(be, s);
+	if (t == NULL)
+		return -1;
+	publish(be, t);
+	return 0;
+}
+
+int lb_server_up(struct lb_backend *be, struct server *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&be->wlock);
+	rc = update(be, s, true);
+	pthread_mutex_unlock(&be->wlock);
+	return rc;
+}
+
+int lb_server_down(struct lb_backend *be, struct server *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&be->wlock);
+	rc = update(be, s, false);
+	pthread_mutex_unlock(&be->wlock);
+	return rc;
+}
+
+int lb_rebuild(struct lb_backend *be)
+{
+	int rc;
+
+	pthread_mutex_lock(&be->wlock);
+	rc = update(be, NULL, false);
+	pthread_mutex_unlock(&be->wlock);
+	return rc;
+}
+
+struct server_status lb_check_result(struct lb_backend *be, struct server *s, enum srv_check_res res,
+				     uint64_t now_ms, int *rc)
+{
+	struct server_status st;
+	int r = 0;
+
+	pthread_mutex_lock(&be->wlock);
+	st = server_check_result(s, res, now_ms);
+	if (st.usable_changed)
+		r = update(be, s, server_usable(s));
+	pthread_mutex_unlock(&be->wlock);
+	if (rc)
+		*rc = r;
+	return st;
+}
+
+void lb_counts(struct lb_backend *be, unsigned *active, unsigned *backup, uint64_t *generation)
+{
+	struct lb_table *t;
+	unsigned i;
+
+	for (;;) {
+		i = atomic_load(&be->cur);
+		atomic_fetch_add(&be->readers[i], 1);
+		if (atomic_load(&be->cur) == i)
+			break;
+		atomic_fetch_sub(&be->readers[i], 1);
+	}
+	t = atomic_load(&be->slot[i]);
+	if (active)
+		*active = t ? t->active : 0;
+	if (backup)
+		*backup = t ? t->backup : 0;
+	if (generation)
+		*generation = t ? t->generation : 0;
+	atomic_fetch_sub(&be->readers[i], 1);
+}

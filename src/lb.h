@@ -1,0 +1,81 @@
+/*
+ * lb: `balance source` exactly as HAProxy 2.6, for map-based and consistent hashing, with backups and
+ * `option allbackups`. Reference: HAPROXY-SEMANTICS.md §5.
+ *
+ * Selection (lb_pick): the source key is derived from the client address only (hash.h); when the
+ * serving group has one usable server the key is 0, otherwise it is passed through hash_full() if the
+ * backend has the avalanche modifier; then the algorithm's table is looked up (map[key % tot] or the
+ * nearest ring point). Active servers serve while at least one is usable; otherwise the first usable
+ * backup alone, or every usable backup with allbackups.
+ *
+ * Tables are rebuilt on state changes (lb_server_up/down, lb_rebuild), never per pick.
+ *
+ * Threading: picks run on every event-loop thread, state changes come from the health checker. A
+ * rebuilt table is immutable and published into one of two slots; a pick announces itself on the
+ * current slot's reader count, re-checks that the slot is still current, reads the table and leaves.
+ * A writer (serialised by wlock) fills the other slot, flips `cur`, then waits for the old slot's
+ * readers to drain before freeing its table. All counters are sequentially consistent atomics, so a
+ * reader either sees the flip and backs off or is counted before the writer looks.
+ * Why not a rwlock: a pick would write the lock's cache line anyway and could be stalled behind a
+ * writer for the whole rebuild; here a pick never waits for a rebuild (which may take a while for
+ * large map tables) and a writer waits only for the few picks already inside a lookup (a bounded
+ * binary search or array index). Why not a plain refcount on the table: a reader would have to
+ * load the pointer and increment a count inside the object it might already have lost to free().
+ */
+#ifndef RECHECK_LB_H
+#define RECHECK_LB_H
+
+#include "api.h"
+
+#include <sys/socket.h>
+
+#include "lb-t.h"
+
+extern const struct lb_ops lb_map_ops;
+extern const struct lb_ops lb_chash_ops;
+
+/*
+ * Creates a backend over srv[0..n-1] (declaration order). The servers are not copied: they must
+ * outlive the backend, and their puid must be assigned (server_assign_puids) and their state set
+ * (server_start) before. Builds the first table. Returns the backend (caller frees with
+ * lb_backend_free), or NULL with a reason in err.
+ */
+struct lb_backend *lb_backend_new(const char *name, enum lb_algo algo, bool avalanche, bool allbackups,
+				  struct server **srv, size_t n, char *err, size_t errlen);
+/* Frees the backend and its tables (not the servers). No pick may run concurrently. NULL is a no-op. */
+void lb_backend_free(struct lb_backend *be);
+
+/*
+ * The server for a client address (AF_INET or AF_INET6; the port is ignored), or NULL when no server
+ * is usable or the family is not IP. Lock-free, callable from any thread at any time.
+ */
+struct server *lb_pick(struct lb_backend *be, const struct sockaddr *src);
+/* The same from a precomputed source key (hash_source_key()), for tests and tools. */
+struct server *lb_pick_key(struct lb_backend *be, uint32_t key);
+
+/*
+ * Tells the balancer that s's state was changed (by server_check_result or server_set_maint, with
+ * usable_changed set): rebuilds and publishes the table. Returns 0, or -1 when memory ran out (the old
+ * table stays in use). lb_rebuild does the same for any number of changed servers.
+ */
+int lb_server_up(struct lb_backend *be, struct server *s);
+int lb_server_down(struct lb_backend *be, struct server *s);
+int lb_rebuild(struct lb_backend *be);
+
+/*
+ * Applies one check result to s (server_check_result) and, when s entered or left the usable set,
+ * rebuilds the table, under the backend's writer lock. Returns the transition record; *rc (when not
+ * NULL) gets lb_rebuild's result.
+ */
+struct server_status lb_check_result(struct lb_backend *be, struct server *s, enum srv_check_res res,
+				     uint64_t now_ms, int *rc);
+
+/* Copies the current table's counters (active/backup usable, generation) for stats. */
+void lb_counts(struct lb_backend *be, unsigned *active, unsigned *backup, uint64_t *generation);
+
+/* Frees a table built by an lb_ops hook. NULL is a no-op. */
+void lb_table_free(struct lb_table *t);
+/* Helpers for lb_ops implementations: a zeroed table with the group counts of be's current states. */
+struct lb_table *lb_table_alloc(const struct lb_backend *be);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * net: address parsing and non-blocking sockets (see net.h).
+ */
+#include "api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "util.h"
+
+int net_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon, *port;
+	size_t hlen;
+	char *end;
+	unsigned long p;
+	struct addrinfo hints = {0}, *res = NULL;
+	int rc;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':') {
+			set_err(err, errlen, "'%s': an IPv6 address is written [ADDR]:PORT", text);
+			return -1;
+		}
+		hlen = (size_t)(close - text - 1);
+		memcpy(host, text + 1, MIN(hlen, sizeof(host) - 1));
+		port = close + 2;
+		hints.ai_flags = AI_NUMERICHOST;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon) {
+			set_err(err, errlen, "'%s': expected HOST:PORT, [IPV6]:PORT or :PORT", text);
+			return -1;
+		}
+		if (strchr(text, ':') != colon) {
+			set_err(err, errlen, "'%s': write IPv6 addresses in brackets: [ADDR]:PORT", text);
+			return -1;
+		}
+		hlen = (size_t)(colon - text);
+		memcpy(host, text, MIN(hlen, sizeof(host) - 1));
+		port = colon + 1;
+	}
+	if (hlen >= sizeof(host)) {
+		set_err(err, errlen, "'%s': host name too long", text);
+		return -1;
+	}
+	host[hlen] = '\0';
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (!*port || *end || errno || p > 65535 || *port == '-' || *port == '+') {
+		set_err(err, errlen, "'%s': the port must be a number from 0 to 65535", text);
+		return -1;
+	}
+	if (hlen == 0)
+		memcpy(host, "0.0.0.0", 8);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags |= AI_NUMERICSERV;
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0) {
+		set_err(err, errlen, "'%s': cannot resolve '%s': %s", text, host, gai_strerror(rc));
+		return -1;
+	}
+	if (res->ai_addrlen > sizeof(*ss)) {
+		freeaddrinfo(res);
+		set_err(err, errlen, "'%s': unsupported address", text);
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+char *net_fmt_host(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		if (!inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)outlen))
+			snprintf(out, outlen, "?");
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		if (!inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)outlen))
+			snprintf(out, outlen, "?");
+	} else {
+		snprintf(out, outlen, "unix");
+	}
+	return out;
+}
+
+char *net_fmt_addr(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char h[INET6_ADDRSTRLEN];
+
+	net_fmt_host(sa, h, sizeof(h));
+	if (sa->sa_family == AF_INET)
+		snprintf(out, outlen, "%s:%u", h, ntohs(((const struct sockaddr_in *)sa)->sin_port));
+	else if (sa->sa_family == AF_INET6)
+		snprintf(out, outlen, "[%s]:%u", h, ntohs(((const struct sockaddr_in6 *)sa)->sin6_port));
+	else
+		snprintf(out, outlen, "%s", h);
+	return out;
+}
+
+int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, bool reuseport, char *err, size_t errlen)
+{
+	char a[NET_ADDRSTRLEN];
+	int fd, one = 1;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		set_err(err, errlen, "%s: socket: %s", net_fmt_addr(sa, a, sizeof(a)), strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1) ||
+	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)) {
+		set_err(err, errlen, "%s: setsockopt: %s", net_fmt_addr(sa, a, sizeof(a)), strerror(errno));
+		goto fail;
+	}
+	if (bind(fd, sa, len) == -1) {
+		set_err(err, errlen, "%s: cannot bind: %s", net_fmt_addr(sa, a, sizeof(a)), strerror(errno));
+		goto fail;
+	}
+	if (listen(fd, backlog) == -1) {
+		set_err(err, errlen, "%s: cannot listen: %s", net_fmt_addr(sa, a, sizeof(a)), strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int net_accept(int lfd, struct sockaddr_storage *peer, socklen_t *peerlen)
+{
+	*peerlen = sizeof(*peer);
+	return accept4(lfd, (struct sockaddr *)peer, peerlen, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+int net_connect(const struct sockaddr *sa, socklen_t len, char *err, size_t errlen)
+{
+	char a[NET_ADDRSTRLEN];
+	int fd, e;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		e = errno;
+		set_err(err, errlen, "%s: socket: %s", net_fmt_addr(sa, a, sizeof(a)), strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (connect(fd, sa, len) == -1 && errno != EINPROGRESS) {
+		e = errno;
+		set_err(err, errlen, "%s: connect: %s", net_fmt_addr(sa, a, sizeof(a)), strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int net_connect_result(int fd)
+{
+	int e = 0;
+	socklen_t l = sizeof(e);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) == -1)
+		return errno;
+	return e;
+}
+
+int net_nodelay(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+int net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len)
+{
+	*len = sizeof(*ss);
+	return getsockname(fd, (struct sockaddr *)ss, len);
+}
+
+bool net_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)a, *y = (const struct sockaddr_in *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a, *y = (const struct sockaddr_in6 *)b;
+
+		return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+	}
+	return false;
+}

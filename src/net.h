@@ -1,0 +1,46 @@
+/*
+ * net: non-blocking socket helpers in the spirit of Redis' anet: every fd is close-on-exec and
+ * non-blocking; user-facing failures go into err as "ADDRESS: reason".
+ */
+#ifndef RECHECK_NET_H
+#define RECHECK_NET_H
+
+#include "api.h"
+
+#include <sys/socket.h>
+
+/* "[v6]:65535" plus NUL. */
+#define NET_ADDRSTRLEN 64
+
+/*
+ * Parses "HOST:PORT", "[V6ADDR]:PORT" or ":PORT" (any IPv4 address) into ss. HOST may be a name; it is
+ * resolved once, now (the first address wins). Returns 0, or -1 with "'text': reason" in err.
+ */
+int net_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen);
+/* Formats an IPv4/IPv6 address with its port ("1.2.3.4:80", "[::1]:80"); returns out. */
+char *net_fmt_addr(const struct sockaddr *sa, char *out, size_t outlen);
+/* Formats only the address, no port. */
+char *net_fmt_host(const struct sockaddr *sa, char *out, size_t outlen);
+
+/*
+ * A listening socket bound to sa, SO_REUSEADDR always, SO_REUSEPORT when reuseport (one listener per
+ * thread), IPV6_V6ONLY for IPv6 so "[::]:80" and "0.0.0.0:80" can coexist. Returns the fd or -1 with err.
+ */
+int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, bool reuseport, char *err, size_t errlen);
+/* accept4 with SOCK_CLOEXEC|SOCK_NONBLOCK. Returns the fd, or -1 with errno (EAGAIN: no more). */
+int net_accept(int lfd, struct sockaddr_storage *peer, socklen_t *peerlen);
+/*
+ * Starts a non-blocking connect to sa. Returns the fd (the connection is in progress or done: wait for
+ * writability, then net_connect_result), or -1 with errno kept and "ADDRESS: reason" in err.
+ */
+int net_connect(const struct sockaddr *sa, socklen_t len, char *err, size_t errlen);
+/* After writability: 0 when connected, else the errno of the failed connect. */
+int net_connect_result(int fd);
+/* TCP_NODELAY on. 0 or -1 with errno. */
+int net_nodelay(int fd);
+/* The local address a socket is bound to (for ":0" listeners in tests). 0 or -1. */
+int net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len);
+/* True when a and b are the same family, address and port. */
+bool net_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+
+#endif

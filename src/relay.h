@@ -1,0 +1,46 @@
+/*
+ * relay: moves the bytes of one client<->server session in both directions on an ev loop.
+ *
+ * Splice contract (HAProxy's raw_sock_to_pipe): each direction moves socket -> pipe -> socket with
+ * SPLICE_F_MOVE|SPLICE_F_NONBLOCK. A splice that the kernel refuses (EINVAL/ENOSYS/EOPNOTSUPP on the
+ * first transfer) switches that direction to read/send for good; otherwise splice moves >= 0 bytes.
+ *
+ * Half-close: when one side sends FIN, the FIN is forwarded (shutdown(SHUT_WR)) only after every byte
+ * before it has been written; the other direction keeps running. The session ends when both directions
+ * are finished, on an error, or on an idle timeout.
+ *
+ * Back-pressure: a side is not read while the bytes already taken from it have not been written to the
+ * other side. At most one pipe (64 KB) or one buffer (RELAY_BUFSIZE) is in flight per direction.
+ *
+ * The process must ignore SIGPIPE (writes to a reset peer fail with EPIPE instead).
+ */
+#ifndef RECHECK_RELAY_H
+#define RECHECK_RELAY_H
+
+#include "relay-t.h"
+
+/* Copy-mode buffer size: HAProxy's default tune.bufsize. */
+#define RELAY_BUFSIZE 16384
+
+/* A pool keeping at most maxidle idle pipes and buffers. NULL when out of memory. */
+struct relay_pool *relay_pool_new(size_t maxidle);
+/* Closes idle pipes, frees idle buffers. Sessions must have ended. NULL is a no-op. */
+void relay_pool_free(struct relay_pool *p);
+
+/*
+ * Prepares r (memory owned by the caller) for the two connected non-blocking sockets. The relay owns
+ * the fds from now on and closes them when it ends. Nothing runs until relay_start().
+ */
+void relay_init(struct relay *r, struct ev *ev, struct relay_pool *pool, int cfd, int sfd,
+		const struct relay_conf *conf, relay_end_cb end, void *arg);
+/* Registers both fds and starts moving bytes. 0, or -1 with errno (the caller then calls relay_kill). */
+int relay_start(struct relay *r);
+/* Ends the session now (closes both sockets, returns pipes/buffers) and calls end with RELAY_END_KILLED. */
+void relay_kill(struct relay *r);
+/* Ends the session with the given reason (relay_kill with a custom reason). */
+void relay_end(struct relay *r, enum relay_end why);
+
+const char *relay_end_str(enum relay_end why);
+const char *relay_mode_str(enum relay_mode m);
+
+#endif

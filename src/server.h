@@ -1,0 +1,75 @@
+/*
+ * server: one backend server's record and its health counter, as HAProxy 2.6 keeps them.
+ * Reference: HAPROXY-SEMANTICS.md §4.2 (counter), §4.3 (interval), §5.3 (puid), §6 (stats status).
+ *
+ * Threading: a server's mutable fields (state, admin, health, counters) are written by one thread at a
+ * time, the one running its health checks; the balancer reads them only while rebuilding its table
+ * (lb.h), which the same thread triggers. Picks never read them.
+ */
+#ifndef RECHECK_SERVER_H
+#define RECHECK_SERVER_H
+
+#include "api.h"
+#include "server-t.h"
+
+/*
+ * Initialises s with HAProxy's defaults: weight 1, active, no explicit id, no check (inter 2000,
+ * rise 2, fall 3 ready for when check.enabled is set), RUNNING. name is copied (truncated names are
+ * refused: returns -1 with a reason in err).
+ */
+int server_init(struct server *s, const char *name, char *err, size_t errlen);
+
+/*
+ * Puts s in HAProxy 2.6's start-up state once its settings are final: RUNNING with health = rise
+ * ("UP 1/3" before the first check: the first failure takes it DOWN, the first success fully UP),
+ * or health 0 and STOPPED for a server in MAINT. Call after changing check settings, before use.
+ */
+void server_start(struct server *s);
+
+/*
+ * Assigns puid to every server of one backend, in declaration order (srv[0] first), as HAProxy 2.6:
+ * an explicit id is kept; otherwise a counter `next` starting at 1 and advancing after every server
+ * gives the smallest id >= next that no other server of the backend uses (s1 id 7, s2 id 3, s3 -> 4).
+ * Also sets index. Returns 0, or -1 with a reason in err when two servers share an explicit id or an
+ * id is out of range.
+ */
+int server_assign_puids(struct server **srv, size_t n, char *err, size_t errlen);
+
+/*
+ * Feeds one check result to s and applies HAProxy's jump-to-edge update: a success adds 1 and jumps
+ * to rise+fall-1 once >= rise; a failure subtracts 1 (counting chkfail) and drops to 0 once < rise.
+ * At 0 the server goes DOWN; at >= rise it goes UP (NOLB for CONDPASS), unless in MAINT.
+ * now_ms stamps last_change_ms on a transition. Returns the transition record (changed = false when
+ * the state stayed the same).
+ */
+struct server_status server_check_result(struct server *s, enum srv_check_res res, uint64_t now_ms);
+
+/* Enters or leaves MAINT (HAProxy `set server ... state maint|ready`); returns the transition record. */
+struct server_status server_set_maint(struct server *s, bool maint, uint64_t now_ms);
+
+/*
+ * True when the balancer may pick s: weight > 0, not in MAINT or DRAIN, RUNNING or STARTING
+ * (HAProxy srv_currently_usable()).
+ */
+bool server_usable(const struct server *s);
+
+/* True when s is on the up side (RUNNING, STARTING or STOPPING). */
+bool server_is_up(const struct server *s);
+
+/*
+ * The delay before s's next check, from its state (HAProxy srv_getinter()): inter when fully up,
+ * downinter (or inter) when DOWN with health 0, fastinter (or inter) otherwise, including the
+ * first check after start-up.
+ */
+uint32_t server_next_inter(const struct server *s);
+
+/*
+ * Writes HAProxy's stats `status` column for s into out ("UP", "UP 1/3", "DOWN", "DOWN 1/2", "NOLB",
+ * "NOLB 2/3", "DRAIN", "DRAIN 1/3", "MAINT", "no check"). Returns out.
+ */
+char *server_status_str(const struct server *s, char *out, size_t outlen);
+
+/* "DOWN", "STARTING", "UP", "NOLB": a short name of a state for logs. */
+const char *server_state_name(enum srv_state st);
+
+#endif
