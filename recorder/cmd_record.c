@@ -1,11 +1,495 @@
+/*
+ * recheck record: capture a real curl request through a proxy and write the recipe it makes.
+ *
+ * Privilege separation: when started as root, this process (the monitor) forks. The child opens the
+ * capture, drops to an unprivileged user (privsep.c) and does everything else: libcurl, packet parsing,
+ * dissecting, rendering. It sends the rendered outputs back over a pipe (length-prefixed, capped). The
+ * monitor never touches a packet; once the child is done it writes those bytes, atomically, to the paths
+ * the user named: as the user behind sudo when there is one (after dropping to them for good), else as
+ * root, who ran the command. Without root (CAP_NET_RAW on the binary), there is no fork: the
+ * capabilities are cleared once the capture is open and the same code runs in-process.
+ */
 #include "api.h"
 
-#include "cmd.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-/* Placeholder until the command is implemented. */
+#include "cmd.h"
+#include "privsep.h"
+#include "proxy_url.h"
+#include "record.h"
+#include "util.h"
+
+#define MSG_MAGIC 0x52434852u /* "RCHR" */
+
+/* What the unprivileged child sends back: this header, then text_len + pcap_len bytes. */
+struct msg_head {
+	uint32_t magic;
+	int32_t rc;
+	uint32_t secret;
+	uint32_t pad;
+	uint64_t text_len;
+	uint64_t pcap_len;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: recheck record --proxy PROXY_URL --url URL [-o FILE] [options]\n"
+		"\n"
+		"Makes one real request with libcurl through the proxy, captures the conversation with the\n"
+		"proxy (libpcap), and writes a recipe that checks the proxy the same way: the protocol's fixed\n"
+		"bytes are kept, the volatile ones (bound address, Date, reason phrase) are generalized, and\n"
+		"each choice is explained in the recipe's comments and in the summary on stderr.\n"
+		"\n"
+		"Capturing needs root (or CAP_NET_RAW): recheck opens the capture, then drops to --user, the\n"
+		"user who ran sudo, or nobody, before curl runs or a packet is parsed. Under sudo, the files\n"
+		"are written as the user who ran sudo, and owned by them.\n"
+		"\n"
+		"Options:\n"
+		"  -x, --proxy URL      the proxy, as curl spells it: socks5://, socks5h:// (the proxy resolves\n"
+		"                       the target name), socks4://, socks4a://, http:// (forward proxy);\n"
+		"                       user:password@ for credentials; [::1] for IPv6; port 1080 if omitted\n"
+		"      --url URL        what to fetch through it (http:// or https://), e.g. an origin's\n"
+		"                       /generate_204; or give the URL as the only argument, as with curl\n"
+		"                       (no -u: in curl, -u means server credentials)\n"
+		"  -p, --tunnel         with an http:// proxy, tunnel with CONNECT (curl --proxytunnel); the\n"
+		"                       recipe stops after the tunnel when the target is https://\n"
+		"  -k, --insecure       https targets: do not verify the certificate (the recipe stops after\n"
+		"                       the tunnel anyway: TLS bytes cannot be replayed)\n"
+		"  -o, --output FILE    write the recipe there (atomically; mode 0600 if it holds credentials);\n"
+		"                       default (or -o -): standard output\n"
+		"  -f, --format FMT     yaml (default) or haproxy (the tcp-check lines; see recheck export)\n"
+		"  -n, --name NAME      the recipe's name (default: scheme-host-port of the proxy)\n"
+		"      --raw            keep every byte exact: no generalization (replays only on the same server)\n"
+		"      --redact         write ${NAME} references instead of recorded credentials; replay and\n"
+		"                       recheckd take the values from the environment\n"
+		"      --save-pcap FILE also keep the raw capture (pcap, mode 0600) for recheck from-pcap\n"
+		"  -i, --iface IF       capture on IF (default: lo for a loopback proxy, else the interface that\n"
+		"                       routes to the proxy)\n"
+		"  -t, --timeout DUR    limit for the whole request (default 10s; units us ms s m h d)\n"
+		"      --user USER      the user to drop privileges to (default: SUDO_USER, else nobody)\n"
+		"      --force          keep a recording although the kernel dropped packets during it\n"
+		"  -v, --verbose        say what happens (interface, filter, the ids after dropping root);\n"
+		"                       twice: also curl's own trace\n"
+		"  -h, --help           this text\n"
+		"\n"
+		"Examples:\n"
+		"  sudo recheck record -x socks5h://127.0.0.1:1080 http://example.com/generate_204 -o s5.yaml\n"
+		"  sudo recheck record -x http://bob:pw@proxy:3128 --url http://example.com/ --redact -o http.yaml\n"
+		"  sudo recheck record -x http://proxy:3128 --tunnel -k https://example.com/ -f haproxy\n"
+		"  sudo recheck record -x socks5://[::1]:1080 http://example.com/ --save-pcap s5.pcap\n"
+		"  recheck replay s5.yaml --server 127.0.0.1:1080\n"
+		"\n"
+		"Exit codes: 0 recorded; 2 usage; 4 the request failed (proxy down, refused, 407): nothing is\n"
+		"written; 5 local failure (capture not permitted, packets lost, cannot write the output).\n");
+}
+
+/* True when something accepts a TCP connection at sa within wait_ms. */
+static bool accepts(const struct sockaddr *sa, socklen_t salen, int wait_ms)
+{
+	struct pollfd pfd;
+	int fd, soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	bool ok = false;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return false;
+	if (connect(fd, sa, salen) == 0) {
+		ok = true;
+	} else if (errno == EINPROGRESS) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		ok = poll(&pfd, 1, wait_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0;
+	}
+	close(fd);
+	return ok;
+}
+
+/*
+ * Resolves the proxy host to the one address that both curl and the capture filter will use. When the
+ * name has several addresses (localhost: ::1 and 127.0.0.1), the first that accepts a connection is
+ * taken, as curl's own fallback would, so that pinning one address does not break a working proxy.
+ */
+static int resolve_proxy(const struct proxy_url *p, struct record_opts *o, char *addr, size_t addrlen)
+{
+	struct addrinfo hints, *ai = NULL, *a, *pick;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = p->ipv6_literal ? AF_INET6 : AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = p->ipv6_literal ? AI_NUMERICHOST : 0;
+	rc = getaddrinfo(p->host, NULL, &hints, &ai);
+	if (rc != 0) {
+		cmd_err("record", "cannot resolve the proxy host '%s': %s", p->host, gai_strerror(rc));
+		return RC_EXIT_UNREACHABLE;
+	}
+	pick = ai;
+	for (a = ai; a; a = a->ai_next) {
+		if (a->ai_addrlen > sizeof(o->proxy_sa) || (a->ai_family != AF_INET && a->ai_family != AF_INET6))
+			continue;
+		memcpy(&o->proxy_sa, a->ai_addr, a->ai_addrlen);
+		if (a->ai_family == AF_INET)
+			((struct sockaddr_in *)&o->proxy_sa)->sin_port = htons((uint16_t)p->port);
+		else
+			((struct sockaddr_in6 *)&o->proxy_sa)->sin6_port = htons((uint16_t)p->port);
+		if (!ai->ai_next || accepts((struct sockaddr *)&o->proxy_sa, a->ai_addrlen,
+					    (int)MIN(o->timeout_ms, 1000u))) {
+			pick = a;
+			break;
+		}
+	}
+	if (pick->ai_addrlen > sizeof(o->proxy_sa) || (pick->ai_family != AF_INET && pick->ai_family != AF_INET6)) {
+		cmd_err("record", "the proxy host '%s' has no IPv4 or IPv6 address", p->host);
+		freeaddrinfo(ai);
+		return RC_EXIT_UNREACHABLE;
+	}
+	memset(&o->proxy_sa, 0, sizeof(o->proxy_sa));
+	memcpy(&o->proxy_sa, pick->ai_addr, pick->ai_addrlen);
+	o->proxy_salen = pick->ai_addrlen;
+	if (pick->ai_family == AF_INET) {
+		((struct sockaddr_in *)&o->proxy_sa)->sin_port = htons((uint16_t)p->port);
+		inet_ntop(AF_INET, &((struct sockaddr_in *)pick->ai_addr)->sin_addr, addr, (socklen_t)addrlen);
+	} else {
+		((struct sockaddr_in6 *)&o->proxy_sa)->sin6_port = htons((uint16_t)p->port);
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, addr, (socklen_t)addrlen);
+	}
+	freeaddrinfo(ai);
+	return RC_EXIT_OK;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, c, n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads exactly n bytes; 0, or -1 on EOF or error. */
+static int read_all(int fd, void *p, size_t n)
+{
+	unsigned char *c = p;
+	ssize_t r;
+
+	while (n > 0) {
+		r = read(fd, c, n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Appends exactly n bytes read from fd to b (capped by b). 0, or -1 on EOF, error or cap. */
+static int read_into(int fd, struct buf *b, uint64_t n)
+{
+	unsigned char chunk[65536];
+	size_t want;
+
+	while (n > 0) {
+		want = (size_t)MIN(n, (uint64_t)sizeof(chunk));
+		if (read_all(fd, chunk, want) == -1 || buf_append(b, chunk, want) == -1)
+			return -1;
+		n -= want;
+	}
+	return 0;
+}
+
+static NORETURN void child_main(const struct record_opts *o, int fd)
+{
+	struct record_out out;
+	struct msg_head h;
+	int rc;
+
+	record_out_init(&out);
+	rc = record_run(o, &out);
+	memset(&h, 0, sizeof(h));
+	h.magic = MSG_MAGIC;
+	h.rc = rc;
+	h.secret = out.secret;
+	if (rc == RC_EXIT_OK) {
+		h.text_len = out.text.len;
+		h.pcap_len = out.pcap.len;
+	}
+	if (write_all(fd, &h, sizeof(h)) == -1 ||
+	    (h.text_len && write_all(fd, out.text.data, out.text.len) == -1) ||
+	    (h.pcap_len && write_all(fd, out.pcap.data, out.pcap.len) == -1))
+		rc = RC_EXIT_IO;
+	close(fd);
+	record_out_free(&out);
+	exit(rc);
+}
+
+/* The monitor: reads the child's result (capped), reaps it. */
+static int run_privsep(const struct record_opts *o, struct record_out *out)
+{
+	struct msg_head h;
+	pid_t pid;
+	int fds[2], status = 0, rc;
+	bool got;
+
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		cmd_err("record", "pipe: %s", strerror(errno));
+		return RC_EXIT_IO;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == -1) {
+		cmd_err("record", "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return RC_EXIT_IO;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child_main(o, fds[1]);
+	}
+	close(fds[1]);
+	got = read_all(fds[0], &h, sizeof(h)) == 0 && h.magic == MSG_MAGIC && h.text_len <= RECORD_MAX_TEXT &&
+	      h.pcap_len <= RECORD_MAX_PCAP && h.rc >= 0 && h.rc <= RC_EXIT_IO;
+	got = got && read_into(fds[0], &out->text, h.text_len) == 0 && read_into(fds[0], &out->pcap, h.pcap_len) == 0;
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!got) {
+		if (WIFSIGNALED(status))
+			cmd_err("record", "the capture process was killed by signal %d", WTERMSIG(status));
+		else
+			cmd_err("record", "the capture process ended without a result (exit %d)",
+				WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return RC_EXIT_IO;
+	}
+	rc = h.rc;
+	if (rc == RC_EXIT_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+		cmd_err("record", "the capture process failed after sending its result");
+		rc = RC_EXIT_IO;
+	}
+	out->secret = h.secret != 0;
+	out->rc = rc;
+	return rc;
+}
+
+/*
+ * Writes the outputs: only after a complete recording, each atomically. The recipe first: when it cannot
+ * be written, the capture is not either.
+ */
+static int write_outputs(const char *output, const char *pcap_path, const struct record_out *out)
+{
+	bool to_file = output && strcmp(output, "-");
+	char err[ERR_LEN];
+
+	if (out->secret)
+		fprintf(stderr, "recheck record: warning: the recipe holds recorded credentials in clear%s; use "
+				"--redact to write ${NAME} references instead\n",
+			to_file ? " (the file is written mode 0600)" : "");
+	if (!to_file) {
+		if (fwrite(out->text.data, 1, out->text.len, stdout) != out->text.len || fflush(stdout) == EOF) {
+			cmd_err("record", "standard output: %s", strerror(errno));
+			return RC_EXIT_IO;
+		}
+	} else if (write_file_atomic(output, out->text.data, out->text.len, out->secret ? 0600 : 0644, err,
+				     sizeof(err)) == -1) {
+		cmd_err("record", "%s", err);
+		return RC_EXIT_IO;
+	} else {
+		fprintf(stderr, "recheck record: wrote %s%s\n", output, out->secret ? " (mode 0600)" : "");
+	}
+	if (pcap_path) {
+		if (write_file_atomic(pcap_path, out->pcap.data, out->pcap.len, 0600, err, sizeof(err)) == -1) {
+			cmd_err("record", "--save-pcap %s", err);
+			return RC_EXIT_IO;
+		}
+		fprintf(stderr, "recheck record: wrote the capture to %s (%zu bytes, mode 0600)\n", pcap_path,
+			out->pcap.len);
+	}
+	return RC_EXIT_OK;
+}
+
+enum {
+	OPT_URL = 256,
+	OPT_RAW,
+	OPT_REDACT,
+	OPT_SAVE_PCAP,
+	OPT_USER,
+	OPT_FORCE,
+};
+
+static const struct option longopts[] = {
+	{"proxy", required_argument, NULL, 'x'},
+	{"url", required_argument, NULL, OPT_URL},
+	{"tunnel", no_argument, NULL, 'p'},
+	{"insecure", no_argument, NULL, 'k'},
+	{"output", required_argument, NULL, 'o'},
+	{"format", required_argument, NULL, 'f'},
+	{"name", required_argument, NULL, 'n'},
+	{"iface", required_argument, NULL, 'i'},
+	{"timeout", required_argument, NULL, 't'},
+	{"raw", no_argument, NULL, OPT_RAW},
+	{"redact", no_argument, NULL, OPT_REDACT},
+	{"save-pcap", required_argument, NULL, OPT_SAVE_PCAP},
+	{"user", required_argument, NULL, OPT_USER},
+	{"force", no_argument, NULL, OPT_FORCE},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static int bad_usage(const char *fmt, ...) PRINTF_FMT(1, 2);
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "recheck record: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see recheck record --help)\n");
+	return RC_EXIT_USAGE;
+}
+
 int cmd_record(int argc, char **argv)
 {
-	(void)argc;
-	cmd_err(argv[0], "not implemented yet");
-	return RC_EXIT_USAGE;
+	struct record_opts o;
+	struct record_out out;
+	struct proxy_url pu;
+	struct privsep_user pv, owner;
+	const char *proxy = NULL, *output = NULL, *pcap_path = NULL, *user = NULL;
+	char addr[INET6_ADDRSTRLEN], disp[PROXY_URL_MAX + 64], curl_proxy[PROXY_URL_MAX + 64], err[ERR_LEN];
+	bool https = false;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = 10000;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":x:pko:f:n:i:t:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'x': proxy = optarg; break;
+		case OPT_URL: o.url = optarg; break;
+		case 'p': o.tunnel = true; break;
+		case 'k': o.insecure = true; break;
+		case 'o': output = optarg; break;
+		case 'n': o.name = optarg; break;
+		case 'i': o.iface = optarg; break;
+		case OPT_RAW: o.raw = true; break;
+		case OPT_REDACT: o.redact = true; break;
+		case OPT_SAVE_PCAP: pcap_path = optarg; break;
+		case OPT_USER: user = optarg; break;
+		case OPT_FORCE: o.force = true; break;
+		case 'v': o.verbose++; break;
+		case 'f':
+			if (!strcmp(optarg, "yaml"))
+				o.format = RECORD_YAML;
+			else if (!strcmp(optarg, "haproxy"))
+				o.format = RECORD_HAPROXY;
+			else
+				return bad_usage("--format '%s': use yaml or haproxy", optarg);
+			break;
+		case 't':
+			if (duration_parse_ms(optarg, &o.timeout_ms, err, sizeof(err)) == -1)
+				return bad_usage("--timeout: %s", err);
+			if (o.timeout_ms == 0)
+				return bad_usage("--timeout %s: must be more than zero", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return RC_EXIT_OK;
+		case ':':
+			return bad_usage("%s needs a value", argv[optind - 1]);
+		default:
+			return bad_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc && !o.url && optind + 1 == argc)
+		o.url = argv[optind++];
+	if (optind < argc)
+		return bad_usage("unexpected argument '%s'", argv[optind]);
+	if (!proxy)
+		return bad_usage("%s", "--proxy is required: the proxy to record, e.g. socks5h://127.0.0.1:1080");
+	if (!o.url)
+		return bad_usage("%s", "--url is required: what to fetch, e.g. http://example.com/generate_204");
+	if (proxy_url_parse(proxy, &pu, err, sizeof(err)) == -1)
+		return bad_usage("--proxy: %s", err);
+	if (proxy_url_check_target(o.url, &https, err, sizeof(err)) == -1)
+		return bad_usage("--url: %s", err);
+	if (o.tunnel && pu.scheme != PROXY_HTTP)
+		return bad_usage("--tunnel is for http:// proxies; %s proxies always tunnel", proxy_scheme_str(pu.scheme));
+	if (pu.has_user && (pu.scheme == PROXY_SOCKS4 || pu.scheme == PROXY_SOCKS4A) && pu.has_password)
+		return bad_usage("--proxy: %s", "SOCKS4 has no password, only a user id: write socks4://USER@HOST:PORT");
+	if (output && pcap_path && !strcmp(output, pcap_path))
+		return bad_usage("--save-pcap and -o name the same file '%s'", output);
+	if (o.redact && o.raw)
+		fprintf(stderr, "recheck record: note: --raw keeps the bytes exact, but --redact still replaces "
+				"the credentials\n");
+	o.proxy = &pu;
+	o.save_pcap = pcap_path != NULL;
+
+	rc = resolve_proxy(&pu, &o, addr, sizeof(addr));
+	if (rc != RC_EXIT_OK)
+		return rc;
+	o.proxy_addr = addr;
+	if (proxy_url_format(&pu, addr, true, curl_proxy, sizeof(curl_proxy)) == -1 ||
+	    proxy_url_format(&pu, strcmp(addr, pu.host) ? pu.host : addr, false, disp, sizeof(disp)) == -1)
+		return bad_usage("%s", "--proxy: URL too long");
+	o.proxy_curl = curl_proxy;
+	o.proxy_display = disp;
+
+	record_out_init(&out);
+	if (geteuid() == 0) {
+		if (privsep_resolve(user, &pv, err, sizeof(err)) == -1) {
+			record_out_free(&out);
+			return bad_usage("%s", err);
+		}
+		o.drop_to = &pv;
+		o.monitor = getpid();
+		rc = run_privsep(&o, &out);
+	} else {
+		if (user)
+			fprintf(stderr, "recheck record: note: --user %s ignored: not running as root\n", user);
+		rc = record_run(&o, &out);
+	}
+	/* The outputs belong to whoever ran the command: under sudo, that is the user behind it (a 0600
+	 * recipe owned by root would be unreadable to them), so the monitor becomes that user for good
+	 * before it writes, and writes only where that user may. */
+	if (rc == RC_EXIT_OK && geteuid() == 0 && ((output && strcmp(output, "-")) || pcap_path) && privsep_invoking_user(&owner) == 1) {
+		if (privsep_drop(&owner, err, sizeof(err)) == -1) {
+			cmd_err("record", "cannot become %s to write the outputs: %s", owner.name, err);
+			rc = RC_EXIT_IO;
+		} else if (o.verbose) {
+			fprintf(stderr, "recheck record: writing the outputs as %s (SUDO_USER)\n", owner.name);
+		}
+	}
+	if (rc == RC_EXIT_OK)
+		rc = write_outputs(output, pcap_path, &out);
+	record_out_free(&out);
+	return rc;
 }

@@ -18,19 +18,6 @@
 #include "recipe_yaml.h"
 #include "util.h"
 
-/*
- * Default until the dissectors land: no annotation. The real dissect_annotate() in src/ overrides this
- * weak definition when it is linked in.
- */
-__attribute__((weak)) void dissect_annotate(const char *protocol, const struct recipe *r, size_t step,
-					    struct buf *out)
-{
-	(void)protocol;
-	(void)r;
-	(void)step;
-	(void)out;
-}
-
 #define IND "      " /* continuation lines line up under the step text */
 
 static void usage(FILE *f)

@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "conf.h"
+#include "hash.h"
 #include "net.h"
 #include "recipe.h"
 #include "recipe_yaml.h"
@@ -481,22 +482,16 @@ static int listener_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg
 		return 0;
 	}
 	if (strcmp(k, "hash_type") == 0) {
-		char word[32], mod[32];
-		int got;
+		bool consistent, avalanche;
+		char why[ERR_LEN];
 
 		if (want(c, v, YAML_SCALAR_NODE, "hash_type") == -1)
 			return -1;
-		got = sscanf(sval(v), "%31s %31s", word, mod);
-		if (got >= 1 && strcmp(word, "map-based") == 0)
-			li->hash = CONF_HASH_MAP_BASED;
-		else if (got >= 1 && strcmp(word, "consistent") == 0)
-			li->hash = CONF_HASH_CONSISTENT;
-		else
-			return bad(c, v, "hash_type: expected map-based or consistent, not '%s'", sval(v));
-		if (got == 2 && strcmp(mod, "avalanche") == 0)
-			li->avalanche = true;
-		else if (got == 2)
-			return bad(c, v, "hash_type: the only modifier is 'avalanche', not '%s'", mod);
+		/* HAProxy's rules: a bare "consistent" means sdbm + avalanche, "consistent <fn>" no avalanche. */
+		if (hash_type_parse(sval(v), &consistent, &avalanche, why, sizeof(why)) == -1)
+			return bad(c, v, "hash_type: %s", why);
+		li->hash = consistent ? CONF_HASH_CONSISTENT : CONF_HASH_MAP_BASED;
+		li->avalanche = avalanche;
 		return 0;
 	}
 	if (strcmp(k, "allbackups") == 0)

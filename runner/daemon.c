@@ -71,6 +71,25 @@ struct server_status daemon_check_result(struct daemon *d, struct listener *li, 
 	return st;
 }
 
+struct server_status daemon_set_maint(struct daemon *d, struct listener *li, struct rserver *s, bool maint)
+{
+	struct server_status st;
+	unsigned act = 0, bck = 0;
+	uint64_t gen;
+	int rc = 0;
+
+	st = lb_set_maint(li->lb, &s->srv, maint, now_ms(), &rc);
+	if (rc == -1)
+		dlog_err("%s: out of memory rebuilding the balancer; the previous table stays", li->name);
+	if (st.changed) {
+		lb_counts(li->lb, &act, &bck, &gen);
+		dlog_notice("Server %s/%s is %s maintenance. %u active and %u backup servers left.", li->name,
+			    s->srv.name, maint ? "going into" : "leaving", act, bck);
+	}
+	(void)d;
+	return st;
+}
+
 /* --- stats listener placeholder ----------------------------------------------------------------------- */
 
 /* Until the stats page exists, say so rather than leave clients hanging in the backlog. */
@@ -137,8 +156,14 @@ static void reload(struct daemon *d)
 		__atomic_fetch_add(&g->refs, 1, __ATOMIC_RELAXED);
 		frontend_post_gen(&d->workers[i], g);
 	}
-	gen_unref(d->gen);
-	d->gen = g;
+	{
+		struct gen *old = d->gen;
+
+		d->gen = g;
+		if (d->hooks.reloaded)
+			d->hooks.reloaded(d, old, d->hooks.arg);
+		gen_unref(old);
+	}
 	dlog_notice("configuration %llu loaded: %zu listeners", (unsigned long long)g->id, g->nli);
 out:
 	notify_send("READY=1");
@@ -184,6 +209,8 @@ static void start_drain(struct daemon *d)
 	}
 	d->draining = true;
 	notify_send("STOPPING=1");
+	if (d->hooks.stopping)
+		d->hooks.stopping(d, d->hooks.arg);
 	dlog_notice("stopping: no new connections; waiting up to %llu ms for %zu sessions",
 		    (unsigned long long)d->gen->conf->drain_timeout, total_sessions(d));
 	for (i = 0; i < d->nworkers; i++)
@@ -350,19 +377,21 @@ int daemon_run(struct daemon *d, struct conf *conf)
 			  li->conf->hash == CONF_HASH_CONSISTENT ? "consistent" : "map-based",
 			  relay_mode_str(li->rconf.mode));
 	}
+	if (d->hooks.start && d->hooks.start(d, d->hooks.arg) == -1)
+		goto out;
 	dlog_notice("recheckd %s ready: %d threads, %s backend", RECHECK_VERSION, d->nworkers, ev_backend_name());
 	notify_send("READY=1");
 	ev_run(d->ev);
 	rc = d->exit_code;
 out:
-	if (started < d->nworkers && d->workers) {
-		/* A start-up failure: stop the threads already running. */
-		for (i = 0; i < started; i++)
-			frontend_post_quit(&d->workers[i]);
-	}
+	/* Normally the workers were told already; after a start-up failure this stops the running ones. */
+	for (i = 0; i < started; i++)
+		frontend_post_quit(&d->workers[i]);
 	for (i = 0; i < started; i++)
 		pthread_join(d->workers[i].thread, NULL);
 	d->threads_gone = true;
+	if (d->hooks.stop)
+		d->hooks.stop(d, d->hooks.arg);
 	for (i = 0; d->workers && i < d->nworkers; i++)
 		frontend_worker_free(&d->workers[i]);
 	free(d->workers);

@@ -19,7 +19,12 @@
  *   - daemon_check_result() feeds one check result: updates the health counter, rebuilds the balancer
  *     on a transition, logs it with the remaining active/backup counts, and applies
  *     on_marked_down: shutdown-sessions;
- *   - d->gen is the current generation (main thread only); d->ev the main loop for checks and stats.
+ *   - daemon_set_maint() takes a server out of (or back into) balancing;
+ *   - struct daemon_hooks (d->hooks, set before daemon_run) is called at start, after each published
+ *     reload, when draining starts and before everything is freed;
+ *   - d->gen is the current generation (main thread only); d->ev the main loop for checks and stats;
+ *     d->stats_fd is the stats listener, bound before privileges are dropped (a placeholder handler
+ *     answers 503 until the stats module replaces it with ev_fd_set).
  */
 #ifndef RECHECKD_DAEMON_H
 #define RECHECKD_DAEMON_H
@@ -114,8 +119,26 @@ struct worker {
 	bool scan_kill;               /* mailbox: end sessions of servers whose kill_seq moved */
 };
 
+/*
+ * Extension points for the modules that run on the main loop (health checks, stats). All are called on
+ * the main thread and may be NULL.
+ */
+struct daemon_hooks {
+	/* The first gen is running (threads started, privileges dropped): start checks, serve stats. 0/-1. */
+	int (*start)(struct daemon *d, void *arg);
+	/* A reload was published: d->gen is new, old is still valid until this returns. Stop the checks of
+	 * servers that are gone, start those of new ones; reused servers keep their `health` pointer. */
+	void (*reloaded)(struct daemon *d, struct gen *old, void *arg);
+	/* Draining starts (SIGTERM): stop checking. */
+	void (*stopping)(struct daemon *d, void *arg);
+	/* Last call before the daemon frees everything: free per-server `health` states. */
+	void (*stop)(struct daemon *d, void *arg);
+	void *arg;
+};
+
 struct daemon {
 	const char *conf_path;        /* -f */
+	struct daemon_hooks hooks;    /* set before daemon_run */
 	bool debug;                   /* -d */
 	struct ev *ev;                /* main loop */
 	struct gen *gen;              /* current generation (a reference) */
@@ -172,6 +195,8 @@ int daemon_run(struct daemon *d, struct conf *conf);
  */
 struct server_status daemon_check_result(struct daemon *d, struct listener *li, struct rserver *s,
 					 enum srv_check_res res, const char *reason);
+/* Puts s in or out of maintenance (never picked, not checked), rebuilding the balancer; main thread. */
+struct server_status daemon_set_maint(struct daemon *d, struct listener *li, struct rserver *s, bool maint);
 /* Wakes every worker (a listener dropped below maxconn). Thread-safe. */
 void daemon_wake_workers(struct daemon *d);
 

@@ -122,12 +122,15 @@ static int send_head(struct dissect_ctx *x, const char *head, size_t len, const 
 	const char *last = head, *sp;
 	bool secret = false, redacted = false, redactable;
 	struct step *st;
-	size_t i;
+	size_t i, first;
 	int rc = -1;
 
 	buf_init(&b, (size_t)RECIPE_MAX_PAYLOAD * 4);
 	/* A recorded "${" would be read as a reference too: such a request cannot be redacted. */
 	redactable = x->o->redact && !memmem(head, len, "${", 2);
+	/* A head cut into several sends could cut a reference in two: keep such a (rare) head as recorded. */
+	if (len > RECIPE_MAX_PAYLOAD - 64)
+		redactable = false;
 	for (i = 0; i < req->nhdrs; i++) {
 		const struct http1_hdr *h = &req->hdrs[i];
 		const char *var;
@@ -141,8 +144,8 @@ static int send_head(struct dissect_ctx *x, const char *head, size_t len, const 
 		secret = true;
 		if (!redactable) {
 			if (x->o->redact)
-				dx_warn(x, "the request holds a literal \"${\": its credentials cannot be redacted and "
-					   "stay in the recipe");
+				dx_warn(x, "the request holds a literal \"${\" or is over %d bytes: its credentials "
+					   "cannot be redacted and stay in the recipe", RECIPE_MAX_PAYLOAD - 64);
 			continue;
 		}
 		/* Keep the scheme ("Basic"), replace the credentials (RFC 7617: base64 of user:password). */
@@ -160,16 +163,19 @@ static int send_head(struct dissect_ctx *x, const char *head, size_t len, const 
 		dx_oom(x);
 		goto out;
 	}
+	first = x->r->nsteps;
 	st = dx_send(x, b.data, b.len, false, "HTTP request %.*s %.*s, kept as sent%s", (int)req->method_len,
 		     req->method, (int)MIN(req->target_len, 200), req->target,
 		     redacted ? " (credentials from the environment)" : secret ? " (carries recorded credentials)" : "");
 	if (!st)
 		goto out;
-	if (redacted) {
-		st->env = true;
-		st->binary = false;
-	} else if (secret) {
-		st->secret = true;
+	for (i = first; i < x->r->nsteps; i++) {
+		x->r->steps[i].env = redacted;
+		x->r->steps[i].secret = secret && !redacted;
+		if (redacted)
+			x->r->steps[i].binary = false;
+	}
+	if (secret && !redacted) {
 		dx_note(x, "the request carries recorded credentials (Proxy-Authorization/Authorization): the "
 			   "recipe is secret (use --redact to write environment references instead)");
 	}

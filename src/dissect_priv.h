@@ -23,7 +23,11 @@ struct dx_tok {
 };
 const char *dx_tok_name(const struct dx_tok *t, int v, const char *unknown);
 
-/* Steps. Each takes a printf comment; -1 (err set) when out of memory or over a cap. */
+/*
+ * Steps. Each takes a printf comment and returns the (last) step added, or NULL with err set when out of
+ * memory or over the step cap. dx_send cuts payloads over RECIPE_MAX_PAYLOAD into several sends and
+ * makes a send binary when the bytes are not text (or binary is asked).
+ */
 struct step *dx_send(struct dissect_ctx *x, const void *p, size_t n, bool binary, const char *fmt, ...)
 	PRINTF_FMT(5, 6);
 struct step *dx_expect(struct dissect_ctx *x, enum expect_match m, const void *pat, size_t n, int min_recv,

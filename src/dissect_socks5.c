@@ -192,9 +192,10 @@ static int auth(struct dissect_ctx *x)
 		dx_note(x, "RFC 1929 credentials redacted: set RECHECK_SOCKS_USER (%u bytes) and RECHECK_SOCKS_PASS "
 			   "(%u bytes) when replaying; the request keeps the recorded length bytes", ulen, plen);
 	} else {
+		/* The comment names no user: `recheck show` prints comments and hides recorded credentials. */
 		st = dx_send(x, c->p + c->off, n, true,
-			     "RFC 1929 user/password request for user '%s', as recorded (carries the password)",
-			     ulen && dx_is_text((const unsigned char *)user, ulen) ? user : "?");
+			     "RFC 1929 user/password request as recorded (%u-byte user, %u-byte password): a recorded "
+			     "credential", ulen, plen);
 		if (!st)
 			return -1;
 		st->secret = true;
@@ -377,6 +378,13 @@ bool dissect_socks5_annotate(const struct step *s, struct buf *out)
 		return false;
 	if (s->type == STEP_SEND && s->env && v0 == RFC1929_VER) {
 		buf_printf(out, "RFC 1929 auth: user and password from the environment");
+		return true;
+	}
+	if (s->type == STEP_SEND && v0 == RFC1929_VER && rd_u8(p, n, 1, &v1) == 0 && 2 + (size_t)v1 < n &&
+	    s->secret) {
+		/* `recheck show` hides recorded credentials, and the user name is half of this one. */
+		buf_printf(out, "RFC 1929 auth: user (%u bytes) and password (%zu bytes), recorded credential", v1,
+			   n - 3 - v1);
 		return true;
 	}
 	if (s->type == STEP_SEND && v0 == RFC1929_VER && rd_u8(p, n, 1, &v1) == 0 && 2 + (size_t)v1 < n) {

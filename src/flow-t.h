@@ -26,6 +26,8 @@ struct flow_dir {
 	bool syn_seen;          /* the sender's SYN was captured: the stream starts at its first byte */
 	bool fin_seen;
 	bool rst_seen;
+	bool provisional;       /* mid-flow: the start is not fixed yet; segments wait in the queue so that
+				 * one captured late but sent earlier can still move the start back */
 	uint32_t isn;           /* initial sequence number (SYN's seq), or first seq seen minus 1 */
 	uint32_t next_seq;      /* next in-order sequence number expected */
 	uint32_t fin_seq;       /* sequence number the FIN occupies, when fin_seen */

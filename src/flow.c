@@ -344,13 +344,40 @@ static void enqueue(struct flow_table *t, struct flow *f, enum turn_dir dir, uin
 	t->kept += n;
 }
 
+/*
+ * Fixes the start of a mid-flow direction at the lowest sequence number captured so far and delivers
+ * what waited in the queue. Called when the other side sends data (the bytes before it belong to an
+ * earlier turn), on a FIN, when the queue is full, and at the end of the capture.
+ */
+static void commit(struct flow_table *t, struct flow *f, enum turn_dir dir)
+{
+	struct flow_dir *d = &f->d[dir];
+
+	if (!d->provisional)
+		return;
+	d->provisional = false;
+	drain(t, f, dir);
+}
+
 static void data(struct flow_table *t, struct flow *f, enum turn_dir dir, uint32_t seq,
 		 const unsigned char *p, size_t n, uint64_t ts)
 {
 	struct flow_dir *d = &f->d[dir];
-	int32_t off = seq_diff(seq, d->next_seq);
+	int32_t off;
 	size_t skip;
 
+	commit(t, f, (enum turn_dir)!dir);
+	if (d->provisional && d->nooo >= t->lim.max_queued)
+		commit(t, f, dir);
+	if (d->provisional) {
+		if (seq_diff(seq, d->next_seq) < 0) {
+			d->next_seq = seq;
+			d->isn = seq - 1;
+		}
+		enqueue(t, f, dir, seq, p, n, ts);
+		return;
+	}
+	off = seq_diff(seq, d->next_seq);
 	if (off > 0) {
 		enqueue(t, f, dir, seq, p, n, ts);
 		return;
@@ -405,15 +432,16 @@ int flow_table_input(struct flow_table *t, const struct pkt *p, char *err, size_
 		dseq = p->seq + 1;
 	} else {
 		if (!d->isn_known) {
-			/* The capture started after the handshake: the stream starts at the first byte seen. */
+			/* The capture started after the handshake: the stream starts at the lowest sequence
+			 * number captured before the other side sends data (see commit()). */
 			d->isn = p->seq - 1;
 			d->next_seq = p->seq;
 			d->isn_known = true;
+			d->provisional = true;
 			f->midflow = true;
 			if (!f->note[0])
 				snprintf(f->note, sizeof(f->note), "capture started mid-flow: the %s stream starts "
-					 "at the first captured byte (seq %u); earlier bytes are unknown",
-					 turn_dir_str(dir), p->seq);
+					 "at its first captured byte; earlier bytes are unknown", turn_dir_str(dir));
 			else if (f->client_guessed && !strstr(f->note, "mid-flow"))
 				snprintf(f->note + strlen(f->note), sizeof(f->note) - strlen(f->note),
 					 "; capture started mid-flow");
@@ -438,6 +466,7 @@ int flow_table_input(struct flow_table *t, const struct pkt *p, char *err, size_
 	if ((p->flags & PKT_FIN) && !d->fin_seen) {
 		d->fin_seen = true;
 		d->fin_seq = dseq + (uint32_t)p->wire_len;
+		commit(t, f, dir);
 	}
 	return 0;
 }
@@ -450,6 +479,8 @@ void flow_table_finish(struct flow_table *t)
 	for (i = 0; i < t->n; i++) {
 		struct flow *f = t->v[i];
 
+		commit(t, f, TURN_C2S);
+		commit(t, f, TURN_S2C);
 		for (dir = 0; dir < 2 && !f->err[0]; dir++) {
 			struct flow_dir *d = &f->d[dir];
 

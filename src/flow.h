@@ -63,7 +63,8 @@ enum flow_state flow_state(const struct flow *f);
 const char *flow_state_str(enum flow_state s);
 
 /*
- * The conversation as turns (the table must keep data). out->truncated is set when the flow has an error,
+ * The conversation as turns (the table must keep data; call flow_table_finish() first: a mid-flow
+ * direction delivers its bytes only once its start is fixed). out->truncated is set when the flow has an error,
  * reset/client_fin/server_fin from what was seen. The caller frees out with turns_free(). -1 with err.
  */
 int flow_turns(const struct flow *f, struct turns *out, char *err, size_t errlen);

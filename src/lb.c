@@ -251,6 +251,21 @@ struct server_status lb_check_result(struct lb_backend *be, struct server *s, en
 	return st;
 }
 
+struct server_status lb_set_maint(struct lb_backend *be, struct server *s, bool maint, uint64_t now_ms, int *rc)
+{
+	struct server_status st;
+	int r = 0;
+
+	pthread_mutex_lock(&be->wlock);
+	st = server_set_maint(s, maint, now_ms);
+	if (st.usable_changed)
+		r = update(be, s, server_usable(s));
+	pthread_mutex_unlock(&be->wlock);
+	if (rc)
+		*rc = r;
+	return st;
+}
+
 void lb_counts(struct lb_backend *be, unsigned *active, unsigned *backup, uint64_t *generation)
 {
 	struct lb_table *t;

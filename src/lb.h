@@ -63,12 +63,21 @@ int lb_server_down(struct lb_backend *be, struct server *s);
 int lb_rebuild(struct lb_backend *be);
 
 /*
+ * State changes should come through lb_check_result / lb_set_maint, which hold the backend's writer
+ * lock while they change the server and rebuild, so a rebuild never reads a half-made change.
+ *
  * Applies one check result to s (server_check_result) and, when s entered or left the usable set,
  * rebuilds the table, under the backend's writer lock. Returns the transition record; *rc (when not
  * NULL) gets lb_rebuild's result.
  */
 struct server_status lb_check_result(struct lb_backend *be, struct server *s, enum srv_check_res res,
 				     uint64_t now_ms, int *rc);
+
+/*
+ * Enters or leaves MAINT (server_set_maint) and rebuilds when needed, under the writer lock: the way
+ * for the daemon to take a server out (say, removed by a reload while sessions still use it).
+ */
+struct server_status lb_set_maint(struct lb_backend *be, struct server *s, bool maint, uint64_t now_ms, int *rc);
 
 /* Copies the current table's counters (active/backup usable, generation) for stats. */
 void lb_counts(struct lb_backend *be, unsigned *active, unsigned *backup, uint64_t *generation);

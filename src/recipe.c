@@ -345,6 +345,15 @@ static bool is_token(const char *s)
 	return true;
 }
 
+/* A request-target must not break the request line (RFC 9112 section 3.2): no space, no control byte. */
+static bool has_ctl_or_space(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 static int compile_http(struct recipe *r, char *err, size_t errlen)
 {
 	char at[64], why[ERR_LEN];
@@ -358,8 +367,9 @@ static int compile_http(struct recipe *r, char *err, size_t errlen)
 		set_err(err, errlen, "request (line %d): method '%s' is not an HTTP token", r->req.line, r->req.method);
 		return -1;
 	}
-	if (r->req.uri && (!*r->req.uri || strpbrk(r->req.uri, " \t\r\n"))) {
-		set_err(err, errlen, "request (line %d): uri must be non-empty and contain no spaces", r->req.line);
+	if (r->req.uri && (!*r->req.uri || has_ctl_or_space(r->req.uri))) {
+		set_err(err, errlen, "request (line %d): uri must be non-empty and contain no spaces or control bytes",
+			r->req.line);
 		return -1;
 	}
 	if (r->req.version && strcmp(r->req.version, "HTTP/1.0") && strcmp(r->req.version, "HTTP/1.1")) {
@@ -548,6 +558,11 @@ struct recipe *recipe_resolve_env(const struct recipe *r, char *err, size_t errl
 		buf_reset(&b);
 		if (expand(&b, (const char *)s->data, s->len, where(at, sizeof(at), i, s->line), err, errlen) == -1)
 			goto fail;
+		if (b.len == 0) {
+			/* HAProxy refuses an empty send; sending nothing would silently skip the step */
+			set_err(err, errlen, "%s: the payload is empty once ${NAME} references are filled", at);
+			goto fail;
+		}
 		if (step_set_data(s, b.data, b.len) == -1)
 			goto oom;
 		s->env = false;

@@ -504,12 +504,13 @@ static struct recipe *load_root(struct yload *l, const struct ynode *root)
 	enum recipe_kind kind = RECIPE_TCP;
 	size_t i;
 
-	if (check_keys(l, root, top_keys, "recipe") == -1)
-		return NULL;
+	/* before the keys: a file without 'version' is most likely not a recipe at all */
 	if (!(v = map_get(root, "version"))) {
-		YERR(l, root, "'version' is missing (a recipe starts with 'version: 1')");
+		YERR(l, root, "'version' is missing: this is not a recipe (a recipe starts with 'version: 1')");
 		return NULL;
 	}
+	if (check_keys(l, root, top_keys, "recipe") == -1)
+		return NULL;
 	if (v->type != YN_SCALAR || !v->plain || strcmp(v->val, "1")) {
 		char what[128];
 

@@ -4,6 +4,7 @@ equal and unequal weights, a server down, backups with and without allbackups, e
 avalanche on and off), a real HAProxy 2.6 and recheck's balancer (the lbpick fixture) must choose the
 same server for every one of 250 client addresses in 127/8."""
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -38,6 +39,34 @@ class LbParity(harness.Case):
                 bad = lbparity.diff(addrs, want, got)
                 self.assertEqual(len(bad), 0, "%s: %d of %d addresses differ\n%s" % (c["name"], len(bad), len(addrs),
                                                                            "\n".join(bad[:20])))
+
+    def test_v4mapped_key_differs(self):
+        """The v4-mapped configs only prove something if their keys pick differently from IPv4."""
+        c = next(c for c in lbparity.CONFIGS if c["name"] == "map-v4mapped")
+        addrs = lbparity.source_addresses(50)
+        plain = dict(c, v4mapped=False)
+        self.assertNotEqual(lbparity.lbpick(c, addrs), lbparity.lbpick(plain, addrs))
+
+    def test_lbpick_file_and_errors(self):
+        addrs = lbparity.source_addresses(40)
+        c = next(c for c in lbparity.CONFIGS if c["name"] == "chash-ids")
+        desc = self.write("be.txt", "# a backend\nhash-type consistent\n"
+                          "server s1 weight 1 id 7\nserver s2 id 3  # comment\nserver s3\nserver s4 weight 2\n")
+        res = subprocess.run([lbparity.lbpick_path(), "-f", desc], input="\n".join(addrs) + "\n",
+                                     capture_output=True, text=True, timeout=30)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(res.stdout.split(), lbparity.lbpick(c, addrs))
+        bad = self.write("bad.txt", "server s1\nserver s2 weight 300\n")
+        res = subprocess.run([lbparity.lbpick_path(), "-f", bad], input="", capture_output=True,
+                                     text=True, timeout=30)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("bad.txt:2:", res.stderr)
+        self.assertIn("weight", res.stderr)
+        res = subprocess.run([lbparity.lbpick_path(), "s1", "s2"], input="127.0.0.1\nnot-an-ip\n",
+                                     capture_output=True, text=True, timeout=30)
+        self.assertEqual(res.returncode, 3)
+        self.assertEqual(res.stdout.split(), ["s2"])
+        self.assertIn("stdin:2:", res.stderr)
 
     def test_no_usable_server_closes(self):
         c = lbparity.conf("none-up", [lbparity.srv("s1", down=True), lbparity.srv("b1", backup=True, down=True)])

@@ -3,7 +3,6 @@
 lists cleanly, every broken file exits 3 with FILE:LINE:COLUMN and the reason, warnings do not fail
 unless --strict."""
 import binascii
-import glob
 import json
 import os
 import re
@@ -14,7 +13,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
 
-SAMPLES = sorted(glob.glob(os.path.join(harness.SAMPLES, "**", "*.yaml"), recursive=True))
+SAMPLES = harness.sample_recipes()
 
 BROKEN = {
     # file body -> (line, column, words the message must hold)
@@ -75,6 +74,7 @@ def run_local_sample(path, port, timeout=5.0):
 class LintShow(harness.Case):
     def test_samples_exist(self):
         names = {os.path.relpath(p, harness.SAMPLES) for p in SAMPLES}
+        self.assertGreaterEqual(len(SAMPLES), 7)
         for want in ("seed-socks5-generate-204.yaml", "seed-http-generate-204.yaml", "socks5-generate-204.yaml",
                      "http-proxy-generate-204.yaml", "local/socks5-local-204.yaml",
                      "local/http-proxy-local-204.yaml", "local/http-local-204.yaml"):

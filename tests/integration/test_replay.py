@@ -89,7 +89,8 @@ class Replay(harness.Case):
         self.assertRc(res, 4)
         self.assertIn("FAIL L4CON", res.stdout)
         self.assertIn("Connection refused at initial connection step of tcp-check", res.stdout)
-        self.assertLess(took, 1.0)
+        # refused at once, not after the 10 s timeout (the margin covers a loaded, sanitized run)
+        self.assertLess(took, 5.0)
 
     def test_unresolvable_name_is_unreachable(self):
         recipe = self.write("hello.yaml", TCP_HELLO)
@@ -121,7 +122,7 @@ class Replay(harness.Case):
         self.assertIn("at step 2 of tcp-check (expect regex) comment: 'the status line'", res.stdout)
         self.assertIn("received: nothing", res.stdout)
         self.assertGreaterEqual(took, 0.8)
-        self.assertLess(took, 1.6)
+        self.assertLess(took, 3.5)
 
     def test_dribbling_server_inside_the_timeout_passes(self):
         port = self.scriptsrv("recv; drip 20 HTTP/1.1 204 No Content\\r\\n\\r\\n; hang")
@@ -131,13 +132,13 @@ class Replay(harness.Case):
         self.assertIn("OK L7OK", res.stdout)
 
     def test_dribbling_server_cannot_stretch_the_deadline(self):
-        # 27 bytes at one per 100 ms would take 2.7 s; the one deadline ends the check at 1 s
-        port = self.scriptsrv("recv; drip 100 HTTP/1.1 204 No Content\\r\\n\\r\\n; hang")
+        # 27 bytes at one per 300 ms would take 8.1 s; the one deadline ends the check at 1 s
+        port = self.scriptsrv("recv; drip 300 HTTP/1.1 204 No Content\\r\\n\\r\\n; hang")
         recipe = self.write("hello.yaml", TCP_HELLO)
         res, took = self.replay(recipe, "127.0.0.1:%d" % port, "--timeout", "1s")
         self.assertRc(res, 1)
         self.assertIn("FAIL L7TOUT", res.stdout)
-        self.assertLess(took, 1.8)
+        self.assertLess(took, 4.5)
 
     def test_flood_fills_the_buffer_and_concludes(self):
         port = self.scriptsrv("recv; junk 1048576; hang")

@@ -27,6 +27,13 @@ RECHECKD = os.environ.get("RECHECKD_BIN", os.path.join(BUILD, "recheckd"))
 SAMPLES = os.path.join(SRC, "samples")
 
 
+def sample_recipes():
+    """Every recipe under samples/ (daemon configs, named recheckd*.yaml, are not recipes)."""
+    import glob
+    found = glob.glob(os.path.join(SAMPLES, "**", "*.yaml"), recursive=True)
+    return sorted(p for p in found if not os.path.basename(p).startswith("recheckd"))
+
+
 def which(name, *extra_dirs):
     """Path of an executable, also looking in sbin directories that a non-root PATH may lack."""
     path = shutil.which(name)

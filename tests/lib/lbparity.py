@@ -2,8 +2,8 @@
 HAProxy 2.6 for the same client address (HAPROXY-SEMANTICS.md §5).
 
 - CONFIGS: backend descriptions (servers with weight/backup/id/down, hash-type, allbackups).
-- start_backends(case, conf): one process serving every live server's port; each connection gets the
-  server's name and is closed. Down servers get a closed port.
+- start_backends(case, conf): a name server (thread) on one port per live server; each connection
+  gets the server's name and is closed. Down servers get a port that refuses connections.
 - haproxy_listen(conf, bind_port, ports) / start_haproxy(case, conf, ports): the equivalent HAProxy
   `listen` section, started and waited for until its stats socket shows every server's expected state.
 - source_addresses(): distinct client addresses in 127.0.0.0/8 (loopback accepts any of them).
@@ -26,6 +26,7 @@ import selectors
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -36,8 +37,11 @@ def srv(name, weight=1, backup=False, id=None, down=False):
     return {"name": name, "weight": weight, "backup": backup, "id": id, "down": down}
 
 
-def conf(name, servers, hash_type="", allbackups=False):
-    return {"name": name, "servers": servers, "hash_type": hash_type, "allbackups": allbackups}
+def conf(name, servers, hash_type="", allbackups=False, v4mapped=False):
+    """A backend. v4mapped: the frontend listens on an IPv6 socket bound to ::ffff:127.0.0.1
+    (dual-stack), so IPv4 clients reach it as ::ffff:a.b.c.d and their key is 0x0000FFFF ^ a.b.c.d."""
+    return {"name": name, "servers": servers, "hash_type": hash_type, "allbackups": allbackups,
+            "v4mapped": v4mapped}
 
 
 CONFIGS = [
@@ -63,6 +67,8 @@ CONFIGS = [
     conf("chash-allbackups", [srv("s1", down=True), srv("b1", 1, backup=True), srv("b2", 2, backup=True)],
          "consistent", allbackups=True),
     conf("chash-noaval", [srv("s1"), srv("s2"), srv("s3")], "consistent sdbm"),
+    conf("map-v4mapped", [srv("s1", 1), srv("s2", 2), srv("s3", 3)], v4mapped=True),
+    conf("chash-v4mapped", [srv("s1"), srv("s2"), srv("s3", 2)], "consistent", v4mapped=True),
 ]
 
 
@@ -103,41 +109,52 @@ def lbpick_argv(c):
     return argv
 
 
+def client_addresses(c, addrs):
+    """The addresses the frontend sees for clients bound to addrs (v4-mapped on a v4v6 socket)."""
+    return ["::ffff:" + a for a in addrs] if c.get("v4mapped") else list(addrs)
+
+
 def lbpick(c, addrs):
-    """recheck's picks for addrs, one name (or "-") per address."""
-    res = subprocess.run(lbpick_argv(c), input="\n".join(addrs) + "\n", capture_output=True, text=True,
-                         timeout=30)
+    """recheck's picks for the clients at addrs, one name (or "-") per address."""
+    res = subprocess.run(lbpick_argv(c), input="\n".join(client_addresses(c, addrs)) + "\n",
+                         capture_output=True, text=True, timeout=30)
     if res.returncode != 0:
         raise RuntimeError("lbpick failed (%d): %s" % (res.returncode, res.stderr))
     return res.stdout.split()
 
 
-def closed_port(case):
-    """A port on 127.0.0.1 that refuses connections until the test ends: bound but not listening, so
-    the kernel cannot hand it out again (say, as HAProxy's own bind port, which would make the "down"
-    server answer)."""
+def closed_port(on_cleanup):
+    """A port on 127.0.0.1 that refuses connections until on_cleanup's callbacks run: bound but not
+    listening, so the kernel cannot hand it out again (say, as HAProxy's own bind port, which would
+    make the "down" server answer)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
-    case.addCleanup(s.close)
+    on_cleanup(s.close)
     return s.getsockname()[1]
 
 
-def start_backends(case, c):
-    """Starts the name server for c's live servers. Returns {name: port}; down servers get a port that
-    refuses connections (closed_port)."""
-    ports = {s["name"]: closed_port(case) if s["down"] else harness.free_port() for s in c["servers"]}
-    live = ["%s=%d" % (s["name"], ports[s["name"]]) for s in c["servers"] if not s["down"]]
+def start_backends(case, c, cleanups=None):
+    """Starts the name server for c's live servers (a thread of this process). Returns {name: port};
+    down servers get a port that refuses connections (closed_port). What must be undone is appended
+    to the list cleanups (run its callables in reverse), or registered with case.addCleanup."""
+    def on_cleanup(fn):
+        if cleanups is None:
+            case.addCleanup(fn)
+        else:
+            cleanups.append(fn)
+    ports = {s["name"]: closed_port(on_cleanup) if s["down"] else 0 for s in c["servers"]}
+    live = [s["name"] for s in c["servers"] if not s["down"]]
     if live:
-        case.procs.start([sys.executable, os.path.abspath(__file__), "serve"] + live, "names-" + c["name"])
-        for s in c["servers"]:
-            if not s["down"]:
-                harness.wait_port(ports[s["name"]], timeout=5)
+        ns = NameServer(live)
+        on_cleanup(ns.stop)
+        ports.update(ns.ports)
     return ports
 
 
 def haproxy_listen(c, bind_port, ports, inter="100ms"):
     """The HAProxy listen section equivalent to c (every server checked, so down ones get marked)."""
-    lines = ["listen %s" % c["name"], "    bind 127.0.0.1:%d" % bind_port, "    balance source"]
+    bind = "ipv6@::ffff:127.0.0.1:%d v4v6" % bind_port if c.get("v4mapped") else "127.0.0.1:%d" % bind_port
+    lines = ["listen %s" % c["name"], "    bind %s" % bind, "    balance source"]
     if c["hash_type"]:
         lines.append("    hash-type %s" % c["hash_type"])
     if c["allbackups"]:
@@ -207,12 +224,15 @@ def collect(port, addrs):
 def picks_through(case, c, addrs, start_frontend):
     """Starts c's backends and a frontend (start_frontend(case, c, ports) returns its port on
     127.0.0.1), asks from every address, stops everything the case started, returns the answers."""
-    ports = start_backends(case, c)
-    port = start_frontend(case, c, ports)
+    cleanups = []
     try:
+        ports = start_backends(case, c, cleanups)
+        port = start_frontend(case, c, ports)
         return collect(port, addrs)
     finally:
         case.procs.stop_all()
+        for fn in reversed(cleanups):
+            fn()
 
 
 def diff(addrs, want, got):
@@ -220,32 +240,58 @@ def diff(addrs, want, got):
     return ["%s: lbpick %s, haproxy %s" % (a, w, g) for a, w, g in zip(addrs, want, got) if w != g]
 
 
+class NameServer:
+    """Listens on one free port per name on 127.0.0.1 and answers each connection with NAME\n, then
+    closes it. Runs in a thread; the listening sockets are bound before the constructor returns."""
+
+    def __init__(self, names, ports=None):
+        self.sel = selectors.DefaultSelector()
+        self.ports = {}
+        self.socks = []
+        for i, name in enumerate(names):
+            ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            ls.bind(("127.0.0.1", ports[i] if ports else 0))
+            ls.listen(512)
+            ls.setblocking(False)
+            self.socks.append(ls)
+            self.ports[name] = ls.getsockname()[1]
+            self.sel.register(ls, selectors.EVENT_READ, (name + "\n").encode())
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self, limit=600.0):
+        deadline = time.monotonic() + limit  # never outlive a forgotten test by much
+        while not self.stopping.is_set() and time.monotonic() < deadline:
+            for key, _ in self.sel.select(0.1):
+                try:
+                    conn, _ = key.fileobj.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue
+                try:
+                    conn.setblocking(True)
+                    conn.settimeout(1.0)
+                    conn.sendall(key.data)
+                except OSError:
+                    pass  # health checks reset the connection at once
+                finally:
+                    conn.close()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(5)
+        for ls in self.socks:
+            ls.close()
+        self.sel.close()
+
+
 def serve(specs):
-    """Name server: each NAME=PORT listens on 127.0.0.1:PORT and answers NAME\\n, then closes."""
-    sel = selectors.DefaultSelector()
-    for spec in specs:
-        name, port = spec.rsplit("=", 1)
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind(("127.0.0.1", int(port)))
-        ls.listen(512)
-        ls.setblocking(False)
-        sel.register(ls, selectors.EVENT_READ, (name + "\n").encode())
-    deadline = time.monotonic() + 600  # never outlive a forgotten test by much
-    while time.monotonic() < deadline:
-        for key, _ in sel.select(1.0):
-            try:
-                conn, _ = key.fileobj.accept()
-            except (BlockingIOError, InterruptedError):
-                continue
-            try:
-                conn.setblocking(True)
-                conn.settimeout(1.0)
-                conn.sendall(key.data)
-            except OSError:
-                pass  # health checks reset the connection at once
-            finally:
-                conn.close()
+    """Name server as a process: each NAME=PORT; runs until killed (at most 10 minutes)."""
+    names = [spec.rsplit("=", 1)[0] for spec in specs]
+    ports = [int(spec.rsplit("=", 1)[1]) for spec in specs]
+    ns = NameServer(names, ports)
+    ns.thread.join()
 
 
 if __name__ == "__main__":

@@ -314,6 +314,36 @@ static void every_prefix(void **state)
 	}
 }
 
+/* Random byte flips of valid frames: whatever the bytes say, decoding stays inside the buffer (ASan)
+ * and a decoded payload lies inside the frame. */
+static void random_flips(void **state)
+{
+	unsigned char f[512], *g;
+	struct pkt p;
+	char note[160];
+	size_t i, n, k;
+	unsigned seed = 12345;
+	int round;
+
+	for (i = 0; i < ARRAY_SIZE(dlts); i++) {
+		for (round = 0; round < 3000; round++) {
+			n = frame(dlts[i], round & 1, false, f);
+			g = malloc(n);
+			assert_non_null(g);
+			memcpy(g, f, n);
+			for (k = 0; k < 3; k++) {
+				seed = seed * 1103515245u + 12345u;
+				g[(seed >> 8) % n] = (unsigned char)(seed >> 20);
+			}
+			if (decode_frame(dlts[i], g, n, n, 0, &p, note, sizeof(note)) == DECODE_OK && p.len) {
+				assert_true(p.payload >= g);
+				assert_true(p.payload + p.len <= g + n);
+			}
+			free(g);
+		}
+	}
+}
+
 static void addr_format(void **state)
 {
 	uint8_t a[16] = {0};
@@ -339,6 +369,7 @@ int main(void)
 		cmocka_unit_test(each_link_type),
 		cmocka_unit_test(non_ip_and_unsupported),
 		cmocka_unit_test(every_prefix),
+		cmocka_unit_test(random_flips),
 		cmocka_unit_test(addr_format),
 	};
 

@@ -104,6 +104,37 @@ static void redact_refused(void **state)
 	tb_free(&t);
 }
 
+/* A head over HAProxy's buffer is cut into several sends, each flagged secret; it is never redacted. */
+static void huge_head(void **state)
+{
+	static const char pa[] = "GET http://a/ HTTP/1.1\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\nX-Pad: ";
+	struct turns t = {0};
+	struct buf sum;
+	struct recipe *r;
+	char *req;
+	size_t n = 20000, k = sizeof(pa) - 1;
+
+	(void)state;
+	req = malloc(n);
+	assert_non_null(req);
+	memcpy(req, pa, k);
+	memset(req + k, 'p', n - k - 4);
+	memcpy(req + n - 4, "\r\n\r\n", 4);
+	tb_add(&t, TURN_C2S, req, n);
+	S(&t, "HTTP/1.1 204 No Content\r\n\r\n");
+	r = build(&t, false, true, &sum);
+	assert_int_equal(r->nsteps, 3);
+	assert_int_equal(r->steps[0].len + r->steps[1].len, n);
+	assert_true(r->steps[0].secret);
+	assert_true(r->steps[1].secret);
+	assert_false(r->steps[0].env);
+	assert_true(contains(&sum, "cannot be redacted"));
+	free(req);
+	recipe_free(r);
+	buf_free(&sum);
+	tb_free(&t);
+}
+
 static void connect_inner(void **state)
 {
 	struct turns t = {0};
@@ -298,6 +329,7 @@ int main(void)
 		cmocka_unit_test(forward),
 		cmocka_unit_test(forward_redact),
 		cmocka_unit_test(redact_refused),
+		cmocka_unit_test(huge_head),
 		cmocka_unit_test(connect_inner),
 		cmocka_unit_test(connect_tls),
 		cmocka_unit_test(connect_refused),

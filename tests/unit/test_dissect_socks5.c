@@ -215,8 +215,10 @@ static void user_pass_steps(void **state)
 	assert_false(r->steps[2].env);
 	assert_true(recipe_has_secret(r));
 	assert_expect(&r->steps[3], EXPECT_RBINARY, "^..00", 2);
-	assert_non_null(strstr(r->steps[2].comment, "alice"));
+	/* show prints comments and annotations and hides recorded credentials: no user name there */
+	assert_null(strstr(r->steps[2].comment, "alice"));
 	assert_null(strstr(r->steps[2].comment, "s3cr3t"));
+	assert_true(contains(&sum, "user 'alice'"));
 	assert_false(contains(&sum, "s3cr3t"));
 	assert_true(contains(&sum, "recorded 0x05"));
 	buf_init(&ann, 4096);
@@ -226,13 +228,19 @@ static void user_pass_steps(void **state)
 	}
 	assert_true(contains(&ann, "SOCKS5 greeting: methods no-auth, user/pass\n"));
 	assert_true(contains(&ann, "SOCKS5 method choice: user/pass\n"));
-	assert_true(contains(&ann, "RFC 1929 auth: user 'alice' (password not shown)\n"));
+	assert_true(contains(&ann, "RFC 1929 auth: user (5 bytes) and password (7 bytes), recorded credential\n"));
+	assert_false(contains(&ann, "alice"));
 	assert_true(contains(&ann, "RFC 1929 auth reply: success"));
 	assert_true(contains(&ann, "SOCKS5 request: CONNECT localhost:8080 (domain)\n"));
 	assert_true(contains(&ann, "SOCKS5 reply: succeeded"));
 	assert_true(contains(&ann, "HTTP request: GET /generate_204 HTTP/1.1\n"));
 	assert_true(contains(&ann, "HTTP response: status 204"));
 	assert_false(contains(&ann, "s3cr3t"));
+	/* a hand-written auth step not flagged secret shows its user, never the password */
+	r->steps[2].secret = false;
+	buf_reset(&ann);
+	dissect_annotate(r->protocol, r, 2, &ann);
+	assert_string_equal(buf_cstr(&ann), "RFC 1929 auth: user 'alice' (password not shown)");
 	buf_free(&ann);
 	recipe_free(r);
 	buf_free(&sum);

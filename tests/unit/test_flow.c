@@ -254,6 +254,40 @@ static void missing_syn(void **state)
 	flow_table_free(c.t);
 }
 
+/* Mid-flow, the first captured segment is not the first sent: a segment captured later with a lower
+ * sequence number moves the start back, until the other side answers. */
+static void mid_flow_start_moves_back(void **state)
+{
+	struct conv c;
+	static const char *const want[] = {"cABCDEF", "sOK", "cG", NULL};
+	uint8_t srv[16] = {127, 0, 0, 2};
+
+	conv_init(&c, NULL);
+	flow_table_set_server(c.t, AF_INET, srv, SPORT);
+	c.sseq = 500;
+	feed(&c, true, PKT_ACK, 0xfffffffe + 3, "DEF", 3);    /* wraps: seq 1 */
+	feed(&c, true, PKT_ACK, 0xfffffffe, "ABC", 3);        /* sent first, captured second */
+	c.cseq = 0xfffffffe + 6;
+	send_msg(&c, false, "OK");                             /* fixes the client's start */
+	feed(&c, true, PKT_ACK, 0xfffffffe - 5, "zzzzz", 5);   /* before the fixed start: old, dropped */
+	send_msg(&c, true, "G");
+	expect_turns(&c, want);
+	assert_int_equal(flow_table_get(c.t, 0)->d[TURN_C2S].retrans, 5);
+	flow_table_free(c.t);
+
+	/* One-sided: the end of the capture fixes the start. */
+	conv_init(&c, NULL);
+	flow_table_set_server(c.t, AF_INET, srv, SPORT);
+	feed(&c, true, PKT_ACK, 103, "D", 1);
+	feed(&c, true, PKT_ACK, 100, "ABC", 3);
+	{
+		static const char *const one[] = {"cABCD", NULL};
+
+		expect_turns(&c, one);
+	}
+	flow_table_free(c.t);
+}
+
 static void rst_mid_stream(void **state)
 {
 	struct conv c;
@@ -431,6 +465,53 @@ static void port_reuse_and_counting_only(void **state)
 	flow_table_free(c.t);
 }
 
+/* Random segments (sequence numbers near a few bases, all flag mixes, lengths up to 40) over a few
+ * port pairs with small caps: no crash, no leak (ASan), and no direction ever holds more than its cap. */
+static void random_segments(void **state)
+{
+	struct flow_limits lim = {8, 64, 4, 4096};
+	static const char data[64] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!?";
+	struct flow_table *t = flow_table_new(&lim, true);
+	struct pkt p;
+	char err[ERR_LEN];
+	unsigned seed = 42;
+	size_t i, k;
+
+	assert_non_null(t);
+	for (i = 0; i < 20000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		memset(&p, 0, sizeof(p));
+		p.family = AF_INET;
+		p.src[0] = 127, p.src[3] = 1;
+		p.dst[0] = 127, p.dst[3] = 1;
+		p.sport = (seed >> 4) & 1 ? 1080 : (uint16_t)(40000 + ((seed >> 5) & 3));
+		p.dport = p.sport == 1080 ? (uint16_t)(40000 + ((seed >> 7) & 3)) : 1080;
+		p.seq = (((seed >> 9) & 1) ? 0xffffffc0u : 1000u) + ((seed >> 10) & 127);
+		p.ack = seed;
+		p.flags = (uint8_t)((seed >> 17) & 0x1f) | PKT_ACK;
+		if ((seed >> 22) % 7 != 0)
+			p.flags &= (uint8_t)~(PKT_SYN | PKT_RST);
+		p.len = p.wire_len = (seed >> 24) % 41;
+		p.payload = p.len ? (const unsigned char *)data : NULL;
+		p.ts_us = i;
+		assert_int_equal(flow_table_input(t, &p, err, sizeof(err)), 0);
+	}
+	flow_table_finish(t);
+	assert_true(flow_table_count(t) <= 8);
+	for (i = 0; i < flow_table_count(t); i++) {
+		struct flow *f = flow_table_get(t, i);
+		struct turns tr;
+		size_t sum[2] = {0, 0};
+
+		assert_int_equal(flow_turns(f, &tr, err, sizeof(err)), 0);
+		for (k = 0; k < tr.n; k++)
+			sum[tr.v[k].dir] += tr.v[k].len;
+		assert_true(sum[0] <= 64 && sum[1] <= 64);
+		turns_free(&tr);
+	}
+	flow_table_free(t);
+}
+
 static void guess_proto(void **state)
 {
 	assert_string_equal(flow_guess_proto((const unsigned char *)"\x05\x02\x00\x02", 4), "SOCKS5");
@@ -452,11 +533,13 @@ int main(void)
 		cmocka_unit_test(out_of_order),
 		cmocka_unit_test(interleave_by_timestamp),
 		cmocka_unit_test(missing_syn),
+		cmocka_unit_test(mid_flow_start_moves_back),
 		cmocka_unit_test(rst_mid_stream),
 		cmocka_unit_test(gap_names_range),
 		cmocka_unit_test(snaplen_cut),
 		cmocka_unit_test(caps),
 		cmocka_unit_test(port_reuse_and_counting_only),
+		cmocka_unit_test(random_segments),
 		cmocka_unit_test(guess_proto),
 	};
 

@@ -225,6 +225,16 @@ static void rebuilt_on_state_changes(void **state)
 	assert_int_equal(lb_rebuild(f.be), 0);
 	table(&f, got, sizeof(got));
 	assert_string_equal(got, "s1,s2");
+	/* MAINT takes a server out and brings it back */
+	st = lb_set_maint(f.be, s2, true, 20, &rc);
+	assert_int_equal(rc, 0);
+	assert_true(st.usable_changed);
+	table(&f, got, sizeof(got));
+	assert_string_equal(got, "s1");
+	st = lb_set_maint(f.be, s2, false, 21, &rc);
+	assert_true(st.usable_changed);
+	table(&f, got, sizeof(got));
+	assert_string_equal(got, "s1,s2");
 	lb_backend_free(f.be);
 }
 

@@ -222,6 +222,18 @@ static void resolve_env(void **state)
 	assert_true(r->steps[1].env);
 	recipe_free(d);
 
+	/* a payload that is only references to empty variables would send nothing */
+	{
+		struct recipe *e = recipe_new(RECIPE_TCP);
+
+		s = add(e, STEP_SEND, "${RC_T_PASS}");
+		s->env = true;
+		compile_ok(e);
+		assert_null(recipe_resolve_env(e, err, sizeof(err)));
+		assert_string_equal(err, "step 1: the payload is empty once ${NAME} references are filled");
+		recipe_free(e);
+	}
+
 	/* a value that would overflow HAProxy's buffer */
 	{
 		char *big = malloc(RECIPE_MAX_PAYLOAD + 1);
@@ -351,7 +363,9 @@ static void http_request_rules(void **state)
 	compile_fails(r, "request (line 3): version must be HTTP/1.0 or HTTP/1.1 (got 'HTTP/1.2')");
 	assert_int_equal(recipe_set_str(&r->req.version, "HTTP/1.1"), 0);
 	assert_int_equal(recipe_set_str(&r->req.uri, ""), 0);
-	compile_fails(r, "request (line 3): uri must be non-empty and contain no spaces");
+	compile_fails(r, "request (line 3): uri must be non-empty and contain no spaces or control bytes");
+	assert_int_equal(recipe_set_str(&r->req.uri, "/a\x01"), 0);
+	compile_fails(r, "request (line 3): uri must be non-empty and contain no spaces or control bytes");
 	assert_int_equal(recipe_set_str(&r->req.uri, "/generate_204"), 0);
 	assert_non_null(recipe_add_hdr(r, "X:Y", "v"));
 	compile_fails(r, "request (line 3): header name 'X:Y' is not an HTTP token");

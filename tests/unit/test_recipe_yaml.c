@@ -513,7 +513,7 @@ static void random_roundtrips(void **state)
 	char text[200];
 	int iter;
 
-	for (iter = 0; iter < 1000; iter++) {
+	for (iter = 0; iter < 400; iter++) {
 		struct recipe *r = recipe_new(RECIPE_TCP), *y;
 		size_t n, i;
 
@@ -547,7 +547,7 @@ static void random_byte_payloads(void **state)
 	unsigned char p[64];
 	int iter;
 
-	for (iter = 0; iter < 500; iter++) {
+	for (iter = 0; iter < 300; iter++) {
 		struct recipe *r = recipe_new(RECIPE_TCP), *y;
 		size_t n = 1 + rnd() % sizeof(p), i;
 		bool utf8;
@@ -582,14 +582,14 @@ static void truncations_and_mutations(void **state)
 	for (f = 0; f < ARRAY_SIZE(files); f++) {
 		snprintf(path, sizeof(path), "%s/%s", src ? src : ".", files[f]);
 		assert_int_equal(read_file(path, RECIPE_YAML_MAX_FILE, &text, &len, err, sizeof(err)), 0);
-		for (n = 0; n <= len; n++) {
+		for (n = 0; n <= len; n += n < 600 ? 1 : 5) { /* every prefix of the head, then a sample */
 			struct recipe *r = recipe_load_mem(text, n, "t.yaml", err, sizeof(err));
 
 			if (!r && strncmp(err, "t.yaml:", 7))
 				fail_msg("prefix %zu: unpositioned error '%s'", n, err);
 			recipe_free(r);
 		}
-		for (n = 0; n < 3000; n++) {
+		for (n = 0; n < 1000; n++) {
 			char *m = malloc(len);
 			struct recipe *r;
 			int k;
@@ -682,7 +682,7 @@ static void value_errors(void **state)
 	check_error(V1 "steps:\n", "t.yaml:2:1: the recipe has no steps");
 	check_error(V1 "steps: []\n", "t.yaml:2:1: the recipe has no steps");
 	check_error(V1 "name: x\n", "t.yaml:1:1: 'steps' is missing");
-	check_error("steps:\n  - send: x\n", "t.yaml:1:1: 'version' is missing (a recipe starts with 'version: 1')");
+	check_error("steps:\n  - send: x\n", "t.yaml:1:1: 'version' is missing: this is not a recipe (a recipe starts with 'version: 1')");
 	check_error("version: 2\nsteps:\n  - send: x\n", "t.yaml:1:10: 'version' must be 1, the only recipe version this recheck reads (got '2')");
 	check_error("version: \"1\"\nsteps:\n  - send: x\n", "t.yaml:1:10: 'version' must be 1, the only recipe version this recheck reads (got the quoted string \"1\"");
 	check_error(V1 "kind: udp\nsteps:\n  - send: x\n", "t.yaml:2:7: 'kind' must be tcp or http (got 'udp')");
@@ -702,7 +702,7 @@ static void http_errors(void **state)
 	check_error(V1 "kind: http\nrequest:\n  headers:\n    - {name: X, value: \"a\\r\\nb\"}\n", "t.yaml:4:3: request: header 'X' has a CR or LF in its value");
 	check_error(V1 "kind: http\nrequest: {method: \"G T\"}\n", "t.yaml:3:10: request: method 'G T' is not an HTTP token");
 	check_error(V1 "kind: http\nrequest: {version: HTTP/2}\n", "t.yaml:3:10: request: version must be HTTP/1.0 or HTTP/1.1 (got 'HTTP/2')");
-	check_error(V1 "kind: http\nrequest: {uri: \"/a b\"}\n", "t.yaml:3:10: request: uri must be non-empty and contain no spaces");
+	check_error(V1 "kind: http\nrequest: {uri: \"/a b\"}\n", "t.yaml:3:10: request: uri must be non-empty and contain no spaces or control bytes");
 	check_error(V1 "kind: http\nrequest: {methd: GET}\n", "t.yaml:3:11: request: unknown key 'methd'");
 	check_error(V1 "kind: http\nrequest: GET\n", "t.yaml:3:10: recipe: 'request' must be a mapping");
 	check_error(V1 "kind: http\nexpect:\n  - {status: \"2x4\"}\n", "t.yaml:4:5: expect 1: status '2x4' is not a list of codes or ranges like 200-399,401");
