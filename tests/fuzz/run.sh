@@ -15,8 +15,9 @@ build=${FUZZ_BUILD_DIR:-$src/build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 
 command -v clang >/dev/null || { echo "run.sh: clang is required" >&2; exit 2; }
+mkdir -p "$build"
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DRECHECK_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	>"$build.cmake.log" 2>&1 || { cat "$build.cmake.log" >&2; exit 2; }
+	>"$build/cmake-fuzz.log" 2>&1 || { cat "$build/cmake-fuzz.log" >&2; exit 2; }
 targets=${*:-$(sed -n 's/^set(FUZZ_TARGETS \(.*\))$/\1/p' "$here/CMakeLists.txt") conf}
 built=""
 for t in $targets; do
