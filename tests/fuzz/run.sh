@@ -4,7 +4,8 @@
 # on a copy of its committed seed corpus (the copy grows; the committed corpus does not change).
 # Prints executions per target; exits 1 when any target crashed, leaked, timed out or ran out of memory
 # (the reproducer is left as crash-*/leak-*/timeout-*/oom-* in $FUZZ_BUILD_DIR/artifacts/<target>/).
-# FUZZ_JOBS=N runs N targets at once (default 1).
+# FUZZ_JOBS=N runs N targets at once (default 1); FUZZ_KEEP=1 continues from the corpus a previous run
+# grew in $FUZZ_BUILD_DIR/fuzz-work/<target>/ instead of starting again from the seeds.
 set -eu
 
 secs=${1:-60}
@@ -33,7 +34,7 @@ run_one() {
 	t=$1
 	work="$build/fuzz-work/$t"
 	art="$build/artifacts/$t"
-	rm -rf "$work"
+	[ "${FUZZ_KEEP:-0}" = 1 ] || rm -rf "$work"
 	mkdir -p "$work" "$art"
 	cp "$here/corpus/$t/"* "$work/" 2>/dev/null || true
 	if [ -d "$here/regressions/$t" ]; then cp "$here/regressions/$t/"* "$work/" 2>/dev/null || true; fi
