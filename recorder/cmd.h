@@ -16,6 +16,9 @@ int cmd_import(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 
+/* Reports the option getopt refused (unknown, or missing its argument) after getopt_long returned '?'. */
+void cmd_bad_option(const char *cmd, char **argv, int optind, int optopt);
+
 /* Prints "recheck <cmd>: <message>" on stderr. */
 void cmd_err(const char *cmd, const char *fmt, ...) PRINTF_FMT(2, 3);
 

@@ -192,11 +192,7 @@ int cmd_export(int argc, char **argv)
 			rc = RC_EXIT_OK;
 			goto out;
 		default:
-			if (optopt)
-				cmd_err(argv[0], "option '-%c' is unknown or needs an argument (see --help)", optopt);
-			else
-				cmd_err(argv[0], "option '%s' is unknown or needs an argument (see --help)",
-					argv[optind - 1]);
+			cmd_bad_option(argv[0], argv, optind, optopt);
 			goto out;
 		}
 	}

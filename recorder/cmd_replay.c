@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "check.h"
@@ -61,6 +62,7 @@ struct replay_opts {
 	uint64_t timeout_ms;
 	unsigned long count;
 	int verbose;
+	const struct recipe *loaded; /* as read, ${NAME} unresolved: tells which values are secrets */
 };
 
 static void trace_line(void *arg, const char *line)
@@ -185,7 +187,83 @@ static const char *verdict_text(enum check_status st)
 	}
 }
 
-static void report_failure(const struct check_run *run, const char *server, struct buf *b)
+/* Overwrites every occurrence of needle in p with '*'. Values shorter than 4 bytes are left alone:
+ * masking every "a" of an answer would hide it all and protect nothing. */
+static void redact(unsigned char *p, size_t n, const void *needle, size_t nl)
+{
+	unsigned char *at;
+	size_t off = 0;
+
+	if (nl < 4)
+		return;
+	while (off < n && (at = memmem(p + off, n - off, needle, nl))) {
+		memset(at, '*', nl);
+		off = (size_t)(at - p) + nl;
+	}
+}
+
+/* Redacts the value of every ${NAME} reference in s[0..len). */
+static void redact_refs(unsigned char *p, size_t n, const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i + 3 < len) {
+		const char *close;
+		char name[256];
+		size_t k;
+
+		if (s[i] != '$' || s[i + 1] != '{' || !(close = memchr(s + i + 2, '}', len - i - 2))) {
+			i++;
+			continue;
+		}
+		k = (size_t)(close - (s + i + 2));
+		if (k > 0 && k < sizeof(name)) {
+			const char *v;
+
+			memcpy(name, s + i + 2, k);
+			name[k] = '\0';
+			v = getenv(name);
+			if (v)
+				redact(p, n, v, strlen(v));
+		}
+		i += k + 3;
+	}
+}
+
+/*
+ * A server that mirrors the request (or a proxy error page quoting it) sends the credential back;
+ * the failure report must not print it. Redacts, in p, the values of the ${NAME} references of the
+ * secret steps and headers, and the literal payload of secret steps recorded without env.
+ */
+static void redact_secrets(const struct recipe *r, unsigned char *p, size_t n)
+{
+	size_t i;
+
+	if (!r || !recipe_has_secret(r))
+		return;
+	for (i = 0; i < r->nsteps; i++) {
+		const struct step *s = &r->steps[i];
+
+		if (s->type != STEP_SEND || !s->secret)
+			continue;
+		if (s->env)
+			redact_refs(p, n, (const char *)s->data, s->len);
+		else
+			redact(p, n, s->data, s->len);
+	}
+	for (i = 0; r->req.secret && i < r->req.nhdrs; i++) {
+		const char *v = r->req.hdrs[i].value;
+
+		if (r->req.env)
+			redact_refs(p, n, v, strlen(v));
+		else if (!strncasecmp(r->req.hdrs[i].name, "Proxy-Authorization", 19) ||
+			 !strncasecmp(r->req.hdrs[i].name, "Authorization", 13))
+			redact(p, n, v, strlen(v));
+	}
+}
+
+static void report_failure(const struct check_run *run, const struct recipe *loaded, const char *server,
+			   struct buf *b)
 {
 	const struct check_result *res = &run->res;
 	unsigned char lit[512];
@@ -193,6 +271,7 @@ static void report_failure(const struct check_run *run, const char *server, stru
 	size_t elen = 0, mark = (size_t)-1;
 	bool anchored = false;
 	char esc[600];
+	unsigned char *rx;
 
 	buf_printf(b, "  server:   %s\n", server);
 	buf_printf(b, "  step %d:%s %s%s%s%s\n", res->step, res->step < 10 ? "  " : " ", res->kind ? res->kind : "?",
@@ -241,7 +320,15 @@ static void report_failure(const struct check_run *run, const char *server, stru
 		else if (!res->negate && exp && elen > res->rxlen && !memcmp(res->rx, exp, res->rxlen))
 			buf_printf(b, ", the start of what was expected: the rest never arrived");
 		buf_printf(b, "\n");
-		hexdump(b, res->rx, res->rxlen, mark, "    ");
+		rx = malloc(res->rxlen);
+		if (rx) {
+			memcpy(rx, res->rx, res->rxlen);
+			redact_secrets(loaded, rx, res->rxlen);
+			hexdump(b, rx, res->rxlen, mark, "    ");
+			free(rx);
+		} else {
+			buf_printf(b, "    (out of memory)\n");
+		}
 	} else if (res->expected || res->status == CHECK_L7RSP || res->status == CHECK_L7TOUT) {
 		buf_printf(b, "  received: nothing\n");
 	}
@@ -291,7 +378,7 @@ static int replay_once(const struct recipe *r, const struct checknet_addr *addr,
 		if (strcmp(where, err) && strlen(where) + strlen(err) + 4 < sizeof(where))
 			snprintf(where + strlen(where), sizeof(where) - strlen(where), " (%.64s)", err);
 		buf_printf(&b, ": %s\n", run.res.desc[0] ? run.res.desc : check_status_desc(run.res.status));
-		report_failure(&run, where, &b);
+		report_failure(&run, o->loaded, where, &b);
 		buf_printf(&b, "  timings:  ");
 		timings(&run, &b);
 		buf_printf(&b, "\n");
@@ -392,6 +479,7 @@ int cmd_replay(int argc, char **argv)
 		recipe_free(loaded);
 		return RC_EXIT_BAD_INPUT;
 	}
+	o.loaded = loaded;
 	for (i = 0; i < o.count; i++) {
 		if (o.count > 1)
 			printf("[%lu/%lu] ", i + 1, o.count);

@@ -35,6 +35,14 @@ void cmd_err(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void cmd_bad_option(const char *cmd, char **argv, int optind, int optopt)
+{
+	if (optopt)
+		cmd_err(cmd, "option '-%c' is unknown or needs an argument (see --help)", optopt);
+	else
+		cmd_err(cmd, "option '%s' is unknown or needs an argument (see --help)", argv[optind - 1]);
+}
+
 static void usage(FILE *f)
 {
 	size_t i;

@@ -59,8 +59,8 @@ struct server_status daemon_check_result(struct daemon *d, struct listener *li, 
 	if (!st.changed)
 		return st;
 	lb_counts(li->lb, &act, &bck, &gen);
-	dlog_notice("%s server %s/%s is %s, reason: %s. %u active and %u backup servers left.%s",
-		    s->srv.backup ? "Backup" : "", li->name, s->srv.name, server_state_name(st.new_state),
+	dlog_notice("%s %s/%s is %s, reason: %s. %u active and %u backup servers left.%s",
+		    s->srv.backup ? "Backup server" : "Server", li->name, s->srv.name, server_state_name(st.new_state),
 		    reason ? reason : "-", act, bck,
 		    st.new_state == SRV_ST_STOPPED && s->conn_cur ? " Sessions may be affected." : "");
 	if (st.new_state == SRV_ST_STOPPED && s->shutdown_sessions) {

@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "dlog.h"
+#include "observe.h" /* health: checks and stats through the daemon hooks */
 
 static void usage(FILE *out)
 {
@@ -113,5 +114,6 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.conf_path = file;
 	d.debug = debug;
+	observe_install(&d); /* health: health checks and the stats server */
 	return daemon_run(&d, conf);
 }

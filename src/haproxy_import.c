@@ -370,6 +370,16 @@ static int tcp_expect(struct imp *im, const struct haproxy_line *l)
 	return haproxy_import_take_pending(im, STEP_EXPECT, &s->comment);
 }
 
+int haproxy_import_comment(struct imp *im, const struct haproxy_line *l, const char *kw)
+{
+	if (l->n != 3)
+		return haproxy_import_fail(im, "%s comment expects exactly one argument (quote or escape spaces)", kw);
+	free(im->pending);
+	im->pending = strdup(haproxy_import_ws(&l->w[2]));
+	im->pending_type = -1;
+	return im->pending ? 0 : haproxy_import_fail(im, "out of memory");
+}
+
 static int tcp_line(struct imp *im, const struct haproxy_line *l)
 {
 	const struct haproxy_word *kw = l->n > 1 ? &l->w[1] : NULL;
@@ -377,16 +387,8 @@ static int tcp_line(struct imp *im, const struct haproxy_line *l)
 	im->step++;
 	if (!kw)
 		return haproxy_import_fail(im, "tcp-check expects a keyword");
-	if (haproxy_word_is(kw, "comment")) {
-		if (l->n != 3)
-			return haproxy_import_fail(
-			        im,
-			        "tcp-check comment expects exactly one argument (quote or escape spaces)");
-		free(im->pending);
-		im->pending = strdup(haproxy_import_ws(&l->w[2]));
-		im->pending_type = -1;
-		return im->pending ? 0 : haproxy_import_fail(im, "out of memory");
-	}
+	if (haproxy_word_is(kw, "comment"))
+		return haproxy_import_comment(im, l, "tcp-check");
 	if (haproxy_word_is(kw, "connect"))
 		return tcp_connect(im, l);
 	if (haproxy_word_is(kw, "send"))

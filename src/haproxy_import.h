@@ -30,6 +30,9 @@ const char *haproxy_import_ws(const struct haproxy_word *w);
 int haproxy_import_set_comment(struct imp *im, char **dst, const struct haproxy_word *w);
 /* Gives a pending `comment` rule's text to a rule of type t (the run of same-type rules it names). */
 int haproxy_import_take_pending(struct imp *im, int t, char **dst);
+/* "<kw> comment <msg>": keeps msg for the next run of rules (HAProxy's comment rule). kw names the
+ * directive (tcp-check, http-check) in messages. */
+int haproxy_import_comment(struct imp *im, const struct haproxy_line *l, const char *kw);
 /* Refuses ${NAME} where recheck cannot keep it. */
 int haproxy_import_env_ok(struct imp *im, const struct haproxy_word *w, bool allowed);
 /* min-recv / comment / *-status options of an expect: 1 when w[*i] was one (and *i moved), 0, or -1. */

@@ -250,16 +250,8 @@ int haproxy_import_http_line(struct imp *im, const struct haproxy_line *l)
 	im->step++;
 	if (!kw)
 		return haproxy_import_fail(im, "http-check expects a keyword");
-	if (haproxy_word_is(kw, "comment")) {
-		if (l->n != 3)
-			return haproxy_import_fail(
-			        im,
-			        "http-check comment expects exactly one argument (quote or escape spaces)");
-		free(im->pending);
-		im->pending = strdup(haproxy_import_ws(&l->w[2]));
-		im->pending_type = -1;
-		return im->pending ? 0 : haproxy_import_fail(im, "out of memory");
-	}
+	if (haproxy_word_is(kw, "comment"))
+		return haproxy_import_comment(im, l, "http-check");
 	if (haproxy_word_is(kw, "send"))
 		return http_send(im, l);
 	if (haproxy_word_is(kw, "expect"))

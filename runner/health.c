@@ -1,0 +1,666 @@
+/*
+ * health: the health checker on the main ev loop (see health.h). The I/O driver below follows
+ * checknet.c (the poll() driver of `recheck replay`) step for step, but never blocks: each action
+ * either completes at once or registers interest on the socket and returns to the loop.
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "daemon.h"
+#include "dlog.h"
+#include "ev.h"
+#include "health.h"
+#include "net.h"
+#include "recipe.h"
+#include "server.h"
+#include "util.h"
+
+struct health_sched {
+	struct daemon *d;
+	struct health *all;           /* doubly linked list of every state */
+	struct health *qhead, *qtail; /* checks due but waiting for a slot */
+	unsigned running;             /* checks in progress */
+	unsigned queued;
+	uint64_t rnd;                 /* xorshift state for the spread jitter */
+};
+
+static void on_timer(struct ev *ev, struct ev_timer *t, void *arg);
+static void on_io(struct ev *ev, int fd, int mask, void *arg);
+static void step(struct health *h);
+static void start_check(struct health *h);
+
+static uint64_t rnd_next(struct health_sched *hs)
+{
+	uint64_t x = hs->rnd;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	hs->rnd = x;
+	return x;
+}
+
+/* ---- states ------------------------------------------------------------------------------------- */
+
+static struct health *health_attach(struct health_sched *hs, struct listener *li, struct rserver *s)
+{
+	struct health *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->hs = hs;
+	h->s = s;
+	rserver_ref(s);
+	h->li = li;
+	h->fd = -1;
+	h->status = CHECK_INI;
+	h->step = -1;
+	h->rcp_stale = true;
+	ev_timer_init(&h->timer, on_timer, h);
+	h->next = hs->all;
+	if (hs->all)
+		hs->all->prev = h;
+	hs->all = h;
+	s->health = h;
+	return h;
+}
+
+/* Closes the check connection: RST (SO_LINGER 0) unless the connect rule said linger, as HAProxy. */
+static void close_conn(struct health *h, bool linger)
+{
+	struct linger l = {.l_onoff = 1, .l_linger = 0};
+
+	if (h->fd == -1)
+		return;
+	ev_fd_del(h->hs->d->ev, h->fd);
+	if (!linger)
+		setsockopt(h->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(h->fd);
+	h->fd = -1;
+	h->io = HEALTH_IO_IDLE;
+}
+
+static void dequeue(struct health_sched *hs, struct health *h)
+{
+	struct health **pp, *prev = NULL;
+
+	if (!h->queued)
+		return;
+	for (pp = &hs->qhead; *pp; prev = *pp, pp = &(*pp)->qnext) {
+		if (*pp == h) {
+			*pp = h->qnext;
+			if (hs->qtail == h)
+				hs->qtail = prev;
+			break;
+		}
+	}
+	h->qnext = NULL;
+	h->queued = false;
+	hs->queued--;
+}
+
+/* Starts queued checks while slots are free. */
+static void kick_queue(struct health_sched *hs)
+{
+	while (hs->qhead && hs->running < HEALTH_MAX_RUNNING) {
+		struct health *h = hs->qhead;
+
+		dequeue(hs, h);
+		start_check(h);
+	}
+}
+
+/* Cancels whatever h is doing (socket closed with RST) and frees it. */
+static void health_detach(struct health *h)
+{
+	struct health_sched *hs = h->hs;
+
+	ev_timer_stop(hs->d->ev, &h->timer);
+	dequeue(hs, h);
+	if (h->running) {
+		close_conn(h, false);
+		check_run_free(&h->run);
+		h->running = false;
+		hs->running--;
+	}
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		hs->all = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	if (h->s->health == h)
+		h->s->health = NULL;
+	rserver_unref(h->s);
+	recipe_free(h->rcp);
+	free(h);
+}
+
+/* ---- scheduling --------------------------------------------------------------------------------- */
+
+/* The next interval from the server's state, with the spread jitter (HAProxy: +/- inter * spread%). */
+static uint64_t next_interval(struct health *h)
+{
+	uint64_t inter = server_next_inter(&h->s->srv);
+	int spread = h->s->conf ? h->s->conf->check.spread : 0;
+
+	if (spread > 0 && inter > 0) {
+		uint64_t r = inter * (uint64_t)spread / 100;
+		uint64_t off = r ? rnd_next(h->hs) % (2 * r + 1) : 0;
+
+		inter = inter + off - r; /* off - r is in [-r, +r]; r <= inter / 2 keeps it positive */
+	}
+	return inter ? inter : 1;
+}
+
+static void schedule(struct health *h, uint64_t delay)
+{
+	ev_timer_arm(h->hs->d->ev, &h->timer, delay);
+}
+
+/* ---- results ------------------------------------------------------------------------------------ */
+
+static void copy_str(char *dst, size_t dstlen, const char *src)
+{
+	snprintf(dst, dstlen, "%s", src ? src : "");
+}
+
+static void record_transition(struct health *h, const struct server_status *st)
+{
+	struct health_trans *t = &h->trans[h->trans_head];
+
+	t->at_ms = ev_now(h->hs->d->ev);
+	t->from = st->old_state;
+	t->to = st->new_state;
+	t->status = h->status;
+	t->step = h->step;
+	copy_str(t->kind, sizeof(t->kind), h->kind);
+	copy_str(t->comment, sizeof(t->comment), h->comment);
+	copy_str(t->desc, sizeof(t->desc), h->desc);
+	h->trans_head = (h->trans_head + 1) % STATS_TRANSITIONS;
+	if (h->ntrans < STATS_TRANSITIONS)
+		h->ntrans++;
+	if (st->new_state == SRV_ST_STOPPED)
+		h->to_down++;
+	else if (st->old_state == SRV_ST_STOPPED)
+		h->to_up++;
+}
+
+/*
+ * Stores a result and feeds it to the daemon. status/step/kind/comment/desc describe it; rx (may be
+ * NULL) is what the failing step had received.
+ */
+static void conclude(struct health *h, enum check_status status, int step, const char *kind, const char *comment,
+		     const char *desc, const unsigned char *rx, size_t rxlen, size_t rxtotal)
+{
+	struct health_sched *hs = h->hs;
+	enum check_verdict v = check_status_verdict(status);
+	enum srv_check_res res = v == CHECK_RES_PASSED ? SRV_CHK_PASSED
+				 : v == CHECK_RES_CONDPASS ? SRV_CHK_CONDPASS : SRV_CHK_FAILED;
+	uint64_t us = now_us(), dur_us = us > h->start_us ? us - h->start_us : 0;
+	double secs = (double)dur_us / 1e6;
+	struct server_status st;
+	char reason[CHECK_DESC_LEN + 128];
+	size_t i;
+
+	h->ran = true;
+	h->status = status;
+	h->step = res == SRV_CHK_FAILED ? step : -1;
+	copy_str(h->kind, sizeof(h->kind), res == SRV_CHK_FAILED ? kind : NULL);
+	copy_str(h->comment, sizeof(h->comment), res == SRV_CHK_FAILED ? comment : NULL);
+	copy_str(h->desc, sizeof(h->desc), desc);
+	h->dur_ms = dur_us / 1000;
+	h->end_ms = ev_now(hs->d->ev);
+	h->rxtotal = res == SRV_CHK_FAILED ? rxtotal : 0;
+	h->rx_preview[0] = '\0';
+	/* What a server answered is not a secret of ours, but a recipe that carries credentials may make
+	 * a proxy echo them back (error pages): show nothing for those. */
+	if (res == SRV_CHK_FAILED && rx && rxlen && !(h->rcp && recipe_has_secret(h->rcp)))
+		check_str_escape(h->rx_preview, sizeof(h->rx_preview), rx, MIN(rxlen, (size_t)HEALTH_RX_PREVIEW));
+	if (res == SRV_CHK_PASSED)
+		h->npassed++;
+	else if (res == SRV_CHK_CONDPASS)
+		h->ncondpass++;
+	else
+		h->nfailed++;
+	for (i = 0; i < STATS_DUR_BUCKETS && secs > stats_dur_bounds[i]; i++)
+		;
+	h->buckets[i]++;
+	h->dur_sum += secs;
+
+	/* HAProxy's log-health-checks wording: reason, info, check duration */
+	snprintf(reason, sizeof(reason), "%s%s%s%s, check duration: %llums", check_status_desc(status),
+		 desc && *desc ? ", info: \"" : "", desc && *desc ? desc : "", desc && *desc ? "\"" : "",
+		 (unsigned long long)h->dur_ms);
+	st = daemon_check_result(hs->d, h->li, h->s, res, reason);
+	if (st.changed)
+		record_transition(h, &st);
+	dlog_debug("health check %s/%s: %s (%s), health %d/%d", h->li->name, h->s->srv.name, check_status_str(status),
+		   desc && *desc ? desc : "-", h->s->srv.health, h->s->srv.check.rise + h->s->srv.check.fall - 1);
+}
+
+/* The run concluded: close, report, schedule the next one from now (the end of this one). */
+static void finish(struct health *h, bool linger)
+{
+	struct health_sched *hs = h->hs;
+	const struct check_result *r = &h->run.res;
+
+	close_conn(h, linger);
+	ev_timer_stop(hs->d->ev, &h->timer);
+	h->running = false;
+	hs->running--;
+	conclude(h, r->status, r->step, r->kind, r->comment, r->desc, r->rx, r->rxlen, r->rxtotal);
+	check_run_free(&h->run);
+	schedule(h, next_interval(h));
+	kick_queue(hs);
+}
+
+/* ---- the I/O driver ------------------------------------------------------------------------------ */
+
+static void want(struct health *h, enum health_io io, int mask)
+{
+	h->io = io;
+	if (ev_fd_set(h->hs->d->ev, h->fd, mask, on_io, h) == -1) {
+		/* cannot watch the socket: a local failure, reported as a socket error */
+		check_on_error(&h->run, errno);
+		h->io = HEALTH_IO_IDLE;
+	}
+}
+
+/* CHECK_ACT_CONNECT. Returns true when the engine can go on at once. */
+static bool do_connect(struct health *h, const struct check_action *a)
+{
+	struct sockaddr_storage ss = h->s->srv.addr;
+	socklen_t len = h->s->srv.addrlen;
+	int one = 1;
+
+	close_conn(h, h->linger);
+	h->linger = a->linger;
+	if (a->port) {
+		if (ss.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)(void *)&ss)->sin6_port = htons((uint16_t)a->port);
+		else
+			((struct sockaddr_in *)(void *)&ss)->sin_port = htons((uint16_t)a->port);
+	}
+	h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (h->fd == -1) {
+		check_on_error(&h->run, errno);
+		return true;
+	}
+	setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(h->fd, (struct sockaddr *)&ss, len) == 0) {
+		check_on_connected(&h->run);
+		return true;
+	}
+	if (errno != EINPROGRESS) {
+		check_on_error(&h->run, errno);
+		return true;
+	}
+	want(h, HEALTH_IO_CONNECTING, EV_WRITE);
+	return h->io == HEALTH_IO_IDLE;
+}
+
+/* Writes what is left of the SEND. true when the engine can go on (all sent, or an error fed). */
+static bool do_send(struct health *h)
+{
+	while (h->outlen > 0) {
+		ssize_t w = send(h->fd, h->out, h->outlen, MSG_NOSIGNAL);
+
+		if (w >= 0) {
+			h->out += w;
+			h->outlen -= (size_t)w;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			want(h, HEALTH_IO_SENDING, EV_WRITE);
+			return h->io == HEALTH_IO_IDLE;
+		}
+		check_on_error(&h->run, errno);
+		return true;
+	}
+	check_on_sent(&h->run);
+	return true;
+}
+
+/* Reads what is available now, at most the engine's room (HAProxy's tcpcheck_eval_recv() loop). */
+static void do_read(struct health *h)
+{
+	unsigned char chunk[CHECK_BUFSIZE];
+
+	for (;;) {
+		size_t room = check_rx_room(&h->run);
+		ssize_t r;
+
+		if (room == 0)
+			return;
+		r = recv(h->fd, chunk, MIN(room, sizeof(chunk)), 0);
+		if (r > 0) {
+			check_on_data(&h->run, chunk, (size_t)r);
+			continue;
+		}
+		if (r == 0) {
+			check_on_eof(&h->run);
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			check_on_error(&h->run, errno);
+		return;
+	}
+}
+
+/* Runs the engine until it needs the network or concludes. */
+static void step(struct health *h)
+{
+	int guard;
+
+	/* Every action either feeds an event at once or waits; the bound only protects the loop. */
+	for (guard = 0; guard < 4096; guard++) {
+		struct check_action a = check_next(&h->run);
+
+		switch (a.type) {
+		case CHECK_ACT_CONNECT:
+			if (!do_connect(h, &a))
+				return;
+			break;
+		case CHECK_ACT_SEND:
+			if (h->fd == -1) {
+				check_on_error(&h->run, ENOTCONN);
+				break;
+			}
+			h->out = a.data;
+			h->outlen = a.len;
+			if (!do_send(h))
+				return;
+			break;
+		case CHECK_ACT_WANT_READ:
+			if (h->fd == -1) {
+				check_on_error(&h->run, ENOTCONN);
+				break;
+			}
+			want(h, HEALTH_IO_READING, EV_READ);
+			if (h->io == HEALTH_IO_IDLE)
+				break;
+			return;
+		case CHECK_ACT_WAIT:
+			/* only the deadline can move the engine now */
+			if (h->fd != -1)
+				ev_fd_mask(h->hs->d->ev, h->fd, EV_NONE);
+			h->io = HEALTH_IO_IDLE;
+			return;
+		case CHECK_ACT_DONE:
+			finish(h, a.linger);
+			return;
+		}
+	}
+	dlog_err("health check %s/%s: the check engine did not settle; giving up this run", h->li->name,
+		 h->s->srv.name);
+	check_on_timeout(&h->run);
+	if (check_next(&h->run).type == CHECK_ACT_DONE)
+		finish(h, false);
+}
+
+static void on_io(struct ev *ev, int fd, int mask, void *arg)
+{
+	struct health *h = arg;
+	int err;
+
+	(void)ev;
+	(void)fd;
+	(void)mask;
+	switch (h->io) {
+	case HEALTH_IO_CONNECTING:
+		h->io = HEALTH_IO_IDLE;
+		err = net_connect_result(h->fd);
+		if (err)
+			check_on_error(&h->run, err);
+		else
+			check_on_connected(&h->run);
+		break;
+	case HEALTH_IO_SENDING:
+		h->io = HEALTH_IO_IDLE;
+		if (!do_send(h))
+			return;
+		break;
+	case HEALTH_IO_READING:
+		h->io = HEALTH_IO_IDLE;
+		do_read(h);
+		break;
+	case HEALTH_IO_IDLE:
+		/* a readiness report for a paused socket: nothing asked for it */
+		ev_fd_mask(h->hs->d->ev, h->fd, EV_NONE);
+		return;
+	}
+	step(h);
+}
+
+/* A check that cannot run (no recipe): concluded at once as a local socket error. */
+static void fail_local(struct health *h, const char *why)
+{
+	h->start_us = now_us();
+	conclude(h, CHECK_SOCKERR, -1, NULL, NULL, why, NULL, 0, 0);
+	schedule(h, next_interval(h));
+}
+
+/* Refreshes the env-resolved copy of the server's recipe (after start-up or a reload). */
+static int refresh_recipe(struct health *h)
+{
+	const struct recipe *src = h->s->conf ? h->s->conf->check.rcp : NULL;
+	char err[ERR_LEN];
+	struct recipe *r;
+
+	if (!h->rcp_stale && h->rcp)
+		return 0;
+	if (!src) {
+		copy_str(h->rcp_err, sizeof(h->rcp_err), "no recipe is loaded for this check");
+		return -1;
+	}
+	r = recipe_resolve_env(src, err, sizeof(err));
+	if (!r) {
+		if (strcmp(h->rcp_err, err) != 0)
+			dlog_err("health check %s/%s: recipe %s: %s", h->li->name, h->s->srv.name,
+				 h->s->conf->check.recipe_path ? h->s->conf->check.recipe_path : "?", err);
+		copy_str(h->rcp_err, sizeof(h->rcp_err), err);
+		return -1;
+	}
+	recipe_free(h->rcp);
+	h->rcp = r;
+	h->rcp_stale = false;
+	h->rcp_err[0] = '\0';
+	return 0;
+}
+
+static void start_check(struct health *h)
+{
+	struct health_sched *hs = h->hs;
+	uint64_t timeout;
+
+	if (h->s->srv.admin & SRV_ADMF_MAINT) {
+		/* HAProxy does not check a server in maintenance */
+		schedule(h, next_interval(h));
+		return;
+	}
+	if (refresh_recipe(h) == -1) {
+		fail_local(h, h->rcp_err);
+		return;
+	}
+	if (check_run_init(&h->run, h->rcp) == -1) {
+		fail_local(h, "out of memory");
+		return;
+	}
+	timeout = h->s->conf && h->s->conf->check.timeout ? h->s->conf->check.timeout : h->s->srv.check.inter;
+	h->running = true;
+	hs->running++;
+	h->linger = false;
+	h->io = HEALTH_IO_IDLE;
+	h->start_ms = ev_now(hs->d->ev);
+	h->start_us = now_us();
+	h->deadline = h->start_ms + (timeout ? timeout : 1);
+	/* while running, the timer is the run's one deadline */
+	ev_timer_arm_at(hs->d->ev, &h->timer, h->deadline);
+	step(h);
+}
+
+static void on_timer(struct ev *ev, struct ev_timer *t, void *arg)
+{
+	struct health *h = arg;
+	struct health_sched *hs = h->hs;
+
+	(void)t;
+	if (h->running) {
+		check_on_timeout(&h->run);
+		if (h->fd != -1)
+			ev_fd_mask(ev, h->fd, EV_NONE);
+		h->io = HEALTH_IO_IDLE;
+		step(h);
+		if (h->running) /* cannot happen with the engine's contract; never leave a run without a deadline */
+			ev_timer_arm(ev, &h->timer, 10);
+		return;
+	}
+	if (h->queued)
+		return;
+	if (hs->running >= HEALTH_MAX_RUNNING) {
+		h->qnext = NULL;
+		if (hs->qtail)
+			hs->qtail->qnext = h;
+		else
+			hs->qhead = h;
+		hs->qtail = h;
+		h->queued = true;
+		hs->queued++;
+		return;
+	}
+	start_check(h);
+}
+
+/* ---- life cycle --------------------------------------------------------------------------------- */
+
+struct health_sched *health_new(struct daemon *d)
+{
+	struct health_sched *hs = calloc(1, sizeof(*hs));
+
+	if (!hs)
+		return NULL;
+	hs->d = d;
+	hs->rnd = now_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+	if (!hs->rnd)
+		hs->rnd = 0x9E3779B97F4A7C15ull;
+	return hs;
+}
+
+/* Attaches states to the checked servers of d->gen that have none; spreads their first checks. */
+static int attach_new(struct health_sched *hs)
+{
+	struct gen *g = hs->d->gen;
+	uint64_t mininter = 0, n = 0, k = 0, inter;
+	size_t i, j;
+
+	for (i = 0; i < g->nli; i++) {
+		for (j = 0; j < g->li[i]->nsrv; j++) {
+			struct rserver *s = g->li[i]->srv[j];
+			struct health *h = s->health;
+
+			if (h) {
+				h->seen = true;
+				h->li = g->li[i];
+				h->rcp_stale = true;
+				continue;
+			}
+			if (!s->srv.check.enabled)
+				continue;
+			inter = server_next_inter(&s->srv);
+			if (inter >= HEALTH_INTER_THRES && (!mininter || inter < mininter))
+				mininter = inter;
+			n++;
+		}
+	}
+	for (i = 0; i < g->nli; i++) {
+		for (j = 0; j < g->li[i]->nsrv; j++) {
+			struct rserver *s = g->li[i]->srv[j];
+			struct health *h;
+
+			if (s->health || !s->srv.check.enabled)
+				continue;
+			h = health_attach(hs, g->li[i], s);
+			if (!h) {
+				dlog_err("health check %s/%s: out of memory", g->li[i]->name, s->srv.name);
+				return -1;
+			}
+			h->seen = true;
+			/* HAProxy start_check_task(): max(mininter, own interval) * srvpos / nbcheck */
+			inter = MAX(mininter, (uint64_t)server_next_inter(&s->srv));
+			schedule(h, inter * k / n);
+			k++;
+		}
+	}
+	return 0;
+}
+
+int health_start(struct health_sched *hs)
+{
+	unsigned n = 0;
+	struct health *h;
+
+	if (attach_new(hs) == -1)
+		return -1;
+	for (h = hs->all; h; h = h->next)
+		n++;
+	if (n)
+		dlog_info("health checks: %u servers checked, at most %d at once", n, HEALTH_MAX_RUNNING);
+	return 0;
+}
+
+void health_reloaded(struct health_sched *hs)
+{
+	struct health *h, *next;
+
+	for (h = hs->all; h; h = h->next)
+		h->seen = false;
+	if (attach_new(hs) == -1)
+		dlog_err("health checks: some new servers are not checked (out of memory)");
+	for (h = hs->all; h; h = next) {
+		next = h->next;
+		/* gone from the config, or no longer checked: cancel (closing its socket) */
+		if (!h->seen || !h->s->srv.check.enabled) {
+			dlog_info("health check %s/%s: stopped (server removed or check disabled)", h->li ? h->li->name : "?",
+				  h->s->srv.name);
+			health_detach(h);
+		}
+	}
+	kick_queue(hs);
+}
+
+void health_stop(struct health_sched *hs)
+{
+	if (!hs)
+		return;
+	while (hs->all)
+		health_detach(hs->all);
+}
+
+void health_free(struct health_sched *hs)
+{
+	if (!hs)
+		return;
+	health_stop(hs);
+	free(hs);
+}
+
+void health_counts(const struct health_sched *hs, unsigned *running, unsigned *queued)
+{
+	*running = hs ? hs->running : 0;
+	*queued = hs ? hs->queued : 0;
+}

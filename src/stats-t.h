@@ -1,0 +1,98 @@
+/*
+ * stats-t.h: a read-only snapshot of recheckd's listeners, servers, health checks and counters, as the
+ * stats renderers (stats.c) turn it into the HTML page, /stats.json and Prometheus text.
+ *
+ * The snapshot borrows every string: the daemon builds it on its main thread, renders it and drops it
+ * before anything it points to can change. No secret ever enters it: recipes contribute only their
+ * name, never a payload.
+ */
+#ifndef RECHECK_STATS_T_H
+#define RECHECK_STATS_T_H
+
+#include "api.h"
+
+/* Upper bounds (seconds) of the check-duration histogram buckets; +Inf is implicit. */
+#define STATS_DUR_BUCKETS 12
+extern const double stats_dur_bounds[STATS_DUR_BUCKETS];
+
+/* Transitions remembered per server for the page and the JSON. */
+#define STATS_TRANSITIONS 8
+
+/* One state change of a server. */
+struct stats_transition {
+	uint64_t age_ms;        /* how long ago */
+	const char *from;       /* "UP", "DOWN", "NOLB" */
+	const char *to;
+	const char *check;      /* check status name that caused it ("L4CON", "L7OK"), or NULL (maint, reload) */
+	int step;               /* failing step (HAProxy numbering), -1 when none */
+	const char *kind;       /* the step's kind ("connect", "expect binary"), may be NULL */
+	const char *comment;    /* the step's comment, may be NULL */
+	const char *desc;       /* the check's description, may be NULL */
+};
+
+/* The last check of a server. */
+struct stats_check {
+	bool enabled;           /* the server is checked */
+	bool ran;               /* at least one check concluded */
+	bool running;           /* a check is in progress now */
+	const char *status;     /* "L7OK", "L4CON", ... ("INI" before the first check) */
+	const char *status_desc; /* "Layer7 check passed", ... */
+	const char *result;     /* "passed", "failed", "condpass", "" */
+	int step;               /* failing step (HAProxy numbering, 0 = implicit connect), -1 when it passed */
+	const char *kind;       /* the step's kind, may be NULL */
+	const char *comment;    /* the step's comment, may be NULL */
+	const char *desc;       /* HAProxy-like description, may be NULL */
+	const char *recipe;     /* recipe name (or file), may be NULL */
+	uint64_t duration_ms;   /* of the last check */
+	uint64_t age_ms;        /* since the last check ended */
+	uint64_t rx_bytes;      /* bytes the failing step had received (0 when it passed) */
+	const char *rx_preview; /* printable, capped preview of those bytes; NULL when hidden or none */
+	int rise, fall, health;
+	uint64_t inter_ms;      /* the interval the next check uses */
+	uint64_t passed, failed, condpass; /* checks by result */
+	uint64_t dur_buckets[STATS_DUR_BUCKETS + 1]; /* non-cumulative counts; the last one is +Inf */
+	double dur_sum;         /* seconds */
+	uint64_t dur_count;
+};
+
+struct stats_server {
+	const char *name;
+	const char *address;
+	const char *status;     /* HAProxy's stats status: "UP", "UP 1/3", "DOWN 1/2", "MAINT", "no check" */
+	bool up;                /* on the up side (RUNNING, STARTING, STOPPING) and not in MAINT */
+	unsigned weight;
+	bool backup;
+	unsigned id;            /* puid */
+	uint64_t conn_cur, conn_total, conn_errors;
+	uint64_t bytes_in, bytes_out; /* client -> server, server -> client */
+	uint64_t to_up, to_down;       /* transitions counted since the server object exists */
+	uint64_t last_change_age_ms;   /* since the last state change; UINT64_MAX when never */
+	struct stats_check check;
+	const struct stats_transition *trans; /* newest first */
+	size_t ntrans;
+};
+
+struct stats_listener {
+	const char *name;
+	const char *bind;       /* as configured */
+	const char *hash;       /* "map-based" or "consistent" */
+	bool allbackups;
+	int maxconn;
+	uint64_t conn_cur, conn_total, conn_noserver;
+	uint64_t bytes_in, bytes_out;
+	unsigned active, backup; /* usable servers in the balancer's table */
+	const struct stats_server *srv;
+	size_t nsrv;
+};
+
+struct stats_snapshot {
+	const char *version;
+	uint64_t uptime_ms;
+	uint64_t gen;           /* configuration generation */
+	int threads;
+	unsigned refresh_s;     /* HTML auto-refresh period; 0: none */
+	const struct stats_listener *li;
+	size_t nli;
+};
+
+#endif
