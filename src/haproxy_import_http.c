@@ -153,7 +153,9 @@ static int http_send(struct imp *im, const struct haproxy_line *l)
 			}
 			i++;
 		} else if (haproxy_word_is(w, "hdr")) {
-			if (i + 2 >= l->n)
+			/* HAProxy tests !*args[]: an empty word ("") is missing too */
+			if (i + 2 >= l->n || !haproxy_import_ws(&l->w[i + 1])[0] ||
+			    !haproxy_import_ws(&l->w[i + 2])[0])
 				return haproxy_import_fail(
 				        im, "http-check send: 'hdr' expects a name and a value");
 			if (haproxy_import_env_ok(im, &l->w[i + 1], false) == -1 ||

@@ -412,6 +412,14 @@ static int export_http(const struct recipe *r, bool legacy, const char *indent, 
 			word_esc(&l, q->version, strlen(q->version), false);
 		}
 		for (i = 0; i < q->nhdrs; i++) {
+			/* HAProxy 2.6 refuses `hdr NAME ""` ("'hdr' expects <name> and <value>"); only the
+			 * legacy one-line form can carry an empty value (found by fuzz_haproxy_import). */
+			if (!q->hdrs[i].name[0] || !q->hdrs[i].value[0]) {
+				set_err(err, errlen, "request: header '%s' has an empty %s, which 'http-check send "
+					"hdr' cannot express (the --legacy-httpchk form can)", q->hdrs[i].name,
+					q->hdrs[i].name[0] ? "value" : "name");
+				return -1;
+			}
 			word_str(&l, "hdr");
 			word_esc(&l, q->hdrs[i].name, strlen(q->hdrs[i].name), false);
 			buf_init(&v, RECIPE_MAX_PAYLOAD * 2);

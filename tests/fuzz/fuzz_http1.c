@@ -1,0 +1,60 @@
+/*
+ * fuzz_http1: the HTTP/1 head parsers (http1.h). Besides memory safety, checks the documented contract:
+ * a complete head of n bytes has every output inside the buffer, its (n-1)-byte prefix is "incomplete"
+ * (-2), and a parse is deterministic.
+ */
+#include "api.h"
+
+#include <string.h>
+
+#include "fuzz.h"
+#include "http1.h"
+
+static bool inside(const char *base, size_t len, const char *p, size_t n)
+{
+	return n == 0 || (p >= base && p <= base + len && n <= (size_t)(base + len - p));
+}
+
+static void check_hdrs(const char *buf, size_t n, const struct http1_hdr *h, size_t nh)
+{
+	size_t i;
+
+	FUZZ_CHECK(nh <= HTTP1_MAX_HDRS, "%zu headers", nh);
+	for (i = 0; i < nh; i++) {
+		FUZZ_CHECK(inside(buf, n, h[i].name, h[i].name_len), "header %zu name outside the head", i);
+		FUZZ_CHECK(inside(buf, n, h[i].value, h[i].value_len), "header %zu value outside the head", i);
+	}
+	(void)http1_find_hdr(h, nh, "content-length");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *buf = (const char *)data;
+	struct http1_req req, req2;
+	struct http1_resp resp, resp2;
+	int n, m;
+
+	n = http1_parse_request(buf, size, &req);
+	FUZZ_CHECK(n == -1 || n == -2 || (n > 0 && (size_t)n <= size), "request: %d of %zu", n, size);
+	if (n > 0) {
+		FUZZ_CHECK(inside(buf, (size_t)n, req.method, req.method_len), "method outside the head");
+		FUZZ_CHECK(inside(buf, (size_t)n, req.target, req.target_len), "target outside the head");
+		check_hdrs(buf, (size_t)n, req.hdrs, req.nhdrs);
+		m = http1_parse_request(buf, (size_t)n - 1, &req2);
+		FUZZ_CHECK(m == -2, "request complete at %d but its prefix gives %d", n, m);
+		m = http1_parse_request(buf, (size_t)n, &req2);
+		FUZZ_CHECK(m == n && req2.nhdrs == req.nhdrs, "request: not deterministic (%d, %d)", n, m);
+	}
+	n = http1_parse_response(buf, size, &resp);
+	FUZZ_CHECK(n == -1 || n == -2 || (n > 0 && (size_t)n <= size), "response: %d of %zu", n, size);
+	if (n > 0) {
+		FUZZ_CHECK(resp.status >= 100 && resp.status <= 999, "status %d", resp.status);
+		FUZZ_CHECK(inside(buf, (size_t)n, resp.reason, resp.reason_len), "reason outside the head");
+		check_hdrs(buf, (size_t)n, resp.hdrs, resp.nhdrs);
+		m = http1_parse_response(buf, (size_t)n - 1, &resp2);
+		FUZZ_CHECK(m == -2, "response complete at %d but its prefix gives %d", n, m);
+		m = http1_parse_response(buf, (size_t)n, &resp2);
+		FUZZ_CHECK(m == n && resp2.status == resp.status, "response: not deterministic (%d, %d)", n, m);
+	}
+	return 0;
+}
