@@ -57,6 +57,7 @@ int dx_oom(struct dissect_ctx *x)
 	return -1;
 }
 
+static void vline(struct dissect_ctx *x, const char *pfx, const char *fmt, va_list ap) PRINTF_FMT(3, 0);
 static void vline(struct dissect_ctx *x, const char *pfx, const char *fmt, va_list ap)
 {
 	char line[1024];
@@ -85,6 +86,7 @@ void dx_warn(struct dissect_ctx *x, const char *fmt, ...)
 	va_end(ap);
 }
 
+static int set_comment(struct step *s, const char *fmt, va_list ap) PRINTF_FMT(2, 0);
 static int set_comment(struct step *s, const char *fmt, va_list ap)
 {
 	char c[512];
