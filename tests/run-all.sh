@@ -3,8 +3,10 @@
 # a -Werror build with every test, then an AddressSanitizer + UndefinedBehaviorSanitizer build with every
 # test again. Run as root on Debian 12 (it installs packages only when one is missing).
 #
+# Last, each libFuzzer target runs for a bounded time from its committed corpus (tests/fuzz/run.sh).
+#
 #   usage: tests/run-all.sh [--no-asan] [--quick]
-#     --no-asan   skip the sanitizer build (faster local runs)
+#     --no-asan   skip the sanitizer build and the fuzz run (faster local runs)
 #     --quick     unit tests only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,5 +39,7 @@ run_suite build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "$ASAN" = 1 ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suite build/asan -DCMAKE_BUILD_TYPE=Debug -DRECHECK_SANITIZE=ON
+	echo "== fuzz: every target for ${RECHECK_FUZZ_SECONDS:-15}s"
+	FUZZ_BUILD_DIR=build/fuzz FUZZ_JOBS=$JOBS tests/fuzz/run.sh "${RECHECK_FUZZ_SECONDS:-15}"
 fi
 echo "== all tests passed"
