@@ -98,6 +98,9 @@ class EchoBackend:
                     conn.sendall(data)
         except OSError:
             pass
+        # the peer ended (EOF after its half-close, or an error): end our side too, as an echo server does,
+        # so recheckd's relay finishes sessions the test gave up on
+        conn.close()
         if who is not None:
             with self.lock:
                 self.ended.add(who)
@@ -229,7 +232,9 @@ class ShutdownCase(Case):
         self.assert_echoes(b_sess, b"before-" + os.urandom(8).hex().encode())
         self.backends["A"].stop_listening()
         self.wait_status({"A": "DOWN"}, (FALL * INTER_MS + TIMEOUT_MS) / 1000 + 3)
-        self.assertEqual(self.servers()["B"]["status"], "UP")
+        sv = self.servers()
+        self.assertEqual(sv["A"]["check"]["status"], "L4CON", sv["A"])
+        self.assertEqual(sv["B"]["status"], "UP")
 
     def shutdown_case(self, listener_opt, server_a_opt):
         self.start(listener_opt, server_a_opt)
@@ -242,6 +247,8 @@ class ShutdownCase(Case):
         time.sleep(SURVIVE_S)
         self.assert_echoes(b_sess, b"after-" + os.urandom(8).hex().encode())
         self.assertFalse(self.backends["B"].session_ended(b_num), "B's side of its session was closed")
+        wait_for(lambda: self.servers()["A"]["connections"]["current"] == 0, 2, what="A's connections at 0")
+        self.assertEqual(self.servers()["B"]["connections"]["current"], 1)
         b_sess.close()
         log = self.assert_clean_exit()
         self.assertIn("pool/A: session shut down (server marked down, shutdown-sessions)", log)
@@ -265,6 +272,8 @@ class ShutdownCase(Case):
         self.assert_echoes(b_sess, b"after-" + os.urandom(8).hex().encode())
         self.assertFalse(self.backends["A"].session_ended(a_num), "A's side of its session was closed")
         self.assertFalse(self.backends["B"].session_ended(b_num), "B's side of its session was closed")
+        sv = self.servers()
+        self.assertEqual((sv["A"]["connections"]["current"], sv["B"]["connections"]["current"]), (1, 1))
         a_sess.close()
         b_sess.close()
         log = self.assert_clean_exit()
