@@ -82,12 +82,16 @@ static void close_conn(struct health *h, bool linger)
 
 	if (h->fd == -1)
 		return;
-	ev_fd_del(h->hs->d->ev, h->fd);
+	/* the socket is ours alone (SOCK_CLOEXEC, no fork): close() takes it out of the epoll set, and an
+	 * EPOLL_CTL_DEL first would only cost a syscall per check */
+	ev_fd_forget(h->hs->d->ev, h->fd);
 	if (!linger)
 		setsockopt(h->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	close(h->fd);
 	h->fd = -1;
 	h->io = HEALTH_IO_IDLE;
+	h->nodelay = false;
+	h->sent_last = false;
 }
 
 static void dequeue(struct health_sched *hs, struct health *h)
@@ -282,7 +286,6 @@ static bool do_connect(struct health *h, const struct check_action *a)
 {
 	struct sockaddr_storage ss = h->s->srv.addr;
 	socklen_t len = h->s->srv.addrlen;
-	int one = 1;
 
 	close_conn(h, h->linger);
 	h->linger = a->linger;
@@ -297,7 +300,6 @@ static bool do_connect(struct health *h, const struct check_action *a)
 		check_on_error(&h->run, errno);
 		return true;
 	}
-	setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(h->fd, (struct sockaddr *)&ss, len) == 0) {
 		check_on_connected(&h->run);
 		return true;
@@ -310,6 +312,22 @@ static bool do_connect(struct health *h, const struct check_action *a)
 	return h->io == HEALTH_IO_IDLE;
 }
 
+/*
+ * TCP_NODELAY only matters for a SEND that follows another SEND with no read in between: then the first
+ * one may still be unacknowledged and Nagle would hold the second for the peer's delayed ACK. A SEND
+ * after a read goes out at once anyway (the answer acknowledged everything before it), so most recipes
+ * never need the setsockopt. Setting it also pushes anything Nagle holds.
+ */
+static void nodelay_if_needed(struct health *h)
+{
+	int one = 1;
+
+	if (h->sent_last && !h->nodelay) {
+		setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		h->nodelay = true;
+	}
+}
+
 /* Writes what is left of the SEND. true when the engine can go on (all sent, or an error fed). */
 static bool do_send(struct health *h)
 {
@@ -319,6 +337,7 @@ static bool do_send(struct health *h)
 		if (w >= 0) {
 			h->out += w;
 			h->outlen -= (size_t)w;
+			h->sent_last = true;
 			continue;
 		}
 		if (errno == EINTR)
@@ -334,20 +353,27 @@ static bool do_send(struct health *h)
 	return true;
 }
 
-/* Reads what is available now, at most the engine's room (HAProxy's tcpcheck_eval_recv() loop). */
+/*
+ * Reads what is available now, at most the engine's room (HAProxy's tcpcheck_eval_recv() loop). A short
+ * read means the receive queue is empty: reading again would only return EAGAIN, so stop there; the
+ * loop is level-triggered and says when more (or the EOF) is there.
+ */
 static void do_read(struct health *h)
 {
 	unsigned char chunk[CHECK_BUFSIZE];
 
+	h->sent_last = false;
 	for (;;) {
-		size_t room = check_rx_room(&h->run);
+		size_t room = check_rx_room(&h->run), want_n = MIN(room, sizeof(chunk));
 		ssize_t r;
 
 		if (room == 0)
 			return;
-		r = recv(h->fd, chunk, MIN(room, sizeof(chunk)), 0);
+		r = recv(h->fd, chunk, want_n, 0);
 		if (r > 0) {
 			check_on_data(&h->run, chunk, (size_t)r);
+			if ((size_t)r < want_n)
+				return;
 			continue;
 		}
 		if (r == 0) {
@@ -383,6 +409,7 @@ static void step(struct health *h)
 			}
 			h->out = a.data;
 			h->outlen = a.len;
+			nodelay_if_needed(h);
 			if (!do_send(h))
 				return;
 			break;
@@ -420,11 +447,12 @@ static void on_io(struct ev *ev, int fd, int mask, void *arg)
 
 	(void)ev;
 	(void)fd;
-	(void)mask;
 	switch (h->io) {
 	case HEALTH_IO_CONNECTING:
 		h->io = HEALTH_IO_IDLE;
-		err = net_connect_result(h->fd);
+		/* writable without EPOLLERR/EPOLLHUP: the connect succeeded and SO_ERROR would say 0, so only
+		 * ask the kernel for the reason when epoll reported a problem */
+		err = mask & EV_ERROR ? net_connect_result(h->fd) : 0;
 		if (err)
 			check_on_error(&h->run, err);
 		else

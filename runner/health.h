@@ -74,6 +74,8 @@ struct health {
 	int fd;                       /* -1 when none */
 	enum health_io io;
 	bool linger;                  /* close the current connection with FIN */
+	bool nodelay;                 /* TCP_NODELAY is set on fd */
+	bool sent_last;               /* the last I/O on fd was a write (a SEND follows a SEND: Nagle) */
 	const unsigned char *out;     /* SEND bytes not written yet (owned by run/recipe) */
 	size_t outlen;
 	uint64_t start_ms;            /* ev_now() at start */

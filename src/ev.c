@@ -162,18 +162,29 @@ int ev_fd_get(const struct ev *ev, int fd)
 	return ev->fds[fd].mask;
 }
 
-void ev_fd_del(struct ev *ev, int fd)
+static void fd_drop(struct ev *ev, int fd, bool tell_backend)
 {
 	int i;
 
 	if (fd < 0 || fd >= ev->nfds || !ev->fds[fd].known)
 		return;
-	ev_api_del(ev, fd, ev->fds[fd].mask);
+	if (tell_backend)
+		ev_api_del(ev, fd, ev->fds[fd].mask);
 	memset(&ev->fds[fd], 0, sizeof(ev->fds[fd]));
 	/* Events already fetched for this fd in the current iteration must not be delivered. */
 	for (i = 0; i < ev->nfired_max; i++)
 		if (ev->fired[i].fd == fd)
 			ev->fired[i].mask = 0;
+}
+
+void ev_fd_del(struct ev *ev, int fd)
+{
+	fd_drop(ev, fd, true);
+}
+
+void ev_fd_forget(struct ev *ev, int fd)
+{
+	fd_drop(ev, fd, false);
 }
 
 /* --- timers: a binary min-heap of pointers; each timer knows its slot so it can be removed in O(log n) */

@@ -26,6 +26,12 @@ int ev_fd_mask(struct ev *ev, int fd, int mask);
 int ev_fd_get(const struct ev *ev, int fd);
 /* Forgets fd. Call it before close(fd): a later fd with the same number must not inherit the handler. */
 void ev_fd_del(struct ev *ev, int fd);
+/*
+ * ev_fd_del() without asking the backend to stop watching: for an fd the caller closes right after, and
+ * that no other process or descriptor shares (closing its last reference removes it from the epoll set).
+ * Saves one epoll_ctl per short-lived socket (health checks).
+ */
+void ev_fd_forget(struct ev *ev, int fd);
 
 void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg);
 /* Arms (or re-arms) t to fire in ms milliseconds from ev_now(). */

@@ -171,6 +171,39 @@ static void fd_events(void **state)
 	ev_free(ev);
 }
 
+/* ev_fd_forget + close: the fd leaves the epoll set with its last reference, so the number can be reused. */
+static void fd_forget_then_reuse(void **state)
+{
+	char err[ERR_LEN];
+	struct ev *ev = ev_new(4, err, sizeof(err));
+	struct fdctx c = {0};
+	int p[2], q[2];
+
+	(void)state;
+	assert_non_null(ev);
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(ev_fd_set(ev, p[0], EV_READ, on_fd, &c), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	ev_fd_forget(ev, p[0]);
+	assert_int_equal(ev_fd_get(ev, p[0]), EV_NONE);
+	close(p[0]);
+	/* the lowest free number is p[0] again: registering it must be a fresh ADD that succeeds */
+	assert_int_equal(pipe2(q, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(q[0], p[0]);
+	assert_int_equal(ev_fd_set(ev, q[0], EV_READ, on_fd, &c), 0);
+	ev_run_once(ev, 20);
+	assert_int_equal(c.reads, 0); /* nothing of the old pipe reaches the new owner */
+	assert_int_equal(write(q[1], "new", 3), 3);
+	ev_run_once(ev, 100);
+	assert_int_equal(c.reads, 1);
+	assert_string_equal(c.got, "new");
+	ev_fd_del(ev, q[0]);
+	close(q[0]);
+	close(q[1]);
+	close(p[1]);
+	ev_free(ev);
+}
+
 static void stop_from_timer(struct ev *ev, struct ev_timer *t, void *arg)
 {
 	int *n = arg;
@@ -238,6 +271,7 @@ int main(void)
 		cmocka_unit_test(timers_fire_in_order),
 		cmocka_unit_test(many_timers),
 		cmocka_unit_test(fd_events),
+		cmocka_unit_test(fd_forget_then_reuse),
 		cmocka_unit_test(run_and_stop),
 		cmocka_unit_test(wakeup_from_thread),
 	};
