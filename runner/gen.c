@@ -4,6 +4,7 @@
  */
 #include "api.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -251,6 +252,12 @@ struct gen *gen_build(struct conf *conf, struct gen *old, int nthreads, char *er
 						      e, sizeof(e));
 			if (g->li[i]->fds[k] == -1) {
 				set_err(err, errlen, "%s:%d: listener %s: %s", conf->file, cl->line, cl->name, e);
+				goto fail;
+			}
+			/* Accepted sockets inherit TCP_NODELAY from here: no setsockopt per connection. */
+			if (net_nodelay(g->li[i]->fds[k]) == -1) {
+				set_err(err, errlen, "%s:%d: listener %s: TCP_NODELAY: %s", conf->file, cl->line, cl->name,
+					strerror(errno));
 				goto fail;
 			}
 		}

@@ -21,6 +21,7 @@ enum relay_end {
 	RELAY_END_SERVER_ERROR,   /* reset or error on the server socket */
 	RELAY_END_KILLED,         /* relay_kill(): shutdown-sessions, hard stop */
 	RELAY_END_RESOURCE,       /* no pipe/buffer/memory could be had */
+	RELAY_END_CONNECT,        /* the server connection was never established (refused, timed out...) */
 };
 
 /* Byte counters shared by many sessions (a listener, a server); updated with relaxed atomics. */
@@ -79,7 +80,9 @@ struct relay {
 	struct relay_ctr *ctr[2]; /* optional shared counters (e.g. listener, server); NULL: none */
 	relay_end_cb end;         /* called once when the session ends; may free the relay */
 	void *arg;                /* passed to end */
+	int err;                  /* errno behind an *_ERROR or CONNECT end, 0 otherwise */
 	bool started;             /* relay_start() done */
+	bool connecting;          /* the server socket's connect() may still be in progress */
 };
 
 #endif

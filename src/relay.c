@@ -316,9 +316,24 @@ static ssize_t dir_flush(struct relay *r, int i)
 	return n;
 }
 
-static enum relay_end side_error(const struct relay *r, int fd)
+/* A byte taken by or read from the server (or its EOF) proves the connection is up. */
+static void server_up(struct relay *r, int fd)
 {
-	return fd == r->cfd ? RELAY_END_CLIENT_ERROR : RELAY_END_SERVER_ERROR;
+	if (fd == r->sfd)
+		r->connecting = false;
+}
+
+/* Ends the session for the failed syscall on fd (errno says why). */
+static void end_error(struct relay *r, int fd)
+{
+	enum relay_end why = fd == r->cfd ? RELAY_END_CLIENT_ERROR : RELAY_END_SERVER_ERROR;
+
+	r->err = errno;
+	/* A reset after the server accepted is a server error; anything else before it moved a byte is the
+	 * connect failing (refused, unreachable), reported as such, as before the session started. */
+	if (fd == r->sfd && r->connecting && r->err != ECONNRESET && r->err != EPIPE)
+		why = RELAY_END_CONNECT;
+	relay_end(r, why);
 }
 
 /*
@@ -338,6 +353,8 @@ static int dir_pump(struct relay *r, int i, bool can_read, bool can_write)
 			bool drained;
 
 			n = dir_fill(r, i, &drained);
+			if (n >= 0)
+				server_up(r, from);
 			if (n > 0) {
 				touch(r, from);
 				progress = true;
@@ -358,7 +375,7 @@ static int dir_pump(struct relay *r, int i, bool can_read, bool can_write)
 			} else if (errno == EAGAIN || errno == EINTR) {
 				can_read = false;
 			} else {
-				relay_end(r, side_error(r, from));
+				end_error(r, from);
 				return -1;
 			}
 		}
@@ -366,23 +383,30 @@ static int dir_pump(struct relay *r, int i, bool can_read, bool can_write)
 		if (dir_pending(d) > 0) {
 			n = dir_flush(r, i);
 			if (n > 0) {
+				server_up(r, to);
 				count(r, i, (size_t)n);
 				touch(r, to);
 				progress = true;
 			} else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
 				can_write = false;
 			} else {
-				relay_end(r, side_error(r, to));
+				end_error(r, to);
 				return -1;
 			}
 		}
-		if (d->eof && !d->shut && dir_pending(d) == 0) {
-			/* Forward the FIN only now: every byte before it has been written. */
+		/* Forward the FIN only once every byte before it has been written, and not to a server still
+		 * connecting: shutdown() would abort the connect. */
+		if (d->eof && !d->shut && dir_pending(d) == 0 && !(to == r->sfd && r->connecting)) {
 			d->shut = true;
 			pipe_put(r->pool, d->pipe, false);
 			buf_put(r->pool, d);
-			if (shutdown(to, SHUT_WR) == -1 && errno != ENOTCONN) {
-				relay_end(r, side_error(r, to));
+			/*
+			 * With the other direction finished too, the session ends now and close() sends this FIN:
+			 * `to` has nothing unread (its own FIN came after all its bytes), so it is a FIN, not a
+			 * RST, and the shutdown() would be a wasted syscall.
+			 */
+			if (!r->d[1 - i].shut && shutdown(to, SHUT_WR) == -1 && errno != ENOTCONN) {
+				end_error(r, to);
 				return -1;
 			}
 		}
@@ -404,8 +428,8 @@ static int update_masks(struct relay *r)
 		cm |= EV_WRITE;
 	if (!s2c->eof && !s2c->full && !(s2c->copy && s2c->len == RELAY_BUFSIZE))
 		sm |= EV_READ;
-	if (dir_pending(c2s) > 0)
-		sm |= EV_WRITE;
+	if (dir_pending(c2s) > 0 || (r->connecting && c2s->eof && !c2s->shut))
+		sm |= EV_WRITE; /* bytes to write, or a FIN to forward once the connect completes */
 	if (ev_fd_mask(r->ev, r->cfd, cm) == -1 || ev_fd_mask(r->ev, r->sfd, sm) == -1)
 		return -1;
 	return 0;
@@ -417,6 +441,9 @@ static void relay_io(struct ev *ev, int fd, int mask, void *arg)
 	bool rd = (mask & (EV_READ | EV_ERROR)) != 0, wr = (mask & (EV_WRITE | EV_ERROR)) != 0;
 	int i = fd == r->cfd ? 0 : 1; /* the direction this fd feeds */
 
+	/* Writable without an error: the connect completed. */
+	if (fd == r->sfd && (mask & EV_WRITE) && !(mask & EV_ERROR))
+		r->connecting = false;
 	/* fd is the source of direction i and the destination of direction 1 - i. */
 	if (dir_pump(r, i, rd, false) == -1)
 		return;
@@ -428,6 +455,27 @@ static void relay_io(struct ev *ev, int fd, int mask, void *arg)
 	}
 	if (update_masks(r) == -1)
 		relay_end(r, RELAY_END_RESOURCE);
+}
+
+void relay_set_connecting(struct relay *r)
+{
+	r->connecting = true;
+}
+
+bool relay_server_connected(struct relay *r)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (r->connecting && r->sfd != -1 && getpeername(r->sfd, (struct sockaddr *)&ss, &len) == 0)
+		r->connecting = false;
+	return !r->connecting;
+}
+
+void relay_connect_failed(struct relay *r, int e)
+{
+	r->err = e;
+	relay_end(r, RELAY_END_CONNECT);
 }
 
 int relay_start(struct relay *r)
@@ -445,13 +493,23 @@ int relay_start(struct relay *r)
 	return 0;
 }
 
+void relay_kick(struct relay *r)
+{
+	if (dir_pump(r, 0, true, false) == -1)
+		return;
+	if (update_masks(r) == -1)
+		relay_end(r, RELAY_END_RESOURCE);
+}
+
 void relay_end(struct relay *r, enum relay_end why)
 {
 	int i;
 
 	ev_timer_stop(r->ev, &r->timer);
-	ev_fd_del(r->ev, r->cfd);
-	ev_fd_del(r->ev, r->sfd);
+	/* The relay owns both sockets and never shares them: close() below takes them out of the epoll
+	 * set, so an EPOLL_CTL_DEL each would be two wasted syscalls per session. */
+	ev_fd_forget(r->ev, r->cfd);
+	ev_fd_forget(r->ev, r->sfd);
 	for (i = 0; i < 2; i++) {
 		pipe_put(r->pool, r->d[i].pipe, r->d[i].in_pipe > 0);
 		buf_put(r->pool, &r->d[i]);
@@ -480,6 +538,7 @@ const char *relay_end_str(enum relay_end why)
 		[RELAY_END_SERVER_ERROR] = "server error",
 		[RELAY_END_KILLED] = "killed",
 		[RELAY_END_RESOURCE] = "out of resources",
+		[RELAY_END_CONNECT] = "cannot connect",
 	};
 
 	if ((size_t)why < ARRAY_SIZE(names) && names[why])

@@ -33,8 +33,25 @@ void relay_pool_free(struct relay_pool *p);
  */
 void relay_init(struct relay *r, struct ev *ev, struct relay_pool *pool, int cfd, int sfd,
 		const struct relay_conf *conf, relay_end_cb end, void *arg);
+/*
+ * Says that sfd's non-blocking connect() may still be in progress. Bytes for the server are sent as soon
+ * as the kernel takes them (on loopback, at once), a client FIN is forwarded only once the connection is
+ * up, and an error on sfd before the server has taken or sent a byte ends the session with
+ * RELAY_END_CONNECT (r->err says why). Call between relay_init() and relay_start().
+ */
+void relay_set_connecting(struct relay *r);
+/* Whether the server connection is known to be up; while connecting, asks the kernel (getpeername). */
+bool relay_server_connected(struct relay *r);
+/* Ends a session whose connect did not complete: RELAY_END_CONNECT with r->err = e. */
+void relay_connect_failed(struct relay *r, int e);
 /* Registers both fds and starts moving bytes. 0, or -1 with errno (the caller then calls relay_kill). */
 int relay_start(struct relay *r);
+/*
+ * Moves what the client has already sent without waiting for the poller to say so (after accept the
+ * request is usually there). Call once, right after relay_start(); it may end the session, so the
+ * caller must not touch r (or the memory holding it) afterwards.
+ */
+void relay_kick(struct relay *r);
 /* Ends the session now (closes both sockets, returns pipes/buffers) and calls end with RELAY_END_KILLED. */
 void relay_kill(struct relay *r);
 /* Ends the session with the given reason (relay_kill with a custom reason). */

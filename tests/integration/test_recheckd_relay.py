@@ -5,6 +5,7 @@ ECHO / COUNT / HOLD / NAME (see the file). recheckd runs as the test user; when 
 say allow_root: true.
 """
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import BUILD, RECHECKD, SAMPLES, Case, free_port, main, wait_for, wait_port  # noqa: E402
@@ -165,6 +167,91 @@ class RelayCase(Case):
             self.assertEqual(self.echo_roundtrip(e), b"ping")
             time.sleep(0.15)
         e.close()
+
+    def full_backlog(self):
+        """A listener with listen(fd, 0) that never accepts, its queue filled by held connections: a new
+        connect to it stays in SYN-SENT. Returns its port; the sockets live until the test ends."""
+        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        held = [lsock]
+        self.addCleanup(lambda: [x.close() for x in held])
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(0)
+        port = lsock.getsockname()[1]
+        for _ in range(4):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(c)
+            c.setblocking(False)
+            try:
+                c.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+        time.sleep(0.2)
+        return port
+
+    def test_connect_failures(self):
+        """The relay starts before the server connect completes: a refused or timed-out connect still
+        closes the client, counts as a server connection error and is logged as one, as before."""
+        refused = free_port()  # nothing listens there
+        stalled = self.full_backlog()
+        lport, slport, sport = free_port(), free_port(), free_port()
+        text = conf_text(lport, [("dead", refused)], extra='stats: {bind: "127.0.0.1:%d"}' % sport)
+        text += ("  - name: slow\n    bind: \"127.0.0.1:%d\"\n"
+                 "    timeouts: {connect: 300ms, client: 10s, server: 10s}\n"
+                 "    servers:\n      - {name: stalled, address: \"127.0.0.1:%d\"}\n" % (slport, stalled))
+        p, _ = self.start_recheckd(text)
+        wait_port(sport)
+
+        def errors():
+            with urllib.request.urlopen("http://127.0.0.1:%d/stats.json" % sport, timeout=5) as r:
+                st = json.load(r)
+            return {sv["name"]: sv["connections"]["errors"] for li in st["listeners"] for sv in li["servers"]}
+
+        # refused: the client sees the session end at once, with what it sent dropped
+        for n in range(1, 4):
+            s = socket.create_connection(("127.0.0.1", lport), timeout=5)
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            t0 = time.monotonic()
+            try:
+                data = recv_until_eof(s, timeout=5)
+            except ConnectionResetError:
+                data = b""
+            self.assertEqual(data, b"")
+            self.assertLess(time.monotonic() - t0, 2.0)
+            s.close()
+            wait_for(lambda: errors().get("dead") == n, 5, what="errors == %d" % n)
+        self.assertIn("dead: cannot connect to 127.0.0.1:%d: Connection refused" % refused, self.procs.log(p))
+        # a client that says nothing and closes at once is also counted (the FIN waits for the connect)
+        s = socket.create_connection(("127.0.0.1", lport), timeout=5)
+        s.close()
+        wait_for(lambda: errors().get("dead") == 4, 5, what="errors == 4")
+        # timed out: the server never completes the handshake; the client is closed after timeouts.connect
+        s = socket.create_connection(("127.0.0.1", slport), timeout=5)
+        s.sendall(b"hello")
+        t0 = time.monotonic()
+        try:
+            data = recv_until_eof(s, timeout=5)
+        except ConnectionResetError:
+            data = b""
+        took = time.monotonic() - t0
+        self.assertEqual(data, b"")
+        self.assertGreater(took, 0.25)
+        self.assertLess(took, 3.0)
+        s.close()
+        wait_for(lambda: errors().get("stalled") == 1, 5, what="stalled errors == 1")
+        self.assertIn("stalled: cannot connect to 127.0.0.1:%d: connect timeout" % stalled, self.procs.log(p))
+        # a connected but silent session outlives timeouts.connect
+        peer = self.start_peer()
+        p2port, s2port = free_port(), free_port()
+        self.procs.stop(p)
+        p, _ = self.start_recheckd(conf_text(p2port, [("a", peer)], extra='stats: {bind: "127.0.0.1:%d"}' % s2port,
+                                             listener_extra="    timeouts: {connect: 200ms, client: 10s, server: 10s}"),
+                                   name="quiet.yaml")
+        e = socket.create_connection(("127.0.0.1", p2port), timeout=5)
+        time.sleep(0.6)
+        e.sendall(b"ECHO\n")
+        self.assertEqual(self.echo_roundtrip(e), b"ping")
+        e.close()
+        self.assertNotIn("cannot connect", self.procs.log(p))
 
     def test_maxconn(self):
         peer = self.start_peer()

@@ -283,6 +283,76 @@ static void server_reset(void **state)
 	teardown_relay(&f);
 }
 
+/* A refused connect, seen only after the relay started (loopback reports it asynchronously too), ends
+ * the session as RELAY_END_CONNECT with the errno; the client's bytes go nowhere. */
+static void connect_refused(void **state)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct relay_conf rc = {RELAY_COPY, 0, 0};
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct fixture f;
+	char err[ERR_LEN];
+	int b, c, l, i;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.ev = ev_new(64, err, sizeof(err));
+	f.pool = relay_pool_new(4);
+	assert_non_null(f.ev);
+	assert_non_null(f.pool);
+	tcp_pair(&f.a, &b);
+	/* a port nobody listens on: bind a listener, note its address, close it */
+	l = net_listen((struct sockaddr *)&sin, sizeof(sin), 4, false, err, sizeof(err));
+	assert_true(l >= 0);
+	assert_int_equal(net_local_addr(l, &ss, &len), 0);
+	close(l);
+	c = net_connect((struct sockaddr *)&ss, len, err, sizeof(err));
+	assert_true(c >= 0);
+	f.d = -1;
+	relay_init(&f.r, f.ev, f.pool, b, c, &rc, on_end, &f);
+	relay_set_connecting(&f.r);
+	assert_int_equal(send(f.a, "hello", 5, 0), 5);
+	assert_int_equal(relay_start(&f.r), 0);
+	relay_kick(&f.r);
+	for (i = 0; i < 200 && !f.ended; i++)
+		ev_run_once(f.ev, 5);
+	assert_true(f.ended);
+	assert_int_equal(f.why, RELAY_END_CONNECT);
+	assert_int_equal(f.r.err, ECONNREFUSED);
+	assert_string_equal(relay_end_str(f.why), "cannot connect");
+	teardown_relay(&f);
+}
+
+/* A client that closes before the server connection is confirmed: the FIN reaches the server. */
+static void fin_while_connecting(void **state)
+{
+	struct relay_conf rc = {RELAY_SPLICE, 0, 0};
+	struct fixture f;
+	char err[ERR_LEN], buf[8];
+	int b, c, i;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.ev = ev_new(64, err, sizeof(err));
+	f.pool = relay_pool_new(4);
+	assert_non_null(f.ev);
+	assert_non_null(f.pool);
+	tcp_pair(&f.a, &b);
+	tcp_pair(&c, &f.d);
+	relay_init(&f.r, f.ev, f.pool, b, c, &rc, on_end, &f);
+	relay_set_connecting(&f.r);
+	assert_int_equal(shutdown(f.a, SHUT_WR), 0);
+	assert_int_equal(relay_start(&f.r), 0);
+	relay_kick(&f.r);
+	for (i = 0; i < 200 && recv(f.d, buf, sizeof(buf), MSG_DONTWAIT) != 0; i++)
+		ev_run_once(f.ev, 5);
+	assert_true(i < 200);
+	assert_true(relay_server_connected(&f.r));
+	assert_false(f.ended);
+	teardown_relay(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +364,8 @@ int main(void)
 		cmocka_unit_test(half_close_copy),
 		cmocka_unit_test(idle_timeout),
 		cmocka_unit_test(server_reset),
+		cmocka_unit_test(connect_refused),
+		cmocka_unit_test(fin_while_connecting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
