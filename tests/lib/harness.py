@@ -11,6 +11,7 @@ Environment (set by CTest, see tests/CMakeLists.txt):
 """
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -46,8 +47,23 @@ def which(name, *extra_dirs):
     return None
 
 
+# Ports handed out by free_port(): below the kernel's ephemeral range (32768-60999 by default), so an
+# outgoing connection of a parallel test (test_stress makes tens of thousands) cannot take one between
+# free_port() and the server's bind().
+_PORT_LO, _PORT_HI = 20000, 32767
+
+
 def free_port():
-    """A TCP port that is free on 127.0.0.1 right now."""
+    """A TCP port that is free on 127.0.0.1 right now, outside the ephemeral range."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randint(_PORT_LO, _PORT_HI)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
