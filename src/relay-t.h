@@ -64,6 +64,7 @@ struct relay_dir {
 	bool shut;            /* shutdown(to, SHUT_WR) done: this direction is finished */
 	bool copy;            /* this direction uses read/write (mode copy, or splice refused) */
 	bool full;            /* splice said EAGAIN with bytes in the pipe: read again once drained */
+	bool bulk;            /* splice mode: the last read filled its room, so the next one uses the pipe */
 	uint64_t bytes;       /* bytes delivered to `to` */
 };
 

@@ -4,6 +4,8 @@
  * Splice contract (HAProxy's raw_sock_to_pipe): each direction moves socket -> pipe -> socket with
  * SPLICE_F_MOVE|SPLICE_F_NONBLOCK. A splice that the kernel refuses (EINVAL/ENOSYS/EOPNOTSUPP on the
  * first transfer) switches that direction to read/send for good; otherwise splice moves >= 0 bytes.
+ * In splice mode a direction starts with read/send and turns to splice once a read fills the whole
+ * 16 KB buffer (bulk), back to read/send after a small splice: copying a small message is cheaper.
  *
  * Half-close: when one side sends FIN, the FIN is forwarded (shutdown(SHUT_WR)) only after every byte
  * before it has been written; the other direction keeps running. The session ends when both directions

@@ -154,7 +154,50 @@ static void transfer(enum relay_mode mode)
 	/* idle again: the session holds no pipe and no buffer */
 	assert_int_equal(f.pool->pipes_out, 0);
 	assert_int_equal(f.pool->bufs_out, 0);
+	/* bulk went through a pipe in splice mode (now idle in the pool), never in copy mode */
+	if (mode == RELAY_SPLICE)
+		assert_true(f.pool->npipes > 0);
+	else
+		assert_int_equal(f.pool->npipes, 0);
 	assert_false(f.ended);
+	teardown_relay(&f);
+}
+
+/* In splice mode small messages are copied: a request/response exchange never takes a pipe. */
+static void small_messages_copied(void **state)
+{
+	struct fixture f;
+	char buf[64];
+	int i, k;
+
+	(void)state;
+	setup_relay(&f, RELAY_SPLICE, 0);
+	for (k = 0; k < 20; k++) {
+		ssize_t got = 0;
+
+		assert_int_equal(send(f.a, "GET / HTTP/1.1\r\n\r\n", 18, 0), 18);
+		for (i = 0; i < 200 && got < 18; i++) {
+			ssize_t n;
+
+			ev_run_once(f.ev, 5);
+			n = recv(f.d, buf + got, sizeof(buf) - (size_t)got, MSG_DONTWAIT);
+			if (n > 0)
+				got += n;
+		}
+		assert_int_equal(got, 18);
+		assert_int_equal(send(f.d, "HTTP/1.1 204 No Content\r\n\r\n", 27, 0), 27);
+		for (i = 0, got = 0; i < 200 && got < 27; i++) {
+			ssize_t n;
+
+			ev_run_once(f.ev, 5);
+			n = recv(f.a, buf + got, sizeof(buf) - (size_t)got, MSG_DONTWAIT);
+			if (n > 0)
+				got += n;
+		}
+		assert_int_equal(got, 27);
+	}
+	assert_int_equal(f.pool->npipes + f.pool->pipes_out, 0);
+	assert_true(f.pool->nbufs > 0);
 	teardown_relay(&f);
 }
 
@@ -358,6 +401,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(transfer_splice),
 		cmocka_unit_test(transfer_copy),
+		cmocka_unit_test(small_messages_copied),
 		cmocka_unit_test(back_pressure_splice),
 		cmocka_unit_test(back_pressure_copy),
 		cmocka_unit_test(half_close_splice),
