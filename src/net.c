@@ -185,6 +185,14 @@ int net_connect_result(int fd)
 	return e;
 }
 
+bool net_peer_known(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
+}
+
 int net_nodelay(int fd)
 {
 	int one = 1;

@@ -37,6 +37,8 @@ int net_connect(const struct sockaddr *sa, socklen_t len, char *err, size_t errl
 /* After writability: 0 when connected, else the errno of the failed connect. */
 int net_connect_result(int fd);
 /* TCP_NODELAY on. 0 or -1 with errno. */
+/* Whether fd's connection is established (getpeername succeeds): false while connecting or after a failure. */
+bool net_peer_known(int fd);
 int net_nodelay(int fd);
 /* The local address a socket is bound to (for ":0" listeners in tests). 0 or -1. */
 int net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len);

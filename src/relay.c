@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ev.h"
+#include "net.h"
 #include "relay.h"
 
 /* Each wakeup moves at most this many chunks per direction, so one fast session cannot starve others. */
@@ -474,10 +475,7 @@ void relay_set_connecting(struct relay *r)
 
 bool relay_server_connected(struct relay *r)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (r->connecting && r->sfd != -1 && getpeername(r->sfd, (struct sockaddr *)&ss, &len) == 0)
+	if (r->connecting && r->sfd != -1 && net_peer_known(r->sfd))
 		r->connecting = false;
 	return !r->connecting;
 }

@@ -203,6 +203,32 @@ static void one_deadline_and_next_from_the_end(void **state)
 	fx_free(f);
 }
 
+/* From the second check on, starts sit on the 20 ms grid (nearest point) when the interval is long. */
+static void next_checks_on_the_grid(void **state)
+{
+	struct fx *f = fx_new(1, 1000, 100);
+	struct health_sched *hs = health_new(&f->d);
+	struct health *h;
+	uint64_t end;
+	int i;
+
+	(void)state;
+	results = 0;
+	assert_int_equal(health_start(hs), 0);
+	h = f->srv[0].health;
+	for (i = 0; i < 100 && results == 0; i++)
+		run_for(f->d.ev, 5);
+	assert_int_equal(results, 1);
+	end = h->start_ms + h->dur_ms;
+	assert_true(ev_timer_armed(&h->timer));
+	assert_int_equal(h->timer.when % 20, 0);
+	assert_true(h->timer.when + 11 >= end + 1000);
+	assert_true(h->timer.when <= end + 1000 + 11);
+	health_free(hs);
+	assert_int_equal(refs, 0);
+	fx_free(f);
+}
+
 static void concurrency_is_capped(void **state)
 {
 	struct fx *f = fx_new(NSRV, 100, 1000);
@@ -269,6 +295,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(first_checks_are_spread),
 		cmocka_unit_test(one_deadline_and_next_from_the_end),
+		cmocka_unit_test(next_checks_on_the_grid),
 		cmocka_unit_test(concurrency_is_capped),
 		cmocka_unit_test(reload_cancels_removed_servers),
 	};
