@@ -84,32 +84,6 @@ class Base(harness.Case):
             return int(m.group(1)) if m else None
         return p, harness.wait_for(bound, 10, what="scriptsrv listening")
 
-    def full_backlog(self, port=0):
-        """A listener with listen(fd, 0) that never accepts, its queue filled by held connections.
-        Returns its port; the sockets live until the test ends."""
-        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.backlog_socks = [lsock]
-        self.addCleanup(self.close_backlog)
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind(("127.0.0.1", port))
-        lsock.listen(0)
-        port = lsock.getsockname()[1]
-        for _ in range(4):
-            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.backlog_socks.append(c)
-            c.setblocking(False)
-            try:
-                c.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
-        time.sleep(0.2)
-        return port
-
-    def close_backlog(self):
-        for s in getattr(self, "backlog_socks", []):
-            s.close()
-        self.backlog_socks = []
-
     def start_scenario(self, name, port=0):
         script = SCENARIOS[name][0]
         if script is None:

@@ -167,6 +167,33 @@ class Case(unittest.TestCase):
         wait_port(port)
         return port
 
+    def full_backlog(self, port=0):
+        """A listener with listen(fd, 0) that never accepts, its queue filled by held connections: a new
+        connect to it stays in SYN-SENT (a connect timeout on loopback). Returns its port; the sockets
+        live until close_backlog() or the end of the test."""
+        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.backlog_socks = [lsock]
+        self.addCleanup(self.close_backlog)
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsock.bind(("127.0.0.1", port))
+        lsock.listen(0)
+        port = lsock.getsockname()[1]
+        for _ in range(4):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.backlog_socks.append(c)
+            c.setblocking(False)
+            try:
+                c.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+        time.sleep(0.2)
+        return port
+
+    def close_backlog(self):
+        for s in getattr(self, "backlog_socks", []):
+            s.close()
+        self.backlog_socks = []
+
     def start_microsocks(self, user=None, password=None):
         """A real microsocks SOCKS5 server on 127.0.0.1. Returns its port."""
         exe = which("microsocks")
