@@ -240,7 +240,7 @@ static void resume_paused(struct worker *w)
 
 		if (!l->paused || __atomic_load_n(&l->li->conn_cur, __ATOMIC_RELAXED) >= l->li->maxconn)
 			continue;
-		if (ev_fd_mask(w->ev, l->fd, EV_READ) == 0) {
+		if (ev_fd_mask(w->ev, l->fd, EV_READ | EV_EXCLUSIVE) == 0) {
 			l->paused = false;
 			w->npaused--;
 		}
@@ -308,7 +308,7 @@ static int adopt(struct worker *w, struct gen *g)
 	for (i = 0; i < g->nli; i++) {
 		if (nw[i].fd == -1)
 			continue;
-		if (ev_fd_set(w->ev, nw[i].fd, EV_READ, on_accept, &nw[i]) == -1)
+		if (ev_fd_set(w->ev, nw[i].fd, EV_READ | EV_EXCLUSIVE, on_accept, &nw[i]) == -1)
 			dlog_err("%s: cannot watch the listening socket: %s", nw[i].li->name, strerror(errno));
 	}
 	if (w->gen)

@@ -5,6 +5,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -248,6 +249,21 @@ struct gen *gen_build(struct conf *conf, struct gen *old, int nthreads, char *er
 		for (k = 0; k < nthreads; k++) {
 			char e[ERR_LEN];
 
+			/*
+			 * One listening socket, one accept queue, and a dup per thread (each thread owns and closes
+			 * its fd): a connection waits for whichever thread is free, not for the one the kernel's
+			 * SO_REUSEPORT hash picked, which may be busy or descheduled (tail latency). The threads
+			 * watch it with EV_EXCLUSIVE, so a connection wakes one of them.
+			 */
+			if (k > 0) {
+				g->li[i]->fds[k] = fcntl(g->li[i]->fds[0], F_DUPFD_CLOEXEC, 0);
+				if (g->li[i]->fds[k] == -1) {
+					set_err(err, errlen, "%s:%d: listener %s: dup: %s", conf->file, cl->line, cl->name,
+						strerror(errno));
+					goto fail;
+				}
+				continue;
+			}
 			g->li[i]->fds[k] = net_listen((const struct sockaddr *)&cl->addr, cl->addrlen, LISTEN_BACKLOG, true,
 						      e, sizeof(e));
 			if (g->li[i]->fds[k] == -1) {

@@ -16,6 +16,9 @@ enum ev_mask {
 	EV_READ = 1,   /* readable, or a listening socket has a connection */
 	EV_WRITE = 2,  /* writable, or a non-blocking connect finished (either way) */
 	EV_ERROR = 4,  /* error or hang-up reported by the kernel (only given, never asked for) */
+	/* With EV_READ, for a listening socket that several loops watch: a new connection wakes one loop
+	 * that is waiting, not all of them (EPOLLEXCLUSIVE). Only ever switched between this and EV_NONE. */
+	EV_EXCLUSIVE = 8,
 };
 
 /* Called with the ready subset of the interest mask (plus EV_ERROR). */

@@ -126,7 +126,7 @@ int ev_fd_set(struct ev *ev, int fd, int mask, ev_fd_cb cb, void *arg)
 	if (fd >= ev->nfds && grow_fds(ev, fd) == -1)
 		return -1;
 	f = &ev->fds[fd];
-	mask &= EV_READ | EV_WRITE;
+	mask &= EV_READ | EV_WRITE | EV_EXCLUSIVE;
 	if (f->mask != mask && ev_api_set(ev, fd, f->mask, mask) == -1)
 		return -1;
 	f->known = true;
@@ -145,7 +145,7 @@ int ev_fd_mask(struct ev *ev, int fd, int mask)
 		return -1;
 	}
 	f = &ev->fds[fd];
-	mask &= EV_READ | EV_WRITE;
+	mask &= EV_READ | EV_WRITE | EV_EXCLUSIVE;
 	/* The common case in a relay: nothing changes, and no syscall is made. */
 	if (f->mask == mask)
 		return 0;

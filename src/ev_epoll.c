@@ -68,6 +68,13 @@ int ev_api_set(struct ev *ev, int fd, int oldmask, int newmask)
 		ev_api_del(ev, fd, oldmask);
 		return 0;
 	}
+	if (newmask & EV_EXCLUSIVE) {
+		/* EPOLLEXCLUSIVE takes no EPOLLRDHUP and no EPOLL_CTL_MOD: re-add instead */
+		ee.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ee.data.fd = fd;
+		ev_api_del(ev, fd, oldmask);
+		return epoll_ctl(st->epfd, EPOLL_CTL_ADD, fd, &ee);
+	}
 	if (newmask & EV_READ)
 		ee.events |= EPOLLIN | EPOLLRDHUP;
 	if (newmask & EV_WRITE)

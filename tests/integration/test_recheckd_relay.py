@@ -168,26 +168,6 @@ class RelayCase(Case):
             time.sleep(0.15)
         e.close()
 
-    def full_backlog(self):
-        """A listener with listen(fd, 0) that never accepts, its queue filled by held connections: a new
-        connect to it stays in SYN-SENT. Returns its port; the sockets live until the test ends."""
-        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        held = [lsock]
-        self.addCleanup(lambda: [x.close() for x in held])
-        lsock.bind(("127.0.0.1", 0))
-        lsock.listen(0)
-        port = lsock.getsockname()[1]
-        for _ in range(4):
-            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            held.append(c)
-            c.setblocking(False)
-            try:
-                c.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
-        time.sleep(0.2)
-        return port
-
     def test_connect_failures(self):
         """The relay starts before the server connect completes: a refused or timed-out connect still
         closes the client, counts as a server connection error and is logged as one, as before."""
@@ -362,6 +342,33 @@ class RelayCase(Case):
         self.assertIn("drain timeout: closing 1 remaining sessions", self.procs.log(p))
         self.assertEqual(recv_until_eof(held, timeout=5), b"")
         held.close()
+
+    def test_one_accept_queue(self):
+        """With two threads the listener is one socket (one accept queue), so a connection waits for
+        whichever thread is free rather than the one a SO_REUSEPORT hash picked; and it survives a reload."""
+        peer = self.start_peer()
+        lport = free_port()
+        p, path = self.start_recheckd(conf_text(lport, [("a", peer)], threads=2))
+
+        def listening():
+            n = 0
+            with open("/proc/net/tcp") as f:
+                for line in f.readlines()[1:]:
+                    local, state = line.split()[1], line.split()[3]
+                    if state == "0A" and int(local.split(":")[1], 16) == lport:
+                        n += 1
+            return n
+        self.assertEqual(listening(), 1)
+        for _ in range(20):
+            s = self.connect(lport, b"ECHO")
+            self.assertEqual(self.echo_roundtrip(s), b"ping")
+            s.close()
+        os.kill(p.pid, signal.SIGHUP)
+        wait_for(lambda: "configuration 2 loaded" in self.procs.log(p), 10, what="reload done")
+        self.assertEqual(listening(), 1)
+        s = self.connect(lport, b"ECHO")
+        self.assertEqual(self.echo_roundtrip(s), b"ping")
+        s.close()
 
     def test_pick_by_source(self):
         """The same source address always reaches the same server; many sources spread over both."""

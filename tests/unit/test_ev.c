@@ -9,6 +9,9 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "ev.h"
@@ -204,6 +207,78 @@ static void fd_forget_then_reuse(void **state)
 	ev_free(ev);
 }
 
+static void on_listen(struct ev *ev, int fd, int mask, void *arg)
+{
+	int *accepted = arg, c;
+
+	(void)ev;
+	if (mask & EV_READ) {
+		c = accept(fd, NULL, NULL);
+		if (c >= 0) {
+			close(c);
+			(*accepted)++;
+		}
+	}
+}
+
+/* Connects to sin and runs both loops until one accepted (bounded); returns how many accepted in all. */
+static int connect_and_run(const struct sockaddr_in *sin, struct ev *a, struct ev *b, int *acc_a, int *acc_b)
+{
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), before = *acc_a + *acc_b, i;
+
+	assert_int_equal(connect(c, (const struct sockaddr *)sin, sizeof(*sin)), 0);
+	for (i = 0; i < 100 && *acc_a + *acc_b == before; i++) {
+		ev_run_once(a, 2);
+		ev_run_once(b, 2);
+	}
+	/* one more round each: a second loop must not find the same connection */
+	ev_run_once(a, 0);
+	ev_run_once(b, 0);
+	close(c);
+	return *acc_a + *acc_b - before;
+}
+
+/* A listening socket watched by two loops through dups, with EV_EXCLUSIVE: each connection is accepted
+ * once, pausing (EV_NONE) silences a loop, and resuming re-adds the exclusive watch. */
+static void exclusive_listener(void **state)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	char err[ERR_LEN];
+	struct ev *a = ev_new(8, err, sizeof(err)), *b = ev_new(8, err, sizeof(err));
+	int l, l2, acc_a = 0, acc_b = 0, k;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(l, 16), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	l2 = fcntl(l, F_DUPFD_CLOEXEC, 0);
+	assert_true(l2 >= 0);
+	assert_int_equal(ev_fd_set(a, l, EV_READ | EV_EXCLUSIVE, on_listen, &acc_a), 0);
+	assert_int_equal(ev_fd_set(b, l2, EV_READ | EV_EXCLUSIVE, on_listen, &acc_b), 0);
+	for (k = 0; k < 3; k++)
+		assert_int_equal(connect_and_run(&sin, a, b, &acc_a, &acc_b), 1);
+	/* loop a pauses: the next connection can only be b's */
+	assert_int_equal(ev_fd_mask(a, l, EV_NONE), 0);
+	acc_a = acc_b = 0;
+	assert_int_equal(connect_and_run(&sin, a, b, &acc_a, &acc_b), 1);
+	assert_int_equal(acc_a, 0);
+	/* and resumes */
+	assert_int_equal(ev_fd_mask(a, l, EV_READ | EV_EXCLUSIVE), 0);
+	assert_int_equal(ev_fd_mask(b, l2, EV_NONE), 0);
+	assert_int_equal(connect_and_run(&sin, a, b, &acc_a, &acc_b), 1);
+	assert_int_equal(acc_a, 1);
+	ev_fd_del(a, l);
+	ev_fd_del(b, l2);
+	close(l);
+	close(l2);
+	ev_free(a);
+	ev_free(b);
+}
+
 static void stop_from_timer(struct ev *ev, struct ev_timer *t, void *arg)
 {
 	int *n = arg;
@@ -272,6 +347,7 @@ int main(void)
 		cmocka_unit_test(many_timers),
 		cmocka_unit_test(fd_events),
 		cmocka_unit_test(fd_forget_then_reuse),
+		cmocka_unit_test(exclusive_listener),
 		cmocka_unit_test(run_and_stop),
 		cmocka_unit_test(wakeup_from_thread),
 	};
