@@ -2,8 +2,9 @@
  * daemon: recheckd's run-time model and its main thread.
  *
  * Threads: the main thread runs an ev loop for signals (signalfd), reloads, draining, the stats
- * listener and, later, health checks. `threads` worker threads each run their own ev loop with their
- * own SO_REUSEPORT listening socket per listener, accept, pick a server and relay. Workers never share
+ * listener and health checks. `threads` worker threads each run their own ev loop, watch a dup of each
+ * listener's one listening socket (EV_EXCLUSIVE: one accept queue, a connection wakes one thread),
+ * accept, pick a server and relay. Workers never share
  * a session; they share only listeners and servers, whose counters are updated with relaxed atomics.
  *
  * Generations: a loaded config becomes a `struct gen` (listeners, servers, balancer tables). A reload

@@ -23,8 +23,8 @@ char *net_fmt_addr(const struct sockaddr *sa, char *out, size_t outlen);
 char *net_fmt_host(const struct sockaddr *sa, char *out, size_t outlen);
 
 /*
- * A listening socket bound to sa, SO_REUSEADDR always, SO_REUSEPORT when reuseport (one listener per
- * thread), IPV6_V6ONLY for IPv6 so "[::]:80" and "0.0.0.0:80" can coexist. Returns the fd or -1 with err.
+ * A listening socket bound to sa, SO_REUSEADDR always, SO_REUSEPORT when reuseport (so that a reload
+ * can bind the address again while the old socket still serves), IPV6_V6ONLY for IPv6 so "[::]:80" and "0.0.0.0:80" can coexist. Returns the fd or -1 with err.
  */
 int net_listen(const struct sockaddr *sa, socklen_t len, int backlog, bool reuseport, char *err, size_t errlen);
 /* accept4 with SOCK_CLOEXEC|SOCK_NONBLOCK. Returns the fd, or -1 with errno (EAGAIN: no more). */
