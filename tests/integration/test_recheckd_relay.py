@@ -213,7 +213,6 @@ class RelayCase(Case):
         took = send_and_wait_close(slport, b"hello")
         self.assertGreater(took, 0.25)
         self.assertLess(took, 3.0)
-        s.close()
         wait_for(lambda: errors().get("stalled") == 1, 5, what="stalled errors == 1")
         self.assertIn("stalled: cannot connect to 127.0.0.1:%d: connect timeout" % stalled, self.procs.log(p))
         # a connected but silent session outlives timeouts.connect
