@@ -51,18 +51,23 @@ def which(name, *extra_dirs):
 # outgoing connection of a parallel test (test_stress makes tens of thousands) cannot take one between
 # free_port() and the server's bind().
 _PORT_LO, _PORT_HI = 20000, 32767
+_given = set()  # never the same port twice in one test process: two free_port() calls may precede any bind
 
 
 def free_port():
-    """A TCP port that is free on 127.0.0.1 right now, outside the ephemeral range."""
+    """A TCP port that is free on 127.0.0.1 right now, outside the ephemeral range, not handed out before
+    by this process."""
     rng = random.Random()
     for _ in range(200):
         port = rng.randint(_PORT_LO, _PORT_HI)
+        if port in _given:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _given.add(port)
             return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
