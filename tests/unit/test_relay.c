@@ -163,44 +163,6 @@ static void transfer(enum relay_mode mode)
 	teardown_relay(&f);
 }
 
-/* In splice mode small messages are copied: a request/response exchange never takes a pipe. */
-static void small_messages_copied(void **state)
-{
-	struct fixture f;
-	char buf[64];
-	int i, k;
-
-	(void)state;
-	setup_relay(&f, RELAY_SPLICE, 0);
-	for (k = 0; k < 20; k++) {
-		ssize_t got = 0;
-
-		assert_int_equal(send(f.a, "GET / HTTP/1.1\r\n\r\n", 18, 0), 18);
-		for (i = 0; i < 200 && got < 18; i++) {
-			ssize_t n;
-
-			ev_run_once(f.ev, 5);
-			n = recv(f.d, buf + got, sizeof(buf) - (size_t)got, MSG_DONTWAIT);
-			if (n > 0)
-				got += n;
-		}
-		assert_int_equal(got, 18);
-		assert_int_equal(send(f.d, "HTTP/1.1 204 No Content\r\n\r\n", 27, 0), 27);
-		for (i = 0, got = 0; i < 200 && got < 27; i++) {
-			ssize_t n;
-
-			ev_run_once(f.ev, 5);
-			n = recv(f.a, buf + got, sizeof(buf) - (size_t)got, MSG_DONTWAIT);
-			if (n > 0)
-				got += n;
-		}
-		assert_int_equal(got, 27);
-	}
-	assert_int_equal(f.pool->npipes + f.pool->pipes_out, 0);
-	assert_true(f.pool->nbufs > 0);
-	teardown_relay(&f);
-}
-
 static void transfer_splice(void **state)
 {
 	transfer(RELAY_SPLICE);
@@ -209,6 +171,43 @@ static void transfer_splice(void **state)
 static void transfer_copy(void **state)
 {
 	transfer(RELAY_COPY);
+}
+
+/* Sends len bytes of msg into `in` and runs the loop until they all come out of `out` (bounded). */
+static void exchange(struct fixture *f, int in, int out, const char *msg, ssize_t len)
+{
+	char buf[64];
+	ssize_t got = 0;
+	int i;
+
+	assert_int_equal(send(in, msg, (size_t)len, 0), len);
+	for (i = 0; i < 200 && got < len; i++) {
+		ssize_t n;
+
+		ev_run_once(f->ev, 5);
+		n = recv(out, buf + got, sizeof(buf) - (size_t)got, MSG_DONTWAIT);
+		if (n > 0)
+			got += n;
+	}
+	assert_int_equal(got, len);
+	assert_memory_equal(buf, msg, (size_t)len);
+}
+
+/* In splice mode small messages are copied: a request/response exchange never takes a pipe. */
+static void small_messages_copied(void **state)
+{
+	struct fixture f;
+	int k;
+
+	(void)state;
+	setup_relay(&f, RELAY_SPLICE, 0);
+	for (k = 0; k < 20; k++) {
+		exchange(&f, f.a, f.d, "GET / HTTP/1.1\r\n\r\n", 18);
+		exchange(&f, f.d, f.a, "HTTP/1.1 204 No Content\r\n\r\n", 27);
+	}
+	assert_int_equal(f.pool->npipes + f.pool->pipes_out, 0);
+	assert_true(f.pool->nbufs > 0);
+	teardown_relay(&f);
 }
 
 /* A server that does not read: the relay stops reading the client instead of buffering without bound. */
