@@ -33,7 +33,8 @@ static void usage(FILE *f)
 		"and the secret never appears in the file.\n"
 		"\n"
 		"Options:\n"
-		"  --format haproxy|yaml   output form (default haproxy)\n"
+		"  -f, --format haproxy|yaml\n"
+		"                          output form (default haproxy)\n"
 		"  --legacy-httpchk        HTTP recipes: the one-line 'option httpchk M URI VER\\r\\nHdr:\\ v' form\n"
 		"                          (HAProxy 2.6 accepts it with a deprecation warning)\n"
 		"  --listen NAME           wrap the lines in a complete 'listen NAME' section (mode tcp,\n"
@@ -49,7 +50,7 @@ static void usage(FILE *f)
 		"                          credential) instead of standard output\n"
 		"  -h, --help              this help\n"
 		"\n"
-		"Durations are HAProxy's: 500ms, 2s, 1m. Exit: 0 ok, 2 usage, 3 unreadable or inexpressible\n"
+		"Durations need a unit: 500ms, 2s, 1m. Exit: 0 ok, 2 usage, 3 unreadable or inexpressible\n"
 		"recipe (file:line and reason on stderr), 5 cannot write the output.\n",
 		HAPROXY_MAX_SERVERS);
 }
@@ -136,12 +137,12 @@ int cmd_export(int argc, char **argv)
 	buf_init(&out, OUT_CAP);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			format = optarg;
 			if (strcmp(format, "haproxy") && strcmp(format, "yaml")) {
-				cmd_err(argv[0], "--format must be haproxy or yaml (got '%s')", optarg);
+				cmd_usage(argv[0], "--format must be haproxy or yaml (got '%s')", optarg);
 				goto out;
 			}
 			break;
@@ -150,11 +151,11 @@ int cmd_export(int argc, char **argv)
 		case 'b': o.bind = optarg; break;
 		case 's':
 			if (o.nservers >= HAPROXY_MAX_SERVERS) {
-				cmd_err(argv[0], "at most %d --server options", HAPROXY_MAX_SERVERS);
+				cmd_usage(argv[0], "at most %d --server options", HAPROXY_MAX_SERVERS);
 				goto out;
 			}
 			if (parse_server(optarg, &o.servers[o.nservers]) == -1) {
-				cmd_err(argv[0], "--server expects NAME=HOST:PORT or NAME=HOST:PORT,backup (got '%s')",
+				cmd_usage(argv[0], "--server expects NAME=HOST:PORT or NAME=HOST:PORT,backup (got '%s')",
 					optarg);
 				goto out;
 			}
@@ -162,17 +163,15 @@ int cmd_export(int argc, char **argv)
 			break;
 		case 'H':
 			if (strcmp(optarg, "consistent") && strcmp(optarg, "map-based")) {
-				cmd_err(argv[0], "--hash-type must be consistent or map-based (got '%s')", optarg);
+				cmd_usage(argv[0], "--hash-type must be consistent or map-based (got '%s')", optarg);
 				goto out;
 			}
 			o.hash_consistent = !strcmp(optarg, "consistent");
 			break;
 		case 'i':
 		case 't':
-			if (duration_parse_ms(optarg, &ms, err, sizeof(err)) == -1) {
-				cmd_err(argv[0], "--%s: %s", c == 'i' ? "inter" : "timeout", err);
+			if (cmd_duration(argv[0], c == 'i' ? "--inter" : "--timeout", optarg, &ms))
 				goto out;
-			}
 			if (c == 'i')
 				o.inter = optarg;
 			else
@@ -181,7 +180,7 @@ int cmd_export(int argc, char **argv)
 		case 'r':
 		case 'F':
 			if (parse_count(optarg, c == 'r' ? &o.rise : &o.fall) == -1) {
-				cmd_err(argv[0], "--%s expects a number from 1 to 1000 (got '%s')", c == 'r' ? "rise" : "fall",
+				cmd_usage(argv[0], "--%s expects a number from 1 to 1000 (got '%s')", c == 'r' ? "rise" : "fall",
 					optarg);
 				goto out;
 			}
@@ -192,24 +191,24 @@ int cmd_export(int argc, char **argv)
 			rc = RC_EXIT_OK;
 			goto out;
 		default:
-			cmd_bad_option(argv[0], argv, optind, optopt);
+			cmd_opt_error(argv[0], c, argv, optind, optopt);
 			goto out;
 		}
 	}
 	if (optind != argc - 1) {
-		cmd_err(argv[0], optind >= argc ? "expects a recipe file (see --help)" : "expects exactly one recipe file");
+		cmd_usage(argv[0], optind >= argc ? "expects a recipe file" : "expects exactly one recipe file");
 		goto out;
 	}
 	if (!o.listen && (o.bind || o.nservers || o.hash_consistent || o.inter || o.rise || o.fall || o.timeout)) {
-		cmd_err(argv[0], "--bind, --server, --hash-type, --inter, --rise, --fall and --timeout need --listen");
+		cmd_usage(argv[0], "--bind, --server, --hash-type, --inter, --rise, --fall and --timeout need --listen");
 		goto out;
 	}
 	if (o.listen && (!o.bind || !o.nservers)) {
-		cmd_err(argv[0], "--listen needs --bind and at least one --server");
+		cmd_usage(argv[0], "--listen needs --bind and at least one --server");
 		goto out;
 	}
 	if (!strcmp(format, "yaml") && (o.listen || o.legacy_httpchk)) {
-		cmd_err(argv[0], "--listen and --legacy-httpchk only apply to --format haproxy");
+		cmd_usage(argv[0], "--listen and --legacy-httpchk only apply to --format haproxy");
 		goto out;
 	}
 	r = recipe_load_file(argv[optind], err, sizeof(err));

@@ -35,6 +35,9 @@ static void usage(FILE *f)
 		"\n"
 		"Link types: EN10MB (with VLAN tags), NULL/LOOP, LINUX_SLL, LINUX_SLL2, RAW. IPv4 and IPv6.\n"
 		"\n"
+		"Options:\n"
+		"  -h, --help  this text\n"
+		"\n"
 		"Exit codes: 0 listed, 2 usage, 3 the file is missing, not a capture, corrupt or truncated\n"
 		"(the conversations read before the damage are still listed).\n");
 }
@@ -73,21 +76,17 @@ int cmd_flows(int argc, char **argv)
 	int c, rc = RC_EXIT_BAD_INPUT, lrc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
 			return RC_EXIT_OK;
 		default:
-			usage(stderr);
-			return RC_EXIT_USAGE;
+			return cmd_opt_error("flows", c, argv, optind, optopt);
 		}
 	}
-	if (argc - optind != 1) {
-		cmd_err("flows", "expected one capture file");
-		usage(stderr);
-		return RC_EXIT_USAGE;
-	}
+	if (argc - optind != 1)
+		return cmd_usage("flows", "expected one capture file");
 	t = flow_table_new(NULL, false);
 	if (!t) {
 		cmd_err("flows", "out of memory");

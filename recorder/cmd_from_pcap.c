@@ -48,12 +48,13 @@ static void usage(FILE *f)
 		"Output:\n"
 		"  -o, --output FILE    write there (atomically; mode 0600 when the recipe carries recorded\n"
 		"                       credentials), else stdout\n"
-		"  --format yaml|haproxy\n"
+		"  -f, --format yaml|haproxy\n"
 		"                       a recheck recipe (default) or HAProxy 2.6 tcp-check lines\n"
 		"  --raw                keep every byte exact: no generalization\n"
 		"  --redact             write ${NAME} references instead of recorded credentials\n"
 		"  --name NAME          the recipe's name (default: the capture file's base name)\n"
 		"  --turns              print the reassembled turns (direction, length, hex) instead of a recipe\n"
+		"  -h, --help           this text\n"
 		"\n"
 		"Exit codes: 0 written, 2 usage (or several conversations and no choice), 3 the capture is\n"
 		"missing, not a capture, corrupt or truncated, has no matching conversation, or the chosen one\n"
@@ -282,7 +283,7 @@ int cmd_from_pcap(int argc, char **argv)
 	buf_init(&summary, 1u << 20);
 	buf_init(&out, OUT_CAP);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -290,14 +291,14 @@ int cmd_from_pcap(int argc, char **argv)
 			goto out;
 		case 's':
 			if (parse_server(optarg, &hint, err, sizeof(err)) == -1) {
-				cmd_err(CMD, "%s", err);
+				cmd_usage(CMD, "%s", err);
 				goto out;
 			}
 			break;
 		case 'n':
 			stream = strtol(optarg, &end, 10);
 			if (!*optarg || *end || stream < 1) {
-				cmd_err(CMD, "--stream %s: expected a conversation number from `recheck flows`", optarg);
+				cmd_usage(CMD, "--stream %s: expected a conversation number from `recheck flows`", optarg);
 				goto out;
 			}
 			break;
@@ -308,7 +309,7 @@ int cmd_from_pcap(int argc, char **argv)
 			if (!strcmp(optarg, "haproxy")) {
 				haproxy = true;
 			} else if (strcmp(optarg, "yaml")) {
-				cmd_err(CMD, "--format %s: expected yaml or haproxy", optarg);
+				cmd_usage(CMD, "--format %s: expected yaml or haproxy", optarg);
 				goto out;
 			}
 			break;
@@ -325,13 +326,12 @@ int cmd_from_pcap(int argc, char **argv)
 			turns_only = true;
 			break;
 		default:
-			usage(stderr);
+			cmd_opt_error(CMD, c, argv, optind, optopt);
 			goto out;
 		}
 	}
 	if (argc - optind != 1) {
-		cmd_err(CMD, "expected one capture file");
-		usage(stderr);
+		cmd_usage(CMD, "expected one capture file");
 		goto out;
 	}
 	path = argv[optind];

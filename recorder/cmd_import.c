@@ -38,7 +38,8 @@ static void usage(FILE *f)
 		"Options:\n"
 		"  --section NAME          the listen/backend section to read (default: the only section\n"
 		"                          with 'option tcp-check' or 'option httpchk')\n"
-		"  --format yaml|haproxy   output form (default yaml); haproxy prints the lines recheck\n"
+		"  -f, --format yaml|haproxy\n"
+		"                          output form (default yaml); haproxy prints the lines recheck\n"
 		"                          would export for the imported recipe\n"
 		"  --legacy-httpchk        with --format haproxy: the one-line 'option httpchk' form\n"
 		"  -o, --output FILE       write to FILE atomically (mode 0600 when the recipe carries a\n"
@@ -70,13 +71,13 @@ int cmd_import(int argc, char **argv)
 	buf_init(&out, OUT_CAP);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': section = optarg; break;
 		case 'f':
 			format = optarg;
 			if (strcmp(format, "haproxy") && strcmp(format, "yaml")) {
-				cmd_err(argv[0], "--format must be yaml or haproxy (got '%s')", optarg);
+				cmd_usage(argv[0], "--format must be yaml or haproxy (got '%s')", optarg);
 				goto out;
 			}
 			break;
@@ -87,17 +88,17 @@ int cmd_import(int argc, char **argv)
 			rc = RC_EXIT_OK;
 			goto out;
 		default:
-			cmd_bad_option(argv[0], argv, optind, optopt);
+			cmd_opt_error(argv[0], c, argv, optind, optopt);
 			goto out;
 		}
 	}
 	if (optind != argc - 1) {
-		cmd_err(argv[0], optind >= argc ? "expects an HAProxy configuration file (see --help)"
+		cmd_usage(argv[0], optind >= argc ? "expects an HAProxy configuration file"
 						: "expects exactly one configuration file");
 		goto out;
 	}
 	if (o.legacy_httpchk && strcmp(format, "haproxy")) {
-		cmd_err(argv[0], "--legacy-httpchk only applies to --format haproxy");
+		cmd_usage(argv[0], "--legacy-httpchk only applies to --format haproxy");
 		goto out;
 	}
 	r = haproxy_import_file(argv[optind], section, err, sizeof(err));

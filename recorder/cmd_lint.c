@@ -36,9 +36,9 @@ static void usage(FILE *f)
 		"    also passes redirects and captive portals.\n"
 		"\n"
 		"Options:\n"
-		"  --strict   treat warnings as errors (exit 3)\n"
-		"  -q, --quiet  print only problems\n"
-		"  -h, --help   this text\n"
+		"      --strict   treat warnings as errors (exit 3)\n"
+		"  -q, --quiet    print only problems\n"
+		"  -h, --help     this text\n"
 		"\n"
 		"Exit codes: 0 every recipe is valid, 2 usage error, 3 a recipe is unreadable or invalid.\n");
 }
@@ -162,7 +162,7 @@ int cmd_lint(int argc, char **argv)
 	int c, i, rc = RC_EXIT_OK;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
 			strict = true;
@@ -174,14 +174,11 @@ int cmd_lint(int argc, char **argv)
 			usage(stdout);
 			return RC_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: recheck lint [--strict] [--quiet] RECIPE.yaml...\n(recheck lint --help explains)\n");
-			return RC_EXIT_USAGE;
+			return cmd_opt_error("lint", c, argv, optind, optopt);
 		}
 	}
-	if (optind >= argc) {
-		cmd_err("lint", "no recipe given (recheck lint RECIPE.yaml...)");
-		return RC_EXIT_USAGE;
-	}
+	if (optind >= argc)
+		return cmd_usage("lint", "no recipe given (recheck lint RECIPE.yaml...)");
 	for (i = optind; i < argc; i++) {
 		struct lint l = {.file = argv[i]};
 		char err[ERR_LEN];
@@ -190,7 +187,7 @@ int cmd_lint(int argc, char **argv)
 		r = recipe_load_file(argv[i], err, sizeof(err));
 		if (!r) {
 			fflush(stdout);
-			fprintf(stderr, "%s\n", err);
+			cmd_err("lint", "%s", err);
 			rc = RC_EXIT_BAD_INPUT;
 			continue;
 		}
@@ -200,7 +197,7 @@ int cmd_lint(int argc, char **argv)
 			lint_http(&l, r);
 		if (strict && l.nwarn) {
 			fflush(stdout);
-			fprintf(stderr, "%s: %d warning%s (--strict)\n", argv[i], l.nwarn, l.nwarn == 1 ? "" : "s");
+			cmd_err("lint", "%s: %d warning%s (--strict)", argv[i], l.nwarn, l.nwarn == 1 ? "" : "s");
 			rc = RC_EXIT_BAD_INPUT;
 		} else if (!quiet) {
 			if (r->kind == RECIPE_TCP)

@@ -372,7 +372,7 @@ static int bad_usage(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see recheck record --help)\n");
+	fprintf(stderr, " (see recheck record --help)\n");
 	return RC_EXIT_USAGE;
 }
 
@@ -415,18 +415,16 @@ int cmd_record(int argc, char **argv)
 				return bad_usage("--format '%s': use yaml or haproxy", optarg);
 			break;
 		case 't':
-			if (duration_parse_ms(optarg, &o.timeout_ms, err, sizeof(err)) == -1)
-				return bad_usage("--timeout: %s", err);
+			if (cmd_duration("record", "--timeout", optarg, &o.timeout_ms))
+				return RC_EXIT_USAGE;
 			if (o.timeout_ms == 0)
 				return bad_usage("--timeout %s: must be more than zero", optarg);
 			break;
 		case 'h':
 			usage(stdout);
 			return RC_EXIT_OK;
-		case ':':
-			return bad_usage("%s needs a value", argv[optind - 1]);
 		default:
-			return bad_usage("unknown option '%s'", argv[optind - 1]);
+			return cmd_opt_error("record", c, argv, optind, optopt);
 		}
 	}
 	if (optind < argc && !o.url && optind + 1 == argc)

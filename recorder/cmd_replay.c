@@ -34,8 +34,8 @@ static void usage(FILE *f)
 		"Options:\n"
 		"  -s, --server HOST:PORT  the server to check: 127.0.0.1:1080, [::1]:1080 or proxy.example:1080\n"
 		"  -t, --timeout DUR       one deadline for the whole check, connect included (default 5s);\n"
-		"                          units us, ms, s, m, h as HAProxy writes them (no unit: milliseconds)\n"
-		"  -n, --count N           run the check N times in a row (default 1), one summary line each\n"
+		"                          a unit is required: us, ms, s, m, h, d (e.g. 500ms, 5s)\n"
+		"  -c, --count N           run the check N times in a row (default 1), one summary line each\n"
 		"  -v, --verbose           print every step as it concludes (use twice for the engine's trace)\n"
 		"  -h, --help              this help\n"
 		"\n"
@@ -394,30 +394,32 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 {
 	static const struct option longopts[] = {
 		{"server", required_argument, NULL, 's'}, {"timeout", required_argument, NULL, 't'},
-		{"count", required_argument, NULL, 'n'},  {"verbose", no_argument, NULL, 'v'},
+		{"count", required_argument, NULL, 'c'},  {"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
-	char err[ERR_LEN], *end;
+	char *end;
 	int c;
 
 	o->timeout_ms = REPLAY_DEFAULT_TIMEOUT_MS;
 	o->count = 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:t:n:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:t:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->server = optarg;
 			break;
 		case 't':
-			if (duration_parse_ms(optarg, &o->timeout_ms, err, sizeof(err)) == -1 || o->timeout_ms == 0) {
-				cmd_err("replay", "--timeout: %s", o->timeout_ms ? err : "must be more than 0");
+			if (cmd_duration("replay", "--timeout", optarg, &o->timeout_ms))
+				return -1;
+			if (o->timeout_ms == 0) {
+				cmd_usage("replay", "--timeout %s: must be more than 0", optarg);
 				return -1;
 			}
 			break;
-		case 'n':
+		case 'c':
 			o->count = strtoul(optarg, &end, 10);
 			if (!*optarg || *end || o->count < 1 || o->count > REPLAY_MAX_COUNT) {
-				cmd_err("replay", "--count: '%s' is not a number from 1 to %d", optarg, REPLAY_MAX_COUNT);
+				cmd_usage("replay", "--count: '%s' is not a number from 1 to %d", optarg, REPLAY_MAX_COUNT);
 				return -1;
 			}
 			break;
@@ -428,19 +430,18 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			usage(stdout);
 			return 1;
 		default:
-			usage(stderr);
+			cmd_opt_error("replay", c, argv, optind, optopt);
 			return -1;
 		}
 	}
 	if (optind != argc - 1) {
-		cmd_err("replay", optind >= argc ? "missing RECIPE" : "one RECIPE only (got '%s' too)",
-			optind < argc - 1 ? argv[optind + 1] : "");
-		usage(stderr);
+		cmd_usage("replay", optind >= argc ? "missing RECIPE" : "one RECIPE only (got '%s' too)",
+			  optind < argc - 1 ? argv[optind + 1] : "");
 		return -1;
 	}
 	o->recipe = argv[optind];
 	if (!o->server) {
-		cmd_err("replay", "missing --server HOST:PORT");
+		cmd_usage("replay", "missing --server HOST:PORT");
 		return -1;
 	}
 	return 0;
@@ -461,8 +462,7 @@ int cmd_replay(int argc, char **argv)
 		return rc == 1 ? RC_EXIT_OK : RC_EXIT_USAGE;
 	if (checknet_resolve(o.server, &addr, &resolve_failed, err, sizeof(err)) == -1) {
 		if (!resolve_failed) {
-			cmd_err("replay", "--server: %s", err);
-			return RC_EXIT_USAGE;
+			return cmd_usage("replay", "--server: %s", err);
 		}
 		printf("FAIL L4CON: %s\n  verdict:  L4CON (%s): name resolution failed\n", err,
 		       check_status_desc(CHECK_L4CON));

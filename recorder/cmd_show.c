@@ -277,7 +277,7 @@ int cmd_show(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
 			secrets = true;
@@ -286,17 +286,14 @@ int cmd_show(int argc, char **argv)
 			usage(stdout);
 			return RC_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: recheck show [--show-secrets] RECIPE.yaml\n(recheck show --help explains)\n");
-			return RC_EXIT_USAGE;
+			return cmd_opt_error("show", c, argv, optind, optopt);
 		}
 	}
-	if (argc - optind != 1) {
-		cmd_err("show", "expected one recipe file (recheck show RECIPE.yaml)");
-		return RC_EXIT_USAGE;
-	}
+	if (argc - optind != 1)
+		return cmd_usage("show", "expected one recipe file (recheck show RECIPE.yaml)");
 	r = recipe_load_file(argv[optind], err, sizeof(err));
 	if (!r) {
-		fprintf(stderr, "%s\n", err);
+		cmd_err("show", "%s", err);
 		return RC_EXIT_BAD_INPUT;
 	}
 	buf_init(&b, 64u << 20);

@@ -6,8 +6,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "buildinfo.h"
 #include "cmd.h"
+#include "util.h"
 
 static const struct {
 	const char *name;
@@ -35,12 +38,50 @@ void cmd_err(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int cmd_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "recheck %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see recheck %s --help)\n", cmd);
+	return RC_EXIT_USAGE;
+}
+
+int cmd_opt_error(const char *cmd, int c, char **argv, int optind, int optopt)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	const char *eq;
+
+	if (strncmp(arg, "--", 2)) /* a short option, maybe inside a cluster such as -qz */
+		return cmd_usage(cmd, c == ':' ? "option '-%c' needs a value" : "unknown option '-%c'", optopt);
+	eq = strchr(arg, '=');
+	if (c == ':')
+		return cmd_usage(cmd, "option '%s' needs a value", arg);
+	if (optopt && eq) /* a known long option that takes no value, given one */
+		return cmd_usage(cmd, "option '%.*s' takes no value", (int)(eq - arg), arg);
+	return cmd_usage(cmd, "unknown option '%.*s'", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+}
+
 void cmd_bad_option(const char *cmd, char **argv, int optind, int optopt)
 {
-	if (optopt)
-		cmd_err(cmd, "option '-%c' is unknown or needs an argument (see --help)", optopt);
-	else
-		cmd_err(cmd, "option '%s' is unknown or needs an argument (see --help)", argv[optind - 1]);
+	cmd_opt_error(cmd, '?', argv, optind, optopt);
+}
+
+int cmd_duration(const char *cmd, const char *opt, const char *arg, uint64_t *ms)
+{
+	char err[ERR_LEN];
+	size_t n = strlen(arg);
+
+	/* HAProxy reads a bare number as milliseconds; on a command line that surprises (--timeout 5 would
+	 * be 5 ms), so the unit is required here. */
+	if (n && arg[n - 1] >= '0' && arg[n - 1] <= '9')
+		return cmd_usage(cmd, "%s %s: a duration needs a unit: %ss or %sms (us ms s m h d)", opt, arg, arg, arg);
+	if (duration_parse_ms(arg, ms, err, sizeof(err)) == -1)
+		return cmd_usage(cmd, "%s: %s", opt, err);
+	return RC_EXIT_OK;
 }
 
 static void usage(FILE *f)
@@ -49,7 +90,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: recheck <command> [options]\n"
 		   "       recheck <command> --help\n"
-		   "       recheck --version\n\n"
+		   "       recheck --version [-v]   (-v: libraries, build type, features)\n\n"
 		   "Commands:\n");
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -62,10 +103,21 @@ static void usage(FILE *f)
 		   "  5  local failure: cannot write the output, capture, permissions\n");
 }
 
+static bool is_version(const char *a)
+{
+	return !strcmp(a, "--version") || !strcmp(a, "-V");
+}
+
+static bool is_verbose(const char *a)
+{
+	return !strcmp(a, "-v") || !strcmp(a, "--verbose");
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
 
+	opterr = 0; /* every command reports a refused option itself, in one line (cmd_opt_error) */
 	if (argc < 2) {
 		usage(stderr);
 		return RC_EXIT_USAGE;
@@ -74,8 +126,12 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return RC_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		printf("recheck %s\n", RECHECK_VERSION);
+	if (is_version(argv[1]) || (argc > 2 && is_verbose(argv[1]) && is_version(argv[2]))) {
+		if (argc > 3 || (argc == 3 && !is_verbose(argv[1]) && !is_verbose(argv[2]))) {
+			fprintf(stderr, "recheck: --version takes only -v (see recheck --help)\n");
+			return RC_EXIT_USAGE;
+		}
+		buildinfo_print(stdout, "recheck", argc == 3);
 		return RC_EXIT_OK;
 	}
 	for (i = 0; i < ARRAY_SIZE(commands); i++)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buildinfo.h"
 #include "conf.h"
 #include "daemon.h"
 #include "dlog.h"
@@ -28,7 +29,8 @@ static void usage(FILE *out)
 		"  -c, --check        check the configuration and every recipe it names, then exit\n"
 		"  -d, --debug        log debug lines (per-session ends, accept pauses)\n"
 		"  -h, --help         this help\n"
-		"  -V, --version      print the version\n"
+		"  -V, --version      print the version; with -v also the libraries, build type, features\n"
+		"  -v, --verbose      with --version: the build information\n"
 		"\n"
 		"Runs in the foreground and logs to stderr (or syslog with `log: syslog`). Signals:\n"
 		"  SIGHUP           reload the configuration (validated first; a bad one is refused and the\n"
@@ -47,17 +49,18 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'f'}, {"check", no_argument, NULL, 'c'},
 		{"debug", no_argument, NULL, 'd'},        {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, 'V'},      {"verbose", no_argument, NULL, 'v'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *file = NULL;
-	bool check = false, debug = false;
+	bool check = false, debug = false, version = false, verbose = false;
 	char err[ERR_LEN];
 	struct conf *conf;
 	struct daemon d;
 	size_t i, nsrv = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "f:cdhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:cdhVv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			file = optarg;
@@ -72,12 +75,19 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return RC_EXIT_OK;
 		case 'V':
-			printf("recheckd %s\n", RECHECK_VERSION);
-			return RC_EXIT_OK;
+			version = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
 		default:
 			usage(stderr);
 			return RC_EXIT_USAGE;
 		}
+	}
+	if (version) {
+		buildinfo_print(stdout, "recheckd", verbose);
+		return RC_EXIT_OK;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "recheckd: unexpected argument '%s'\n", argv[optind]);
