@@ -4,7 +4,8 @@
  * Threads: the main thread runs an ev loop for signals (signalfd), reloads, draining, the stats
  * listener and health checks. `threads` worker threads each run their own ev loop, watch a dup of each
  * listener's one listening socket (EV_EXCLUSIVE: one accept queue, a connection wakes one thread),
- * accept, pick a server and relay. Workers never share
+ * accept (a clearly busier thread hands what it accepted to the least loaded one through that one's
+ * mailbox), pick a server and relay. Workers never share
  * a session; they share only listeners and servers, whose counters are updated with relaxed atomics.
  *
  * Generations: a loaded config becomes a `struct gen` (listeners, servers, balancer tables). A reload
@@ -91,6 +92,13 @@ struct gen {
 struct session;
 struct daemon;
 
+/* An accepted connection on its way to a less loaded worker (frontend.c, accept balance). */
+struct handoff {
+	int fd;
+	struct listener *li;          /* a reference, dropped by the receiving worker */
+	struct sockaddr_storage src;
+};
+
 /* A listening socket as one worker watches it. */
 struct wlisten {
 	int fd;
@@ -112,12 +120,16 @@ struct worker {
 	struct ev_timer retry;        /* resumes listeners paused by EMFILE/ENFILE */
 	struct session *sessions;     /* doubly linked list of this worker's sessions */
 	size_t nsess;                 /* atomic: read by the main thread while draining */
+	uint64_t handed_over;         /* atomic: accepted connections given to a less loaded worker */
 
 	pthread_mutex_t mu;           /* guards the mailbox below */
 	struct gen *next_gen;         /* mailbox: adopt this gen (a reference) */
 	bool stop_accepting;          /* mailbox: close the listening sockets (drain) */
 	bool quit;                    /* mailbox: kill every session and leave the loop */
 	bool scan_kill;               /* mailbox: end sessions of servers whose kill_seq moved */
+	struct handoff *inbox;        /* mailbox: accepted connections a busier worker handed over (ring) */
+	unsigned inbox_head, inbox_len;
+	unsigned inbox_pending;       /* atomic: inbox_len, read by other workers weighing their load */
 };
 
 /*

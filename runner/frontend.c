@@ -4,6 +4,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,8 @@
 #define ACCEPT_RETRY_MS 100
 /* Idle pipes/buffers a worker keeps for reuse. */
 #define POOL_IDLE 256
+/* Accepted connections that may wait in one worker's inbox (accept balance); more are kept locally. */
+#define INBOX_MAX 64
 
 struct session {
 	struct relay relay;        /* owns the client and server sockets */
@@ -194,6 +197,91 @@ static void wl_pause(struct worker *w, struct wlisten *l)
 	w->npaused++;
 }
 
+/* --- accept balance ----------------------------------------------------------------------------------- */
+
+/*
+ * Every worker watches the same listening socket with EPOLLEXCLUSIVE, and the kernel wakes whichever
+ * waits: a burst of connections (a client pool opening 64 keep-alive connections at once) is often
+ * accepted whole by one thread while the other idles, and that thread's queueing is the p99 latency. So,
+ * as HAProxy's accept queue does, a worker that is clearly busier than the least loaded one hands the
+ * connection it just accepted to that worker. Load is sessions plus connections waiting in the inbox. The
+ * margin keeps short-lived connections local: a hand-over costs the other thread a wakeup.
+ */
+static unsigned worker_load(struct worker *w)
+{
+	return (unsigned)__atomic_load_n(&w->nsess, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&w->inbox_pending, __ATOMIC_RELAXED);
+}
+
+static bool handoff(struct worker *w, struct listener *li, int cfd, const struct sockaddr_storage *src)
+{
+	struct daemon *d = w->d;
+	struct worker *best = NULL;
+	unsigned mine, least = UINT_MAX;
+	int i;
+
+	if (d->nworkers < 2)
+		return false;
+	for (i = 0; i < d->nworkers; i++) {
+		unsigned n;
+
+		if (&d->workers[i] == w)
+			continue;
+		n = worker_load(&d->workers[i]);
+		if (n < least) {
+			least = n;
+			best = &d->workers[i];
+		}
+	}
+	mine = worker_load(w);
+	if (!best || mine < least + 2 + least / 4)
+		return false;
+	pthread_mutex_lock(&best->mu);
+	if (!best->inbox || best->inbox_len == INBOX_MAX || best->quit || best->stop_accepting) {
+		pthread_mutex_unlock(&best->mu);
+		return false;
+	}
+	{
+		struct handoff *h = &best->inbox[(best->inbox_head + best->inbox_len) % INBOX_MAX];
+
+		h->fd = cfd;
+		h->li = li;
+		h->src = *src;
+	}
+	best->inbox_len++;
+	__atomic_fetch_add(&best->inbox_pending, 1, __ATOMIC_RELAXED);
+	listener_ref(li);
+	pthread_mutex_unlock(&best->mu);
+	__atomic_fetch_add(&w->handed_over, 1, __ATOMIC_RELAXED);
+	ev_wakeup(best->ev);
+	return true;
+}
+
+/* Starts the sessions handed over to w, or with start false closes them (the worker is quitting). */
+static void take_inbox(struct worker *w, bool start)
+{
+	struct handoff got[INBOX_MAX];
+	unsigned i, n;
+
+	pthread_mutex_lock(&w->mu);
+	n = w->inbox_len;
+	for (i = 0; i < n; i++)
+		got[i] = w->inbox[(w->inbox_head + i) % INBOX_MAX];
+	w->inbox_head = (w->inbox_head + n) % INBOX_MAX;
+	w->inbox_len = 0;
+	__atomic_fetch_sub(&w->inbox_pending, n, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&w->mu);
+	for (i = 0; i < n; i++) {
+		if (start) {
+			session_start(w, got[i].li, got[i].fd, &got[i].src);
+		} else {
+			close(got[i].fd);
+			release(w, got[i].li);
+		}
+		listener_unref(got[i].li);
+	}
+}
+
 static void on_accept(struct ev *ev, int fd, int mask, void *arg)
 {
 	struct wlisten *l = arg;
@@ -226,7 +314,8 @@ static void on_accept(struct ev *ev, int fd, int mask, void *arg)
 			dlog_err("%s: accept: %s", l->li->name, strerror(e));
 			return;
 		}
-		session_start(w, l->li, cfd, &src);
+		if (!handoff(w, l->li, cfd, &src))
+			session_start(w, l->li, cfd, &src);
 	}
 }
 
@@ -357,6 +446,7 @@ static void on_wakeup(struct ev *ev, void *arg)
 			}
 		}
 	}
+	take_inbox(w, !quit);
 	if (quit)
 		ev_stop(ev);
 	else
@@ -408,6 +498,11 @@ int frontend_worker_init(struct worker *w, struct daemon *d, int id, struct gen 
 	w->ev = ev_new(1024, err, errlen);
 	if (!w->ev)
 		return -1;
+	w->inbox = calloc(INBOX_MAX, sizeof(*w->inbox));
+	if (!w->inbox) {
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
 	w->pool = relay_pool_new(POOL_IDLE);
 	if (!w->pool) {
 		set_err(err, errlen, "out of memory");
@@ -439,6 +534,9 @@ void frontend_worker_free(struct worker *w)
 
 	if (!w->ev)
 		return;
+	take_inbox(w, false);
+	free(w->inbox);
+	w->inbox = NULL;
 	for (s = w->sessions; s; s = next) {
 		next = s->next;
 		session_kill(s);

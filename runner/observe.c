@@ -140,6 +140,7 @@ static void fill_transitions(struct stats_server *ss, struct srv_scratch *x, con
 
 /* Everything a snapshot points to that is not owned by the daemon. */
 struct snap_mem {
+	struct stats_worker *workers;
 	struct stats_listener *li;
 	struct stats_server **srv;
 	struct srv_scratch **scratch;
@@ -154,6 +155,7 @@ static void snap_free(struct snap_mem *m)
 		free(m->srv[i]);
 		free(m->scratch[i]);
 	}
+	free(m->workers);
 	free(m->li);
 	free(m->srv);
 	free(m->scratch);
@@ -173,6 +175,14 @@ static int snap_build(struct observe *o, struct stats_snapshot *snap, struct sna
 	snap->gen = g->id;
 	snap->threads = d->nworkers;
 	snap->refresh_s = OBSERVE_REFRESH_S;
+	m->workers = calloc(d->nworkers ? (size_t)d->nworkers : 1, sizeof(*m->workers));
+	if (!m->workers)
+		return -1;
+	for (i = 0; i < (size_t)d->nworkers; i++) {
+		m->workers[i].sessions = (uint64_t)__atomic_load_n(&d->workers[i].nsess, __ATOMIC_RELAXED);
+		m->workers[i].handed_over = ld(&d->workers[i].handed_over);
+	}
+	snap->workers = m->workers;
 	m->li = calloc(g->nli ? g->nli : 1, sizeof(*m->li));
 	m->srv = calloc(g->nli ? g->nli : 1, sizeof(*m->srv));
 	m->scratch = calloc(g->nli ? g->nli : 1, sizeof(*m->scratch));

@@ -85,11 +85,18 @@ struct stats_listener {
 	size_t nsrv;
 };
 
+/* One worker thread: how the accepted connections are spread (the accept balance). */
+struct stats_worker {
+	uint64_t sessions;      /* sessions it relays now */
+	uint64_t handed_over;   /* accepted connections it gave to a less loaded worker */
+};
+
 struct stats_snapshot {
 	const char *version;
 	uint64_t uptime_ms;
 	uint64_t gen;           /* configuration generation */
 	int threads;
+	const struct stats_worker *workers; /* threads entries, or NULL */
 	unsigned refresh_s;     /* HTML auto-refresh period; 0: none */
 	const struct stats_listener *li;
 	size_t nli;

@@ -310,6 +310,16 @@ int stats_render_json(const struct stats_snapshot *s, struct buf *b)
 	rc |= jnum(b, "uptime_ms", s->uptime_ms, true);
 	rc |= jnum(b, "generation", s->gen, true);
 	rc |= jint(b, "threads", s->threads, true);
+	rc |= buf_append_str(b, "\"workers\":[");
+	for (i = 0; s->workers && i < (size_t)s->threads; i++) {
+		if (i)
+			rc |= buf_putc(b, ',');
+		rc |= buf_putc(b, '{');
+		rc |= jnum(b, "sessions", s->workers[i].sessions, true);
+		rc |= jnum(b, "handed_over", s->workers[i].handed_over, false);
+		rc |= buf_putc(b, '}');
+	}
+	rc |= buf_append_str(b, "],");
 	rc |= buf_append_str(b, "\"listeners\":[");
 	for (i = 0; i < s->nli && rc == 0; i++) {
 		const struct stats_listener *li = &s->li[i];
@@ -478,6 +488,17 @@ int stats_render_prometheus(const struct stats_snapshot *s, struct buf *b)
 	rc |= buf_printf(b, "\",generation=\"%" PRIu64 "\"} 1\n", s->gen);
 	rc |= prom_head(b, "recheck_uptime_seconds", "gauge", "Seconds since recheckd started.");
 	rc |= buf_printf(b, "recheck_uptime_seconds %.3f\n", (double)s->uptime_ms / 1000.0);
+	if (s->workers) {
+		rc |= prom_head(b, "recheck_worker_sessions", "gauge", "Sessions a worker thread relays now.");
+		for (i = 0; i < (size_t)s->threads; i++)
+			rc |= buf_printf(b, "recheck_worker_sessions{thread=\"%zu\"} %" PRIu64 "\n", i,
+					 s->workers[i].sessions);
+		rc |= prom_head(b, "recheck_worker_handed_over_total", "counter",
+				"Accepted connections a worker gave to a less loaded worker.");
+		for (i = 0; i < (size_t)s->threads; i++)
+			rc |= buf_printf(b, "recheck_worker_handed_over_total{thread=\"%zu\"} %" PRIu64 "\n", i,
+					 s->workers[i].handed_over);
+	}
 
 	rc |= prom_head(b, "recheck_listener_connections_current", "gauge", "Client connections open now.");
 	for (i = 0; i < s->nli; i++)

@@ -366,6 +366,42 @@ class RelayCase(Case):
         self.assertEqual(self.echo_roundtrip(s), b"ping")
         s.close()
 
+    def test_accept_balance(self):
+        """A burst of keep-alive clients is spread over the threads. recheckd is stopped while 64 clients
+        connect, so on resume every connection is already waiting in the one accept queue and the first
+        thread to wake could take them all: the busier thread must hand connections to the idle one."""
+        peer = self.start_peer()
+        lport, sport = free_port(), free_port()
+        p, _ = self.start_recheckd(conf_text(lport, [("a", peer)], threads=2,
+                                             extra='stats: {bind: "127.0.0.1:%d"}' % sport))
+        wait_port(sport)
+        n = 64
+        os.kill(p.pid, signal.SIGSTOP)
+        socks = []
+        try:
+            for _ in range(n):
+                socks.append(self.connect(lport, b"ECHO"))
+        finally:
+            os.kill(p.pid, signal.SIGCONT)
+        try:
+            for s in socks:
+                self.assertEqual(self.echo_roundtrip(s), b"ping")
+
+            def workers():
+                with urllib.request.urlopen("http://127.0.0.1:%d/stats.json" % sport, timeout=5) as r:
+                    w = json.load(r)["workers"]
+                return w if sum(x["sessions"] for x in w) == n else None
+            w = wait_for(workers, 10, what="%d sessions in /stats.json" % n)
+            self.assertEqual(len(w), 2)
+            loads = sorted(x["sessions"] for x in w)
+            self.assertGreaterEqual(loads[0], n // 4, "sessions per thread: %s" % w)
+            self.assertGreater(sum(x["handed_over"] for x in w), 0)
+            for s in socks:
+                self.assertEqual(self.echo_roundtrip(s, b"pong"), b"pong")
+        finally:
+            for s in socks:
+                s.close()
+
     def test_pick_by_source(self):
         """The same source address always reaches the same server; many sources spread over both."""
         pa, pb = self.start_peer("a"), self.start_peer("b")
