@@ -103,9 +103,13 @@ int cmd_flows(int argc, char **argv)
 	else
 		list(t);
 	if (st.skipped || st.bad)
-		printf("\n%llu frames: %llu TCP, %llu not TCP/IP, %llu malformed or fragmented%s%s\n",
+		printf("\n%llu frames: %llu TCP, %llu not TCP/IP, %llu malformed or dropped%s%s\n",
 		       (unsigned long long)st.frames, (unsigned long long)st.tcp, (unsigned long long)st.skipped,
 		       (unsigned long long)st.bad, st.bad ? "; first: " : "", st.first_bad);
+	if (st.fragments)
+		printf("%s%llu IP fragments: %llu datagrams reassembled, %llu dropped or never completed\n",
+		       st.skipped || st.bad ? "" : "\n", (unsigned long long)st.fragments,
+		       (unsigned long long)st.defragmented, (unsigned long long)st.frag_dropped);
 	if (lrc == -1) {
 		fflush(stdout);
 		cmd_err("flows", "%s (the conversations above cover the frames before that point)", err);

@@ -372,7 +372,12 @@ int cmd_from_pcap(int argc, char **argv)
 		goto out;
 	rc = RC_EXIT_BAD_INPUT;
 	if (f->err[0]) {
-		cmd_err(CMD, "%s: conversation %zu: %s", path, f->index, f->err);
+		if (st.frag_dropped)
+			cmd_err(CMD, "%s: conversation %zu: %s; %llu fragmented IP datagram(s) of the capture could "
+				"not be reassembled (first problem: %s)", path, f->index, f->err,
+				(unsigned long long)st.frag_dropped, st.first_bad[0] ? st.first_bad : "never completed");
+		else
+			cmd_err(CMD, "%s: conversation %zu: %s", path, f->index, f->err);
 		goto out;
 	}
 	if (f->note[0])

@@ -25,6 +25,7 @@
 #include "dissect.h"
 #include "drive.h"
 #include "flow.h"
+#include "ipfrag.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
 #include "recipe_yaml.h"
@@ -43,6 +44,7 @@ struct rec {
 	const struct record_opts *o;
 	struct capture *cap;
 	struct flow_table *ft;
+	struct ipfrag *fr;      /* IP fragments waiting for the rest of their datagram */
 	int dlt;
 	int local_port;         /* from the opensocket hook, before connect; 0 until then */
 	uint64_t pkts;
@@ -175,7 +177,10 @@ static void on_pkt(void *arg, const struct capture_pkt *pk)
 	pcap_record(R, pk);
 	if (R->fatal)
 		return;
-	rc = decode_frame(R->dlt, pk->data, pk->caplen, pk->wirelen, pk->ts_us, &p, note, sizeof(note));
+	rc = decode_frame_defrag(R->fr, R->dlt, pk->data, pk->caplen, pk->wirelen, pk->ts_us, &p, note,
+				 sizeof(note));
+	if (rc == DECODE_HELD)
+		return;
 	if (rc != DECODE_OK) {
 		R->bad++;
 		if (R->o->verbose)
@@ -643,7 +648,8 @@ int record_run(const struct record_opts *o, struct record_out *out)
 	/* From here on, unprivileged. */
 	rc = RC_EXIT_IO;
 	R.ft = flow_table_new(NULL, true);
-	if (!R.ft || (R.pcap && pcap_header(R.pcap, R.dlt) == -1)) {
+	R.fr = ipfrag_new();
+	if (!R.ft || !R.fr || (R.pcap && pcap_header(R.pcap, R.dlt) == -1)) {
 		cmd_err("record", "out of memory");
 		goto out;
 	}
@@ -689,6 +695,7 @@ out:
 	turns_free(&t);
 	buf_free(&summary);
 	flow_table_free(R.ft);
+	ipfrag_free(R.fr);
 	capture_close(R.cap);
 	out->rc = rc;
 	return rc;

@@ -20,6 +20,7 @@ enum decode_rc {
 	DECODE_OK = 0,          /* a TCP segment: struct pkt is filled */
 	DECODE_SKIP,            /* not for us (ARP, UDP, ICMP, an unknown ethertype): the note says what */
 	DECODE_BAD,             /* malformed or cut before the TCP header ends, or an IP fragment: the note says why */
+	DECODE_HELD,            /* an IP fragment kept for reassembly (decode_frame_defrag): nothing yet */
 };
 
 struct pkt {

@@ -14,6 +14,7 @@
 
 #include "capture.h"
 #include "decode.h"
+#include "ipfrag.h"
 #include "rd.h"
 #include "util.h"
 
@@ -115,14 +116,15 @@ static enum decode_rc decode_ipv4(const unsigned char *ip, size_t caplen, size_t
 		set_err(note, notelen, "IPv4 total length %zu is shorter than its header (%zu)", wire_total, hlen);
 		return DECODE_BAD;
 	}
-	if ((frag & 0x2000) || (frag & 0x1fff)) {
-		set_err(note, notelen, "IPv4 fragment (offset %u%s) ignored: fragmented TCP is not reassembled",
-			(unsigned)(frag & 0x1fff) * 8, (frag & 0x2000) ? ", more fragments" : "");
-		return DECODE_BAD;
-	}
 	if (proto != IPPROTO_TCP_NUM) {
 		set_err(note, notelen, "IPv4 protocol %u is not TCP", proto);
 		return DECODE_SKIP;
+	}
+	if ((frag & 0x2000) || (frag & 0x1fff)) {
+		/* decode_frame_defrag() reassembles them before calling us; alone, a fragment is no segment. */
+		set_err(note, notelen, "IPv4 fragment (offset %u%s) without reassembly",
+			(unsigned)(frag & 0x1fff) * 8, (frag & 0x2000) ? ", more fragments" : "");
+		return DECODE_BAD;
 	}
 	p->family = AF_INET;
 	memset(p->src, 0, sizeof(p->src));
@@ -180,7 +182,11 @@ static enum decode_rc decode_ipv6(const unsigned char *ip, size_t caplen, size_t
 			break;
 		}
 		case 44: /* fragment */
-			set_err(note, notelen, "IPv6 fragment ignored: fragmented TCP is not reassembled");
+			if (rd_u8(ip, end, off, &nh) == 0 && nh != IPPROTO_TCP_NUM) {
+				set_err(note, notelen, "IPv6 fragment of next header %u, not TCP", nh);
+				return DECODE_SKIP;
+			}
+			set_err(note, notelen, "IPv6 fragment without reassembly");
 			return DECODE_BAD;
 		case 59: /* no next header */
 			set_err(note, notelen, "IPv6 packet without a payload");
@@ -232,6 +238,42 @@ enum decode_rc decode_frame(int linktype, const unsigned char *frame, size_t cap
 	if (rc == 0)
 		return DECODE_SKIP;
 	drc = decode_ip(l3, l3len, wirelen > caplen ? wirelen - caplen : 0, ts_us, p, note, notelen);
+	if (drc == DECODE_OK && p->family != family) {
+		set_err(note, notelen, "link header announces IPv%d but the packet is IPv%d",
+			family == AF_INET ? 4 : 6, p->family == AF_INET ? 4 : 6);
+		return DECODE_BAD;
+	}
+	return drc;
+}
+
+enum decode_rc decode_frame_defrag(struct ipfrag *fr, int linktype, const unsigned char *frame, size_t caplen,
+				   size_t wirelen, uint64_t ts_us, struct pkt *p, char *note, size_t notelen)
+{
+	const unsigned char *l3, *whole;
+	size_t l3len, wholelen, extra = wirelen > caplen ? wirelen - caplen : 0;
+	int family, rc;
+	enum decode_rc drc;
+
+	memset(p, 0, sizeof(*p));
+	p->ts_us = ts_us;
+	rc = capture_link_decap(linktype, frame, caplen, &l3, &l3len, &family, note, notelen);
+	if (rc == -1)
+		return DECODE_BAD;
+	if (rc == 0)
+		return DECODE_SKIP;
+	switch (ipfrag_input(fr, l3, l3len, extra, ts_us, &whole, &wholelen, note, notelen)) {
+	case IPFRAG_PASS:
+		drc = decode_ip(l3, l3len, extra, ts_us, p, note, notelen);
+		break;
+	case IPFRAG_HELD:
+		return DECODE_HELD;
+	case IPFRAG_DONE:
+		drc = decode_ip(whole, wholelen, 0, ts_us, p, note, notelen);
+		break;
+	case IPFRAG_DROP:
+	default:
+		return DECODE_BAD;
+	}
 	if (drc == DECODE_OK && p->family != family) {
 		set_err(note, notelen, "link header announces IPv%d but the packet is IPv%d",
 			family == AF_INET ? 4 : 6, p->family == AF_INET ? 4 : 6);

@@ -1,8 +1,9 @@
 /*
  * decode: link layer (via the dispatch table in capture.c), IPv4 with options, IPv6 with extension
  * headers, and TCP with options, into a struct pkt. Everything is read with the bounds-checked readers of
- * rd.h and never past caplen. IP fragments are refused (DECODE_BAD with a note): a TCP segment split at
- * the IP layer cannot be reassembled reliably from a capture and curl's traffic to a proxy never is.
+ * rd.h and never past caplen. decode_frame() takes one frame alone, so an IP fragment is DECODE_BAD
+ * there; decode_frame_defrag() first hands every frame to an ipfrag table (ipfrag.h) and decodes the
+ * datagram once its fragments are all in.
  */
 #ifndef RECHECK_DECODE_H
 #define RECHECK_DECODE_H
@@ -17,6 +18,16 @@
  */
 enum decode_rc decode_frame(int linktype, const unsigned char *frame, size_t caplen, size_t wirelen,
 			    uint64_t ts_us, struct pkt *p, char *note, size_t notelen);
+
+struct ipfrag;
+
+/*
+ * decode_frame() with IP fragment reassembly: a fragment is kept in fr (DECODE_HELD) until its datagram
+ * is whole, then the datagram is decoded (p->payload then points into fr, valid until the next call). A
+ * dropped fragment (overlap, cap, cut by the snaplen) is DECODE_BAD with the reason in note.
+ */
+enum decode_rc decode_frame_defrag(struct ipfrag *fr, int linktype, const unsigned char *frame, size_t caplen,
+				   size_t wirelen, uint64_t ts_us, struct pkt *p, char *note, size_t notelen);
 
 /*
  * Same from the IP header on (version taken from the first nibble). wire_extra is how many bytes of the

@@ -9,26 +9,35 @@
 #include "capture.h"
 #include "decode.h"
 #include "flow_pcap.h"
+#include "ipfrag.h"
 #include "util.h"
 
 int flow_pcap_load(const char *path, struct flow_table *t, struct flow_pcap_stats *st, char *err,
 		   size_t errlen)
 {
 	struct capture *c;
+	struct ipfrag *fr;
 	struct capture_pkt cp;
 	struct pkt p;
 	char note[160], e[ERR_LEN];
 	int rc = -1, n;
 
 	memset(st, 0, sizeof(*st));
-	c = capture_open_offline(path, err, errlen);
-	if (!c)
+	fr = ipfrag_new();
+	if (!fr) {
+		set_err(err, errlen, "out of memory");
 		return -1;
+	}
+	c = capture_open_offline(path, err, errlen);
+	if (!c) {
+		ipfrag_free(fr);
+		return -1;
+	}
 	st->linktype = capture_linktype(c);
 	while ((n = capture_next(c, &cp, err, errlen)) == 1) {
 		st->frames++;
-		switch (decode_frame(st->linktype, cp.data, cp.caplen, cp.wirelen, cp.ts_us, &p, note,
-				     sizeof(note))) {
+		switch (decode_frame_defrag(fr, st->linktype, cp.data, cp.caplen, cp.wirelen, cp.ts_us, &p, note,
+					    sizeof(note))) {
 		case DECODE_OK:
 			st->tcp++;
 			if (flow_table_input(t, &p, e, sizeof(e)) == -1) {
@@ -38,6 +47,8 @@ int flow_pcap_load(const char *path, struct flow_table *t, struct flow_pcap_stat
 			break;
 		case DECODE_SKIP:
 			st->skipped++;
+			break;
+		case DECODE_HELD:
 			break;
 		case DECODE_BAD:
 			if (!st->bad++)
@@ -49,8 +60,12 @@ int flow_pcap_load(const char *path, struct flow_table *t, struct flow_pcap_stat
 	if (n == -1)
 		goto out;
 	flow_table_finish(t);
+	st->fragments = ipfrag_stats(fr)->fragments;
+	st->defragmented = ipfrag_stats(fr)->datagrams;
+	st->frag_dropped = ipfrag_stats(fr)->dropped + ipfrag_pending(fr);
 	rc = 0;
 out:
 	capture_close(c);
+	ipfrag_free(fr);
 	return rc;
 }

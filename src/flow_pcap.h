@@ -1,5 +1,5 @@
 /*
- * flow_pcap: reads a capture file into a flow table (capture -> decode -> flow), for `recheck flows` and
+ * flow_pcap: reads a capture file into a flow table (capture -> ipfrag -> decode -> flow), for `recheck flows` and
  * `recheck from-pcap`.
  */
 #ifndef RECHECK_FLOW_PCAP_H
@@ -12,7 +12,10 @@ struct flow_pcap_stats {
 	uint64_t frames;        /* frames read */
 	uint64_t tcp;           /* decoded TCP segments fed to the table */
 	uint64_t skipped;       /* not TCP/IP (ARP, UDP, ...) */
-	uint64_t bad;           /* malformed, cut inside a header, or IP fragments */
+	uint64_t bad;           /* malformed, cut inside a header, or IP fragments that were dropped */
+	uint64_t fragments;     /* IP fragments of TCP seen */
+	uint64_t defragmented;  /* datagrams rebuilt from them */
+	uint64_t frag_dropped;  /* datagrams dropped (overlap, cap, timeout) or never completed */
 	char first_bad[200];    /* "frame 7: IPv4 fragment ..." for the first bad frame; "" when none */
 };
 

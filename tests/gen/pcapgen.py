@@ -20,7 +20,8 @@ Conversations (CONV):
   raw            an unknown protocol: a banner exchange
 
 TCP options: --link, --ipv6, --isn-wrap, --mss, --ooo, --retrans, --overlap, --no-handshake, --gap,
---rst, --snaplen, --flows, --noise, --vlan. File damage: --corrupt empty|magic|header|packet|reclen.
+--rst, --snaplen, --flows, --noise, --vlan. IP fragments: --ipfrag N, --ipfrag-order, --ipfrag-dup,
+--ipfrag-overlap. File damage: --corrupt empty|magic|header|packet|reclen.
 --expect FILE writes the turns recheck must reproduce (JSON: [[dir, hex], ...]) for the tests.
 """
 import argparse
@@ -120,6 +121,8 @@ class Gen:
         self.a = a
         self.frames = []  # (ts_us, bytes)
         self.t = 0
+        self.frag_id = 0x4000
+        self.overlap_done = False
         if a.ipv6:
             self.caddr = bytes(15) + b"\1"
             self.saddr = bytes(15) + b"\1"
@@ -166,7 +169,46 @@ class Gen:
         a = dst.seq if ack is None else ack
         tcp = struct.pack("!HHIIBBHHH", src.port, dst.port, s & 0xffffffff, a & 0xffffffff, doff << 4, flags,
                           65483, 0, 0) + opts + payload
-        self.emit(self.link(self.ip(src.addr, dst.addr, tcp)))
+        for pkt in self.fragments(self.ip(src.addr, dst.addr, tcp), len(payload)):
+            self.emit(self.link(pkt))
+
+    def fragments(self, pkt, plen):
+        """The IP packet as sent: whole, or (--ipfrag N) as IP fragments of N payload bytes when it
+        carries TCP data, bent by --ipfrag-order / --ipfrag-dup / --ipfrag-overlap."""
+        a = self.a
+        if not a.ipfrag or not plen:
+            return [pkt]
+        self.frag_id += 1
+        if a.ipv6:
+            hdr, body = pkt[:40], pkt[40:]
+        else:
+            hdr, body = pkt[:20], pkt[20:]
+        size = max(8, a.ipfrag - a.ipfrag % 8)
+        parts = [(o, body[o:o + size]) for o in range(0, len(body), size)]
+        if len(parts) < 2:
+            return [pkt]
+
+        def frag(off, data, more):
+            if a.ipv6:
+                fh = struct.pack("!BBHI", 6, 0, off | (1 if more else 0), self.frag_id)
+                return (struct.pack("!IHBB", 6 << 28, len(fh) + len(data), 44, 64) + hdr[8:40] + fh + data)
+            h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(data), self.frag_id & 0xffff,
+                            (0x2000 if more else 0) | (off // 8), 64, 6, 0, hdr[12:16], hdr[16:20])
+            return h[:10] + struct.pack("!H", csum(h)) + h[12:] + data
+
+        out = [frag(o, d, i + 1 < len(parts)) for i, (o, d) in enumerate(parts)]
+        if a.ipfrag_order == "reverse":
+            out.reverse()
+        elif a.ipfrag_order == "last-first":
+            out = out[-1:] + out[:-1]
+        if a.ipfrag_dup:
+            out.insert(2, out[1])  # an exact duplicate: ignored
+        if a.ipfrag_overlap and not self.overlap_done and len(parts) >= 2:
+            # Once: a fragment straddling the first two with other bytes (the teardrop/RFC 5722 case).
+            self.overlap_done = True
+            o = size - 8
+            out.insert(1, frag(o, b"X" * 16, True))
+        return out
 
     def emit(self, frame):
         self.t += 1
@@ -291,6 +333,12 @@ def main():
     ap.add_argument("--snaplen", type=int, default=262144)
     ap.add_argument("--flows", type=int, default=1, help="repeat the conversation from N client ports")
     ap.add_argument("--noise", action="store_true", help="add a non-IP frame (en10mb)")
+    ap.add_argument("--ipfrag", type=int, default=0,
+                    help="send each data segment as IP fragments of N payload bytes (rounded down to 8)")
+    ap.add_argument("--ipfrag-order", choices=["in", "reverse", "last-first"], default="in")
+    ap.add_argument("--ipfrag-dup", action="store_true", help="repeat the second fragment of each datagram")
+    ap.add_argument("--ipfrag-overlap", action="store_true",
+                    help="the first fragmented datagram gets a fragment overlapping two others (dropped)")
     ap.add_argument("--corrupt", choices=["empty", "magic", "header", "packet", "reclen"])
     ap.add_argument("--expect", help="write the expected turns of the first flow as JSON here")
     a = ap.parse_args()
