@@ -1,26 +1,23 @@
 /*
- * health: the health checker on the main ev loop (see health.h). The I/O driver below follows
- * checknet.c (the poll() driver of `recheck replay`) step for step, but never blocks: each action
- * either completes at once or registers interest on the socket and returns to the loop.
+ * health: the health checker on the main ev loop (see health.h). The socket work of a run is done by
+ * check_io.c, the same driver `recheck replay` uses (through checknet.c's poll() loop); here each action
+ * either completes at once or registers the readiness check_io asks for and returns to the loop.
  */
 #include "api.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "check_io.h"
 #include "daemon.h"
 #include "dlog.h"
 #include "ev.h"
 #include "health.h"
-#include "net.h"
 #include "recipe.h"
 #include "server.h"
 #include "util.h"
@@ -62,7 +59,7 @@ static struct health *health_attach(struct health_sched *hs, struct listener *li
 	h->s = s;
 	rserver_ref(s);
 	h->li = li;
-	h->fd = -1;
+	check_io_init(&h->conn);
 	h->status = CHECK_INI;
 	h->step = -1;
 	h->rcp_stale = true;
@@ -75,23 +72,15 @@ static struct health *health_attach(struct health_sched *hs, struct listener *li
 	return h;
 }
 
-/* Closes the check connection: RST (SO_LINGER 0) unless the connect rule said linger, as HAProxy. */
+/* Closes the check connection (check_io_close(): RST unless linger). */
 static void close_conn(struct health *h, bool linger)
 {
-	struct linger l = {.l_onoff = 1, .l_linger = 0};
-
-	if (h->fd == -1)
+	if (h->conn.fd == -1)
 		return;
 	/* the socket is ours alone (SOCK_CLOEXEC, no fork): close() takes it out of the epoll set, and an
 	 * EPOLL_CTL_DEL first would only cost a syscall per check */
-	ev_fd_forget(h->hs->d->ev, h->fd);
-	if (!linger)
-		setsockopt(h->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(h->fd);
-	h->fd = -1;
-	h->io = HEALTH_IO_IDLE;
-	h->nodelay = false;
-	h->sent_last = false;
+	ev_fd_forget(h->hs->d->ev, h->conn.fd);
+	check_io_close(&h->conn, linger);
 }
 
 static void dequeue(struct health_sched *hs, struct health *h)
@@ -233,6 +222,7 @@ static void conclude(struct health *h, enum check_status status, int step, const
 	size_t i;
 
 	h->ran = true;
+	h->local_why[0] = '\0';
 	h->status = status;
 	h->step = res == SRV_CHK_FAILED ? step : -1;
 	copy_str(h->kind, sizeof(h->kind), res == SRV_CHK_FAILED ? kind : NULL);
@@ -284,138 +274,55 @@ static void finish(struct health *h, bool linger)
 	kick_queue(hs);
 }
 
-/* ---- the I/O driver ------------------------------------------------------------------------------ */
-
-static void want(struct health *h, enum health_io io, int mask)
-{
-	h->io = io;
-	if (ev_fd_set(h->hs->d->ev, h->fd, mask, on_io, h) == -1) {
-		/* cannot watch the socket: a local failure, reported as a socket error */
-		check_on_error(&h->run, errno);
-		h->io = HEALTH_IO_IDLE;
-	}
-}
-
-/* CHECK_ACT_CONNECT. Returns true when the engine can go on at once. */
-static bool do_connect(struct health *h, const struct check_action *a)
-{
-	struct sockaddr_storage ss = h->s->srv.addr;
-	socklen_t len = h->s->srv.addrlen;
-
-	close_conn(h, h->linger);
-	h->linger = a->linger;
-	if (a->port) {
-		if (ss.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)(void *)&ss)->sin6_port = htons((uint16_t)a->port);
-		else
-			((struct sockaddr_in *)(void *)&ss)->sin_port = htons((uint16_t)a->port);
-	}
-	h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (h->fd == -1) {
-		check_on_error(&h->run, errno);
-		return true;
-	}
-	if (connect(h->fd, (struct sockaddr *)&ss, len) == 0) {
-		check_on_connected(&h->run);
-		return true;
-	}
-	if (errno != EINPROGRESS) {
-		check_on_error(&h->run, errno);
-		return true;
-	}
-	/*
-	 * On loopback and other fast paths the handshake is already done when connect() returns EINPROGRESS.
-	 * One getpeername() says so and lets the first SEND go out now, instead of an epoll_ctl for EV_WRITE,
-	 * a poller round and another epoll_ctl back to EV_READ. A refused connect is still reported by the
-	 * poller (EV_ERROR), as L4CON at the connect step.
-	 */
-	if (net_peer_known(h->fd)) {
-		check_on_connected(&h->run);
-		return true;
-	}
-	want(h, HEALTH_IO_CONNECTING, EV_WRITE);
-	return h->io == HEALTH_IO_IDLE;
-}
-
 /*
- * TCP_NODELAY only matters for a SEND that follows another SEND with no read in between: then the first
- * one may still be unacknowledged and Nagle would hold the second for the peer's delayed ACK. A SEND
- * after a read goes out at once anyway (the answer acknowledged everything before it), so most recipes
- * never need the setsockopt. Setting it also pushes anything Nagle holds.
+ * A run that failed locally (check_io_err_is_local(), or the loop cannot watch the socket): no verdict,
+ * the server's health stays as it was (relayd's HCE_TCP_SOCKET_LIMIT); logged when the reason changes,
+ * so a full fd table does not write one line per check.
  */
-static void nodelay_if_needed(struct health *h)
+static void abandon(struct health *h, const char *why)
 {
-	int one = 1;
+	struct health_sched *hs = h->hs;
 
-	if (h->sent_last && !h->nodelay) {
-		setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		h->nodelay = true;
+	if (h->running) {
+		close_conn(h, false);
+		ev_timer_stop(hs->d->ev, &h->timer);
+		check_run_free(&h->run);
+		h->running = false;
+		hs->running--;
 	}
+	h->nlocal++;
+	if (strcmp(h->local_why, why) != 0)
+		dlog_err("health check %s/%s: not run: %s (a local failure, not counted against the server)",
+			 h->li->name, h->s->srv.name, why);
+	copy_str(h->local_why, sizeof(h->local_why), why);
+	schedule(h, next_interval(h));
+	kick_queue(hs);
 }
 
-/* Writes what is left of the SEND. true when the engine can go on (all sent, or an error fed). */
-static bool do_send(struct health *h)
+static void abandon_io(struct health *h)
 {
-	while (h->outlen > 0) {
-		ssize_t w = send(h->fd, h->out, h->outlen, MSG_NOSIGNAL);
+	char why[ERR_LEN];
 
-		if (w >= 0) {
-			h->out += w;
-			h->outlen -= (size_t)w;
-			h->sent_last = true;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			want(h, HEALTH_IO_SENDING, EV_WRITE);
-			return h->io == HEALTH_IO_IDLE;
-		}
-		check_on_error(&h->run, errno);
-		return true;
-	}
-	check_on_sent(&h->run);
-	return true;
+	abandon(h, check_io_local_str(&h->conn, why, sizeof(why)));
 }
 
-/*
- * Reads what is available now, at most the engine's room (HAProxy's tcpcheck_eval_recv() loop). A short
- * read means the receive queue is empty: reading again would only return EAGAIN, so stop there; the
- * loop is level-triggered and says when more (or the EOF) is there.
- */
-static void do_read(struct health *h)
+/* Registers the readiness check_io waits for; CIO_LOCAL when the loop cannot watch the socket. */
+static enum cio_want watch(struct health *h, enum cio_want w)
 {
-	unsigned char chunk[CHECK_BUFSIZE];
-
-	h->sent_last = false;
-	for (;;) {
-		size_t room = check_rx_room(&h->run), want_n = MIN(room, sizeof(chunk));
-		ssize_t r;
-
-		if (room == 0)
-			return;
-		r = recv(h->fd, chunk, want_n, 0);
-		if (r > 0) {
-			check_on_data(&h->run, chunk, (size_t)r);
-			if ((size_t)r < want_n)
-				return;
-			continue;
-		}
-		if (r == 0) {
-			check_on_eof(&h->run);
-			return;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			check_on_error(&h->run, errno);
-		return;
+	if (w != CIO_WANT_READ && w != CIO_WANT_WRITE)
+		return w;
+	if (ev_fd_set(h->hs->d->ev, h->conn.fd, w == CIO_WANT_READ ? EV_READ : EV_WRITE, on_io, h) == -1) {
+		h->conn.local_op = "epoll_ctl";
+		h->conn.local_err = errno;
+		return CIO_LOCAL;
 	}
+	return w;
 }
 
 /* Runs the engine until it needs the network or concludes. */
 static void step(struct health *h)
 {
+	enum cio_want w;
 	int guard;
 
 	/* Every action either feeds an event at once or waits; the bound only protects the loop. */
@@ -424,39 +331,33 @@ static void step(struct health *h)
 
 		switch (a.type) {
 		case CHECK_ACT_CONNECT:
-			if (!do_connect(h, &a))
-				return;
+			close_conn(h, h->conn.linger); /* out of the loop's fd table before check_io closes it */
+			w = check_io_connect(&h->conn, &h->run, &h->s->srv.addr, h->s->srv.addrlen, &a);
 			break;
 		case CHECK_ACT_SEND:
-			if (h->fd == -1) {
-				check_on_error(&h->run, ENOTCONN);
-				break;
-			}
-			h->out = a.data;
-			h->outlen = a.len;
-			nodelay_if_needed(h);
-			if (!do_send(h))
-				return;
+			w = check_io_send(&h->conn, &h->run, &a);
 			break;
 		case CHECK_ACT_WANT_READ:
-			if (h->fd == -1) {
-				check_on_error(&h->run, ENOTCONN);
-				break;
-			}
-			want(h, HEALTH_IO_READING, EV_READ);
-			if (h->io == HEALTH_IO_IDLE)
-				break;
-			return;
+			w = check_io_recv(&h->conn, &h->run);
+			break;
 		case CHECK_ACT_WAIT:
 			/* only the deadline can move the engine now */
-			if (h->fd != -1)
-				ev_fd_mask(h->hs->d->ev, h->fd, EV_NONE);
-			h->io = HEALTH_IO_IDLE;
+			if (h->conn.fd != -1)
+				ev_fd_mask(h->hs->d->ev, h->conn.fd, EV_NONE);
+			check_io_cancel(&h->conn);
 			return;
 		case CHECK_ACT_DONE:
+		default:
 			finish(h, a.linger);
 			return;
 		}
+		w = watch(h, w);
+		if (w == CIO_LOCAL) {
+			abandon_io(h);
+			return;
+		}
+		if (w != CIO_OK)
+			return;
 	}
 	dlog_err("health check %s/%s: the check engine did not settle; giving up this run", h->li->name,
 		 h->s->srv.name);
@@ -468,40 +369,26 @@ static void step(struct health *h)
 static void on_io(struct ev *ev, int fd, int mask, void *arg)
 {
 	struct health *h = arg;
-	int err;
+	enum cio_want w;
 
-	(void)ev;
 	(void)fd;
-	switch (h->io) {
-	case HEALTH_IO_CONNECTING:
-		h->io = HEALTH_IO_IDLE;
-		/* writable without EPOLLERR/EPOLLHUP: the connect succeeded and SO_ERROR would say 0, so only
-		 * ask the kernel for the reason when epoll reported a problem */
-		err = mask & EV_ERROR ? net_connect_result(h->fd) : 0;
-		if (err)
-			check_on_error(&h->run, err);
-		else
-			check_on_connected(&h->run);
-		break;
-	case HEALTH_IO_SENDING:
-		h->io = HEALTH_IO_IDLE;
-		if (!do_send(h))
-			return;
-		break;
-	case HEALTH_IO_READING:
-		h->io = HEALTH_IO_IDLE;
-		do_read(h);
-		break;
-	case HEALTH_IO_IDLE:
+	if (h->conn.op == CIO_OP_NONE) {
 		/* a readiness report for a paused socket: nothing asked for it */
-		ev_fd_mask(h->hs->d->ev, h->fd, EV_NONE);
+		ev_fd_mask(ev, h->conn.fd, EV_NONE);
 		return;
 	}
-	step(h);
+	w = watch(h, check_io_resume(&h->conn, &h->run, (mask & EV_ERROR) != 0));
+	if (w == CIO_LOCAL) {
+		abandon_io(h);
+		return;
+	}
+	if (w == CIO_OK)
+		step(h);
 }
 
-/* A check that cannot run (no recipe): concluded at once as a local socket error. */
-static void fail_local(struct health *h, const char *why)
+/* A check that cannot run (no usable recipe): concluded at once as SOCKERR, counted against the server
+ * like a check that cannot connect (the configuration, not a resource, is missing). */
+static void fail_norecipe(struct health *h, const char *why)
 {
 	h->start_us = now_us();
 	conclude(h, CHECK_SOCKERR, -1, NULL, NULL, why, NULL, 0, 0);
@@ -547,18 +434,17 @@ static void start_check(struct health *h)
 		return;
 	}
 	if (refresh_recipe(h) == -1) {
-		fail_local(h, h->rcp_err);
+		fail_norecipe(h, h->rcp_err);
 		return;
 	}
 	if (check_run_init(&h->run, h->rcp) == -1) {
-		fail_local(h, "out of memory");
+		abandon(h, "out of memory");
 		return;
 	}
 	timeout = h->s->conf && h->s->conf->check.timeout ? h->s->conf->check.timeout : h->s->srv.check.inter;
 	h->running = true;
 	hs->running++;
-	h->linger = false;
-	h->io = HEALTH_IO_IDLE;
+	check_io_init(&h->conn);
 	h->start_ms = ev_now(hs->d->ev);
 	h->start_us = now_us();
 	h->deadline = h->start_ms + (timeout ? timeout : 1);
@@ -575,9 +461,9 @@ static void on_timer(struct ev *ev, struct ev_timer *t, void *arg)
 	(void)t;
 	if (h->running) {
 		check_on_timeout(&h->run);
-		if (h->fd != -1)
-			ev_fd_mask(ev, h->fd, EV_NONE);
-		h->io = HEALTH_IO_IDLE;
+		if (h->conn.fd != -1)
+			ev_fd_mask(ev, h->conn.fd, EV_NONE);
+		check_io_cancel(&h->conn);
 		step(h);
 		if (h->running) /* cannot happen with the engine's contract; never leave a run without a deadline */
 			ev_timer_arm(ev, &h->timer, 10);

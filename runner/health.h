@@ -1,7 +1,8 @@
 /*
  * health: recheckd's health checker (the relayd `hce` role). Every checked server gets a timer on the
- * daemon's main ev loop; each run drives the I/O-free check engine (check.h) over one non-blocking
- * socket, with ONE deadline (start + timeout) for the whole run, and no thread or fork per check.
+ * daemon's main ev loop; each run drives the I/O-free check engine (check.h) through the one socket
+ * driver (check_io.h), with ONE deadline (start + timeout) for the whole run, and no thread or fork per
+ * check. This file only registers the socket events check_io asks for and arms the deadline.
  *
  * Scheduling is HAProxy 2.6's (HAPROXY-SEMANTICS.md §4.3): the first checks are spread over the start
  * (the k-th of N at max(mininter, its interval) * k / N), then each next check starts an interval after
@@ -10,6 +11,8 @@
  * HEALTH_MAX_RUNNING checks run at once; due checks beyond that wait in a FIFO queue.
  *
  * Results go to daemon_check_result() (health counter, balancer rebuild, the transition log line).
+ * A run that fails locally (no fd, no memory, no free port: check_io_err_is_local()) has no verdict: it
+ * is logged and counted in nlocal, and the server's health is left as it was.
  * The last result (status, failing step, its comment, description, bytes received, duration) and
  * per-server counters stay in struct health for the stats page.
  *
@@ -21,6 +24,7 @@
 #include "api.h"
 
 #include "check-t.h"
+#include "check_io.h"
 #include "ev-t.h"
 #include "server-t.h"
 #include "stats-t.h"
@@ -50,13 +54,6 @@ struct health_trans {
 	char desc[CHECK_DESC_LEN];
 };
 
-enum health_io {
-	HEALTH_IO_IDLE = 0,    /* no socket activity awaited */
-	HEALTH_IO_CONNECTING,  /* waiting for writability of a connecting socket */
-	HEALTH_IO_SENDING,     /* waiting to write the rest of a SEND */
-	HEALTH_IO_READING,     /* waiting for readability (WANT_READ) */
-};
-
 /* A checked server's checker state (rserver->health). */
 struct health {
 	struct health_sched *hs;      /* owner */
@@ -71,13 +68,7 @@ struct health {
 	/* the run in progress */
 	bool running;
 	struct check_run run;
-	int fd;                       /* -1 when none */
-	enum health_io io;
-	bool linger;                  /* close the current connection with FIN */
-	bool nodelay;                 /* TCP_NODELAY is set on fd */
-	bool sent_last;               /* the last I/O on fd was a write (a SEND follows a SEND: Nagle) */
-	const unsigned char *out;     /* SEND bytes not written yet (owned by run/recipe) */
-	size_t outlen;
+	struct check_conn conn;       /* its socket, driven by check_io.c (conn.fd -1 when none) */
 	uint64_t start_ms;            /* ev_now() at start */
 	uint64_t start_us;            /* now_us() at start (duration) */
 	uint64_t deadline;            /* ev_now() ms: start + timeout */
@@ -101,6 +92,8 @@ struct health {
 
 	/* counters (main thread only) */
 	uint64_t npassed, nfailed, ncondpass;
+	uint64_t nlocal;              /* runs abandoned on a local failure (not counted against the server) */
+	char local_why[ERR_LEN];      /* the last one's reason, "" once a run concludes again */
 	uint64_t buckets[STATS_DUR_BUCKETS + 1];
 	double dur_sum;               /* seconds */
 	uint64_t to_up, to_down;

@@ -1,5 +1,7 @@
 /*
- * checknet: the poll() driver of the check engine (see checknet.h).
+ * checknet: the poll() loop of `recheck replay` around the one socket driver (check_io.c): it waits with
+ * poll() for what check_io asks, always for the time left until the run's one deadline, and feeds the
+ * timeout. Address parsing and formatting for --server also live here (see checknet.h).
  */
 #include "api.h"
 
@@ -7,7 +9,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "check_io.h"
 #include "checknet.h"
 #include "util.h"
 
@@ -110,17 +112,21 @@ static int left_ms(uint64_t deadline)
 	return deadline - now > 3600000 ? 3600000 : (int)(deadline - now);
 }
 
-/* Waits for events on fd until the deadline: 1 ready, 0 deadline passed, -1 poll() failed. */
-static int wait_fd(int fd, short events, uint64_t deadline, short *revents)
+/*
+ * Waits for what check_io asked (w) until the deadline, then resumes it; repeats while it asks for more.
+ * Returns the last check_io result, CIO_OK after feeding the timeout, or -1 when poll() failed.
+ */
+static int wait_io(struct check_run *run, struct check_conn *c, enum cio_want w, uint64_t deadline)
 {
-	struct pollfd p = {.fd = fd, .events = events};
-	int rc;
+	while (w == CIO_WANT_READ || w == CIO_WANT_WRITE) {
+		struct pollfd p = {.fd = c->fd, .events = w == CIO_WANT_READ ? POLLIN : POLLOUT};
+		int ms = left_ms(deadline), rc;
 
-	for (;;) {
-		int ms = left_ms(deadline);
-
-		if (ms == 0)
-			return 0;
+		if (ms == 0) {
+			check_io_cancel(c);
+			check_on_timeout(run);
+			return CIO_OK;
+		}
 		rc = poll(&p, 1, ms);
 		if (rc == -1 && errno == EINTR)
 			continue;
@@ -128,183 +134,54 @@ static int wait_fd(int fd, short events, uint64_t deadline, short *revents)
 			return -1;
 		if (rc == 0)
 			continue; /* re-check the clock: poll may wake a little early */
-		*revents = p.revents;
-		return 1;
+		w = check_io_resume(c, run, (p.revents & (POLLERR | POLLHUP)) != 0);
 	}
-}
-
-/* HAProxy closes check connections with a RST unless the connect rule has linger. */
-static void close_conn(int *fd, bool linger)
-{
-	struct linger l = {.l_onoff = 1, .l_linger = 0};
-
-	if (*fd == -1)
-		return;
-	if (!linger)
-		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(*fd);
-	*fd = -1;
-}
-
-/* Starts a connection; the outcome is fed to run (connected or error) unless the deadline passes. */
-static int do_connect(struct check_run *run, const struct checknet_addr *addr, int port, uint64_t deadline,
-		      int *fd, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss = addr->ss;
-	int one = 1, soerr = 0, rc;
-	socklen_t sl = sizeof(soerr);
-	short rev = 0;
-
-	if (port) {
-		if (ss.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)(void *)&ss)->sin6_port = htons((uint16_t)port);
-		else
-			((struct sockaddr_in *)(void *)&ss)->sin_port = htons((uint16_t)port);
-	}
-	*fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (*fd == -1) {
-		set_err(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	rc = connect(*fd, (struct sockaddr *)&ss, addr->len);
-	if (rc == 0) {
-		check_on_connected(run);
-		return 0;
-	}
-	if (errno != EINPROGRESS) {
-		check_on_error(run, errno);
-		return 0;
-	}
-	rc = wait_fd(*fd, POLLOUT, deadline, &rev);
-	if (rc == -1) {
-		set_err(err, errlen, "poll: %s", strerror(errno));
-		return -1;
-	}
-	if (rc == 0) {
-		check_on_timeout(run);
-		return 0;
-	}
-	if (getsockopt(*fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
-		soerr = errno;
-	if (soerr)
-		check_on_error(run, soerr);
-	else
-		check_on_connected(run);
-	return 0;
-}
-
-static int do_send(struct check_run *run, int fd, const unsigned char *p, size_t n, uint64_t deadline,
-		   char *err, size_t errlen)
-{
-	short rev = 0;
-	ssize_t w;
-	int rc;
-
-	while (n > 0) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w >= 0) {
-			p += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			check_on_error(run, errno);
-			return 0;
-		}
-		rc = wait_fd(fd, POLLOUT, deadline, &rev);
-		if (rc == -1) {
-			set_err(err, errlen, "poll: %s", strerror(errno));
-			return -1;
-		}
-		if (rc == 0) {
-			check_on_timeout(run);
-			return 0;
-		}
-	}
-	check_on_sent(run);
-	return 0;
-}
-
-/* Reads everything available now (HAProxy's tcpcheck_eval_recv() loop), up to the engine's room. */
-static int do_read(struct check_run *run, int fd, uint64_t deadline, char *err, size_t errlen)
-{
-	unsigned char chunk[CHECK_BUFSIZE];
-	short rev = 0;
-	ssize_t r;
-	int rc;
-
-	rc = wait_fd(fd, POLLIN, deadline, &rev);
-	if (rc == -1) {
-		set_err(err, errlen, "poll: %s", strerror(errno));
-		return -1;
-	}
-	if (rc == 0) {
-		check_on_timeout(run);
-		return 0;
-	}
-	for (;;) {
-		size_t room = check_rx_room(run);
-
-		if (room == 0)
-			return 0;
-		r = recv(fd, chunk, MIN(room, sizeof(chunk)), 0);
-		if (r > 0) {
-			check_on_data(run, chunk, (size_t)r);
-			continue;
-		}
-		if (r == 0) {
-			check_on_eof(run);
-			return 0;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return 0;
-		check_on_error(run, errno);
-		return 0;
-	}
+	return (int)w;
 }
 
 int checknet_run(struct check_run *run, const struct checknet_addr *addr, uint64_t timeout_ms, char *err,
 		 size_t errlen)
 {
 	uint64_t deadline = now_ms() + timeout_ms;
+	struct check_conn c;
 	struct check_action a;
-	bool linger = false;
-	int fd = -1, rc = 0;
+	int rc;
 
+	check_io_init(&c);
 	for (;;) {
 		a = check_next(run);
 		switch (a.type) {
 		case CHECK_ACT_CONNECT:
-			/* a later connect rule closes the current connection first */
-			close_conn(&fd, linger);
-			linger = a.linger;
-			rc = do_connect(run, addr, a.port, deadline, &fd, err, errlen);
+			rc = wait_io(run, &c, check_io_connect(&c, run, &addr->ss, addr->len, &a), deadline);
 			break;
 		case CHECK_ACT_SEND:
-			rc = do_send(run, fd, a.data, a.len, deadline, err, errlen);
+			rc = wait_io(run, &c, check_io_send(&c, run, &a), deadline);
 			break;
 		case CHECK_ACT_WANT_READ:
-			rc = do_read(run, fd, deadline, err, errlen);
+			rc = wait_io(run, &c, check_io_recv(&c, run), deadline);
 			break;
 		case CHECK_ACT_WAIT:
 			/* every action above feeds its outcome, so this only means: wait for the deadline */
 			if (left_ms(deadline) > 0)
 				poll(NULL, 0, left_ms(deadline));
 			check_on_timeout(run);
+			rc = CIO_OK;
 			break;
 		case CHECK_ACT_DONE:
-			close_conn(&fd, a.linger);
+		default:
+			check_io_close(&c, a.linger);
 			return 0;
 		}
-		if (rc == -1)
+		if (rc == -1) {
+			set_err(err, errlen, "poll: %s", strerror(errno));
 			goto fail;
+		}
+		if (rc == CIO_LOCAL) {
+			check_io_local_str(&c, err, errlen);
+			goto fail;
+		}
 	}
 fail:
-	close_conn(&fd, linger);
+	check_io_close(&c, false);
 	return -1;
 }

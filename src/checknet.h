@@ -1,11 +1,10 @@
 /*
- * checknet: run a check against one server over a real, non-blocking socket with poll(). This is the
- * simple, blocking-for-the-caller driver `recheck replay` uses; the daemon drives the same engine
- * (check.h) from its epoll loop instead.
- *
- * One deadline covers the whole check (STYLE 13): every wait uses the time left until start + timeout.
- * Sockets are SOCK_CLOEXEC and TCP_NODELAY (each send is its own segment, as in HAProxy 2.6), and are
- * closed with a RST (SO_LINGER 0) unless the connect rule says linger, as HAProxy does.
+ * checknet: run a check against one server over a real socket, blocking the caller. This is the driver
+ * `recheck replay` uses; recheckd drives the same engine (check.h) from its epoll loop. Both go through
+ * the one socket driver, check_io.c (non-blocking connect, send, recv, TCP_NODELAY, close with RST unless
+ * linger, local failures told apart from the server's); this file only adds the poll() loop and the
+ * deadline: one deadline covers the whole check (STYLE 13), every wait uses the time left until
+ * start + timeout.
  */
 #ifndef RECHECK_CHECKNET_H
 #define RECHECK_CHECKNET_H
@@ -32,8 +31,8 @@ char *checknet_addr_str(const struct sockaddr *sa, char *out, size_t outlen);
 
 /*
  * Runs run (initialised with check_run_init()) to its end against addr within timeout_ms. Returns 0
- * when the check concluded (run->res holds the verdict), -1 on a local failure (socket(), poll()) with
- * a reason in err.
+ * when the check concluded (run->res holds the verdict), -1 on a local failure (no fd, no memory, no
+ * free port: check_io_err_is_local(); or poll() failed) with a reason in err: then there is no verdict.
  */
 int checknet_run(struct check_run *run, const struct checknet_addr *addr, uint64_t timeout_ms, char *err,
 		 size_t errlen);

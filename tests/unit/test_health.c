@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -180,7 +181,7 @@ static void one_deadline_and_next_from_the_end(void **state)
 	run_for(f->d.ev, 20);
 	/* connected through the backlog, waiting for "hello" that never comes */
 	assert_true(h->running);
-	assert_int_not_equal(h->fd, -1);
+	assert_int_not_equal(h->conn.fd, -1);
 	assert_int_equal(h->deadline - h->start_ms, 200);
 	run_for(f->d.ev, 250);
 	assert_int_equal(results, 1);
@@ -189,7 +190,7 @@ static void one_deadline_and_next_from_the_end(void **state)
 	assert_string_equal(h->kind, "expect string");
 	assert_string_equal(h->comment, "greeting");
 	assert_true(h->dur_ms >= 195 && h->dur_ms < 400);
-	assert_int_equal(h->fd, -1);
+	assert_int_equal(h->conn.fd, -1);
 	assert_false(h->running);
 	/* the first failure takes a server starting "UP 1/3" DOWN; next check: inter after the END */
 	assert_int_equal(f->srv[0].srv.state, SRV_ST_STOPPED);
@@ -270,7 +271,7 @@ static void reload_cancels_removed_servers(void **state)
 	assert_int_equal(health_start(hs), 0);
 	run_for(f->d.ev, 150);
 	assert_true(((struct health *)f->srv[2].health)->running);
-	fd = ((struct health *)f->srv[2].health)->fd;
+	fd = ((struct health *)f->srv[2].health)->conn.fd;
 	assert_int_not_equal(fd, -1);
 	kept = f->srv[0].health;
 	/* the new gen keeps s0 and s1, drops s2 */
@@ -290,6 +291,47 @@ static void reload_cancels_removed_servers(void **state)
 	fx_free(f);
 }
 
+/* A local failure (here a full fd table) is no verdict: the server's health stays, the next run counts. */
+static void local_failure_is_not_counted(void **state)
+{
+	struct fx *f = fx_new(1, 150, 200);
+	struct health_sched *hs = health_new(&f->d);
+	struct rlimit old, low;
+	struct health *h;
+	int health0, spare;
+
+	(void)state;
+	results = 0;
+	spare = dup(0);
+	assert_int_not_equal(spare, -1);
+	close(spare);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)spare;
+	health0 = f->srv[0].srv.health;
+	assert_int_equal(health_start(hs), 0);
+	h = f->srv[0].health;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	run_for(f->d.ev, 20);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(results, 0);
+	assert_int_equal(h->nlocal, 1);
+	assert_string_equal(h->local_why, "socket: Too many open files");
+	assert_false(h->running);
+	assert_int_equal(h->conn.fd, -1);
+	assert_int_equal(h->nfailed, 0);
+	assert_int_equal(h->status, CHECK_INI);
+	assert_int_equal(f->srv[0].srv.health, health0);
+	assert_true(ev_timer_armed(&h->timer));
+	/* the next run, with fds to spare, has a verdict again */
+	run_for(f->d.ev, 450);
+	assert_int_equal(results, 1);
+	assert_int_equal(h->status, CHECK_L7TOUT);
+	assert_string_equal(h->local_why, "");
+	health_free(hs);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +340,7 @@ int main(void)
 		cmocka_unit_test(next_checks_on_the_grid),
 		cmocka_unit_test(concurrency_is_capped),
 		cmocka_unit_test(reload_cancels_removed_servers),
+		cmocka_unit_test(local_failure_is_not_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

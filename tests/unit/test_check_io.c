@@ -1,0 +1,192 @@
+/*
+ * Unit tests for the one socket driver of check runs (src/check_io.c) through checknet.c's poll() loop,
+ * against loopback sockets: the one classification of local failures (a full fd table gives no verdict,
+ * never a SOCKERR), the one TCP_NODELAY policy, and the close with RST unless linger.
+ */
+#include "api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "check.h"
+#include "check_io.h"
+#include "checknet.h"
+#include "recipe.h"
+
+struct peer {
+	int lfd;
+	struct checknet_addr addr;
+};
+
+static void peer_open(struct peer *p)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)(void *)&p->addr.ss;
+
+	memset(p, 0, sizeof(*p));
+	p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_not_equal(p->lfd, -1);
+	in->sin_family = AF_INET;
+	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->addr.len = sizeof(*in);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)in, p->addr.len), 0);
+	assert_int_equal(listen(p->lfd, 8), 0);
+	assert_int_equal(getsockname(p->lfd, (struct sockaddr *)in, &p->addr.len), 0);
+	snprintf(p->addr.host, sizeof(p->addr.host), "127.0.0.1");
+	p->addr.port = ntohs(in->sin_port);
+}
+
+static struct recipe *connect_send_recipe(bool linger)
+{
+	struct recipe *r = recipe_new(RECIPE_TCP);
+	struct step *s;
+	char err[ERR_LEN];
+
+	assert_non_null(r);
+	s = recipe_add_step(r, STEP_CONNECT);
+	assert_non_null(s);
+	s->linger = linger;
+	s = recipe_add_step(r, STEP_SEND);
+	assert_non_null(s);
+	assert_int_equal(step_set_data(s, "ping", 4), 0);
+	assert_int_equal(recipe_compile(r, err, sizeof(err)), 0);
+	return r;
+}
+
+static void classification(void **state)
+{
+	(void)state;
+	/* ours: no fd, no memory, no local port */
+	assert_true(check_io_err_is_local(EMFILE));
+	assert_true(check_io_err_is_local(ENFILE));
+	assert_true(check_io_err_is_local(ENOMEM));
+	assert_true(check_io_err_is_local(ENOBUFS));
+	assert_true(check_io_err_is_local(EADDRNOTAVAIL));
+	/* the server's or the network's */
+	assert_false(check_io_err_is_local(ECONNREFUSED));
+	assert_false(check_io_err_is_local(ECONNRESET));
+	assert_false(check_io_err_is_local(ETIMEDOUT));
+	assert_false(check_io_err_is_local(EHOSTUNREACH));
+	assert_false(check_io_err_is_local(ENETUNREACH));
+	assert_false(check_io_err_is_local(EPIPE));
+}
+
+/* With the fd table full, the run has no verdict and checknet says why; nothing counts as SOCKERR. */
+static void full_fd_table_is_local(void **state)
+{
+	struct recipe *r = connect_send_recipe(false);
+	struct check_run run;
+	struct rlimit old, low;
+	struct peer p;
+	char err[ERR_LEN] = "";
+	int spare, rc;
+
+	(void)state;
+	peer_open(&p);
+	assert_int_equal(check_run_init(&run, r), 0);
+	spare = dup(0);
+	assert_int_not_equal(spare, -1);
+	close(spare);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)spare; /* the next socket() would need fd number `spare` */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	rc = checknet_run(&run, &p.addr, 1000, err, sizeof(err));
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, "socket: Too many open files");
+	assert_int_equal(run.res.status, CHECK_INI);
+	check_run_free(&run);
+
+	/* and with room again, the same run passes */
+	assert_int_equal(check_run_init(&run, r), 0);
+	assert_int_equal(checknet_run(&run, &p.addr, 1000, err, sizeof(err)), 0);
+	assert_int_equal(run.res.status, CHECK_L7OK);
+	check_run_free(&run);
+	close(p.lfd);
+	recipe_free(r);
+}
+
+/* Drives one connection by hand: TCP_NODELAY from the start; closing with or without linger. */
+static void nodelay_and_close(void **state)
+{
+	struct recipe *r = connect_send_recipe(false);
+	struct check_run run;
+	struct check_conn c;
+	struct check_action a;
+	struct peer p;
+	int one = 0, sfd;
+	socklen_t ol = sizeof(one);
+	char buf[8];
+	enum cio_want w;
+	ssize_t n;
+
+	(void)state;
+	peer_open(&p);
+	assert_int_equal(check_run_init(&run, r), 0);
+	check_io_init(&c);
+	a = check_next(&run);
+	assert_int_equal(a.type, CHECK_ACT_CONNECT);
+	w = check_io_connect(&c, &run, &p.addr.ss, p.addr.len, &a);
+	assert_true(w == CIO_OK || w == CIO_WANT_WRITE);
+	assert_int_not_equal(c.fd, -1);
+	assert_int_equal(getsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, &ol), 0);
+	assert_int_not_equal(one, 0);
+	if (w == CIO_WANT_WRITE)
+		assert_int_equal(check_io_resume(&c, &run, false), CIO_OK);
+	a = check_next(&run);
+	assert_int_equal(a.type, CHECK_ACT_SEND);
+	assert_int_equal(check_io_send(&c, &run, &a), CIO_OK);
+	a = check_next(&run);
+	assert_int_equal(a.type, CHECK_ACT_DONE);
+	assert_int_equal(run.res.status, CHECK_L7OK);
+	sfd = accept(p.lfd, NULL, NULL);
+	assert_int_not_equal(sfd, -1);
+	n = recv(sfd, buf, 4, MSG_WAITALL);
+	assert_int_equal(n, 4);
+	check_io_close(&c, a.linger); /* no linger: RST */
+	assert_int_equal(c.fd, -1);
+	n = recv(sfd, buf, sizeof(buf), 0);
+	assert_int_equal(n, -1);
+	assert_int_equal(errno, ECONNRESET);
+	close(sfd);
+	check_io_close(&c, false); /* a closed connection: no-op */
+	check_run_free(&run);
+	recipe_free(r);
+
+	/* linger: the server reads a clean EOF */
+	r = connect_send_recipe(true);
+	assert_int_equal(check_run_init(&run, r), 0);
+	assert_int_equal(checknet_run(&run, &p.addr, 1000, buf, sizeof(buf)), 0);
+	assert_int_equal(run.res.status, CHECK_L7OK);
+	sfd = accept(p.lfd, NULL, NULL);
+	assert_int_not_equal(sfd, -1);
+	assert_int_equal(recv(sfd, buf, 4, MSG_WAITALL), 4);
+	assert_int_equal(recv(sfd, buf, sizeof(buf), 0), 0);
+	close(sfd);
+	check_run_free(&run);
+	recipe_free(r);
+	close(p.lfd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(classification),
+		cmocka_unit_test(full_fd_table_is_local),
+		cmocka_unit_test(nodelay_and_close),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
