@@ -15,6 +15,7 @@ build=${BENCH_BUILD:-$src/build-bench}
 need=""
 command -v wrk >/dev/null 2>&1 || need="$need wrk"
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need="$need nginx-light"
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need="$need libnginx-mod-stream"
 [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || need="$need haproxy"
 command -v tshark >/dev/null 2>&1 || need="$need tshark"
 command -v tcpflow >/dev/null 2>&1 || need="$need tcpflow"
