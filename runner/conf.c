@@ -1,17 +1,27 @@
 /*
- * conf: recheckd's YAML configuration (see conf.h). Parsed with libyaml's document API so every node
- * keeps its line for messages.
+ * conf: recheckd's YAML configuration (see conf.h). src/ytree.c reads the file into a capped tree
+ * (depth, node count, no anchors, aliases or tags, every node's line:column); this file checks that tree
+ * against the schema, one table of keys per section.
+ *
+ * Adding a key: add the field to its struct in conf.h, one KEY_* line to the section's table below
+ * (top_keys, listener_keys, timeout_keys, check_keys, server_keys, stats_keys), its default (if not
+ * zero) where that section's parser sets defaults before the walk (parse_root, listener_parse,
+ * check_defaults, server_parse), a case in tests/unit/test_conf.c, and a line in docs/recheckd.8 and
+ * samples/recheckd.yaml. KEY_INT, KEY_UINT, KEY_BOOL, KEY_STR, KEY_NAME, KEY_DUR, KEY_ADDR and KEY_CHOICE
+ * read plain values (the compiler checks the field's type); KEY_SECTION reads a nested mapping into the
+ * same struct; KEY_FN takes a function for anything else; KEY_LATER accepts a key that the section's
+ * parser reads itself after the walk (ytree_get), e.g. a list of servers.
  */
 #include "api.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "conf.h"
 #include "hash.h"
@@ -20,19 +30,21 @@
 #include "recipe_yaml.h"
 #include "server-t.h"
 #include "util.h"
+#include "ytree.h"
+
+/* A 1 MiB file holds at most about half a million nodes; real configurations need a few per server. */
+static const struct ytree_kind conf_kind = {"recheckd configuration", "recheckd configurations",
+					    "expected a mapping with 'listeners'", 300000};
 
 struct ctx {
-	const char *file;     /* for messages */
+	struct ysink s;       /* file name and error buffer */
 	const char *dir;      /* for recipe paths */
 	int flags;
-	yaml_document_t *doc;
 	struct conf *conf;
-	char *err;
-	size_t errlen;
 };
 
 PRINTF_FMT(3, 4)
-static int bad(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+static int bad(struct ctx *c, const struct ynode *n, const char *fmt, ...)
 {
 	char msg[ERR_LEN];
 	va_list ap;
@@ -40,93 +52,84 @@ static int bad(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	set_err(c->err, c->errlen, "%s:%lu: %s", c->file, n ? (unsigned long)n->start_mark.line + 1 : 0UL, msg);
-	return -1;
+	return yerr_at(&c->s, n->line, n->col, "%s", msg);
 }
 
-static yaml_node_t *node(struct ctx *c, int id)
-{
-	return yaml_document_get_node(c->doc, id);
-}
+/* --- values ----------------------------------------------------------------------------------- */
 
-static const char *sval(const yaml_node_t *n)
+static int want(struct ctx *c, const struct ynode *n, enum ynode_type t, const char *key)
 {
-	return (const char *)n->data.scalar.value;
-}
-
-static int want(struct ctx *c, const yaml_node_t *n, yaml_node_type_t t, const char *key)
-{
-	static const char *const what[] = {"", "a single value", "a list", "a mapping"};
+	static const char *const what[] = {"a single value", "a mapping", "a list"};
 
 	if (n->type == t)
 		return 0;
-	return bad(c, n, "%s: expected %s", key, what[t <= YAML_MAPPING_NODE ? t : 0]);
+	return bad(c, n, "%s: expected %s", key, what[t]);
 }
 
-static int get_str(struct ctx *c, const yaml_node_t *n, const char *key, char **out)
+static int get_str(struct ctx *c, const struct ynode *n, const char *key, char **out)
 {
-	if (want(c, n, YAML_SCALAR_NODE, key) == -1)
+	if (want(c, n, YN_SCALAR, key) == -1)
 		return -1;
-	if (n->data.scalar.length == 0 || strlen(sval(n)) != n->data.scalar.length)
+	if (n->len == 0 || strlen(n->val) != n->len)
 		return bad(c, n, "%s: must not be empty or contain NUL bytes", key);
 	free(*out);
-	*out = strdup(sval(n));
+	*out = strdup(n->val);
 	if (!*out)
 		return bad(c, n, "out of memory");
 	return 0;
 }
 
-static int get_bool(struct ctx *c, const yaml_node_t *n, const char *key, bool *out)
+static int get_bool(struct ctx *c, const struct ynode *n, const char *key, bool *out)
 {
 	static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
 	size_t i;
 
-	if (want(c, n, YAML_SCALAR_NODE, key) == -1)
+	if (want(c, n, YN_SCALAR, key) == -1)
 		return -1;
 	for (i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (strcmp(sval(n), yes[i]) == 0) {
+		if (strcmp(n->val, yes[i]) == 0) {
 			*out = true;
 			return 0;
 		}
-		if (strcmp(sval(n), no[i]) == 0) {
+		if (strcmp(n->val, no[i]) == 0) {
 			*out = false;
 			return 0;
 		}
 	}
-	return bad(c, n, "%s: expected true or false, not '%s'", key, sval(n));
+	return bad(c, n, "%s: expected true or false, not '%s'", key, n->val);
 }
 
-static int get_int(struct ctx *c, const yaml_node_t *n, const char *key, long lo, long hi, int *out)
+static int get_long(struct ctx *c, const struct ynode *n, const char *key, long lo, long hi, long *out)
 {
 	char *end;
 	long v;
 
-	if (want(c, n, YAML_SCALAR_NODE, key) == -1)
+	if (want(c, n, YN_SCALAR, key) == -1)
 		return -1;
 	errno = 0;
-	v = strtol(sval(n), &end, 10);
-	if (!*sval(n) || *end || errno)
-		return bad(c, n, "%s: '%s' is not a whole number", key, sval(n));
+	v = strtol(n->val, &end, 10);
+	if (!*n->val || *end || errno)
+		return bad(c, n, "%s: '%s' is not a whole number", key, n->val);
 	if (v < lo || v > hi)
 		return bad(c, n, "%s: %ld is out of range (%ld to %ld)", key, v, lo, hi);
-	*out = (int)v;
+	*out = v;
 	return 0;
 }
 
-static int get_dur(struct ctx *c, const yaml_node_t *n, const char *key, uint64_t *out)
+static int get_dur(struct ctx *c, const struct ynode *n, const char *key, uint64_t *out)
 {
 	char e[ERR_LEN];
 
-	if (want(c, n, YAML_SCALAR_NODE, key) == -1)
+	if (want(c, n, YN_SCALAR, key) == -1)
 		return -1;
-	if (duration_parse_ms(sval(n), out, e, sizeof(e)) == -1)
+	if (duration_parse_ms(n->val, out, e, sizeof(e)) == -1)
 		return bad(c, n, "%s: %s", key, e);
 	if (*out > 24ULL * 3600 * 1000 * 365)
-		return bad(c, n, "%s: '%s' is longer than a year", key, sval(n));
+		return bad(c, n, "%s: '%s' is longer than a year", key, n->val);
 	return 0;
 }
 
-static int get_addr(struct ctx *c, const yaml_node_t *n, const char *key, char **text,
+static int get_addr(struct ctx *c, const struct ynode *n, const char *key, char **text,
 		    struct sockaddr_storage *ss, socklen_t *len)
 {
 	char e[ERR_LEN];
@@ -138,115 +141,228 @@ static int get_addr(struct ctx *c, const yaml_node_t *n, const char *key, char *
 	return 0;
 }
 
-/*
- * Walks a mapping: checks every key is a scalar from keys[] and appears once, then calls
- * fn(c, key, value, arg) for each pair. Unknown keys are errors that list the accepted ones.
- */
-typedef int (*pair_fn)(struct ctx *c, const char *key, yaml_node_t *val, void *arg);
+/* --- key tables --------------------------------------------------------------------------------- */
 
-static int walk(struct ctx *c, yaml_node_t *map, const char *what, const char *const *keys, size_t nkeys,
-		pair_fn fn, void *arg)
+typedef int (*key_fn)(struct ctx *c, const struct ynode *v, const char *key, void *obj);
+
+enum key_kind {
+	K_INT = 0,     /* int field, lo..hi */
+	K_UINT,        /* unsigned field, lo..hi */
+	K_BOOL,        /* bool field: true/yes/on, false/no/off */
+	K_STR,         /* char * field, owned; not empty */
+	K_NAME,        /* K_STR of at most CONF_NAME_MAX bytes */
+	K_DUR,         /* uint64_t milliseconds ("500ms", "2s", ...); lo = 1: must be more than 0 */
+	K_ADDR,        /* HOST:PORT: char * text at off, sockaddr_storage at off2, socklen_t at off3 */
+	K_CHOICE,      /* enum or bool field, one of choices[] */
+	K_SECTION,     /* a nested mapping whose keys (sub[]) fill the same struct */
+	K_FN,          /* fn(c, value, key, obj) */
+	K_LATER,       /* accepted here, read by the section's parser after the walk */
+};
+
+struct choice {
+	const char *name;
+	int val;
+};
+
+struct key {
+	const char *name;
+	enum key_kind kind;
+	size_t off, off2, off3;        /* fields in the section's struct; K_CHOICE: off2 is the field's size */
+	long lo, hi;
+	key_fn fn;
+	const struct choice *choices;  /* K_CHOICE, ends with {NULL, 0} */
+	const struct key *sub;         /* K_SECTION: the nested mapping's keys, applied to the same struct */
+	size_t nsub;
+};
+
+/* offsetof(T, f), refused at compile time unless T.f has type `type`. */
+#define FIELD(T, f, type) (offsetof(T, f) + 0 * sizeof(char[_Generic(((T *)0)->f, type: 1)]))
+
+#define KEY_INT(name, T, f, lo, hi)  {name, K_INT, FIELD(T, f, int), 0, 0, lo, hi, NULL, NULL, NULL, 0}
+#define KEY_UINT(name, T, f, lo, hi) {name, K_UINT, FIELD(T, f, unsigned), 0, 0, lo, hi, NULL, NULL, NULL, 0}
+#define KEY_BOOL(name, T, f)         {name, K_BOOL, FIELD(T, f, bool), 0, 0, 0, 0, NULL, NULL, NULL, 0}
+#define KEY_STR(name, T, f)          {name, K_STR, FIELD(T, f, char *), 0, 0, 0, 0, NULL, NULL, NULL, 0}
+#define KEY_NAME(name, T, f)         {name, K_NAME, FIELD(T, f, char *), 0, 0, 0, 0, NULL, NULL, NULL, 0}
+/* min 1: zero is refused ("must be more than 0"). */
+#define KEY_DUR(name, T, f, min)     {name, K_DUR, FIELD(T, f, uint64_t), 0, 0, min, 0, NULL, NULL, NULL, 0}
+#define KEY_ADDR(name, T, text, ss, len) \
+	{name, K_ADDR, FIELD(T, text, char *), FIELD(T, ss, struct sockaddr_storage), FIELD(T, len, socklen_t), \
+	 0, 0, NULL, NULL, NULL, 0}
+/* An enum (int-sized) or bool field; choices ends with {NULL, 0}. */
+#define KEY_CHOICE(name, T, f, choices) \
+	{name, K_CHOICE, offsetof(T, f), sizeof(((T *)0)->f) + 0 * sizeof(char[sizeof(((T *)0)->f) == sizeof(int) || \
+	 sizeof(((T *)0)->f) == sizeof(bool) ? 1 : -1]), 0, 0, 0, NULL, choices, NULL, 0}
+#define KEY_SECTION(name, keys)      {name, K_SECTION, 0, 0, 0, 0, 0, NULL, NULL, keys, ARRAY_SIZE(keys)}
+#define KEY_FN(name, fn)             {name, K_FN, 0, 0, 0, 0, 0, fn, NULL, NULL, 0}
+#define KEY_LATER(name)              {name, K_LATER, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0}
+
+static int walk(struct ctx *c, const struct ynode *map, const char *what, const struct key *keys, size_t nkeys,
+		void *obj);
+
+static int get_choice(struct ctx *c, const struct ynode *v, const char *key, const struct choice *ch, int *out)
 {
-	yaml_node_pair_t *p;
-	bool seen[32] = {false};
-	size_t i;
+	char list[256] = "";
+	size_t i, off = 0;
 
-	BUG_ON(nkeys > ARRAY_SIZE(seen));
-	if (want(c, map, YAML_MAPPING_NODE, what) == -1)
+	if (want(c, v, YN_SCALAR, key) == -1)
 		return -1;
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
-
-		if (k->type != YAML_SCALAR_NODE)
-			return bad(c, k, "%s: keys must be plain words", what);
-		for (i = 0; i < nkeys; i++)
-			if (strcmp(sval(k), keys[i]) == 0)
-				break;
-		if (i == nkeys) {
-			char list[256] = "";
-			size_t j;
-
-			for (j = 0; j < nkeys; j++) {
-				strncat(list, keys[j], sizeof(list) - strlen(list) - 1);
-				if (j + 1 < nkeys)
-					strncat(list, ", ", sizeof(list) - strlen(list) - 1);
-			}
-			return bad(c, k, "%s: unknown key '%s' (expected one of: %s)", what, sval(k), list);
+	for (i = 0; ch[i].name; i++) {
+		if (strcmp(v->val, ch[i].name) == 0) {
+			*out = ch[i].val;
+			return 0;
 		}
-		if (seen[i])
-			return bad(c, k, "%s: duplicate key '%s'", what, sval(k));
-		seen[i] = true;
-		if (fn(c, sval(k), v, arg) == -1)
+	}
+	for (i = 0; ch[i].name && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+					i == 0 ? "" : ch[i + 1].name ? ", " : " or ", ch[i].name);
+	return bad(c, v, "%s: expected %s, not '%s'", key, list, v->val);
+}
+
+static int apply(struct ctx *c, const struct key *k, const struct ynode *v, const char *key, void *obj)
+{
+	char *base = obj;
+	long n;
+
+	switch (k->kind) {
+	case K_INT:
+		if (get_long(c, v, key, k->lo, k->hi, &n) == -1)
+			return -1;
+		*(int *)(base + k->off) = (int)n;
+		return 0;
+	case K_UINT:
+		if (get_long(c, v, key, k->lo, k->hi, &n) == -1)
+			return -1;
+		*(unsigned *)(base + k->off) = (unsigned)n;
+		return 0;
+	case K_BOOL:
+		return get_bool(c, v, key, (bool *)(base + k->off));
+	case K_STR:
+		return get_str(c, v, key, (char **)(base + k->off));
+	case K_NAME:
+		if (get_str(c, v, key, (char **)(base + k->off)) == -1)
+			return -1;
+		if (strlen(*(char **)(base + k->off)) > CONF_NAME_MAX)
+			return bad(c, v, "%s: longer than %d bytes", key, CONF_NAME_MAX);
+		return 0;
+	case K_DUR:
+		if (get_dur(c, v, key, (uint64_t *)(base + k->off)) == -1)
+			return -1;
+		if (k->lo > 0 && *(uint64_t *)(base + k->off) == 0)
+			return bad(c, v, "%s: must be more than 0", key);
+		return 0;
+	case K_ADDR:
+		return get_addr(c, v, key, (char **)(base + k->off), (struct sockaddr_storage *)(base + k->off2),
+				(socklen_t *)(base + k->off3));
+	case K_CHOICE: {
+		int val = 0;
+
+		if (get_choice(c, v, key, k->choices, &val) == -1)
+			return -1;
+		if (k->off2 == sizeof(bool))
+			*(bool *)(base + k->off) = val != 0;
+		else
+			*(int *)(base + k->off) = val;
+		return 0;
+	}
+	case K_SECTION:
+		return walk(c, v, key, k->sub, k->nsub, obj);
+	case K_FN:
+		return k->fn(c, v, key, obj);
+	case K_LATER:
+		return 0;
+	}
+	BUG_ON(1);
+	return -1;
+}
+
+/*
+ * Walks mapping map, the section called what ("listener", "server.check"; "" for the top level): every key
+ * must be a plain word from keys[] (nkeys entries) and appear once; each value is applied to obj by its
+ * table entry. Messages name a key by its path: "listener.maxconn", or "threads" at the top level.
+ */
+static int walk(struct ctx *c, const struct ynode *map, const char *what, const struct key *keys, size_t nkeys,
+		void *obj)
+{
+	const char *sect = *what ? what : "top level";
+	size_t i, j;
+
+	if (want(c, map, YN_MAP, sect) == -1)
+		return -1;
+	for (i = 0; i + 1 < map->nkids; i += 2) {
+		const struct ynode *k = map->kids[i], *v = map->kids[i + 1];
+		char key[128];
+
+		if (k->type != YN_SCALAR || strlen(k->val) != k->len)
+			return bad(c, k, "%s: keys must be plain words", sect);
+		for (j = 0; j < i; j += 2)
+			if (strcmp(map->kids[j]->val, k->val) == 0)
+				return bad(c, k, "%s: duplicate key '%s' (first at line %d)", sect, k->val,
+					   map->kids[j]->line);
+		for (j = 0; j < nkeys; j++)
+			if (strcmp(k->val, keys[j].name) == 0)
+				break;
+		if (j == nkeys) {
+			char list[384] = "";
+			size_t l, off = 0;
+
+			for (l = 0; l < nkeys && off < sizeof(list); l++)
+				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", l ? ", " : "",
+							keys[l].name);
+			return bad(c, k, "%s: unknown key '%s' (expected one of: %s)", sect, k->val, list);
+		}
+		snprintf(key, sizeof(key), "%s%s%s", what, *what ? "." : "", k->val);
+		if (apply(c, &keys[j], v, key, obj) == -1)
 			return -1;
 	}
 	return 0;
 }
 
+#define WALK(c, map, what, keys, obj) walk((c), (map), (what), (keys), ARRAY_SIZE(keys), (obj))
+
 /* --- check ------------------------------------------------------------------------------------ */
 
-/* Which check fields were given, so server overrides and defaults apply field by field. */
-struct check_in {
-	struct conf_check *chk;
-	bool has_fastinter, has_downinter, has_timeout;
-};
-
-static const char *const check_keys[] = {"recipe", "inter", "fastinter", "downinter", "rise", "fall", "timeout",
-					 "spread"};
-
-static int check_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+static int check_recipe_key(struct ctx *c, const struct ynode *v, const char *key, void *obj)
 {
-	struct check_in *in = arg;
-	struct conf_check *ck = in->chk;
+	struct conf_check *ck = obj;
 
-	if (strcmp(k, "recipe") == 0) {
-		ck->line = (int)v->start_mark.line + 1;
-		return get_str(c, v, "check.recipe", &ck->recipe);
-	}
-	if (strcmp(k, "inter") == 0 || strcmp(k, "fastinter") == 0 || strcmp(k, "downinter") == 0 ||
-	    strcmp(k, "timeout") == 0) {
-		uint64_t ms;
-		char key[32];
-
-		snprintf(key, sizeof(key), "check.%s", k);
-		if (get_dur(c, v, key, &ms) == -1)
-			return -1;
-		if (ms == 0)
-			return bad(c, v, "%s: must be more than 0", key);
-		if (k[0] == 'i')
-			ck->inter = ms;
-		else if (k[0] == 'f')
-			ck->fastinter = ms, in->has_fastinter = true;
-		else if (k[0] == 'd')
-			ck->downinter = ms, in->has_downinter = true;
-		else
-			ck->timeout = ms, in->has_timeout = true;
-		return 0;
-	}
-	if (strcmp(k, "rise") == 0)
-		return get_int(c, v, "check.rise", 1, 1000, &ck->rise);
-	if (strcmp(k, "fall") == 0)
-		return get_int(c, v, "check.fall", 1, 1000, &ck->fall);
-	return get_int(c, v, "check.spread", 0, 50, &ck->spread);
+	ck->line = v->line;
+	return get_str(c, v, key, &ck->recipe);
 }
 
-/* Resolves the recipe path and loads it once per distinct file. */
-static int check_recipe(struct ctx *c, struct conf_check *ck, const yaml_node_t *at)
+static const struct key check_keys[] = {
+	KEY_FN("recipe", check_recipe_key),
+	KEY_DUR("inter", struct conf_check, inter, 1),
+	KEY_DUR("fastinter", struct conf_check, fastinter, 1),
+	KEY_DUR("downinter", struct conf_check, downinter, 1),
+	KEY_INT("rise", struct conf_check, rise, 1, 1000),
+	KEY_INT("fall", struct conf_check, fall, 1, 1000),
+	KEY_DUR("timeout", struct conf_check, timeout, 1),
+	KEY_INT("spread", struct conf_check, spread, 0, 50),
+};
+
+/* Resolves the recipe path and loads it once per distinct file. at is the `check:` mapping. */
+static int check_recipe(struct ctx *c, struct conf_check *ck, const struct ynode *at, const char *what)
 {
 	struct conf *cf = c->conf;
+	const struct ynode *rv = ytree_get(at, "recipe");
 	char path[PATH_MAX], e[ERR_LEN];
-	size_t i;
 	struct recipe *r;
+	struct recipe **nr;
+	char **np;
+	size_t i;
 
 	if (!ck->recipe)
-		return bad(c, at, "check: 'recipe' is required (the recipe file this check replays)");
+		return bad(c, at, "%s: 'recipe' is required (the recipe file this check replays)", what);
+	if (!rv)
+		rv = at; /* inherited from the listener */
 	if (ck->recipe[0] == '/' || !c->dir || !*c->dir)
 		snprintf(path, sizeof(path), "%s", ck->recipe);
 	else if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->dir, ck->recipe) >= sizeof(path))
-		return bad(c, at, "check.recipe: path too long");
+		return bad(c, rv, "%s.recipe: path too long", what);
 	free(ck->recipe_path);
 	ck->recipe_path = strdup(path);
 	if (!ck->recipe_path)
-		return bad(c, at, "out of memory");
+		return bad(c, rv, "out of memory");
 	if (c->flags & CONF_NO_RECIPES)
 		return 0;
 	for (i = 0; i < cf->nrecipes; i++) {
@@ -257,22 +373,18 @@ static int check_recipe(struct ctx *c, struct conf_check *ck, const yaml_node_t 
 	}
 	r = recipe_load_file(path, e, sizeof(e));
 	if (!r)
-		return bad(c, at, "check.recipe: %s", e);
-	{
-		struct recipe **nr = realloc(cf->recipes, (cf->nrecipes + 1) * sizeof(*nr));
-		char **np;
-
-		if (nr)
-			cf->recipes = nr;
-		np = nr ? realloc(cf->recipe_paths, (cf->nrecipes + 1) * sizeof(*np)) : NULL;
-		if (np)
-			cf->recipe_paths = np;
-		if (!nr || !np || !(np[cf->nrecipes] = strdup(path))) {
-			recipe_free(r);
-			return bad(c, at, "out of memory");
-		}
-		cf->recipes[cf->nrecipes++] = r;
+		return bad(c, rv, "%s.recipe: %s", what, e);
+	nr = realloc(cf->recipes, (cf->nrecipes + 1) * sizeof(*nr));
+	if (nr)
+		cf->recipes = nr;
+	np = nr ? realloc(cf->recipe_paths, (cf->nrecipes + 1) * sizeof(*np)) : NULL;
+	if (np)
+		cf->recipe_paths = np;
+	if (!nr || !np || !(np[cf->nrecipes] = strdup(path))) {
+		recipe_free(r);
+		return bad(c, rv, "out of memory");
 	}
+	cf->recipes[cf->nrecipes++] = r;
 	ck->rcp = r;
 	return 0;
 }
@@ -284,18 +396,29 @@ static void check_defaults(struct conf_check *ck)
 	ck->fall = 3;
 }
 
-/* HAProxy: fastinter/downinter default to inter; without `timeout check` the run is bounded by inter. */
-static void check_finish(struct conf_check *ck, const struct check_in *in)
+/*
+ * Reads a `check:` mapping over ck (defaults or the listener's values). HAProxy: fastinter/downinter
+ * default to inter, and without `timeout check` a run is bounded by inter; a value inherited from the
+ * listener counts as given when the listener set it apart from its inter.
+ */
+static int check_parse(struct ctx *c, struct conf_check *ck, const struct ynode *n, const char *what,
+		       const struct conf_check *from)
 {
-	if (!in->has_fastinter)
+	bool inherit = from && from->enabled;
+
+	if (WALK(c, n, what, check_keys, ck) == -1)
+		return -1;
+	if (!ytree_get(n, "fastinter") && !(inherit && from->fastinter != from->inter))
 		ck->fastinter = ck->inter;
-	if (!in->has_downinter)
+	if (!ytree_get(n, "downinter") && !(inherit && from->downinter != from->inter))
 		ck->downinter = ck->inter;
-	if (!in->has_timeout)
+	if (!ytree_get(n, "timeout") && !(inherit && from->timeout != from->inter))
 		ck->timeout = ck->inter;
+	ck->enabled = true;
+	return check_recipe(c, ck, n, what);
 }
 
-static int check_copy(struct ctx *c, struct conf_check *dst, const struct conf_check *src, const yaml_node_t *at)
+static int check_copy(struct ctx *c, struct conf_check *dst, const struct conf_check *src, const struct ynode *at)
 {
 	*dst = *src;
 	dst->recipe = src->recipe ? strdup(src->recipe) : NULL;
@@ -314,74 +437,27 @@ static void check_clear(struct conf_check *ck)
 
 /* --- servers ---------------------------------------------------------------------------------- */
 
-struct server_in {
-	struct conf_listener *li;
-	struct conf_server *sv;
-	yaml_node_t *check;     /* the server's `check:` node, applied after the other keys */
-	yaml_node_t *on_down;
+static const struct choice on_down_choices[] = {{"shutdown-sessions", true}, {"none", false}, {NULL, 0}};
+
+static const struct key server_keys[] = {
+	KEY_NAME("name", struct conf_server, name),
+	KEY_ADDR("address", struct conf_server, address, addr, addrlen),
+	KEY_UINT("weight", struct conf_server, weight, 0, SERVER_WEIGHT_MAX),
+	KEY_BOOL("backup", struct conf_server, backup),
+	KEY_UINT("id", struct conf_server, id, 1, SERVER_ID_MAX),
+	KEY_CHOICE("on_marked_down", struct conf_server, shutdown_sessions, on_down_choices),
+	KEY_LATER("check"),
 };
 
-static const char *const server_keys[] = {"name", "address", "weight", "backup", "id", "check", "on_marked_down"};
-
-static int server_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_server *sv, const struct ynode *n)
 {
-	struct server_in *in = arg;
-	struct conf_server *sv = in->sv;
-	int n;
-
-	if (strcmp(k, "name") == 0) {
-		if (get_str(c, v, "server.name", &sv->name) == -1)
-			return -1;
-		if (strlen(sv->name) > CONF_NAME_MAX)
-			return bad(c, v, "server.name: longer than %d bytes", CONF_NAME_MAX);
-		return 0;
-	}
-	if (strcmp(k, "address") == 0)
-		return get_addr(c, v, "server.address", &sv->address, &sv->addr, &sv->addrlen);
-	if (strcmp(k, "weight") == 0) {
-		if (get_int(c, v, "server.weight", 0, SERVER_WEIGHT_MAX, &n) == -1)
-			return -1;
-		sv->weight = (unsigned)n;
-		return 0;
-	}
-	if (strcmp(k, "backup") == 0)
-		return get_bool(c, v, "server.backup", &sv->backup);
-	if (strcmp(k, "id") == 0) {
-		if (get_int(c, v, "server.id", 1, SERVER_ID_MAX, &n) == -1)
-			return -1;
-		sv->id = (unsigned)n;
-		return 0;
-	}
-	if (strcmp(k, "on_marked_down") == 0) {
-		in->on_down = v;
-		return 0;
-	}
-	in->check = v;
-	return 0;
-}
-
-static int on_marked_down(struct ctx *c, const yaml_node_t *v, bool *out)
-{
-	if (want(c, v, YAML_SCALAR_NODE, "on_marked_down") == -1)
-		return -1;
-	if (strcmp(sval(v), "shutdown-sessions") == 0)
-		*out = true;
-	else if (strcmp(sval(v), "none") == 0)
-		*out = false;
-	else
-		return bad(c, v, "on_marked_down: expected shutdown-sessions or none, not '%s'", sval(v));
-	return 0;
-}
-
-static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_server *sv, yaml_node_t *n)
-{
-	struct server_in in = {li, sv, NULL, NULL};
+	const struct ynode *chk;
 	size_t i;
 
 	sv->weight = 1;
-	sv->line = (int)n->start_mark.line + 1;
+	sv->line = n->line;
 	sv->shutdown_sessions = li->shutdown_sessions;
-	if (walk(c, n, "server", server_keys, ARRAY_SIZE(server_keys), server_pair, &in) == -1)
+	if (WALK(c, n, "server", server_keys, sv) == -1)
 		return -1;
 	if (!sv->name)
 		return bad(c, n, "server: 'name' is required");
@@ -390,138 +466,93 @@ static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_ser
 	for (i = 0; &li->servers[i] != sv; i++) {
 		if (strcmp(li->servers[i].name, sv->name) == 0)
 			return bad(c, n, "server %s: the name is already used in listener %s (line %d)", sv->name,
-				    li->name ? li->name : "?", li->servers[i].line);
+				   li->name ? li->name : "?", li->servers[i].line);
 		if (sv->id && li->servers[i].id == sv->id)
 			return bad(c, n, "server %s: id %u is already used by server %s", sv->name, sv->id,
-				    li->servers[i].name);
+				   li->servers[i].name);
 	}
-	if (in.on_down && on_marked_down(c, in.on_down, &sv->shutdown_sessions) == -1)
-		return -1;
 	if (check_copy(c, &sv->check, &li->check, n) == -1)
 		return -1;
-	if (in.check) {
+	chk = ytree_get(n, "check");
+	if (!chk)
+		return 0;
+	if (chk->type == YN_SCALAR) {
 		bool on;
 
-		if (in.check->type == YAML_SCALAR_NODE) {
-			/* `check: false` turns checking off for this server; `true` keeps the listener's. */
-			if (get_bool(c, in.check, "server.check", &on) == -1)
-				return -1;
-			if (on && !li->check.enabled)
-				return bad(c, in.check, "server %s: check: true needs a check on the listener "
-					    "(or give the server a check mapping with a recipe)", sv->name);
-			sv->check.enabled = on;
-		} else {
-			struct check_in ci = {&sv->check, false, false, false};
-
-			/* Overrides start from the listener's values; unset derived intervals follow inter. */
-			if (!li->check.enabled)
-				check_defaults(&sv->check);
-			ci.has_fastinter = li->check.enabled && li->check.fastinter != li->check.inter;
-			ci.has_downinter = li->check.enabled && li->check.downinter != li->check.inter;
-			ci.has_timeout = li->check.enabled && li->check.timeout != li->check.inter;
-			if (walk(c, in.check, "server.check", check_keys, ARRAY_SIZE(check_keys), check_pair, &ci) == -1)
-				return -1;
-			check_finish(&sv->check, &ci);
-			sv->check.enabled = true;
-			if (check_recipe(c, &sv->check, in.check) == -1)
-				return -1;
-		}
+		/* `check: false` turns checking off for this server; `true` keeps the listener's. */
+		if (get_bool(c, chk, "server.check", &on) == -1)
+			return -1;
+		if (on && !li->check.enabled)
+			return bad(c, chk, "server %s: check: true needs a check on the listener "
+				   "(or give the server a check mapping with a recipe)", sv->name);
+		sv->check.enabled = on;
+		return 0;
 	}
-	return 0;
+	/* Overrides start from the listener's values (or the defaults when it has no check). */
+	if (!li->check.enabled)
+		check_defaults(&sv->check);
+	return check_parse(c, &sv->check, chk, "server.check", &li->check);
 }
 
 /* --- listeners -------------------------------------------------------------------------------- */
 
-struct listener_in {
-	struct conf_listener *li;
-	yaml_node_t *servers;
-	yaml_node_t *check;
+static int listener_balance(struct ctx *c, const struct ynode *v, const char *key, void *obj)
+{
+	if (want(c, v, YN_SCALAR, key) == -1)
+		return -1;
+	if (strcmp(v->val, "source") != 0)
+		return bad(c, v, "%s: only 'source' is supported, not '%s'", key, v->val);
+	return 0;
+}
+
+static int listener_hash_type(struct ctx *c, const struct ynode *v, const char *key, void *obj)
+{
+	struct conf_listener *li = obj;
+	bool consistent, avalanche;
+	char why[ERR_LEN];
+
+	if (want(c, v, YN_SCALAR, key) == -1)
+		return -1;
+	/* HAProxy's rules: a bare "consistent" means sdbm + avalanche, "consistent <fn>" no avalanche. */
+	if (hash_type_parse(v->val, &consistent, &avalanche, why, sizeof(why)) == -1)
+		return bad(c, v, "%s: %s", key, why);
+	li->hash = consistent ? CONF_HASH_CONSISTENT : CONF_HASH_MAP_BASED;
+	li->avalanche = avalanche;
+	return 0;
+}
+
+static const struct key timeout_keys[] = {
+	KEY_DUR("client", struct conf_listener, timeout_client, 0),
+	KEY_DUR("server", struct conf_listener, timeout_server, 0),
+	KEY_DUR("connect", struct conf_listener, timeout_connect, 1),
 };
 
-static const char *const timeout_keys[] = {"client", "server", "connect"};
+static const struct key listener_keys[] = {
+	KEY_NAME("name", struct conf_listener, name),
+	KEY_ADDR("bind", struct conf_listener, bind, addr, addrlen),
+	KEY_FN("balance", listener_balance),
+	KEY_FN("hash_type", listener_hash_type),
+	KEY_BOOL("allbackups", struct conf_listener, allbackups),
+	KEY_INT("maxconn", struct conf_listener, maxconn, 1, 1000000),
+	KEY_SECTION("timeouts", timeout_keys),
+	KEY_LATER("check"),
+	KEY_LATER("servers"),
+	KEY_CHOICE("on_marked_down", struct conf_listener, shutdown_sessions, on_down_choices),
+};
 
-static int timeout_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+static int listener_parse(struct ctx *c, struct conf_listener *li, const struct ynode *n)
 {
-	struct conf_listener *li = arg;
-	char key[32];
-
-	snprintf(key, sizeof(key), "timeouts.%s", k);
-	if (k[0] == 'c' && k[1] == 'l')
-		return get_dur(c, v, key, &li->timeout_client);
-	if (k[0] == 's')
-		return get_dur(c, v, key, &li->timeout_server);
-	if (get_dur(c, v, key, &li->timeout_connect) == -1)
-		return -1;
-	if (li->timeout_connect == 0)
-		return bad(c, v, "timeouts.connect: must be more than 0");
-	return 0;
-}
-
-static const char *const listener_keys[] = {"name", "bind", "balance", "hash_type", "allbackups", "maxconn",
-					    "timeouts", "check", "servers", "on_marked_down"};
-
-static int listener_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
-{
-	struct listener_in *in = arg;
-	struct conf_listener *li = in->li;
-
-	if (strcmp(k, "name") == 0) {
-		if (get_str(c, v, "listener.name", &li->name) == -1)
-			return -1;
-		if (strlen(li->name) > CONF_NAME_MAX)
-			return bad(c, v, "listener.name: longer than %d bytes", CONF_NAME_MAX);
-		return 0;
-	}
-	if (strcmp(k, "bind") == 0)
-		return get_addr(c, v, "listener.bind", &li->bind, &li->addr, &li->addrlen);
-	if (strcmp(k, "balance") == 0) {
-		if (want(c, v, YAML_SCALAR_NODE, "balance") == -1)
-			return -1;
-		if (strcmp(sval(v), "source") != 0)
-			return bad(c, v, "balance: only 'source' is supported, not '%s'", sval(v));
-		return 0;
-	}
-	if (strcmp(k, "hash_type") == 0) {
-		bool consistent, avalanche;
-		char why[ERR_LEN];
-
-		if (want(c, v, YAML_SCALAR_NODE, "hash_type") == -1)
-			return -1;
-		/* HAProxy's rules: a bare "consistent" means sdbm + avalanche, "consistent <fn>" no avalanche. */
-		if (hash_type_parse(sval(v), &consistent, &avalanche, why, sizeof(why)) == -1)
-			return bad(c, v, "hash_type: %s", why);
-		li->hash = consistent ? CONF_HASH_CONSISTENT : CONF_HASH_MAP_BASED;
-		li->avalanche = avalanche;
-		return 0;
-	}
-	if (strcmp(k, "allbackups") == 0)
-		return get_bool(c, v, "allbackups", &li->allbackups);
-	if (strcmp(k, "maxconn") == 0)
-		return get_int(c, v, "maxconn", 1, 1000000, &li->maxconn);
-	if (strcmp(k, "timeouts") == 0)
-		return walk(c, v, "timeouts", timeout_keys, ARRAY_SIZE(timeout_keys), timeout_pair, li);
-	if (strcmp(k, "on_marked_down") == 0)
-		return on_marked_down(c, v, &li->shutdown_sessions);
-	if (strcmp(k, "check") == 0)
-		in->check = v;
-	else
-		in->servers = v;
-	return 0;
-}
-
-static int listener_parse(struct ctx *c, struct conf_listener *li, yaml_node_t *n)
-{
-	struct listener_in in = {li, NULL, NULL};
 	struct conf *cf = c->conf;
-	yaml_node_item_t *it;
-	size_t i, nitems;
+	const struct ynode *chk, *svs;
+	size_t i;
 
-	li->line = (int)n->start_mark.line + 1;
+	li->line = n->line;
 	li->maxconn = 10000;
 	li->timeout_client = li->timeout_server = 300000;
 	li->timeout_connect = 5000;
 	check_defaults(&li->check);
-	if (walk(c, n, "listener", listener_keys, ARRAY_SIZE(listener_keys), listener_pair, &in) == -1)
+	li->check.fastinter = li->check.downinter = li->check.timeout = li->check.inter;
+	if (WALK(c, n, "listener", listener_keys, li) == -1)
 		return -1;
 	if (!li->name)
 		return bad(c, n, "listener: 'name' is required");
@@ -530,128 +561,94 @@ static int listener_parse(struct ctx *c, struct conf_listener *li, yaml_node_t *
 	for (i = 0; &cf->listeners[i] != li; i++) {
 		if (strcmp(cf->listeners[i].name, li->name) == 0)
 			return bad(c, n, "listener %s: the name is already used (line %d)", li->name,
-				    cf->listeners[i].line);
+				   cf->listeners[i].line);
 		if (net_addr_equal((struct sockaddr *)&cf->listeners[i].addr, (struct sockaddr *)&li->addr))
 			return bad(c, n, "listener %s: bind %s is already used by listener %s", li->name, li->bind,
-				    cf->listeners[i].name);
+				   cf->listeners[i].name);
 	}
-	if (in.check) {
-		struct check_in ci = {&li->check, false, false, false};
-
-		if (walk(c, in.check, "check", check_keys, ARRAY_SIZE(check_keys), check_pair, &ci) == -1)
-			return -1;
-		check_finish(&li->check, &ci);
-		li->check.enabled = true;
-		if (check_recipe(c, &li->check, in.check) == -1)
-			return -1;
-	} else {
-		struct check_in ci = {&li->check, false, false, false};
-
-		check_finish(&li->check, &ci);
-	}
-	if (!in.servers)
-		return bad(c, n, "listener %s: 'servers' is required (at least one server)", li->name);
-	if (want(c, in.servers, YAML_SEQUENCE_NODE, "servers") == -1)
+	chk = ytree_get(n, "check");
+	if (chk && check_parse(c, &li->check, chk, "listener.check", NULL) == -1)
 		return -1;
-	nitems = (size_t)(in.servers->data.sequence.items.top - in.servers->data.sequence.items.start);
-	if (nitems == 0)
-		return bad(c, in.servers, "listener %s: 'servers' is empty", li->name);
-	if (nitems > CONF_MAX_SERVERS)
-		return bad(c, in.servers, "listener %s: more than %d servers", li->name, CONF_MAX_SERVERS);
-	li->servers = calloc(nitems, sizeof(*li->servers));
+	svs = ytree_get(n, "servers");
+	if (!svs)
+		return bad(c, n, "listener %s: 'servers' is required (at least one server)", li->name);
+	if (want(c, svs, YN_SEQ, "listener.servers") == -1)
+		return -1;
+	if (svs->nkids == 0)
+		return bad(c, svs, "listener %s: 'servers' is empty", li->name);
+	if (svs->nkids > CONF_MAX_SERVERS)
+		return bad(c, svs, "listener %s: more than %d servers", li->name, CONF_MAX_SERVERS);
+	li->servers = calloc(svs->nkids, sizeof(*li->servers));
 	if (!li->servers)
 		return bad(c, n, "out of memory");
-	for (it = in.servers->data.sequence.items.start; it < in.servers->data.sequence.items.top; it++) {
-		if (server_parse(c, li, &li->servers[li->nservers++], node(c, *it)) == -1)
+	for (i = 0; i < svs->nkids; i++)
+		if (server_parse(c, li, &li->servers[li->nservers++], svs->kids[i]) == -1)
 			return -1;
-	}
 	return 0;
 }
 
 /* --- top level -------------------------------------------------------------------------------- */
 
-static const char *const stats_keys[] = {"bind"};
-
-static int stats_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+/* ":PORT" means loopback here: the stats page is not exposed unless an address says so. */
+static int stats_bind(struct ctx *c, const struct ynode *v, const char *key, void *obj)
 {
-	struct conf *cf = c->conf;
-
-	if (get_str(c, v, "stats.bind", &cf->stats_bind) == -1)
-		return -1;
-	/* ":PORT" means loopback here: the stats page is not exposed unless an address says so. */
-	if (cf->stats_bind[0] == ':') {
-		char *s = malloc(strlen(cf->stats_bind) + 10);
-
-		if (!s)
-			return bad(c, v, "out of memory");
-		snprintf(s, strlen(cf->stats_bind) + 10, "127.0.0.1%s", cf->stats_bind);
-		free(cf->stats_bind);
-		cf->stats_bind = s;
-	}
-	return 0;
-}
-
-static const char *const top_keys[] = {"threads", "stats", "listeners", "user", "group", "allow_root", "relay",
-				       "log", "drain_timeout"};
-
-static int top_pair(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
-{
-	struct conf *cf = c->conf;
-	yaml_node_t **listeners = arg;
-
-	if (strcmp(k, "threads") == 0)
-		return get_int(c, v, "threads", 1, CONF_MAX_THREADS, &cf->threads);
-	if (strcmp(k, "stats") == 0) {
-		cf->stats = true;
-		return walk(c, v, "stats", stats_keys, ARRAY_SIZE(stats_keys), stats_pair, NULL);
-	}
-	if (strcmp(k, "listeners") == 0) {
-		*listeners = v;
-		return 0;
-	}
-	if (strcmp(k, "user") == 0)
-		return get_str(c, v, "user", &cf->user);
-	if (strcmp(k, "group") == 0)
-		return get_str(c, v, "group", &cf->group);
-	if (strcmp(k, "allow_root") == 0)
-		return get_bool(c, v, "allow_root", &cf->allow_root);
-	if (strcmp(k, "drain_timeout") == 0)
-		return get_dur(c, v, "drain_timeout", &cf->drain_timeout);
-	if (want(c, v, YAML_SCALAR_NODE, k) == -1)
-		return -1;
-	if (strcmp(k, "relay") == 0) {
-		if (strcmp(sval(v), "splice") == 0)
-			cf->relay = RELAY_SPLICE;
-		else if (strcmp(sval(v), "copy") == 0)
-			cf->relay = RELAY_COPY;
-		else
-			return bad(c, v, "relay: expected splice or copy, not '%s'", sval(v));
-		return 0;
-	}
-	if (strcmp(sval(v), "stderr") == 0)
-		cf->log = CONF_LOG_STDERR;
-	else if (strcmp(sval(v), "syslog") == 0)
-		cf->log = CONF_LOG_SYSLOG;
-	else
-		return bad(c, v, "log: expected stderr or syslog, not '%s'", sval(v));
-	return 0;
-}
-
-static int parse_doc(struct ctx *c)
-{
-	struct conf *cf = c->conf;
-	yaml_node_t *root = yaml_document_get_root_node(c->doc), *lis = NULL;
-	yaml_node_item_t *it;
+	struct conf *cf = obj;
 	size_t n;
+	char *s;
+
+	if (get_str(c, v, key, &cf->stats_bind) == -1)
+		return -1;
+	if (cf->stats_bind[0] != ':')
+		return 0;
+	n = strlen(cf->stats_bind) + 10;
+	s = malloc(n);
+	if (!s)
+		return bad(c, v, "out of memory");
+	snprintf(s, n, "127.0.0.1%s", cf->stats_bind);
+	free(cf->stats_bind);
+	cf->stats_bind = s;
+	return 0;
+}
+
+static const struct key stats_keys[] = {
+	KEY_FN("bind", stats_bind),
+};
+
+static int top_stats(struct ctx *c, const struct ynode *v, const char *key, void *obj)
+{
+	struct conf *cf = obj;
+
+	cf->stats = true;
+	return WALK(c, v, key, stats_keys, obj);
+}
+
+static const struct choice relay_choices[] = {{"splice", RELAY_SPLICE}, {"copy", RELAY_COPY}, {NULL, 0}};
+static const struct choice log_choices[] = {{"stderr", CONF_LOG_STDERR}, {"syslog", CONF_LOG_SYSLOG}, {NULL, 0}};
+
+static const struct key top_keys[] = {
+	KEY_INT("threads", struct conf, threads, 1, CONF_MAX_THREADS),
+	KEY_FN("stats", top_stats),
+	KEY_LATER("listeners"),
+	KEY_STR("user", struct conf, user),
+	KEY_STR("group", struct conf, group),
+	KEY_BOOL("allow_root", struct conf, allow_root),
+	KEY_CHOICE("relay", struct conf, relay, relay_choices),
+	KEY_CHOICE("log", struct conf, log, log_choices),
+	KEY_DUR("drain_timeout", struct conf, drain_timeout, 0),
+};
+
+static int parse_root(struct ctx *c, const struct ynode *root)
+{
+	struct conf *cf = c->conf;
+	const struct ynode *lis;
+	size_t i;
 	long cpus;
 	char e[ERR_LEN];
 
-	if (!root)
-		return bad(c, NULL, "the file is empty (expected a mapping with 'listeners')");
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	cf->threads = cpus < 1 ? 1 : (int)MIN(cpus, CONF_MAX_THREADS);
 	cf->drain_timeout = 10000;
-	if (walk(c, root, "top level", top_keys, ARRAY_SIZE(top_keys), top_pair, &lis) == -1)
+	if (WALK(c, root, "", top_keys, cf) == -1)
 		return -1;
 	if (cf->stats && !cf->stats_bind) {
 		cf->stats_bind = strdup("127.0.0.1:8404");
@@ -659,29 +656,32 @@ static int parse_doc(struct ctx *c)
 			return bad(c, root, "out of memory");
 	}
 	if (cf->stats_bind &&
-	    net_parse_addr(cf->stats_bind, &cf->stats_addr, &cf->stats_addrlen, e, sizeof(e)) == -1)
-		return bad(c, root, "stats.bind: %s", e);
+	    net_parse_addr(cf->stats_bind, &cf->stats_addr, &cf->stats_addrlen, e, sizeof(e)) == -1) {
+		const struct ynode *at = ytree_get(root, "stats");
+
+		return bad(c, at && ytree_get(at, "bind") ? ytree_get(at, "bind") : root, "stats.bind: %s", e);
+	}
 	if (cf->group && !cf->user)
-		return bad(c, root, "group: needs 'user' as well");
+		return bad(c, ytree_key_of(root, ytree_get(root, "group")), "group: needs 'user' as well");
+	lis = ytree_get(root, "listeners");
 	if (!lis)
 		return bad(c, root, "'listeners' is required (at least one listener)");
-	if (want(c, lis, YAML_SEQUENCE_NODE, "listeners") == -1)
+	if (want(c, lis, YN_SEQ, "listeners") == -1)
 		return -1;
-	n = (size_t)(lis->data.sequence.items.top - lis->data.sequence.items.start);
-	if (n == 0)
+	if (lis->nkids == 0)
 		return bad(c, lis, "'listeners' is empty");
-	if (n > CONF_MAX_LISTENERS)
+	if (lis->nkids > CONF_MAX_LISTENERS)
 		return bad(c, lis, "more than %d listeners", CONF_MAX_LISTENERS);
-	cf->listeners = calloc(n, sizeof(*cf->listeners));
+	cf->listeners = calloc(lis->nkids, sizeof(*cf->listeners));
 	if (!cf->listeners)
 		return bad(c, lis, "out of memory");
-	for (it = lis->data.sequence.items.start; it < lis->data.sequence.items.top; it++) {
-		if (listener_parse(c, &cf->listeners[cf->nlisteners++], node(c, *it)) == -1)
+	for (i = 0; i < lis->nkids; i++) {
+		if (listener_parse(c, &cf->listeners[cf->nlisteners++], lis->kids[i]) == -1)
 			return -1;
 		if (cf->stats_bind && net_addr_equal((struct sockaddr *)&cf->stats_addr,
-						     (struct sockaddr *)&cf->listeners[cf->nlisteners - 1].addr))
-			return bad(c, node(c, *it), "listener %s: bind is the same address as stats.bind",
-				    cf->listeners[cf->nlisteners - 1].name);
+						     (struct sockaddr *)&cf->listeners[i].addr))
+			return bad(c, lis->kids[i], "listener %s: bind is the same address as stats.bind",
+				   cf->listeners[i].name);
 	}
 	return 0;
 }
@@ -689,40 +689,31 @@ static int parse_doc(struct ctx *c)
 struct conf *conf_load_mem(const char *text, size_t len, const char *name, const char *dir, int flags,
 			   char *err, size_t errlen)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	struct ctx c = {name, dir, flags, &doc, NULL, err, errlen};
+	struct ctx c = {{name, err, errlen}, dir, flags, NULL};
+	struct ynode *root;
 	struct conf *cf = NULL;
-	bool have_doc = false;
 
-	if (!yaml_parser_initialize(&parser)) {
-		set_err(err, errlen, "%s: out of memory", name);
+	if (len > CONF_MAX_FILE) {
+		set_err(err, errlen, "%s: %zu bytes is more than the %u-byte limit for a configuration", name, len,
+			CONF_MAX_FILE);
 		return NULL;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		set_err(err, errlen, "%s:%lu: %s%s%s", name, (unsigned long)parser.problem_mark.line + 1,
-			parser.problem ? parser.problem : "YAML syntax error", parser.context ? " " : "",
-			parser.context ? parser.context : "");
-		goto fail;
-	}
-	have_doc = true;
+	root = ytree_read(text, len, name, &conf_kind, err, errlen);
+	if (!root)
+		return NULL;
 	cf = calloc(1, sizeof(*cf));
 	if (!cf || !(cf->file = strdup(name))) {
 		set_err(err, errlen, "%s: out of memory", name);
 		goto fail;
 	}
 	c.conf = cf;
-	if (parse_doc(&c) == -1)
+	if (parse_root(&c, root) == -1)
 		goto fail;
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	ytree_free(root);
 	return cf;
 fail:
 	conf_free(cf);
-	if (have_doc)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	ytree_free(root);
 	return NULL;
 }
 

@@ -2,7 +2,8 @@
  * conf: recheckd's YAML configuration (docs/recheckd.8, samples/recheckd.yaml document every key).
  *
  * Loading is strict, like recipe loading: unknown keys, duplicate keys, wrong types and out-of-range
- * values are errors reported as "FILE:LINE: reason". Recipe paths are relative to the config file's
+ * values are errors reported as "FILE:LINE:COLUMN: reason" (src/ytree.c reads the file, conf.c holds the
+ * schema as one table of keys per section). Recipe paths are relative to the config file's
  * directory; each distinct recipe file is loaded once and shared by every check that names it.
  *
  * Ownership: conf_load() returns a struct conf the caller frees with conf_free(); everything it points
@@ -107,7 +108,7 @@ enum conf_flags {
 	CONF_NO_RECIPES = 1,   /* check the config only; do not load recipe files (unit tests) */
 };
 
-/* Loads and validates path. NULL with "FILE:LINE: reason" in err. */
+/* Loads and validates path. NULL with "FILE:LINE:COLUMN: reason" in err. */
 struct conf *conf_load(const char *path, int flags, char *err, size_t errlen);
 /* Same from memory; name stands for the file in messages and dir resolves recipe paths. */
 struct conf *conf_load_mem(const char *text, size_t len, const char *name, const char *dir, int flags,

@@ -20,39 +20,11 @@
 #include "util.h"
 #include "ytree.h"
 
-struct yload {
-	const char *name;       /* file name for messages */
-	char *err;
-	size_t errlen;
-};
-
-static int yerr_at(struct yload *l, int line, int col, const char *fmt, ...) PRINTF_FMT(4, 5);
-static int yerr_at(struct yload *l, int line, int col, const char *fmt, ...)
-{
-	char msg[ERR_LEN];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	set_err(l->err, l->errlen, "%s:%d:%d: %s", l->name, line, col, msg);
-	return -1;
-}
-
-#define YERR(l, n, ...) yerr_at((l), (n)->line, (n)->col, __VA_ARGS__)
-
 /* ---- pass 2: the schema ----------------------------------------------------------------------------- */
-
-static bool is_null(const struct ynode *n)
-{
-	return n->type == YN_SCALAR && n->plain &&
-	       (n->len == 0 || !strcmp(n->val, "~") || !strcmp(n->val, "null") || !strcmp(n->val, "Null") ||
-		!strcmp(n->val, "NULL"));
-}
 
 static const char *type_name(const struct ynode *n)
 {
-	if (is_null(n))
+	if (ytree_is_null(n))
 		return "nothing (null)";
 	switch (n->type) {
 	case YN_SCALAR: return "a scalar";
@@ -65,7 +37,7 @@ static const char *type_name(const struct ynode *n)
 /* "'abc'", "the quoted string \"true\"", "a mapping": what a value of the wrong type holds, for messages. */
 static const char *got(const struct ynode *n, char *out, size_t outlen)
 {
-	if (n->type != YN_SCALAR || is_null(n))
+	if (n->type != YN_SCALAR || ytree_is_null(n))
 		snprintf(out, outlen, "%s", type_name(n));
 	else if (!n->plain)
 		snprintf(out, outlen, "the quoted string \"%.40s\"; write it without quotes", n->val);
@@ -74,29 +46,8 @@ static const char *got(const struct ynode *n, char *out, size_t outlen)
 	return out;
 }
 
-static const struct ynode *map_get(const struct ynode *m, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < m->nkids; i += 2)
-		if (m->kids[i]->type == YN_SCALAR && !strcmp(m->kids[i]->val, key))
-			return m->kids[i + 1];
-	return NULL;
-}
-
-/* The key node of a value node in a mapping, for errors that name the key. */
-static const struct ynode *map_key_of(const struct ynode *m, const struct ynode *val)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < m->nkids; i += 2)
-		if (m->kids[i + 1] == val)
-			return m->kids[i];
-	return m;
-}
-
 /* Every key must be a plain string from allowed (NULL-terminated), and appear once. */
-static int check_keys(struct yload *l, const struct ynode *m, const char *const *allowed, const char *ctx)
+static int check_keys(struct ysink *l, const struct ynode *m, const char *const *allowed, const char *ctx)
 {
 	char list[256];
 	size_t i, j, off = 0;
@@ -123,12 +74,12 @@ static int check_keys(struct yload *l, const struct ynode *m, const char *const 
 }
 
 /* A string value: any non-null scalar, bytes as written (may hold NUL). */
-static int get_bytes(struct yload *l, const struct ynode *n, const char *ctx, const char *key, char **out,
+static int get_bytes(struct ysink *l, const struct ynode *n, const char *ctx, const char *key, char **out,
 		     size_t *len)
 {
 	char *p;
 
-	if (n->type != YN_SCALAR || is_null(n))
+	if (n->type != YN_SCALAR || ytree_is_null(n))
 		return YERR(l, n, "%s: '%s' must be a string, not %s", ctx, key, type_name(n));
 	p = malloc(n->len + 1);
 	if (!p)
@@ -142,7 +93,7 @@ static int get_bytes(struct yload *l, const struct ynode *n, const char *ctx, co
 }
 
 /* The same into a byte payload (struct step data, a request body). */
-static int get_payload(struct yload *l, const struct ynode *n, const char *ctx, const char *key,
+static int get_payload(struct ysink *l, const struct ynode *n, const char *ctx, const char *key,
 		       unsigned char **out, size_t *len)
 {
 	char *p = NULL;
@@ -155,14 +106,14 @@ static int get_payload(struct yload *l, const struct ynode *n, const char *ctx, 
 }
 
 /* A string that is used as a C string: no NUL inside. */
-static int get_str(struct yload *l, const struct ynode *n, const char *ctx, const char *key, char **out)
+static int get_str(struct ysink *l, const struct ynode *n, const char *ctx, const char *key, char **out)
 {
 	if (n->type == YN_SCALAR && strlen(n->val) != n->len)
 		return YERR(l, n, "%s: '%s' cannot contain a NUL byte", ctx, key);
 	return get_bytes(l, n, ctx, key, out, NULL);
 }
 
-static int get_bool(struct yload *l, const struct ynode *n, const char *ctx, const char *key, bool *out)
+static int get_bool(struct ysink *l, const struct ynode *n, const char *ctx, const char *key, bool *out)
 {
 	char what[128];
 
@@ -179,14 +130,14 @@ static int get_bool(struct yload *l, const struct ynode *n, const char *ctx, con
 	return YERR(l, n, "%s: '%s' must be true or false (got %s)", ctx, key, got(n, what, sizeof(what)));
 }
 
-static int get_int(struct yload *l, const struct ynode *n, const char *ctx, const char *key, long lo, long hi,
+static int get_int(struct ysink *l, const struct ynode *n, const char *ctx, const char *key, long lo, long hi,
 		   int *out)
 {
 	char what[128], *end;
 	const char *p;
 	long v;
 
-	if (n->type != YN_SCALAR || !n->plain || is_null(n))
+	if (n->type != YN_SCALAR || !n->plain || ytree_is_null(n))
 		goto bad;
 	p = n->val;
 	if (*p == '+' || *p == '-')
@@ -205,14 +156,14 @@ bad:
 }
 
 /* Hex digits into bytes; odd length and stray characters are caught here, with the key's position. */
-static int get_hex(struct yload *l, const struct ynode *n, const char *ctx, const char *key,
+static int get_hex(struct ysink *l, const struct ynode *n, const char *ctx, const char *key,
 		   unsigned char **out, size_t *len)
 {
 	char why[ERR_LEN];
 	unsigned char *p;
 	size_t plen;
 
-	if (n->type != YN_SCALAR || is_null(n))
+	if (n->type != YN_SCALAR || ytree_is_null(n))
 		return YERR(l, n, "%s: '%s' must be a string of hex digits, not %s", ctx, key, type_name(n));
 	if (hex_decode(n->val, n->len, &p, &plen, why, sizeof(why)) == -1)
 		return YERR(l, n, "%s: '%s': %s", ctx, key, why);
@@ -222,7 +173,7 @@ static int get_hex(struct yload *l, const struct ynode *n, const char *ctx, cons
 	return 0;
 }
 
-static const struct ynode *want_map(struct yload *l, const struct ynode *n, const char *ctx, const char *key)
+static const struct ynode *want_map(struct ysink *l, const struct ynode *n, const char *ctx, const char *key)
 {
 	if (n->type != YN_MAP) {
 		YERR(l, n, "%s: '%s' must be a mapping ({key: value, ...}), not %s", ctx, key, type_name(n));
@@ -236,18 +187,18 @@ static const char *const step_keys[] = {"connect", "send", "send-binary", "expec
 static const char *const connect_keys[] = {"port", "linger", NULL};
 static const char *const expect_keys[] = {"string", "binary", "rstring", "rbinary", "min-recv", "negate", NULL};
 
-static int load_expect_opts(struct yload *l, const struct ynode *m, const char *ctx, int *min_recv, bool *negate)
+static int load_expect_opts(struct ysink *l, const struct ynode *m, const char *ctx, int *min_recv, bool *negate)
 {
 	const struct ynode *v;
 
-	if ((v = map_get(m, "min-recv")) && get_int(l, v, ctx, "min-recv", -1, INT_MAX, min_recv) == -1)
+	if ((v = ytree_get(m, "min-recv")) && get_int(l, v, ctx, "min-recv", -1, INT_MAX, min_recv) == -1)
 		return -1;
-	if ((v = map_get(m, "negate")) && get_bool(l, v, ctx, "negate", negate) == -1)
+	if ((v = ytree_get(m, "negate")) && get_bool(l, v, ctx, "negate", negate) == -1)
 		return -1;
 	return 0;
 }
 
-static int load_step(struct yload *l, struct recipe *r, const struct ynode *m, size_t idx)
+static int load_step(struct ysink *l, struct recipe *r, const struct ynode *m, size_t idx)
 {
 	static const char *const actions[] = {"connect", "send", "send-binary", "expect"};
 	const struct ynode *act = NULL, *v;
@@ -263,10 +214,10 @@ static int load_step(struct yload *l, struct recipe *r, const struct ynode *m, s
 	if (check_keys(l, m, step_keys, ctx) == -1)
 		return -1;
 	for (i = 0; i < ARRAY_SIZE(actions); i++) {
-		if (!(v = map_get(m, actions[i])))
+		if (!(v = ytree_get(m, actions[i])))
 			continue;
 		if (act)
-			return YERR(l, map_key_of(m, v), "%s: a step has exactly one action, but has both '%s' and '%s'",
+			return YERR(l, ytree_key_of(m, v), "%s: a step has exactly one action, but has both '%s' and '%s'",
 				    ctx, aname, actions[i]);
 		act = v;
 		aname = actions[i];
@@ -282,28 +233,28 @@ static int load_step(struct yload *l, struct recipe *r, const struct ynode *m, s
 	if (!s)
 		return YERR(l, m, "%s: more than %d steps", ctx, RECIPE_MAX_STEPS);
 	s->line = m->line;
-	if ((v = map_get(m, "comment")) && get_str(l, v, ctx, "comment", &s->comment) == -1)
+	if ((v = ytree_get(m, "comment")) && get_str(l, v, ctx, "comment", &s->comment) == -1)
 		return -1;
 	if (s->type != STEP_SEND) {
-		if ((v = map_get(m, "env")) || (v = map_get(m, "secret")))
-			return YERR(l, map_key_of(m, v), "%s: '%s' only applies to send and send-binary steps", ctx,
-				    map_key_of(m, v)->val);
+		if ((v = ytree_get(m, "env")) || (v = ytree_get(m, "secret")))
+			return YERR(l, ytree_key_of(m, v), "%s: '%s' only applies to send and send-binary steps", ctx,
+				    ytree_key_of(m, v)->val);
 	} else {
-		if ((v = map_get(m, "env")) && get_bool(l, v, ctx, "env", &s->env) == -1)
+		if ((v = ytree_get(m, "env")) && get_bool(l, v, ctx, "env", &s->env) == -1)
 			return -1;
-		if ((v = map_get(m, "secret")) && get_bool(l, v, ctx, "secret", &s->secret) == -1)
+		if ((v = ytree_get(m, "secret")) && get_bool(l, v, ctx, "secret", &s->secret) == -1)
 			return -1;
 	}
 
 	switch (s->type) {
 	case STEP_CONNECT:
-		if (is_null(act))
+		if (ytree_is_null(act))
 			return 0; /* "- connect:" with nothing after it reads as "connect: {}" */
 		if (!want_map(l, act, ctx, "connect") || check_keys(l, act, connect_keys, ctx) == -1)
 			return -1;
-		if ((v = map_get(act, "port")) && get_int(l, v, ctx, "port", 1, 65535, &s->port) == -1)
+		if ((v = ytree_get(act, "port")) && get_int(l, v, ctx, "port", 1, 65535, &s->port) == -1)
 			return -1;
-		if ((v = map_get(act, "linger")) && get_bool(l, v, ctx, "linger", &s->linger) == -1)
+		if ((v = ytree_get(act, "linger")) && get_bool(l, v, ctx, "linger", &s->linger) == -1)
 			return -1;
 		return 0;
 	case STEP_SEND:
@@ -326,10 +277,10 @@ static int load_step(struct yload *l, struct recipe *r, const struct ynode *m, s
 		if (!want_map(l, act, ctx, "expect") || check_keys(l, act, expect_keys, ctx) == -1)
 			return -1;
 		for (i = 0; i < ARRAY_SIZE(kinds); i++) {
-			if (!(v = map_get(act, kinds[i].key)))
+			if (!(v = ytree_get(act, kinds[i].key)))
 				continue;
 			if (pat)
-				return YERR(l, map_key_of(act, v), "%s: expect has both '%s' and '%s' (one match per expect)",
+				return YERR(l, ytree_key_of(act, v), "%s: expect has both '%s' and '%s' (one match per expect)",
 					    ctx, pname, kinds[i].key);
 			pat = v;
 			pname = kinds[i].key;
@@ -353,7 +304,7 @@ static const char *const hdr_keys[] = {"name", "value", NULL};
 static const char *const hexp_keys[] = {"status", "rstatus", "string", "rstring", "negate", "min-recv", "comment",
 					 NULL};
 
-static int load_request(struct yload *l, struct recipe *r, const struct ynode *m)
+static int load_request(struct ysink *l, struct recipe *r, const struct ynode *m)
 {
 	const char *ctx = "request";
 	const struct ynode *v;
@@ -362,21 +313,21 @@ static int load_request(struct yload *l, struct recipe *r, const struct ynode *m
 	if (!want_map(l, m, "recipe", "request") || check_keys(l, m, req_keys, ctx) == -1)
 		return -1;
 	r->req.line = m->line;
-	if ((v = map_get(m, "method")) && get_str(l, v, ctx, "method", &r->req.method) == -1)
+	if ((v = ytree_get(m, "method")) && get_str(l, v, ctx, "method", &r->req.method) == -1)
 		return -1;
-	if ((v = map_get(m, "uri")) && get_str(l, v, ctx, "uri", &r->req.uri) == -1)
+	if ((v = ytree_get(m, "uri")) && get_str(l, v, ctx, "uri", &r->req.uri) == -1)
 		return -1;
-	if ((v = map_get(m, "version")) && get_str(l, v, ctx, "version", &r->req.version) == -1)
+	if ((v = ytree_get(m, "version")) && get_str(l, v, ctx, "version", &r->req.version) == -1)
 		return -1;
-	if ((v = map_get(m, "body")) && get_payload(l, v, ctx, "body", &r->req.body, &r->req.bodylen) == -1)
+	if ((v = ytree_get(m, "body")) && get_payload(l, v, ctx, "body", &r->req.body, &r->req.bodylen) == -1)
 		return -1;
-	if ((v = map_get(m, "env")) && get_bool(l, v, ctx, "env", &r->req.env) == -1)
+	if ((v = ytree_get(m, "env")) && get_bool(l, v, ctx, "env", &r->req.env) == -1)
 		return -1;
-	if ((v = map_get(m, "secret")) && get_bool(l, v, ctx, "secret", &r->req.secret) == -1)
+	if ((v = ytree_get(m, "secret")) && get_bool(l, v, ctx, "secret", &r->req.secret) == -1)
 		return -1;
-	if ((v = map_get(m, "comment")) && get_str(l, v, ctx, "comment", &r->req.comment) == -1)
+	if ((v = ytree_get(m, "comment")) && get_str(l, v, ctx, "comment", &r->req.comment) == -1)
 		return -1;
-	if (!(v = map_get(m, "headers")) || is_null(v))
+	if (!(v = ytree_get(m, "headers")) || ytree_is_null(v))
 		return 0;
 	if (v->type != YN_SEQ)
 		return YERR(l, v, "request: 'headers' must be a list of {name: ..., value: ...}, not %s", type_name(v));
@@ -389,7 +340,7 @@ static int load_request(struct yload *l, struct recipe *r, const struct ynode *m
 		snprintf(hctx, sizeof(hctx), "request header %zu", i + 1);
 		if (!want_map(l, h, hctx, "header") || check_keys(l, h, hdr_keys, hctx) == -1)
 			return -1;
-		if (!(hn = map_get(h, "name")) || !(hv = map_get(h, "value")))
+		if (!(hn = ytree_get(h, "name")) || !(hv = ytree_get(h, "value")))
 			return YERR(l, h, "%s: a header needs both 'name' and 'value'", hctx);
 		rc = get_str(l, hn, hctx, "name", &name);
 		if (rc == 0)
@@ -404,7 +355,7 @@ static int load_request(struct yload *l, struct recipe *r, const struct ynode *m
 	return 0;
 }
 
-static int load_hexpects(struct yload *l, struct recipe *r, const struct ynode *seq)
+static int load_hexpects(struct ysink *l, struct recipe *r, const struct ynode *seq)
 {
 	static const struct {
 		const char *key;
@@ -414,7 +365,7 @@ static int load_hexpects(struct yload *l, struct recipe *r, const struct ynode *
 	};
 	size_t i, k;
 
-	if (is_null(seq))
+	if (ytree_is_null(seq))
 		return 0;
 	if (seq->type != YN_SEQ)
 		return YERR(l, seq, "'expect' must be a list of {status: ...} / {rstring: ...} mappings, not %s",
@@ -429,10 +380,10 @@ static int load_hexpects(struct yload *l, struct recipe *r, const struct ynode *
 		if (!want_map(l, m, ctx, "expect") || check_keys(l, m, hexp_keys, ctx) == -1)
 			return -1;
 		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
-			if (!(v = map_get(m, kinds[k].key)))
+			if (!(v = ytree_get(m, kinds[k].key)))
 				continue;
 			if (pat)
-				return YERR(l, map_key_of(m, v), "%s: expect has both '%s' and '%s' (one match per expect)",
+				return YERR(l, ytree_key_of(m, v), "%s: expect has both '%s' and '%s' (one match per expect)",
 					    ctx, pname, kinds[k].key);
 			pat = v;
 			pname = kinds[k].key;
@@ -449,7 +400,7 @@ static int load_hexpects(struct yload *l, struct recipe *r, const struct ynode *
 			return -1;
 		if (load_expect_opts(l, m, ctx, &e->min_recv, &e->negate) == -1)
 			return -1;
-		if ((v = map_get(m, "comment")) && get_str(l, v, ctx, "comment", &e->comment) == -1)
+		if ((v = ytree_get(m, "comment")) && get_str(l, v, ctx, "comment", &e->comment) == -1)
 			return -1;
 	}
 	return 0;
@@ -462,31 +413,31 @@ static const char *const top_keys[] = {"version", "name", "protocol", "recorded_
  * Turns recipe_compile()'s "step N (line L): reason" (or "expect N (line L)", "request (line L)") into
  * "NAME:L:C: step N: reason", placed at the step's node; other messages go at the 'steps' key.
  */
-static void compile_error(struct yload *l, const struct ynode *root, const char *why)
+static void compile_error(struct ysink *l, const struct ynode *root, const char *why)
 {
 	const struct ynode *seq, *at;
 	size_t idx = 0;
 	int line, used = 0;
 
 	if (sscanf(why, "step %zu (line %d): %n", &idx, &line, &used) == 2 && used > 0) {
-		seq = map_get(root, "steps");
+		seq = ytree_get(root, "steps");
 		at = seq && seq->type == YN_SEQ && idx >= 1 && idx <= seq->nkids ? seq->kids[idx - 1] : root;
 		yerr_at(l, at->line, at->col, "step %zu: %s", idx, why + used);
 	} else if (sscanf(why, "expect %zu (line %d): %n", &idx, &line, &used) == 2 && used > 0) {
-		seq = map_get(root, "expect");
+		seq = ytree_get(root, "expect");
 		at = seq && seq->type == YN_SEQ && idx >= 1 && idx <= seq->nkids ? seq->kids[idx - 1] : root;
 		yerr_at(l, at->line, at->col, "expect %zu: %s", idx, why + used);
 	} else if (sscanf(why, "request (line %d): %n", &line, &used) == 1 && used > 0) {
-		at = map_get(root, "request");
+		at = ytree_get(root, "request");
 		yerr_at(l, at ? at->line : 1, at ? at->col : 1, "request: %s", why + used);
 	} else {
-		at = map_get(root, "steps");
-		at = at ? map_key_of(root, at) : root;
+		at = ytree_get(root, "steps");
+		at = at ? ytree_key_of(root, at) : root;
 		YERR(l, at, "%s", why);
 	}
 }
 
-static struct recipe *load_root(struct yload *l, const struct ynode *root)
+static struct recipe *load_root(struct ysink *l, const struct ynode *root)
 {
 	static const struct {
 		const char *key;
@@ -505,7 +456,7 @@ static struct recipe *load_root(struct yload *l, const struct ynode *root)
 	size_t i;
 
 	/* before the keys: a file without 'version' is most likely not a recipe at all */
-	if (!(v = map_get(root, "version"))) {
+	if (!(v = ytree_get(root, "version"))) {
 		YERR(l, root, "'version' is missing: this is not a recipe (a recipe starts with 'version: 1')");
 		return NULL;
 	}
@@ -518,7 +469,7 @@ static struct recipe *load_root(struct yload *l, const struct ynode *root)
 		     got(v, what, sizeof(what)));
 		return NULL;
 	}
-	if ((v = map_get(root, "kind"))) {
+	if ((v = ytree_get(root, "kind"))) {
 		if (v->type == YN_SCALAR && !strcmp(v->val, "tcp"))
 			kind = RECIPE_TCP;
 		else if (v->type == YN_SCALAR && !strcmp(v->val, "http"))
@@ -535,15 +486,15 @@ static struct recipe *load_root(struct yload *l, const struct ynode *root)
 		return NULL;
 	}
 	for (i = 0; i < ARRAY_SIZE(meta); i++)
-		if ((v = map_get(root, meta[i].key)) &&
+		if ((v = ytree_get(root, meta[i].key)) &&
 		    get_str(l, v, "recipe", meta[i].key, (char **)((char *)r + meta[i].off)) == -1)
 			goto fail;
-	steps = map_get(root, "steps");
-	req = map_get(root, "request");
-	hexp = map_get(root, "expect");
+	steps = ytree_get(root, "steps");
+	req = ytree_get(root, "request");
+	hexp = ytree_get(root, "expect");
 	if (kind == RECIPE_TCP) {
 		if (req || hexp) {
-			v = map_key_of(root, req ? req : hexp);
+			v = ytree_key_of(root, req ? req : hexp);
 			YERR(l, v, "'%s' belongs to HTTP recipes (add 'kind: http'); tcp recipes use 'steps'", v->val);
 			goto fail;
 		}
@@ -551,7 +502,7 @@ static struct recipe *load_root(struct yload *l, const struct ynode *root)
 			YERR(l, root, "'steps' is missing (a tcp recipe is a list of connect/send/expect steps)");
 			goto fail;
 		}
-		if (steps->type != YN_SEQ && !is_null(steps)) {
+		if (steps->type != YN_SEQ && !ytree_is_null(steps)) {
 			YERR(l, steps, "'steps' must be a list, not %s", type_name(steps));
 			goto fail;
 		}
@@ -564,7 +515,7 @@ static struct recipe *load_root(struct yload *l, const struct ynode *root)
 				goto fail;
 	} else {
 		if (steps) {
-			YERR(l, map_key_of(root, steps), "'steps' belongs to tcp recipes; HTTP recipes use 'request' "
+			YERR(l, ytree_key_of(root, steps), "'steps' belongs to tcp recipes; HTTP recipes use 'request' "
 			     "and 'expect'");
 			goto fail;
 		}
@@ -583,9 +534,12 @@ fail:
 	return NULL;
 }
 
+/* RECIPE_MAX_STEPS steps of a dozen nodes each, with room to spare. */
+static const struct ytree_kind recipe_kind = {"recipe", "recipes", "a recipe starts with 'version: 1'", 100000};
+
 struct recipe *recipe_load_mem(const char *text, size_t len, const char *name, char *err, size_t errlen)
 {
-	struct yload l = {.name = name ? name : "<recipe>", .err = err, .errlen = errlen};
+	struct ysink l = {.name = name ? name : "<recipe>", .err = err, .errlen = errlen};
 	struct ynode *root;
 	struct recipe *r;
 
@@ -594,7 +548,7 @@ struct recipe *recipe_load_mem(const char *text, size_t len, const char *name, c
 			RECIPE_YAML_MAX_FILE);
 		return NULL;
 	}
-	root = ytree_read(text, len, l.name, err, errlen);
+	root = ytree_read(text, len, l.name, &recipe_kind, err, errlen);
 	if (!root)
 		return NULL;
 	if (root->type != YN_MAP) {

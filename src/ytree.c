@@ -14,12 +14,11 @@
 #include "ytree.h"
 
 struct yread {
-	const char *name;       /* file name for messages */
+	struct ysink s;         /* file name and error buffer */
+	const struct ytree_kind *kind;
 	const char *text;       /* the input, to place reader errors that only give a byte offset */
 	size_t textlen;
 	size_t nnodes;
-	char *err;
-	size_t errlen;
 };
 
 void ytree_free(struct ynode *n)
@@ -35,8 +34,7 @@ void ytree_free(struct ynode *n)
 	free(n);
 }
 
-static int yerr_at(struct yread *l, int line, int col, const char *fmt, ...) PRINTF_FMT(4, 5);
-static int yerr_at(struct yread *l, int line, int col, const char *fmt, ...)
+int yerr_at(const struct ysink *s, int line, int col, const char *fmt, ...)
 {
 	char msg[ERR_LEN];
 	va_list ap;
@@ -44,11 +42,36 @@ static int yerr_at(struct yread *l, int line, int col, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	set_err(l->err, l->errlen, "%s:%d:%d: %s", l->name, line, col, msg);
+	set_err(s->err, s->errlen, "%s:%d:%d: %s", s->name, line, col, msg);
 	return -1;
 }
 
-#define YERR(l, n, ...) yerr_at((l), (n)->line, (n)->col, __VA_ARGS__)
+bool ytree_is_null(const struct ynode *n)
+{
+	return n->type == YN_SCALAR && n->plain &&
+	       (n->len == 0 || !strcmp(n->val, "~") || !strcmp(n->val, "null") || !strcmp(n->val, "Null") ||
+		!strcmp(n->val, "NULL"));
+}
+
+const struct ynode *ytree_get(const struct ynode *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; m->type == YN_MAP && i + 1 < m->nkids; i += 2)
+		if (m->kids[i]->type == YN_SCALAR && !strcmp(m->kids[i]->val, key))
+			return m->kids[i + 1];
+	return NULL;
+}
+
+const struct ynode *ytree_key_of(const struct ynode *m, const struct ynode *val)
+{
+	size_t i;
+
+	for (i = 0; m->type == YN_MAP && i + 1 < m->nkids; i += 2)
+		if (m->kids[i + 1] == val)
+			return m->kids[i];
+	return m;
+}
 
 /* Places a reader error (bad UTF-8, control bytes), for which libyaml gives only a byte offset. */
 static void offset_to_pos(const struct yread *l, size_t off, int *line, int *col)
@@ -73,19 +96,19 @@ static int parser_error(struct yread *l, const yaml_parser_t *p)
 
 	switch (p->error) {
 	case YAML_MEMORY_ERROR:
-		return yerr_at(l, 1, 1, "out of memory");
+		return yerr_at(&l->s, 1, 1, "out of memory");
 	case YAML_READER_ERROR:
 		offset_to_pos(l, p->problem_offset, &line, &col);
 		if (p->problem_value != -1)
-			return yerr_at(l, line, col, "%s (byte 0x%02x); recipes are UTF-8 text", p->problem,
-				       (unsigned)p->problem_value & 0xff);
-		return yerr_at(l, line, col, "%s; recipes are UTF-8 text", p->problem);
+			return yerr_at(&l->s, line, col, "%s (byte 0x%02x); %s are UTF-8 text", p->problem,
+				       (unsigned)p->problem_value & 0xff, l->kind->whats);
+		return yerr_at(&l->s, line, col, "%s; %s are UTF-8 text", p->problem, l->kind->whats);
 	default:
 		if (p->context)
-			return yerr_at(l, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
+			return yerr_at(&l->s, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
 				       "YAML syntax error: %s (%s at line %d, column %d)", p->problem, p->context,
 				       (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
-		return yerr_at(l, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
+		return yerr_at(&l->s, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
 			       "YAML syntax error: %s", p->problem ? p->problem : "unknown error");
 	}
 }
@@ -94,14 +117,14 @@ static struct ynode *ynode_new(struct yread *l, enum ynode_type type, const yaml
 {
 	struct ynode *n;
 
-	if (++l->nnodes > YTREE_MAX_NODES) {
-		yerr_at(l, (int)m->line + 1, (int)m->column + 1, "more than %d YAML nodes: this is not a recipe",
-			YTREE_MAX_NODES);
+	if (++l->nnodes > l->kind->max_nodes) {
+		yerr_at(&l->s, (int)m->line + 1, (int)m->column + 1, "more than %zu YAML nodes: this is not a %s",
+			l->kind->max_nodes, l->kind->what);
 		return NULL;
 	}
 	n = calloc(1, sizeof(*n));
 	if (!n) {
-		yerr_at(l, (int)m->line + 1, (int)m->column + 1, "out of memory");
+		yerr_at(&l->s, (int)m->line + 1, (int)m->column + 1, "out of memory");
 		return NULL;
 	}
 	n->type = type;
@@ -119,7 +142,7 @@ static int ynode_add(struct yread *l, struct ynode *parent, struct ynode *kid)
 
 		v = realloc(parent->kids, nsize * sizeof(*v));
 		if (!v)
-			return YERR(l, kid, "out of memory");
+			return YERR(&l->s, kid, "out of memory");
 		parent->kids = v;
 		parent->size = nsize;
 	}
@@ -134,15 +157,17 @@ static int check_node_event(struct yread *l, const yaml_event_t *ev, const yaml_
 	int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
 
 	if (anchor)
-		return yerr_at(l, line, col, "anchors (&%s) are not supported in recipes", (const char *)anchor);
+		return yerr_at(&l->s, line, col, "anchors (&%s) are not supported in %s", (const char *)anchor,
+				 l->kind->whats);
 	if (tag && !implicit)
-		return yerr_at(l, line, col, "tags (%s) are not supported in recipes", (const char *)tag);
+		return yerr_at(&l->s, line, col, "tags (%s) are not supported in %s", (const char *)tag, l->kind->whats);
 	return 0;
 }
 
-struct ynode *ytree_read(const char *text, size_t len, const char *name, char *err, size_t errlen)
+struct ynode *ytree_read(const char *text, size_t len, const char *name, const struct ytree_kind *kind,
+			 char *err, size_t errlen)
 {
-	struct yread rd = {.name = name, .text = text, .textlen = len, .err = err, .errlen = errlen};
+	struct yread rd = {.s = {name, err, errlen}, .kind = kind, .text = text, .textlen = len};
 	struct yread *l = &rd;
 	yaml_parser_t p;
 	yaml_event_t ev;
@@ -153,7 +178,7 @@ struct ynode *ytree_read(const char *text, size_t len, const char *name, char *e
 	bool done = false, have_ev = false;
 
 	if (!yaml_parser_initialize(&p)) {
-		set_err(l->err, l->errlen, "%s: out of memory", l->name);
+		set_err(err, errlen, "%s: out of memory", name);
 		return NULL;
 	}
 	yaml_parser_set_input_string(&p, (const unsigned char *)l->text, l->textlen);
@@ -171,14 +196,15 @@ struct ynode *ytree_read(const char *text, size_t len, const char *name, char *e
 			break;
 		case YAML_DOCUMENT_START_EVENT:
 			if (++ndocs > 1) {
-				yerr_at(l, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-					"a recipe file holds one YAML document (found a second '---')");
+				yerr_at(&l->s, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+					"a %s file holds one YAML document (found a second '---')", l->kind->what);
 				goto fail;
 			}
 			break;
 		case YAML_ALIAS_EVENT:
-			yerr_at(l, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-				"aliases (*%s) are not supported in recipes", (const char *)ev.data.alias.anchor);
+			yerr_at(&l->s, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				"aliases (*%s) are not supported in %s", (const char *)ev.data.alias.anchor,
+				l->kind->whats);
 			goto fail;
 		case YAML_SCALAR_EVENT:
 			if (check_node_event(l, &ev, ev.data.scalar.anchor, ev.data.scalar.tag,
@@ -191,7 +217,7 @@ struct ynode *ytree_read(const char *text, size_t len, const char *name, char *e
 			n->len = ev.data.scalar.length;
 			n->val = xstrndup((const char *)ev.data.scalar.value, n->len);
 			if (!n->val) {
-				YERR(l, n, "out of memory");
+				YERR(&l->s, n, "out of memory");
 				ytree_free(n);
 				goto fail;
 			}
@@ -230,7 +256,8 @@ struct ynode *ytree_read(const char *text, size_t len, const char *name, char *e
 			}
 			if (n->type != YN_SCALAR) {
 				if (depth >= YTREE_MAX_DEPTH) {
-					YERR(l, n, "nesting deeper than %d levels: this is not a recipe", YTREE_MAX_DEPTH);
+					YERR(&l->s, n, "nesting deeper than %d levels: this is not a %s", YTREE_MAX_DEPTH,
+					     l->kind->what);
 					goto fail;
 				}
 				stack[depth++] = n;
@@ -241,7 +268,7 @@ struct ynode *ytree_read(const char *text, size_t len, const char *name, char *e
 	}
 	yaml_parser_delete(&p);
 	if (!root) {
-		yerr_at(l, 1, 1, "the file is empty (a recipe starts with 'version: 1')");
+		yerr_at(&l->s, 1, 1, "the file is empty (%s)", l->kind->empty);
 		return NULL;
 	}
 	return root;

@@ -1,6 +1,6 @@
 /*
- * Unit tests for recheckd's config loader: every key, the defaults, and every error with its line.
- * conf.c lives in runner/ (the daemon), so it is compiled into this test directly.
+ * Unit tests for recheckd's config loader (runner/conf.c): every key, the defaults, every error with its
+ * line and column, and the shapes src/ytree.c refuses before the schema is looked at.
  */
 #include "api.h"
 
@@ -186,78 +186,78 @@ static void errors_name_the_line(void **state)
 		const char *text;
 		const char *want;
 	} cases[] = {
-		{"", "t.yaml:0: the file is empty"},
-		{"threads: [1\n", "t.yaml:2: "},
-		{"bogus: 1\n" L1 S1, "t.yaml:1: top level: unknown key 'bogus' (expected one of: threads,"},
-		{"threads: 1\nthreads: 2\n" L1 S1, "t.yaml:2: top level: duplicate key 'threads'"},
-		{"threads: 0\n" L1 S1, "t.yaml:1: threads: 0 is out of range (1 to 64)"},
-		{"threads: two\n" L1 S1, "t.yaml:1: threads: 'two' is not a whole number"},
-		{"relay: zerocopy\n" L1 S1, "t.yaml:1: relay: expected splice or copy, not 'zerocopy'"},
-		{"log: file\n" L1 S1, "t.yaml:1: log: expected stderr or syslog"},
-		{"allow_root: maybe\n" L1 S1, "t.yaml:1: allow_root: expected true or false, not 'maybe'"},
-		{"drain_timeout: 5x\n" L1 S1, "t.yaml:1: drain_timeout: '5x' has an unknown time unit"},
-		{"group: g\n" L1 S1, "t.yaml:1: group: needs 'user' as well"},
-		{"stats: {bind: nowhere}\n" L1 S1, "t.yaml:1: stats.bind"},
-		{"stats: {port: 1}\n" L1 S1, "t.yaml:1: stats: unknown key 'port'"},
-		{"threads: 1\n", "t.yaml:1: 'listeners' is required"},
-		{"listeners: []\n", "t.yaml:1: 'listeners' is empty"},
-		{"listeners: {a: 1}\n", "t.yaml:1: listeners: expected a list"},
-		{L1 S1 "    colour: red\n", "t.yaml:6: listener: unknown key 'colour'"},
-		{"listeners:\n  - bind: \":1\"\n" S1, "t.yaml:2: listener: 'name' is required"},
-		{"listeners:\n  - name: a\n" S1, "t.yaml:2: listener a: 'bind' is required"},
-		{L1, "t.yaml:2: listener a: 'servers' is required"},
-		{L1 "    servers: []\n", "t.yaml:4: listener a: 'servers' is empty"},
-		{L1 "    bind: \":3\"\n" S1, "t.yaml:4: listener: duplicate key 'bind'"},
-		{"listeners:\n  - name: a\n    bind: \"1.2.3.4\"\n" S1, "t.yaml:3: listener.bind: '1.2.3.4': expected HOST:PORT"},
-		{"listeners:\n  - name: a\n    bind: \"127.0.0.1:99999\"\n" S1, "t.yaml:3: listener.bind: '127.0.0.1:99999': the port"},
-		{"listeners:\n  - name: a\n    bind: \"::1:80\"\n" S1, "t.yaml:3: listener.bind: '::1:80': write IPv6 addresses in brackets"},
-		{L1 "    balance: roundrobin\n" S1, "t.yaml:4: balance: only 'source' is supported"},
-		{L1 "    hash_type: ring\n" S1, "t.yaml:4: hash_type: "},
-		{L1 "    maxconn: 0\n" S1, "t.yaml:4: maxconn: 0 is out of range"},
-		{L1 "    allbackups: 2\n" S1, "t.yaml:4: allbackups: expected true or false"},
-		{L1 "    on_marked_down: kill\n" S1, "t.yaml:4: on_marked_down: expected shutdown-sessions or none"},
-		{L1 "    timeouts: {client: 1s, idle: 2s}\n" S1, "t.yaml:4: timeouts: unknown key 'idle'"},
-		{L1 "    timeouts: {connect: 0}\n" S1, "t.yaml:4: timeouts.connect: must be more than 0"},
-		{L1 "    timeouts: {server: soon}\n" S1, "t.yaml:4: timeouts.server: 'soon' is not a duration"},
-		{L1 "    check: {inter: 2s}\n" S1, "t.yaml:4: check: 'recipe' is required"},
-		{L1 "    check: {recipe: r.yaml, inter: 0}\n" S1, "t.yaml:4: check.inter: must be more than 0"},
-		{L1 "    check: {recipe: r.yaml, rise: 0}\n" S1, "t.yaml:4: check.rise: 0 is out of range (1 to 1000)"},
-		{L1 "    check: {recipe: r.yaml, fall: -1}\n" S1, "t.yaml:4: check.fall: -1 is out of range"},
-		{L1 "    check: {recipe: r.yaml, spread: 60}\n" S1, "t.yaml:4: check.spread: 60 is out of range (0 to 50)"},
-		{L1 "    check: {recipe: r.yaml, port: 1}\n" S1, "t.yaml:4: check: unknown key 'port'"},
-		{L1 "    check: {recipe: r.yaml, fastinter: 1d2}\n" S1, "t.yaml:4: check.fastinter:"},
-		{L1 "    check: {recipe: r.yaml, downinter: 5w}\n" S1, "t.yaml:4: check.downinter:"},
-		{L1 "    check: {recipe: r.yaml, timeout: 400y}\n" S1, "t.yaml:4: check.timeout:"},
-		{L1 "    check: {recipe: [a]}\n" S1, "t.yaml:4: check.recipe: expected a single value"},
-		{L1 "    servers:\n      - {address: \"127.0.0.1:2\"}\n", "t.yaml:5: server: 'name' is required"},
-		{L1 "    servers:\n      - {name: s}\n", "t.yaml:5: server s: 'address' is required"},
+		{"", "t.yaml:1:1: the file is empty (expected a mapping with 'listeners')"},
+		{"threads: [1\n", "t.yaml:2:1: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 1, column 10)"},
+		{"bogus: 1\n" L1 S1, "t.yaml:1:1: top level: unknown key 'bogus' (expected one of: threads, stats, listeners, user, group, allow_root, relay, log, drain_timeout)"},
+		{"threads: 1\nthreads: 2\n" L1 S1, "t.yaml:2:1: top level: duplicate key 'threads' (first at line 1)"},
+		{"threads: 0\n" L1 S1, "t.yaml:1:10: threads: 0 is out of range (1 to 64)"},
+		{"threads: two\n" L1 S1, "t.yaml:1:10: threads: 'two' is not a whole number"},
+		{"relay: zerocopy\n" L1 S1, "t.yaml:1:8: relay: expected splice or copy, not 'zerocopy'"},
+		{"log: file\n" L1 S1, "t.yaml:1:6: log: expected stderr or syslog, not 'file'"},
+		{"allow_root: maybe\n" L1 S1, "t.yaml:1:13: allow_root: expected true or false, not 'maybe'"},
+		{"drain_timeout: 5x\n" L1 S1, "t.yaml:1:16: drain_timeout: '5x' has an unknown time unit 'x' (use us, ms, s, m, h or d)"},
+		{"group: g\n" L1 S1, "t.yaml:1:1: group: needs 'user' as well"},
+		{"stats: {bind: nowhere}\n" L1 S1, "t.yaml:1:15: stats.bind: 'nowhere': expected HOST:PORT, [IPV6]:PORT or :PORT"},
+		{"stats: {port: 1}\n" L1 S1, "t.yaml:1:9: stats: unknown key 'port' (expected one of: bind)"},
+		{"threads: 1\n", "t.yaml:1:1: 'listeners' is required (at least one listener)"},
+		{"listeners: []\n", "t.yaml:1:12: 'listeners' is empty"},
+		{"listeners: {a: 1}\n", "t.yaml:1:12: listeners: expected a list"},
+		{L1 S1 "    colour: red\n", "t.yaml:6:5: listener: unknown key 'colour' (expected one of: name, bind, balance, hash_type, allbackups, maxconn, timeouts, check, servers, on_marked_down)"},
+		{"listeners:\n  - bind: \":1\"\n" S1, "t.yaml:2:5: listener: 'name' is required"},
+		{"listeners:\n  - name: a\n" S1, "t.yaml:2:5: listener a: 'bind' is required"},
+		{L1, "t.yaml:2:5: listener a: 'servers' is required (at least one server)"},
+		{L1 "    servers: []\n", "t.yaml:4:14: listener a: 'servers' is empty"},
+		{L1 "    bind: \":3\"\n" S1, "t.yaml:4:5: listener: duplicate key 'bind' (first at line 3)"},
+		{"listeners:\n  - name: a\n    bind: \"1.2.3.4\"\n" S1, "t.yaml:3:11: listener.bind: '1.2.3.4': expected HOST:PORT, [IPV6]:PORT or :PORT"},
+		{"listeners:\n  - name: a\n    bind: \"127.0.0.1:99999\"\n" S1, "t.yaml:3:11: listener.bind: '127.0.0.1:99999': the port must be a number from 0 to 65535"},
+		{"listeners:\n  - name: a\n    bind: \"::1:80\"\n" S1, "t.yaml:3:11: listener.bind: '::1:80': write IPv6 addresses in brackets: [ADDR]:PORT"},
+		{L1 "    balance: roundrobin\n" S1, "t.yaml:4:14: listener.balance: only 'source' is supported, not 'roundrobin'"},
+		{L1 "    hash_type: ring\n" S1, "t.yaml:4:16: listener.hash_type: hash-type 'ring': the method must be 'map-based' or 'consistent' (got 'ring')"},
+		{L1 "    maxconn: 0\n" S1, "t.yaml:4:14: listener.maxconn: 0 is out of range (1 to 1000000)"},
+		{L1 "    allbackups: 2\n" S1, "t.yaml:4:17: listener.allbackups: expected true or false, not '2'"},
+		{L1 "    on_marked_down: kill\n" S1, "t.yaml:4:21: listener.on_marked_down: expected shutdown-sessions or none, not 'kill'"},
+		{L1 "    timeouts: {client: 1s, idle: 2s}\n" S1, "t.yaml:4:28: listener.timeouts: unknown key 'idle' (expected one of: client, server, connect)"},
+		{L1 "    timeouts: {connect: 0}\n" S1, "t.yaml:4:25: listener.timeouts.connect: must be more than 0"},
+		{L1 "    timeouts: {server: soon}\n" S1, "t.yaml:4:24: listener.timeouts.server: 'soon' is not a duration (expected a number with an optional unit us, ms, s, m, h, d)"},
+		{L1 "    check: {inter: 2s}\n" S1, "t.yaml:4:12: listener.check: 'recipe' is required (the recipe file this check replays)"},
+		{L1 "    check: {recipe: r.yaml, inter: 0}\n" S1, "t.yaml:4:36: listener.check.inter: must be more than 0"},
+		{L1 "    check: {recipe: r.yaml, rise: 0}\n" S1, "t.yaml:4:35: listener.check.rise: 0 is out of range (1 to 1000)"},
+		{L1 "    check: {recipe: r.yaml, fall: -1}\n" S1, "t.yaml:4:35: listener.check.fall: -1 is out of range (1 to 1000)"},
+		{L1 "    check: {recipe: r.yaml, spread: 60}\n" S1, "t.yaml:4:37: listener.check.spread: 60 is out of range (0 to 50)"},
+		{L1 "    check: {recipe: r.yaml, port: 1}\n" S1, "t.yaml:4:29: listener.check: unknown key 'port' (expected one of: recipe, inter, fastinter, downinter, rise, fall, timeout, spread)"},
+		{L1 "    check: {recipe: r.yaml, fastinter: 1d2}\n" S1, "t.yaml:4:40: listener.check.fastinter: '1d2' has an unknown time unit 'd2' (use us, ms, s, m, h or d)"},
+		{L1 "    check: {recipe: r.yaml, downinter: 5w}\n" S1, "t.yaml:4:40: listener.check.downinter: '5w' has an unknown time unit 'w' (use us, ms, s, m, h or d)"},
+		{L1 "    check: {recipe: r.yaml, timeout: 400y}\n" S1, "t.yaml:4:38: listener.check.timeout: '400y' has an unknown time unit 'y' (use us, ms, s, m, h or d)"},
+		{L1 "    check: {recipe: [a]}\n" S1, "t.yaml:4:21: listener.check.recipe: expected a single value"},
+		{L1 "    servers:\n      - {address: \"127.0.0.1:2\"}\n", "t.yaml:5:9: server: 'name' is required"},
+		{L1 "    servers:\n      - {name: s}\n", "t.yaml:5:9: server s: 'address' is required"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", weight: 257}\n",
-		 "t.yaml:5: server.weight: 257 is out of range (0 to 256)"},
-		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", id: 0}\n", "t.yaml:5: server.id: 0 is out of range"},
+		 "t.yaml:5:51: server.weight: 257 is out of range (0 to 256)"},
+		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", id: 0}\n", "t.yaml:5:47: server.id: 0 is out of range (1 to 1048575)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", backup: yes please}\n",
-		 "t.yaml:5: server.backup: expected true or false"},
-		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", port: 3}\n", "t.yaml:5: server: unknown key 'port'"},
+		 "t.yaml:5:51: server.backup: expected true or false, not 'yes please'"},
+		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", port: 3}\n", "t.yaml:5:43: server: unknown key 'port' (expected one of: name, address, weight, backup, id, on_marked_down, check)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\"}\n      - {name: s, address: \"127.0.0.1:3\"}\n",
-		 "t.yaml:6: server s: the name is already used in listener a (line 5)"},
+		 "t.yaml:6:9: server s: the name is already used in listener a (line 5)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", id: 4}\n      - {name: t, address: \"127.0.0.1:3\", id: 4}\n",
-		 "t.yaml:6: server t: id 4 is already used by server s"},
+		 "t.yaml:6:9: server t: id 4 is already used by server s"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", check: true}\n",
-		 "t.yaml:5: server s: check: true needs a check on the listener"},
+		 "t.yaml:5:50: server s: check: true needs a check on the listener (or give the server a check mapping with a recipe)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", check: {inter: 1s}}\n",
-		 "t.yaml:5: check: 'recipe' is required"},
+		 "t.yaml:5:50: server.check: 'recipe' is required (the recipe file this check replays)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", check: {rise: 1, inter: 1}}\n",
-		 "t.yaml:5: check: 'recipe' is required"},
+		 "t.yaml:5:50: server.check: 'recipe' is required (the recipe file this check replays)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", check: {recipe: r.yaml, colour: 1}}\n",
-		 "t.yaml:5: server.check: unknown key 'colour'"},
+		 "t.yaml:5:67: server.check: unknown key 'colour' (expected one of: recipe, inter, fastinter, downinter, rise, fall, timeout, spread)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", on_marked_down: maybe}\n",
-		 "t.yaml:5: on_marked_down: expected shutdown-sessions or none"},
-		{L1 "    servers:\n      - {name: s, address: \"no-such-host.invalid:2\"}\n", "t.yaml:5: server.address: 'no-such-host.invalid:2': cannot resolve"},
-		{L1 S1 "  - name: a\n    bind: \"127.0.0.1:3\"\n" S1, "t.yaml:6: listener a: the name is already used (line 2)"},
-		{L1 S1 "  - name: b\n    bind: \"127.0.0.1:1\"\n" S1, "t.yaml:6: listener b: bind 127.0.0.1:1 is already used by listener a"},
-		{"stats: {bind: \"127.0.0.1:1\"}\n" L1 S1, "t.yaml:3: listener a: bind is the same address as stats.bind"},
+		 "t.yaml:5:59: server.on_marked_down: expected shutdown-sessions or none, not 'maybe'"},
+		{L1 "    servers:\n      - {name: s, address: \"no-such-host.invalid:2\"}\n", "t.yaml:5:28: server.address: 'no-such-host.invalid:2': cannot resolve 'no-such-host.invalid'"},
+		{L1 S1 "  - name: a\n    bind: \"127.0.0.1:3\"\n" S1, "t.yaml:6:5: listener a: the name is already used (line 2)"},
+		{L1 S1 "  - name: b\n    bind: \"127.0.0.1:1\"\n" S1, "t.yaml:6:5: listener b: bind 127.0.0.1:1 is already used by listener a"},
+		{"stats: {bind: \"127.0.0.1:1\"}\n" L1 S1, "t.yaml:3:5: listener a: bind is the same address as stats.bind"},
 		{"listeners:\n  - name: " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n    bind: \":1\"\n" S1,
-		 "t.yaml:2: listener.name: longer than 64 bytes"},
-		{"- a\n- b\n", "t.yaml:1: top level: expected a mapping"},
+		 "t.yaml:2:11: listener.name: longer than 64 bytes"},
+		{"- a\n- b\n", "t.yaml:1:1: top level: expected a mapping"},
 	};
 	size_t i;
 
@@ -271,6 +271,53 @@ static void errors_name_the_line(void **state)
 			fail();
 		}
 	}
+}
+
+/* What ytree refuses before the schema: aliases (billion laughs), tags, depth, node count, documents. */
+static void hostile_shapes(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{"threads: &a 1\n" L1 S1, "t.yaml:1:10: anchors (&a) are not supported in recheckd configurations"},
+		{"threads: *a\n" L1 S1, "t.yaml:1:10: aliases (*a) are not supported in recheckd configurations"},
+		{"threads: !!int 1\n" L1 S1, "t.yaml:1:10: tags (tag:yaml.org,2002:int) are not supported in recheckd "
+		 "configurations"},
+		{L1 S1 "---\nthreads: 1\n", "t.yaml:6:1: a recheckd configuration file holds one YAML document"},
+		{"threads: \"\xff\"\n" L1 S1, "t.yaml:1:11: invalid leading UTF-8 octet (byte 0xff); recheckd "
+		 "configurations are UTF-8 text"},
+		{"threads: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+		 "t.yaml:1:41: nesting deeper than 32 levels: this is not a recheckd configuration"},
+	};
+	char err[ERR_LEN];
+	struct conf *c;
+	size_t i, n = 300001;
+	char *big;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		c = load(cases[i].text, err);
+		if (c || !strstr(err, cases[i].want)) {
+			print_error("case %zu: want \"%s\"\n got \"%s\"\n", i, cases[i].want, c ? "(accepted)" : err);
+			conf_free(c);
+			fail();
+		}
+	}
+	/* One node more than the cap, in a file under the size cap. */
+	big = malloc(CONF_MAX_FILE + 16); /* read only up to the first NUL, or refused by size */
+	assert_non_null(big);
+	memcpy(big, "threads: [", 10);
+	for (i = 0; i < n; i++)
+		memcpy(big + 10 + 2 * i, "1,", 2);
+	memcpy(big + 10 + 2 * n, "]\n", 3);
+	c = load(big, err);
+	assert_null(c);
+	assert_non_null(strstr(err, "more than 300000 YAML nodes: this is not a recheckd configuration"));
+	/* Over the file cap. */
+	c = conf_load_mem(big, CONF_MAX_FILE + 1, "t.yaml", ".", CONF_NO_RECIPES, err, sizeof(err));
+	assert_null(c);
+	assert_non_null(strstr(err, "t.yaml: 1048577 bytes is more than the 1048576-byte limit"));
+	free(big);
 }
 
 static void file_and_recipes(void **state)
@@ -289,7 +336,7 @@ static void file_and_recipes(void **state)
 	/* A recipe that does not exist is an error naming the config line and the recipe path. */
 	c = conf_load(path, 0, err, sizeof(err));
 	assert_null(c);
-	assert_non_null(strstr(err, "recheckd.yaml:4: check.recipe: "));
+	assert_non_null(strstr(err, "recheckd.yaml:4:21: listener.check.recipe: "));
 	assert_non_null(strstr(err, rpath));
 	/* Without recipe loading, the path is resolved next to the config file. */
 	c = conf_load(path, CONF_NO_RECIPES, err, sizeof(err));
@@ -309,6 +356,7 @@ int main(void)
 		cmocka_unit_test(every_key),
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(errors_name_the_line),
+		cmocka_unit_test(hostile_shapes),
 		cmocka_unit_test(file_and_recipes),
 	};
 
