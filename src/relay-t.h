@@ -42,7 +42,7 @@ struct relay_pool {
 	size_t nbufs;       /* idle buffers in the array */
 	size_t pipes_out;   /* pipes currently held by sessions */
 	size_t bufs_out;    /* buffers currently held by sessions */
-	int pipesz;         /* capacity of one pipe in bytes (F_GETPIPE_SZ of the first one) */
+	int pipesz;         /* capacity of one pipe in bytes (F_GETPIPE_SZ of the first one, grown) */
 };
 
 struct relay_conf {

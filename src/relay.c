@@ -16,6 +16,15 @@
 
 /* Each wakeup moves at most this many chunks per direction, so one fast session cannot starve others. */
 #define RELAY_ROUNDS 8
+/*
+ * Pipes are grown to this size: a 1 GiB stream then takes 10.7k syscalls instead of 36k with the default
+ * 64 KiB (perf stat -e raw_syscalls:sys_enter on recheckd), and bulk throughput rose in 5 of 6 A/B pairs.
+ * Only the first RELAY_BIG_PIPES pipes of a pool are grown: an unprivileged user's pipes share a soft
+ * limit (fs.pipe-user-pages-soft, 64 MiB by default), past which the kernel hands out tiny pipes. A pipe
+ * that cannot grow keeps its size; `room` then overestimates and splice simply moves less.
+ */
+#define RELAY_PIPE_SIZE (256 * 1024)
+#define RELAY_BIG_PIPES 64
 /* A splice shorter than this (and than the room asked for) means the socket is empty. */
 #define RELAY_DRAINED_SPLICE 16384
 
@@ -64,6 +73,8 @@ static int pipe_get(struct relay_pool *p, int fds[2])
 	} else {
 		if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1)
 			return -1;
+		if (p->pipes_out < RELAY_BIG_PIPES)
+			(void)fcntl(fds[0], F_SETPIPE_SZ, RELAY_PIPE_SIZE); /* best effort, see RELAY_PIPE_SIZE */
 		if (p->pipes_out == 0 && p->npipes == 0) {
 			int sz = fcntl(fds[0], F_GETPIPE_SZ);
 
