@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""The .deb, end to end on this machine: cpack -G DEB builds recheck_VERSION_ARCH.deb, lintian reports no
+error, dpkg -i installs it (the recheckd user is created, the unit enabled the Debian way, /etc/recheck
+holds conffiles), the installed configuration passes recheckd -c, systemd-analyze verifies the installed
+unit and rates it 2.5 or better offline, the installed recheckd runs as the created user with the unit's
+restrictions that do not need systemd and relays one request, and dpkg --purge leaves nothing behind.
+
+systemd is not PID 1 in the test containers, so the service is not started through systemctl: the test
+reads ExecStart=, User=, Group=, NoNewPrivileges= and CapabilityBoundingSet= from the installed unit and
+runs that command with setpriv as that user (the namespace, seccomp and file system settings only systemd
+applies are checked offline by systemd-analyze). $NOTIFY_SOCKET is a socket of the test, so the READY=1
+that Type=notify waits for is checked too. The machine is restored whatever happens: the package is purged
+and a recheckd user this test created is removed (CI runs as root on a shared machine)."""
+import grp
+import http.client
+import os
+import pwd
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import harness  # noqa: E402
+
+PKG = "recheck"
+USER_GECOS = "recheckd health checks and relay"
+UNIT = "/lib/systemd/system/recheckd.service"
+CONF = "/etc/recheck/recheckd.yaml"
+# What the maintainer scripts and deb-systemd-helper create outside the package's own file list.
+STATE_PATHS = [
+    "/etc/recheck",
+    "/etc/systemd/system/recheckd.service",
+    "/etc/systemd/system/multi-user.target.wants/recheckd.service",
+    "/var/lib/systemd/deb-systemd-helper-enabled/recheckd.service.dsh-also",
+    "/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/recheckd.service",
+    "/var/lib/systemd/deb-systemd-helper-masked/recheckd.service",
+]
+MAX_EXPOSURE = 2.5
+
+
+def run(argv, timeout=300, check=True, **kw):
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and res.returncode != 0:
+        raise AssertionError("%s: exit %d\nstdout:\n%s\nstderr:\n%s" % (
+            " ".join(argv), res.returncode, res.stdout, res.stderr))
+    return res
+
+
+def dpkg(*args):
+    """dpkg, retried while another dpkg or apt holds the lock (other jobs install packages too)."""
+    deadline = time.monotonic() + 120
+    while True:
+        res = run(["dpkg"] + list(args), check=False)
+        locked = "lock" in res.stderr and res.returncode != 0
+        if not locked or time.monotonic() > deadline:
+            return res
+        time.sleep(1)
+
+
+def installed():
+    res = run(["dpkg-query", "-W", "-f=${Status}", PKG], check=False)
+    return res.returncode == 0 and "installed" in res.stdout.split()
+
+
+def our_user():
+    try:
+        return pwd.getpwnam("recheckd").pw_gecos == USER_GECOS
+    except KeyError:
+        return False
+
+
+def user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def group_exists(name):
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def unit_values(text, key):
+    return [line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith(key + "=")]
+
+
+class PackageDeb(harness.Case):
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise unittest_skip("needs root: installs and purges the package on this machine")
+        for tool in ("cpack", "dpkg", "dpkg-shlibdeps", "lintian", "systemd-analyze", "setpriv", "fakeroot"):
+            if not harness.which(tool):
+                raise AssertionError("%s is missing (tests/deps.sh installs it)" % tool)
+        if installed() or user_exists("recheckd"):
+            if not installed() and not our_user():
+                raise AssertionError("a recheckd user that this package did not create exists: not touching it")
+            sys.stderr.write("purging a recheck package or user left by an earlier run\n")
+            cls.restore()
+
+    @classmethod
+    def restore(cls):
+        if installed() or os.path.exists("/var/lib/dpkg/info/%s.list" % PKG):
+            dpkg("--purge", PKG)
+        if our_user():
+            run(["userdel", "recheckd"], check=False)
+        if group_exists("recheckd") and not user_exists("recheckd") and not grp.getgrnam("recheckd").gr_mem:
+            run(["groupdel", "recheckd"], check=False)
+
+    def build_deb(self):
+        """A Release build with prefix /usr, kept under the build directory so later runs rebuild only what
+        changed. Returns the path of the .deb."""
+        bdir = os.path.join(harness.BUILD, "pkg-deb")
+        run(["cmake", "-S", harness.SRC, "-B", bdir, "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_INSTALL_PREFIX=/usr",
+             "-DRECHECK_TESTS=OFF"])
+        run(["cmake", "--build", bdir, "-j2"], timeout=600)
+        for old in os.listdir(bdir):
+            if old.endswith(".deb"):
+                os.unlink(os.path.join(bdir, old))
+        res = run(["cpack", "-G", "DEB"], cwd=bdir)
+        debs = [f for f in os.listdir(bdir) if f.endswith(".deb")]
+        self.assertEqual(len(debs), 1, res.stdout)
+        arch = run(["dpkg", "--print-architecture"]).stdout.strip()
+        with open(os.path.join(harness.SRC, "CMakeLists.txt")) as f:
+            ver = re.search(r"project\(recheck VERSION ([0-9.]+)", f.read())
+        self.assertEqual(debs[0], "recheck_%s_%s.deb" % (ver.group(1), arch))
+        return os.path.join(bdir, debs[0])
+
+    def test_deb_install_run_purge(self):
+        before = {p: os.path.lexists(p) for p in STATE_PATHS}
+        self.assertFalse(any(before.values()), "left from before: %r" % before)
+        self.assertFalse(user_exists("recheckd"))
+        self.assertFalse(group_exists("recheckd"))
+        deb = self.build_deb()
+        self.addCleanup(self.restore)
+
+        # The control data: dependencies from shlibdeps, conffiles, maintainer scripts.
+        info = run(["dpkg-deb", "-I", deb]).stdout
+        depends = re.search(r"^ Depends: (.*)$", info, re.M).group(1)
+        for lib in ("libc6", "libcurl4", "libpcap0.8", "libpcre2-8-0", "libyaml-0-2"):
+            self.assertIn(lib, depends)
+        self.assertEqual(run(["dpkg-deb", "-f", deb, "Package"]).stdout.strip(), PKG)
+        ctl = os.path.join(self.tmp, "control")
+        run(["dpkg-deb", "-e", deb, ctl])
+        for script in ("postinst", "prerm", "postrm"):
+            self.assertTrue(os.access(os.path.join(ctl, script), os.X_OK), script)
+        with open(os.path.join(ctl, "conffiles")) as f:
+            self.assertEqual(sorted(f.read().split()), sorted([CONF, "/etc/recheck/socks5-generate-204.yaml"]))
+        files = [line.split()[-1].lstrip(".") for line in run(["dpkg-deb", "-c", deb]).stdout.splitlines()
+                 if not line.startswith("d")]
+        for f in ("/usr/bin/recheck", "/usr/sbin/recheckd", UNIT, CONF, "/etc/recheck/socks5-generate-204.yaml",
+                  "/usr/lib/sysusers.d/recheckd.conf", "/usr/share/man/man1/recheck.1.gz",
+                  "/usr/share/man/man5/recipe.5.gz", "/usr/share/man/man8/recheckd.8.gz",
+                  "/usr/share/doc/recheck/copyright", "/usr/share/doc/recheck/examples/recheckd.yaml"):
+            self.assertIn(f, files)
+
+        # lintian: no error (warnings are printed for the log).
+        res = run(["lintian", "--tag-display-limit", "0", deb], check=False)
+        sys.stderr.write("lintian:\n%s%s" % (res.stdout, res.stderr))
+        errors = [line for line in res.stdout.splitlines() if line.startswith("E:")]
+        self.assertEqual(errors, [])
+
+        # Install.
+        res = dpkg("-i", deb)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertTrue(installed())
+        self.assertTrue(our_user(), "postinst did not create the recheckd user")
+        pw = pwd.getpwnam("recheckd")
+        self.assertLess(pw.pw_uid, 1000, "not a system user")
+        self.assertTrue(group_exists("recheckd"))
+        self.assertTrue(os.path.islink("/etc/systemd/system/multi-user.target.wants/recheckd.service"),
+                        "the unit is not enabled")
+        conf_list = run(["dpkg-query", "-W", "-f=${Conffiles}", PKG]).stdout
+        self.assertIn(CONF, conf_list)
+        self.assertIn("/etc/recheck/socks5-generate-204.yaml", conf_list)
+        for f in files:
+            self.assertTrue(os.path.lexists(f), f)
+
+        # The installed configuration checks, as root and as the user the unit runs as.
+        with open(UNIT) as f:
+            unit = f.read()
+        start = shlex.split(unit_values(unit, "ExecStart")[0])
+        self.assertEqual(start[0], "/usr/sbin/recheckd")
+        res = run(["/usr/sbin/recheckd", "-c", "-f", CONF])
+        self.assertIn("configuration is valid", res.stdout)
+        user = unit_values(unit, "User")[0]
+        group = unit_values(unit, "Group")[0]
+        self.assertEqual((user, group), ("recheckd", "recheckd"))
+        as_user = ["setpriv", "--reuid", user, "--regid", group, "--init-groups"]
+        run(as_user + [start[0], "-c", "-f", CONF])
+        for pre in unit_values(unit, "ExecStartPre"):
+            run(as_user + shlex.split(pre))
+
+        # The installed unit, offline.
+        res = run(["systemd-analyze", "verify", UNIT], check=False)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertNotIn("recheckd.service:", res.stdout + res.stderr)
+        res = run(["systemd-analyze", "security", "--offline=yes", UNIT], check=False)
+        m = re.search(r"Overall exposure level for recheckd\.service: ([0-9.]+)", res.stdout)
+        self.assertIsNotNone(m, res.stdout + res.stderr)
+        sys.stderr.write("systemd-analyze security: %s\n" % m.group(0))
+        self.assertLessEqual(float(m.group(1)), MAX_EXPOSURE)
+
+        self.relay_as_unit_user(unit, start)
+
+        # Purge: nothing the package or its scripts made is left.
+        res = dpkg("--purge", PKG)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertFalse(installed())
+        left = [f for f in files if os.path.lexists(f)]
+        self.assertEqual(left, [])
+        for d in ("/etc/recheck", "/usr/share/doc/recheck", "/usr/lib/sysusers.d/recheckd.conf"):
+            self.assertFalse(os.path.lexists(d), d)
+        self.assertEqual({p: os.path.lexists(p) for p in STATE_PATHS}, before)
+        self.assertFalse(user_exists("recheckd"))
+        self.assertFalse(group_exists("recheckd"))
+        self.assertFalse(os.path.exists("/var/lib/dpkg/info/%s.list" % PKG))
+
+    def relay_as_unit_user(self, unit, start):
+        """Runs the unit's ExecStart as its User= with NoNewPrivileges and the capability bounding set, on a
+        configuration of this test (the shipped one relays to a proxy this machine does not have), waits
+        for READY=1 on a notify socket of the test, and relays one HTTP request to a local origin."""
+        self.assertEqual(unit_values(unit, "NoNewPrivileges"), ["yes"])
+        caps = unit_values(unit, "CapabilityBoundingSet")
+        self.assertEqual(caps, ["CAP_NET_BIND_SERVICE"])
+        origin = self.start_origin()
+        lport = harness.free_port()
+        sdir = os.path.join(self.tmp, "svc")
+        os.mkdir(sdir)
+        os.chmod(self.tmp, 0o755)
+        os.chmod(sdir, 0o755)
+        conf = os.path.join(sdir, "recheckd.yaml")
+        with open(conf, "w") as f:
+            f.write("user: recheckd\nthreads: 1\nlisteners:\n  - name: it\n    bind: \"127.0.0.1:%d\"\n"
+                    "    servers:\n      - {name: origin, address: \"127.0.0.1:%d\"}\n" % (lport, origin))
+        os.chmod(conf, 0o644)
+        argv = list(start)
+        argv[argv.index("-f") + 1] = conf
+        nsock_path = os.path.join(sdir, "notify")
+        nsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(nsock.close)
+        nsock.bind(nsock_path)
+        os.chmod(nsock_path, 0o666)
+        env = dict(os.environ, NOTIFY_SOCKET=nsock_path)
+        p = self.procs.start(["setpriv", "--reuid", "recheckd", "--regid", "recheckd", "--init-groups",
+                              "--no-new-privs", "--bounding-set", "-all,+net_bind_service", "--inh-caps", "-all"]
+                             + argv, "recheckd", env=env)
+        nsock.settimeout(10)
+        got = b""
+        deadline = time.monotonic() + 10
+        while b"READY=1" not in got and time.monotonic() < deadline and p.poll() is None:
+            try:
+                got += nsock.recv(4096) + b"\n"
+            except socket.timeout:
+                break
+        self.assertIn(b"READY=1", got, self.procs.log(p))
+        uid = pwd.getpwnam("recheckd").pw_uid
+        with open("/proc/%d/status" % p.pid) as f:
+            status = f.read()
+        self.assertRegex(status, r"Uid:\s+%d\s+%d\s+%d\s+%d" % (uid, uid, uid, uid))
+        self.assertRegex(status, r"NoNewPrivs:\s+1")
+        conn = http.client.HTTPConnection("127.0.0.1", lport, timeout=10)
+        conn.request("GET", "/generate_204")
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        self.assertEqual(resp.status, 204, self.procs.log(p))
+        self.procs.stop(p)
+        self.assertEqual(p.returncode, 0, self.procs.log(p))
+
+
+def unittest_skip(why):
+    import unittest
+    return unittest.SkipTest(why)
+
+
+if __name__ == "__main__":
+    harness.main()
