@@ -44,7 +44,8 @@ def conf_keys(path):
     with open(os.path.join(harness.SRC, path), encoding="utf-8") as f:
         src = f.read()
     keys = set()
-    for body in re.findall(r"static const char \*const \w+_keys\[\] = \{(.*?)\};", src, re.S):
+    # either a list of names or a table of KEY_*("name", ...) entries
+    for body in re.findall(r"static const (?:char \*const|struct key) \w+_keys\[\] = \{(.*?)\n?\};", src, re.S):
         keys.update(re.findall(r'"([a-z_-]+)"', body))
     return keys
 
@@ -78,7 +79,8 @@ class ManPages(harness.Case):
         missing = sorted(o for o in opts if not has(text, o))
         self.assertEqual(missing, [], "recheckd --help lists these, recheckd(8) does not")
         keys = conf_keys("runner/conf.c")
-        self.assertIn("drain_timeout", keys)
+        for k in ("drain_timeout", "threads", "address", "spread", "client"):
+            self.assertIn(k, keys)
         missing = sorted(k for k in keys if not has(text, k))
         self.assertEqual(missing, [], "runner/conf.c accepts these keys, recheckd(8) does not describe them")
 
