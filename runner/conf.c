@@ -534,6 +534,8 @@ static const struct key listener_keys[] = {
 	KEY_FN("hash_type", listener_hash_type),
 	KEY_BOOL("allbackups", struct conf_listener, allbackups),
 	KEY_INT("maxconn", struct conf_listener, maxconn, 1, 1000000),
+	KEY_INT("retries", struct conf_listener, retries, 0, 100),
+	KEY_BOOL("redispatch", struct conf_listener, redispatch),
 	KEY_SECTION("timeouts", timeout_keys),
 	KEY_LATER("check"),
 	KEY_LATER("servers"),
@@ -550,6 +552,7 @@ static int listener_parse(struct ctx *c, struct conf_listener *li, const struct 
 	li->maxconn = 10000;
 	li->timeout_client = li->timeout_server = 300000;
 	li->timeout_connect = 5000;
+	li->retries = 3;
 	check_defaults(&li->check);
 	li->check.fastinter = li->check.downinter = li->check.timeout = li->check.inter;
 	if (WALK(c, n, "listener", listener_keys, li) == -1)

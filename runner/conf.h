@@ -77,6 +77,8 @@ struct conf_listener {
 	uint64_t timeout_client;  /* ms, 0: none */
 	uint64_t timeout_server;  /* ms, 0: none */
 	uint64_t timeout_connect; /* ms */
+	int retries;              /* `retries`, default 3 (HAProxy's) */
+	bool redispatch;          /* `redispatch` (option redispatch), default false */
 	bool shutdown_sessions;   /* on_marked_down: shutdown-sessions */
 	struct conf_check check;  /* listener-level check (enabled when `check:` is present) */
 	struct conf_server *servers; /* owned array */

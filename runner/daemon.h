@@ -56,7 +56,9 @@ struct rserver {
 	struct relay_ctr bytes;       /* atomic byte counters of its sessions */
 	uint64_t conn_cur;            /* atomic: sessions now */
 	uint64_t conn_total;          /* atomic: sessions ever (including failed connects) */
-	uint64_t conn_errors;         /* atomic: connects that failed or timed out */
+	uint64_t conn_errors;         /* atomic: sessions whose last connect attempt failed (HAProxy econ) */
+	uint64_t retries;             /* atomic: connects retried on this server (HAProxy wretr) */
+	uint64_t redispatches;        /* atomic: sessions that left this server for another (HAProxy wredis) */
 	void *health;                 /* the health checker's state for this server; NULL until it exists */
 };
 
@@ -68,6 +70,8 @@ struct listener {
 	const struct conf_listener *conf; /* in its gen's conf */
 	int maxconn;                  /* accepting pauses while conn_cur >= maxconn */
 	uint64_t timeout_connect;     /* ms */
+	int retries;                  /* `retries`: connect attempts after the first, 0..100 */
+	bool redispatch;              /* `redispatch`: a retry may go to another server */
 	struct relay_conf rconf;      /* relay mode and idle timeouts */
 	struct lb_backend *lb;        /* balance source over srv; owned */
 	struct rserver **srv;         /* owned array, a reference on each */
@@ -78,6 +82,8 @@ struct listener {
 	int conn_cur;                 /* atomic: sessions now (maxconn) */
 	uint64_t conn_total;          /* atomic: accepted connections */
 	uint64_t conn_noserver;       /* atomic: closed at once because no server was usable */
+	uint64_t retries_total;       /* atomic: connects retried on the same server (backend wretr) */
+	uint64_t redispatches;        /* atomic: sessions moved to another server (backend wredis) */
 	struct relay_ctr bytes;       /* atomic byte counters */
 };
 

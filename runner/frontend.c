@@ -7,14 +7,17 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "dlog.h"
 #include "ev.h"
+#include "hash.h"
 #include "lb.h"
 #include "net.h"
 #include "relay.h"
+#include "server.h"
 #include "util.h"
 
 /* Connections accepted per readiness event before others get a turn. */
@@ -26,25 +29,32 @@
 /* Accepted connections that may wait in one worker's inbox (accept balance); more are kept locally. */
 #define INBOX_MAX 64
 
+/* Servers a session's redispatches leave out of the pick (the oldest is forgotten past this). */
+#define AVOID_MAX 4
+/* HAProxy waits min(1 s, timeout connect) before retrying the same server after a connect error. */
+#define RETRY_PAUSE_MS 1000
+
+/* What a session remembers once a connect failed; allocated then, so a session that never retries
+ * (nearly all) pays one pointer. */
+struct retry_state {
+	struct server *avoid[AVOID_MAX]; /* servers that failed this session, left out of redispatch picks */
+	unsigned navoid;
+};
+
 struct session {
 	struct relay relay;        /* owns the client and server sockets */
 	struct worker *w;
 	struct listener *li;       /* a reference */
-	struct rserver *sv;        /* a reference */
+	struct rserver *sv;        /* the server of the current (or last) connect attempt; a reference */
 	uint64_t kill_seq;         /* sv->kill_seq when the session started (shutdown-sessions) */
-	struct ev_timer ctimer;    /* connect timeout */
+	struct ev_timer ctimer;    /* connect timeout; between attempts, the pause before a retry */
+	uint32_t key;              /* the client address's `balance source` key */
+	uint8_t nretries;          /* connect retries done (HAProxy's conn_retries; the log shows it) */
+	bool redispatched;         /* a retry went to another server (HAProxy SF_REDISP) */
+	bool pausing;              /* ctimer is the pause before the next attempt */
+	struct retry_state *rs;    /* NULL until a connect fails */
 	struct session *prev, *next;
 };
-
-/* --- picking a server ------------------------------------------------------------------------------- */
-
-/* The server for a client source address: `balance source` through the listener's balancer. */
-static struct rserver *pick(struct listener *li, const struct sockaddr *src)
-{
-	struct server *s = lb_pick(li->lb, src);
-
-	return s ? container_of(s, struct rserver, srv) : NULL;
-}
 
 /* --- sessions ----------------------------------------------------------------------------------------- */
 
@@ -84,7 +94,13 @@ static void session_free(struct session *s)
 	release(w, s->li);
 	rserver_unref(s->sv);
 	listener_unref(s->li);
+	free(s->rs);
 	free(s);
+}
+
+static const char *connect_err_str(int e)
+{
+	return e == ETIMEDOUT ? "connect timeout" : strerror(e);
 }
 
 static void on_relay_end(struct relay *r, enum relay_end why, void *arg)
@@ -94,10 +110,11 @@ static void on_relay_end(struct relay *r, enum relay_end why, void *arg)
 
 	ev_timer_stop(s->w->ev, &s->ctimer);
 	if (why == RELAY_END_CONNECT) {
+		/* The last attempt failed: HAProxy's econ (failed_conns) on that server. */
 		__atomic_fetch_add(&s->sv->conn_errors, 1, __ATOMIC_RELAXED);
-		dlog_warn("%s/%s: cannot connect to %s: %s", s->li->name, s->sv->srv.name,
-			  net_fmt_addr((struct sockaddr *)&s->sv->srv.addr, a, sizeof(a)),
-			  r->err == ETIMEDOUT ? "connect timeout" : strerror(r->err));
+		dlog_warn("%s/%s: cannot connect to %s: %s%s", s->li->name, s->sv->srv.name,
+			  net_fmt_addr((struct sockaddr *)&s->sv->srv.addr, a, sizeof(a)), connect_err_str(r->err),
+			  s->nretries ? " (retries exhausted)" : "");
 	} else {
 		dlog_debug("%s/%s: session ended (%s), %llu bytes in, %llu bytes out", s->li->name,
 			   s->sv->srv.name, relay_end_str(why), (unsigned long long)r->d[0].bytes,
@@ -111,55 +128,172 @@ static void session_kill(struct session *s)
 	relay_kill(&s->relay);
 }
 
-/* The connect timeout: harmless once the connection is up (quiet sessions never prove it by traffic). */
-static void on_connect_timeout(struct ev *ev, struct ev_timer *t, void *arg)
+/* Moves the session's reference, its slot and its byte counters from s->sv to next. */
+static void switch_server(struct session *s, struct rserver *next)
+{
+	struct rserver *prev = s->sv;
+
+	__atomic_fetch_add(&next->conn_cur, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&prev->conn_cur, 1, __ATOMIC_RELAXED);
+	rserver_ref(next);
+	s->sv = next;
+	s->relay.ctr[1] = &next->bytes;
+	rserver_unref(prev);
+}
+
+static void on_connect_error(struct relay *r, void *arg);
+
+/*
+ * One connect attempt to s->sv. The relay starts moving the client's bytes while the connect is still in
+ * progress, as HAProxy does: the request goes out as soon as the kernel takes it, which on loopback is at
+ * once. May end the session: the caller must not touch s afterwards.
+ */
+static void attempt(struct session *s)
+{
+	struct rserver *sv = s->sv;
+	char e[ERR_LEN];
+	int sfd;
+
+	__atomic_fetch_add(&sv->conn_total, 1, __ATOMIC_RELAXED);
+	s->kill_seq = __atomic_load_n(&sv->kill_seq, __ATOMIC_RELAXED);
+	sfd = net_connect((struct sockaddr *)&sv->srv.addr, sv->srv.addrlen, e, sizeof(e));
+	if (sfd == -1) {
+		int err = errno;
+
+		if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+			dlog_err("%s/%s: %s", s->li->name, sv->srv.name, e);
+			relay_end(&s->relay, RELAY_END_RESOURCE);
+			return;
+		}
+		/* Refused at once (loopback answers a connect to a closed port synchronously). */
+		s->relay.err = err;
+		on_connect_error(&s->relay, s);
+		return;
+	}
+	/* cfd inherited TCP_NODELAY from the listening socket (gen.c) */
+	net_nodelay(sfd);
+	ev_timer_arm(s->w->ev, &s->ctimer, s->li->timeout_connect);
+	relay_set_server(&s->relay, sfd); /* may end and free s */
+}
+
+/*
+ * A connect attempt failed (r->err says why) before the server took or sent a byte; the relay still holds
+ * every byte the client sent. HAProxy's back_handle_st_cer() + stream_choose_redispatch(): with retries
+ * left, retry; with `redispatch`, the retry goes to the pick that leaves the failed servers out on the
+ * last retry or when the server is no longer up. Beyond HAProxy, a connect the server refused (a RST, an
+ * unreachable host: an answer, not a silence) is redispatched at once, without HAProxy's pause: retrying
+ * a dead server and waiting a second helps no one. HAProxy's pause, min(1 s, timeout connect), stays for
+ * a retry on the same server after an error; a timeout retries at once (a timeout already waited).
+ */
+static void on_connect_error(struct relay *r, void *arg)
+{
+	struct session *s = arg;
+	struct listener *li = s->li;
+	struct rserver *prev = s->sv, *next = prev;
+	bool definite = r->err != ETIMEDOUT;
+
+	ev_timer_stop(s->w->ev, &s->ctimer);
+	if (s->nretries >= li->retries) {
+		relay_end(r, RELAY_END_CONNECT); /* frees s */
+		return;
+	}
+	s->nretries++;
+	if (li->redispatch && (definite || s->nretries == li->retries || !server_usable(&prev->srv))) {
+		struct server *c;
+
+		if (!s->rs)
+			s->rs = calloc(1, sizeof(*s->rs));
+		if (s->rs) {
+			struct retry_state *rs = s->rs;
+			unsigned i;
+
+			for (i = 0; i < rs->navoid && rs->avoid[i] != &prev->srv; i++)
+				;
+			if (i == rs->navoid) {
+				if (rs->navoid == AVOID_MAX) {
+					memmove(rs->avoid, rs->avoid + 1, (AVOID_MAX - 1) * sizeof(rs->avoid[0]));
+					rs->navoid--;
+				}
+				rs->avoid[rs->navoid++] = &prev->srv;
+			}
+			c = lb_pick_key_avoid(li->lb, s->key, rs->avoid, rs->navoid);
+			if (c)
+				next = container_of(c, struct rserver, srv);
+		}
+	}
+	dlog_debug("%s/%s: connect failed (%s); retry %d/%d on %s", li->name, prev->srv.name,
+		   connect_err_str(r->err), s->nretries, li->retries, next->srv.name);
+	if (next != prev) {
+		__atomic_fetch_add(&prev->redispatches, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&li->redispatches, 1, __ATOMIC_RELAXED);
+		s->redispatched = true;
+		switch_server(s, next);
+		attempt(s);
+		return;
+	}
+	__atomic_fetch_add(&prev->retries, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&li->retries_total, 1, __ATOMIC_RELAXED);
+	if (definite) {
+		s->pausing = true;
+		ev_timer_arm(s->w->ev, &s->ctimer, MIN((uint64_t)RETRY_PAUSE_MS, li->timeout_connect));
+		return;
+	}
+	attempt(s);
+}
+
+/* The connect timeout (harmless once the connection is up: quiet sessions never prove it by traffic),
+ * or the end of the pause before a retry. */
+static void on_ctimer(struct ev *ev, struct ev_timer *t, void *arg)
 {
 	struct session *s = arg;
 
+	if (s->pausing) {
+		s->pausing = false;
+		attempt(s);
+		return;
+	}
 	if (!relay_server_connected(&s->relay))
 		relay_connect_failed(&s->relay, ETIMEDOUT);
 }
 
-/*
- * A connection was accepted on li (a slot is reserved): pick, connect, relay. The relay starts while the
- * connect is still in progress, as HAProxy does: the request goes out as soon as the kernel takes it, which
- * on loopback is at once, and a failed connect ends the session as RELAY_END_CONNECT. That saves a poller
- * round, an SO_ERROR query and an epoll_ctl per connection.
- */
+/* Closes a client that will not be served; reads what it sent first, so the close is a FIN, not a RST. */
+static void close_client(int cfd)
+{
+	int i;
+
+	for (i = 0; i < 4 && recv(cfd, NULL, 1 << 20, MSG_TRUNC | MSG_DONTWAIT) > 0; i++)
+		;
+	close(cfd);
+}
+
+/* A connection was accepted on li (a slot is reserved): pick, connect, relay. */
 static void session_start(struct worker *w, struct listener *li, int cfd, const struct sockaddr_storage *src)
 {
+	struct server *pick = NULL;
 	struct rserver *sv;
 	struct session *s;
-	char e[ERR_LEN], a[NET_ADDRSTRLEN];
-	int sfd;
+	char a[NET_ADDRSTRLEN];
+	uint32_t key = 0;
 
 	__atomic_fetch_add(&li->conn_total, 1, __ATOMIC_RELAXED);
-	sv = pick(li, (const struct sockaddr *)src);
-	if (!sv) {
+	if (hash_source_key((const struct sockaddr *)src, &key) == 0)
+		pick = lb_pick_key(li->lb, key);
+	if (!pick) {
 		__atomic_fetch_add(&li->conn_noserver, 1, __ATOMIC_RELAXED);
 		dlog_warn("%s: no server available for %s", li->name,
 			  net_fmt_host((const struct sockaddr *)src, a, sizeof(a)));
 		goto drop;
 	}
-	__atomic_fetch_add(&sv->conn_total, 1, __ATOMIC_RELAXED);
-	sfd = net_connect((struct sockaddr *)&sv->srv.addr, sv->srv.addrlen, e, sizeof(e));
-	if (sfd == -1) {
-		__atomic_fetch_add(&sv->conn_errors, 1, __ATOMIC_RELAXED);
-		dlog_warn("%s/%s: %s", li->name, sv->srv.name, e);
-		goto drop;
-	}
+	sv = container_of(pick, struct rserver, srv);
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		dlog_err("%s: cannot start a session: out of memory", li->name);
-		close(sfd);
 		goto drop;
 	}
-	/* cfd inherited TCP_NODELAY from the listening socket (gen.c) */
-	net_nodelay(sfd);
 	s->w = w;
 	s->li = li;
 	s->sv = sv;
-	s->kill_seq = __atomic_load_n(&sv->kill_seq, __ATOMIC_RELAXED);
+	s->key = key;
 	listener_ref(li);
 	rserver_ref(sv);
 	__atomic_fetch_add(&sv->conn_cur, 1, __ATOMIC_RELAXED);
@@ -168,21 +302,20 @@ static void session_start(struct worker *w, struct listener *li, int cfd, const 
 	if (w->sessions)
 		w->sessions->prev = s;
 	w->sessions = s;
-	relay_init(&s->relay, w->ev, w->pool, cfd, sfd, &li->rconf, on_relay_end, s);
+	relay_init(&s->relay, w->ev, w->pool, cfd, -1, &li->rconf, on_relay_end, s);
+	relay_set_retry(&s->relay, on_connect_error);
 	s->relay.ctr[0] = &li->bytes;
 	s->relay.ctr[1] = &sv->bytes;
-	relay_set_connecting(&s->relay);
-	ev_timer_init(&s->ctimer, on_connect_timeout, s);
-	ev_timer_arm(w->ev, &s->ctimer, li->timeout_connect);
+	ev_timer_init(&s->ctimer, on_ctimer, s);
 	if (relay_start(&s->relay) == -1) {
 		dlog_err("%s: cannot watch a session: %s", li->name, strerror(errno));
 		relay_kill(&s->relay);
 		return;
 	}
-	relay_kick(&s->relay); /* may end and free s */
+	attempt(s); /* may end and free s */
 	return;
 drop:
-	close(cfd);
+	close_client(cfd);
 	release(w, li);
 }
 

@@ -151,6 +151,8 @@ static struct listener *listener_build(const struct conf *conf, const struct con
 	li->conf = cl;
 	li->maxconn = cl->maxconn;
 	li->timeout_connect = cl->timeout_connect;
+	li->retries = cl->retries;
+	li->redispatch = cl->redispatch;
 	li->rconf.mode = conf->relay;
 	li->rconf.timeout_client = cl->timeout_client;
 	li->rconf.timeout_server = cl->timeout_server;

@@ -206,6 +206,8 @@ static int snap_build(struct observe *o, struct stats_snapshot *snap, struct sna
 		sl->conn_cur = (uint64_t)__atomic_load_n(&li->conn_cur, __ATOMIC_RELAXED);
 		sl->conn_total = ld(&li->conn_total);
 		sl->conn_noserver = ld(&li->conn_noserver);
+		sl->retries = ld(&li->retries_total);
+		sl->redispatches = ld(&li->redispatches);
 		sl->bytes_in = ld(&li->bytes.c2s);
 		sl->bytes_out = ld(&li->bytes.s2c);
 		lb_counts(li->lb, &sl->active, &sl->backup, &lbgen);
@@ -225,6 +227,8 @@ static int snap_build(struct observe *o, struct stats_snapshot *snap, struct sna
 			ss->conn_cur = ld(&rs->conn_cur);
 			ss->conn_total = ld(&rs->conn_total);
 			ss->conn_errors = ld(&rs->conn_errors);
+			ss->retries = ld(&rs->retries);
+			ss->redispatches = ld(&rs->redispatches);
 			ss->bytes_in = ld(&rs->bytes.c2s);
 			ss->bytes_out = ld(&rs->bytes.s2c);
 			ss->last_change_age_ms = rs->srv.last_change_ms && mono >= rs->srv.last_change_ms

@@ -25,6 +25,13 @@ struct lb_point {
 	struct server *srv;    /* the server owning it */
 };
 
+struct lb_table;
+
+/* A lazily built derived table (see lb_table.without); readers load it atomically. */
+struct lb_alt {
+	_Atomic(struct lb_table *) t;
+};
+
 /*
  * An immutable selection table: built on a state change, read by any number of picking threads, freed
  * once no pick uses it any more (see lb.h). Only the fields of the backend's algorithm are set.
@@ -39,6 +46,10 @@ struct lb_table {
 	unsigned active;          /* usable active servers (for logs and stats) */
 	unsigned backup;          /* usable backup servers */
 	uint64_t generation;      /* 1 for the first table, +1 per rebuild */
+	/* The same selection with server i left out (a retry's redispatch), built on first need under the
+	 * backend's writer lock and freed with this table; NULL array for such derived tables. */
+	struct lb_alt *without;
+	size_t nwithout;          /* entries in without (the backend's server count) */
 };
 
 /*
@@ -52,8 +63,9 @@ struct lb_ops {
 	/* A server entered / left the usable set: build the table for the new set (NULL on ENOMEM). */
 	struct lb_table *(*server_up)(struct lb_backend *be, struct server *s);
 	struct lb_table *(*server_down)(struct lb_backend *be, struct server *s);
-	/* Builds the table from every server's current state (NULL on ENOMEM). */
-	struct lb_table *(*rebuild)(struct lb_backend *be);
+	/* Builds the table from every server's current state, the servers in avoid[0..navoid-1] counted as
+	 * unusable (NULL on ENOMEM). */
+	struct lb_table *(*rebuild)(struct lb_backend *be, struct server *const *avoid, size_t navoid);
 	/* The server for key (after the tot_used/avalanche rules). Must not allocate, lock or block. */
 	struct server *(*pick)(const struct lb_table *t, uint32_t key);
 	/* Frees what init allocated. */

@@ -15,26 +15,51 @@
 
 void lb_table_free(struct lb_table *t)
 {
+	size_t i;
+
 	if (t == NULL)
 		return;
+	for (i = 0; t->without && i < t->nwithout; i++)
+		lb_table_free(atomic_load(&t->without[i].t));
+	free(t->without);
 	free(t->map);
 	free(t->ring);
 	free(t);
 }
 
-struct lb_table *lb_table_alloc(const struct lb_backend *be)
+bool lb_usable(const struct server *s, struct server *const *avoid, size_t navoid)
+{
+	size_t i;
+
+	for (i = 0; i < navoid; i++)
+		if (avoid[i] == s)
+			return false;
+	return server_usable(s);
+}
+
+struct lb_table *lb_table_alloc(const struct lb_backend *be, struct server *const *avoid, size_t navoid)
 {
 	struct lb_table *t = calloc(1, sizeof(*t));
 	size_t i;
 
 	if (t == NULL)
 		return NULL;
+	if (navoid == 0 && be->nsrv > 0) {
+		t->without = calloc(be->nsrv, sizeof(*t->without));
+		if (t->without == NULL) {
+			free(t);
+			return NULL;
+		}
+		for (i = 0; i < be->nsrv; i++)
+			atomic_init(&t->without[i].t, NULL);
+		t->nwithout = be->nsrv;
+	}
 	/* update_backend_weight(): count the usable servers of each group and remember the first usable
 	 * backup when backups are not all used. */
 	for (i = 0; i < be->nsrv; i++) {
 		struct server *s = be->srv[i];
 
-		if (!server_usable(s))
+		if (!lb_usable(s, avoid, navoid))
 			continue;
 		if (s->backup) {
 			if (t->backup == 0 && !be->allbackups)
@@ -124,7 +149,7 @@ struct lb_backend *lb_backend_new(const char *name, enum lb_algo algo, bool aval
 	}
 	if (be->ops->init(be, err, errlen) == -1)
 		goto fail;
-	t = be->ops->rebuild(be);
+	t = be->ops->rebuild(be, NULL, 0);
 	if (t == NULL)
 		goto fail_nomem;
 	publish(be, t);
@@ -153,30 +178,45 @@ void lb_backend_free(struct lb_backend *be)
 	free(be);
 }
 
-struct server *lb_pick_key(struct lb_backend *be, uint32_t key)
+/* The server for key in table t (get_server_sh(): no hashing when a single server serves; else the
+ * optional avalanche). */
+static struct server *table_pick(const struct lb_backend *be, const struct lb_table *t, uint32_t key)
 {
-	struct server *s = NULL;
-	struct lb_table *t;
+	if (t == NULL || t->tot_used == 0)
+		return NULL;
+	if (t->tot_used == 1)
+		key = 0;
+	else if (be->avalanche)
+		key = hash_full(key);
+	return be->ops->pick(t, key);
+}
+
+/* Announces a pick on the current slot; returns the slot index to pass to leave(). */
+static unsigned enter(struct lb_backend *be)
+{
 	unsigned i;
 
 	for (;;) {
 		i = atomic_load(&be->cur);
 		atomic_fetch_add(&be->readers[i], 1);
 		if (atomic_load(&be->cur) == i)
-			break;
+			return i;
 		/* A writer flipped meanwhile: this slot may be freed, do not touch it. */
 		atomic_fetch_sub(&be->readers[i], 1);
 	}
-	t = atomic_load(&be->slot[i]);
-	if (t != NULL && t->tot_used != 0) {
-		/* get_server_sh(): no hashing when a single server serves; else the optional avalanche. */
-		if (t->tot_used == 1)
-			key = 0;
-		else if (be->avalanche)
-			key = hash_full(key);
-		s = be->ops->pick(t, key);
-	}
+}
+
+static void leave(struct lb_backend *be, unsigned i)
+{
 	atomic_fetch_sub(&be->readers[i], 1);
+}
+
+struct server *lb_pick_key(struct lb_backend *be, uint32_t key)
+{
+	unsigned i = enter(be);
+	struct server *s = table_pick(be, atomic_load(&be->slot[i]), key);
+
+	leave(be, i);
 	return s;
 }
 
@@ -189,12 +229,71 @@ struct server *lb_pick(struct lb_backend *be, const struct sockaddr *src)
 	return lb_pick_key(be, key);
 }
 
+/* The slot of avoid[0] in a table's `without` cache, or -1 when it is not one of be's servers. */
+static long without_slot(const struct lb_backend *be, struct server *const *avoid, size_t navoid)
+{
+	if (navoid != 1 || avoid[0]->index >= be->nsrv || be->srv[avoid[0]->index] != avoid[0])
+		return -1;
+	return (long)avoid[0]->index;
+}
+
+struct server *lb_pick_key_avoid(struct lb_backend *be, uint32_t key, struct server *const *avoid,
+				 size_t navoid)
+{
+	long w = without_slot(be, avoid, navoid);
+	struct lb_table *t, *alt;
+	struct server *s;
+	unsigned i;
+
+	if (navoid == 0)
+		return lb_pick_key(be, key);
+	i = enter(be);
+	t = atomic_load(&be->slot[i]);
+	alt = t && t->without && w >= 0 ? atomic_load(&t->without[w].t) : NULL;
+	if (alt) {
+		s = table_pick(be, alt, key);
+		leave(be, i);
+		return s;
+	}
+	leave(be, i);
+
+	/*
+	 * Build it under the writer lock: server states change only under it, so the derived table matches
+	 * the published one, and no publish can free that table while we hold the lock.
+	 */
+	pthread_mutex_lock(&be->wlock);
+	t = atomic_load(&be->slot[atomic_load(&be->cur)]);
+	alt = t && t->without && w >= 0 ? atomic_load(&t->without[w].t) : NULL;
+	if (alt == NULL) {
+		alt = be->ops->rebuild(be, avoid, navoid);
+		if (alt && t && t->without && w >= 0)
+			atomic_store(&t->without[w].t, alt);
+		else
+			w = -1; /* not cached: freed below */
+	}
+	s = table_pick(be, alt, key);
+	if (w < 0)
+		lb_table_free(alt);
+	pthread_mutex_unlock(&be->wlock);
+	return s;
+}
+
+struct server *lb_pick_avoid(struct lb_backend *be, const struct sockaddr *src, struct server *const *avoid,
+			     size_t navoid)
+{
+	uint32_t key;
+
+	if (hash_source_key(src, &key) == -1)
+		return NULL;
+	return lb_pick_key_avoid(be, key, avoid, navoid);
+}
+
 static int update(struct lb_backend *be, struct server *s, bool up)
 {
 	struct lb_table *t;
 
 	if (s == NULL)
-		t = be->ops->rebuild(be);
+		t = be->ops->rebuild(be, NULL, 0);
 	else if (up)
 		t = be->ops->server_up(be, s);
 	else
@@ -268,22 +367,14 @@ struct server_status lb_set_maint(struct lb_backend *be, struct server *s, bool 
 
 void lb_counts(struct lb_backend *be, unsigned *active, unsigned *backup, uint64_t *generation)
 {
-	struct lb_table *t;
-	unsigned i;
+	unsigned i = enter(be);
+	struct lb_table *t = atomic_load(&be->slot[i]);
 
-	for (;;) {
-		i = atomic_load(&be->cur);
-		atomic_fetch_add(&be->readers[i], 1);
-		if (atomic_load(&be->cur) == i)
-			break;
-		atomic_fetch_sub(&be->readers[i], 1);
-	}
-	t = atomic_load(&be->slot[i]);
 	if (active)
 		*active = t ? t->active : 0;
 	if (backup)
 		*backup = t ? t->backup : 0;
 	if (generation)
 		*generation = t ? t->generation : 0;
-	atomic_fetch_sub(&be->readers[i], 1);
+	leave(be, i);
 }

@@ -54,6 +54,18 @@ struct server *lb_pick(struct lb_backend *be, const struct sockaddr *src);
 struct server *lb_pick_key(struct lb_backend *be, uint32_t key);
 
 /*
+ * The pick with the servers avoid[0..navoid-1] left out: the server this client gets once those are
+ * marked DOWN, so a redispatched client's fallback is stable and does not move again when the checks
+ * catch up. NULL when no other server is usable. For one avoided server the table is built once per
+ * table generation and cached (taking the writer lock the first time); for several it is built for the
+ * call. Callable from any thread; must not be called with the writer lock held.
+ */
+struct server *lb_pick_avoid(struct lb_backend *be, const struct sockaddr *src, struct server *const *avoid,
+			     size_t navoid);
+struct server *lb_pick_key_avoid(struct lb_backend *be, uint32_t key, struct server *const *avoid,
+				 size_t navoid);
+
+/*
  * Tells the balancer that s's state was changed (by server_check_result or server_set_maint, with
  * usable_changed set): rebuilds and publishes the table. Returns 0, or -1 when memory ran out (the old
  * table stays in use). lb_rebuild does the same for any number of changed servers.
@@ -84,7 +96,12 @@ void lb_counts(struct lb_backend *be, unsigned *active, unsigned *backup, uint64
 
 /* Frees a table built by an lb_ops hook. NULL is a no-op. */
 void lb_table_free(struct lb_table *t);
-/* Helpers for lb_ops implementations: a zeroed table with the group counts of be's current states. */
-struct lb_table *lb_table_alloc(const struct lb_backend *be);
+/*
+ * Helpers for lb_ops implementations: a zeroed table with the group counts of be's current states, the
+ * servers of avoid counted as unusable (with navoid 0, a main table with room for its `without` cache).
+ */
+struct lb_table *lb_table_alloc(const struct lb_backend *be, struct server *const *avoid, size_t navoid);
+/* server_usable(s) and s not in avoid[0..navoid-1]. */
+bool lb_usable(const struct server *s, struct server *const *avoid, size_t navoid);
 
 #endif

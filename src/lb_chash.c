@@ -64,9 +64,9 @@ static void chash_deinit(struct lb_backend *be)
 	be->total_points = 0;
 }
 
-static struct lb_table *chash_rebuild(struct lb_backend *be)
+static struct lb_table *chash_rebuild(struct lb_backend *be, struct server *const *avoid, size_t navoid)
 {
-	struct lb_table *t = lb_table_alloc(be);
+	struct lb_table *t = lb_table_alloc(be, avoid, navoid);
 	bool backup_group;
 	size_t i, n = 0;
 
@@ -84,7 +84,7 @@ static struct lb_table *chash_rebuild(struct lb_backend *be)
 	for (i = 0; i < be->total_points; i++) {
 		const struct server *s = be->points[i].srv;
 
-		if (s->backup == backup_group && server_usable(s))
+		if (s->backup == backup_group && lb_usable(s, avoid, navoid))
 			t->ring[n++] = be->points[i];
 	}
 	t->npoints = (unsigned)n;
@@ -93,12 +93,12 @@ static struct lb_table *chash_rebuild(struct lb_backend *be)
 
 static struct lb_table *chash_server_up(struct lb_backend *be, struct server *s)
 {
-	return chash_rebuild(be);
+	return chash_rebuild(be, NULL, 0);
 }
 
 static struct lb_table *chash_server_down(struct lb_backend *be, struct server *s)
 {
-	return chash_rebuild(be);
+	return chash_rebuild(be, NULL, 0);
 }
 
 static struct server *chash_pick(const struct lb_table *t, uint32_t key)

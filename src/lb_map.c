@@ -50,9 +50,9 @@ static void map_deinit(struct lb_backend *be)
 	be->ew = NULL;
 }
 
-static struct lb_table *map_rebuild(struct lb_backend *be)
+static struct lb_table *map_rebuild(struct lb_backend *be, struct server *const *avoid, size_t navoid)
 {
-	struct lb_table *t = lb_table_alloc(be);
+	struct lb_table *t = lb_table_alloc(be, avoid, navoid);
 	bool backup_group;
 	unsigned tot = 0, o;
 	size_t i;
@@ -70,7 +70,7 @@ static struct lb_table *map_rebuild(struct lb_backend *be)
 				tot = be->ew[i];
 	} else {
 		for (i = 0; i < be->nsrv; i++)
-			if (be->srv[i]->backup == backup_group && server_usable(be->srv[i]))
+			if (be->srv[i]->backup == backup_group && lb_usable(be->srv[i], avoid, navoid))
 				tot += be->ew[i];
 	}
 	t->tot_weight = tot;
@@ -92,7 +92,7 @@ static struct lb_table *map_rebuild(struct lb_backend *be)
 			struct server *s = be->srv[i];
 			int v;
 
-			if (s->backup != backup_group || !server_usable(s))
+			if (s->backup != backup_group || !lb_usable(s, avoid, navoid))
 				continue;
 			if (tot == 1) {
 				best = s;
@@ -123,12 +123,12 @@ fail:
 static struct lb_table *map_server_up(struct lb_backend *be, struct server *s)
 {
 	/* Almost every key can move when the set changes: the whole table is rebuilt. */
-	return map_rebuild(be);
+	return map_rebuild(be, NULL, 0);
 }
 
 static struct lb_table *map_server_down(struct lb_backend *be, struct server *s)
 {
-	return map_rebuild(be);
+	return map_rebuild(be, NULL, 0);
 }
 
 static struct server *map_pick(const struct lb_table *t, uint32_t key)

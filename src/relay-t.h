@@ -53,6 +53,8 @@ struct relay_conf {
 
 struct relay;
 typedef void (*relay_end_cb)(struct relay *r, enum relay_end why, void *arg);
+/* The server connect failed (r->err says why) and its socket is closed: see relay_set_retry(). */
+typedef void (*relay_retry_cb)(struct relay *r, void *arg);
 
 /* One direction: bytes read from `from` and written to `to`. */
 struct relay_dir {
@@ -71,7 +73,8 @@ struct relay_dir {
 struct relay {
 	struct ev *ev;            /* the loop of the thread that owns the session */
 	struct relay_pool *pool;  /* that thread's pool */
-	int cfd, sfd;             /* client and server sockets, owned: closed when the session ends */
+	int cfd, sfd;             /* client and server sockets, owned: closed when the session ends; sfd is
+				   * -1 while no server connection exists (before the first, between retries) */
 	struct relay_dir d[2];    /* [0] client -> server, [1] server -> client */
 	struct ev_timer timer;    /* idle timeout, re-armed lazily from the last_* stamps */
 	uint64_t tmo_client;      /* see struct relay_conf */
@@ -80,7 +83,8 @@ struct relay {
 	uint64_t last_server;     /* same for the server */
 	struct relay_ctr *ctr[2]; /* optional shared counters (e.g. listener, server); NULL: none */
 	relay_end_cb end;         /* called once when the session ends; may free the relay */
-	void *arg;                /* passed to end */
+	relay_retry_cb retry;     /* optional: a failed connect goes here instead of ending the session */
+	void *arg;                /* passed to end and retry */
 	int err;                  /* errno behind an *_ERROR or CONNECT end, 0 otherwise */
 	bool started;             /* relay_start() done */
 	bool connecting;          /* the server socket's connect() may still be in progress */

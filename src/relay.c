@@ -353,8 +353,10 @@ static void end_error(struct relay *r, int fd)
 	r->err = errno;
 	/* A reset after the server accepted is a server error; anything else before it moved a byte is the
 	 * connect failing (refused, unreachable), reported as such, as before the session started. */
-	if (fd == r->sfd && r->connecting && r->err != ECONNRESET && r->err != EPIPE)
-		why = RELAY_END_CONNECT;
+	if (fd == r->sfd && r->connecting && r->err != ECONNRESET && r->err != EPIPE) {
+		relay_connect_failed(r, r->err);
+		return;
+	}
 	relay_end(r, why);
 }
 
@@ -402,7 +404,7 @@ static int dir_pump(struct relay *r, int i, bool can_read, bool can_write)
 			}
 		}
 		/* Optimistic write: the destination is usually writable, which saves an epoll round trip. */
-		if (dir_pending(d) > 0) {
+		if (dir_pending(d) > 0 && to != -1) {
 			n = dir_flush(r, i);
 			if (n > 0) {
 				server_up(r, to);
@@ -418,7 +420,7 @@ static int dir_pump(struct relay *r, int i, bool can_read, bool can_write)
 		}
 		/* Forward the FIN only once every byte before it has been written, and not to a server still
 		 * connecting: shutdown() would abort the connect. */
-		if (d->eof && !d->shut && dir_pending(d) == 0 && !(to == r->sfd && r->connecting)) {
+		if (d->eof && !d->shut && dir_pending(d) == 0 && to != -1 && !(to == r->sfd && r->connecting)) {
 			d->shut = true;
 			pipe_put(r->pool, d->pipe, false);
 			buf_put(r->pool, d);
@@ -452,7 +454,7 @@ static int update_masks(struct relay *r)
 		sm |= EV_READ;
 	if (dir_pending(c2s) > 0 || (r->connecting && c2s->eof && !c2s->shut))
 		sm |= EV_WRITE; /* bytes to write, or a FIN to forward once the connect completes */
-	if (ev_fd_mask(r->ev, r->cfd, cm) == -1 || ev_fd_mask(r->ev, r->sfd, sm) == -1)
+	if (ev_fd_mask(r->ev, r->cfd, cm) == -1 || (r->sfd != -1 && ev_fd_mask(r->ev, r->sfd, sm) == -1))
 		return -1;
 	return 0;
 }
@@ -494,7 +496,38 @@ bool relay_server_connected(struct relay *r)
 void relay_connect_failed(struct relay *r, int e)
 {
 	r->err = e;
-	relay_end(r, RELAY_END_CONNECT);
+	if (!r->retry || r->sfd == -1 || r->d[0].bytes > 0 || r->d[1].bytes > 0 || dir_pending(&r->d[1]) > 0) {
+		relay_end(r, RELAY_END_CONNECT);
+		return;
+	}
+	/* Nothing reached the server and nothing came from it: the client's bytes are all still here. */
+	ev_fd_forget(r->ev, r->sfd);
+	close(r->sfd);
+	r->sfd = -1;
+	r->connecting = false;
+	if (update_masks(r) == -1) {
+		relay_end(r, RELAY_END_RESOURCE);
+		return;
+	}
+	r->retry(r, r->arg);
+}
+
+void relay_set_retry(struct relay *r, relay_retry_cb cb)
+{
+	r->retry = cb;
+}
+
+void relay_set_server(struct relay *r, int sfd)
+{
+	BUG_ON(r->sfd != -1);
+	r->sfd = sfd;
+	r->connecting = true;
+	r->last_server = ev_now(r->ev);
+	if (ev_fd_set(r->ev, sfd, EV_READ, relay_io, r) == -1) {
+		relay_end(r, RELAY_END_RESOURCE);
+		return;
+	}
+	relay_kick(r);
 }
 
 int relay_start(struct relay *r)
@@ -503,7 +536,7 @@ int relay_start(struct relay *r)
 
 	r->last_client = r->last_server = ev_now(r->ev);
 	if (ev_fd_set(r->ev, r->cfd, EV_READ, relay_io, r) == -1 ||
-	    ev_fd_set(r->ev, r->sfd, EV_READ, relay_io, r) == -1)
+	    (r->sfd != -1 && ev_fd_set(r->ev, r->sfd, EV_READ, relay_io, r) == -1))
 		return -1;
 	r->started = true;
 	when = next_deadline(r);
@@ -528,11 +561,18 @@ void relay_end(struct relay *r, enum relay_end why)
 	/* The relay owns both sockets and never shares them: close() below takes them out of the epoll
 	 * set, so an EPOLL_CTL_DEL each would be two wasted syscalls per session. */
 	ev_fd_forget(r->ev, r->cfd);
-	ev_fd_forget(r->ev, r->sfd);
+	if (r->sfd != -1)
+		ev_fd_forget(r->ev, r->sfd);
 	for (i = 0; i < 2; i++) {
 		pipe_put(r->pool, r->d[i].pipe, r->d[i].in_pipe > 0);
 		buf_put(r->pool, &r->d[i]);
 	}
+	/* A session that ends normally read the client to its FIN; others may leave bytes unread, and
+	 * close() would then answer with a RST. Discard them (MSG_TRUNC: the kernel drops, nothing is
+	 * copied), bounded, so the client sees a clean close. */
+	if (r->cfd != -1 && !r->d[0].eof && why != RELAY_END_CLIENT_ERROR)
+		for (i = 0; i < 4 && recv(r->cfd, NULL, 1 << 20, MSG_TRUNC | MSG_DONTWAIT) > 0; i++)
+			;
 	if (r->cfd != -1)
 		close(r->cfd);
 	if (r->sfd != -1)

@@ -31,7 +31,8 @@ void relay_pool_free(struct relay_pool *p);
 
 /*
  * Prepares r (memory owned by the caller) for the two connected non-blocking sockets. The relay owns
- * the fds from now on and closes them when it ends. Nothing runs until relay_start().
+ * the fds from now on and closes them when it ends. Nothing runs until relay_start(). sfd may be -1:
+ * the client is read (into the relay's buffer, up to its cap) until relay_set_server() gives a server.
  */
 void relay_init(struct relay *r, struct ev *ev, struct relay_pool *pool, int cfd, int sfd,
 		const struct relay_conf *conf, relay_end_cb end, void *arg);
@@ -44,8 +45,24 @@ void relay_init(struct relay *r, struct ev *ev, struct relay_pool *pool, int cfd
 void relay_set_connecting(struct relay *r);
 /* Whether the server connection is known to be up; while connecting, asks the kernel (getpeername). */
 bool relay_server_connected(struct relay *r);
-/* Ends a session whose connect did not complete: RELAY_END_CONNECT with r->err = e. */
+/* Ends a session whose connect did not complete: RELAY_END_CONNECT with r->err = e (or, with a retry
+ * callback, hands it to that callback). */
 void relay_connect_failed(struct relay *r, int e);
+/*
+ * Retries (HAProxy's `retries`/`redispatch`): with cb set, a server connect that fails before the server
+ * took or sent a byte does not end the session. The relay closes the server socket (sfd becomes -1),
+ * keeps every byte the client sent, and calls cb, which must either give a new server socket with
+ * relay_set_server() (now or later, from a timer) or end the session with relay_end(r,
+ * RELAY_END_CONNECT). r->err says why the connect failed (ETIMEDOUT for relay_connect_failed's
+ * timeout). The callback may run from inside any relay call; the caller must not touch r afterwards.
+ */
+void relay_set_retry(struct relay *r, relay_retry_cb cb);
+/*
+ * Gives the session a server socket whose non-blocking connect() is in progress (sfd must be -1 now),
+ * then moves what the client already sent, as relay_kick() does: it may end the session (or call the
+ * retry callback again), so the caller must not touch r afterwards. The relay must be started.
+ */
+void relay_set_server(struct relay *r, int sfd);
 /* Registers both fds and starts moving bytes. 0, or -1 with errno (the caller then calls relay_kill). */
 int relay_start(struct relay *r);
 /*
@@ -56,7 +73,11 @@ int relay_start(struct relay *r);
 void relay_kick(struct relay *r);
 /* Ends the session now (closes both sockets, returns pipes/buffers) and calls end with RELAY_END_KILLED. */
 void relay_kill(struct relay *r);
-/* Ends the session with the given reason (relay_kill with a custom reason). */
+/*
+ * Ends the session with the given reason (relay_kill with a custom reason). Unless the client reset,
+ * what the client sent and nobody read is discarded before its socket is closed, so that the client sees
+ * a FIN rather than the RST a close() with unread bytes sends.
+ */
 void relay_end(struct relay *r, enum relay_end why);
 
 const char *relay_end_str(enum relay_end why);

@@ -64,6 +64,7 @@ struct stats_server {
 	bool backup;
 	unsigned id;            /* puid */
 	uint64_t conn_cur, conn_total, conn_errors;
+	uint64_t retries, redispatches; /* HAProxy wretr / wredis */
 	uint64_t bytes_in, bytes_out; /* client -> server, server -> client */
 	uint64_t to_up, to_down;       /* transitions counted since the server object exists */
 	uint64_t last_change_age_ms;   /* since the last state change; UINT64_MAX when never */
@@ -79,6 +80,7 @@ struct stats_listener {
 	bool allbackups;
 	int maxconn;
 	uint64_t conn_cur, conn_total, conn_noserver;
+	uint64_t retries, redispatches; /* backend wretr / wredis */
 	uint64_t bytes_in, bytes_out;
 	unsigned active, backup; /* usable servers in the balancer's table */
 	const struct stats_server *srv;

@@ -283,7 +283,9 @@ static int json_server(struct buf *b, const struct stats_server *s)
 	rc |= buf_append_str(b, ",\"connections\":{");
 	rc |= jnum(b, "current", s->conn_cur, true);
 	rc |= jnum(b, "total", s->conn_total, true);
-	rc |= jnum(b, "errors", s->conn_errors, false);
+	rc |= jnum(b, "errors", s->conn_errors, true);
+	rc |= jnum(b, "retries", s->retries, true);
+	rc |= jnum(b, "redispatches", s->redispatches, false);
 	rc |= buf_append_str(b, "},\"bytes\":{");
 	rc |= jnum(b, "in", s->bytes_in, true);
 	rc |= jnum(b, "out", s->bytes_out, false);
@@ -337,7 +339,9 @@ int stats_render_json(const struct stats_snapshot *s, struct buf *b)
 		rc |= buf_append_str(b, "\"connections\":{");
 		rc |= jnum(b, "current", li->conn_cur, true);
 		rc |= jnum(b, "total", li->conn_total, true);
-		rc |= jnum(b, "no_server", li->conn_noserver, false);
+		rc |= jnum(b, "no_server", li->conn_noserver, true);
+		rc |= jnum(b, "retries", li->retries, true);
+		rc |= jnum(b, "redispatches", li->redispatches, false);
 		rc |= buf_append_str(b, "},\"bytes\":{");
 		rc |= jnum(b, "in", li->bytes_in, true);
 		rc |= jnum(b, "out", li->bytes_out, false);
@@ -400,6 +404,8 @@ enum srv_metric {
 	SM_CONN_CUR,
 	SM_CONN_TOTAL,
 	SM_CONN_ERRORS,
+	SM_RETRIES,
+	SM_REDISPATCHES,
 };
 
 static int prom_server_family(struct buf *b, const struct stats_snapshot *s, const char *name, const char *type,
@@ -436,6 +442,12 @@ static int prom_server_family(struct buf *b, const struct stats_snapshot *s, con
 				break;
 			case SM_CONN_ERRORS:
 				rc = buf_printf(b, "%" PRIu64 "\n", sv->conn_errors);
+				break;
+			case SM_RETRIES:
+				rc = buf_printf(b, "%" PRIu64 "\n", sv->retries);
+				break;
+			case SM_REDISPATCHES:
+				rc = buf_printf(b, "%" PRIu64 "\n", sv->redispatches);
 				break;
 			}
 		}
@@ -513,6 +525,15 @@ int stats_render_prometheus(const struct stats_snapshot *s, struct buf *b)
 	for (i = 0; i < s->nli; i++)
 		rc |= prom_u(b, "recheck_listener_no_server_total", s->li[i].name, NULL, NULL, NULL,
 			     s->li[i].conn_noserver);
+	rc |= prom_head(b, "recheck_listener_retries_total", "counter",
+			"Connect attempts retried on the same server after a failure (HAProxy backend wretr).");
+	for (i = 0; i < s->nli; i++)
+		rc |= prom_u(b, "recheck_listener_retries_total", s->li[i].name, NULL, NULL, NULL, s->li[i].retries);
+	rc |= prom_head(b, "recheck_listener_redispatches_total", "counter",
+			"Sessions moved to another server after a failed connect (HAProxy backend wredis).");
+	for (i = 0; i < s->nli; i++)
+		rc |= prom_u(b, "recheck_listener_redispatches_total", s->li[i].name, NULL, NULL, NULL,
+			     s->li[i].redispatches);
 	rc |= prom_head(b, "recheck_listener_bytes_total", "counter",
 			"Bytes relayed by a listener (in: client to server, out: server to client).");
 	for (i = 0; i < s->nli; i++) {
@@ -566,7 +587,13 @@ int stats_render_prometheus(const struct stats_snapshot *s, struct buf *b)
 	rc |= prom_server_family(b, s, "recheck_server_connections_total", "counter",
 				 "Sessions sent to the server (including failed connects).", SM_CONN_TOTAL);
 	rc |= prom_server_family(b, s, "recheck_server_connection_errors_total", "counter",
-				 "Connects to the server that failed or timed out.", SM_CONN_ERRORS);
+				 "Sessions whose last connect attempt, to this server, failed or timed out (HAProxy econ).",
+				 SM_CONN_ERRORS);
+	rc |= prom_server_family(b, s, "recheck_server_retries_total", "counter",
+				 "Connect attempts retried on this server after a failure (HAProxy wretr).", SM_RETRIES);
+	rc |= prom_server_family(b, s, "recheck_server_redispatches_total", "counter",
+				 "Sessions moved from this server to another after a failed connect (HAProxy wredis).",
+				 SM_REDISPATCHES);
 
 	rc |= prom_head(b, "recheck_server_bytes_total", "counter",
 			"Bytes relayed through the server (in: client to server, out: server to client).");

@@ -174,8 +174,10 @@ class RelayCase(Case):
         refused = free_port()  # nothing listens there
         stalled = self.full_backlog()
         lport, slport, sport = free_port(), free_port(), free_port()
-        text = conf_text(lport, [("dead", refused)], extra='stats: {bind: "127.0.0.1:%d"}' % sport)
-        text += ("  - name: slow\n    bind: \"127.0.0.1:%d\"\n"
+        # retries: 0: one attempt, as before retries existed (test_recheckd_retries covers retries)
+        text = conf_text(lport, [("dead", refused)], extra='stats: {bind: "127.0.0.1:%d"}' % sport,
+                         listener_extra="    retries: 0")
+        text += ("  - name: slow\n    bind: \"127.0.0.1:%d\"\n    retries: 0\n"
                  "    timeouts: {connect: 300ms, client: 10s, server: 10s}\n"
                  "    servers:\n      - {name: stalled, address: \"127.0.0.1:%d\"}\n" % (slport, stalled))
         p, _ = self.start_recheckd(text)
