@@ -27,6 +27,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
+import faults  # noqa: E402  (the fault run shared with tests/integration/test_recheckd_faults.py)
 
 
 def log(msg):
@@ -363,6 +365,12 @@ def recheckd_conf(port, servers, maxconn=10000, relay="splice", check=None):
     return "\n".join(L) + "\n"
 
 
+def faults_stats(port):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/stats.json" % port, timeout=5) as r:
+        return json.loads(r.read())["listeners"][0]
+
+
 class Bench:
     def __init__(self, args):
         self.a = args
@@ -535,6 +543,48 @@ class Bench:
         for v in lbs.values():
             self.procs.stop(v[0])
         self.procs.stop(sink)
+
+    # -------------------------------------------------- 8: clients lost under backend faults
+    def m_faults(self):
+        """The fault run of test_recheckd_faults (tests/lib/faults.py): recheckd and HAProxy (retries 3 +
+        option redispatch) in front of the same 6 backends, same clients, same kills/restarts/SIGSTOP at the
+        same moments. Both balancers run at once, so each run is one pair."""
+        names = ["s1", "s2", "s3", "s4", "s5", "s6"]
+        lost = {"recheckd": [], "haproxy": []}
+        ttfb = {"recheckd": [], "haproxy": []}
+        duration = 8.0 if self.a.quick else 15.0
+        runs = 1 if self.a.quick else self.a.pairs
+        for i in range(runs):
+            ports = {n: free_port() for n in names}
+            backends = faults.Backends(self.tool("relay_peer"), names, list(ports.values()),
+                                       lambda argv, name: self.procs.start(argv, name))
+            prk, pha, pst = free_port(), free_port(), free_port()
+            self.write("connect-only.yaml", faults.CONNECT_ONLY)
+            rk, rk_cmd = self.start_lb("recheckd", prk, faults.recheckd_cfg(prk, pst, ports), "faults")
+            ha, ha_cmd = self.start_lb("haproxy", pha, faults.haproxy_cfg(pha, ports), "faults")
+            # HAProxy's servers start UP; recheckd's once their first check passed
+            wait_for(lambda: all(sv["status"] == "UP" for sv in faults_stats(pst)["servers"]), 10, "recheckd UP")
+            addrs = ["127.%d.%d.%d" % (k // 250, k % 250, 1 + (k * 7) % 250) for k in range(220)]
+            probes = faults.probes_by_asking(prk, addrs, names, per_server=4)
+            balancers = {"recheckd": prk, "haproxy": pha}
+            plan = faults.default_plan(names, duration)
+            tallies = faults.run(balancers, addrs, backends, plan, probes, duration=duration)
+            for b, t in tallies.items():
+                sm = t.summary()
+                lost[b].append(100.0 * sm["lost"] / max(1, sm["total"]))
+                if sm["probe_median_ttfb"] is not None:
+                    ttfb[b].append(sm["probe_median_ttfb"] * 1000.0)
+                log("8 %s run %d: %d of %d connections lost, probes' median ttfb %s" % (
+                    b, i + 1, sm["lost"], sm["total"], sm["probe_median_ttfb"]))
+            self.procs.stop(rk)
+            self.procs.stop(ha)
+            for p in list(backends.procs.values()):
+                self.procs.stop(p)
+        cmds = {"recheckd": rk_cmd + " (retries: 3, redispatch: true)", "haproxy": ha_cmd + " (retries 3, option redispatch)"}
+        self.res.add("8.a", "client connections lost, backends killed/restarted/hung under load (%)", "%", lost,
+                     "recheckd", "haproxy", ("<=", 1), cmds, better="lower")
+        self.res.add("8.b", "redispatched clients: median time to the first byte", "ms", ttfb, "recheckd", "haproxy",
+                     ("<=", 1), {}, better="lower")
 
     # -------------------------------------------------- 4: RSS per idle connection
     def m_idle(self):
@@ -804,7 +854,7 @@ def main():
     ap.add_argument("--tools", required=True, help="directory holding the compiled tests/bench helpers")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--capdir", default="/tmp")
-    ap.add_argument("--only", default="1234567", help="measurement numbers to run, e.g. 126")
+    ap.add_argument("--only", default="12345678", help="measurement numbers to run, e.g. 126")
     ap.add_argument("--keep-capture", action="store_true")
     a = ap.parse_args()
     q = a.quick
@@ -828,7 +878,8 @@ def main():
     mach = machine()
     b = Bench(a)
     t0 = time.monotonic()
-    steps = [("1", b.m_http), ("3", b.m_bulk), ("4", b.m_idle), ("5", b.m_checks), ("6", b.m_pcap), ("7", b.m_record)]
+    steps = [("1", b.m_http), ("3", b.m_bulk), ("4", b.m_idle), ("5", b.m_checks), ("6", b.m_pcap), ("7", b.m_record),
+             ("8", b.m_faults)]
     try:
         for key, fn in steps:
             if key not in a.only and not (key == "1" and "2" in a.only):

@@ -43,5 +43,6 @@ for t in benchnet benchsocks benchpcapgen; do
 	cc -O2 -Wall -Wextra -o "$tools/$t" "$here/$t.c"
 done
 cc -O2 -Wall -Wextra -o "$tools/benchpcapread" "$here/benchpcapread.c" -lpcap
+cc -O2 -Wall -Wextra -I"$src/src" -o "$tools/relay_peer" "$src/tests/fixtures/relay_peer.c" -lpthread
 
 exec timeout -k 10 900 python3 "$here/bench.py" --build "$build" --tools "$tools" "$@"

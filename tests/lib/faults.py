@@ -19,7 +19,6 @@ import random
 import signal
 import socket
 import statistics
-import subprocess
 import time
 
 PAYLOAD = 32
@@ -203,13 +202,70 @@ def proc_rss(pid):
     return 0
 
 
-def lbpick_probes(lbpick_argv, addrs, names, per_server=4):
-    """{server: up to per_server addresses of addrs that the balancer sends to it} (all servers up)."""
-    res = subprocess.run(lbpick_argv, input="\n".join(addrs) + "\n", capture_output=True, text=True, timeout=30)
-    if res.returncode != 0:
-        raise RuntimeError("lbpick failed: %s" % res.stderr)
+def ask_name(port, src, timeout=3.0):
+    """The backend name a client at src reaches through the balancer at port (relay_peer's NAME)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.bind((src, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"NAME\n")
+        data = b""
+        while len(data) < 128:
+            chunk = s.recv(128)
+            if not chunk:
+                break
+            data += chunk
+    return data.decode("ascii", "replace").strip()
+
+
+def probes_by_asking(port, addrs, names, per_server=4):
+    """{server: up to per_server addresses of addrs that the balancer at port sends to it}, asked through
+    the balancer itself while every server is up."""
     out = {n: [] for n in names}
-    for a, n in zip(addrs, res.stdout.split()):
+    for a in addrs:
+        n = ask_name(port, a)
         if n in out and len(out[n]) < per_server:
             out[n].append(a)
+        if all(len(v) >= per_server for v in out.values()):
+            break
     return out
+
+
+# The configurations of the side-by-side run: the same checks (connect, inter 1s, fall 2, rise 1), the same
+# timeouts, `balance source` with consistent hashing (HAProxy 2.6 redispatches to another server only
+# with consistent hashing), retries 3 + redispatch.
+HAPROXY_CFG = """defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+    timeout check 1s
+    retries 3
+    option redispatch
+listen pool
+    bind 127.0.0.1:%d
+    balance source
+    hash-type consistent
+%s
+"""
+
+CONNECT_ONLY = "version: 1\nname: connect-only\nkind: tcp\nsteps:\n  - connect: {}\n"
+
+
+def haproxy_cfg(port, ports):
+    """ports: {name: port} of the backends, in order."""
+    return HAPROXY_CFG % (port, "\n".join("    server %s 127.0.0.1:%d check inter 1s fall 2 rise 1" % (n, p)
+                                          for n, p in ports.items()))
+
+
+def recheckd_cfg(port, stats_port, ports, recipe="connect-only.yaml"):
+    lines = ["threads: 2", 'stats: {bind: "127.0.0.1:%d"}' % stats_port]
+    if os.geteuid() == 0:
+        lines.append("allow_root: true")
+    lines += ["listeners:", "  - name: pool", '    bind: "127.0.0.1:%d"' % port, "    balance: source",
+              "    hash_type: consistent", "    retries: 3", "    redispatch: true",
+              "    timeouts: {connect: 1s, client: 10s, server: 10s}",
+              "    check: {recipe: %s, inter: 1s, rise: 1, fall: 2, timeout: 1s}" % recipe, "    servers:"]
+    for n, p in ports.items():
+        lines.append('      - {name: %s, address: "127.0.0.1:%d"}' % (n, p))
+    return "\n".join(lines) + "\n"
