@@ -534,12 +534,12 @@ static const struct key listener_keys[] = {
 	KEY_FN("hash_type", listener_hash_type),
 	KEY_BOOL("allbackups", struct conf_listener, allbackups),
 	KEY_INT("maxconn", struct conf_listener, maxconn, 1, 1000000),
-	KEY_INT("retries", struct conf_listener, retries, 0, 100),
-	KEY_BOOL("redispatch", struct conf_listener, redispatch),
 	KEY_SECTION("timeouts", timeout_keys),
 	KEY_LATER("check"),
 	KEY_LATER("servers"),
 	KEY_CHOICE("on_marked_down", struct conf_listener, shutdown_sessions, on_down_choices),
+	KEY_INT("retries", struct conf_listener, retries, 0, 100),
+	KEY_BOOL("redispatch", struct conf_listener, redispatch),
 };
 
 static int listener_parse(struct ctx *c, struct conf_listener *li, const struct ynode *n)

@@ -37,6 +37,8 @@ static void every_key(void **state)
 		"    hash_type: consistent\n"
 		"    allbackups: true\n"
 		"    maxconn: 50\n"
+		"    retries: 5\n"
+		"    redispatch: true\n"
 		"    on_marked_down: shutdown-sessions\n"
 		"    timeouts: {client: 30s, server: 1m, connect: 500ms}\n"
 		"    check: {recipe: socks5-204.yaml, inter: 2s, fastinter: 500ms, downinter: 10s, rise: 4,\n"
@@ -78,6 +80,8 @@ static void every_key(void **state)
 	assert_true(l->avalanche); /* bare "consistent" is sdbm + avalanche, as in HAProxy */
 	assert_true(l->allbackups);
 	assert_int_equal(l->maxconn, 50);
+	assert_int_equal(l->retries, 5);
+	assert_true(l->redispatch);
 	assert_true(l->shutdown_sessions);
 	assert_int_equal(l->timeout_client, 30000);
 	assert_int_equal(l->timeout_server, 60000);
@@ -150,6 +154,8 @@ static void defaults(void **state)
 	assert_int_equal(l->hash, CONF_HASH_MAP_BASED);
 	assert_false(l->allbackups);
 	assert_int_equal(l->maxconn, 10000);
+	assert_int_equal(l->retries, 3);
+	assert_false(l->redispatch);
 	assert_int_equal(l->timeout_client, 300000);
 	assert_int_equal(l->timeout_server, 300000);
 	assert_int_equal(l->timeout_connect, 5000);
@@ -202,7 +208,7 @@ static void errors_name_the_line(void **state)
 		{"threads: 1\n", "t.yaml:1:1: 'listeners' is required (at least one listener)"},
 		{"listeners: []\n", "t.yaml:1:12: 'listeners' is empty"},
 		{"listeners: {a: 1}\n", "t.yaml:1:12: listeners: expected a list"},
-		{L1 S1 "    colour: red\n", "t.yaml:6:5: listener: unknown key 'colour' (expected one of: name, bind, balance, hash_type, allbackups, maxconn, timeouts, check, servers, on_marked_down)"},
+		{L1 S1 "    colour: red\n", "t.yaml:6:5: listener: unknown key 'colour' (expected one of: name, bind, balance, hash_type, allbackups, maxconn, timeouts, check, servers, on_marked_down, retries, redispatch)"},
 		{"listeners:\n  - bind: \":1\"\n" S1, "t.yaml:2:5: listener: 'name' is required"},
 		{"listeners:\n  - name: a\n" S1, "t.yaml:2:5: listener a: 'bind' is required"},
 		{L1, "t.yaml:2:5: listener a: 'servers' is required (at least one server)"},
