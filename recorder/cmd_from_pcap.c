@@ -268,6 +268,7 @@ int cmd_from_pcap(int argc, char **argv)
 	};
 	struct server_hint hint = {0};
 	struct dissect_opts dopts = {0};
+	enum dissect_rc drc;
 	struct flow_pcap_stats st;
 	struct flow_table *t = NULL;
 	struct turns tr = {0};
@@ -391,9 +392,13 @@ int cmd_from_pcap(int argc, char **argv)
 		rc = RC_EXIT_OK;
 		goto out;
 	}
-	r = dissect_build(&tr, &dopts, &summary, err, sizeof(err));
+	r = dissect_build_rc(&tr, &dopts, &summary, &drc, err, sizeof(err));
 	if (!r) {
 		cmd_err(CMD, "%s: conversation %zu: %s", path, f->index, err);
+		if (drc == DISSECT_REFUSED)
+			rc = RC_EXIT_CHECK_FAILED;
+		else if (drc == DISSECT_LOCAL)
+			rc = RC_EXIT_IO;
 		goto out;
 	}
 	if (set_meta(r, path, f, name) == -1) {

@@ -33,6 +33,8 @@ struct dissect_ctx {
 	struct dissect_stream s; /* server to client */
 	char proto[32];         /* detected protocol, e.g. "socks5+http" */
 	unsigned warnings;
+	bool refused;           /* the recorded conversation failed (dx_refuse): no recipe is made */
+	char refusal[512];      /* what the server answered and what to do, for the error message */
 	char *err;
 	size_t errlen;
 };

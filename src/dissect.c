@@ -50,6 +50,19 @@ bool dx_is_text(const unsigned char *p, size_t n)
 	return true;
 }
 
+int dx_refuse(struct dissect_ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->refused)
+		return 0;
+	x->refused = true;
+	va_start(ap, fmt);
+	vsnprintf(x->refusal, sizeof(x->refusal), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
 int dx_oom(struct dissect_ctx *x)
 {
 	set_err(x->err, x->errlen, "out of memory (or more than %d steps) while building the recipe",
@@ -283,6 +296,14 @@ static size_t count_turns(const struct turns *t, enum turn_dir dir)
 struct recipe *dissect_build(const struct turns *t, const struct dissect_opts *o, struct buf *summary,
 			     char *err, size_t errlen)
 {
+	enum dissect_rc rc;
+
+	return dissect_build_rc(t, o, summary, &rc, err, errlen);
+}
+
+struct recipe *dissect_build_rc(const struct turns *t, const struct dissect_opts *o, struct buf *summary,
+				enum dissect_rc *drc, char *err, size_t errlen)
+{
 	static const struct dissect_opts defaults;
 	const struct dissector *d = NULL;
 	struct dissect_ctx x;
@@ -292,6 +313,7 @@ struct recipe *dissect_build(const struct turns *t, const struct dissect_opts *o
 	int rc;
 
 	memset(&x, 0, sizeof(x));
+	*drc = DISSECT_NO_RECIPE;
 	buf_init(&notes, SUMMARY_CAP);
 	x.t = t;
 	x.o = o ? o : &defaults;
@@ -304,7 +326,7 @@ struct recipe *dissect_build(const struct turns *t, const struct dissect_opts *o
 	}
 	if (join(&x.c, t, TURN_C2S) == -1 || join(&x.s, t, TURN_S2C) == -1) {
 		set_err(err, errlen, "out of memory while joining the turns");
-		goto fail;
+		goto local;
 	}
 	if (!x.c.len) {
 		set_err(err, errlen, "the client sent no bytes (%zu server bytes only): nothing to replay", x.s.len);
@@ -313,7 +335,7 @@ struct recipe *dissect_build(const struct turns *t, const struct dissect_opts *o
 	x.r = recipe_new(RECIPE_TCP);
 	if (!x.r) {
 		set_err(err, errlen, "out of memory");
-		goto fail;
+		goto local;
 	}
 	for (i = 0; i < ARRAY_SIZE(registry); i++) {
 		if (registry[i]->probe(x.c.p, x.c.len)) {
@@ -326,18 +348,24 @@ struct recipe *dissect_build(const struct turns *t, const struct dissect_opts *o
 		dx_note(&x, "--raw: every byte kept exact, nothing generalized: each client turn is sent as recorded "
 			    "and each server turn expected in full (a server that differs in any byte fails)");
 		if (dx_raw_rest(&x, true) == -1)
-			goto fail;
+			goto local;
 	} else {
 		rc = d ? d->build(&x) : 1;
 		if (rc == -1)
+			goto local;
+		if (x.refused) {
+			set_err(err, errlen, "the recorded conversation failed, so it cannot become a check: %s",
+				x.refusal);
+			*drc = DISSECT_REFUSED;
 			goto fail;
+		}
 		if (rc == 1) {
 			/* Not (or not really) a protocol we know: start over with the raw treatment. */
 			recipe_free(x.r);
 			x.r = recipe_new(RECIPE_TCP);
 			if (!x.r) {
 				set_err(err, errlen, "out of memory");
-				goto fail;
+				goto local;
 			}
 			x.c.off = x.s.off = 0;
 			snprintf(x.proto, sizeof(x.proto), "raw");
@@ -347,7 +375,7 @@ struct recipe *dissect_build(const struct turns *t, const struct dissect_opts *o
 				  : "no known protocol (SOCKS5, SOCKS4/4a, HTTP proxy, HTTP CONNECT) was recognized",
 				RAW_EXPECT_N);
 			if (dx_raw_rest(&x, false) == -1)
-				goto fail;
+				goto local;
 		}
 	}
 	if (t->truncated)
@@ -365,7 +393,7 @@ struct recipe *dissect_build(const struct turns *t, const struct dissect_opts *o
 			    "answers");
 	if (recipe_set_str(&x.r->protocol, x.proto) == -1) {
 		set_err(err, errlen, "out of memory");
-		goto fail;
+		goto local;
 	}
 	if (recipe_compile(x.r, why, sizeof(why)) == -1) {
 		set_err(err, errlen, "the built recipe is invalid: %s", why);
@@ -385,7 +413,10 @@ struct recipe *dissect_build(const struct turns *t, const struct dissect_opts *o
 	buf_free(&notes);
 	free(x.c.p);
 	free(x.s.p);
+	*drc = DISSECT_OK;
 	return x.r;
+local:
+	*drc = DISSECT_LOCAL;
 fail:
 	buf_free(&notes);
 	free(x.c.p);

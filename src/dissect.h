@@ -16,6 +16,15 @@ struct dissect_opts {
 	bool redact;            /* write ${NAME} references in place of recorded credentials */
 };
 
+/* Why dissect_build_rc() made no recipe. */
+enum dissect_rc {
+	DISSECT_OK = 0,         /* a recipe */
+	DISSECT_NO_RECIPE,      /* the conversation cannot make one (empty, nothing complete, ...) */
+	DISSECT_REFUSED,        /* the recorded conversation failed (method rejected, auth refused, CONNECT
+				 * answered non-2xx, SOCKS REP not 00): err holds the server's answer */
+	DISSECT_LOCAL,          /* out of memory or a cap */
+};
+
 /*
  * Builds a recipe (kind RECIPE_TCP, protocol set, compiled) from the turns. Appends a human summary
  * (the detected protocol, the turns, what was generalized and why, warnings) to summary when not NULL.
@@ -23,6 +32,9 @@ struct dissect_opts {
  */
 struct recipe *dissect_build(const struct turns *t, const struct dissect_opts *o, struct buf *summary,
 			     char *err, size_t errlen);
+/* The same, saying in *rc why there is no recipe (the recorded failure rule: DISSECT_REFUSED). */
+struct recipe *dissect_build_rc(const struct turns *t, const struct dissect_opts *o, struct buf *summary,
+				enum dissect_rc *rc, char *err, size_t errlen);
 
 /*
  * Appends a one-line decoding of a send payload or expect pattern of a recipe of the given protocol

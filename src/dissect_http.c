@@ -185,6 +185,27 @@ out:
 	return rc;
 }
 
+/*
+ * A proxy's refusal (CONNECT answered non-2xx, 407 to a forward request): the recorded failure rule. The
+ * message quotes the status line and says what to do.
+ */
+static int refuse(struct dissect_ctx *x, const char *what, const struct http1_req *req,
+		  const struct http1_resp *resp)
+{
+	bool creds = http1_find_hdr(req->hdrs, req->nhdrs, "Proxy-Authorization") != NULL;
+	const char *todo;
+
+	if (resp->status == 407)
+		todo = creds ? "the proxy refused the credentials that were given: check the user name and password "
+			       "and record again"
+			     : "the proxy requires credentials: give them (http://USER:PASS@HOST:PORT) and record again";
+	else
+		todo = "record again once the proxy accepts the request";
+	return dx_refuse(x, "the proxy answered the %s %.*s with \"HTTP/1.%d %d %.*s\": %s", what,
+			 (int)MIN(req->target_len, 200), req->target, resp->minor, resp->status,
+			 (int)MIN(resp->reason_len, 80), resp->reason, todo);
+}
+
 /* The status-line expect; lead says which bytes may precede it. */
 static int expect_status(struct dissect_ctx *x, int code, enum dissect_lead lead, bool first,
 			 const struct http1_resp *resp)
@@ -287,6 +308,8 @@ int dissect_http_exchanges(struct dissect_ctx *x, enum dissect_lead lead, int *i
 			dx_unanswered(x, n == -2 ? "a complete HTTP response head" : "a well-formed HTTP response");
 			return 0;
 		}
+		if (i == 0 && resp.status == 407 && lead == LEAD_NONE && !strcmp(x->proto, "http-proxy"))
+			return refuse(x, "request", &req, &resp);
 		if (expect_status(x, resp.status, lead, i == 0, &resp) == -1)
 			return -1;
 		note_headers(x, &resp);
@@ -314,13 +337,28 @@ int dissect_http_exchanges(struct dissect_ctx *x, enum dissect_lead lead, int *i
 	return 0;
 }
 
+/*
+ * The label follows the request-target form (RFC 9112 §3.2): absolute-form ("GET http://host/path") is
+ * what a client sends to a forward proxy; origin-form ("GET /path") and asterisk-form ("OPTIONS *") go
+ * to the origin itself, so the conversation is plain HTTP, not a proxy's.
+ */
 static int build_proxy(struct dissect_ctx *x)
 {
-	int is_http = 0;
+	struct http1_req req;
+	bool origin = false;
+	int is_http = 0, n;
 
-	snprintf(x->proto, sizeof(x->proto), "http-proxy");
+	memset(&req, 0, sizeof(req));
+	n = http1_parse_request((const char *)x->c.p + x->c.off, x->c.len - x->c.off, &req);
+	if (n != -1 && req.target && req.target_len)
+		origin = req.target[0] == '/' || (req.target_len == 1 && req.target[0] == '*');
+	snprintf(x->proto, sizeof(x->proto), "%s", origin ? "http" : "http-proxy");
 	if (dissect_http_exchanges(x, LEAD_NONE, &is_http) == -1)
 		return -1;
+	if (is_http)
+		dx_note(x, origin ? "origin-form request-target (%.*s): plain HTTP to the origin, no proxy"
+				  : "absolute-form request-target (%.*s): a forward proxy request",
+			(int)MIN(req.target_len, 80), req.target);
 	return is_http ? 0 : 1;
 }
 
@@ -348,11 +386,8 @@ static int build_connect(struct dissect_ctx *x)
 		return 0;
 	}
 	code = resp.status;
-	if (code < 200 || code > 299) {
-		dx_warn(x, "the recording itself failed: the proxy answered the CONNECT with %d %s; the recipe "
-			   "expects 200", code, dx_tok_name(reasons, code, ""));
-		code = 200;
-	}
+	if (code < 200 || code > 299)
+		return refuse(x, "CONNECT", &req, &resp);
 	if (expect_status(x, code, LEAD_NONE, true, &resp) == -1)
 		return -1;
 	/* Read the whole tunnel head before sending through it, so none of it precedes the inner reply. */

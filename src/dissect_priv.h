@@ -37,6 +37,12 @@ struct step *dx_expect(struct dissect_ctx *x, enum expect_match m, const void *p
 void dx_note(struct dissect_ctx *x, const char *fmt, ...) PRINTF_FMT(2, 3);
 void dx_warn(struct dissect_ctx *x, const char *fmt, ...) PRINTF_FMT(2, 3);
 int dx_oom(struct dissect_ctx *x);
+/*
+ * The recorded conversation failed (the one rule, docs/recipe.md): a recipe would expect an answer the
+ * server never gave, so none is made. The message says what the server answered and what to do.
+ * Returns 0 so that a builder can `return dx_refuse(...)`.
+ */
+int dx_refuse(struct dissect_ctx *x, const char *fmt, ...) PRINTF_FMT(2, 3);
 
 /*
  * Raw treatment of what is left of the conversation from the current stream offsets on, following the

@@ -149,16 +149,15 @@ static int build(struct dissect_ctx *x)
 		       "SOCKS4 reply: VN 00 and CD 5A (granted) only, after the whole 8-byte reply; its port and "
 		       "address are not matched"))
 		return -1;
-	dx_note(x, "SOCKS4 reply checked for VN 00 and CD 90 (granted) only (rbinary ^005A min-recv 8): its "
+	dx_note(x, "SOCKS4 reply checked for VN 00 and CD 5A (granted) only (rbinary ^005A min-recv 8): its "
 		   "DSTPORT/DSTIP are ignored by the protocol and vary by server");
 	if (vn != 0)
 		dx_warn(x, "the recorded reply has VN 0x%02x where the protocol says 00: this server would fail the "
 			   "recipe", vn);
-	if (cd != 90) {
-		dx_warn(x, "the recording itself failed: the proxy answered CD %u (%s); the recipe expects 90 "
-			   "(granted)", cd, dx_tok_name(replies, cd, "unknown code"));
-		return 0;
-	}
+	if (cd != 90)
+		return dx_refuse(x, "the proxy answered the SOCKS4 request with CD %02X (%s) instead of 5A "
+				    "(granted): record again once the proxy grants it", cd,
+				 dx_tok_name(replies, cd, "unknown code"));
 	s->off += SOCKS4_REPLY_LEN;
 	if (c->p[c->off - n + 1] != 1)
 		return 0;

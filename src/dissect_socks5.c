@@ -215,11 +215,10 @@ static int auth(struct dissect_ctx *x)
 	dx_note(x, "RFC 1929 reply accepted on status 00 whatever its version byte (recorded 0x%02x; the RFC "
 		   "says 01, some servers send 05)", s->p[s->off]);
 	s->off += 2;
-	if (status != 0) {
-		dx_warn(x, "the recording itself failed: the proxy rejected the credentials (RFC 1929 status "
-			   "0x%02x); the recipe expects success", status);
-		return 1;
-	}
+	if (status != 0)
+		return dx_refuse(x, "the proxy refused the RFC 1929 user name and password of user '%s' (it "
+				    "answered %02X %02X, status not 00): check the credentials and record again",
+				 dx_is_text((const unsigned char *)user, ulen) ? user : "?", s->p[s->off - 2], status);
 	return 0;
 }
 
@@ -281,11 +280,11 @@ static int connect_exchange(struct dissect_ctx *x)
 		dx_tok_name(atyps, ratyp, "?"), blen > 0 ? 3 + blen : 0, min_recv);
 	if (ver != SOCKS5_VER)
 		dx_warn(x, "the recorded SOCKS5 reply has version 0x%02x, not 05", ver);
-	if (rep != 0) {
-		dx_warn(x, "the recording itself failed: the proxy answered REP 0x%02x (%s); the recipe expects "
-			   "success (REP 00)", rep, dx_tok_name(replies, rep, "unassigned"));
-		return 1;
-	}
+	if (rep != 0)
+		return dx_refuse(x, "the proxy answered the SOCKS5 %s %s with REP %02X (%s) instead of 00: the "
+				    "check would expect a success this recording never saw; record again once the proxy "
+				    "reaches the target", dx_tok_name(commands, cmd, "request"), target, rep,
+				 dx_tok_name(replies, rep, "unassigned code"));
 	if (blen == -1) {
 		dx_warn(x, "the SOCKS5 reply is truncated or has an unknown address type: the tunnelled payload "
 			   "cannot be located");
@@ -330,9 +329,13 @@ static int build(struct dissect_ctx *x)
 		return 0;
 	}
 	if (method == SOCKS5_METHOD_NOACC) {
-		dx_warn(x, "the recording itself failed: the proxy accepted none of the methods offered (%s)", list);
-		dx_unanswered(x, "an acceptable method");
-		return 0;
+		bool offered_user = memchr(c->p + c->off - nm, SOCKS5_METHOD_USER, nm) != NULL;
+
+		return dx_refuse(x, "the proxy answered the SOCKS5 greeting with 05 FF: none of the offered "
+				    "methods (%s) is acceptable to it; %s", list,
+				 offered_user ? "record again with a method it accepts"
+					      : "it most likely requires a user name and password: give them "
+						"(socks5://USER:PASS@HOST:PORT) and record again");
 	}
 	for (i = 0; i < nm; i++)
 		if (c->p[c->off - nm + i] == method)
@@ -347,7 +350,7 @@ static int build(struct dissect_ctx *x)
 	s->off += 2;
 	if (method == SOCKS5_METHOD_USER) {
 		rc = auth(x);
-		if (rc)
+		if (rc || x->refused)
 			return rc == -1 ? -1 : 0;
 	} else if (method != SOCKS5_METHOD_NONE) {
 		dx_warn(x, "method %s (0x%02x) is not dissected: the rest is kept raw",
@@ -355,7 +358,7 @@ static int build(struct dissect_ctx *x)
 		return dx_raw_rest(x, false) == -1 ? -1 : 0;
 	}
 	rc = connect_exchange(x);
-	if (rc)
+	if (rc || x->refused)
 		return rc == -1 ? -1 : 0;
 	return dx_tunnel(x, "socks5", LEAD_SOCKS5);
 }

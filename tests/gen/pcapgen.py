@@ -18,9 +18,17 @@ Conversations (CONV):
   connect        HTTP CONNECT, then plain HTTP inside the tunnel
   connect-tls    HTTP CONNECT, then a TLS ClientHello inside the tunnel
   raw            an unknown protocol: a banner exchange
+  http-origin    plain HTTP to an origin (origin-form), Cookie and Set-Cookie
+  http-keepalive three GETs on one connection, the last answered 304
+  http-post      a POST through a forward proxy
+  socks5-auth-late  RFC 1929, CONNECT, GET: a capture that missed the greeting (with --no-handshake)
+  tls            a bare TLS ClientHello / ServerHello
+  connect-smtp   HTTP CONNECT, then an SMTP session that sends a mail
+  connect-early  HTTP CONNECT whose 200 comes in one segment with the tunnel's first bytes (SSH)
+  socks5-noacc, socks5-authfail, socks5-refused, connect-400   recorded failures
 
 TCP options: --link, --ipv6, --isn-wrap, --mss, --ooo, --retrans, --overlap, --no-handshake, --gap,
---rst, --snaplen, --flows, --noise, --vlan. IP fragments: --ipfrag N, --ipfrag-order, --ipfrag-dup,
+--gap-last, --rst, --snaplen, --flows, --noise, --vlan. IP fragments: --ipfrag N, --ipfrag-order, --ipfrag-dup,
 --ipfrag-overlap. File damage: --corrupt empty|magic|header|packet|reclen.
 --expect FILE writes the turns recheck must reproduce (JSON: [[dir, hex], ...]) for the tests.
 """
@@ -95,10 +103,74 @@ def conversation(name):
         return conv, 3128
     if name == "raw":
         return [("s", b"+OK hello\r\n"), ("c", b"PING\r\n"), ("s", b"+PONG\r\n")], 7000
+    # --- captures as they come from the wild (issue 15) ---
+    if name == "http-origin":
+        # plain HTTP to an origin (origin-form), with a cookie both ways
+        req = (b"GET /generate_204 HTTP/1.1\r\nHost: origin.test\r\nUser-Agent: " + UA +
+               b"\r\nCookie: session=0123456789abcdef\r\n\r\n")
+        resp = (b"HTTP/1.1 204 No Content\r\nSet-Cookie: session=fedcba9876543210; Path=/\r\n"
+                b"Content-Length: 0\r\n\r\n")
+        return [("c", req), ("s", resp)], 80
+    if name == "http-keepalive":
+        conv = []
+        for i in range(3):
+            req = (b"GET /page%d HTTP/1.1\r\nHost: origin.test\r\nUser-Agent: " % i + UA + b"\r\n" +
+                   (b"If-Modified-Since: Tue, 14 Nov 2023 22:13:20 GMT\r\n" if i == 2 else b"") + b"\r\n")
+            if i == 2:
+                resp = b"HTTP/1.1 304 Not Modified\r\nDate: Tue, 14 Nov 2023 22:13:21 GMT\r\n\r\n"
+            else:
+                resp = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+            conv += [("c", req), ("s", resp)]
+        return conv, 80
+    if name == "http-post":
+        body = b"name=value"
+        req = (b"POST http://origin.test/form HTTP/1.1\r\nHost: origin.test\r\nContent-Length: %d\r\n\r\n"
+               % len(body) + body)
+        return [("c", req), ("s", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")], 3128
+    if name == "socks5-auth-late":
+        # the capture starts after the greeting: RFC 1929 first, then CONNECT and HTTP (use --no-handshake)
+        return [("c", bytes([1, 4]) + b"user" + bytes([6]) + b"s3cret"), ("s", bytes([1, 0])),
+                ("c", bytes([5, 1, 0, 3, len(HOST)]) + HOST + struct.pack(">H", 8080)),
+                ("s", bytes([5, 0, 0, 1, 10, 0, 0, 7]) + struct.pack(">H", 40001)),
+                ("c", get_rel), ("s", RESP_204)], 1080
+    if name == "tls":
+        hello = (bytes([0x16, 3, 1, 0, 0x2f, 1, 0, 0, 0x2b, 3, 3]) + bytes(range(32)) +
+                 bytes([0, 0, 2, 0x13, 1, 1, 0]))
+        shello = (bytes([0x16, 3, 3, 0, 0x2e, 2, 0, 0, 0x2a, 3, 3]) + bytes(range(100, 132)) +
+                  bytes([0, 0x13, 1, 0]))
+        return [("c", hello), ("s", shello)], 443
+    if name == "connect-smtp":
+        req = b"CONNECT mail.test:25 HTTP/1.1\r\nHost: mail.test:25\r\n\r\n"
+        return [("c", req), ("s", b"HTTP/1.1 200 Connection established\r\n\r\n"),
+                ("s", b"220 mx1.mail.test ESMTP Postfix\r\n"), ("c", b"EHLO client.test\r\n"),
+                ("s", b"250-mx1.mail.test\r\n250 8BITMIME\r\n"), ("c", b"MAIL FROM:<a@client.test>\r\n"),
+                ("s", b"250 2.1.0 Ok\r\n"), ("c", b"RCPT TO:<b@mail.test>\r\n"), ("s", b"250 2.1.5 Ok\r\n"),
+                ("c", b"DATA\r\n"), ("s", b"354 End data with <CR><LF>.<CR><LF>\r\n"),
+                ("c", b"Subject: hi\r\n\r\nhello\r\n.\r\n"), ("s", b"250 2.0.0 Ok: queued\r\n"),
+                ("c", b"QUIT\r\n"), ("s", b"221 2.0.0 Bye\r\n")], 3128
+    if name == "connect-early":
+        # the proxy sends the tunnel's first bytes (an SSH banner) in the segment of its 200
+        req = b"CONNECT ssh.test:22 HTTP/1.1\r\nHost: ssh.test:22\r\n\r\n"
+        return [("c", req), ("s", b"HTTP/1.1 200 Connection established\r\n\r\nSSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"),
+                ("c", b"SSH-2.0-OpenSSH_9.2p1\r\n"), ("s", bytes([0, 0, 1, 0x14, 10, 20]) + bytes(16))], 3128
+    if name == "socks5-noacc":
+        return [("c", bytes([5, 1, 0])), ("s", bytes([5, 0xff]))], 1080
+    if name == "socks5-authfail":
+        return [("c", bytes([5, 1, 2])), ("s", bytes([5, 2])),
+                ("c", bytes([1, 4]) + b"user" + bytes([5]) + b"wrong"), ("s", bytes([1, 1]))], 1080
+    if name == "socks5-refused":
+        return [("c", bytes([5, 1, 0])), ("s", bytes([5, 0])),
+                ("c", bytes([5, 1, 0, 1, 127, 0, 0, 1]) + struct.pack(">H", 8080)),
+                ("s", bytes([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]))], 1080
+    if name == "connect-400":
+        req = b"CONNECT origin.test:8080 HTTP/1.1\r\nHost: origin.test:8080\r\n\r\n"
+        return [("c", req), ("s", b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")], 3128
     raise SystemExit("pcapgen: unknown conversation %r (see --list)" % name)
 
 
-CONVS = ["socks5", "socks5h", "socks5-auth", "socks4", "socks4a", "http", "connect", "connect-tls", "raw"]
+CONVS = ["socks5", "socks5h", "socks5-auth", "socks4", "socks4a", "http", "connect", "connect-tls", "raw",
+         "http-origin", "http-keepalive", "http-post", "socks5-auth-late", "tls", "connect-smtp", "connect-early",
+         "socks5-noacc", "socks5-authfail", "socks5-refused", "connect-400"]
 
 
 def csum(data):
@@ -267,7 +339,8 @@ class Gen:
         gap_done = False
         for n, (d, data) in enumerate(conv):
             src, dst = (c, s) if d == "c" else (s, c)
-            may_gap = a.gap and not gap_done and d == "s"
+            last_s = max(i for i, (dd, _) in enumerate(conv) if dd == "s")
+            may_gap = (a.gap and not gap_done and d == "s") or (a.gap_last and n == last_s)
             lost = self.message(src, dst, data, may_gap)
             if expect and expect[-1][0] == d:
                 expect[-1][1] += data
@@ -329,6 +402,8 @@ def main():
     ap.add_argument("--overlap", action="store_true", help="later segments re-send 3 bytes of the previous")
     ap.add_argument("--no-handshake", action="store_true", help="the capture starts after the handshake")
     ap.add_argument("--gap", action="store_true", help="the capture loses a middle segment of a server reply")
+    ap.add_argument("--gap-last", action="store_true",
+                    help="the capture loses a middle segment of the last server message")
     ap.add_argument("--rst", action="store_true", help="the server resets after its first reply")
     ap.add_argument("--snaplen", type=int, default=262144)
     ap.add_argument("--flows", type=int, default=1, help="repeat the conversation from N client ports")

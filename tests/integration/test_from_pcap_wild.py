@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """recheck from-pcap on captures as they come from the wild (issue 15), each written by
-tests/gen/pcapgen.py: TCP carried in IPv4/IPv6 fragments (any order, duplicates, overlaps)."""
+tests/gen/pcapgen.py: TCP carried in IPv4/IPv6 fragments (any order, duplicates, overlaps), labels from
+the request form, recorded failures refused by one rule."""
 import json
 import os
 import subprocess
@@ -60,6 +61,36 @@ class Wild(harness.Case):
                 self.assertRc(r, 3)
                 self.assertIn("RFC 5722", r.stderr)
                 self.assertIn("could not be reassembled", r.stderr)
+
+    # --- class 3: labels from the request form ------------------------------------------------------
+
+    def test_origin_form_is_plain_http(self):
+        pcap, _ = self.gen("http-origin", [])
+        r = self.recheck("from-pcap", pcap)
+        self.assertRc(r, 0)
+        self.assertIn("protocol: http\n", r.stdout)
+        self.assertIn("origin-form request-target (/generate_204): plain HTTP to the origin", r.stderr)
+        pcap, _ = self.gen("http", [], name="p.pcap")
+        r = self.recheck("from-pcap", pcap)
+        self.assertRc(r, 0)
+        self.assertIn("protocol: http-proxy\n", r.stdout)
+        self.assertIn("absolute-form request-target", r.stderr)
+
+    # --- class 7: a recorded failure is refused, one rule -------------------------------------------
+
+    def test_recorded_failures_are_refused_with_the_answer(self):
+        for conv, said in (("socks5-noacc", "05 FF"), ("socks5-authfail", "answered 01 01"),
+                           ("socks5-refused", "REP 05 (connection refused)"),
+                           ("connect-400", '"HTTP/1.1 400 Bad Request"')):
+            with self.subTest(conv=conv):
+                pcap, _ = self.gen(conv, [])
+                out = self.path("r.yaml")
+                r = self.recheck("from-pcap", pcap, "-o", out)
+                self.assertRc(r, 1)
+                self.assertIn("the recorded conversation failed, so it cannot become a check", r.stderr)
+                self.assertIn(said, r.stderr)
+                self.assertIn("record again", r.stderr)
+                self.assertFalse(os.path.exists(out))
 
 
 if __name__ == "__main__":

@@ -60,6 +60,19 @@ UNUSED static struct recipe *build(const struct turns *t, bool raw, bool redact,
 	return r;
 }
 
+/* The recorded conversation failed: no recipe, DISSECT_REFUSED, and err quotes what the server said. */
+UNUSED static void assert_refused(const struct turns *t, const char *what1, const char *what2)
+{
+	struct dissect_opts o = {0};
+	enum dissect_rc rc;
+	char err[ERR_LEN] = "";
+
+	assert_null(dissect_build_rc(t, &o, NULL, &rc, err, sizeof(err)));
+	assert_int_equal(rc, DISSECT_REFUSED);
+	if (!strstr(err, "recorded conversation failed") || !strstr(err, what1) || !strstr(err, what2))
+		fail_msg("unexpected refusal: %s", err);
+}
+
 UNUSED static void assert_send_hex(const struct step *s, const char *hex, bool binary)
 {
 	unsigned char *b;
