@@ -56,7 +56,8 @@ static void usage(FILE *f)
 		"  --turns              print the reassembled turns (direction, length, hex) instead of a recipe\n"
 		"  -h, --help           this text\n"
 		"\n"
-		"Exit codes: 0 written, 2 usage (or several conversations and no choice), 3 the capture is\n"
+		"Exit codes: 0 written, 1 the recorded conversation failed (the proxy refused: its answer is in\n"
+		"the message), 2 usage (or several conversations and no choice), 3 the capture is\n"
 		"missing, not a capture, corrupt or truncated, has no matching conversation, or the chosen one\n"
 		"has missing bytes, 5 the output cannot be written.\n");
 }

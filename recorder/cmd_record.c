@@ -93,8 +93,10 @@ static void usage(FILE *f)
 		"  sudo recheck record -x socks5://[::1]:1080 http://example.com/ --save-pcap s5.pcap\n"
 		"  recheck replay s5.yaml --server 127.0.0.1:1080\n"
 		"\n"
-		"Exit codes: 0 recorded; 2 usage; 4 the request failed (proxy down, refused, 407): nothing is\n"
-		"written; 5 local failure (capture not permitted, packets lost, cannot write the output).\n");
+		"Exit codes: 0 recorded; 1 the proxy refused (SOCKS5 05 FF, a failed RFC 1929 login, a SOCKS\n"
+		"reply other than success, CONNECT not 2xx, 407): its answer is in the message and nothing is\n"
+		"written; 2 usage; 4 the request failed (proxy down, timeout); 5 local failure (capture not\n"
+		"permitted, packets lost, cannot write the output).\n");
 }
 
 /* True when something accepts a TCP connection at sa within wait_ms. */

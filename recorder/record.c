@@ -446,7 +446,7 @@ static int run_request(struct rec *R, struct drive_result *res)
 		f = R->local_port ? find_flow(R, R->local_port) : NULL;
 		if (f && flow_closed(f))
 			break;
-		if (res->curl_code != 0 && !f)
+		if (res->curl_code != 0 && !f && !R->local_port)
 			break; /* never connected: nothing to wait for */
 		if (pfd.fd != -1)
 			poll(&pfd, 1, 20);
@@ -458,6 +458,70 @@ static int run_request(struct rec *R, struct drive_result *res)
 	return RC_EXIT_OK;
 }
 
+/*
+ * curl failed, or the proxy answered 407: when the capture holds the proxy's answer, say what it was.
+ * A refusal the dissector recognizes (the recorded failure rule) is exit 1 with the answer quoted; a
+ * proxy that speaks another protocol than the URL's scheme is named. Returns RC_EXIT_OK when the capture
+ * says nothing more than curl did.
+ */
+static int explain_failure(struct rec *R, const struct drive_result *res, const struct dissect_opts *dop)
+{
+	const struct record_opts *o = R->o;
+	struct flow *f;
+	struct turns t;
+	struct recipe *r;
+	enum dissect_rc drc;
+	const unsigned char *sb = NULL;
+	char err[ERR_LEN];
+	size_t i, sn = 0;
+	bool socks = o->proxy->scheme != PROXY_HTTP;
+
+	flow_table_finish(R->ft);
+	f = R->local_port ? find_flow(R, R->local_port) : NULL;
+	if (!f || flow_turns(f, &t, err, sizeof(err)) == -1)
+		return RC_EXIT_OK;
+	for (i = 0; i < t.n && !sb; i++)
+		if (t.v[i].dir == TURN_S2C && t.v[i].len) {
+			sb = t.v[i].data;
+			sn = t.v[i].len;
+		}
+	if (sb && socks && sn >= 5 && !memcmp(sb, "HTTP/", 5)) {
+		cmd_err("record", "the proxy %s answered the %s greeting in HTTP (\"%.*s\"): it is an HTTP proxy; "
+			"record with --proxy http://%s:%d", o->proxy_display, proxy_scheme_str(o->proxy->scheme),
+			(int)strcspn((const char *)sb, "\r\n") < 80 ? (int)strcspn((const char *)sb, "\r\n") : 80,
+			(const char *)sb, o->proxy->host, o->proxy->port);
+		turns_free(&t);
+		return RC_EXIT_CHECK_FAILED;
+	}
+	if (!socks && sb && (sb[0] == 0x05 || (sb[0] == 0x00 && sn == 8))) {
+		cmd_err("record", "the proxy %s answered the HTTP request with SOCKS bytes (%02X %02X): it is a SOCKS "
+			"proxy; record with --proxy socks5h://%s:%d", o->proxy_display, sb[0], sn > 1 ? sb[1] : 0,
+			o->proxy->host, o->proxy->port);
+		turns_free(&t);
+		return RC_EXIT_CHECK_FAILED;
+	}
+	if (!socks && !sb && flow_state(f) != FLOW_GAP && f->d[TURN_S2C].fin_seen) {
+		cmd_err("record", "the proxy %s closed the connection without answering the HTTP request: it may "
+			"not be an HTTP proxy (a SOCKS proxy? record with --proxy socks5h://%s:%d)", o->proxy_display,
+			o->proxy->host, o->proxy->port);
+		turns_free(&t);
+		return RC_EXIT_CHECK_FAILED;
+	}
+	if (socks && !sb && f->d[TURN_C2S].bytes) {
+		/* An HTTP proxy waits for the rest of a request line that SOCKS bytes never complete. */
+		fprintf(stderr, "recheck record: note: the proxy %s never answered the %s greeting; if it is an HTTP "
+			"proxy, record with --proxy http://%s:%d\n", o->proxy_display,
+			proxy_scheme_str(o->proxy->scheme), o->proxy->host, o->proxy->port);
+	}
+	r = dissect_build_rc(&t, dop, NULL, &drc, err, sizeof(err));
+	turns_free(&t);
+	recipe_free(r);
+	if (drc != DISSECT_REFUSED)
+		return RC_EXIT_OK;
+	cmd_err("record", "%s: %s", o->proxy_display, err);
+	return RC_EXIT_CHECK_FAILED;
+}
+
 /* Checks curl's outcome. A failed request is the proxy's (or the path's) fault: exit 4, no output. */
 static int judge_request(struct rec *R, const struct drive_result *res)
 {
@@ -466,16 +530,19 @@ static int judge_request(struct rec *R, const struct drive_result *res)
 	if (res->curl_code != 0) {
 		cmd_err("record", "the request to %s through the proxy %s failed: curl: %s", o->url, o->proxy_display,
 			res->curl_msg);
-		if (res->connect_status == 407)
-			fprintf(stderr, "  the proxy wants credentials: give them as %s://USER:PASSWORD@HOST:PORT\n",
+		if (res->connect_status == 407 && o->proxy->has_user)
+			fprintf(stderr, "  the proxy refused the credentials given (407): check the user name and "
+				"password\n");
+		else if (res->connect_status == 407)
+			fprintf(stderr, "  the proxy wants credentials (407): give them as %s://USER:PASSWORD@HOST:PORT\n",
 				proxy_scheme_str(o->proxy->scheme));
 		return RC_EXIT_UNREACHABLE;
 	}
 	if (res->http_status == 407 || res->connect_status == 407) {
-		cmd_err("record",
-			"the proxy %s refused the request: 407 Proxy Authentication Required%s; give credentials "
-			"as http://USER:PASSWORD@HOST:PORT",
-			o->proxy_display, o->proxy->has_user ? " (the credentials given were refused)" : "");
+		cmd_err("record", "the proxy %s refused the request: 407 Proxy Authentication Required; %s",
+			o->proxy_display, o->proxy->has_user ? "it refused the credentials given: check the user name "
+							      "and password"
+							    : "give credentials as http://USER:PASSWORD@HOST:PORT");
 		return RC_EXIT_UNREACHABLE;
 	}
 	if (res->http_status < 200 || res->http_status >= 400)
@@ -627,6 +694,7 @@ int record_run(const struct record_opts *o, struct record_out *out)
 	struct rec R;
 	struct drive_result res;
 	struct dissect_opts dop = {.raw = o->raw, .redact = o->redact};
+	enum dissect_rc drc;
 	struct turns t;
 	struct recipe *r = NULL;
 	struct buf summary;
@@ -663,6 +731,11 @@ int record_run(const struct record_opts *o, struct record_out *out)
 	rc = run_request(&R, &res);
 	if (rc != RC_EXIT_OK)
 		goto out;
+	if (res.curl_code != 0 || res.http_status == 407 || res.connect_status == 407) {
+		rc = explain_failure(&R, &res, &dop);
+		if (rc != RC_EXIT_OK)
+			goto out;
+	}
 	rc = judge_request(&R, &res);
 	if (rc != RC_EXIT_OK)
 		goto out;
@@ -670,9 +743,11 @@ int record_run(const struct record_opts *o, struct record_out *out)
 	if (rc != RC_EXIT_OK)
 		goto out;
 	rc = RC_EXIT_IO;
-	r = dissect_build(&t, &dop, &summary, err, sizeof(err));
+	r = dissect_build_rc(&t, &dop, &summary, &drc, err, sizeof(err));
 	if (!r) {
 		cmd_err("record", "cannot make a recipe of the conversation: %s", err);
+		if (drc == DISSECT_REFUSED)
+			rc = RC_EXIT_CHECK_FAILED;
 		goto out;
 	}
 	if (set_metadata(o, r) == -1) {

@@ -195,7 +195,7 @@ static int refuse(struct dissect_ctx *x, const char *what, const struct http1_re
 	bool creds = http1_find_hdr(req->hdrs, req->nhdrs, "Proxy-Authorization") != NULL;
 	const char *todo;
 
-	if (resp->status == 407)
+	if (resp->status == 407 || resp->status == 401) /* tinyproxy answers a bad CONNECT login with 401 */
 		todo = creds ? "the proxy refused the credentials that were given: check the user name and password "
 			       "and record again"
 			     : "the proxy requires credentials: give them (http://USER:PASS@HOST:PORT) and record again";

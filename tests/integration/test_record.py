@@ -189,7 +189,8 @@ class Record(harness.Case):
     def test_tinyproxy_without_credentials_is_407(self):
         o, _ = self.origin()
         t = self.start_tinyproxy("bob", "pw", connect_ports=(o,))
-        path, _, res = self.record("http://127.0.0.1:%d" % t, "http://127.0.0.1:%d/generate_204" % o, rc=4)
+        # a recorded refusal: exit 1 with the proxy's answer (issue 15's one rule)
+        path, _, res = self.record("http://127.0.0.1:%d" % t, "http://127.0.0.1:%d/generate_204" % o, rc=1)
         self.assertIn("407", res.stderr)
         self.assertFalse(os.path.exists(path))
 
