@@ -1,7 +1,9 @@
 /*
- * check-t.h: types of the I/O-free check engine (check.c). A check run interprets one compiled recipe
- * the way HAProxy 2.6's tcpcheck_main() does; a driver (checknet.c for `recheck replay`, the daemon's
- * epoll loop for recheckd) performs the actions it asks for and feeds it the events that follow.
+ * check-t.h: types of the I/O-free check engine (check.c on top, check_tcp.c / check_http.c, check_run.c
+ * at the bottom). A check run interprets one compiled recipe the way HAProxy 2.6's tcpcheck_main()
+ * does; the socket driver (check_io.c, waited on by checknet.c's poll() loop for `recheck replay` and by
+ * recheckd's epoll loop in runner/health.c) performs the actions it asks for and feeds it the events
+ * that follow.
  */
 #ifndef RECHECK_CHECK_T_H
 #define RECHECK_CHECK_T_H

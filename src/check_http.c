@@ -1,8 +1,11 @@
 /*
- * check_http: HTTP recipes (option httpchk + http-check). The request is written the way HAProxy 2.6's
- * H1 mux writes it (HAPROXY-SEMANTICS.md §3.2, [T]); the response is parsed per RFC 9112 (status line,
- * header fields, message body by Content-Length, chunked transfer coding, or until close) and the
- * expects are evaluated as tcpcheck_eval_expect_http() does (§3.3).
+ * check_http: the HTTP side of the check engine (RECIPE_HTTP: option httpchk + http-check). It owns
+ * check_http_next(): connect, send the request, read and evaluate the response. The request is written
+ * the way HAProxy 2.6's H1 mux writes it; the response is parsed per RFC 9112 (status line, header
+ * fields, message body by Content-Length, chunked transfer coding, or until close) and the expects are
+ * evaluated as tcpcheck_eval_expect_http() does (docs/haproxy-semantics.md). Below it: check_run.c
+ * only; above it: check.c, which dispatches HTTP recipes here and serialises the request at
+ * check_run_init().
  */
 #include "api.h"
 
@@ -13,8 +16,9 @@
 #include <sys/types.h>
 
 #include "buf.h"
-#include "check.h"
 #include "check_http.h"
+#include "check_run.h"
+#include "check_run_priv.h"
 #include "recipe.h"
 #include "regex.h"
 #include "util.h"
@@ -290,7 +294,8 @@ static void fail_expect(struct check_run *run, size_t i, const struct http_expec
 		check_conclude(run, st, (int)i + 2, (int)i, "%.*s", (int)desclen, desc);
 }
 
-enum check_eval check_http_eval(struct check_run *run)
+/* Evaluates the response expects of run's recipe on run->in (HAProxy's tcpcheck_eval_expect_http()). */
+static enum check_eval http_eval(struct check_run *run)
 {
 	static const struct http_expect implicit = {
 		.match = HEXP_STATUS, .min_recv = -1, .pattern = (char *)"200-399", .len = 7,
@@ -356,4 +361,98 @@ enum check_eval check_http_eval(struct check_run *run)
 	run->res.kind = "http response";
 	check_conclude(run, CHECK_L7OK, (int)n + 1, -1, "%.*s", (int)resp.reasonlen, resp.reason);
 	return CHECK_EVAL_STOP;
+}
+
+/* ---- HTTP recipes: connect, send the request, read and evaluate the response --------------------- */
+
+struct check_action check_http_next(struct check_run *run)
+{
+	struct check_action a = {.type = CHECK_ACT_WAIT};
+	enum check_eval ev;
+
+	for (;;) {
+		if (run->expired && run->phase != CHECK_PH_DONE && run->phase != CHECK_PH_START) {
+			run->res.kind = run->phase == CHECK_PH_CONNECTING ? "connect" : run->cur == 0 ? "send" : "http response";
+			run->res.err = 0;
+			if (run->phase == CHECK_PH_CONNECTING) {
+				check_conclude(run, CHECK_L4TOUT, 0, -1, "at initial connection step of tcp-check");
+			} else {
+				check_keep_rx(run, run->in.data, run->in.len);
+				check_conclude(run, CHECK_L7TOUT, run->cur + 1, -1, "at step %d of tcp-check (%s)",
+					       run->cur + 1, run->cur == 0 ? "send" : "expect HTTP response");
+			}
+		}
+		switch (run->phase) {
+		case CHECK_PH_START:
+			run->res.start_us = run->clock();
+			return check_start_connect(run, -1);
+		case CHECK_PH_CONNECTING:
+			if (run->sock_err) {
+				check_fail_conn(run, CHECK_L4CON, -1);
+				break;
+			}
+			if (!run->connected)
+				return a;
+			check_step_passed(run, -1);
+			run->cur = 0;
+			run->sent = false;
+			check_time_start(run, 0);
+			check_trace(run, "step 1: http request %zu bytes", run->out.len);
+			SET_PHASE(run, CHECK_PH_SENDING);
+			a.type = CHECK_ACT_SEND;
+			a.data = run->out.data;
+			a.len = run->out.len;
+			return a;
+		case CHECK_PH_SENDING:
+			if (run->sock_err) {
+				run->res.kind = "send";
+				run->res.err = run->sock_err;
+				check_conclude(run, CHECK_SOCKERR, 1, -1, "%s at step 1 of tcp-check (send)",
+					       strerror(run->sock_err));
+				break;
+			}
+			if (!run->sent)
+				return a;
+			check_time_end(run, 0);
+			check_trace(run, "step 1: http request passed in %.1fms", (double)check_timing_us(&run->times[1]) / 1000.0);
+			run->cur = 1;
+			check_time_start(run, 1);
+			run->got_data = false;
+			SET_PHASE(run, CHECK_PH_READING);
+			break;
+		case CHECK_PH_READING:
+			if (!run->got_data && !run->peer_closed && !run->sock_err && check_rx_room(run) > 0) {
+				a.type = CHECK_ACT_WANT_READ;
+				return a;
+			}
+			if (run->in.len == 0 && (run->peer_closed || run->sock_err)) {
+				run->res.kind = "http response";
+				if (run->sock_err) {
+					run->res.err = run->sock_err;
+					check_conclude(run, CHECK_SOCKERR, 2, -1,
+						       "%s at step 2 of tcp-check (expect HTTP response)",
+						       strerror(run->sock_err));
+				} else {
+					check_conclude(run, CHECK_L7RSP, 2, -1, "TCPCHK got an empty response at step 2");
+				}
+				break;
+			}
+			run->last_read = run->peer_closed || run->sock_err || check_rx_room(run) == 0;
+			run->got_data = false;
+			SET_PHASE(run, CHECK_PH_EVAL);
+			break;
+		case CHECK_PH_EVAL:
+			ev = http_eval(run);
+			if (ev == CHECK_EVAL_WAIT)
+				SET_PHASE(run, CHECK_PH_READING);
+			else
+				check_time_end(run, 1);
+			break;
+		case CHECK_PH_DONE:
+		default:
+			a.type = CHECK_ACT_DONE;
+			a.linger = run->linger;
+			return a;
+		}
+	}
 }

@@ -13,8 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "check.h"
 #include "check_io.h"
+#include "check_run.h"
 #include "net.h"
 
 /* ---- the plain transport: the fd itself ---------------------------------------------------------- */
@@ -71,7 +71,8 @@ bool check_io_err_is_local(int err)
 
 char *check_io_local_str(const struct check_conn *c, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s: %s", c->local_op ? c->local_op : "check", strerror(c->local_err ? c->local_err : EIO));
+	snprintf(out, outlen, "%s: %s", c->local_op ? c->local_op : "check",
+		 strerror(c->local_err ? c->local_err : EIO));
 	return out;
 }
 

@@ -1,6 +1,6 @@
 /*
- * fuzz_check: the matching engine (check.c, check_http.c) driven like checknet.c drives it, with a
- * recipe and a stream of server events both taken from the input.
+ * fuzz_check: the check engine (check.c, check_tcp.c, check_http.c, check_run.c) driven as the socket
+ * driver (check_io.c) drives it, with a recipe and a stream of server events both taken from the input.
  *
  * Input: byte 0: bit 0 HTTP recipe (else TCP), bits 1-3 the number of rules (0-7). Each rule: a control
  * byte and a length byte before that many payload bytes.
