@@ -1,9 +1,13 @@
 /*
- * dlog: see dlog.h.
+ * dlog: see dlog.h. The sink and the debug switch are atomics: worker threads read them on every line
+ * while the main thread's SIGHUP reload may change them (dlog_init). syslog is opened once and never
+ * closed while running, so a thread that still saw "syslog" an instant after a switch back to stderr
+ * writes to an open log, not to a closed one.
  */
 #include "api.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,22 +15,23 @@
 
 #include "dlog.h"
 
-static bool to_syslog;
-static bool debug_on;
+static atomic_bool to_syslog;
+static atomic_bool debug_on;
+static bool syslog_open;        /* main thread only (dlog_init) */
 
 void dlog_init(bool use_syslog, bool debug)
 {
-	if (use_syslog && !to_syslog)
+	if (use_syslog && !syslog_open) {
 		openlog("recheckd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	else if (!use_syslog && to_syslog)
-		closelog();
-	to_syslog = use_syslog;
-	debug_on = debug;
+		syslog_open = true;
+	}
+	atomic_store_explicit(&to_syslog, use_syslog, memory_order_release);
+	atomic_store_explicit(&debug_on, debug, memory_order_relaxed);
 }
 
 bool dlog_debug_on(void)
 {
-	return debug_on;
+	return atomic_load_explicit(&debug_on, memory_order_relaxed);
 }
 
 void dlog(int prio, const char *fmt, ...)
@@ -38,12 +43,12 @@ void dlog(int prio, const char *fmt, ...)
 	struct tm tm;
 	int n;
 
-	if (prio == LOG_DEBUG && !debug_on)
+	if (prio == LOG_DEBUG && !dlog_debug_on())
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (to_syslog) {
+	if (atomic_load_explicit(&to_syslog, memory_order_acquire)) {
 		syslog(prio, "%s", msg);
 		return;
 	}

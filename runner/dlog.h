@@ -1,6 +1,7 @@
 /*
  * dlog: recheckd's log lines, on stderr (foreground, systemd journal) or syslog (facility daemon).
- * Thread-safe: each line is written with one call. Debug lines appear only with -d.
+ * Thread-safe: each line is written with one call, and dlog_init() (main thread, at start and on reload)
+ * may run while other threads log. Debug lines appear only with -d.
  */
 #ifndef RECHECKD_DLOG_H
 #define RECHECKD_DLOG_H
@@ -9,7 +10,7 @@
 
 #include <syslog.h>
 
-/* Selects the sink and verbosity. Callable again on reload (syslog on/off). */
+/* Selects the sink and verbosity. Main thread only; callable again on reload (syslog on/off). */
 void dlog_init(bool use_syslog, bool debug);
 /* Logs one line at prio (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG). */
 void dlog(int prio, const char *fmt, ...) PRINTF_FMT(2, 3);

@@ -306,3 +306,8 @@ void httpd_free(struct httpd *h)
 		ev_fd_del(h->ev, h->lfd);
 	free(h);
 }
+
+unsigned httpd_nclients(const struct httpd *h)
+{
+	return h->nclients;
+}

@@ -38,6 +38,8 @@ struct httpd;
 struct httpd *httpd_new(struct ev *ev, int lfd, httpd_handler handler, void *arg, char *err, size_t errlen);
 /* Closes every client connection and stops watching lfd (which stays open: the caller owns it). */
 void httpd_free(struct httpd *h);
+/* Client connections open now (at most HTTPD_MAX_CLIENTS). */
+unsigned httpd_nclients(const struct httpd *h);
 
 /*
  * Parses a request head (up to and including the empty line). Returns the head's length, -2 when more

@@ -10,9 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
-#include "../../runner/conf.c"
+#include "conf.h"
 
 static struct conf *load(const char *text, char *err)
 {

@@ -1,6 +1,6 @@
 /*
  * Unit tests for recheckd's generations (runner/gen.c): what a reload keeps and what it replaces.
- * conf.c and gen.c live in runner/ (the daemon), so they are compiled into this test directly.
+ * conf.c and gen.c come from recheckd_core_ut, the library of runner/ that tests link.
  */
 #include "api.h"
 
@@ -15,8 +15,10 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
-#include "../../runner/conf.c"
-#include "../../runner/gen.c"
+#include "conf.h"
+#include "daemon.h"
+#include "lb.h"
+#include "net.h"
 
 /* A config with one listener on a free loopback port and the given servers. */
 static struct conf *make(int port, const char *servers, const char *extra)

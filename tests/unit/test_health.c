@@ -1,6 +1,6 @@
 /*
- * Unit tests for recheckd's health checker (runner/health.c, compiled in directly) on a real ev loop
- * against loopback sockets, with the daemon's entry points stubbed: HAProxy's start-up spreading, the
+ * Unit tests for recheckd's health checker (runner/health.c, from the recheckd_core_ut library) on a
+ * real ev loop against loopback sockets, with the daemon's entry points stubbed: HAProxy's start-up spreading, the
  * cap on simultaneous checks with its FIFO queue, the one deadline of a run, the next check scheduled
  * from the end of the previous one, and cancellation closing the check's socket.
  */
@@ -19,11 +19,21 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../runner/dlog.c"
-#include "../../runner/health.c"
+#include "check.h"
+#include "daemon.h"
+#include "dlog.h"
+#include "ev.h"
+#include "health.h"
+#include "recipe.h"
 #include "recipe_yaml.h"
+#include "server.h"
+#include "util.h"
 
-/* ---- stubs of the daemon (runner/daemon.c, runner/gen.c) ----------------------------------------- */
+/*
+ * ---- stubs of the daemon (runner/daemon.c, runner/gen.c) -----------------------------------------
+ * These definitions come before the library on the link line, so the linker never pulls daemon.o or
+ * gen.o out of recheckd_core_ut for them (health.o needs nothing else from those two files).
+ */
 
 static unsigned results, refs;
 

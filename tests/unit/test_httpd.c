@@ -1,5 +1,5 @@
 /*
- * Unit tests for recheckd's stats HTTP server (runner/httpd.c, compiled in directly): the request-head
+ * Unit tests for recheckd's stats HTTP server (runner/httpd.c, from the recheckd_core_ut library): the request-head
  * parser (every prefix needs more, malformed heads are refused, the query is cut) and a real round trip
  * on an ev loop over loopback TCP, including a client that never sends anything.
  */
@@ -17,7 +17,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../runner/httpd.c"
+#include "ev.h"
+#include "httpd.h"
+#include "net.h"
 
 static void parse_ok(void **state)
 {
@@ -151,9 +153,9 @@ static void round_trip(void **state)
 	assert_non_null(strstr(out, "hello <world>"));
 
 	/* the server sees each client's close in its lingering phase */
-	for (fd = 0; fd < 100 && h->nclients > 1; fd++)
+	for (fd = 0; fd < 100 && httpd_nclients(h) > 1; fd++)
 		ev_run_once(ev, 10);
-	assert_int_equal(h->nclients, 1); /* only the idle one */
+	assert_int_equal(httpd_nclients(h), 1); /* only the idle one */
 	httpd_free(h);                    /* closes it */
 	assert_int_equal(recv(idle, out, sizeof(out), 0), 0);
 	close(idle);
