@@ -152,7 +152,7 @@ static void list_candidates(const struct flow_table *t, const struct server_hint
 		if (h->set && !matches_server(f, h))
 			continue;
 		flow_describe(f, desc, sizeof(desc));
-		fprintf(stderr, "  --stream %zu   %s  (%s, %s)\n", f->index, desc, flow_state_str(flow_state(f)),
+		fprintf(stderr, "recheck %s:   --stream %zu   %s  (%s, %s)\n", CMD, f->index, desc, flow_state_str(flow_state(f)),
 			flow_guess_proto(f->d[TURN_C2S].head, f->d[TURN_C2S].nhead));
 	}
 }

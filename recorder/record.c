@@ -531,10 +531,10 @@ static int judge_request(struct rec *R, const struct drive_result *res)
 		cmd_err("record", "the request to %s through the proxy %s failed: curl: %s", o->url, o->proxy_display,
 			res->curl_msg);
 		if (res->connect_status == 407 && o->proxy->has_user)
-			fprintf(stderr, "  the proxy refused the credentials given (407): check the user name and "
-				"password\n");
+			cmd_err("record", "the proxy refused the credentials given (407): check the user name and "
+				"password");
 		else if (res->connect_status == 407)
-			fprintf(stderr, "  the proxy wants credentials (407): give them as %s://USER:PASSWORD@HOST:PORT\n",
+			cmd_err("record", "the proxy wants credentials (407): give them as %s://USER:PASSWORD@HOST:PORT",
 				proxy_scheme_str(o->proxy->scheme));
 		return RC_EXIT_UNREACHABLE;
 	}

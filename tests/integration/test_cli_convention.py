@@ -73,16 +73,18 @@ USAGE = [
     ("lint", (), "no recipe given"),
 ]
 
-# Input errors (exit 3): the lines still start with "recheck CMD:".
+# Other errors, some of several lines: every line still starts with "recheck CMD:".
 MISSING = "/nonexistent/recheck-cli-test"
 INPUT = [
-    ("from-pcap", (MISSING + ".pcap",)),
-    ("flows", (MISSING + ".pcap",)),
-    ("replay", (MISSING + ".yaml", "-s", "127.0.0.1:1")),
-    ("export", (MISSING + ".yaml",)),
-    ("import", (MISSING + ".cfg",)),
-    ("show", (MISSING + ".yaml",)),
-    ("lint", (MISSING + ".yaml",)),
+    ("from-pcap", (MISSING + ".pcap",), 3),
+    ("from-pcap", (os.path.join(harness.SAMPLES, "pcap", "socks5-auth-2flows.pcap"),), 2),
+    ("flows", (MISSING + ".pcap",), 3),
+    ("replay", (MISSING + ".yaml", "-s", "127.0.0.1:1"), 3),
+    ("export", (MISSING + ".yaml",), 3),
+    ("import", (MISSING + ".cfg",), 3),
+    ("import", (MISSING + ".cfg", "--all"), 3),
+    ("show", (MISSING + ".yaml",), 3),
+    ("lint", (MISSING + ".yaml",), 3),
 ]
 
 SHORT_RE = re.compile(r"^\s+-([A-Za-z]), --([a-z][a-z-]*)", re.M)
@@ -112,10 +114,10 @@ class CliConvention(harness.Case):
                 self.assertIn(words, lines[0])
 
     def test_input_errors_start_with_the_command(self):
-        for cmd, args in INPUT:
-            with self.subTest(cmd=cmd):
+        for cmd, args, rc in INPUT:
+            with self.subTest(cmd=cmd, args=args):
                 res = self.recheck(cmd, *args)
-                self.assertRc(res, 3, "recheck %s %s" % (cmd, " ".join(args)))
+                self.assertRc(res, rc, "recheck %s %s" % (cmd, " ".join(args)))
                 lines = res.stderr.splitlines()
                 self.assertGreaterEqual(len(lines), 1)
                 for line in lines:
