@@ -8,7 +8,7 @@
  * connect ssl/addr/..., ok-status L7OKC, a second http-check send, other check options) is an error that
  * names file:line and the keyword. error-status / tout-status and ok-status L7OK/L6OK/L4OK only change
  * the reported status name, not pass/fail: they are dropped and listed in the recipe's notes.
- * `defaults` sections are not consulted: the checks must be in the section itself.
+ * Sections, `defaults` inheritance and the built-in protocol checks are in haproxy_import_cfg.c.
  */
 #include "api.h"
 
@@ -26,39 +26,6 @@
 #include "recipe.h"
 #include "recipe_haproxy.h"
 #include "util.h"
-
-#define MAX_SECTIONS 256
-
-enum chk_mode {
-	CHK_NONE = 0,
-	CHK_TCP,
-	CHK_HTTP,
-	CHK_OTHER,
-};
-
-struct section {
-	char name[128];
-	char type[16];
-	int line;           /* where the section starts */
-	enum chk_mode mode; /* the last check option seen */
-	char other[32];     /* name of an unsupported check option */
-	int mode_line;
-};
-
-static const char *const section_kw[] = {
-        "global",    "defaults", "frontend",    "backend", "listen",  "userlist", "peers",
-        "resolvers", "program",  "http-errors", "ring",    "mailers", "cache",    "fcgi-app",
-};
-
-static bool is_section_kw(const char *w, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(section_kw); i++)
-		if (strlen(section_kw[i]) == n && !memcmp(section_kw[i], w, n))
-			return true;
-	return false;
-}
 
 int haproxy_import_fail(struct imp *im, const char *fmt, ...)
 {
@@ -172,6 +139,9 @@ static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 				return -1;
 		} else if (haproxy_word_is(w, "linger")) {
 			s->linger = true;
+		} else if (haproxy_word_is(w, "default")) {
+			/* the server line's check settings: the ones recheck reads change nothing here (the
+			 * others are refused on the server line itself) */
 		} else if (haproxy_word_is(w, "comment") && i + 1 < l->n) {
 			if (haproxy_import_set_comment(im, &s->comment, &l->w[++i]) == -1)
 				return -1;
@@ -380,7 +350,7 @@ int haproxy_import_comment(struct imp *im, const struct haproxy_line *l, const c
 	return im->pending ? 0 : haproxy_import_fail(im, "out of memory");
 }
 
-static int tcp_line(struct imp *im, const struct haproxy_line *l)
+int haproxy_import_tcp_line(struct imp *im, const struct haproxy_line *l)
 {
 	const struct haproxy_word *kw = l->n > 1 ? &l->w[1] : NULL;
 
@@ -404,241 +374,3 @@ static int tcp_line(struct imp *im, const struct haproxy_line *l)
 	        im->step, haproxy_import_ws(kw));
 }
 
-/* ---- sections -------------------------------------------------------------------------------------- */
-
-/* The first word of a raw line, for telling sections apart even where the full lexer fails. */
-static size_t first_word(const char *p, size_t n, const char **w)
-{
-	size_t i = 0, s;
-
-	while (i < n && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	s = i;
-	while (i < n && !isspace((unsigned char)p[i]) && p[i] != '#')
-		i++;
-	*w = p + s;
-	return i - s;
-}
-
-/* Check-selecting options: the last one in a section wins, as in HAProxy. */
-static void check_option(struct section *s, const struct haproxy_line *l, int line)
-{
-	static const char *const others[] = {
-	        "ssl-hello-chk", "smtpchk",    "mysql-check", "pgsql-check",
-	        "redis-check",   "ldap-check", "spop-check",  "external-check",
-	};
-	size_t i;
-
-	if (l->n < 2)
-		return;
-	if (haproxy_word_is(&l->w[0], "no") && l->n >= 3 && haproxy_word_is(&l->w[1], "option") &&
-	    (haproxy_word_is(&l->w[2], "tcp-check") || haproxy_word_is(&l->w[2], "httpchk"))) {
-		s->mode = CHK_NONE;
-		return;
-	}
-	if (!haproxy_word_is(&l->w[0], "option"))
-		return;
-	if (haproxy_word_is(&l->w[1], "tcp-check"))
-		s->mode = CHK_TCP;
-	else if (haproxy_word_is(&l->w[1], "httpchk"))
-		s->mode = CHK_HTTP;
-	else
-		for (i = 0; i < ARRAY_SIZE(others); i++)
-			if (haproxy_word_is(&l->w[1], others[i])) {
-				s->mode = CHK_OTHER;
-				snprintf(s->other, sizeof(s->other), "%s", others[i]);
-			}
-	s->mode_line = line;
-}
-
-struct cfg_line {
-	const char *p;
-	size_t n;
-};
-
-/* Walks the file: calls back for every lexed line of section sel (or, sel == -1, fills sections). */
-static int walk(struct imp *im, const char *text, size_t len, struct section *secs, size_t *nsecs, int sel)
-{
-	const char *p = text, *end = text + len;
-	int cur = -1, lineno = 0;
-	char why[ERR_LEN];
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p)), *fw;
-		size_t n = (size_t)((nl ? nl : end) - p), fwl;
-		struct haproxy_line l;
-		int rc = 0;
-
-		lineno++;
-		im->line = lineno;
-		fwl = first_word(p, n, &fw);
-		if (fwl && is_section_kw(fw, fwl)) {
-			cur = -1;
-			if (sel == -1 && *nsecs < MAX_SECTIONS) {
-				struct section *s = &secs[*nsecs];
-
-				memset(s, 0, sizeof(*s));
-				snprintf(s->type, sizeof(s->type), "%.*s", (int)fwl, fw);
-				s->line = lineno;
-				if (haproxy_lex_line(p, n, HAPROXY_LEX_KEEP_ENV, &l, why, sizeof(why)) == 0 &&
-				    l.n > 1)
-					snprintf(s->name, sizeof(s->name), "%s", haproxy_import_ws(&l.w[1]));
-				haproxy_line_free(&l);
-				cur = (int)(*nsecs)++;
-			} else if (sel >= 0 && secs[sel].line == lineno) {
-				cur = sel;
-			}
-			p = nl ? nl + 1 : end;
-			continue;
-		}
-		if (cur == -1 || (sel >= 0 && cur != sel)) {
-			p = nl ? nl + 1 : end;
-			continue;
-		}
-		if (haproxy_lex_line(p, n, HAPROXY_LEX_KEEP_ENV, &l, why, sizeof(why)) == -1) {
-			haproxy_line_free(&l);
-			if (sel == -1) {
-				p = nl ? nl + 1 : end;
-				continue;
-			}
-			return haproxy_import_fail(im, "%s", why);
-		}
-		if (sel == -1)
-			check_option(&secs[cur], &l, lineno);
-		else if (l.n && haproxy_word_is(&l.w[0], "tcp-check") && secs[sel].mode == CHK_TCP)
-			rc = tcp_line(im, &l);
-		else if (l.n && haproxy_word_is(&l.w[0], "http-check") && secs[sel].mode == CHK_HTTP)
-			rc = haproxy_import_http_line(im, &l);
-		else if (l.n >= 2 && haproxy_word_is(&l.w[0], "option") &&
-		         haproxy_word_is(&l.w[1], "httpchk") && secs[sel].mode == CHK_HTTP)
-			rc = haproxy_import_httpchk_option(im, &l);
-		haproxy_line_free(&l);
-		if (rc == -1)
-			return -1;
-		p = nl ? nl + 1 : end;
-	}
-	return 0;
-}
-
-static bool is_proxy(const struct section *s)
-{
-	return !strcmp(s->type, "listen") || !strcmp(s->type, "backend");
-}
-
-/* Picks the section: by name, or the only listen/backend with checks. -1 with err. */
-static int pick(struct imp *im, struct section *secs, size_t n, const char *want)
-{
-	struct buf list;
-	int found = -1, count = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (!is_proxy(&secs[i]))
-			continue;
-		if (want ? !strcmp(secs[i].name, want) : secs[i].mode != CHK_NONE) {
-			if (found == -1)
-				found = (int)i;
-			count++;
-		}
-	}
-	buf_init(&list, 4096);
-	for (i = 0; i < n; i++)
-		if (is_proxy(&secs[i]) && (want || secs[i].mode != CHK_NONE))
-			buf_printf(&list, "%s%s %s (line %d)", list.len ? ", " : "", secs[i].type,
-			           secs[i].name, secs[i].line);
-	if (found == -1 && want) {
-		for (i = 0; i < n; i++)
-			if (is_proxy(&secs[i]))
-				buf_printf(&list, "%s%s", list.len ? ", " : "", secs[i].name);
-		set_err(im->err, im->errlen, "%s: no listen or backend section named '%s' (there are: %s)",
-		        im->file, want, list.len ? buf_cstr(&list) : "none");
-	} else if (found == -1) {
-		set_err(im->err, im->errlen,
-		        "%s: no listen or backend section has 'option tcp-check' or "
-		        "'option httpchk'",
-		        im->file);
-	} else if (count > 1) {
-		set_err(im->err, im->errlen, "%s: %d sections %s; choose one with --section: %s", im->file,
-		        count, want ? "have that name" : "have checks",
-		        buf_cstr(&list) ? buf_cstr(&list) : "");
-		found = -1;
-	} else if (secs[found].mode == CHK_NONE) {
-		set_err(im->err, im->errlen,
-		        "%s:%d: section '%s' has no 'option tcp-check' or 'option httpchk'", im->file,
-		        secs[found].line, secs[found].name);
-		found = -1;
-	} else if (secs[found].mode == CHK_OTHER) {
-		set_err(im->err, im->errlen,
-		        "%s:%d: section '%s' uses 'option %s', which recheck cannot import", im->file,
-		        secs[found].mode_line, secs[found].name, secs[found].other);
-		found = -1;
-	}
-	buf_free(&list);
-	return found;
-}
-
-struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name, const char *section,
-                                  char *err, size_t errlen)
-{
-	struct section *secs = calloc(MAX_SECTIONS, sizeof(*secs));
-	struct imp im = {.file = name, .err = err, .errlen = errlen, .pending_type = -1};
-	char why[ERR_LEN];
-	size_t nsecs = 0;
-	int sel;
-
-	buf_init(&im.notes, 4096);
-	if (!secs) {
-		set_err(err, errlen, "out of memory");
-		goto fail;
-	}
-	walk(&im, text, len, secs, &nsecs, -1);
-	sel = pick(&im, secs, nsecs, section);
-	if (sel == -1)
-		goto fail;
-	im.r = recipe_new(secs[sel].mode == CHK_HTTP ? RECIPE_HTTP : RECIPE_TCP);
-	if (!im.r || recipe_set_str(&im.r->name, secs[sel].name) == -1 ||
-	    recipe_set_str(&im.r->file, name) == -1) {
-		set_err(err, errlen, "out of memory");
-		goto fail;
-	}
-	if (walk(&im, text, len, secs, &nsecs, sel) == -1)
-		goto fail;
-	if (im.notes.len && recipe_set_str(&im.r->notes, buf_cstr(&im.notes)) == -1) {
-		set_err(err, errlen, "out of memory");
-		goto fail;
-	}
-	if (im.r->kind == RECIPE_TCP && im.r->nsteps == 0) {
-		set_err(err, errlen,
-		        "%s:%d: section '%s' has 'option tcp-check' but no tcp-check rules (a plain "
-		        "connect check)",
-		        name, secs[sel].mode_line, secs[sel].name);
-		goto fail;
-	}
-	if (recipe_compile(im.r, why, sizeof(why)) == -1) {
-		set_err(err, errlen, "%s: section '%s': %s", name, secs[sel].name, why);
-		goto fail;
-	}
-	free(secs);
-	free(im.pending);
-	buf_free(&im.notes);
-	return im.r;
-fail:
-	free(secs);
-	free(im.pending);
-	buf_free(&im.notes);
-	recipe_free(im.r);
-	return NULL;
-}
-
-struct recipe *haproxy_import_file(const char *path, const char *section, char *err, size_t errlen)
-{
-	struct recipe *r;
-	char *text;
-	size_t len;
-
-	if (read_file(path, HAPROXY_MAX_CFG, &text, &len, err, errlen) == -1)
-		return NULL;
-	r = haproxy_import_mem(text, len, path, section, err, errlen);
-	free(text);
-	return r;
-}

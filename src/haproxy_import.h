@@ -21,6 +21,7 @@ struct imp {
 	char *pending;    /* comment of a `comment` rule, for the following run of rules */
 	int pending_type; /* rule type the pending comment sticks to; -1: the next rule decides */
 	bool http_send_seen;
+	int hdr_line;     /* line whose headers the request holds: a later line with headers replaces them */
 };
 
 /* "file:line: message" into im->err; returns -1. */
@@ -40,6 +41,9 @@ int haproxy_import_expect_opt(struct imp *im, const struct haproxy_line *l, size
                               char **comment);
 /* Strips '!' prefixes ('!string' or '! string'); returns the match keyword or NULL. */
 const char *haproxy_import_negations(const struct haproxy_line *l, size_t *i, bool *negate, bool *any);
+
+/* One `tcp-check` line (haproxy_import.c). */
+int haproxy_import_tcp_line(struct imp *im, const struct haproxy_line *l);
 
 /* haproxy_import_http.c */
 int haproxy_import_httpchk_option(struct imp *im, const struct haproxy_line *l);

@@ -11,7 +11,25 @@
 #include "recipe.h"
 #include "util.h"
 
-/* hdr values are log-format strings: "%%" is a literal '%', any other '%' a run-time tag. */
+static void clear_hdrs(struct http_req *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->nhdrs; i++) {
+		free(q->hdrs[i].name);
+		free(q->hdrs[i].value);
+	}
+	free(q->hdrs);
+	q->hdrs = NULL;
+	q->nhdrs = 0;
+}
+
+/*
+ * hdr values are log-format strings: "%%" is a literal '%', any other '%' a run-time tag.
+ * `option httpchk` and `http-check send` are merged into one request, and HAProxy 2.6 keeps the
+ * header list of whichever of the two lines comes later, when that line has headers at all (it
+ * replaces the list, it does not append to it); a later line without headers keeps the earlier list.
+ */
 static int add_hdr(struct imp *im, const char *name, size_t namelen, const unsigned char *v, size_t vlen,
                    bool env)
 {
@@ -22,6 +40,11 @@ static int add_hdr(struct imp *im, const char *name, size_t namelen, const unsig
 	if (!n || !val) {
 		haproxy_import_fail(im, "out of memory");
 		goto out;
+	}
+	if (im->hdr_line != im->line) {
+		clear_hdrs(&im->r->req);
+		im->r->req.env = false;
+		im->hdr_line = im->line;
 	}
 	for (i = 0; i < vlen; i++) {
 		if (v[i] == '%') {
@@ -99,6 +122,18 @@ int haproxy_import_httpchk_option(struct imp *im, const struct haproxy_line *l)
 	for (i = 2; i < l->n; i++)
 		if (haproxy_import_env_ok(im, &l->w[i], i == 4) == -1)
 			return -1;
+	if (!im->http_send_seen) {
+		/* a later `option httpchk` replaces the earlier one's request as a whole */
+		clear_hdrs(q);
+		free(q->method);
+		free(q->uri);
+		free(q->version);
+		free(q->body);
+		q->method = q->uri = q->version = NULL;
+		q->body = NULL;
+		q->bodylen = 0;
+		q->env = false;
+	}
 	if (n > 3)
 		return haproxy_import_fail(im,
 		                           "option httpchk takes at most 3 arguments (method, uri, version)");

@@ -50,6 +50,12 @@ struct recipe *haproxy_import_file(const char *path, const char *section, char *
 struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name, const char *section, char *err,
 				  size_t errlen);
 
+/* True when the n bytes at w are a section keyword (global, defaults, listen, backend, ...). */
+bool haproxy_is_section_kw(const char *w, size_t n);
+/* For a server / default-server keyword that changes what a health check does (port, addr, check-ssl,
+ * socks4, send-proxy, ...): what it does, for a message naming it; NULL for any other keyword. */
+const char *haproxy_check_kw_unsupported(const char *kw);
+
 /*
  * Appends the word that HAProxy's lexer reads back as exactly p[0..n) (no NUL allowed: HAProxy would
  * cut there). regex keeps harmless backslash pairs such as '\.' as they are, for readability.

@@ -425,12 +425,123 @@ static void unsupported(void **state)
 	r = imp("backend b\n  option httpchk\n  http-check send meth GET\n  http-check send uri /\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "x.cfg:4: a second 'http-check send'"));
-	r = imp("backend b\n  option redis-check\n");
+	r = imp("backend b\n  option mysql-check\n");
 	assert_null(r);
-	assert_non_null(strstr(err, "'option redis-check'"));
+	assert_non_null(strstr(err, "'option mysql-check'"));
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check port 81\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "x.cfg:3: server: 'port' checks another port"));
+	r = imp("defaults\n  default-server check-ssl\nbackend b\n  option tcp-check\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "x.cfg:2: default-server: 'check-ssl'"));
+	r = imp("backend b\n  option httpchk\n  server s 127.0.0.1:1 check proto h2\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "'proto'"));
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check socks4 127.0.0.1:2 check-via-socks4\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "'socks4'"));
 	r = imp("frontend f\n  option tcp-check\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "no listen or backend section has"));
+}
+
+/* HAProxy 2.6.12: the later of option httpchk / http-check send replaces the header list when it has
+ * headers; without headers it keeps the earlier line's (measured with the real binary). */
+static void httpchk_header_rule(void **state)
+{
+	static const struct {
+		const char *lines;
+		const char *hdrs; /* names in order */
+		const char *uri;
+	} cases[] = {
+		{"  option httpchk GET / HTTP/1.1\\r\\nA:\\ 1\n  http-check send hdr B 2\n", "B", "/"},
+		{"  option httpchk GET / HTTP/1.1\\r\\nA:\\ 1\n  http-check send uri /x\n", "A", "/x"},
+		{"  http-check send hdr B 2\n  option httpchk GET / HTTP/1.1\\r\\nA:\\ 1\n", "A", "/"},
+		{"  http-check send hdr B 2\n  option httpchk GET /y HTTP/1.1\n", "B", "/y"},
+		{"  option httpchk GET /z HTTP/1.1\\r\\nA:\\ 1\n  option httpchk GET /y HTTP/1.1\n", "", "/y"},
+		{"  option httpchk GET / HTTP/1.1\\r\\nA:\\ 1\\r\\nC:\\ 3\n  http-check send hdr B 2 hdr D 4\n", "BD", "/"},
+	};
+	char cfg[512], names[16];
+	struct recipe *r;
+	size_t i, k;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(cfg, sizeof(cfg), "backend b\n%s", cases[i].lines);
+		r = imp(cfg);
+		if (!r)
+			fail_msg("%s: %s", cases[i].lines, err);
+		for (k = 0; k < r->req.nhdrs && k + 1 < sizeof(names); k++)
+			names[k] = r->req.hdrs[k].name[0];
+		names[k] = '\0';
+		if (strcmp(names, cases[i].hdrs) || strcmp(r->req.uri, cases[i].uri))
+			fail_msg("%s: headers '%s' uri %s, want '%s' %s", cases[i].lines, names, r->req.uri,
+				 cases[i].hdrs, cases[i].uri);
+		recipe_free(r);
+	}
+}
+
+static void connect_only_and_defaults(void **state)
+{
+	struct recipe *r;
+
+	/* option tcp-check without rules, and a plain check: HAProxy's connect-only check */
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check\n");
+	assert_non_null(r);
+	assert_int_equal(r->nsteps, 1);
+	assert_int_equal(r->steps[0].type, STEP_CONNECT);
+	assert_non_null(strstr(r->notes, "connect-only"));
+	recipe_free(r);
+	r = haproxy_import_mem("listen l\n  server s 127.0.0.1:1 check\n", 36, "x.cfg", "l", err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(r->nsteps, 1);
+	recipe_free(r);
+	/* the check option and the rules of the defaults section above */
+	r = imp("defaults\n  option tcp-check\n  tcp-check send PING\n  tcp-check expect string PONG\n"
+		"backend b\n  server s 127.0.0.1:1 check\n");
+	assert_non_null(r);
+	assert_int_equal(r->nsteps, 2);
+	assert_int_equal(r->steps[1].type, STEP_EXPECT);
+	recipe_free(r);
+	/* the section's own rules win over the defaults' */
+	r = imp("defaults\n  option tcp-check\n  tcp-check send PING\n"
+		"backend b\n  tcp-check send-binary 00\n  tcp-check expect binary 01\n");
+	assert_non_null(r);
+	assert_int_equal(r->nsteps, 2);
+	assert_true(r->steps[0].binary);
+	recipe_free(r);
+	/* option httpchk from defaults */
+	r = imp("defaults\n  option httpchk GET /health\nbackend b\n  server s 127.0.0.1:1 check\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, RECIPE_HTTP);
+	assert_string_equal(r->req.uri, "/health");
+	recipe_free(r);
+	/* tcp-check connect default */
+	r = imp("backend b\n  option tcp-check\n  tcp-check connect default linger\n  tcp-check send x\n");
+	assert_non_null(r);
+	assert_true(r->steps[0].linger);
+	recipe_free(r);
+}
+
+static void builtin_checks(void **state)
+{
+	struct recipe *r = imp("backend b\n  option redis-check\n");
+
+	assert_non_null(r);
+	assert_int_equal(r->nsteps, 2);
+	assert_memory_equal(r->steps[0].data, "*1\r\n$4\r\nPING\r\n", 14);
+	assert_string_equal((char *)r->steps[1].data, "+PONG\r\n");
+	recipe_free(r);
+	r = imp("backend b\n  option smtpchk EHLO mail.example\n");
+	assert_non_null(r);
+	assert_int_equal(r->nsteps, 5);
+	assert_true(r->steps[0].linger);
+	assert_string_equal((char *)r->steps[3].data, "EHLO mail.example\r\n");
+	assert_int_equal(r->steps[4].min_recv, 4);
+	recipe_free(r);
+	r = imp("backend b\n  option smtpchk\n");
+	assert_non_null(r);
+	assert_string_equal((char *)r->steps[3].data, "HELO localhost\r\n");
+	recipe_free(r);
 }
 
 static void nul_truncation(void **state)
@@ -485,7 +596,8 @@ int main(void)
 		cmocka_unit_test(regex_patterns),   cmocka_unit_test(tcp_options),
 		cmocka_unit_test(env_steps),        cmocka_unit_test(http_forms),
 		cmocka_unit_test(seed_sections),    cmocka_unit_test(comments_and_numbering),
-		cmocka_unit_test(unsupported),      cmocka_unit_test(nul_truncation),
+		cmocka_unit_test(unsupported), cmocka_unit_test(httpchk_header_rule),
+		cmocka_unit_test(connect_only_and_defaults), cmocka_unit_test(builtin_checks),      cmocka_unit_test(nul_truncation),
 		cmocka_unit_test(export_limits),
 	};
 
