@@ -696,6 +696,8 @@ struct conf *conf_load_mem(const char *text, size_t len, const char *name, const
 	struct ynode *root;
 	struct conf *cf = NULL;
 
+	if (conf_is_haproxy(text, len))
+		return conf_haproxy_load_mem(text, len, name, flags, err, errlen);
 	if (len > CONF_MAX_FILE) {
 		set_err(err, errlen, "%s: %zu bytes is more than the %u-byte limit for a configuration", name, len,
 			CONF_MAX_FILE);
@@ -775,6 +777,7 @@ void conf_free(struct conf *c)
 	free(c->user);
 	free(c->group);
 	free(c->file);
+	free(c->warnings);
 	free(c);
 }
 

@@ -104,6 +104,7 @@ struct conf {
 	struct recipe **recipes; /* distinct loaded recipes, owned */
 	char **recipe_paths;     /* their resolved paths, owned */
 	size_t nrecipes;
+	char *warnings;        /* owned or NULL: "FILE:LINE: reason\n" lines for directives read but ignored */
 };
 
 enum conf_flags {
@@ -116,6 +117,12 @@ struct conf *conf_load(const char *path, int flags, char *err, size_t errlen);
 struct conf *conf_load_mem(const char *text, size_t len, const char *name, const char *dir, int flags,
 			   char *err, size_t errlen);
 void conf_free(struct conf *c);
+
+/* True when text is an HAProxy configuration: its first keyword is global, defaults, listen, frontend or
+ * backend. conf_load() and conf_load_mem() then read it with conf_haproxy_load_mem() (conf_haproxy.c). */
+bool conf_is_haproxy(const char *text, size_t len);
+struct conf *conf_haproxy_load_mem(const char *text, size_t len, const char *name, int flags, char *err,
+				   size_t errlen);
 
 /* The listener with that name, or NULL. */
 const struct conf_listener *conf_listener_find(const struct conf *c, const char *name);

@@ -132,6 +132,12 @@ static void reload(struct daemon *d)
 		dlog_err("reload refused, the running configuration stays: %s", err);
 		goto out;
 	}
+	for (const char *w = conf->warnings, *nl; w && *w; w = nl + 1) {
+		nl = strchr(w, '\n');
+		if (!nl)
+			break;
+		dlog_warn("%.*s", (int)(nl - w), w);
+	}
 	if (conf->threads != d->nworkers)
 		dlog_warn("%s: threads changed from %d to %d: this takes a restart; keeping %d", d->conf_path,
 			  d->nworkers, conf->threads, d->nworkers);

@@ -104,6 +104,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "recheckd: %s\n", err);
 		return RC_EXIT_BAD_INPUT;
 	}
+	for (const char *w = conf->warnings, *nl; w && *w; w = nl + 1) {
+		nl = strchr(w, '\n');
+		if (!nl)
+			break;
+		fprintf(stderr, "recheckd: warning: %.*s\n", (int)(nl - w), w);
+	}
 	if (check) {
 		for (i = 0; i < conf->nlisteners; i++)
 			nsrv += conf->listeners[i].nservers;

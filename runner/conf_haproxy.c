@@ -1,0 +1,747 @@
+/*
+ * conf_haproxy: recheckd's configuration read from an HAProxy 2.6 file (docs/haproxy.md, "recheckd -f
+ * haproxy.cfg"). It builds the same struct conf as the YAML reader, so balancing and checks run one
+ * code path whatever the format.
+ *
+ * Sections are read as HAProxy reads them: a `defaults` section is copied into every proxy declared
+ * after it; `listen` is a listener; `frontend` + its `default_backend` is a listener; a `backend` no
+ * frontend uses is not served (warning). The checks of a backend are imported by haproxy_import (its
+ * own check option and rules, or the defaults'), once per backend, and shared by its servers.
+ *
+ * A directive outside the subset is an error naming FILE:LINE and the directive; directives that only
+ * change logging or other things no client sees are warnings (conf->warnings).
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "hash.h"
+#include "haproxy_lex.h"
+#include "net.h"
+#include "recipe.h"
+#include "recipe_haproxy.h"
+#include "server-t.h"
+#include "util.h"
+
+#define HX_MAX_PROXIES (2 * CONF_MAX_LISTENERS)
+
+/* Server settings: from default-server lines, then the server line. */
+struct srvset {
+	uint64_t inter, fastinter, downinter;
+	bool has_fastinter, has_downinter;
+	int rise, fall;
+	unsigned weight;
+	bool check, backup, shutdown;
+};
+
+struct hsrv {
+	struct conf_server cs;
+	bool check;
+};
+
+struct px {
+	char name[CONF_NAME_MAX + 1];
+	char type[16];         /* defaults, listen, frontend, backend */
+	int line;
+	char *bind;            /* owned, as written */
+	int bind_line;
+	bool balance_source;
+	int balance_line;
+	char hash[64];         /* hash-type words */
+	bool allbackups;
+	int maxconn;
+	uint64_t t_client, t_server, t_connect, t_check;
+	bool has_t_connect, has_t_check;
+	char default_backend[CONF_NAME_MAX + 1];
+	int default_backend_line;
+	struct srvset ds;
+	struct hsrv *srv;      /* owned array */
+	size_t nsrv;
+	bool used;             /* a frontend serves this backend */
+};
+
+struct hx {
+	const char *file, *text;
+	size_t len;
+	int line;
+	struct conf *cf;
+	struct px *px;         /* owned array */
+	size_t npx;
+	struct px defaults;    /* the defaults section in effect */
+	int global_maxconn, spread;
+	struct buf warn;
+	char *err;
+	size_t errlen;
+};
+
+PRINTF_FMT(2, 3)
+static int hx_fail(struct hx *h, const char *fmt, ...)
+{
+	char msg[ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	set_err(h->err, h->errlen, "%s:%d: %s", h->file, h->line, msg);
+	return -1;
+}
+
+PRINTF_FMT(2, 3)
+static void hx_warn(struct hx *h, const char *fmt, ...)
+{
+	char msg[ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	buf_printf(&h->warn, "%s:%d: %s\n", h->file, h->line, msg);
+}
+
+static const char *hx_ws(const struct haproxy_line *l, size_t i)
+{
+	return i < l->n ? (const char *)l->w[i].data : "";
+}
+
+bool conf_is_haproxy(const char *text, size_t len)
+{
+	static const char *const first[] = {"global", "defaults", "listen", "frontend", "backend"};
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *s = p, *e;
+		size_t i;
+
+		e = nl ? nl : end;
+		while (s < e && (*s == ' ' || *s == '\t' || *s == '\r'))
+			s++;
+		if (s < e && *s != '#') {
+			for (i = 0; i < ARRAY_SIZE(first); i++) {
+				size_t n = strlen(first[i]);
+
+				if ((size_t)(e - s) >= n && !memcmp(s, first[i], n) &&
+				    ((size_t)(e - s) == n || s[n] == ' ' || s[n] == '\t' || s[n] == '\r' || s[n] == '#'))
+					return true;
+			}
+			return false;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return false;
+}
+
+static int hx_dur(struct hx *h, const struct haproxy_line *l, size_t i, uint64_t *out)
+{
+	char e[ERR_LEN];
+
+	if (i >= l->n)
+		return hx_fail(h, "'%s' expects a time", hx_ws(l, 0));
+	if (duration_parse_ms(hx_ws(l, i), out, e, sizeof(e)) == -1)
+		return hx_fail(h, "'%s': %s", hx_ws(l, 0), e);
+	return 0;
+}
+
+static int hx_int(struct hx *h, const struct haproxy_line *l, size_t i, long lo, long hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(hx_ws(l, i), &end, 10);
+	if (i >= l->n || !*hx_ws(l, i) || *end || errno || v < lo || v > hi)
+		return hx_fail(h, "'%s' expects an integer from %ld to %ld (got '%s')", hx_ws(l, i - 1), lo, hi, hx_ws(l, i));
+	*out = (int)v;
+	return 0;
+}
+
+/* HAProxy's address forms: "host:port", "ipv6:port" (the last colon), "[v6]:port", ":port", "*:port". */
+static int addr_text(struct hx *h, const char *in, char *out, size_t outlen)
+{
+	const char *colon;
+
+	if (!strncmp(in, "ipv4@", 5) || !strncmp(in, "ipv6@", 5))
+		in += 5;
+	colon = strrchr(in, ':');
+	if (!colon || !colon[1])
+		return hx_fail(h, "address '%s' needs a port", in);
+	if (in[0] == '[' || colon == in)
+		snprintf(out, outlen, "%s", in);
+	else if (colon - in == 1 && in[0] == '*')
+		snprintf(out, outlen, "0.0.0.0%s", colon);
+	else if (memchr(in, ':', (size_t)(colon - in)))
+		snprintf(out, outlen, "[%.*s]%s", (int)(colon - in), in, colon);
+	else
+		snprintf(out, outlen, "%s", in);
+	return 0;
+}
+
+/* Directives that change nothing a client sees: accepted with a warning. */
+static bool harmless(const struct haproxy_line *l)
+{
+	static const char *const kw[] = {"log", "log-format", "log-tag", "description", "daemon", "master-worker"};
+	static const char *const opt[] = {"dontlognull", "tcplog", "httplog", "log-health-checks", "logasap",
+	                                  "log-separate-errors", "dontlog-normal"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(kw); i++)
+		if (haproxy_word_is(&l->w[0], kw[i]))
+			return true;
+	if (l->n >= 2 && haproxy_word_is(&l->w[0], "option"))
+		for (i = 0; i < ARRAY_SIZE(opt); i++)
+			if (haproxy_word_is(&l->w[1], opt[i]))
+				return true;
+	return false;
+}
+
+/* Check lines: haproxy_import reads them (and refuses what it cannot express). */
+static bool check_line(const struct haproxy_line *l)
+{
+	static const char *const opt[] = {"tcp-check", "httpchk", "redis-check", "smtpchk", "ssl-hello-chk",
+	                                  "mysql-check", "pgsql-check", "ldap-check", "spop-check", "external-check"};
+	size_t i;
+
+	if (haproxy_word_is(&l->w[0], "tcp-check") || haproxy_word_is(&l->w[0], "http-check"))
+		return true;
+	if (l->n >= 2 && (haproxy_word_is(&l->w[0], "option") ||
+	                  (haproxy_word_is(&l->w[0], "no") && haproxy_word_is(&l->w[1], "option"))))
+		for (i = 0; i < ARRAY_SIZE(opt); i++)
+			if (haproxy_word_is(&l->w[haproxy_word_is(&l->w[0], "no") ? 2 : 1], opt[i]))
+				return true;
+	return false;
+}
+
+static int global_line(struct hx *h, const struct haproxy_line *l)
+{
+	struct conf *cf = h->cf;
+	const char *kw = hx_ws(l, 0);
+
+	if (!strcmp(kw, "nbthread"))
+		return hx_int(h, l, 1, 1, CONF_MAX_THREADS, &cf->threads);
+	if (!strcmp(kw, "maxconn"))
+		return hx_int(h, l, 1, 1, 1000000, &h->global_maxconn);
+	if (!strcmp(kw, "spread-checks"))
+		return hx_int(h, l, 1, 0, 50, &h->spread);
+	if (!strcmp(kw, "user") || !strcmp(kw, "group")) {
+		char **dst = kw[0] == 'u' ? &cf->user : &cf->group;
+
+		if (l->n != 2)
+			return hx_fail(h, "'%s' expects a name", kw);
+		free(*dst);
+		*dst = strdup(hx_ws(l, 1));
+		return *dst ? 0 : hx_fail(h, "out of memory");
+	}
+	if (!strcmp(kw, "log") && l->n >= 2) {
+		if (!strcmp(hx_ws(l, 1), "/dev/log"))
+			cf->log = CONF_LOG_SYSLOG;
+		else if (!strcmp(hx_ws(l, 1), "stdout") || !strcmp(hx_ws(l, 1), "stderr"))
+			cf->log = CONF_LOG_STDERR;
+		else
+			hx_warn(h, "global 'log %s': recheckd logs to stderr or the local syslog only", hx_ws(l, 1));
+		return 0;
+	}
+	if (!strcmp(kw, "stats") && l->n >= 2 && !strcmp(hx_ws(l, 1), "socket"))
+		return hx_fail(h, "global 'stats socket': recheckd has no runtime API socket yet");
+	if (harmless(l)) {
+		hx_warn(h, "global '%s' is ignored: it changes nothing a client sees", kw);
+		return 0;
+	}
+	return hx_fail(h, "global '%s' is not supported by recheckd", kw);
+}
+
+/* server / default-server keywords into s; i is the first keyword. */
+static int server_kws(struct hx *h, const struct haproxy_line *l, size_t i, struct srvset *s, unsigned *id)
+{
+	for (; i < l->n; i++) {
+		const char *kw = hx_ws(l, i), *what;
+		int n;
+
+		if (!strcmp(kw, "check")) {
+			s->check = true;
+		} else if (!strcmp(kw, "no-check")) {
+			s->check = false;
+		} else if (!strcmp(kw, "backup")) {
+			s->backup = true;
+		} else if (!strcmp(kw, "inter") || !strcmp(kw, "fastinter") || !strcmp(kw, "downinter")) {
+			uint64_t ms;
+
+			if (hx_dur(h, l, ++i, &ms) == -1)
+				return -1;
+			if (!ms)
+				return hx_fail(h, "'%s' must be more than 0", kw);
+			if (kw[0] == 'i')
+				s->inter = ms;
+			else if (kw[0] == 'f')
+				s->fastinter = ms, s->has_fastinter = true;
+			else
+				s->downinter = ms, s->has_downinter = true;
+		} else if (!strcmp(kw, "rise") || !strcmp(kw, "fall")) {
+			if (hx_int(h, l, ++i, 1, 1000, kw[0] == 'r' ? &s->rise : &s->fall) == -1)
+				return -1;
+		} else if (!strcmp(kw, "weight")) {
+			if (hx_int(h, l, ++i, 0, SERVER_WEIGHT_MAX, &n) == -1)
+				return -1;
+			s->weight = (unsigned)n;
+		} else if (!strcmp(kw, "id") && id) {
+			if (hx_int(h, l, ++i, 1, SERVER_ID_MAX, &n) == -1)
+				return -1;
+			*id = (unsigned)n;
+		} else if (!strcmp(kw, "on-marked-down")) {
+			if (strcmp(hx_ws(l, ++i), "shutdown-sessions"))
+				return hx_fail(h, "'on-marked-down %s' is not supported (only shutdown-sessions)", hx_ws(l, i));
+			s->shutdown = true;
+		} else if ((what = haproxy_check_kw_unsupported(kw))) {
+			return hx_fail(h, "%s '%s' %s, which recheckd cannot do yet", hx_ws(l, 0), kw, what);
+		} else {
+			return hx_fail(h, "%s keyword '%s' is not supported by recheckd", hx_ws(l, 0), kw);
+		}
+	}
+	return 0;
+}
+
+static int server_line(struct hx *h, struct px *p, const struct haproxy_line *l)
+{
+	struct srvset s = p->ds;
+	struct hsrv *v, *ns;
+	char addr[NET_ADDRSTRLEN + 8], e[ERR_LEN];
+	unsigned id = 0;
+	size_t i;
+
+	if (l->n < 3)
+		return hx_fail(h, "'server' expects a name and an address");
+	if (p->nsrv >= CONF_MAX_SERVERS)
+		return hx_fail(h, "more than %d servers in %s", CONF_MAX_SERVERS, p->name);
+	if (strlen(hx_ws(l, 1)) > CONF_NAME_MAX)
+		return hx_fail(h, "server name longer than %d bytes", CONF_NAME_MAX);
+	for (i = 0; i < p->nsrv; i++)
+		if (!strcmp(p->srv[i].cs.name, hx_ws(l, 1)))
+			return hx_fail(h, "server '%s' is already declared in %s (line %d)", hx_ws(l, 1), p->name,
+			            p->srv[i].cs.line);
+	if (server_kws(h, l, 3, &s, &id) == -1 || addr_text(h, hx_ws(l, 2), addr, sizeof(addr)) == -1)
+		return -1;
+	ns = realloc(p->srv, (p->nsrv + 1) * sizeof(*ns));
+	if (!ns)
+		return hx_fail(h, "out of memory");
+	p->srv = ns;
+	v = &p->srv[p->nsrv++];
+	memset(v, 0, sizeof(*v));
+	v->cs.line = h->line;
+	v->cs.name = strdup(hx_ws(l, 1));
+	v->cs.address = strdup(addr);
+	if (!v->cs.name || !v->cs.address)
+		return hx_fail(h, "out of memory");
+	if (net_parse_addr(addr, &v->cs.addr, &v->cs.addrlen, e, sizeof(e)) == -1)
+		return hx_fail(h, "server %s: %s", hx_ws(l, 1), e);
+	v->cs.weight = s.weight;
+	v->cs.backup = s.backup;
+	v->cs.id = id;
+	v->cs.shutdown_sessions = s.shutdown;
+	v->check = s.check;
+	v->cs.check.inter = s.inter;
+	v->cs.check.fastinter = s.has_fastinter ? s.fastinter : s.inter;
+	v->cs.check.downinter = s.has_downinter ? s.downinter : s.inter;
+	v->cs.check.rise = s.rise;
+	v->cs.check.fall = s.fall;
+	return 0;
+}
+
+static int proxy_line(struct hx *h, struct px *p, const struct haproxy_line *l)
+{
+	const char *kw = hx_ws(l, 0);
+	bool fe = strcmp(p->type, "backend") != 0, be = strcmp(p->type, "frontend") != 0;
+
+	if (check_line(l))
+		return 0;
+	if (!strcmp(kw, "mode")) {
+		if (strcmp(hx_ws(l, 1), "tcp"))
+			return hx_fail(h, "'mode %s': recheckd relays TCP only (mode tcp)", hx_ws(l, 1));
+		return 0;
+	}
+	if (!strcmp(kw, "timeout") && l->n == 3) {
+		const char *t = hx_ws(l, 1);
+		uint64_t ms;
+
+		if (hx_dur(h, l, 2, &ms) == -1)
+			return -1;
+		if (!strcmp(t, "client"))
+			p->t_client = ms;
+		else if (!strcmp(t, "server"))
+			p->t_server = ms;
+		else if (!strcmp(t, "connect"))
+			p->t_connect = ms, p->has_t_connect = true;
+		else if (!strcmp(t, "check"))
+			p->t_check = ms, p->has_t_check = true;
+		else
+			return hx_fail(h, "'timeout %s' is not supported by recheckd (client, server, connect, check)", t);
+		return 0;
+	}
+	if (!strcmp(kw, "balance")) {
+		if (l->n != 2 || strcmp(hx_ws(l, 1), "source"))
+			return hx_fail(h, "'balance %s': recheckd balances with 'balance source' only", hx_ws(l, 1));
+		p->balance_source = true;
+		p->balance_line = h->line;
+		return 0;
+	}
+	if (!strcmp(kw, "hash-type")) {
+		size_t i, o = 0;
+
+		p->hash[0] = '\0';
+		for (i = 1; i < l->n; i++)
+			o += (size_t)snprintf(p->hash + o, o < sizeof(p->hash) ? sizeof(p->hash) - o : 0, "%s%s",
+			                      i > 1 ? " " : "", hx_ws(l, i));
+		return 0;
+	}
+	if (!strcmp(kw, "option") && l->n == 2 && !strcmp(hx_ws(l, 1), "allbackups")) {
+		p->allbackups = true;
+		return 0;
+	}
+	if (!strcmp(kw, "maxconn") && fe)
+		return hx_int(h, l, 1, 1, 1000000, &p->maxconn);
+	if (!strcmp(kw, "default-server"))
+		return server_kws(h, l, 1, &p->ds, NULL);
+	if (harmless(l)) {
+		hx_warn(h, "'%s%s%s' is ignored: it changes nothing a client sees", kw, l->n > 1 ? " " : "", hx_ws(l, 1));
+		return 0;
+	}
+	if (!strcmp(kw, "retries") || (!strcmp(kw, "option") && !strcmp(hx_ws(l, 1), "redispatch")))
+		return hx_fail(h, "'%s%s%s' is not supported by recheckd yet", kw, l->n > 1 ? " " : "", hx_ws(l, 1));
+	if (!strcmp(p->type, "defaults"))
+		return hx_fail(h, "'%s' in defaults is not supported by recheckd", kw);
+	if (!strcmp(kw, "bind") && fe) {
+		if (p->bind)
+			return hx_fail(h, "a second 'bind' in %s (line %d): recheckd listens on one address per listener",
+			            p->name, p->bind_line);
+		if (l->n != 2)
+			return hx_fail(h, "bind option '%s' is not supported by recheckd", hx_ws(l, 2));
+		p->bind = strdup(hx_ws(l, 1));
+		p->bind_line = h->line;
+		return p->bind ? 0 : hx_fail(h, "out of memory");
+	}
+	if (!strcmp(kw, "default_backend") && !strcmp(p->type, "frontend")) {
+		snprintf(p->default_backend, sizeof(p->default_backend), "%s", hx_ws(l, 1));
+		p->default_backend_line = h->line;
+		return 0;
+	}
+	if (!strcmp(kw, "server") && be)
+		return server_line(h, p, l);
+	return hx_fail(h, "'%s%s%s' is not supported by recheckd in a %s section", kw,
+	            !strcmp(kw, "option") ? " " : "", !strcmp(kw, "option") ? hx_ws(l, 1) : "", p->type);
+}
+
+static void px_clear(struct px *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsrv; i++) {
+		free(p->srv[i].cs.name);
+		free(p->srv[i].cs.address);
+	}
+	free(p->srv);
+	free(p->bind);
+	p->srv = NULL;
+	p->bind = NULL;
+	p->nsrv = 0;
+}
+
+static void px_init(struct px *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->ds.inter = 2000;
+	p->ds.rise = 2;
+	p->ds.fall = 3;
+	p->ds.weight = 1;
+	p->t_connect = 5000;
+}
+
+static int section_start(struct hx *h, const struct haproxy_line *l, int *cur)
+{
+	const char *kw = hx_ws(l, 0);
+	struct px *p;
+	size_t i;
+
+	*cur = -2;
+	if (!strcmp(kw, "global"))
+		return 0;
+	if (!strcmp(kw, "defaults")) {
+		if (l->n > 2)
+			return hx_fail(h, "defaults: named defaults with 'from' are not supported by recheckd");
+		px_clear(&h->defaults);
+		px_init(&h->defaults);
+		snprintf(h->defaults.type, sizeof(h->defaults.type), "defaults");
+		*cur = -1;
+		return 0;
+	}
+	if (strcmp(kw, "listen") && strcmp(kw, "frontend") && strcmp(kw, "backend"))
+		return hx_fail(h, "'%s' sections are not supported by recheckd", kw);
+	if (l->n != 2)
+		return hx_fail(h, "'%s' expects exactly a name (no 'from')", kw);
+	if (strlen(hx_ws(l, 1)) > CONF_NAME_MAX)
+		return hx_fail(h, "%s name longer than %d bytes", kw, CONF_NAME_MAX);
+	if (h->npx >= HX_MAX_PROXIES)
+		return hx_fail(h, "more than %d proxies", HX_MAX_PROXIES);
+	for (i = 0; i < h->npx; i++)
+		if (!strcmp(h->px[i].name, hx_ws(l, 1)) &&
+		    (!strcmp(kw, "listen") || !strcmp(h->px[i].type, "listen") || !strcmp(h->px[i].type, kw)))
+			return hx_fail(h, "%s '%s' is already declared (line %d)", kw, hx_ws(l, 1), h->px[i].line);
+	p = &h->px[h->npx++];
+	*p = h->defaults;   /* HAProxy copies the defaults in effect into the new proxy */
+	p->srv = NULL;
+	p->nsrv = 0;
+	p->bind = NULL;
+	snprintf(p->type, sizeof(p->type), "%s", kw);
+	snprintf(p->name, sizeof(p->name), "%s", hx_ws(l, 1));
+	p->line = h->line;
+	*cur = (int)h->npx - 1;
+	return 0;
+}
+
+static int parse_lines(struct hx *h)
+{
+	const char *p = h->text, *end = h->text + h->len;
+	int cur = -3; /* -3 before any section, -2 global, -1 defaults, else a proxy */
+	char why[ERR_LEN];
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		struct haproxy_line l;
+		int rc;
+
+		h->line++;
+		if (haproxy_lex_line(p, n, 0, &l, why, sizeof(why)) == -1) {
+			haproxy_line_free(&l);
+			return hx_fail(h, "%s", why);
+		}
+		p = nl ? nl + 1 : end;
+		if (!l.n) {
+			haproxy_line_free(&l);
+			continue;
+		}
+		if (haproxy_is_section_kw((const char *)l.w[0].data, l.w[0].len))
+			rc = section_start(h, &l, &cur);
+		else if (cur == -3)
+			rc = hx_fail(h, "'%s' outside a section", hx_ws(&l, 0));
+		else if (cur == -2)
+			rc = global_line(h, &l);
+		else
+			rc = proxy_line(h, cur == -1 ? &h->defaults : &h->px[cur], &l);
+		haproxy_line_free(&l);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static struct px *find_backend(struct hx *h, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < h->npx; i++)
+		if (!strcmp(h->px[i].name, name) && strcmp(h->px[i].type, "frontend"))
+			return &h->px[i];
+	return NULL;
+}
+
+/* The check recipe of backend be, imported once and kept in cf->recipes. */
+static struct recipe *backend_recipe(struct hx *h, const struct px *be, char **path)
+{
+	struct conf *cf = h->cf;
+	char key[CONF_NAME_MAX + 16];
+	struct recipe *r, **nr;
+	char **np;
+	size_t i;
+
+	snprintf(key, sizeof(key), "haproxy:%s", be->name);
+	*path = strdup(key);
+	if (!*path)
+		return NULL;
+	for (i = 0; i < cf->nrecipes; i++)
+		if (!strcmp(cf->recipe_paths[i], key))
+			return cf->recipes[i];
+	r = haproxy_import_mem(h->text, h->len, h->file, be->name, h->err, h->errlen);
+	if (!r)
+		return NULL;
+	nr = realloc(cf->recipes, (cf->nrecipes + 1) * sizeof(*nr));
+	if (nr)
+		cf->recipes = nr;
+	np = nr ? realloc(cf->recipe_paths, (cf->nrecipes + 1) * sizeof(*np)) : NULL;
+	if (np)
+		cf->recipe_paths = np;
+	if (!nr || !np || !(np[cf->nrecipes] = strdup(key))) {
+		recipe_free(r);
+		set_err(h->err, h->errlen, "%s: out of memory", h->file);
+		return NULL;
+	}
+	cf->recipes[cf->nrecipes++] = r;
+	return r;
+}
+
+/* One listener from frontend/listen fe and backend/listen be. */
+static int build_listener(struct hx *h, struct px *fe, struct px *be, struct conf_listener *li)
+{
+	bool consistent = false, avalanche = false;
+	char addr[NET_ADDRSTRLEN + 8], e[ERR_LEN];
+	size_t i;
+
+	h->line = fe->line;
+	if (!fe->bind)
+		return hx_fail(h, "%s %s has no 'bind'", fe->type, fe->name);
+	h->line = be->line;
+	if (!be->balance_source)
+		return hx_fail(h, "%s %s: HAProxy's default balance is roundrobin; recheckd needs 'balance source'",
+		            be->type, be->name);
+	if (!be->nsrv)
+		return hx_fail(h, "%s %s has no 'server'", be->type, be->name);
+	if (be->hash[0] && hash_type_parse(be->hash, &consistent, &avalanche, e, sizeof(e)) == -1)
+		return hx_fail(h, "hash-type: %s", e);
+	h->line = fe->bind_line;
+	if (addr_text(h, fe->bind, addr, sizeof(addr)) == -1)
+		return -1;
+	li->line = fe->line;
+	li->name = strdup(fe->name);
+	li->bind = strdup(addr);
+	if (!li->name || !li->bind)
+		return hx_fail(h, "out of memory");
+	if (net_parse_addr(addr, &li->addr, &li->addrlen, e, sizeof(e)) == -1)
+		return hx_fail(h, "bind: %s", e);
+	li->hash = consistent ? CONF_HASH_CONSISTENT : CONF_HASH_MAP_BASED;
+	li->avalanche = avalanche;
+	li->allbackups = be->allbackups;
+	li->maxconn = fe->maxconn ? fe->maxconn : h->global_maxconn ? h->global_maxconn : 10000;
+	li->timeout_client = fe->t_client;
+	li->timeout_server = be->t_server;
+	li->timeout_connect = be->t_connect ? be->t_connect : 5000;
+	li->servers = calloc(be->nsrv, sizeof(*li->servers));
+	if (!li->servers)
+		return hx_fail(h, "out of memory");
+	for (i = 0; i < be->nsrv; i++) {
+		struct conf_server *sv = &li->servers[li->nservers++];
+		struct conf_check *ck = &sv->check;
+
+		*sv = be->srv[i].cs;
+		sv->name = strdup(be->srv[i].cs.name);
+		sv->address = strdup(be->srv[i].cs.address);
+		ck->recipe = ck->recipe_path = NULL;
+		if (!sv->name || !sv->address)
+			return hx_fail(h, "out of memory");
+		ck->spread = h->spread;
+		/* HAProxy: without `timeout check`, inter bounds the whole check */
+		ck->timeout = be->has_t_check ? be->t_check : ck->inter;
+		if (!be->srv[i].check)
+			continue;
+		ck->enabled = true;
+		ck->line = sv->line;
+		ck->rcp = backend_recipe(h, be, &ck->recipe_path);
+		if (!ck->recipe_path || !ck->rcp)
+			return ck->recipe_path ? -1 : hx_fail(h, "out of memory");
+		ck->recipe = strdup(ck->recipe_path);
+		if (!ck->recipe)
+			return hx_fail(h, "out of memory");
+	}
+	be->used = true;
+	return 0;
+}
+
+static int hx_build(struct hx *h)
+{
+	struct conf *cf = h->cf;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < h->npx; i++)
+		if (strcmp(h->px[i].type, "backend"))
+			n++;
+	if (!n)
+		return hx_fail(h, "no listen or frontend section: nothing to serve");
+	if (n > CONF_MAX_LISTENERS)
+		return hx_fail(h, "more than %d listeners", CONF_MAX_LISTENERS);
+	cf->listeners = calloc(n, sizeof(*cf->listeners));
+	if (!cf->listeners)
+		return hx_fail(h, "out of memory");
+	for (i = 0; i < h->npx; i++) {
+		struct px *fe = &h->px[i], *be = fe;
+
+		if (!strcmp(fe->type, "backend"))
+			continue;
+		if (!strcmp(fe->type, "frontend")) {
+			h->line = fe->default_backend_line ? fe->default_backend_line : fe->line;
+			if (!fe->default_backend[0])
+				return hx_fail(h, "frontend %s has no 'default_backend'", fe->name);
+			be = find_backend(h, fe->default_backend);
+			if (!be)
+				return hx_fail(h, "frontend %s: no backend named '%s'", fe->name, fe->default_backend);
+		}
+		if (build_listener(h, fe, be, &cf->listeners[cf->nlisteners++]) == -1)
+			return -1;
+		for (j = 0; j + 1 < cf->nlisteners; j++)
+			if (net_addr_equal((struct sockaddr *)&cf->listeners[j].addr,
+			                   (struct sockaddr *)&cf->listeners[cf->nlisteners - 1].addr)) {
+				h->line = fe->bind_line;
+				return hx_fail(h, "bind %s is already used by %s", fe->bind, cf->listeners[j].name);
+			}
+	}
+	for (i = 0; i < h->npx; i++)
+		if (!strcmp(h->px[i].type, "backend") && !h->px[i].used) {
+			h->line = h->px[i].line;
+			hx_warn(h, "backend %s is used by no frontend: recheckd neither serves nor checks it", h->px[i].name);
+		}
+	return 0;
+}
+
+struct conf *conf_haproxy_load_mem(const char *text, size_t len, const char *name, int flags, char *err,
+                                   size_t errlen)
+{
+	struct hx h = {.file = name, .text = text, .len = len, .err = err, .errlen = errlen};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct conf *cf = calloc(1, sizeof(*cf));
+	size_t i;
+
+	(void)flags; /* the checks are in the file itself: nothing else to load */
+	buf_init(&h.warn, 64 * 1024);
+	h.px = calloc(HX_MAX_PROXIES, sizeof(*h.px));
+	if (!cf || !h.px || !(cf->file = strdup(name))) {
+		set_err(err, errlen, "%s: out of memory", name);
+		goto fail;
+	}
+	h.cf = cf;
+	px_init(&h.defaults);
+	cf->threads = cpus < 1 ? 1 : (int)MIN(cpus, CONF_MAX_THREADS);
+	cf->drain_timeout = 10000;
+	if (parse_lines(&h) == -1 || hx_build(&h) == -1)
+		goto fail;
+	if (cf->group && !cf->user) {
+		set_err(err, errlen, "%s: global 'group' needs 'user' as well", name);
+		goto fail;
+	}
+	/* HAProxy keeps root when `user` is not set; so does recheckd for its file, but says so */
+	if (!cf->user) {
+		cf->allow_root = true;
+		if (geteuid() == 0)
+			buf_printf(&h.warn, "%s: no global 'user': running as root, as HAProxy would\n", name);
+	}
+	if (h.warn.len && !(cf->warnings = strdup(buf_cstr(&h.warn)))) {
+		set_err(err, errlen, "%s: out of memory", name);
+		goto fail;
+	}
+	for (i = 0; i < h.npx; i++)
+		px_clear(&h.px[i]);
+	px_clear(&h.defaults);
+	free(h.px);
+	buf_free(&h.warn);
+	return cf;
+fail:
+	if (h.px)
+		for (i = 0; i < h.npx; i++)
+			px_clear(&h.px[i]);
+	px_clear(&h.defaults);
+	free(h.px);
+	buf_free(&h.warn);
+	conf_free(cf);
+	return NULL;
+}

@@ -1,0 +1,211 @@
+/*
+ * test_conf_haproxy: recheckd's configuration read from an HAProxy 2.6 file (runner/conf_haproxy.c):
+ * the seed's sections, defaults and default-server inheritance, frontend + backend, and the errors and
+ * warnings that name FILE:LINE and the directive.
+ */
+#include "api.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../runner/conf.c"
+#include "../../runner/conf_haproxy.c"
+
+static char err[ERR_LEN];
+
+static struct conf *load(const char *text)
+{
+	err[0] = '\0';
+	return conf_load_mem(text, strlen(text), "h.cfg", "/etc/recheck", 0, err, sizeof(err));
+}
+
+static const char seed[] =
+	"listen ha-socks5\n"
+	"bind 127.0.0.1:1080\n"
+	"option tcp-check\n"
+	"tcp-check connect\n"
+	"tcp-check send-binary 05020001\n"
+	"tcp-check expect binary 0500\n"
+	"tcp-check send-binary 0501000312636c69656e74332e676f6f676c652e636f6d0050\n"
+	"tcp-check expect binary 050000010000000006b5\n"
+	"#tcp-check send-binary 4745\n"
+	"tcp-check send GET\\ /generate_204\\ HTTP/1.1\\r\\n\n"
+	"tcp-check send Host:\\ client3.google.com\\r\\n\n"
+	"tcp-check send \\r\\n\n"
+	"tcp-check expect rstring ^HTTP/1.1\\ 204\n"
+	"balance source\n"
+	"hash-type consistent # optional\n"
+	"server xxx1 127.0.0.1:11110 check\n"
+	"server xxx2 127.0.0.1:11111 check backup\n"
+	"listen ha-http\n"
+	"bind :::1081\n"
+	"option httpchk GET http://client3.google.com/generate_204 HTTP/1.1\\r\\nHost:\\ client3.google.com\\r\\n"
+	"Proxy-Authorization:\\ Basic\\ xxxx\\r\\nProxy-Connection:\\ Keep-Alive\n"
+	"balance source\n"
+	"hash-type consistent # optional\n"
+	"server xxx1 127.0.0.1:11120 check\n"
+	"server xxx2 127.0.0.1:11121 check backup\n";
+
+static void seed_sections(void **state)
+{
+	struct conf *c = load(seed);
+	const struct conf_listener *li;
+
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->nlisteners, 2);
+	assert_int_equal(c->nrecipes, 2);
+	li = conf_listener_find(c, "ha-socks5");
+	assert_non_null(li);
+	assert_string_equal(li->bind, "127.0.0.1:1080");
+	assert_int_equal(li->hash, CONF_HASH_CONSISTENT);
+	assert_true(li->avalanche);
+	assert_int_equal(li->nservers, 2);
+	assert_true(li->servers[1].backup);
+	assert_true(li->servers[0].check.enabled);
+	assert_int_equal(li->servers[0].check.inter, 2000);
+	assert_int_equal(li->servers[0].check.rise, 2);
+	assert_int_equal(li->servers[0].check.fall, 3);
+	assert_int_equal(li->servers[0].check.timeout, 2000);
+	assert_ptr_equal(li->servers[0].check.rcp, li->servers[1].check.rcp);
+	assert_int_equal(li->servers[0].check.rcp->nsteps, 9);
+	li = conf_listener_find(c, "ha-http");
+	assert_string_equal(li->bind, "[::]:1081");
+	assert_int_equal(li->addr.ss_family, AF_INET6);
+	assert_int_equal(li->servers[0].check.rcp->kind, RECIPE_HTTP);
+	assert_int_equal(li->servers[0].check.rcp->req.nhdrs, 3);
+	conf_free(c);
+}
+
+static void defaults_and_frontends(void **state)
+{
+	struct conf *c = load("global\n"
+			      "    nbthread 3\n"
+			      "    user nobody\n"
+			      "    maxconn 77\n"
+			      "    spread-checks 5\n"
+			      "    log stdout format raw local0\n"
+			      "defaults\n"
+			      "    mode tcp\n"
+			      "    log global\n"
+			      "    option dontlognull\n"
+			      "    option log-health-checks\n"
+			      "    timeout connect 1s\n"
+			      "    timeout client 3s\n"
+			      "    timeout server 4s\n"
+			      "    timeout check 700ms\n"
+			      "    balance source\n"
+			      "    default-server inter 1s fastinter 300 rise 1 fall 4 weight 3\n"
+			      "frontend fe\n"
+			      "    bind 127.0.0.1:2000\n"
+			      "    default_backend be\n"
+			      "backend be\n"
+			      "    hash-type map-based sdbm avalanche\n"
+			      "    option allbackups\n"
+			      "    server a 127.0.0.1:1 check weight 5 id 9\n"
+			      "    server b 127.0.0.1:2 check downinter 5s backup on-marked-down shutdown-sessions\n"
+			      "    server c 127.0.0.1:3\n"
+			      "backend unused\n"
+			      "    server z 127.0.0.1:4\n");
+	const struct conf_listener *li;
+
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->threads, 3);
+	assert_string_equal(c->user, "nobody");
+	assert_int_equal(c->nlisteners, 1);
+	li = &c->listeners[0];
+	assert_string_equal(li->name, "fe");
+	assert_int_equal(li->maxconn, 77);
+	assert_int_equal(li->timeout_client, 3000);
+	assert_int_equal(li->timeout_server, 4000);
+	assert_int_equal(li->timeout_connect, 1000);
+	assert_true(li->allbackups);
+	assert_true(li->avalanche);
+	assert_int_equal(li->hash, CONF_HASH_MAP_BASED);
+	assert_int_equal(li->servers[0].weight, 5);
+	assert_int_equal(li->servers[0].id, 9);
+	assert_int_equal(li->servers[0].check.inter, 1000);
+	assert_int_equal(li->servers[0].check.fastinter, 300);
+	assert_int_equal(li->servers[0].check.downinter, 1000);
+	assert_int_equal(li->servers[0].check.timeout, 700);
+	assert_int_equal(li->servers[0].check.rise, 1);
+	assert_int_equal(li->servers[0].check.fall, 4);
+	assert_int_equal(li->servers[0].check.spread, 5);
+	/* a plain `check` with no check option: the connect-only recipe */
+	assert_int_equal(li->servers[0].check.rcp->nsteps, 1);
+	assert_int_equal(li->servers[1].check.downinter, 5000);
+	assert_true(li->servers[1].shutdown_sessions);
+	assert_int_equal(li->servers[1].weight, 3);
+	assert_false(li->servers[2].check.enabled);
+	assert_non_null(c->warnings);
+	assert_non_null(strstr(c->warnings, "h.cfg:10: 'option dontlognull' is ignored"));
+	assert_non_null(strstr(c->warnings, "h.cfg:27: backend unused is used by no frontend"));
+	conf_free(c);
+}
+
+static void errors_name_file_line_directive(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"listen l\n  bind 127.0.0.1:1\n  balance roundrobin\n", "h.cfg:3: 'balance roundrobin'"},
+		{"listen l\n  bind 127.0.0.1:1\n  server s 127.0.0.1:2\n", "h.cfg:1: listen l: HAProxy's default balance is roundrobin"},
+		{"listen l\n  mode http\n", "h.cfg:2: 'mode http'"},
+		{"defaults\n  retries 3\n", "h.cfg:2: 'retries 3' is not supported by recheckd yet"},
+		{"defaults\n  option redispatch\n", "h.cfg:2: 'option redispatch'"},
+		{"global\n  stats socket /run/h.sock\n", "h.cfg:2: global 'stats socket'"},
+		{"global\n  chroot /x\n", "h.cfg:2: global 'chroot' is not supported"},
+		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 check port 80\n",
+		 "h.cfg:4: server 'port' checks another port"},
+		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 check check-ssl\n",
+		 "h.cfg:4: server 'check-ssl' runs the check over TLS"},
+		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 check socks4 127.0.0.1:3\n",
+		 "h.cfg:4: server 'socks4'"},
+		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 maxconn 3\n",
+		 "h.cfg:4: server keyword 'maxconn' is not supported"},
+		{"listen l\n  bind 127.0.0.1:1 v4v6\n", "h.cfg:2: bind option 'v4v6'"},
+		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  option mysql-check\n  server s 127.0.0.1:2 check\n",
+		 "h.cfg:4: section 'l' uses 'option mysql-check'"},
+		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  option tcp-check\n  tcp-check send-lf x\n"
+		 "  server s 127.0.0.1:2 check\n", "h.cfg:5: tcp-check step 1: 'send-lf'"},
+		{"frontend f\n  bind 127.0.0.1:1\n  default_backend nope\n", "h.cfg:3: frontend f: no backend named 'nope'"},
+		{"frontend f\n  bind 127.0.0.1:1\n  use_backend b if TRUE\n", "h.cfg:3: 'use_backend' is not supported"},
+		{"global\nuserlist u\n", "h.cfg:2: 'userlist' sections are not supported"},
+		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2\n  server s 127.0.0.1:3\n",
+		 "h.cfg:5: server 's' is already declared"},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct conf *c = load(cases[i].text);
+
+		if (c || !strstr(err, cases[i].want))
+			fail_msg("case %zu: got '%s', want '%s'", i, c ? "a config" : err, cases[i].want);
+	}
+}
+
+static void detection(void **state)
+{
+	assert_true(conf_is_haproxy("# c\n\n  global\n", 13));
+	assert_true(conf_is_haproxy("listen x\n", 9));
+	assert_false(conf_is_haproxy("listeners:\n", 11));
+	assert_false(conf_is_haproxy("threads: 2\n", 11));
+	assert_false(conf_is_haproxy("", 0));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(seed_sections),
+		cmocka_unit_test(defaults_and_frontends),
+		cmocka_unit_test(errors_name_file_line_directive),
+		cmocka_unit_test(detection),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
