@@ -65,6 +65,8 @@ struct px {
 	struct hsrv *srv;      /* owned array */
 	size_t nsrv;
 	bool used;             /* a frontend serves this backend */
+	bool stats;            /* `stats enable`: recheckd's stats page listens on its bind */
+	int mode_http_line;    /* `mode http`: only for a stats section */
 };
 
 struct hx {
@@ -360,9 +362,31 @@ static int proxy_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 	if (check_line(l))
 		return 0;
 	if (!strcmp(kw, "mode")) {
+		if (!strcmp(hx_ws(l, 1), "http") && strcmp(p->type, "defaults")) {
+			p->mode_http_line = h->line; /* fine for a stats section: checked when building */
+			return 0;
+		}
 		if (strcmp(hx_ws(l, 1), "tcp"))
 			return hx_fail(h, "'mode %s': recheckd relays TCP only (mode tcp)", hx_ws(l, 1));
+		p->mode_http_line = 0;
 		return 0;
+	}
+	if (!strcmp(kw, "stats") && fe && strcmp(p->type, "defaults")) {
+		static const char *const cosmetic[] = {"uri", "refresh", "show-legends", "show-node", "hide-version",
+		                                       "realm"};
+		size_t i;
+
+		if (!strcmp(hx_ws(l, 1), "enable")) {
+			p->stats = true;
+			return 0;
+		}
+		for (i = 0; i < ARRAY_SIZE(cosmetic); i++)
+			if (!strcmp(hx_ws(l, 1), cosmetic[i])) {
+				hx_warn(h, "'stats %s' is ignored: recheckd serves its page at /, JSON at /stats.json",
+				        cosmetic[i]);
+				return 0;
+			}
+		return hx_fail(h, "'stats %s' is not supported by recheckd", hx_ws(l, 1));
 	}
 	if (!strcmp(kw, "timeout") && l->n == 3) {
 		const char *t = hx_ws(l, 1);
@@ -654,9 +678,37 @@ static int hx_build(struct hx *h)
 	struct conf *cf = h->cf;
 	size_t i, j, n = 0;
 
-	for (i = 0; i < h->npx; i++)
-		if (strcmp(h->px[i].type, "backend"))
-			n++;
+	for (i = 0; i < h->npx; i++) {
+		struct px *p = &h->px[i];
+
+		if (p->mode_http_line && !p->stats) {
+			h->line = p->mode_http_line;
+			return hx_fail(h, "'mode http': recheckd relays TCP only (mode http is for a stats section)");
+		}
+		if (!p->stats) {
+			n += strcmp(p->type, "backend") != 0;
+			continue;
+		}
+		h->line = p->line;
+		if (strcmp(p->type, "listen") || p->nsrv || !p->bind)
+			return hx_fail(h, "stats section %s: recheckd wants a listen section with a bind and no servers",
+			               p->name);
+		if (cf->stats)
+			return hx_fail(h, "a second stats section (%s): recheckd has one stats listener", p->name);
+		h->line = p->bind_line;
+		{
+			char addr[NET_ADDRSTRLEN + 8], e[ERR_LEN];
+
+			if (addr_text(h, p->bind, addr, sizeof(addr)) == -1)
+				return -1;
+			cf->stats = true;
+			cf->stats_bind = strdup(addr);
+			if (!cf->stats_bind)
+				return hx_fail(h, "out of memory");
+			if (net_parse_addr(addr, &cf->stats_addr, &cf->stats_addrlen, e, sizeof(e)) == -1)
+				return hx_fail(h, "bind: %s", e);
+		}
+	}
 	if (!n)
 		return hx_fail(h, "no listen or frontend section: nothing to serve");
 	if (n > CONF_MAX_LISTENERS)
@@ -667,7 +719,7 @@ static int hx_build(struct hx *h)
 	for (i = 0; i < h->npx; i++) {
 		struct px *fe = &h->px[i], *be = fe;
 
-		if (!strcmp(fe->type, "backend"))
+		if (!strcmp(fe->type, "backend") || fe->stats)
 			continue;
 		if (!strcmp(fe->type, "frontend")) {
 			h->line = fe->default_backend_line ? fe->default_backend_line : fe->line;
@@ -685,6 +737,11 @@ static int hx_build(struct hx *h)
 				h->line = fe->bind_line;
 				return hx_fail(h, "bind %s is already used by %s", fe->bind, cf->listeners[j].name);
 			}
+		if (cf->stats && net_addr_equal((struct sockaddr *)&cf->stats_addr,
+		                                (struct sockaddr *)&cf->listeners[cf->nlisteners - 1].addr)) {
+			h->line = fe->bind_line;
+			return hx_fail(h, "bind %s is the stats section's address", fe->bind);
+		}
 	}
 	for (i = 0; i < h->npx; i++)
 		if (!strcmp(h->px[i].type, "backend") && !h->px[i].used) {

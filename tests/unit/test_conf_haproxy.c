@@ -189,6 +189,23 @@ static void errors_name_file_line_directive(void **state)
 	}
 }
 
+static void stats_section(void **state)
+{
+	struct conf *c = load("listen stats\n  bind 127.0.0.1:9404\n  mode http\n  stats enable\n  stats uri /\n"
+			      "listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2\n");
+
+	if (!c)
+		fail_msg("%s", err);
+	assert_true(c->stats);
+	assert_string_equal(c->stats_bind, "127.0.0.1:9404");
+	assert_int_equal(c->nlisteners, 1);
+	assert_non_null(strstr(c->warnings, "h.cfg:5: 'stats uri' is ignored"));
+	conf_free(c);
+	c = load("listen l\n  bind 127.0.0.1:1\n  mode http\n  balance source\n  server s 127.0.0.1:2\n");
+	assert_null(c);
+	assert_non_null(strstr(err, "h.cfg:3: 'mode http'"));
+}
+
 static void detection(void **state)
 {
 	assert_true(conf_is_haproxy("# c\n\n  global\n", 13));
@@ -204,6 +221,7 @@ int main(void)
 		cmocka_unit_test(seed_sections),
 		cmocka_unit_test(defaults_and_frontends),
 		cmocka_unit_test(errors_name_file_line_directive),
+		cmocka_unit_test(stats_section),
 		cmocka_unit_test(detection),
 	};
 
