@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../runner/conf.c"
-#include "../../runner/conf_haproxy.c"
+#include "conf.h"
+#include "recipe-t.h"
 
 static char err[ERR_LEN];
 
