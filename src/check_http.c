@@ -421,7 +421,7 @@ struct check_action check_http_next(struct check_run *run)
 			SET_PHASE(run, CHECK_PH_READING);
 			break;
 		case CHECK_PH_READING:
-			if (!run->got_data && !run->peer_closed && !run->sock_err && check_rx_room(run) > 0) {
+			if (check_read_pending(run)) {
 				a.type = CHECK_ACT_WANT_READ;
 				return a;
 			}
@@ -437,8 +437,7 @@ struct check_action check_http_next(struct check_run *run)
 				}
 				break;
 			}
-			run->last_read = run->peer_closed || run->sock_err || check_rx_room(run) == 0;
-			run->got_data = false;
+			check_read_done(run);
 			SET_PHASE(run, CHECK_PH_EVAL);
 			break;
 		case CHECK_PH_EVAL:
@@ -450,9 +449,7 @@ struct check_action check_http_next(struct check_run *run)
 			break;
 		case CHECK_PH_DONE:
 		default:
-			a.type = CHECK_ACT_DONE;
-			a.linger = run->linger;
-			return a;
+			return check_done_action(run);
 		}
 	}
 }

@@ -261,6 +261,26 @@ void check_time_end(struct check_run *run, int idx)
 		t->end_us = run->clock();
 }
 
+struct check_action check_done_action(const struct check_run *run)
+{
+	struct check_action a = {.type = CHECK_ACT_DONE, .linger = run->linger};
+
+	return a;
+}
+
+/* ---- reading ------------------------------------------------------------------------------------- */
+
+bool check_read_pending(const struct check_run *run)
+{
+	return !run->got_data && !run->peer_closed && !run->sock_err && check_rx_room(run) > 0;
+}
+
+void check_read_done(struct check_run *run)
+{
+	run->last_read = run->peer_closed || run->sock_err || check_rx_room(run) == 0;
+	run->got_data = false;
+}
+
 /* ---- rules and the connection, shared by TCP and HTTP recipes ------------------------------------ */
 
 /* "connect", "send-binary", "expect rbinary": the kind of a TCP rule, for reports. */

@@ -32,6 +32,14 @@ struct check_timing *check_timing_of(struct check_run *run, int idx);
 void check_time_start(struct check_run *run, int idx);
 void check_time_end(struct check_run *run, int idx);
 
+/* The run concluded: DONE, closing the connection as its connect rule asked (linger or RST). */
+struct check_action check_done_action(const struct check_run *run);
+/* READING: true while nothing came since the WANT_READ (no data, EOF or error) and the buffer has room. */
+bool check_read_pending(const struct check_run *run);
+/* A read concluded: notes whether it was the last one (EOF, error, full buffer), as HAProxy's
+ * last_read, and waits for new data from now on. */
+void check_read_done(struct check_run *run);
+
 /* "connect", "send-binary", "expect rbinary", ... for a TCP rule; "connect" for NULL (implicit). */
 const char *check_rule_kind(const struct step *s);
 /* Fills run->res's rule fields (kind, comment, failing pattern) from rule idx (-1: implicit connect). */

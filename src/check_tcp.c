@@ -113,6 +113,25 @@ static void tcp_pass(struct check_run *run)
 		check_conclude(run, CHECK_L7OK, run->last + 1, run->last, "(tcp-check)");
 }
 
+/*
+ * The outcome of a CONNECT (done: connected) or a SEND (done: sent): an error concludes the run with
+ * on_err, success moves on to the next rule, which reads first. false while still pending.
+ */
+static bool action_outcome(struct check_run *run, bool done, enum check_status on_err)
+{
+	if (run->sock_err) {
+		check_fail_conn(run, on_err, run->cur);
+		return true;
+	}
+	if (!done)
+		return false;
+	check_step_passed(run, run->cur);
+	run->cur++;
+	run->must_read = true;
+	SET_PHASE(run, CHECK_PH_EVAL);
+	return true;
+}
+
 /* After a wait for data: HAProxy's tcpcheck_eval_recv() outcome. false when the run concluded. */
 static bool recv_outcome(struct check_run *run)
 {
@@ -135,8 +154,7 @@ static bool recv_outcome(struct check_run *run)
 				       idx + 1);
 		return false;
 	}
-	run->last_read = run->peer_closed || run->sock_err || check_rx_room(run) == 0;
-	run->got_data = false;
+	check_read_done(run);
 	run->must_read = false;
 	return true;
 }
@@ -165,31 +183,15 @@ struct check_action check_tcp_next(struct check_run *run)
 			SET_PHASE(run, CHECK_PH_EVAL);
 			break;
 		case CHECK_PH_CONNECTING:
-			if (run->sock_err) {
-				check_fail_conn(run, CHECK_L4CON, run->cur);
-				break;
-			}
-			if (!run->connected)
+			if (!action_outcome(run, run->connected, CHECK_L4CON))
 				return a;
-			check_step_passed(run, run->cur);
-			run->cur++;
-			run->must_read = true;
-			SET_PHASE(run, CHECK_PH_EVAL);
 			break;
 		case CHECK_PH_SENDING:
-			if (run->sock_err) {
-				check_fail_conn(run, CHECK_SOCKERR, run->cur);
-				break;
-			}
-			if (!run->sent)
+			if (!action_outcome(run, run->sent, CHECK_SOCKERR))
 				return a;
-			check_step_passed(run, run->cur);
-			run->cur++;
-			run->must_read = true;
-			SET_PHASE(run, CHECK_PH_EVAL);
 			break;
 		case CHECK_PH_READING:
-			if (!run->got_data && !run->peer_closed && !run->sock_err && check_rx_room(run) > 0) {
+			if (check_read_pending(run)) {
 				a.type = CHECK_ACT_WANT_READ;
 				return a;
 			}
@@ -233,9 +235,7 @@ struct check_action check_tcp_next(struct check_run *run)
 			break;
 		case CHECK_PH_DONE:
 		default:
-			a.type = CHECK_ACT_DONE;
-			a.linger = run->linger;
-			return a;
+			return check_done_action(run);
 		}
 	}
 }

@@ -2,7 +2,8 @@
  * Unit tests for recheckd's health checker (runner/health.c, from the recheckd_core_ut library) on a
  * real ev loop against loopback sockets, with the daemon's entry points stubbed: HAProxy's start-up spreading, the
  * cap on simultaneous checks with its FIFO queue, the one deadline of a run, the next check scheduled
- * from the end of the previous one, and cancellation closing the check's socket.
+ * from the end of the previous one, cancellation closing the check's socket, and a local failure (a full
+ * fd table) ending a run without a verdict, the server's health untouched.
  */
 #include "api.h"
 
