@@ -28,7 +28,11 @@ struct health_sched {
 	struct health *qhead, *qtail; /* checks due but waiting for a slot */
 	unsigned running;             /* checks in progress */
 	unsigned queued;
+	bool kicking;                 /* kick_queue() is running (a check it starts may end at once) */
 	uint64_t rnd;                 /* xorshift state for the spread jitter */
+	char local_why[ERR_LEN];      /* the last local failure logged, and when, and how many since */
+	uint64_t local_logged_ms;
+	unsigned local_unlogged;
 };
 
 static void on_timer(struct ev *ev, struct ev_timer *t, void *arg);
@@ -105,12 +109,19 @@ static void dequeue(struct health_sched *hs, struct health *h)
 /* Starts queued checks while slots are free. */
 static void kick_queue(struct health_sched *hs)
 {
+	/* A check started here can end at once (refused, or a local failure with the fd table full) and
+	 * call back in: the loop below already takes the slot it frees, so do not recurse, once per queued
+	 * check, down the stack. */
+	if (hs->kicking)
+		return;
+	hs->kicking = true;
 	while (hs->qhead && hs->running < HEALTH_MAX_RUNNING) {
 		struct health *h = hs->qhead;
 
 		dequeue(hs, h);
 		start_check(h);
 	}
+	hs->kicking = false;
 }
 
 /* Cancels whatever h is doing (socket closed with RST) and frees it. */
@@ -276,12 +287,15 @@ static void finish(struct health *h, bool linger)
 
 /*
  * A run that failed locally (check_io_err_is_local(), or the loop cannot watch the socket): no verdict,
- * the server's health stays as it was (relayd's HCE_TCP_SOCKET_LIMIT); logged when the reason changes,
- * so a full fd table does not write one line per check.
+ * the server's health stays as it was (relayd's HCE_TCP_SOCKET_LIMIT). Logged when the reason changes,
+ * else at most every HEALTH_LOCAL_LOG_MS with the count in between: a full fd table must not write one
+ * line per check of every server.
  */
+#define HEALTH_LOCAL_LOG_MS 10000
 static void abandon(struct health *h, const char *why)
 {
 	struct health_sched *hs = h->hs;
+	uint64_t now;
 
 	if (h->running) {
 		close_conn(h, false);
@@ -291,10 +305,22 @@ static void abandon(struct health *h, const char *why)
 		hs->running--;
 	}
 	h->nlocal++;
-	if (strcmp(h->local_why, why) != 0)
-		dlog_err("health check %s/%s: not run: %s (a local failure, not counted against the server)",
-			 h->li->name, h->s->srv.name, why);
 	copy_str(h->local_why, sizeof(h->local_why), why);
+	now = ev_now(hs->d->ev);
+	if (strcmp(hs->local_why, why) != 0 || now - hs->local_logged_ms >= HEALTH_LOCAL_LOG_MS) {
+		if (hs->local_unlogged)
+			dlog_err("health check %s/%s: not run: %s (a local failure, not counted against the server; "
+				 "%u more since the last such line)", h->li->name, h->s->srv.name, why,
+				 hs->local_unlogged);
+		else
+			dlog_err("health check %s/%s: not run: %s (a local failure, not counted against the server)",
+				 h->li->name, h->s->srv.name, why);
+		copy_str(hs->local_why, sizeof(hs->local_why), why);
+		hs->local_logged_ms = now;
+		hs->local_unlogged = 0;
+	} else {
+		hs->local_unlogged++;
+	}
 	schedule(h, next_interval(h));
 	kick_queue(hs);
 }

@@ -310,6 +310,8 @@ static void local_failure_is_not_counted(void **state)
 	struct rlimit old, low;
 	struct health *h;
 	int health0, spare;
+	unsigned nlocal;
+	size_t i;
 
 	(void)state;
 	results = 0;
@@ -339,6 +341,27 @@ static void local_failure_is_not_counted(void **state)
 	assert_int_equal(results, 1);
 	assert_int_equal(h->status, CHECK_L7TOUT);
 	assert_string_equal(h->local_why, "");
+	health_free(hs);
+	fx_free(f);
+
+	/* every server at once: none counted, no slot kept, one log line for all */
+	f = fx_new(NSRV, 100, 200);
+	hs = health_new(&f->d);
+	results = 0;
+	assert_int_equal(health_start(hs), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	run_for(f->d.ev, 120);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(results, 0);
+	for (i = 0, nlocal = 0; i < NSRV; i++) {
+		h = f->srv[i].health;
+		nlocal += h->nlocal;
+		assert_false(h->running);
+		assert_int_equal(f->srv[i].srv.health, health0);
+	}
+	assert_true(nlocal >= NSRV);
+	assert_int_equal(hs->running, 0);
+	assert_int_equal(hs->local_unlogged, nlocal - 1);
 	health_free(hs);
 	fx_free(f);
 }
