@@ -50,6 +50,7 @@ struct section {
 	int defaults;        /* index of the defaults section it inherits from, -1: none */
 	bool tcp_rules;      /* has tcp-check rule lines */
 	bool http_rules;     /* has http-check lines (other than disable-on-404 / send-state) */
+	bool server_check;   /* a server or default-server line says `check` */
 };
 
 static const char *const section_kw[] = {
@@ -144,6 +145,10 @@ static void check_option(struct section *s, const struct haproxy_line *l, int li
 
 	if (l->n < 2)
 		return;
+	if (haproxy_word_is(&l->w[0], "server") || haproxy_word_is(&l->w[0], "default-server"))
+		for (i = 1; i < l->n; i++)
+			if (haproxy_word_is(&l->w[i], "check"))
+				s->server_check = true;
 	if (haproxy_word_is(&l->w[0], "tcp-check"))
 		s->tcp_rules = true;
 	if (haproxy_word_is(&l->w[0], "http-check") && !haproxy_word_is(&l->w[1], "disable-on-404") &&
@@ -335,8 +340,14 @@ static int pick(struct imp *im, struct section *secs, size_t n, const char *want
 		found = -1;
 	} else {
 		struct eff e = effective(secs, found);
+		const struct section *s = &secs[found], *d = s->defaults >= 0 ? &secs[s->defaults] : NULL;
 
-		if (e.mode == CHK_OTHER) {
+		if (e.mode == CHK_NONE && !s->server_check && !(d && d->server_check)) {
+			set_err(im->err, im->errlen,
+			        "%s:%d: section '%s' has no 'option tcp-check' or 'option httpchk' and no server "
+			        "with 'check'", im->file, s->line, s->name);
+			found = -1;
+		} else if (e.mode == CHK_OTHER) {
 			set_err(im->err, im->errlen, "%s:%d: section '%s' uses 'option %s', which recheck cannot import",
 			        im->file, e.opt->mode_line, secs[found].name, e.opt->other);
 			found = -1;

@@ -491,10 +491,14 @@ static void connect_only_and_defaults(void **state)
 	assert_int_equal(r->steps[0].type, STEP_CONNECT);
 	assert_non_null(strstr(r->notes, "connect-only"));
 	recipe_free(r);
-	r = haproxy_import_mem("listen l\n  server s 127.0.0.1:1 check\n", 36, "x.cfg", "l", err, sizeof(err));
+	r = haproxy_import_mem("listen l\n  server s 127.0.0.1:1 check\n", 38, "x.cfg", "l", err, sizeof(err));
 	assert_non_null(r);
 	assert_int_equal(r->nsteps, 1);
 	recipe_free(r);
+	/* no check option and no server with `check`: HAProxy runs no check at all */
+	r = haproxy_import_mem("listen l\n  server s 127.0.0.1:1\n", 32, "x.cfg", "l", err, sizeof(err));
+	assert_null(r);
+	assert_non_null(strstr(err, "x.cfg:1: section 'l' has no 'option tcp-check' or 'option httpchk' and no server"));
 	/* the check option and the rules of the defaults section above */
 	r = imp("defaults\n  option tcp-check\n  tcp-check send PING\n  tcp-check expect string PONG\n"
 		"backend b\n  server s 127.0.0.1:1 check\n");
