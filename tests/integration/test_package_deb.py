@@ -11,13 +11,14 @@ runs that command with setpriv as that user (the namespace, seccomp and file sys
 applies are checked offline by systemd-analyze). $NOTIFY_SOCKET is a socket of the test, so the READY=1
 that Type=notify waits for is checked too. The machine is restored whatever happens: the package is purged
 and a recheckd user this test created is removed (CI runs as root on a shared machine)."""
+import contextlib
 import grp
 import http.client
 import os
 import pwd
 import re
 import shlex
-import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -98,7 +99,7 @@ class PackageDeb(harness.Case):
     def setUpClass(cls):
         if os.geteuid() != 0:
             raise unittest_skip("needs root: installs and purges the package on this machine")
-        for tool in ("cpack", "dpkg", "dpkg-shlibdeps", "lintian", "systemd-analyze", "setpriv", "fakeroot"):
+        for tool in ("cpack", "dpkg", "dpkg-shlibdeps", "lintian", "systemd-analyze", "setpriv", "fakeroot", "strace"):
             if not harness.which(tool):
                 raise AssertionError("%s is missing (tests/deps.sh installs it)" % tool)
         if installed() or user_exists("recheckd"):
@@ -115,6 +116,11 @@ class PackageDeb(harness.Case):
             run(["userdel", "recheckd"], check=False)
         if group_exists("recheckd") and not user_exists("recheckd") and not grp.getgrnam("recheckd").gr_mem:
             run(["groupdel", "recheckd"], check=False)
+
+    def stop_and_restore(self):
+        # cleanups run last-registered first: stop what runs as recheckd before its user is deleted
+        self.procs.stop_all()
+        self.restore()
 
     def build_deb(self):
         """A Release build with prefix /usr, kept under the build directory so later runs rebuild only what
@@ -141,7 +147,7 @@ class PackageDeb(harness.Case):
         self.assertFalse(user_exists("recheckd"))
         self.assertFalse(group_exists("recheckd"))
         deb = self.build_deb()
-        self.addCleanup(self.restore)
+        self.addCleanup(self.stop_and_restore)
 
         # The control data: dependencies from shlibdeps, conffiles, maintainer scripts.
         info = run(["dpkg-deb", "-I", deb]).stdout
@@ -201,9 +207,21 @@ class PackageDeb(harness.Case):
             run(as_user + shlex.split(pre))
 
         # The installed unit, offline.
-        res = run(["systemd-analyze", "verify", UNIT], check=False)
+        # --man=no: verify would look the Documentation= pages up in man-db's index, which the man-db
+        # trigger may not have updated yet (it skips a directory whose mtime it has seen this second);
+        # the pages are checked by path instead.
+        res = run(["systemd-analyze", "verify", "--man=no", UNIT], check=False)
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         self.assertNotIn("recheckd.service:", res.stdout + res.stderr)
+        docs = " ".join(unit_values(unit, "Documentation")).split()
+        self.assertEqual(len(docs), 3, docs)
+        for doc in docs:
+            m = re.fullmatch(r"man:([a-z-]+)\(([1-8])\)", doc)
+            self.assertIsNotNone(m, doc)
+            page = "/usr/share/man/man%s/%s.%s.gz" % (m.group(2), m.group(1), m.group(2))
+            self.assertIn(page, files)
+            res = run(["man", "-l", page], env=dict(os.environ, MANPAGER="cat", MANWIDTH="80"))
+            self.assertIn(m.group(1).upper(), res.stdout)
         res = run(["systemd-analyze", "security", "--offline=yes", UNIT], check=False)
         m = re.search(r"Overall exposure level for recheckd\.service: ([0-9.]+)", res.stdout)
         self.assertIsNotNone(m, res.stdout + res.stderr)
@@ -227,21 +245,26 @@ class PackageDeb(harness.Case):
 
     def relay_as_unit_user(self, unit, start):
         """Runs the unit's ExecStart as its User= with NoNewPrivileges and the capability bounding set, on a
-        configuration of this test (the shipped one relays to a proxy this machine does not have), waits
-        for READY=1 on a notify socket of the test, and relays one HTTP request to a local origin."""
+        configuration of this test (the shipped one relays to a proxy this machine does not have), under
+        strace: waits for READY=1 on a notify socket of the test, lets a health check (an HTTP recipe)
+        mark the server UP, relays one HTTP request, reloads with SIGHUP, stops with SIGTERM; then every
+        system call recheckd made must be one the unit's SystemCallFilter= allows."""
         self.assertEqual(unit_values(unit, "NoNewPrivileges"), ["yes"])
         caps = unit_values(unit, "CapabilityBoundingSet")
         self.assertEqual(caps, ["CAP_NET_BIND_SERVICE"])
         origin = self.start_origin()
-        lport = harness.free_port()
+        lport, sport = harness.free_port(), harness.free_port()
         sdir = os.path.join(self.tmp, "svc")
         os.mkdir(sdir)
         os.chmod(self.tmp, 0o755)
         os.chmod(sdir, 0o755)
+        harness.sample_for_port(os.path.join("local", "http-local-204.yaml"), origin, os.path.join(sdir, "check.yaml"))
+        os.chmod(os.path.join(sdir, "check.yaml"), 0o644)
         conf = os.path.join(sdir, "recheckd.yaml")
         with open(conf, "w") as f:
-            f.write("user: recheckd\nthreads: 1\nlisteners:\n  - name: it\n    bind: \"127.0.0.1:%d\"\n"
-                    "    servers:\n      - {name: origin, address: \"127.0.0.1:%d\"}\n" % (lport, origin))
+            f.write("user: recheckd\nthreads: 2\nstats: {bind: \"127.0.0.1:%d\"}\nlisteners:\n  - name: it\n"
+                    "    bind: \"127.0.0.1:%d\"\n    check: {recipe: check.yaml, inter: 200ms, rise: 1}\n"
+                    "    servers:\n      - {name: origin, address: \"127.0.0.1:%d\"}\n" % (sport, lport, origin))
         os.chmod(conf, 0o644)
         argv = list(start)
         argv[argv.index("-f") + 1] = conf
@@ -250,32 +273,91 @@ class PackageDeb(harness.Case):
         self.addCleanup(nsock.close)
         nsock.bind(nsock_path)
         os.chmod(nsock_path, 0o666)
+        nsock.settimeout(0.5)
         env = dict(os.environ, NOTIFY_SOCKET=nsock_path)
+        trace = os.path.join(sdir, "strace.txt")
+        with open(trace, "w"):
+            pass
+        os.chown(trace, pwd.getpwnam("recheckd").pw_uid, grp.getgrnam("recheckd").gr_gid)
         p = self.procs.start(["setpriv", "--reuid", "recheckd", "--regid", "recheckd", "--init-groups",
-                              "--no-new-privs", "--bounding-set", "-all,+net_bind_service", "--inh-caps", "-all"]
-                             + argv, "recheckd", env=env)
-        nsock.settimeout(10)
-        got = b""
-        deadline = time.monotonic() + 10
-        while b"READY=1" not in got and time.monotonic() < deadline and p.poll() is None:
-            try:
-                got += nsock.recv(4096) + b"\n"
-            except socket.timeout:
-                break
-        self.assertIn(b"READY=1", got, self.procs.log(p))
+                              "--no-new-privs", "--bounding-set", "-all,+net_bind_service", "--inh-caps", "-all",
+                              "strace", "-f", "-qq", "-c", "-U", "name", "-o", trace] + argv, "recheckd", env=env)
+        notes = []
+
+        def notified(what):
+            with contextlib.suppress(socket.timeout):
+                notes.append(nsock.recv(4096))
+            return any(what in n for n in notes) or p.poll() is not None
+
+        harness.wait_for(lambda: notified(b"READY=1"), timeout=15, what="READY=1")
+        self.assertIsNone(p.poll(), self.procs.log(p))
+        pid = int(run(["pgrep", "-P", str(p.pid), "-x", "recheckd"]).stdout.split()[0])
         uid = pwd.getpwnam("recheckd").pw_uid
-        with open("/proc/%d/status" % p.pid) as f:
+        with open("/proc/%d/status" % pid) as f:
             status = f.read()
         self.assertRegex(status, r"Uid:\s+%d\s+%d\s+%d\s+%d" % (uid, uid, uid, uid))
         self.assertRegex(status, r"NoNewPrivs:\s+1")
+        self.assertRegex(status, r"CapBnd:\s+0000000000000400")  # CAP_NET_BIND_SERVICE only
+
+        def metric_up():
+            with contextlib.suppress(OSError):
+                c = http.client.HTTPConnection("127.0.0.1", sport, timeout=2)
+                c.request("GET", "/metrics")
+                body = c.getresponse().read().decode()
+                c.close()
+                return re.search(r'recheck_server_up\{[^}]*server="origin"[^}]*\} 1', body)
+            return None
+
+        harness.wait_for(metric_up, timeout=15, what="the health check marks the server UP")
         conn = http.client.HTTPConnection("127.0.0.1", lport, timeout=10)
         conn.request("GET", "/generate_204")
         resp = conn.getresponse()
         resp.read()
-        conn.close()
         self.assertEqual(resp.status, 204, self.procs.log(p))
-        self.procs.stop(p)
+        conn.request("GET", "/bytes/%d" % (4 << 20))  # bulk: spliced through the kernel
+        resp = conn.getresponse()
+        self.assertEqual((resp.status, len(resp.read())), (200, 4 << 20))
+        conn.close()
+        notes.clear()
+        os.kill(pid, signal.SIGHUP)
+        harness.wait_for(lambda: notified(b"READY=1"), timeout=15, what="READY=1 after the reload")
+        os.kill(pid, signal.SIGTERM)  # recheckd itself: strace exits with its status and writes the summary
+        p.wait(30)
         self.assertEqual(p.returncode, 0, self.procs.log(p))
+
+        with open(trace) as f:
+            used = {line.strip() for line in f if line.strip() and not line.startswith(("%", "-", "syscall"))}
+        used = {u.split()[0] for u in used if u.split()[0] != "total"}
+        allowed, denied = set(), set()
+        for flt in unit_values(unit, "SystemCallFilter"):
+            names = set()
+            for item in flt.lstrip("~").split():
+                names |= syscall_set(item)
+            (denied if flt.startswith("~") else allowed).update(names)
+        self.assertGreater(len(used), 20, used)
+        self.assertIn("splice", used)
+        sys.stderr.write("recheckd made %d distinct system calls\n" % len(used))
+        self.assertEqual(sorted(u for u in used if u not in allowed or u in denied), [],
+                         "system calls the unit's SystemCallFilter= would refuse")
+
+
+_SYSCALL_SETS = {}
+
+
+def syscall_set(item):
+    """The system call names of a systemd filter item (a name, or a @group expanded recursively)."""
+    if not item.startswith("@"):
+        return {item}
+    if item not in _SYSCALL_SETS:
+        out = run(["systemd-analyze", "syscall-filter", item]).stdout
+        names = set()
+        for line in out.splitlines()[1:]:
+            w = line.strip()
+            if not w or w.startswith("#"):
+                continue
+            names |= syscall_set(w)
+        _SYSCALL_SETS[item] = names
+    return _SYSCALL_SETS[item]
 
 
 def unittest_skip(why):
