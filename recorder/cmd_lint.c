@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "recipe.h"
 #include "recipe_yaml.h"
+#include "tls.h"
 
 static void usage(FILE *f)
 {
@@ -104,6 +105,16 @@ static bool client_speaks_first(const char *protocol)
 	return protocol && (!strncmp(protocol, "socks", 5) || !strncmp(protocol, "http", 4));
 }
 
+static void lint_tls(struct lint *l, const struct step_tls *t, int line, const char *at)
+{
+	if (!t->verify)
+		warn(l, line, "%s: tls verify: false accepts any certificate, so an intercepting proxy passes the "
+		     "check; record without --insecure, or give the origin's CA with ca: FILE", at);
+	else if (!t->sni)
+		warn(l, line, "%s: tls without sni: the chain is verified but not the name, so any trusted "
+		     "certificate passes (and most servers need SNI to pick theirs)", at);
+}
+
 static void lint_tcp(struct lint *l, const struct recipe *r)
 {
 	const struct step *last_send = NULL;
@@ -112,11 +123,20 @@ static void lint_tcp(struct lint *l, const struct recipe *r)
 	for (i = 0; i < r->nsteps; i++) {
 		const struct step *s = &r->steps[i];
 		bool after_connect = i == 0 || r->steps[i - 1].type == STEP_CONNECT;
+		bool after_tls = i > 0 && r->steps[i - 1].type == STEP_TLS;
+		char at[32];
 
 		if (s->type == STEP_SEND)
 			last_send = s;
-		if (s->type == STEP_CONNECT)
+		if (s->type == STEP_CONNECT || s->type == STEP_TLS)
 			last_send = NULL;
+		if (s->type == STEP_TLS) {
+			snprintf(at, sizeof(at), "step %zu", i + 1);
+			lint_tls(l, &s->tls, s->line, at);
+		}
+		if (s->type == STEP_EXPECT && after_tls && client_speaks_first(r->protocol))
+			warn(l, s->line, "step %zu: expect right after tls, but the client speaks first inside the "
+			     "tunnel (%s): the origin sends nothing until it gets a request", i + 1, r->protocol);
 		if (s->type != STEP_EXPECT)
 			continue;
 		if (after_connect && client_speaks_first(r->protocol))
@@ -141,6 +161,8 @@ static void lint_http(struct lint *l, const struct recipe *r)
 {
 	size_t i;
 
+	if (r->tls)
+		lint_tls(l, r->tls, r->req.line, "tls");
 	if (r->nhexp == 0)
 		warn(l, r->req.line, "no expect: HAProxy's implicit 'status 200-399' applies, which also passes "
 		     "redirects and captive portals; name the status you want (e.g. 204)");
@@ -188,6 +210,14 @@ int cmd_lint(int argc, char **argv)
 		if (!r) {
 			fflush(stdout);
 			cmd_err("lint", "%s", err);
+			rc = RC_EXIT_BAD_INPUT;
+			continue;
+		}
+		/* the ca file is read here, as replay and recheckd will read it */
+		if (tls_prepare(r, err, sizeof(err)) == -1) {
+			fflush(stdout);
+			fprintf(stderr, "%s: %s\n", argv[i], err);
+			recipe_free(r);
 			rc = RC_EXIT_BAD_INPUT;
 			continue;
 		}

@@ -144,6 +144,32 @@ static void comment(struct buf *b, const char *c)
 	buf_putc(b, '\n');
 }
 
+/* "tls sni example.com, verify the chain (system store) and the name, alpn h2,http/1.1" */
+static void show_tls(struct buf *b, const struct step_tls *t)
+{
+	buf_append_str(b, "tls");
+	if (t->sni) {
+		buf_append_str(b, " sni ");
+		safe_text(b, t->sni, strlen(t->sni));
+	}
+	if (!t->verify) {
+		buf_append_str(b, ", NO verification (verify: false: any certificate passes)");
+	} else {
+		buf_append_str(b, ", verify the chain (");
+		if (t->ca)
+			safe_text(b, t->ca, strlen(t->ca));
+		else
+			buf_append_str(b, "system store");
+		buf_append_str(b, t->sni ? ") and the name" : "), name not checked (no sni)");
+	}
+	if (t->alpn) {
+		buf_append_str(b, ", alpn ");
+		safe_text(b, t->alpn, strlen(t->alpn));
+	}
+	buf_putc(b, '\n');
+	buf_append_str(b, IND "  the sends and expects after this run inside TLS\n");
+}
+
 static void show_tcp(struct buf *b, const struct recipe *r, bool secrets)
 {
 	size_t i;
@@ -155,6 +181,9 @@ static void show_tcp(struct buf *b, const struct recipe *r, bool secrets)
 
 		buf_printf(b, "%4zu  ", i + 1);
 		switch (s->type) {
+		case STEP_TLS:
+			show_tls(b, &s->tls);
+			break;
 		case STEP_CONNECT:
 			buf_append_str(b, "connect");
 			if (s->port)
@@ -211,6 +240,10 @@ static void show_http(struct buf *b, const struct recipe *r, bool secrets)
 	const struct http_req *q = &r->req;
 	size_t i;
 
+	if (r->tls) {
+		buf_append_str(b, "   0  connect, then ");
+		show_tls(b, r->tls);
+	}
 	buf_printf(b, "   1  send %s %s %s%s%s\n", q->method ? q->method : "OPTIONS", q->uri ? q->uri : "/",
 		   q->version ? q->version : "HTTP/1.0", q->env ? ", ${NAME} filled from the environment" : "",
 		   q->secret ? ", carries a credential" : "");

@@ -366,6 +366,9 @@ static void step(struct health *h)
 		case CHECK_ACT_WANT_READ:
 			w = check_io_recv(&h->conn, &h->run);
 			break;
+		case CHECK_ACT_TLS:
+			w = check_io_tls(&h->conn, &h->run, &a);
+			break;
 		case CHECK_ACT_WAIT:
 			/* only the deadline can move the engine now */
 			if (h->conn.fd != -1)

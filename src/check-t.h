@@ -11,6 +11,7 @@
 #include "api.h"
 #include "buf.h"
 #include "recipe-t.h"
+#include "tls-t.h"
 
 /* HAProxy's tune.bufsize: the check's input buffer. A full buffer makes an expect conclusive. */
 #define CHECK_BUFSIZE   16384
@@ -27,9 +28,9 @@ enum check_status {
 	CHECK_L4OK,      /* TCP connect succeeded (connect-only check) */
 	CHECK_L4TOUT,    /* TCP connect timed out */
 	CHECK_L4CON,     /* TCP connect failed: refused, unreachable, name resolution */
-	CHECK_L6OK,      /* TLS handshake passed (not produced: recheck has no check-ssl yet) */
-	CHECK_L6TOUT,    /* TLS handshake timeout (idem) */
-	CHECK_L6RSP,     /* TLS handshake error (idem) */
+	CHECK_L6OK,      /* TLS handshake passed (a recipe whose last rule is a tls step) */
+	CHECK_L6TOUT,    /* TLS handshake timeout */
+	CHECK_L6RSP,     /* TLS handshake error; res.tls_reason says which */
 	CHECK_L7TOUT,    /* connected, but the check did not finish before the deadline */
 	CHECK_L7RSP,     /* wrong or empty response */
 	CHECK_L7OK,      /* every rule passed */
@@ -51,6 +52,9 @@ enum check_action_type {
 	CHECK_ACT_CONNECT = 0, /* close any current connection, open a new one; then check_on_connected() */
 	CHECK_ACT_SEND,        /* write every byte of data; then check_on_sent() */
 	CHECK_ACT_WANT_READ,   /* read at most check_rx_room() bytes when readable; feed data/eof/error */
+	CHECK_ACT_TLS,         /* start TLS (client) on the current connection with tls; then
+	                        * check_on_tls_ok() or check_on_tls_error(); later sends and reads go
+	                        * through TLS until the connection is closed */
 	CHECK_ACT_WAIT,        /* nothing new: keep waiting for the outcome of the previous action */
 	CHECK_ACT_DONE,        /* finished: close the connection (RST unless linger) and read run->res */
 };
@@ -62,6 +66,7 @@ struct check_action {
 	const unsigned char *data; /* SEND: bytes to write; owned by the run or the recipe, valid until
 	                            * the next check_next() */
 	size_t len;                /* SEND: number of bytes */
+	const struct step_tls *tls; /* TLS: parameters (points into the recipe; ctx prepared) */
 };
 
 /* Internal phase of a run; every change goes through check_set_phase(). */
@@ -70,6 +75,7 @@ enum check_phase {
 	CHECK_PH_CONNECTING,  /* CONNECT issued, waiting for connected / error / timeout */
 	CHECK_PH_SENDING,     /* SEND issued, waiting for sent / error / timeout */
 	CHECK_PH_READING,     /* WANT_READ issued, waiting for data / eof / error / timeout */
+	CHECK_PH_TLS,         /* TLS issued, waiting for the handshake's outcome / timeout */
 	CHECK_PH_EVAL,        /* ready to evaluate the current rule */
 	CHECK_PH_DONE,        /* result is final */
 	CHECK_PH_COUNT,
@@ -99,6 +105,11 @@ struct check_result {
 	size_t rxlen;
 	size_t rxtotal;            /* bytes the step had received before the cap of rx */
 	uint64_t start_us, end_us; /* whole check */
+	enum tls_reason tls_reason; /* L6RSP: why the TLS handshake failed */
+	/* The check's delay, split as mihomo's url-test reports it; -1 when the phase was not reached. */
+	int64_t connect_us;        /* first TCP connect */
+	int64_t tls_us;            /* first TLS handshake */
+	int64_t ttfb_us;           /* last send until the first byte of its answer */
 };
 
 typedef void (*check_trace_fn)(void *arg, const char *line);
@@ -122,6 +133,10 @@ struct check_run {
 	bool must_read;              /* the next expect reads first (after connect/send, or a WAIT) */
 	bool last_read;              /* no more data will come: peer closed, error, or buffer full */
 	bool linger;                 /* current connection closes with FIN */
+	bool tls_ok;                 /* the pending TLS handshake completed */
+	enum tls_reason tls_err;     /* the pending TLS handshake failed (TLS_R_NONE: not yet) */
+	char tls_detail[160];        /* its detail text */
+	uint64_t sent_us;            /* when the last send completed; 0 once its first byte came back */
 	struct buf in;               /* received since the last connect/send, capped at CHECK_BUFSIZE */
 	struct buf out;              /* serialised HTTP request (HTTP recipes only) */
 	struct check_timing *times;  /* owned, ntimes entries: one per rule + the implicit connect */

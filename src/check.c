@@ -25,10 +25,14 @@ int check_run_init(struct check_run *run, const struct recipe *r)
 	run->last = -1;
 	run->res.status = CHECK_INI;
 	run->res.idx = -1;
+	run->res.connect_us = -1;
+	run->res.tls_us = -1;
+	run->res.ttfb_us = -1;
 	run->clock = now_us;
 	buf_init(&run->in, CHECK_BUFSIZE);
 	buf_init(&run->out, CHECK_BUFSIZE);
-	run->ntimes = r->kind == RECIPE_HTTP ? 3 : r->nsteps + 1;
+	/* HTTP: implicit connect, request, response, TLS handshake */
+	run->ntimes = r->kind == RECIPE_HTTP ? 4 : r->nsteps + 1;
 	run->times = calloc(run->ntimes, sizeof(*run->times));
 	if (!run->times)
 		goto fail;

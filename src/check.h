@@ -17,6 +17,9 @@
  *		case CHECK_ACT_SEND:      write a.data/a.len fully; then check_on_sent() (or check_on_error())
  *		case CHECK_ACT_WANT_READ: when readable read <= check_rx_room() bytes; check_on_data() /
  *		                          check_on_eof() / check_on_error()
+ *		case CHECK_ACT_TLS:       start TLS on the socket with a.tls (non-blocking handshake); then
+ *		                          check_on_tls_ok() or check_on_tls_error(); sends and reads go
+ *		                          through TLS from then on
  *		case CHECK_ACT_WAIT:      keep waiting for the outcome of the previous action
  *		case CHECK_ACT_DONE:      close (RST unless a.linger), report run.res, check_run_free()
  *		}

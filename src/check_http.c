@@ -365,6 +365,21 @@ static enum check_eval http_eval(struct check_run *run)
 
 /* ---- HTTP recipes: connect, send the request, read and evaluate the response --------------------- */
 
+/* The request goes out once connected (and TLS is up). */
+static struct check_action http_send(struct check_run *run)
+{
+	struct check_action a = {.type = CHECK_ACT_SEND};
+
+	run->cur = 0;
+	run->sent = false;
+	check_time_start(run, 0);
+	check_trace(run, "step 1: http request %zu bytes", run->out.len);
+	SET_PHASE(run, CHECK_PH_SENDING);
+	a.data = run->out.data;
+	a.len = run->out.len;
+	return a;
+}
+
 struct check_action check_http_next(struct check_run *run)
 {
 	struct check_action a = {.type = CHECK_ACT_WAIT};
@@ -376,6 +391,8 @@ struct check_action check_http_next(struct check_run *run)
 			run->res.err = 0;
 			if (run->phase == CHECK_PH_CONNECTING) {
 				check_conclude(run, CHECK_L4TOUT, 0, -1, "at initial connection step of tcp-check");
+			} else if (run->phase == CHECK_PH_TLS) {
+				check_fail_tls(run, -1, 0, "at initial connection step of tcp-check (check-ssl)");
 			} else {
 				check_keep_rx(run, run->in.data, run->in.len);
 				check_conclude(run, CHECK_L7TOUT, run->cur + 1, -1, "at step %d of tcp-check (%s)",
@@ -394,15 +411,19 @@ struct check_action check_http_next(struct check_run *run)
 			if (!run->connected)
 				return a;
 			check_step_passed(run, -1);
-			run->cur = 0;
-			run->sent = false;
-			check_time_start(run, 0);
-			check_trace(run, "step 1: http request %zu bytes", run->out.len);
-			SET_PHASE(run, CHECK_PH_SENDING);
-			a.type = CHECK_ACT_SEND;
-			a.data = run->out.data;
-			a.len = run->out.len;
-			return a;
+			if (run->recipe->tls)
+				return check_start_tls(run, 2, run->recipe->tls);
+			return http_send(run);
+		case CHECK_PH_TLS:
+			if (run->tls_err || run->sock_err) {
+				check_fail_tls(run, -1, 0, "at initial connection step of tcp-check (check-ssl)");
+				break;
+			}
+			if (!run->tls_ok)
+				return a;
+			check_time_end(run, 2);
+			check_trace(run, "tls passed in %.1fms", (double)check_timing_us(&run->times[3]) / 1000.0);
+			return http_send(run);
 		case CHECK_PH_SENDING:
 			if (run->sock_err) {
 				run->res.kind = "send";

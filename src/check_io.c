@@ -275,6 +275,8 @@ enum cio_want check_io_resume(struct check_conn *c, struct check_run *run, bool 
 		return send_rest(c, run);
 	case CIO_OP_RECV:
 		return read_now(c, run);
+	case CIO_OP_HANDSHAKE:
+		return check_io_tls_resume(c, run);
 	case CIO_OP_NONE:
 	default:
 		return CIO_OK;

@@ -54,6 +54,7 @@ enum cio_op {
 	CIO_OP_CONNECT,  /* TCP handshake in progress */
 	CIO_OP_SEND,     /* c->out has bytes left to write */
 	CIO_OP_RECV,     /* the engine asked for data (CHECK_ACT_WANT_READ) */
+	CIO_OP_HANDSHAKE, /* TLS handshake in progress (CHECK_ACT_TLS; check_io_tls.c) */
 };
 
 struct check_conn;
@@ -103,6 +104,15 @@ enum cio_want check_io_recv(struct check_conn *c, struct check_run *run);
  * with the pending operation: CIO_OK when its outcome was fed, else another CIO_WANT_* or CIO_LOCAL.
  */
 enum cio_want check_io_resume(struct check_conn *c, struct check_run *run, bool err_hint);
+/*
+ * CHECK_ACT_TLS (check_io_tls.c): layers TLS (a->tls, context prepared by tls_prepare()) on the open
+ * connection and runs the handshake: CIO_OK (its outcome fed: check_on_tls_ok() / check_on_tls_error()),
+ * CIO_WANT_READ / CIO_WANT_WRITE (then check_io_resume()), or CIO_LOCAL (out of memory).
+ */
+enum cio_want check_io_tls(struct check_conn *c, struct check_run *run, const struct check_action *a);
+/* check_io_resume() for CIO_OP_HANDSHAKE. */
+enum cio_want check_io_tls_resume(struct check_conn *c, struct check_run *run);
+
 /* Forgets the pending operation (the deadline passed, or the run is cancelled); the socket stays open. */
 void check_io_cancel(struct check_conn *c);
 /* Closes the connection: RST (SO_LINGER 0) unless linger. A closed connection is a no-op. */

@@ -17,6 +17,7 @@
 #include "check_run.h"
 #include "check_run_priv.h"
 #include "recipe.h"
+#include "tls.h"
 #include "util.h"
 
 /* HAProxy's check_statuses[] names and descriptions. */
@@ -43,7 +44,7 @@ static const struct {
 
 static const char *const phases[CHECK_PH_COUNT] = {
 	[CHECK_PH_START] = "START", [CHECK_PH_CONNECTING] = "CONNECTING", [CHECK_PH_SENDING] = "SENDING",
-	[CHECK_PH_READING] = "READING", [CHECK_PH_EVAL] = "EVAL", [CHECK_PH_DONE] = "DONE",
+	[CHECK_PH_READING] = "READING", [CHECK_PH_TLS] = "TLS", [CHECK_PH_EVAL] = "EVAL", [CHECK_PH_DONE] = "DONE",
 };
 
 const char *check_status_str(enum check_status s)
@@ -140,6 +141,18 @@ void check_on_connected(struct check_run *run)
 void check_on_sent(struct check_run *run)
 {
 	run->sent = true;
+	run->sent_us = run->clock();
+}
+
+void check_on_tls_ok(struct check_run *run)
+{
+	run->tls_ok = true;
+}
+
+void check_on_tls_error(struct check_run *run, enum tls_reason why, const char *detail)
+{
+	run->tls_err = why == TLS_R_NONE ? TLS_R_HANDSHAKE : why;
+	snprintf(run->tls_detail, sizeof(run->tls_detail), "%s", detail ? detail : "");
 }
 
 void check_on_data(struct check_run *run, const void *p, size_t n)
@@ -153,6 +166,12 @@ void check_on_data(struct check_run *run, const void *p, size_t n)
 		n = room;
 	if (n)
 		buf_append(&run->in, p, n); /* cannot fail: n fits the cap */
+	if (n && run->sent_us) {
+		uint64_t now = run->clock();
+
+		run->res.ttfb_us = now > run->sent_us ? (int64_t)(now - run->sent_us) : 0;
+		run->sent_us = 0;
+	}
 	run->got_data = true;
 }
 
@@ -215,6 +234,32 @@ void check_keep_rx(struct check_run *run, const unsigned char *p, size_t n)
 	run->res.rxlen = keep;
 }
 
+/* The first connect and the first TLS handshake that concluded, for res.connect_us / res.tls_us. */
+static void fill_delays(struct check_run *run)
+{
+	const struct recipe *r = run->recipe;
+	size_t t;
+
+	for (t = 0; t < run->ntimes; t++) {
+		int64_t us = check_timing_us(&run->times[t]);
+		bool is_tls, is_conn;
+
+		if (us < 0)
+			continue;
+		if (r->kind == RECIPE_HTTP) {
+			is_conn = t == 0;
+			is_tls = t == 3;
+		} else {
+			is_conn = t == 0 || r->steps[t - 1].type == STEP_CONNECT;
+			is_tls = t > 0 && r->steps[t - 1].type == STEP_TLS;
+		}
+		if (is_conn && run->res.connect_us < 0)
+			run->res.connect_us = us;
+		if (is_tls && run->res.tls_us < 0)
+			run->res.tls_us = us;
+	}
+}
+
 void check_conclude(struct check_run *run, enum check_status st, int step, int idx, const char *fmt, ...)
 {
 	va_list ap;
@@ -229,6 +274,7 @@ void check_conclude(struct check_run *run, enum check_status st, int step, int i
 		va_end(ap);
 	}
 	run->res.end_us = run->clock();
+	fill_delays(run);
 	SET_PHASE(run, CHECK_PH_DONE);
 	check_trace(run, "result %s: %s", check_status_str(st), run->res.desc);
 }
@@ -297,6 +343,8 @@ const char *check_rule_kind(const struct step *s)
 		return s->binary ? "send-binary" : "send";
 	case STEP_EXPECT:
 		return (unsigned)s->match < ARRAY_SIZE(expects) ? expects[s->match] : "expect";
+	case STEP_TLS:
+		return "tls";
 	}
 	return "?";
 }
@@ -328,6 +376,10 @@ static void where_suffix(const struct check_run *run, int idx, char *out, size_t
 		break;
 	case STEP_SEND:
 		o += (size_t)snprintf(out + o, outlen - o, " (send)");
+		break;
+	case STEP_TLS:
+		o += (size_t)snprintf(out + o, outlen - o, " (tls%s%s)", s->tls.sni ? " sni " : "",
+				      s->tls.sni ? s->tls.sni : "");
 		break;
 	case STEP_EXPECT:
 		switch (s->match) {
@@ -403,6 +455,52 @@ struct check_action check_start_connect(struct check_run *run, int idx)
 	else
 		check_trace(run, "step 0: connect (implicit)");
 	SET_PHASE(run, CHECK_PH_CONNECTING);
+	return a;
+}
+
+/* HAProxy words these "SSL handshake failure" / "SSL handshake timeout"; the reason is ours. */
+void check_fail_tls(struct check_run *run, int idx, int step, const char *where)
+{
+	char w[CHECK_DESC_LEN];
+	enum tls_reason why = run->tls_err;
+	const char *detail = run->tls_detail;
+
+	if (where)
+		snprintf(w, sizeof(w), "%s", where);
+	else
+		where_suffix(run, idx, w, sizeof(w));
+	if (run->recipe->kind == RECIPE_TCP)
+		check_fill_rule(run, idx);
+	else
+		run->res.kind = "tls";
+	if (run->expired && why == TLS_R_NONE && !run->sock_err) {
+		check_conclude(run, CHECK_L6TOUT, step, idx, "SSL handshake timeout %s", w);
+		return;
+	}
+	if (why == TLS_R_NONE) {
+		/* the driver reported a socket error instead of a classified TLS failure */
+		why = TLS_R_HANDSHAKE;
+		detail = run->sock_err ? strerror(run->sock_err) : "connection failed";
+	}
+	run->res.tls_reason = why;
+	run->res.err = run->sock_err;
+	check_conclude(run, CHECK_L6RSP, step, idx, "SSL handshake failure: %s%s%s%s %s", tls_reason_str(why),
+		       *detail ? " (" : "", detail, *detail ? ")" : "", w);
+}
+
+struct check_action check_start_tls(struct check_run *run, int idx, const struct step_tls *t)
+{
+	struct check_action a = {.type = CHECK_ACT_TLS, .tls = t};
+
+	/* what the proxy said before is not part of what the TLS peer says */
+	buf_reset(&run->in);
+	run->tls_ok = false;
+	run->tls_err = TLS_R_NONE;
+	run->tls_detail[0] = '\0';
+	check_time_start(run, idx);
+	check_trace(run, "step %d: tls%s%s%s", run->recipe->kind == RECIPE_TCP ? idx + 1 : 1, t->sni ? " sni " : "",
+		    t->sni ? t->sni : "", t->verify ? "" : " (no verify)");
+	SET_PHASE(run, CHECK_PH_TLS);
 	return a;
 }
 

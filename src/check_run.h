@@ -19,6 +19,9 @@ void check_on_sent(struct check_run *run);
 /* Appends received bytes; anything past check_rx_room() is dropped (read at most that much). */
 void check_on_data(struct check_run *run, const void *p, size_t n);
 void check_on_eof(struct check_run *run);
+/* CHECK_ACT_TLS outcomes: the handshake completed, or failed for why (detail: OpenSSL's words). */
+void check_on_tls_ok(struct check_run *run);
+void check_on_tls_error(struct check_run *run, enum tls_reason why, const char *detail);
 void check_on_error(struct check_run *run, int err);
 void check_on_timeout(struct check_run *run);
 

@@ -49,6 +49,14 @@ void check_fill_rule(struct check_run *run, int idx);
 void check_fail_conn(struct check_run *run, enum check_status st, int idx);
 /* Starts the connection of rule idx (-1: the implicit one): resets the input, returns the action. */
 struct check_action check_start_connect(struct check_run *run, int idx);
+/*
+ * TLS (check_run.c): start_tls issues CHECK_ACT_TLS for t, timed in idx's slot (HTTP: 2); fail_tls
+ * concludes L6RSP with the reason (or L6TOUT at the deadline) at rule idx / step, described by where
+ * (NULL: the rule's own "at step N of tcp-check (tls ...)").
+ */
+struct check_action check_start_tls(struct check_run *run, int idx, const struct step_tls *t);
+void check_fail_tls(struct check_run *run, int idx, int step, const char *where);
+
 /* Rule idx concluded: records its end time and traces it. */
 void check_step_passed(struct check_run *run, int idx);
 

@@ -109,6 +109,8 @@ static void tcp_pass(struct check_run *run)
 		check_conclude(run, CHECK_L4OK, 0, -1, NULL);
 	else if (s->type == STEP_CONNECT)
 		check_conclude(run, CHECK_L4OK, run->last + 1, run->last, "(tcp-check)");
+	else if (s->type == STEP_TLS)
+		check_conclude(run, CHECK_L6OK, run->last + 1, run->last, "(tcp-check)");
 	else
 		check_conclude(run, CHECK_L7OK, run->last + 1, run->last, "(tcp-check)");
 }
@@ -172,7 +174,11 @@ struct check_action check_tcp_next(struct check_run *run)
 			check_fill_rule(run, run->cur);
 			if (run->cur >= 0 && r->steps[run->cur].type == STEP_EXPECT)
 				check_keep_rx(run, run->in.data, run->in.len);
-			check_fail_conn(run, run->phase == CHECK_PH_CONNECTING ? CHECK_L4TOUT : CHECK_L7TOUT, run->cur);
+			if (run->phase == CHECK_PH_TLS)
+				check_fail_tls(run, run->cur, run->cur + 1, NULL);
+			else
+				check_fail_conn(run, run->phase == CHECK_PH_CONNECTING ? CHECK_L4TOUT : CHECK_L7TOUT,
+						run->cur);
 		}
 		switch (run->phase) {
 		case CHECK_PH_START:
@@ -198,6 +204,18 @@ struct check_action check_tcp_next(struct check_run *run)
 			if (recv_outcome(run))
 				SET_PHASE(run, CHECK_PH_EVAL);
 			break;
+		case CHECK_PH_TLS:
+			if (run->tls_err || run->sock_err) {
+				check_fail_tls(run, run->cur, run->cur + 1, NULL);
+				break;
+			}
+			if (!run->tls_ok)
+				return a;
+			check_step_passed(run, run->cur);
+			run->cur++;
+			run->must_read = true;
+			SET_PHASE(run, CHECK_PH_EVAL);
+			break;
 		case CHECK_PH_EVAL:
 			if ((size_t)run->cur >= r->nsteps) {
 				tcp_pass(run);
@@ -206,6 +224,8 @@ struct check_action check_tcp_next(struct check_run *run)
 			s = &r->steps[run->cur];
 			if (s->type == STEP_CONNECT)
 				return check_start_connect(run, run->cur);
+			if (s->type == STEP_TLS)
+				return check_start_tls(run, run->cur, &s->tls);
 			if (s->type == STEP_SEND) {
 				/* tcpcheck_eval_send(): the input read so far is thrown away first */
 				buf_reset(&run->in);

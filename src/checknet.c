@@ -160,6 +160,9 @@ int checknet_run(struct check_run *run, const struct checknet_addr *addr, uint64
 		case CHECK_ACT_WANT_READ:
 			rc = wait_io(run, &c, check_io_recv(&c, run), deadline);
 			break;
+		case CHECK_ACT_TLS:
+			rc = wait_io(run, &c, check_io_tls(&c, run, &a), deadline);
+			break;
 		case CHECK_ACT_WAIT:
 			/* every action above feeds its outcome, so this only means: wait for the deadline */
 			if (left_ms(deadline) > 0)

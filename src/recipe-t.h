@@ -10,6 +10,20 @@
 #include "api.h"
 
 struct rx;
+struct tls_ctx;
+
+/*
+ * A TLS start (recipe step 'tls', or an HTTP recipe's 'tls'): the client side of a TLS handshake on the
+ * check connection, after which every send and expect runs inside TLS. HAProxy can only express it
+ * right after connect ("tcp-check connect ssl", "check-ssl").
+ */
+struct step_tls {
+	char *sni;              /* owned; server name sent (SNI) and verified; NULL: none */
+	bool verify;            /* verify the chain (system store or ca) and, with sni, the name */
+	char *alpn;             /* owned; comma list as HAProxy's check-alpn ("h2,http/1.1"); NULL: none */
+	char *ca;               /* owned; PEM file of trusted CAs; NULL: the system store */
+	struct tls_ctx *ctx;    /* built by tls_prepare(); shared by recipe_dup() copies (refcounted) */
+};
 
 enum recipe_kind {
 	RECIPE_TCP = 0,  /* option tcp-check + tcp-check rules */
@@ -20,6 +34,7 @@ enum step_type {
 	STEP_CONNECT = 0, /* tcp-check connect [port N] [linger] */
 	STEP_SEND,        /* tcp-check send (text) or send-binary (binary) */
 	STEP_EXPECT,      /* tcp-check expect [min-recv N] [!] <match> <pattern> */
+	STEP_TLS,         /* start TLS here; right after connect it is tcp-check connect ssl [sni N] */
 };
 
 enum expect_match {
@@ -53,6 +68,9 @@ struct step {
 	unsigned char *data;
 	size_t len;
 	struct rx *rx;          /* rstring/rbinary compiled by recipe_compile(); owned */
+
+	/* STEP_TLS */
+	struct step_tls tls;
 };
 
 struct http_hdr {
@@ -108,6 +126,7 @@ struct recipe {
 	size_t nsteps;
 
 	/* RECIPE_HTTP */
+	struct step_tls *tls;   /* owned; TLS right after connect (check-ssl), NULL for plain HTTP */
 	struct http_req req;
 	struct http_expect *hexp; /* owned array; none means HAProxy's implicit "status 200-399" */
 	size_t nhexp;

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "recipe.h"
 #include "regex.h"
+#include "tls.h"
 #include "util.h"
 
 struct recipe *recipe_new(enum recipe_kind kind)
@@ -22,11 +23,35 @@ struct recipe *recipe_new(enum recipe_kind kind)
 	return r;
 }
 
+void step_tls_clear(struct step_tls *t)
+{
+	free(t->sni);
+	free(t->alpn);
+	free(t->ca);
+	tls_ctx_unref(t->ctx);
+	memset(t, 0, sizeof(*t));
+}
+
+int step_tls_copy(struct step_tls *dst, const struct step_tls *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->verify = src->verify;
+	if (recipe_set_str(&dst->sni, src->sni) || recipe_set_str(&dst->alpn, src->alpn) ||
+	    recipe_set_str(&dst->ca, src->ca)) {
+		step_tls_clear(dst);
+		return -1;
+	}
+	/* the context is immutable once built: copies share it */
+	dst->ctx = tls_ctx_ref(src->ctx);
+	return 0;
+}
+
 static void step_clear(struct step *s)
 {
 	free(s->comment);
 	free(s->data);
 	rx_free(s->rx);
+	step_tls_clear(&s->tls);
 }
 
 static void hexpect_clear(struct http_expect *e)
@@ -58,6 +83,10 @@ void recipe_free(struct recipe *r)
 	for (i = 0; i < r->nhexp; i++)
 		hexpect_clear(&r->hexp[i]);
 	free(r->hexp);
+	if (r->tls) {
+		step_tls_clear(r->tls);
+		free(r->tls);
+	}
 	free(r->name);
 	free(r->protocol);
 	free(r->recorded_from);
@@ -158,6 +187,7 @@ const char *step_type_str(enum step_type t)
 	case STEP_CONNECT: return "connect";
 	case STEP_SEND:    return "send";
 	case STEP_EXPECT:  return "expect";
+	case STEP_TLS:     return "tls";
 	}
 	return "?";
 }
@@ -263,10 +293,67 @@ static int check_env_refs(const char *p, size_t len, char *err, size_t errlen, c
 	return 0;
 }
 
+/* A host name or address: printable, no blanks, DNS-sized. */
+static bool sni_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || *s == '/' || *s == '"' || *s == '\\')
+			return false;
+	return true;
+}
+
+/* An ALPN list as HAProxy's check-alpn takes it: comma-separated names of 1-255 printable bytes. */
+static bool alpn_ok(const char *s)
+{
+	size_t n = 0;
+
+	if (!*s || strlen(s) > 255)
+		return false;
+	for (; *s; s++) {
+		if (*s == ',') {
+			if (n == 0)
+				return false;
+			n = 0;
+			continue;
+		}
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
+int step_tls_check(const struct step_tls *t, const char *at, char *err, size_t errlen)
+{
+	if (t->sni && !sni_ok(t->sni)) {
+		set_err(err, errlen, "%s: tls: sni '%s' is not a host name (1-253 printable bytes, no blanks)", at,
+			t->sni);
+		return -1;
+	}
+	if (t->alpn && !alpn_ok(t->alpn)) {
+		set_err(err, errlen, "%s: tls: alpn '%s' is not a list of protocol names like [h2, http/1.1]", at,
+			t->alpn);
+		return -1;
+	}
+	if (t->ca && (!*t->ca || strlen(t->ca) > 4096)) {
+		set_err(err, errlen, "%s: tls: ca must name a PEM file", at);
+		return -1;
+	}
+	if (t->ca && !t->verify) {
+		set_err(err, errlen, "%s: tls: ca is only used with verify: true", at);
+		return -1;
+	}
+	return 0;
+}
+
 static int compile_tcp(struct recipe *r, char *err, size_t errlen)
 {
 	char at[64], why[ERR_LEN];
-	bool any_connect = false;
+	bool any_connect = false, in_tls = false;
 	size_t i;
 
 	for (i = 0; i < r->nsteps; i++)
@@ -292,6 +379,17 @@ static int compile_tcp(struct recipe *r, char *err, size_t errlen)
 				set_err(err, errlen, "%s: connect port %d is out of range 1-65535", at, s->port);
 				return -1;
 			}
+			in_tls = false;
+			break;
+		case STEP_TLS:
+			if (in_tls) {
+				set_err(err, errlen, "%s: tls: TLS is already started on this connection (TLS inside "
+					"TLS is not supported)", at);
+				return -1;
+			}
+			in_tls = true;
+			if (step_tls_check(&s->tls, at, err, errlen) == -1)
+				return -1;
 			break;
 		case STEP_SEND:
 			if (s->len == 0) {
@@ -363,6 +461,8 @@ static int compile_http(struct recipe *r, char *err, size_t errlen)
 		set_err(err, errlen, "an HTTP recipe cannot also have tcp-check steps");
 		return -1;
 	}
+	if (r->tls && step_tls_check(r->tls, "recipe", err, errlen) == -1)
+		return -1;
 	if (r->req.method && !is_token(r->req.method)) {
 		set_err(err, errlen, "request (line %d): method '%s' is not an HTTP token", r->req.line, r->req.method);
 		return -1;
@@ -490,7 +590,10 @@ struct recipe *recipe_dup(const struct recipe *r)
 		c->comment = NULL;
 		c->data = NULL;
 		c->rx = NULL;
+		memset(&c->tls, 0, sizeof(c->tls));
 		if (recipe_set_str(&c->comment, s->comment) || (s->data && step_set_data(c, s->data, s->len)))
+			goto fail;
+		if (s->type == STEP_TLS && step_tls_copy(&c->tls, &s->tls) == -1)
 			goto fail;
 		if (s->rx && !(c->rx = rx_compile((const char *)c->data, c->len, err, sizeof(err))))
 			goto fail;
@@ -498,6 +601,11 @@ struct recipe *recipe_dup(const struct recipe *r)
 	if (recipe_set_str(&d->req.method, r->req.method) || recipe_set_str(&d->req.uri, r->req.uri) ||
 	    recipe_set_str(&d->req.version, r->req.version) || recipe_set_str(&d->req.comment, r->req.comment))
 		goto fail;
+	if (r->tls) {
+		d->tls = calloc(1, sizeof(*d->tls));
+		if (!d->tls || step_tls_copy(d->tls, r->tls) == -1)
+			goto fail;
+	}
 	d->req.env = r->req.env;
 	d->req.secret = r->req.secret;
 	d->req.line = r->req.line;

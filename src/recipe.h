@@ -24,6 +24,11 @@ struct http_expect *recipe_add_hexpect(struct recipe *r, enum http_expect_match 
 
 /* Copies p (n bytes) into the step's payload. -1 when out of memory. */
 int step_set_data(struct step *s, const void *p, size_t n);
+/* TLS parameters: free the owned fields (and drop the context reference); deep copy sharing the context;
+ * validate ("AT: tls: reason" in err). */
+void step_tls_clear(struct step_tls *t);
+int step_tls_copy(struct step_tls *dst, const struct step_tls *src);
+int step_tls_check(const struct step_tls *t, const char *at, char *err, size_t errlen);
 /* Replaces *dst with a copy of src (NULL clears). -1 when out of memory. */
 int recipe_set_str(char **dst, const char *src);
 

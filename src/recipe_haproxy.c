@@ -211,8 +211,26 @@ static void word_value(struct line *l, const unsigned char *p, size_t n, bool en
 		l->rc = env ? haproxy_escape_env_word(b, p, n) : haproxy_escape_word(b, p, n, false);
 }
 
-static int export_step(const struct step *s, size_t idx, const char *indent, struct buf *out, char *err,
-		       size_t errlen)
+/* "ssl sni NAME alpn LIST": the TLS part of a tcp-check connect rule. */
+static void words_tls(struct line *l, const struct step_tls *t)
+{
+	word_str(l, "ssl");
+	if (t->sni) {
+		word_str(l, "sni");
+		word_esc(l, t->sni, strlen(t->sni), false);
+	}
+	if (t->alpn) {
+		word_str(l, "alpn");
+		word_esc(l, t->alpn, strlen(t->alpn), false);
+	}
+}
+
+/*
+ * tls: the step that follows s (NULL when none) when it is a TLS start HAProxy can fold into this
+ * connect rule. A TLS step is written with the connect before it.
+ */
+static int export_step(const struct step *s, const struct step *tls, size_t idx, const char *indent,
+		       struct buf *out, char *err, size_t errlen)
 {
 	char at[64], num[32];
 	struct line l;
@@ -222,6 +240,11 @@ static int export_step(const struct step *s, size_t idx, const char *indent, str
 	line_start(&l, out, indent);
 	word_str(&l, "tcp-check");
 	switch (s->type) {
+	case STEP_TLS:
+		/* the first rule, after the implicit connect: an explicit "connect ssl" stands for both */
+		word_str(&l, "connect");
+		words_tls(&l, &s->tls);
+		break;
 	case STEP_CONNECT:
 		word_str(&l, "connect");
 		if (s->port) {
@@ -231,6 +254,8 @@ static int export_step(const struct step *s, size_t idx, const char *indent, str
 		}
 		if (s->linger)
 			word_str(&l, "linger");
+		if (tls)
+			words_tls(&l, &tls->tls);
 		break;
 	case STEP_SEND:
 		if (s->env) {
@@ -281,19 +306,79 @@ static int export_step(const struct step *s, size_t idx, const char *indent, str
 		}
 		break;
 	}
-	word_comment(&l, s->comment);
+	word_comment(&l, s->comment ? s->comment : tls ? tls->comment : NULL);
 	return line_end(&l, at, err, errlen);
+}
+
+/*
+ * HAProxy starts TLS only when it connects (tcp-check connect ssl, check-ssl): a TLS step anywhere else
+ * (after a SOCKS or CONNECT exchange) has no HAProxy form. Returns 0, or -1 naming the step.
+ */
+static int tls_exportable(const struct recipe *r, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < r->nsteps; i++) {
+		if (r->steps[i].type != STEP_TLS || i == 0 || r->steps[i - 1].type == STEP_CONNECT)
+			continue;
+		set_err(err, errlen, "step %zu: tls inside the tunnel (after step %zu, %s) cannot be expressed in "
+			"HAProxy 2.6, which starts TLS only at connect (tcp-check connect ssl); replay it with "
+			"recheck or recheckd instead", i + 1, i, step_type_str(r->steps[i - 1].type));
+		return -1;
+	}
+	return 0;
+}
+
+/* The TLS start of r that server options must describe (verify, ca-file): the first one, or NULL. */
+static const struct step_tls *first_tls(const struct recipe *r)
+{
+	size_t i;
+
+	if (r->kind == RECIPE_HTTP)
+		return r->tls;
+	for (i = 0; i < r->nsteps; i++)
+		if (r->steps[i].type == STEP_TLS)
+			return &r->steps[i].tls;
+	return NULL;
+}
+
+/*
+ * Server-line options for a TLS check. verify/ca-file/verifyhost apply to check connections too;
+ * HAProxy refuses "verify required" without a ca-file, so the system store is "@system-ca".
+ * http: also check-ssl, check-sni and check-alpn, which HTTP checks need to start TLS at all.
+ */
+static int server_tls_opts(const struct step_tls *t, bool http, struct buf *out)
+{
+	if (http && (buf_append_str(out, " check-ssl") == -1 ||
+		     (t->sni && buf_printf(out, " check-sni %s", t->sni) == -1) ||
+		     (t->alpn && buf_printf(out, " check-alpn %s", t->alpn) == -1)))
+		return -1;
+	if (!t->verify)
+		return buf_append_str(out, " verify none");
+	if (buf_printf(out, " verify required ca-file %s", t->ca ? t->ca : "@system-ca") == -1)
+		return -1;
+	if (t->sni && buf_printf(out, " verifyhost %s", t->sni) == -1)
+		return -1;
+	return 0;
 }
 
 static int export_tcp(const struct recipe *r, const char *indent, struct buf *out, char *err, size_t errlen)
 {
 	size_t i;
 
+	if (tls_exportable(r, err, errlen) == -1)
+		return -1;
 	if (buf_printf(out, "%soption tcp-check\n", indent) == -1)
 		goto toobig;
-	for (i = 0; i < r->nsteps; i++)
-		if (export_step(&r->steps[i], i, indent, out, err, errlen) == -1)
+	for (i = 0; i < r->nsteps; i++) {
+		const struct step *next = i + 1 < r->nsteps ? &r->steps[i + 1] : NULL;
+		bool fold = r->steps[i].type == STEP_CONNECT && next && next->type == STEP_TLS;
+
+		if (export_step(&r->steps[i], fold ? next : NULL, i, indent, out, err, errlen) == -1)
 			return -1;
+		if (fold)
+			i++;
+	}
 	return 0;
 toobig:
 	set_err(err, errlen, "output too large");
@@ -492,6 +577,8 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 		   size_t errlen)
 {
 	const char *indent = o->indent ? o->indent : (o->listen ? "    " : "");
+	const struct step_tls *tls;
+	struct buf opts;
 	size_t i;
 
 	if (o->listen && export_listen_head(o, out, err, errlen) == -1)
@@ -507,14 +594,34 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 	} else if (export_tcp(r, indent, out, err, errlen) == -1) {
 		return -1;
 	}
-	if (!o->listen)
+	tls = first_tls(r);
+	if (tls) {
+		if ((tls->sni && check_token("tls sni", tls->sni, err, errlen) == -1) ||
+		    (tls->alpn && check_token("tls alpn", tls->alpn, err, errlen) == -1) ||
+		    (tls->ca && check_token("tls ca", tls->ca, err, errlen) == -1))
+			return -1;
+	}
+	if (!o->listen) {
+		if (!tls)
+			return 0;
+		/* only server lines can carry these: say so where the check lines are pasted */
+		buf_init(&opts, 1024);
+		if (server_tls_opts(tls, r->kind == RECIPE_HTTP, &opts) == -1 ||
+		    buf_printf(out, "%s# TLS check: add to each server line:%.*s\n", indent, (int)opts.len,
+			       (const char *)opts.data) == -1) {
+			buf_free(&opts);
+			goto toobig;
+		}
+		buf_free(&opts);
 		return 0;
+	}
 	for (i = 0; i < o->nservers; i++) {
 		if (check_token("server name", o->servers[i].name, err, errlen) == -1 ||
 		    check_token("server address", o->servers[i].addr, err, errlen) == -1)
 			return -1;
-		if (buf_printf(out, "    server %s %s check%s\n", o->servers[i].name, o->servers[i].addr,
-			       o->servers[i].backup ? " backup" : "") == -1)
+		if (buf_printf(out, "    server %s %s check%s", o->servers[i].name, o->servers[i].addr,
+			       o->servers[i].backup ? " backup" : "") == -1 ||
+		    (tls && server_tls_opts(tls, r->kind == RECIPE_HTTP, out) == -1) || buf_putc(out, '\n') == -1)
 			goto toobig;
 	}
 	return 0;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "recipe.h"
 #include "recipe_yaml.h"
 #include "util.h"
@@ -182,8 +183,9 @@ static const struct ynode *want_map(struct ysink *l, const struct ynode *n, cons
 	return n;
 }
 
-static const char *const step_keys[] = {"connect", "send", "send-binary", "expect", "comment", "env", "secret",
-					 NULL};
+static const char *const step_keys[] = {"connect", "send", "send-binary", "expect", "tls", "comment", "env",
+					 "secret", NULL};
+static const char *const tls_keys[] = {"sni", "verify", "alpn", "ca", NULL};
 static const char *const connect_keys[] = {"port", "linger", NULL};
 static const char *const expect_keys[] = {"string", "binary", "rstring", "rbinary", "min-recv", "negate", NULL};
 
@@ -198,9 +200,64 @@ static int load_expect_opts(struct ysink *l, const struct ynode *m, const char *
 	return 0;
 }
 
+/* tls: {sni: NAME, verify: true|false, alpn: [h2, http/1.1], ca: FILE}; null means all defaults. */
+static int load_tls(struct ysink *l, const struct ynode *m, const char *ctx, struct step_tls *t)
+{
+	const struct ynode *v;
+	char *one = NULL;
+	struct buf list;
+	size_t i;
+
+	t->verify = true;
+	if (ytree_is_null(m))
+		return 0;
+	if (!want_map(l, m, ctx, "tls") || check_keys(l, m, tls_keys, ctx) == -1)
+		return -1;
+	if ((v = ytree_get(m, "sni")) && get_str(l, v, ctx, "sni", &t->sni) == -1)
+		return -1;
+	if ((v = ytree_get(m, "verify")) && get_bool(l, v, ctx, "verify", &t->verify) == -1)
+		return -1;
+	if ((v = ytree_get(m, "ca")) && get_str(l, v, ctx, "ca", &t->ca) == -1)
+		return -1;
+	if (!(v = ytree_get(m, "alpn")) || ytree_is_null(v))
+		return 0;
+	if (v->type == YN_SCALAR)
+		return get_str(l, v, ctx, "alpn", &t->alpn);
+	if (v->type != YN_SEQ || v->nkids == 0)
+		return YERR(l, v, "%s: 'alpn' must be a list of protocol names like [h2, http/1.1], not %s", ctx,
+			    v->type == YN_SEQ ? "an empty list" : type_name(v));
+	buf_init(&list, 256);
+	for (i = 0; i < v->nkids; i++) {
+		if (get_str(l, v->kids[i], ctx, "alpn", &one) == -1)
+			goto fail;
+		if (!*one) {
+			YERR(l, v->kids[i], "%s: alpn: a protocol name cannot be empty", ctx);
+			goto fail;
+		}
+		if (strchr(one, ',')) {
+			YERR(l, v->kids[i], "%s: alpn: '%s' is one protocol name and cannot contain a comma", ctx, one);
+			goto fail;
+		}
+		if ((i && buf_putc(&list, ',') == -1) || buf_append_str(&list, one) == -1) {
+			YERR(l, v->kids[i], "%s: alpn: the list is longer than 255 bytes", ctx);
+			goto fail;
+		}
+	}
+	free(one);
+	free(t->alpn);
+	t->alpn = buf_steal(&list, NULL);
+	if (!t->alpn)
+		return YERR(l, v, "out of memory");
+	return 0;
+fail:
+	free(one);
+	buf_free(&list);
+	return -1;
+}
+
 static int load_step(struct ysink *l, struct recipe *r, const struct ynode *m, size_t idx)
 {
-	static const char *const actions[] = {"connect", "send", "send-binary", "expect"};
+	static const char *const actions[] = {"connect", "send", "send-binary", "expect", "tls"};
 	const struct ynode *act = NULL, *v;
 	const char *aname = NULL;
 	char ctx[64];
@@ -209,7 +266,7 @@ static int load_step(struct ysink *l, struct recipe *r, const struct ynode *m, s
 
 	snprintf(ctx, sizeof(ctx), "step %zu", idx + 1);
 	if (m->type != YN_MAP)
-		return YERR(l, m, "%s: a step is a mapping with one of connect, send, send-binary, expect (got %s)",
+		return YERR(l, m, "%s: a step is a mapping with one of connect, send, send-binary, expect, tls (got %s)",
 			    ctx, type_name(m));
 	if (check_keys(l, m, step_keys, ctx) == -1)
 		return -1;
@@ -223,9 +280,11 @@ static int load_step(struct ysink *l, struct recipe *r, const struct ynode *m, s
 		aname = actions[i];
 	}
 	if (!act)
-		return YERR(l, m, "%s: no action: a step needs one of connect, send, send-binary, expect", ctx);
+		return YERR(l, m, "%s: no action: a step needs one of connect, send, send-binary, expect, tls", ctx);
 	if (!strcmp(aname, "connect"))
 		s = recipe_add_step(r, STEP_CONNECT);
+	else if (!strcmp(aname, "tls"))
+		s = recipe_add_step(r, STEP_TLS);
 	else if (!strcmp(aname, "expect"))
 		s = recipe_add_step(r, STEP_EXPECT);
 	else
@@ -247,6 +306,8 @@ static int load_step(struct ysink *l, struct recipe *r, const struct ynode *m, s
 	}
 
 	switch (s->type) {
+	case STEP_TLS:
+		return load_tls(l, act, ctx, &s->tls);
 	case STEP_CONNECT:
 		if (ytree_is_null(act))
 			return 0; /* "- connect:" with nothing after it reads as "connect: {}" */
@@ -407,7 +468,7 @@ static int load_hexpects(struct ysink *l, struct recipe *r, const struct ynode *
 }
 
 static const char *const top_keys[] = {"version", "name", "protocol", "recorded_from", "recorded_at", "notes",
-					"kind", "steps", "request", "expect", NULL};
+					"kind", "steps", "request", "expect", "tls", NULL};
 
 /*
  * Turns recipe_compile()'s "step N (line L): reason" (or "expect N (line L)", "request (line L)") into
@@ -449,7 +510,7 @@ static struct recipe *load_root(struct ysink *l, const struct ynode *root)
 		{"recorded_at", offsetof(struct recipe, recorded_at)},
 		{"notes", offsetof(struct recipe, notes)},
 	};
-	const struct ynode *v, *steps, *req, *hexp;
+	const struct ynode *v, *steps, *req, *hexp, *tls;
 	char why[ERR_LEN];
 	struct recipe *r = NULL;
 	enum recipe_kind kind = RECIPE_TCP;
@@ -492,9 +553,15 @@ static struct recipe *load_root(struct ysink *l, const struct ynode *root)
 	steps = ytree_get(root, "steps");
 	req = ytree_get(root, "request");
 	hexp = ytree_get(root, "expect");
+	tls = ytree_get(root, "tls");
 	if (kind == RECIPE_TCP) {
-		if (req || hexp) {
-			v = ytree_key_of(root, req ? req : hexp);
+		if (req || hexp || tls) {
+			v = ytree_key_of(root, req ? req : hexp ? hexp : tls);
+			if (v == ytree_key_of(root, tls)) {
+				YERR(l, v, "'tls' at the top level belongs to HTTP recipes (add 'kind: http'); tcp recipes "
+				     "start TLS with a '- tls: {...}' step");
+				goto fail;
+			}
 			YERR(l, v, "'%s' belongs to HTTP recipes (add 'kind: http'); tcp recipes use 'steps'", v->val);
 			goto fail;
 		}
@@ -518,6 +585,15 @@ static struct recipe *load_root(struct ysink *l, const struct ynode *root)
 			YERR(l, ytree_key_of(root, steps), "'steps' belongs to tcp recipes; HTTP recipes use 'request' "
 			     "and 'expect'");
 			goto fail;
+		}
+		if (tls) {
+			r->tls = calloc(1, sizeof(*r->tls));
+			if (!r->tls) {
+				YERR(l, tls, "out of memory");
+				goto fail;
+			}
+			if (load_tls(l, tls, "tls", r->tls) == -1)
+				goto fail;
 		}
 		if (req && load_request(l, r, req) == -1)
 			goto fail;

@@ -310,6 +310,42 @@ static int kv_notes(struct yemit *y, const char *v)
 	return scalar(y, v, n, literal ? YAML_LITERAL_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE);
 }
 
+static int flow_seq_start(struct yemit *y)
+{
+	yaml_event_t ev;
+
+	return emit(y, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_FLOW_SEQUENCE_STYLE));
+}
+
+/* {sni: NAME, verify: false, alpn: [h2, http/1.1], ca: FILE}: only what differs from the defaults. */
+static int emit_tls(struct yemit *y, const struct step_tls *t)
+{
+	const char *p, *e;
+	char name[256];
+
+	if (map_start(y, true) == -1 || kv_str(y, "sni", t->sni, false) == -1)
+		return -1;
+	if (!t->verify && (key(y, "verify") == -1 || scalar(y, "false", 5, YAML_PLAIN_SCALAR_STYLE) == -1))
+		return -1;
+	if (t->alpn) {
+		if (key(y, "alpn") == -1 || flow_seq_start(y) == -1)
+			return -1;
+		for (p = t->alpn; *p; p = *e ? e + 1 : e) {
+			e = strchr(p, ',');
+			if (!e)
+				e = p + strlen(p);
+			snprintf(name, sizeof(name), "%.*s", (int)(e - p), p);
+			if (str_value(y, name, strlen(name), false) == -1)
+				return -1;
+		}
+		if (seq_end(y) == -1)
+			return -1;
+	}
+	if (kv_str(y, "ca", t->ca, false) == -1)
+		return -1;
+	return map_end(y);
+}
+
 static int emit_step(struct yemit *y, const struct step *s, size_t idx)
 {
 	bool utf8 = s->data && utf8_valid(s->data, s->len);
@@ -317,6 +353,10 @@ static int emit_step(struct yemit *y, const struct step *s, size_t idx)
 	if (map_start(y, false) == -1)
 		return -1;
 	switch (s->type) {
+	case STEP_TLS:
+		if (key(y, "tls") == -1 || emit_tls(y, &s->tls) == -1)
+			return -1;
+		break;
 	case STEP_CONNECT:
 		if (key(y, "connect") == -1 || map_start(y, true) == -1)
 			return -1;
@@ -442,6 +482,8 @@ static int emit_recipe(struct yemit *y, const struct recipe *r)
 	if (key(y, "kind") == -1 || key(y, r->kind == RECIPE_HTTP ? "http" : "tcp") == -1)
 		return -1;
 	if (r->kind == RECIPE_HTTP) {
+		if (r->tls && (key(y, "tls") == -1 || emit_tls(y, r->tls) == -1))
+			return -1;
 		if (emit_http(y, r) == -1)
 			return -1;
 	} else {

@@ -2,7 +2,7 @@
 # Installs, on Debian 12 as root, the packages recheck's build, tests and demo need — only the missing
 # ones, and only then runs apt-get update. Sourced or run by tests/run-all.sh and samples/demo.sh.
 set -euo pipefail
-PKGS="gcc make cmake pkg-config libpcap-dev libcurl4-openssl-dev libyaml-dev libpcre2-dev libcmocka-dev
+PKGS="gcc make cmake pkg-config libpcap-dev libcurl4-openssl-dev libyaml-dev libpcre2-dev libssl-dev libcmocka-dev
       python3 curl haproxy microsocks dante-server tinyproxy tcpdump clang valgrind openssl libcap2-bin
       iproute2 chromium lintian dpkg-dev fakeroot systemd util-linux man-db strace procps ${RECHECK_EXTRA_PKGS:-}"
 missing=()

@@ -65,7 +65,8 @@ static struct recipe *build(struct in *in)
 				goto fail;
 			he->len = strlen(he->pattern);
 		} else {
-			struct step *s = recipe_add_step(r, (enum step_type)(c % 3));
+			/* 0xF0-0xFF: a TLS start (kept out of c % 3 so older corpus entries mean the same) */
+			struct step *s = recipe_add_step(r, (c & 0xf0) == 0xf0 ? STEP_TLS : (enum step_type)(c % 3));
 
 			if (!s)
 				goto fail;
@@ -78,6 +79,9 @@ static struct recipe *build(struct in *in)
 				s->binary = (c >> 2) & 1;
 				if (step_set_data(s, pl, (size_t)len) == -1)
 					goto fail;
+				break;
+			case STEP_TLS:
+				s->tls.verify = c & 1;
 				break;
 			case STEP_EXPECT:
 				s->match = (enum expect_match)((c >> 2) & 3);
@@ -154,6 +158,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			} else {
 				check_on_error(&run, ECONNRESET);
 			}
+			break;
+		case CHECK_ACT_TLS:
+			FUZZ_CHECK(a.tls != NULL, "TLS without parameters");
+			e = next(&in);
+			if (e < 0 || e % 4 == 3)
+				e = -1;
+			else if (e % 4 == 2)
+				check_on_tls_error(&run, (enum tls_reason)(e % TLS_R_COUNT), "fuzz");
+			else if (e % 4 == 1)
+				check_on_error(&run, ECONNRESET);
+			else
+				check_on_tls_ok(&run);
 			break;
 		case CHECK_ACT_WAIT:
 			e = -1;
