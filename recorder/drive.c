@@ -108,6 +108,8 @@ struct drive *drive_start(const struct drive_opts *o, char *err, size_t errlen)
 	SETOPT(CURLOPT_NOPROXY, "");
 	SETOPT(CURLOPT_HTTPPROXYTUNNEL, o->tunnel ? 1L : 0L);
 	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	/* the recipe sends an HTTP/1.1 request inside TLS (ALPN http/1.1): record the same, never h2 */
+	SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(CURLOPT_FORBID_REUSE, 1L);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <signal.h>
 #include <time.h>
@@ -748,6 +749,12 @@ int record_run(const struct record_opts *o, struct record_out *out)
 		cmd_err("record", "cannot make a recipe of the conversation: %s", err);
 		if (drc == DISSECT_REFUSED)
 			rc = RC_EXIT_CHECK_FAILED;
+		goto out;
+	}
+	if (!strncasecmp(o->url, "https://", 8) && !dop.raw &&
+	    dissect_https_tail(r, o->url, !o->insecure, (int)res.http_status, "recheck/" RECHECK_VERSION, &summary,
+			       err, sizeof(err)) == -1) {
+		cmd_err("record", "cannot make a recipe of the https request: %s", err);
 		goto out;
 	}
 	if (set_metadata(o, r) == -1) {

@@ -5,10 +5,12 @@
  * What is imported: `option tcp-check` + `tcp-check connect|send|send-binary|expect|comment`, and
  * `option httpchk [[meth] uri [ver]]` (including the legacy "ver\r\nHdr: v" form) + `http-check
  * send|expect|comment`. Everything whose meaning recheck cannot reproduce (send-lf, set-var, expect hdr,
- * connect ssl/addr/..., ok-status L7OKC, a second http-check send, other check options) is an error that
+ * connect addr/send-proxy/..., ok-status L7OKC, a second http-check send, other check options) is an error that
  * names file:line and the keyword. error-status / tout-status and ok-status L7OK/L6OK/L4OK only change
  * the reported status name, not pass/fail: they are dropped and listed in the recipe's notes.
  * Sections, `defaults` inheritance and the built-in protocol checks are in haproxy_import_cfg.c.
+ * `tcp-check connect ssl [sni N] [alpn L]` becomes a connect step and a tls step (verify: true; the
+ * server line's verify/ca-file are not read here).
  */
 #include "api.h"
 
@@ -118,16 +120,43 @@ int haproxy_import_env_ok(struct imp *im, const struct haproxy_word *w, bool all
 
 /* ---- tcp-check ------------------------------------------------------------------------------------- */
 
+/* A word that becomes a C string of the recipe (sni, alpn): no NUL, no ${NAME}. */
+static int import_str(struct imp *im, const struct haproxy_word *w, const char *what, char **out)
+{
+	if (w->env)
+		return haproxy_import_fail(im, "tcp-check connect: %s cannot hold ${NAME} references", what);
+	if (!w->data[0] || strlen((const char *)w->data) != w->len)
+		return haproxy_import_fail(im, "tcp-check connect: %s must be a non-empty name", what);
+	return recipe_set_str(out, (const char *)w->data) == -1 ? haproxy_import_fail(im, "out of memory") : 0;
+}
+
 static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 {
 	struct step *s = recipe_add_step(im->r, STEP_CONNECT);
+	struct step_tls tls = {.verify = true};
+	bool ssl = false;
 	size_t i;
+	int rc;
 
 	if (!s)
 		return haproxy_import_fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
 	s->line = im->line;
 	for (i = 2; i < l->n; i++) {
 		const struct haproxy_word *w = &l->w[i];
+
+		/* "connect ssl [sni N] [alpn L]": TLS right after connect, verified as the server line says
+		 * (HAProxy's default is verify required; verify/ca-file live on server lines) */
+		if (haproxy_word_is(w, "ssl")) {
+			ssl = true;
+			continue;
+		}
+		if ((haproxy_word_is(w, "sni") || haproxy_word_is(w, "alpn")) && i + 1 < l->n) {
+			bool sni = haproxy_word_is(w, "sni");
+
+			if (import_str(im, &l->w[++i], sni ? "sni" : "alpn", sni ? &tls.sni : &tls.alpn) == -1)
+				goto fail;
+			continue;
+		}
 
 		if (haproxy_word_is(w, "port") && i + 1 < l->n) {
 			if (!isdigit(l->w[i + 1].data[0]))
@@ -144,16 +173,36 @@ static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 			 * others are refused on the server line itself) */
 		} else if (haproxy_word_is(w, "comment") && i + 1 < l->n) {
 			if (haproxy_import_set_comment(im, &s->comment, &l->w[++i]) == -1)
-				return -1;
+				goto fail;
 		} else {
-			return haproxy_import_fail(im,
-			                           "tcp-check connect: option '%s' is not supported by "
-			                           "recheck (only port, linger "
-			                           "and comment)",
-			                           haproxy_import_ws(w));
+			haproxy_import_fail(im,
+			                    "tcp-check connect: option '%s' is not supported by "
+			                    "recheck (only port, linger, ssl, sni, alpn "
+			                    "and comment)",
+			                    haproxy_import_ws(w));
+			goto fail;
 		}
 	}
-	return haproxy_import_take_pending(im, STEP_CONNECT, &s->comment);
+	if (!ssl && (tls.sni || tls.alpn)) {
+		haproxy_import_fail(im, "tcp-check connect: sni and alpn only apply with ssl");
+		goto fail;
+	}
+	rc = haproxy_import_take_pending(im, STEP_CONNECT, &s->comment);
+	if (rc == -1 || !ssl)
+		goto out;
+	s = recipe_add_step(im->r, STEP_TLS);
+	if (!s) {
+		rc = haproxy_import_fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
+		goto out;
+	}
+	s->line = im->line;
+	s->tls = tls;
+	return 0;
+fail:
+	rc = -1;
+out:
+	step_tls_clear(&tls);
+	return rc;
 }
 
 static int tcp_send(struct imp *im, const struct haproxy_line *l, bool binary)
