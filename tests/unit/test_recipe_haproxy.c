@@ -393,7 +393,7 @@ static void unsupported(void **state)
 	} cases[] = {
 		{"tcp-check send-lf %[src]", "x.cfg:3: tcp-check step 1: 'send-lf' is not supported"},
 		{"tcp-check set-var(check.x) int(1)", "x.cfg:3: tcp-check step 1: 'set-var(check.x)'"},
-		{"tcp-check connect ssl", "x.cfg:3: tcp-check connect: option 'ssl'"},
+		{"tcp-check connect send-proxy", "x.cfg:3: tcp-check connect: option 'send-proxy'"},
 		{"tcp-check connect port 0", "x.cfg:3: tcp-check connect port expects an integer from 1 to 65535"},
 		{"tcp-check expect ok-status L7OKC string x", "x.cfg:3: 'ok-status L7OKC'"},
 		{"tcp-check expect string-lf x", "x.cfg:3: tcp-check expect: 'string-lf' is not supported"},

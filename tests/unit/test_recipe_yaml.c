@@ -57,6 +57,16 @@ static void assert_recipe_equal(const struct recipe *a, const struct recipe *b)
 		assert_int_equal(x->min_recv, y->min_recv);
 		assert_true(memeq(x->data, x->len, y->data, y->len));
 		assert_int_equal(x->rx != NULL, y->rx != NULL);
+		assert_true(streq_opt(x->tls.sni, y->tls.sni));
+		assert_true(streq_opt(x->tls.alpn, y->tls.alpn));
+		assert_true(streq_opt(x->tls.ca, y->tls.ca));
+		assert_int_equal(x->tls.verify, y->tls.verify);
+	}
+	assert_int_equal(a->tls != NULL, b->tls != NULL);
+	if (a->tls) {
+		assert_true(streq_opt(a->tls->sni, b->tls->sni));
+		assert_true(streq_opt(a->tls->alpn, b->tls->alpn));
+		assert_int_equal(a->tls->verify, b->tls->verify);
 	}
 	assert_true(streq_opt(a->req.method, b->req.method));
 	assert_true(streq_opt(a->req.uri, b->req.uri));
@@ -650,7 +660,7 @@ static void schema_errors(void **state)
 	check_error(V1 "steps:\n  - send: [x]\n", "t.yaml:3:11: step 1: 'send' must be a string, not a list");
 	check_error(V1 "steps:\n  - send: ~\n", "t.yaml:3:11: step 1: 'send' must be a string, not nothing (null)");
 	check_error(V1 "steps:\n  - send-binary: {a: b}\n", "t.yaml:3:18: step 1: 'send-binary' must be a string of hex digits, not a mapping");
-	check_error(V1 "steps:\n  - x\n", "t.yaml:3:5: step 1: a step is a mapping with one of connect, send, send-binary, expect (got a scalar)");
+	check_error(V1 "steps:\n  - x\n", "t.yaml:3:5: step 1: a step is a mapping with one of connect, send, send-binary, expect, tls (got a scalar)");
 	check_error(V1 "steps:\n  - send: x\n    expect: {string: y}\n", "t.yaml:4:5: step 1: a step has exactly one action, but has both 'send' and 'expect'");
 	check_error(V1 "steps:\n  - comment: x\n", "t.yaml:3:5: step 1: no action: a step needs one of connect, send, send-binary, expect");
 	check_error(V1 "steps:\n  - expect: {string: x, binary: \"00\"}\n", "t.yaml:3:25: step 1: expect has both 'string' and 'binary' (one match per expect)");
