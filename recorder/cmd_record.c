@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,8 @@ static void usage(FILE *f)
 		"                       https:// target is always tunnelled\n"
 		"  -k, --insecure       https targets: do not verify the certificate, and record tls\n"
 		"                       verify: false (the recipe then accepts any certificate)\n"
+		"      --cacert FILE    https targets: verify with the CAs in FILE (PEM) instead of the system\n"
+		"                       store; the recipe's tls step keeps the absolute path as ca\n"
 		"  -o, --output FILE    write the recipe there (atomically; mode 0600 if it holds credentials);\n"
 		"                       default (or -o -): standard output\n"
 		"  -f, --format FMT     yaml (default) or haproxy (the tcp-check lines; see recheck export)\n"
@@ -343,6 +346,7 @@ enum {
 	OPT_SAVE_PCAP,
 	OPT_USER,
 	OPT_FORCE,
+	OPT_CACERT,
 };
 
 static const struct option longopts[] = {
@@ -350,6 +354,7 @@ static const struct option longopts[] = {
 	{"url", required_argument, NULL, OPT_URL},
 	{"tunnel", no_argument, NULL, 'p'},
 	{"insecure", no_argument, NULL, 'k'},
+	{"cacert", required_argument, NULL, OPT_CACERT},
 	{"output", required_argument, NULL, 'o'},
 	{"format", required_argument, NULL, 'f'},
 	{"name", required_argument, NULL, 'n'},
@@ -387,6 +392,7 @@ int cmd_record(int argc, char **argv)
 	const char *proxy = NULL, *output = NULL, *pcap_path = NULL, *user = NULL;
 	char addr[INET6_ADDRSTRLEN], disp[PROXY_URL_MAX + 64], curl_proxy[PROXY_URL_MAX + 64], err[ERR_LEN];
 	bool https = false;
+	static char cacert[PATH_MAX];
 	int c, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -399,6 +405,7 @@ int cmd_record(int argc, char **argv)
 		case OPT_URL: o.url = optarg; break;
 		case 'p': o.tunnel = true; break;
 		case 'k': o.insecure = true; break;
+		case OPT_CACERT: o.cacert = optarg; break;
 		case 'o': output = optarg; break;
 		case 'n': o.name = optarg; break;
 		case 'i': o.iface = optarg; break;
@@ -441,6 +448,14 @@ int cmd_record(int argc, char **argv)
 		return bad_usage("--proxy: %s", err);
 	if (proxy_url_check_target(o.url, &https, err, sizeof(err)) == -1)
 		return bad_usage("--url: %s", err);
+	if (o.cacert && (!https || o.insecure))
+		return bad_usage("%s", "--cacert is for https:// targets verified (not with --insecure)");
+	if (o.cacert) {
+		/* the recipe keeps it, and replay/recheckd read it from anywhere: make it absolute */
+		if (!realpath(o.cacert, cacert))
+			return bad_usage("--cacert %s: %s", o.cacert, strerror(errno));
+		o.cacert = cacert;
+	}
 	if (o.tunnel && pu.scheme != PROXY_HTTP)
 		return bad_usage("--tunnel is for http:// proxies; %s proxies always tunnel", proxy_scheme_str(pu.scheme));
 	if (pu.has_user && (pu.scheme == PROXY_SOCKS4 || pu.scheme == PROXY_SOCKS4A) && pu.has_password)

@@ -121,6 +121,8 @@ struct drive *drive_start(const struct drive_opts *o, char *err, size_t errlen)
 	SETOPT(CURLOPT_OPENSOCKETFUNCTION, on_open);
 	SETOPT(CURLOPT_OPENSOCKETDATA, d);
 	SETOPT(CURLOPT_VERBOSE, o->curl_verbose ? 1L : 0L);
+	if (o->cacert)
+		SETOPT(CURLOPT_CAINFO, o->cacert);
 	if (o->insecure) {
 		SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
 		SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);

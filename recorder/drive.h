@@ -17,6 +17,7 @@ struct drive_opts {
 	uint64_t timeout_ms;    /* CURLOPT_TIMEOUT_MS for the whole transfer */
 	bool curl_verbose;      /* CURLOPT_VERBOSE: curl's own trace on stderr */
 	bool insecure;          /* https targets: do not verify the certificate (curl -k) */
+	const char *cacert;     /* https targets: CA bundle (curl --cacert), NULL: the system store */
 	/* Called with the local port of each socket curl opens, before it connects: the socket is bound to
 	 * an ephemeral port first so that the capture can narrow its filter to this one flow. NULL: none. */
 	void (*on_socket)(void *arg, int local_port);

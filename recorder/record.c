@@ -408,6 +408,7 @@ static int run_request(struct rec *R, struct drive_result *res)
 	dopts.url = o->url;
 	dopts.tunnel = o->tunnel;
 	dopts.insecure = o->insecure;
+	dopts.cacert = o->cacert;
 	dopts.timeout_ms = o->timeout_ms;
 	dopts.curl_verbose = o->verbose >= 2;
 	dopts.on_socket = on_socket;
@@ -752,8 +753,8 @@ int record_run(const struct record_opts *o, struct record_out *out)
 		goto out;
 	}
 	if (!strncasecmp(o->url, "https://", 8) && !dop.raw &&
-	    dissect_https_tail(r, o->url, !o->insecure, (int)res.http_status, "recheck/" RECHECK_VERSION, &summary,
-			       err, sizeof(err)) == -1) {
+	    dissect_https_tail(r, o->url, !o->insecure, o->insecure ? NULL : o->cacert, (int)res.http_status,
+			       "recheck/" RECHECK_VERSION, &summary, err, sizeof(err)) == -1) {
 		cmd_err("record", "cannot make a recipe of the https request: %s", err);
 		goto out;
 	}

@@ -33,6 +33,7 @@ struct record_opts {
 	const char *url;
 	bool tunnel;
 	bool insecure;                  /* -k: do not verify an https target's certificate */
+	const char *cacert;             /* --cacert: absolute path of the CAs to verify it with, or NULL */
 	pid_t monitor;                  /* the privileged parent, 0 when there is none */
 	uint64_t timeout_ms;
 	const char *iface;              /* --iface, or NULL: chosen from the proxy address */

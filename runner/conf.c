@@ -28,6 +28,7 @@
 #include "net.h"
 #include "recipe.h"
 #include "recipe_yaml.h"
+#include "tls.h"
 #include "server-t.h"
 #include "util.h"
 #include "ytree.h"
@@ -374,6 +375,11 @@ static int check_recipe(struct ctx *c, struct conf_check *ck, const struct ynode
 	r = recipe_load_file(path, e, sizeof(e));
 	if (!r)
 		return bad(c, rv, "%s.recipe: %s", what, e);
+	/* TLS contexts (trust store, ca file) are built once here and shared by every server's check */
+	if (tls_prepare(r, e, sizeof(e)) == -1) {
+		recipe_free(r);
+		return bad(c, rv, "%s.recipe: %s: %s", what, path, e);
+	}
 	nr = realloc(cf->recipes, (cf->nrecipes + 1) * sizeof(*nr));
 	if (nr)
 		cf->recipes = nr;

@@ -248,8 +248,9 @@ int dx_tunnel(struct dissect_ctx *x, const char *outer, enum dissect_lead lead)
 	}
 	if (x->c.p[x->c.off] == 0x16) {
 		/* A TLS handshake has fresh randoms and keys: replaying the recorded bytes cannot work. */
-		dx_note(x, "TLS inside the tunnel (first client byte 0x16) cannot be replayed byte for byte: the "
-			   "recipe stops once the tunnel is established");
+		dx_note(x, "TLS inside the tunnel (first client byte 0x16): its recorded bytes cannot be replayed "
+			   "(every handshake has fresh keys), so they are not part of the recipe; an https:// "
+			   "recording starts TLS with a tls step instead");
 		return 0;
 	}
 	if (dissect_http_exchanges(x, lead, &is_http) == -1)

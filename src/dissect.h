@@ -38,11 +38,11 @@ struct recipe *dissect_build_rc(const struct turns *t, const struct dissect_opts
 
 /*
  * https:// recordings: appends to r (built by dissect_build() from the tunnel set-up) a tls step for the
- * URL's host (verify: chain and name), the GET request curl sent inside TLS (with user_agent) and an
+ * URL's host (verify: chain against ca, NULL for the system store, and name), the GET request curl sent inside TLS (with user_agent) and an
  * expect of the status it got; the protocol becomes "OUTER+https". 0, or -1 with a reason in err.
  */
-int dissect_https_tail(struct recipe *r, const char *url, bool verify, int status, const char *user_agent,
-		       struct buf *summary, char *err, size_t errlen);
+int dissect_https_tail(struct recipe *r, const char *url, bool verify, const char *ca, int status,
+		       const char *user_agent, struct buf *summary, char *err, size_t errlen);
 
 /*
  * Appends a one-line decoding of a send payload or expect pattern of a recipe of the given protocol

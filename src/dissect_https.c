@@ -59,8 +59,8 @@ static int split_url(const char *url, char *host, size_t hostlen, char *authorit
 	return 0;
 }
 
-int dissect_https_tail(struct recipe *r, const char *url, bool verify, int status, const char *user_agent,
-		       struct buf *summary, char *err, size_t errlen)
+int dissect_https_tail(struct recipe *r, const char *url, bool verify, const char *ca, int status,
+		       const char *user_agent, struct buf *summary, char *err, size_t errlen)
 {
 	char host[256], authority[300], target[2048], pat[64], why[ERR_LEN];
 	struct step *s;
@@ -80,9 +80,12 @@ int dissect_https_tail(struct recipe *r, const char *url, bool verify, int statu
 		goto oom;
 	s->tls.verify = verify;
 	if (recipe_set_str(&s->tls.sni, host) || recipe_set_str(&s->tls.alpn, "http/1.1") ||
-	    recipe_set_str(&s->comment, verify ? "TLS to the URL's host: certificate chain (system store) and name "
-						 "verified, as curl verified them"
-					       : "TLS to the URL's host, certificate NOT verified (--insecure)"))
+	    recipe_set_str(&s->tls.ca, verify ? ca : NULL) ||
+	    recipe_set_str(&s->comment, !verify ? "TLS to the URL's host, certificate NOT verified (--insecure)"
+					: ca ? "TLS to the URL's host: certificate chain (--cacert) and name verified, as "
+					       "curl verified them"
+					     : "TLS to the URL's host: certificate chain (system store) and name verified, "
+					       "as curl verified them"))
 		goto oom;
 
 	buf_init(&req, RECIPE_MAX_PAYLOAD);

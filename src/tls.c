@@ -148,12 +148,26 @@ fail:
 	return NULL;
 }
 
-static int prepare_one(struct step_tls *t, const char *at, char *err, size_t errlen)
+static int prepare_one(struct step_tls *t, const char *file, const char *at, char *err, size_t errlen)
 {
-	char why[ERR_LEN];
+	const char *slash = file ? strrchr(file, '/') : NULL;
+	char why[ERR_LEN], path[4096];
 
 	if (t->ctx)
 		return 0;
+	/* a relative ca is relative to the recipe's own directory, wherever recheck runs from */
+	if (t->ca && t->ca[0] != '/' && slash) {
+		if (snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - file), file, t->ca) >= (int)sizeof(path)) {
+			set_err(err, errlen, "%s: tls: ca path too long", at);
+			return -1;
+		}
+		free(t->ca);
+		t->ca = strdup(path);
+		if (!t->ca) {
+			set_err(err, errlen, "out of memory");
+			return -1;
+		}
+	}
 	t->ctx = ctx_new(t, why, sizeof(why));
 	if (!t->ctx) {
 		set_err(err, errlen, "%s: tls: %s", at, why);
@@ -167,7 +181,7 @@ int tls_prepare(struct recipe *r, char *err, size_t errlen)
 	char at[64];
 	size_t i;
 
-	if (r->tls && prepare_one(r->tls, "request", err, errlen) == -1)
+	if (r->tls && prepare_one(r->tls, r->file, "tls", err, errlen) == -1)
 		return -1;
 	for (i = 0; i < r->nsteps; i++) {
 		struct step *s = &r->steps[i];
@@ -178,7 +192,7 @@ int tls_prepare(struct recipe *r, char *err, size_t errlen)
 			snprintf(at, sizeof(at), "step %zu (line %d)", i + 1, s->line);
 		else
 			snprintf(at, sizeof(at), "step %zu", i + 1);
-		if (prepare_one(&s->tls, at, err, errlen) == -1)
+		if (prepare_one(&s->tls, r->file, at, err, errlen) == -1)
 			return -1;
 	}
 	return 0;

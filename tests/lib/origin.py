@@ -2,7 +2,9 @@
 """A local HTTP origin for the tests: answers /generate_204 with 204 (as client3.google.com does),
 /status/NNN with that status, /bytes/N with N bytes, anything else with 404. Listens on 127.0.0.1.
 
-usage: origin.py PORT [--ready-file PATH]
+usage: origin.py PORT [--ready-file PATH] [--tls CERT KEY]
+
+--tls serves HTTPS (HTTP/1.1 over TLS, ALPN http/1.1) with the PEM certificate chain CERT and key KEY.
 """
 import http.server
 import socketserver
@@ -50,6 +52,13 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 def main():
     port = int(sys.argv[1])
     srv = Server(("127.0.0.1", port), Handler)
+    if "--tls" in sys.argv:
+        import ssl
+        i = sys.argv.index("--tls")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[i + 1], sys.argv[i + 2])
+        ctx.set_alpn_protocols(["http/1.1"])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     if "--ready-file" in sys.argv:
         with open(sys.argv[sys.argv.index("--ready-file") + 1], "w") as f:
             f.write("ready\n")
