@@ -66,6 +66,7 @@ static struct health *health_attach(struct health_sched *hs, struct listener *li
 	check_io_init(&h->conn);
 	h->status = CHECK_INI;
 	h->step = -1;
+	h->connect_us = h->tls_us = h->ttfb_us = -1;
 	h->rcp_stale = true;
 	ev_timer_init(&h->timer, on_timer, h);
 	h->next = hs->all;
@@ -240,6 +241,8 @@ static void conclude(struct health *h, enum check_status status, int step, const
 	copy_str(h->comment, sizeof(h->comment), res == SRV_CHK_FAILED ? comment : NULL);
 	copy_str(h->desc, sizeof(h->desc), desc);
 	h->dur_ms = dur_us / 1000;
+	h->connect_us = h->tls_us = h->ttfb_us = -1;
+	h->tls_reason = TLS_R_NONE;
 	h->end_ms = ev_now(hs->d->ev);
 	h->rxtotal = res == SRV_CHK_FAILED ? rxtotal : 0;
 	h->rx_preview[0] = '\0';
@@ -280,6 +283,10 @@ static void finish(struct health *h, bool linger)
 	h->running = false;
 	hs->running--;
 	conclude(h, r->status, r->step, r->kind, r->comment, r->desc, r->rx, r->rxlen, r->rxtotal);
+	h->connect_us = r->connect_us;
+	h->tls_us = r->tls_us;
+	h->ttfb_us = r->ttfb_us;
+	h->tls_reason = r->status == CHECK_L6RSP ? r->tls_reason : TLS_R_NONE;
 	check_run_free(&h->run);
 	schedule(h, next_interval(h));
 	kick_queue(hs);

@@ -86,6 +86,8 @@ struct health {
 	char comment[128];
 	char desc[CHECK_DESC_LEN];
 	uint64_t dur_ms;
+	int64_t connect_us, tls_us, ttfb_us; /* the delay split (check_result); -1 when not reached */
+	enum tls_reason tls_reason;   /* L6RSP: why the TLS handshake failed */
 	uint64_t end_ms;              /* ev_now() at the end */
 	uint64_t rxtotal;             /* bytes the failing step received */
 	char rx_preview[HEALTH_RX_PREVIEW * 4 + 4]; /* escaped, "" when none or hidden (secret recipe) */

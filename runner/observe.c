@@ -17,6 +17,7 @@
 #include "observe.h"
 #include "recipe-t.h"
 #include "server.h"
+#include "tls.h"
 #include "stats.h"
 #include "util.h"
 
@@ -81,6 +82,7 @@ static void fill_check(struct stats_check *c, const struct rserver *rs, const st
 	c->health = s->health;
 	c->inter_ms = s->check.enabled ? server_next_inter(s) : 0;
 	c->step = -1;
+	c->connect_us = c->tls_us = c->ttfb_us = -1;
 	c->status = c->enabled ? "INI" : "";
 	c->status_desc = c->enabled ? check_status_desc(CHECK_INI) : "";
 	c->result = "";
@@ -107,6 +109,10 @@ static void fill_check(struct stats_check *c, const struct rserver *rs, const st
 	c->comment = h->comment[0] ? h->comment : NULL;
 	c->desc = h->desc[0] ? h->desc : NULL;
 	c->duration_ms = h->dur_ms;
+	c->connect_us = h->connect_us;
+	c->tls_us = h->tls_us;
+	c->ttfb_us = h->ttfb_us;
+	c->tls_reason = h->tls_reason != TLS_R_NONE ? tls_reason_str(h->tls_reason) : NULL;
 	c->age_ms = now > h->end_ms ? now - h->end_ms : 0;
 	c->rx_bytes = h->rxtotal;
 	c->rx_preview = h->rx_preview[0] ? h->rx_preview : NULL;

@@ -44,6 +44,10 @@ struct stats_check {
 	const char *desc;       /* HAProxy-like description, may be NULL */
 	const char *recipe;     /* recipe name (or file), may be NULL */
 	uint64_t duration_ms;   /* of the last check */
+	const char *tls_reason; /* L6RSP: "expired", "untrusted", "name mismatch", ...; NULL otherwise */
+	/* The last check's delay split as mihomo reports a proxy's delay; -1 when the phase was not reached
+	 * (no TLS step, failed before): connect, TLS handshake, last send to first byte of its answer. */
+	int64_t connect_us, tls_us, ttfb_us;
 	uint64_t age_ms;        /* since the last check ended */
 	uint64_t rx_bytes;      /* bytes the failing step had received (0 when it passed) */
 	const char *rx_preview; /* printable, capped preview of those bytes; NULL when hidden or none */

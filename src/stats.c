@@ -205,6 +205,28 @@ static int jbool(struct buf *b, const char *k, bool v, bool comma)
 	return buf_printf(b, "\"%s\":%s%s", k, v ? "true" : "false", comma ? "," : "");
 }
 
+/* A delay in milliseconds with microsecond precision, or null when the phase was not reached. */
+static int jdelay(struct buf *b, const char *k, int64_t us, bool comma)
+{
+	if (us < 0)
+		return buf_printf(b, "\"%s\":null%s", k, comma ? "," : "");
+	return buf_printf(b, "\"%s\":%.3f%s", k, (double)us / 1000.0, comma ? "," : "");
+}
+
+/* "delay":{"connect_ms":..,"tls_ms":..,"first_byte_ms":..,"total_ms":..}, as mihomo shows a delay. */
+static int json_delay(struct buf *b, const struct stats_check *c)
+{
+	int rc = 0;
+
+	rc |= buf_append_str(b, "\"delay\":{");
+	rc |= jdelay(b, "connect_ms", c->ran ? c->connect_us : -1, true);
+	rc |= jdelay(b, "tls_ms", c->ran ? c->tls_us : -1, true);
+	rc |= jdelay(b, "first_byte_ms", c->ran ? c->ttfb_us : -1, true);
+	rc |= jdelay(b, "total_ms", c->ran ? (int64_t)c->duration_ms * 1000 : -1, false);
+	rc |= buf_append_str(b, "},");
+	return rc ? -1 : 0;
+}
+
 static int json_check(struct buf *b, const struct stats_check *c)
 {
 	int rc = 0;
@@ -223,6 +245,8 @@ static int json_check(struct buf *b, const struct stats_check *c)
 	rc |= jstr(b, "description", c->desc, true);
 	rc |= jstr(b, "recipe", c->recipe, true);
 	rc |= jnum(b, "duration_ms", c->duration_ms, true);
+	rc |= json_delay(b, c);
+	rc |= jstr(b, "tls_reason", c->tls_reason, true);
 	if (c->ran)
 		rc |= jnum(b, "age_ms", c->age_ms, true);
 	else
@@ -455,6 +479,36 @@ static int prom_server_family(struct buf *b, const struct stats_snapshot *s, con
 	return rc;
 }
 
+/* The last check's delay split (connect, tls, first_byte, total): phases not reached are left out. */
+static int prom_delays(struct buf *b, const struct stats_snapshot *s)
+{
+	static const char name[] = "recheck_check_delay_seconds";
+	size_t i, k, p;
+	int rc;
+
+	rc = prom_head(b, name, "gauge", "The last check's delay by phase (connect, tls, first_byte, total).");
+	for (i = 0; i < s->nli && rc == 0; i++) {
+		for (k = 0; k < s->li[i].nsrv && rc == 0; k++) {
+			const struct stats_check *c = &s->li[i].srv[k].check;
+			const struct {
+				const char *phase;
+				int64_t us;
+			} ph[] = {{"connect", c->connect_us}, {"tls", c->tls_us}, {"first_byte", c->ttfb_us},
+				  {"total", (int64_t)c->duration_ms * 1000}};
+
+			if (!c->enabled || !c->ran)
+				continue;
+			for (p = 0; p < ARRAY_SIZE(ph) && rc == 0; p++) {
+				if (ph[p].us < 0)
+					continue;
+				rc |= prom_labels(b, name, s->li[i].name, s->li[i].srv[k].name, "phase", ph[p].phase);
+				rc |= buf_printf(b, "%.6f\n", (double)ph[p].us / 1e6);
+			}
+		}
+	}
+	return rc ? -1 : 0;
+}
+
 static int prom_histograms(struct buf *b, const struct stats_snapshot *s)
 {
 	static const char name[] = "recheck_check_duration_seconds";
@@ -581,6 +635,7 @@ int stats_render_prometheus(const struct stats_snapshot *s, struct buf *b)
 		}
 	}
 	rc |= prom_histograms(b, s);
+	rc |= prom_delays(b, s);
 
 	rc |= prom_server_family(b, s, "recheck_server_connections_current", "gauge", "Sessions open to the server now.",
 				 SM_CONN_CUR);
@@ -750,8 +805,13 @@ static int html_server_row(struct buf *b, const struct stats_server *s)
 	rc |= html_check_cell(b, &s->check);
 	if (s->check.enabled && s->check.ran) {
 		fmt_age(age, sizeof(age), s->check.age_ms);
-		rc |= buf_printf(b, "<td class=\"n\">%" PRIu64 " ms</td><td class=\"n\">%s ago</td>", s->check.duration_ms,
-				 age);
+		/* the delay split, as mihomo shows a proxy's delay: connect / TLS handshake / first byte */
+		rc |= buf_printf(b, "<td class=\"n\" title=\"connect %.1f ms, tls %.1f ms, first byte %.1f ms (-1: not "
+				 "reached)\">%" PRIu64 " ms%s</td><td class=\"n\">%s ago</td>",
+				 s->check.connect_us < 0 ? -1.0 : (double)s->check.connect_us / 1000.0,
+				 s->check.tls_us < 0 ? -1.0 : (double)s->check.tls_us / 1000.0,
+				 s->check.ttfb_us < 0 ? -1.0 : (double)s->check.ttfb_us / 1000.0, s->check.duration_ms,
+				 s->check.tls_us >= 0 ? " (tls)" : "", age);
 	} else {
 		rc |= buf_append_str(b, "<td class=\"n\">-</td><td class=\"n\">-</td>");
 	}
