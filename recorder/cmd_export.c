@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "cmd.h"
+#include "conf.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
 #include "recipe_yaml.h"
@@ -21,6 +22,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: recheck export RECIPE [--format haproxy|yaml] [--legacy-httpchk] [-o FILE]\n"
+		"       recheck export --config RECHECKD.yaml [-o FILE]\n"
 		"       recheck export RECIPE --listen NAME --bind ADDR --server NAME=HOST:PORT[,backup] ...\n"
 		"                             [--hash-type consistent] [--inter DUR] [--rise N] [--fall N]\n"
 		"                             [--timeout DUR] [--legacy-httpchk] [-o FILE]\n"
@@ -46,6 +48,9 @@ static void usage(FILE *f)
 		"  --inter DUR --rise N --fall N\n"
 		"                          a 'default-server' line with the check interval and thresholds\n"
 		"  --timeout DUR           timeout connect and timeout check (default 5s)\n"
+		"  --config                the argument is a recheckd configuration: write it as a complete\n"
+		"                          HAProxy configuration (global, defaults, stats, one listen section\n"
+		"                          per listener with its check lines) that recheckd -f also reads\n"
 		"  -o, --output FILE       write to FILE atomically (mode 0600 when the recipe carries a\n"
 		"                          credential) instead of standard output\n"
 		"  -h, --help              this help\n"
@@ -122,11 +127,13 @@ int cmd_export(int argc, char **argv)
 		{"fall", required_argument, NULL, 'F'},
 		{"timeout", required_argument, NULL, 't'},
 		{"output", required_argument, NULL, 'o'},
+		{"config", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct haproxy_export_opts o;
 	const char *format = "haproxy", *output = NULL;
+	bool config = false;
 	char err[ERR_LEN];
 	struct recipe *r = NULL;
 	struct buf out;
@@ -186,6 +193,7 @@ int cmd_export(int argc, char **argv)
 			}
 			break;
 		case 'o': output = optarg; break;
+		case 'C': config = true; break;
 		case 'h':
 			usage(stdout);
 			rc = RC_EXIT_OK;
@@ -197,6 +205,34 @@ int cmd_export(int argc, char **argv)
 	}
 	if (optind != argc - 1) {
 		cmd_usage(argv[0], optind >= argc ? "expects a recipe file" : "expects exactly one recipe file");
+		goto out;
+	}
+	if (config) {
+		struct conf *cf;
+		bool secret = false;
+		size_t i;
+
+		if (o.listen || o.bind || o.nservers || o.hash_consistent || o.inter || o.rise || o.fall || o.timeout ||
+		    o.legacy_httpchk || strcmp(format, "haproxy")) {
+			cmd_usage(argv[0], "--config takes only -o");
+			goto out;
+		}
+		cf = conf_load(argv[optind], 0, err, sizeof(err));
+		if (!cf) {
+			cmd_err(argv[0], "%s", err);
+			rc = RC_EXIT_BAD_INPUT;
+			goto out;
+		}
+		for (i = 0; i < cf->nrecipes; i++)
+			secret = secret || recipe_has_secret(cf->recipes[i]);
+		if (conf_export_haproxy(cf, &out, err, sizeof(err)) == -1) {
+			cmd_err(argv[0], "%s: %s", argv[optind], err);
+			conf_free(cf);
+			rc = RC_EXIT_BAD_INPUT;
+			goto out;
+		}
+		conf_free(cf);
+		rc = write_out(argv[0], output, &out, secret);
 		goto out;
 	}
 	if (!o.listen && (o.bind || o.nservers || o.hash_consistent || o.inter || o.rise || o.fall || o.timeout)) {

@@ -121,6 +121,10 @@ void conf_free(struct conf *c);
 /* True when text is an HAProxy configuration: its first keyword is global, defaults, listen, frontend or
  * backend. conf_load() and conf_load_mem() then read it with conf_haproxy_load_mem() (conf_haproxy.c). */
 bool conf_is_haproxy(const char *text, size_t len);
+/* Appends c as a complete HAProxy 2.6 configuration (conf_export.c). -1 with a reason naming the
+ * listener and server HAProxy cannot express (one check per backend). */
+struct buf;
+int conf_export_haproxy(const struct conf *c, struct buf *out, char *err, size_t errlen);
 struct conf *conf_haproxy_load_mem(const char *text, size_t len, const char *name, int flags, char *err,
 				   size_t errlen);
 

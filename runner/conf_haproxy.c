@@ -376,6 +376,8 @@ static int proxy_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 		                                       "realm"};
 		size_t i;
 
+		if (!strcmp(hx_ws(l, 1), "uri") && !strcmp(hx_ws(l, 2), "/"))
+			return 0; /* where recheckd serves its page */
 		if (!strcmp(hx_ws(l, 1), "enable")) {
 			p->stats = true;
 			return 0;
@@ -430,6 +432,10 @@ static int proxy_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 		return hx_int(h, l, 1, 1, 1000000, &p->maxconn);
 	if (!strcmp(kw, "default-server"))
 		return server_kws(h, l, 1, &p->ds, NULL);
+	/* recheckd always logs health changes through its own log */
+	if ((!strcmp(kw, "log") && l->n == 2 && !strcmp(hx_ws(l, 1), "global")) ||
+	    (!strcmp(kw, "option") && l->n == 2 && !strcmp(hx_ws(l, 1), "log-health-checks")))
+		return 0;
 	if (harmless(l)) {
 		hx_warn(h, "'%s%s%s' is ignored: it changes nothing a client sees", kw, l->n > 1 ? " " : "", hx_ws(l, 1));
 		return 0;

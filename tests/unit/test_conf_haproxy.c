@@ -12,7 +12,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "buf.h"
 #include "conf.h"
+#include "recipe.h"
+#include "recipe_haproxy.h"
 #include "recipe-t.h"
 
 static char err[ERR_LEN];
@@ -191,7 +194,7 @@ static void errors_name_file_line_directive(void **state)
 
 static void stats_section(void **state)
 {
-	struct conf *c = load("listen stats\n  bind 127.0.0.1:9404\n  mode http\n  stats enable\n  stats uri /\n"
+	struct conf *c = load("listen stats\n  bind 127.0.0.1:9404\n  mode http\n  stats enable\n  stats uri /s\n"
 			      "listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2\n");
 
 	if (!c)
@@ -204,6 +207,110 @@ static void stats_section(void **state)
 	c = load("listen l\n  bind 127.0.0.1:1\n  mode http\n  balance source\n  server s 127.0.0.1:2\n");
 	assert_null(c);
 	assert_non_null(strstr(err, "h.cfg:3: 'mode http'"));
+}
+
+/* recheck export --config: the HAProxy form of a YAML configuration reads back as the same one. */
+static void export_round_trip(void **state)
+{
+	static const char yaml[] =
+		"threads: 3\n"
+		"user: nobody\n"
+		"log: syslog\n"
+		"stats: {bind: \"127.0.0.1:9100\"}\n"
+		"listeners:\n"
+		"  - name: socks\n"
+		"    bind: \"127.0.0.1:9101\"\n"
+		"    hash_type: consistent\n"
+		"    allbackups: true\n"
+		"    maxconn: 40\n"
+		"    timeouts: {client: 30s, server: 1m, connect: 700ms}\n"
+		"    check: {recipe: socks5-generate-204.yaml, inter: 3s, fastinter: 1s, rise: 4, fall: 2, timeout: 2s, spread: 7}\n"
+		"    servers:\n"
+		"      - {name: a, address: \"127.0.0.1:9102\", weight: 3, id: 4}\n"
+		"      - {name: b, address: \"[::1]:9103\", backup: true, on_marked_down: shutdown-sessions}\n"
+		"      - {name: c, address: \"127.0.0.1:9104\", check: false}\n"
+		"  - name: web\n"
+		"    bind: \"[::1]:9105\"\n"
+		"    hash_type: map-based sdbm avalanche\n"
+		"    check: {recipe: http-proxy-generate-204.yaml, inter: 500ms, spread: 7}\n"
+		"    servers:\n"
+		"      - {name: w, address: \"127.0.0.1:9106\", weight: 0}\n";
+	const char *src = getenv("RECHECK_SOURCE_DIR");
+	char dir[4096], e2[ERR_LEN];
+	struct conf *a, *b;
+	struct buf out;
+	size_t i, j;
+
+	snprintf(dir, sizeof(dir), "%s/samples", src ? src : ".");
+	a = conf_load_mem(yaml, strlen(yaml), "r.yaml", dir, 0, err, sizeof(err));
+	if (!a)
+		fail_msg("%s", err);
+	buf_init(&out, 1u << 20);
+	if (conf_export_haproxy(a, &out, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	b = conf_load_mem((const char *)out.data, out.len, "r.cfg", NULL, 0, e2, sizeof(e2));
+	if (!b)
+		fail_msg("%s\n%.*s", e2, (int)out.len, (const char *)out.data);
+	assert_int_equal(a->threads, b->threads);
+	assert_string_equal(a->user, b->user);
+	assert_int_equal(a->log, b->log);
+	assert_string_equal(a->stats_bind, b->stats_bind);
+	assert_int_equal(a->nlisteners, b->nlisteners);
+	for (i = 0; i < a->nlisteners; i++) {
+		const struct conf_listener *x = &a->listeners[i], *y = &b->listeners[i];
+
+		assert_string_equal(x->name, y->name);
+		assert_string_equal(x->bind, y->bind);
+		assert_int_equal(x->hash, y->hash);
+		assert_int_equal(x->avalanche, y->avalanche);
+		assert_int_equal(x->allbackups, y->allbackups);
+		assert_int_equal(x->maxconn, y->maxconn);
+		assert_int_equal(x->timeout_client, y->timeout_client);
+		assert_int_equal(x->timeout_server, y->timeout_server);
+		assert_int_equal(x->timeout_connect, y->timeout_connect);
+		assert_int_equal(x->nservers, y->nservers);
+		for (j = 0; j < x->nservers; j++) {
+			const struct conf_server *s = &x->servers[j], *t = &y->servers[j];
+			struct buf ra, rb;
+
+			assert_string_equal(s->name, t->name);
+			assert_string_equal(s->address, t->address);
+			assert_int_equal(s->weight, t->weight);
+			assert_int_equal(s->backup, t->backup);
+			assert_int_equal(s->id, t->id);
+			assert_int_equal(s->shutdown_sessions, t->shutdown_sessions);
+			assert_int_equal(s->check.enabled, t->check.enabled);
+			if (!s->check.enabled)
+				continue;
+			assert_int_equal(s->check.inter, t->check.inter);
+			assert_int_equal(s->check.fastinter, t->check.fastinter);
+			assert_int_equal(s->check.downinter, t->check.downinter);
+			assert_int_equal(s->check.timeout, t->check.timeout);
+			assert_int_equal(s->check.rise, t->check.rise);
+			assert_int_equal(s->check.fall, t->check.fall);
+			assert_int_equal(s->check.spread, t->check.spread);
+			/* the same check: the same HAProxy lines */
+			buf_init(&ra, 1u << 20);
+			buf_init(&rb, 1u << 20);
+			assert_int_equal(haproxy_export(s->check.rcp, &(struct haproxy_export_opts){0}, &ra, err, sizeof(err)), 0);
+			assert_int_equal(haproxy_export(t->check.rcp, &(struct haproxy_export_opts){0}, &rb, err, sizeof(err)), 0);
+			{
+				/* the first line names the recipe: the file's name, the section's name */
+				const char *pa = memchr(ra.data, '\n', ra.len), *pb = memchr(rb.data, '\n', rb.len);
+				size_t la = ra.len - (size_t)(pa - (const char *)ra.data);
+				size_t lb = rb.len - (size_t)(pb - (const char *)rb.data);
+
+				if (la != lb || memcmp(pa, pb, la))
+					fail_msg("%.*s\n----\n%.*s", (int)ra.len, (char *)ra.data, (int)rb.len,
+						 (char *)rb.data);
+			}
+			buf_free(&ra);
+			buf_free(&rb);
+		}
+	}
+	buf_free(&out);
+	conf_free(a);
+	conf_free(b);
 }
 
 static void detection(void **state)
@@ -222,6 +329,7 @@ int main(void)
 		cmocka_unit_test(defaults_and_frontends),
 		cmocka_unit_test(errors_name_file_line_directive),
 		cmocka_unit_test(stats_section),
+		cmocka_unit_test(export_round_trip),
 		cmocka_unit_test(detection),
 	};
 
