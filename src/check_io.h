@@ -8,7 +8,7 @@
  * The driver then waits for that readiness (or the run's one deadline) and calls check_io_resume(),
  * which carries on with whatever was pending.
  *
- * The rules, one place each (docs/recheckd.8, CHECK DRIVER):
+ * The rules, one place each (documented in docs/recheckd.8, CHECK CONNECTIONS):
  *  - Sockets are non-blocking, close-on-exec and TCP_NODELAY from their creation: each SEND leaves as
  *    its own segment, as HAProxy 2.6 sends checks (no Nagle, no MSG_MORE).
  *  - A connection is closed with a RST (SO_LINGER 0) unless its connect rule says linger, as HAProxy.
