@@ -44,6 +44,25 @@ static void usage(FILE *out)
 		"5 a local failure (cannot bind, cannot drop privileges).\n");
 }
 
+/* What getopt_long refused (c is its '?' or ':'), in one line. */
+static int bad_option(int c, char **argv)
+{
+	const char *arg = argv[optind - 1], *eq = strchr(arg, '=');
+	int n = eq ? (int)(eq - arg) : (int)strlen(arg);
+
+	if (strncmp(arg, "--", 2))
+		fprintf(stderr, c == ':' ? "recheckd: option '-%c' needs a value" : "recheckd: unknown option '-%c'",
+			optopt);
+	else if (c == ':')
+		fprintf(stderr, "recheckd: option '%s' needs a value", arg);
+	else if (optopt && eq)
+		fprintf(stderr, "recheckd: option '%.*s' takes no value", n, arg);
+	else
+		fprintf(stderr, "recheckd: unknown option '%.*s'", n, arg);
+	fprintf(stderr, " (see recheckd --help)\n");
+	return RC_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -60,7 +79,8 @@ int main(int argc, char **argv)
 	size_t i, nsrv = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "f:cdhVv", opts, NULL)) != -1) {
+	opterr = 0; /* a refused option is one line, as recheck's commands report it */
+	while ((c = getopt_long(argc, argv, ":f:cdhVv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			file = optarg;
@@ -81,8 +101,7 @@ int main(int argc, char **argv)
 			verbose = true;
 			break;
 		default:
-			usage(stderr);
-			return RC_EXIT_USAGE;
+			return bad_option(c, argv);
 		}
 	}
 	if (version) {
@@ -90,13 +109,11 @@ int main(int argc, char **argv)
 		return RC_EXIT_OK;
 	}
 	if (optind < argc) {
-		fprintf(stderr, "recheckd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
+		fprintf(stderr, "recheckd: unexpected argument '%s' (see recheckd --help)\n", argv[optind]);
 		return RC_EXIT_USAGE;
 	}
 	if (!file) {
-		fprintf(stderr, "recheckd: -f FILE is required\n");
-		usage(stderr);
+		fprintf(stderr, "recheckd: -f FILE is required (see recheckd --help)\n");
 		return RC_EXIT_USAGE;
 	}
 	conf = conf_load(file, 0, err, sizeof(err));

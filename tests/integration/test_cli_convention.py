@@ -153,6 +153,21 @@ class CliConvention(harness.Case):
         self.assertEqual(seen["c"][1], "count")
         self.assertEqual(seen["n"][1], "name")
 
+    def test_recheckd_usage_errors_are_one_line_too(self):
+        import subprocess
+        for args, words in ((("--bogus",), "unknown option '--bogus'"), (("-Z",), "unknown option '-Z'"),
+                            (("-f",), "option '-f' needs a value"), (("--config",), "option '--config' needs a value"),
+                            (("--help=1",), "option '--help' takes no value"), ((), "-f FILE is required"),
+                            (("-f", "x.yaml", "extra"), "unexpected argument 'extra'")):
+            res = subprocess.run([harness.RECHECKD] + list(args), capture_output=True, text=True, timeout=30)
+            self.assertRc(res, 2, " ".join(args))
+            self.assertEqual(res.stderr.splitlines(), ["recheckd: %s (see recheckd --help)" % words])
+        res = subprocess.run([harness.RECHECKD, "--version", "-v"], capture_output=True, text=True, timeout=30)
+        self.assertRc(res, 0)
+        self.assertRegex(res.stdout, r"^recheckd \d+\.\d+\.\d+\n")
+        for lib in ("libpcap", "libcurl", "libyaml", "PCRE2", "OpenSSL", "Build type", "Features"):
+            self.assertIn(lib, res.stdout)
+
     def test_version(self):
         for args in (("--version",), ("-V",)):
             res = self.recheck(*args)
