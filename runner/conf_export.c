@@ -130,6 +130,8 @@ static int listener(const struct conf_listener *li, struct buf *out, int *spread
 			if (c->downinter != c->inter)
 				rc |= dur(out, "downinter", c->downinter);
 			rc |= buf_printf(out, " rise %d fall %d", c->rise, c->fall);
+			if (c->rcp)
+				rc |= haproxy_server_tls_opts(c->rcp, out);
 		}
 		rc |= buf_printf(out, "\n");
 	}

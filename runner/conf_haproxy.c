@@ -299,6 +299,15 @@ static int server_kws(struct hx *h, const struct haproxy_line *l, size_t i, stru
 			if (strcmp(hx_ws(l, ++i), "shutdown-sessions"))
 				return hx_fail(h, "'on-marked-down %s' is not supported (only shutdown-sessions)", hx_ws(l, i));
 			s->shutdown = true;
+		} else if (!strcmp(kw, "check-ssl") || !strcmp(kw, "no-check-ssl") || !strcmp(kw, "no-ssl")) {
+			/* the check's TLS: haproxy_import puts it in the backend's recipe */
+		} else if (!strcmp(kw, "check-sni") || !strcmp(kw, "check-alpn") || !strcmp(kw, "verify") ||
+		           !strcmp(kw, "ca-file") || !strcmp(kw, "verifyhost")) {
+			if (++i >= l->n)
+				return hx_fail(h, "%s '%s' expects an argument", hx_ws(l, 0), kw);
+		} else if (!strcmp(kw, "ssl") || !strcmp(kw, "sni") || !strcmp(kw, "alpn")) {
+			return hx_fail(h, "%s '%s' encrypts the traffic to the server; recheckd relays it as it is (check-ssl, "
+			               "check-sni and check-alpn set the check's TLS)", hx_ws(l, 0), kw);
 		} else if ((what = haproxy_check_kw_unsupported(kw))) {
 			return hx_fail(h, "%s '%s' %s, which recheckd cannot do yet", hx_ws(l, 0), kw, what);
 		} else {

@@ -169,8 +169,14 @@ static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 		} else if (haproxy_word_is(w, "linger")) {
 			s->linger = true;
 		} else if (haproxy_word_is(w, "default")) {
-			/* the server line's check settings: the ones recheck reads change nothing here (the
-			 * others are refused on the server line itself) */
+			/* the server line's check settings: its TLS is applied after the walk
+			 * (haproxy_import_cfg.c); the others are refused on the server line itself */
+			if (im->nconn_default == ARRAY_SIZE(im->conn_default)) {
+				haproxy_import_fail(im, "tcp-check connect default: at most %zu such rules",
+				                    ARRAY_SIZE(im->conn_default));
+				goto fail;
+			}
+			im->conn_default[im->nconn_default++] = (int)(s - im->r->steps);
 		} else if (haproxy_word_is(w, "comment") && i + 1 < l->n) {
 			if (haproxy_import_set_comment(im, &s->comment, &l->w[++i]) == -1)
 				goto fail;

@@ -22,6 +22,8 @@ struct imp {
 	int pending_type; /* rule type the pending comment sticks to; -1: the next rule decides */
 	bool http_send_seen;
 	int hdr_line;     /* line whose headers the request holds: a later line with headers replaces them */
+	int conn_default[16]; /* indices of `tcp-check connect default` steps (they take the server's TLS) */
+	size_t nconn_default;
 };
 
 /* "file:line: message" into im->err; returns -1. */

@@ -74,10 +74,6 @@ static const struct {
 } check_changing[] = {
         {"port", "checks another port than the server's"},
         {"addr", "checks another address than the server's"},
-        {"ssl", "runs the check over TLS"},
-        {"check-ssl", "runs the check over TLS"},
-        {"check-sni", "sets the TLS SNI of the check"},
-        {"check-alpn", "sets the TLS ALPN of the check"},
         {"proto", "sets the multiplexer (proto h2: HTTP/2 checks)"},
         {"check-proto", "sets the check's multiplexer (h2: HTTP/2 checks)"},
         {"socks4", "sends the check through a SOCKS4 proxy"},
@@ -100,11 +96,67 @@ const char *haproxy_check_kw_unsupported(const char *kw)
 	return NULL;
 }
 
-/* A server line with `check`, or a default-server line: refuses the settings that change the check. */
-static int server_line(struct imp *im, const struct haproxy_line *l)
+/* The TLS of a check as server and default-server lines set it (check-ssl, check-sni, ...). */
+struct srvtls {
+	int ssl;            /* -1 unset, 0 no, 1 yes */
+	int verify;         /* -1 unset (HAProxy: required), 0 none, 1 required */
+	char sni[256], alpn[256], ca[1024], verifyhost[256];
+};
+
+static const struct srvtls srvtls_unset = {-1, -1, "", "", "", ""};
+
+static int tls_word(struct imp *im, const struct haproxy_line *l, size_t *i, struct srvtls *t)
+{
+	const char *kw = haproxy_import_ws(&l->w[*i]);
+	char *dst = NULL;
+	size_t cap = 0;
+
+	if (!strcmp(kw, "ssl") || !strcmp(kw, "check-ssl"))
+		t->ssl = 1;
+	else if (!strcmp(kw, "no-ssl") || !strcmp(kw, "no-check-ssl"))
+		t->ssl = 0;
+	else if (!strcmp(kw, "check-sni"))
+		dst = t->sni, cap = sizeof(t->sni);
+	else if (!strcmp(kw, "check-alpn"))
+		dst = t->alpn, cap = sizeof(t->alpn);
+	else if (!strcmp(kw, "ca-file"))
+		dst = t->ca, cap = sizeof(t->ca);
+	else if (!strcmp(kw, "verifyhost"))
+		dst = t->verifyhost, cap = sizeof(t->verifyhost);
+	else if (!strcmp(kw, "verify")) {
+		const char *v = *i + 1 < l->n ? haproxy_import_ws(&l->w[*i + 1]) : "";
+
+		if (strcmp(v, "none") && strcmp(v, "required"))
+			return haproxy_import_fail(im, "%s: 'verify' expects none or required", haproxy_import_ws(&l->w[0]));
+		t->verify = !strcmp(v, "required");
+		(*i)++;
+	} else {
+		return 0;
+	}
+	if (dst) {
+		const struct haproxy_word *a = *i + 1 < l->n ? &l->w[*i + 1] : NULL;
+
+		if (!a || !a->data[0] || a->env || strlen(haproxy_import_ws(a)) != a->len || a->len >= cap)
+			return haproxy_import_fail(im, "%s: '%s' expects a name (no ${NAME}, under %zu bytes)",
+			                           haproxy_import_ws(&l->w[0]), kw, cap);
+		memcpy(dst, a->data, a->len + 1);
+		(*i)++;
+	}
+	return 1;
+}
+
+/*
+ * A server line with `check`, or a default-server line: collects the check's TLS settings and refuses
+ * the other settings that change the check. All checked servers of a section must agree on TLS: a
+ * recipe has one.
+ */
+static int server_line(struct imp *im, const struct haproxy_line *l, struct srvtls *dflt, struct srvtls *tls,
+                       int *tls_line)
 {
 	bool server = haproxy_word_is(&l->w[0], "server"), checked = !server;
+	struct srvtls t = *dflt;
 	size_t i;
+	int rc;
 
 	for (i = server ? 3 : 1; i < l->n; i++)
 		if (haproxy_word_is(&l->w[i], "check"))
@@ -117,8 +169,95 @@ static int server_line(struct imp *im, const struct haproxy_line *l)
 		if (what)
 			return haproxy_import_fail(im, "%s: '%s' %s, which a recipe cannot express yet",
 			                           haproxy_import_ws(&l->w[0]), haproxy_import_ws(&l->w[i]), what);
+		rc = tls_word(im, l, &i, &t);
+		if (rc == -1)
+			return -1;
 	}
+	if (!server) {
+		*dflt = t;
+		return 0;
+	}
+	if (*tls_line && memcmp(&t, tls, sizeof(t)))
+		return haproxy_import_fail(im, "server %s: its TLS check settings differ from the server's at line %d; a "
+		                           "recipe has one check", haproxy_import_ws(&l->w[1]), *tls_line);
+	*tls = t;
+	*tls_line = im->line;
 	return 0;
+}
+
+/* The server lines' TLS into the recipe: HTTP checks and implicit or `default` connects start TLS;
+ * every TLS start takes the server's verify and ca-file. */
+static int apply_tls(struct imp *im, const struct srvtls *t)
+{
+	struct step_tls st = {.verify = t->verify != 0};
+	struct recipe *r = im->r;
+	size_t i, k;
+
+	if (t->verifyhost[0] && strcmp(t->verifyhost, t->sni))
+		return haproxy_import_fail(im, "server: 'verifyhost %s' is not the check's SNI ('%s'): a recipe verifies "
+		                           "the name it sends", t->verifyhost, t->sni);
+	if (strcmp(t->ca, "@system-ca") && t->ca[0] && recipe_set_str(&st.ca, t->ca) == -1)
+		return haproxy_import_fail(im, "out of memory");
+	/* explicit `connect ssl` rules keep their own sni/alpn, and take the server's verification */
+	for (i = 0; i < r->nsteps; i++)
+		if (r->steps[i].type == STEP_TLS) {
+			r->steps[i].tls.verify = st.verify;
+			if (recipe_set_str(&r->steps[i].tls.ca, st.ca) == -1)
+				goto oom;
+		}
+	if (t->ssl != 1) {
+		step_tls_clear(&st);
+		return 0;
+	}
+	if ((t->sni[0] && recipe_set_str(&st.sni, t->sni) == -1) || (t->alpn[0] && recipe_set_str(&st.alpn, t->alpn) == -1))
+		goto oom;
+	if (r->kind == RECIPE_HTTP) {
+		r->tls = calloc(1, sizeof(*r->tls));
+		if (!r->tls)
+			goto oom;
+		*r->tls = st;
+		return 0;
+	}
+	/* the implicit connect (first rule not a connect), then every `connect default` */
+	if (!r->nsteps || r->steps[0].type != STEP_CONNECT) {
+		if (!recipe_add_step(r, STEP_CONNECT))
+			goto oom;
+		memmove(&r->steps[1], &r->steps[0], (r->nsteps - 1) * sizeof(*r->steps));
+		memset(&r->steps[0], 0, sizeof(r->steps[0]));
+		r->steps[0].type = STEP_CONNECT;
+		r->steps[0].min_recv = -1;
+		for (k = 0; k < im->nconn_default; k++)
+			im->conn_default[k]++;
+		if (im->nconn_default == ARRAY_SIZE(im->conn_default))
+			return haproxy_import_fail(im, "too many connect rules");
+		im->conn_default[im->nconn_default++] = 0;
+	}
+	/* from the last connect to the first, so that an insertion moves none still to come */
+	for (k = 1; k < im->nconn_default; k++)
+		for (i = k; i > 0 && im->conn_default[i - 1] < im->conn_default[i]; i--) {
+			int x = im->conn_default[i];
+
+			im->conn_default[i] = im->conn_default[i - 1];
+			im->conn_default[i - 1] = x;
+		}
+	for (k = 0; k < im->nconn_default; k++) {
+		size_t at = (size_t)im->conn_default[k] + 1;
+
+		if (!recipe_add_step(r, STEP_TLS))
+			goto oom;
+		memmove(&r->steps[at + 1], &r->steps[at], (r->nsteps - 1 - at) * sizeof(*r->steps));
+		memset(&r->steps[at], 0, sizeof(r->steps[at]));
+		r->steps[at].type = STEP_TLS;
+		r->steps[at].min_recv = -1;
+		r->steps[at].line = r->steps[at - 1].line;
+		if (step_tls_copy(&r->steps[at].tls, &st) == -1)
+			goto oom;
+	}
+	step_tls_clear(&st);
+	return 0;
+oom:
+	step_tls_clear(&st);
+	return haproxy_import_fail(im, "out of memory");
 }
 
 /* The first word of a raw line, for telling sections apart even where the full lexer fails. */
@@ -220,8 +359,10 @@ static struct eff effective(const struct section *secs, int sel)
  * e->from (mode e->mode) and refuses check-changing server settings in sel and its defaults.
  */
 static int walk(struct imp *im, const char *text, size_t len, struct section *secs, size_t *nsecs, int sel,
-                const struct eff *e)
+                const struct eff *e, struct srvtls *tls)
 {
+	struct srvtls dflt = srvtls_unset;
+	int tls_line = 0;
 	const char *p = text, *end = text + len;
 	int cur = -1, lineno = 0, last_defaults = -1;
 	char why[ERR_LEN];
@@ -279,7 +420,7 @@ static int walk(struct imp *im, const char *text, size_t len, struct section *se
 			check_option(&secs[cur], &l, lineno);
 		else if (l.n && (haproxy_word_is(&l.w[0], "server") || haproxy_word_is(&l.w[0], "default-server")) &&
 		         (cur == sel || cur == secs[sel].defaults))
-			rc = server_line(im, &l);
+			rc = server_line(im, &l, &dflt, tls, &tls_line);
 		else if (cur != e->from)
 			rc = 0;
 		else if (l.n && haproxy_word_is(&l.w[0], "tcp-check") && e->mode == CHK_TCP)
@@ -381,6 +522,7 @@ static int builtin(struct imp *im, const struct eff *e)
 		       buf_printf(&im->notes, "%sexpanded 'option redis-check' at line %d as HAProxy does; a wrong "
 		                  "reply is L7STS in HAProxy", im->notes.len ? "; " : "import: ", e->opt->mode_line);
 	snprintf(cmd, sizeof(cmd), "%s\r\n", e->opt->smtp_cmd);
+	im->conn_default[im->nconn_default++] = 0; /* tcpcheck.c: "connect default linger" */
 	return add_step(im, STEP_CONNECT, 0, NULL, -1, true) ||
 	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^[0-9]{3}[ \r]", 4, false) ||
 	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^2[0-9]{2}[ \r]", 4, false) ||
@@ -395,6 +537,7 @@ struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name
 {
 	struct section *secs = calloc(MAX_SECTIONS, sizeof(*secs));
 	struct imp im = {.file = name, .err = err, .errlen = errlen, .pending_type = -1};
+	struct srvtls stls = srvtls_unset;
 	char why[ERR_LEN];
 	size_t nsecs = 0;
 	struct eff e;
@@ -405,7 +548,7 @@ struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name
 		set_err(err, errlen, "out of memory");
 		goto fail;
 	}
-	walk(&im, text, len, secs, &nsecs, -1, NULL);
+	walk(&im, text, len, secs, &nsecs, -1, NULL, NULL);
 	sel = pick(&im, secs, nsecs, section);
 	if (sel == -1)
 		goto fail;
@@ -415,7 +558,7 @@ struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name
 		set_err(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (walk(&im, text, len, secs, &nsecs, sel, &e) == -1)
+	if (walk(&im, text, len, secs, &nsecs, sel, &e, &stls) == -1)
 		goto fail;
 	if ((e.mode == CHK_REDIS || e.mode == CHK_SMTP) && builtin(&im, &e)) {
 		set_err(err, errlen, "out of memory");
@@ -423,6 +566,7 @@ struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name
 	}
 	if ((e.mode == CHK_TCP || e.mode == CHK_NONE) && im.r->nsteps == 0) {
 		/* HAProxy's connect-only check: L4OK once the connection is established */
+		im.conn_default[im.nconn_default++] = 0; /* HAProxy's implicit connect takes the server's TLS */
 		if (add_step(&im, STEP_CONNECT, 0, NULL, -1, false) ||
 		    buf_printf(&im.notes, "%sa connect-only check (%s)", im.notes.len ? "; " : "import: ",
 		               e.mode == CHK_TCP ? "'option tcp-check' without tcp-check rules"
@@ -431,6 +575,9 @@ struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name
 			goto fail;
 		}
 	}
+	im.line = secs[sel].line;
+	if (apply_tls(&im, &stls) == -1)
+		goto fail;
 	if (im.notes.len && recipe_set_str(&im.r->notes, buf_cstr(&im.notes)) == -1) {
 		set_err(err, errlen, "out of memory");
 		goto fail;

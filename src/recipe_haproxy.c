@@ -362,6 +362,13 @@ static int server_tls_opts(const struct step_tls *t, bool http, struct buf *out)
 	return 0;
 }
 
+int haproxy_server_tls_opts(const struct recipe *r, struct buf *out)
+{
+	const struct step_tls *t = first_tls(r);
+
+	return t ? server_tls_opts(t, r->kind == RECIPE_HTTP, out) : 0;
+}
+
 static int export_tcp(const struct recipe *r, const char *indent, struct buf *out, char *err, size_t errlen)
 {
 	size_t i;

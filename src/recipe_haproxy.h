@@ -50,6 +50,10 @@ struct recipe *haproxy_import_file(const char *path, const char *section, char *
 struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name, const char *section, char *err,
 				  size_t errlen);
 
+/* The server-line options a TLS check of r needs (check-ssl, check-sni, verify, ca-file, ...), each with
+ * a leading space; nothing for a check without TLS. -1 when the cap is hit. */
+int haproxy_server_tls_opts(const struct recipe *r, struct buf *out);
+
 /* True when the n bytes at w are a section keyword (global, defaults, listen, backend, ...). */
 bool haproxy_is_section_kw(const char *w, size_t n);
 /* For a server / default-server keyword that changes what a health check does (port, addr, check-ssl,

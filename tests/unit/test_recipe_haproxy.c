@@ -431,9 +431,9 @@ static void unsupported(void **state)
 	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check port 81\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "x.cfg:3: server: 'port' checks another port"));
-	r = imp("defaults\n  default-server check-ssl\nbackend b\n  option tcp-check\n");
+	r = imp("defaults\n  default-server check-send-proxy\nbackend b\n  option tcp-check\n");
 	assert_null(r);
-	assert_non_null(strstr(err, "x.cfg:2: default-server: 'check-ssl'"));
+	assert_non_null(strstr(err, "x.cfg:2: default-server: 'check-send-proxy'"));
 	r = imp("backend b\n  option httpchk\n  server s 127.0.0.1:1 check proto h2\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "'proto'"));
@@ -526,6 +526,57 @@ static void connect_only_and_defaults(void **state)
 	recipe_free(r);
 }
 
+/* check-ssl, check-sni, check-alpn, verify, ca-file on server lines: the recipe's TLS */
+static void server_tls(void **state)
+{
+	struct recipe *r;
+
+	r = imp("backend b\n  option httpchk GET /\n  server s 127.0.0.1:1 check check-ssl check-sni a.example "
+		"check-alpn http/1.1 verify none\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_non_null(r->tls);
+	assert_string_equal(r->tls->sni, "a.example");
+	assert_string_equal(r->tls->alpn, "http/1.1");
+	assert_false(r->tls->verify);
+	recipe_free(r);
+	/* the implicit connect starts TLS; the default-server line of the defaults applies */
+	r = imp("defaults\n  default-server check-ssl verify required ca-file /etc/ssl/ca.pem\n"
+		"backend b\n  option tcp-check\n  tcp-check send PING\n  server s 127.0.0.1:1 check\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->nsteps, 3);
+	assert_int_equal(r->steps[0].type, STEP_CONNECT);
+	assert_int_equal(r->steps[1].type, STEP_TLS);
+	assert_true(r->steps[1].tls.verify);
+	assert_string_equal(r->steps[1].tls.ca, "/etc/ssl/ca.pem");
+	assert_int_equal(r->steps[2].type, STEP_SEND);
+	recipe_free(r);
+	/* an explicit connect without `default` stays plain TCP; `connect default` takes the server's TLS */
+	r = imp("backend b\n  option tcp-check\n  tcp-check connect\n  tcp-check send A\n  tcp-check connect default\n"
+		"  tcp-check send B\n  server s 127.0.0.1:1 check check-ssl verify none\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->nsteps, 5);
+	assert_int_equal(r->steps[1].type, STEP_SEND);
+	assert_int_equal(r->steps[2].type, STEP_CONNECT);
+	assert_int_equal(r->steps[3].type, STEP_TLS);
+	assert_false(r->steps[3].tls.verify);
+	recipe_free(r);
+	/* a plain check on an `ssl` server: connect + TLS (HAProxy's L6OK) */
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check ssl verify none\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->nsteps, 2);
+	assert_int_equal(r->steps[1].type, STEP_TLS);
+	recipe_free(r);
+	/* servers that disagree: a recipe has one TLS */
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check check-ssl verify none\n"
+		"  server t 127.0.0.1:2 check\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "x.cfg:4: server t: its TLS check settings differ from the server's at line 3"));
+}
+
 static void builtin_checks(void **state)
 {
 	struct recipe *r = imp("backend b\n  option redis-check\n");
@@ -601,7 +652,7 @@ int main(void)
 		cmocka_unit_test(env_steps),        cmocka_unit_test(http_forms),
 		cmocka_unit_test(seed_sections),    cmocka_unit_test(comments_and_numbering),
 		cmocka_unit_test(unsupported), cmocka_unit_test(httpchk_header_rule),
-		cmocka_unit_test(connect_only_and_defaults), cmocka_unit_test(builtin_checks),      cmocka_unit_test(nul_truncation),
+		cmocka_unit_test(connect_only_and_defaults), cmocka_unit_test(builtin_checks), cmocka_unit_test(server_tls),      cmocka_unit_test(nul_truncation),
 		cmocka_unit_test(export_limits),
 	};
 
