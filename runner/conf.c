@@ -445,6 +445,8 @@ static void check_clear(struct conf_check *ck)
 
 static const struct choice on_down_choices[] = {{"shutdown-sessions", true}, {"none", false}, {NULL, 0}};
 
+static const struct choice send_proxy_choices[] = {{"v1", 1}, {"v2", 2}, {"none", 0}, {NULL, 0}};
+
 static const struct key server_keys[] = {
 	KEY_NAME("name", struct conf_server, name),
 	KEY_ADDR("address", struct conf_server, address, addr, addrlen),
@@ -453,6 +455,8 @@ static const struct key server_keys[] = {
 	KEY_UINT("id", struct conf_server, id, 1, SERVER_ID_MAX),
 	KEY_CHOICE("on_marked_down", struct conf_server, shutdown_sessions, on_down_choices),
 	KEY_LATER("check"),
+	KEY_CHOICE("send_proxy", struct conf_server, send_proxy, send_proxy_choices),
+	KEY_BOOL("check_send_proxy", struct conf_server, check_send_proxy),
 };
 
 static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_server *sv, const struct ynode *n)
@@ -546,6 +550,7 @@ static const struct key listener_keys[] = {
 	KEY_CHOICE("on_marked_down", struct conf_listener, shutdown_sessions, on_down_choices),
 	KEY_INT("retries", struct conf_listener, retries, 0, 100),
 	KEY_BOOL("redispatch", struct conf_listener, redispatch),
+	KEY_BOOL("accept_proxy", struct conf_listener, accept_proxy),
 };
 
 static int listener_parse(struct ctx *c, struct conf_listener *li, const struct ynode *n)

@@ -61,6 +61,8 @@ struct conf_server {
 	bool backup;           /* used only when no active server is usable */
 	unsigned id;           /* explicit id (1..1048575), 0: assigned as HAProxy does */
 	bool shutdown_sessions; /* on_marked_down: shutdown-sessions (listener's value unless overridden) */
+	int send_proxy;        /* `send_proxy`: 0 none, 1 (v1) or 2 (v2): HAProxy send-proxy / send-proxy-v2 */
+	bool check_send_proxy; /* `check_send_proxy`: checks start with a PROXY header (HAProxy check-send-proxy) */
 	struct conf_check check; /* effective: the listener's, with this server's overrides */
 	int line;
 };
@@ -79,6 +81,7 @@ struct conf_listener {
 	uint64_t timeout_connect; /* ms */
 	int retries;              /* `retries`, default 3 (HAProxy's) */
 	bool redispatch;          /* `redispatch` (option redispatch), default false */
+	bool accept_proxy;        /* `accept_proxy`: clients start with a PROXY header (bind ... accept-proxy) */
 	bool shutdown_sessions;   /* on_marked_down: shutdown-sessions */
 	struct conf_check check;  /* listener-level check (enabled when `check:` is present) */
 	struct conf_server *servers; /* owned array */

@@ -51,6 +51,7 @@ struct rserver {
 	const struct conf_server *conf; /* effective settings (check recipe, intervals) in the current gen's conf;
 					 * main thread only, updated on reload */
 	bool shutdown_sessions;       /* on_marked_down: shutdown-sessions */
+	int send_proxy;               /* atomic: 0, or the PROXY protocol version sent first (send-proxy[-v2]) */
 	unsigned refs;                /* atomic: listeners listing it + sessions using it */
 	uint64_t kill_seq;            /* atomic: bumped when marked down with shutdown-sessions */
 	struct relay_ctr bytes;       /* atomic byte counters of its sessions */
@@ -72,6 +73,7 @@ struct listener {
 	uint64_t timeout_connect;     /* ms */
 	int retries;                  /* `retries`: connect attempts after the first, 0..100 */
 	bool redispatch;              /* `redispatch`: a retry may go to another server */
+	bool accept_proxy;            /* clients start with a PROXY header */
 	struct relay_conf rconf;      /* relay mode and idle timeouts */
 	struct lb_backend *lb;        /* balance source over srv; owned */
 	struct rserver **srv;         /* owned array, a reference on each */
@@ -84,6 +86,7 @@ struct listener {
 	uint64_t conn_noserver;       /* atomic: closed at once because no server was usable */
 	uint64_t retries_total;       /* atomic: connects retried on the same server (backend wretr) */
 	uint64_t redispatches;        /* atomic: sessions moved to another server (backend wredis) */
+	uint64_t proxy_errors;        /* atomic: clients closed for a malformed, truncated or late PROXY header */
 	struct relay_ctr bytes;       /* atomic byte counters */
 };
 

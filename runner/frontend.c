@@ -16,6 +16,7 @@
 #include "hash.h"
 #include "lb.h"
 #include "net.h"
+#include "proxy_proto.h"
 #include "relay.h"
 #include "server.h"
 #include "util.h"
@@ -33,6 +34,20 @@
 #define AVOID_MAX 4
 /* HAProxy waits min(1 s, timeout connect) before retrying the same server after a connect error. */
 #define RETRY_PAUSE_MS 1000
+
+/* The client's addresses as the PROXY protocol says them (from an accepted header, else the socket's) and
+ * the header sent to servers with send_proxy; allocated only for such sessions. */
+struct proxy_state {
+	struct sockaddr_storage src, dst;
+	bool known;                         /* src/dst are set */
+	unsigned char out[PP_V1_MAX + 1];   /* the header for the current server */
+};
+
+/* A client's PROXY header being read (accept_proxy); freed once it is parsed. */
+struct hdr_in {
+	unsigned char buf[PP_HDR_MAX];
+	size_t len;
+};
 
 /* What a session remembers once a connect failed; allocated then, so a session that never retries
  * (nearly all) pays one pointer. */
@@ -53,6 +68,9 @@ struct session {
 	bool redispatched;         /* a retry went to another server (HAProxy SF_REDISP) */
 	bool pausing;              /* ctimer is the pause before the next attempt */
 	struct retry_state *rs;    /* NULL until a connect fails */
+	struct proxy_state *ps;    /* NULL unless the PROXY protocol is spoken on either side */
+	struct hdr_in *hin;        /* non-NULL while the client's PROXY header is awaited (no relay yet) */
+	int cfd;                   /* the client socket while hin is set */
 	struct session *prev, *next;
 };
 
@@ -90,11 +108,15 @@ static void session_free(struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	__atomic_fetch_sub(&w->nsess, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_sub(&s->sv->conn_cur, 1, __ATOMIC_RELAXED);
+	if (s->sv) {
+		__atomic_fetch_sub(&s->sv->conn_cur, 1, __ATOMIC_RELAXED);
+		rserver_unref(s->sv);
+	}
 	release(w, s->li);
-	rserver_unref(s->sv);
 	listener_unref(s->li);
 	free(s->rs);
+	free(s->ps);
+	free(s->hin);
 	free(s);
 }
 
@@ -123,8 +145,18 @@ static void on_relay_end(struct relay *r, enum relay_end why, void *arg)
 	session_free(s);
 }
 
+static void close_client(int cfd);
+
 static void session_kill(struct session *s)
 {
+	if (s->hin) {
+		/* still reading the PROXY header: no relay exists yet */
+		ev_timer_stop(s->w->ev, &s->ctimer);
+		ev_fd_del(s->w->ev, s->cfd);
+		close_client(s->cfd);
+		session_free(s);
+		return;
+	}
 	relay_kill(&s->relay);
 }
 
@@ -144,6 +176,39 @@ static void switch_server(struct session *s, struct rserver *next)
 static void on_connect_error(struct relay *r, void *arg);
 
 /*
+ * HAProxy's send-proxy / send-proxy-v2: the header with the client's addresses (those of its own PROXY
+ * header when the listener accepts one, else the socket's) goes to sv before the client's bytes; none for
+ * a server without send_proxy. 0, or -1 when memory ran out.
+ */
+static int set_preamble(struct session *s, struct rserver *sv)
+{
+	int version = __atomic_load_n(&sv->send_proxy, __ATOMIC_RELAXED);
+	struct proxy_state *ps = s->ps;
+	size_t n;
+
+	if (version == 0) {
+		relay_set_preamble(&s->relay, NULL, 0);
+		return 0;
+	}
+	if (!ps) {
+		ps = s->ps = calloc(1, sizeof(*ps));
+		if (!ps)
+			return -1;
+	}
+	if (!ps->known) {
+		socklen_t l = sizeof(ps->src);
+
+		if (getpeername(s->relay.cfd, (struct sockaddr *)&ps->src, &l) == 0 &&
+		    net_local_addr(s->relay.cfd, &ps->dst, &l) == 0)
+			ps->known = true;
+	}
+	n = pp_build(version, ps->known ? (struct sockaddr *)&ps->src : NULL,
+		     ps->known ? (struct sockaddr *)&ps->dst : NULL, ps->out, sizeof(ps->out));
+	relay_set_preamble(&s->relay, ps->out, n);
+	return 0;
+}
+
+/*
  * One connect attempt to s->sv. The relay starts moving the client's bytes while the connect is still in
  * progress, as HAProxy does: the request goes out as soon as the kernel takes it, which on loopback is at
  * once. May end the session: the caller must not touch s afterwards.
@@ -156,6 +221,11 @@ static void attempt(struct session *s)
 
 	__atomic_fetch_add(&sv->conn_total, 1, __ATOMIC_RELAXED);
 	s->kill_seq = __atomic_load_n(&sv->kill_seq, __ATOMIC_RELAXED);
+	if (set_preamble(s, sv) == -1) {
+		dlog_err("%s/%s: cannot build the PROXY header: out of memory", s->li->name, sv->srv.name);
+		relay_end(&s->relay, RELAY_END_RESOURCE);
+		return;
+	}
 	sfd = net_connect((struct sockaddr *)&sv->srv.addr, sv->srv.addrlen, e, sizeof(e));
 	if (sfd == -1) {
 		int err = errno;
@@ -243,10 +313,16 @@ static void on_connect_error(struct relay *r, void *arg)
 
 /* The connect timeout (harmless once the connection is up: quiet sessions never prove it by traffic),
  * or the end of the pause before a retry. */
+static void header_failed(struct session *s, const char *why);
+
 static void on_ctimer(struct ev *ev, struct ev_timer *t, void *arg)
 {
 	struct session *s = arg;
 
+	if (s->hin) {
+		header_failed(s, "no complete PROXY header within timeouts.client");
+		return;
+	}
 	if (s->pausing) {
 		s->pausing = false;
 		attempt(s);
@@ -266,57 +342,152 @@ static void close_client(int cfd)
 	close(cfd);
 }
 
-/* A connection was accepted on li (a slot is reserved): pick, connect, relay. */
-static void session_start(struct worker *w, struct listener *li, int cfd, const struct sockaddr_storage *src)
+/*
+ * Picks the server for s (the client at src) and starts relaying cfd. pre[0..npre) are client bytes
+ * already read (what followed a PROXY header). May end and free s.
+ */
+static void session_go(struct session *s, int cfd, const struct sockaddr *src, const unsigned char *pre,
+		       size_t npre)
 {
+	struct listener *li = s->li;
 	struct server *pick = NULL;
 	struct rserver *sv;
-	struct session *s;
 	char a[NET_ADDRSTRLEN];
-	uint32_t key = 0;
 
-	__atomic_fetch_add(&li->conn_total, 1, __ATOMIC_RELAXED);
-	if (hash_source_key((const struct sockaddr *)src, &key) == 0)
-		pick = lb_pick_key(li->lb, key);
+	if (hash_source_key(src, &s->key) == 0)
+		pick = lb_pick_key(li->lb, s->key);
 	if (!pick) {
 		__atomic_fetch_add(&li->conn_noserver, 1, __ATOMIC_RELAXED);
-		dlog_warn("%s: no server available for %s", li->name,
-			  net_fmt_host((const struct sockaddr *)src, a, sizeof(a)));
-		goto drop;
+		dlog_warn("%s: no server available for %s", li->name, net_fmt_host(src, a, sizeof(a)));
+		close_client(cfd);
+		session_free(s);
+		return;
 	}
 	sv = container_of(pick, struct rserver, srv);
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		dlog_err("%s: cannot start a session: out of memory", li->name);
-		goto drop;
-	}
-	s->w = w;
-	s->li = li;
 	s->sv = sv;
-	s->key = key;
-	listener_ref(li);
 	rserver_ref(sv);
 	__atomic_fetch_add(&sv->conn_cur, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&w->nsess, 1, __ATOMIC_RELAXED);
-	s->next = w->sessions;
-	if (w->sessions)
-		w->sessions->prev = s;
-	w->sessions = s;
-	relay_init(&s->relay, w->ev, w->pool, cfd, -1, &li->rconf, on_relay_end, s);
+	relay_init(&s->relay, s->w->ev, s->w->pool, cfd, -1, &li->rconf, on_relay_end, s);
 	relay_set_retry(&s->relay, on_connect_error);
 	s->relay.ctr[0] = &li->bytes;
 	s->relay.ctr[1] = &sv->bytes;
-	ev_timer_init(&s->ctimer, on_ctimer, s);
-	if (relay_start(&s->relay) == -1) {
+	if (relay_preload(&s->relay, pre, npre) == -1 || relay_start(&s->relay) == -1) {
 		dlog_err("%s: cannot watch a session: %s", li->name, strerror(errno));
 		relay_kill(&s->relay);
 		return;
 	}
 	attempt(s); /* may end and free s */
-	return;
-drop:
-	close_client(cfd);
-	release(w, li);
+}
+
+/* A client's PROXY header did not come right: close it, count it, nothing else is disturbed. */
+static void header_failed(struct session *s, const char *why)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+	char a[NET_ADDRSTRLEN] = "?";
+
+	__atomic_fetch_add(&s->li->proxy_errors, 1, __ATOMIC_RELAXED);
+	if (getpeername(s->cfd, (struct sockaddr *)&ss, &l) == 0)
+		net_fmt_host((struct sockaddr *)&ss, a, sizeof(a));
+	dlog_warn("%s: client %s: %s; closed (accept_proxy)", s->li->name, a, why);
+	ev_timer_stop(s->w->ev, &s->ctimer);
+	ev_fd_del(s->w->ev, s->cfd);
+	close_client(s->cfd);
+	session_free(s);
+}
+
+/*
+ * accept_proxy: reads the client's PROXY header (v1 or v2, HAProxy's accept-proxy). The bytes are
+ * consumed, not peeked: a partial header would otherwise keep the socket readable and spin the loop.
+ * Whatever followed the header is handed to the relay.
+ */
+static void on_header(struct ev *ev, int fd, int mask, void *arg)
+{
+	struct session *s = arg;
+	struct hdr_in *h = s->hin;
+	struct pp_addrs pa;
+	struct sockaddr_storage peer;
+	socklen_t l = sizeof(peer);
+	ssize_t n;
+	int hl, cfd = s->cfd;
+
+	n = recv(fd, h->buf + h->len, sizeof(h->buf) - h->len, MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		header_failed(s, n == 0 ? "closed before a complete PROXY header" : "error reading the PROXY header");
+		return;
+	}
+	h->len += (size_t)n;
+	hl = pp_parse(h->buf, h->len, &pa);
+	if (hl == -2)
+		return;
+	if (hl == -1) {
+		header_failed(s, "not a valid PROXY protocol header");
+		return;
+	}
+	ev_timer_stop(ev, &s->ctimer);
+	ev_fd_del(ev, fd);
+	s->hin = NULL;
+	if (pa.known) {
+		s->ps = calloc(1, sizeof(*s->ps));
+		if (!s->ps) {
+			free(h);
+			dlog_err("%s: cannot start a session: out of memory", s->li->name);
+			close_client(cfd);
+			session_free(s);
+			return;
+		}
+		s->ps->src = pa.src;
+		s->ps->dst = pa.dst;
+		s->ps->known = true;
+	} else if (getpeername(cfd, (struct sockaddr *)&peer, &l) == -1) {
+		memset(&peer, 0, sizeof(peer));
+	}
+	/* balance source hashes the address the header gave, as HAProxy does (LOCAL/UNKNOWN: the peer's) */
+	session_go(s, cfd, pa.known ? (struct sockaddr *)&s->ps->src : (struct sockaddr *)&peer, h->buf + hl,
+		   h->len - (size_t)hl);
+	free(h);
+}
+
+/* A connection was accepted on li (a slot is reserved): [PROXY header,] pick, connect, relay. */
+static void session_start(struct worker *w, struct listener *li, int cfd, const struct sockaddr_storage *src)
+{
+	struct session *s;
+
+	__atomic_fetch_add(&li->conn_total, 1, __ATOMIC_RELAXED);
+	s = calloc(1, sizeof(*s));
+	if (s && li->accept_proxy && !(s->hin = calloc(1, sizeof(*s->hin)))) {
+		free(s);
+		s = NULL;
+	}
+	if (!s) {
+		dlog_err("%s: cannot start a session: out of memory", li->name);
+		close_client(cfd);
+		release(w, li);
+		return;
+	}
+	s->w = w;
+	s->li = li;
+	s->cfd = cfd;
+	listener_ref(li);
+	__atomic_fetch_add(&w->nsess, 1, __ATOMIC_RELAXED);
+	s->next = w->sessions;
+	if (w->sessions)
+		w->sessions->prev = s;
+	w->sessions = s;
+	ev_timer_init(&s->ctimer, on_ctimer, s);
+	if (s->hin) {
+		/* HAProxy waits for the header as long as `timeout client` */
+		if (ev_fd_set(w->ev, cfd, EV_READ, on_header, s) == -1) {
+			header_failed(s, "cannot watch the connection");
+			return;
+		}
+		if (li->rconf.timeout_client)
+			ev_timer_arm(w->ev, &s->ctimer, li->rconf.timeout_client);
+		return;
+	}
+	session_go(s, cfd, (const struct sockaddr *)src, NULL, 0);
 }
 
 /* --- listening sockets -------------------------------------------------------------------------------- */
@@ -571,7 +742,7 @@ static void on_wakeup(struct ev *ev, void *arg)
 
 		for (; s; s = next) {
 			next = s->next;
-			if (quit || __atomic_load_n(&s->sv->kill_seq, __ATOMIC_RELAXED) != s->kill_seq) {
+			if (quit || (s->sv && __atomic_load_n(&s->sv->kill_seq, __ATOMIC_RELAXED) != s->kill_seq)) {
 				if (!quit)
 					dlog_info("%s/%s: session shut down (server marked down, shutdown-sessions)",
 						  s->li->name, s->sv->srv.name);

@@ -153,6 +153,7 @@ static struct listener *listener_build(const struct conf *conf, const struct con
 	li->timeout_connect = cl->timeout_connect;
 	li->retries = cl->retries;
 	li->redispatch = cl->redispatch;
+	li->accept_proxy = cl->accept_proxy;
 	li->rconf.mode = conf->relay;
 	li->rconf.timeout_client = cl->timeout_client;
 	li->rconf.timeout_server = cl->timeout_server;
@@ -199,6 +200,7 @@ static int listener_finish(const struct conf *conf, const struct conf_listener *
 		s->srv.backup = cs->backup;
 		s->srv.id = cs->id;
 		s->shutdown_sessions = cs->shutdown_sessions;
+		__atomic_store_n(&s->send_proxy, cs->send_proxy, __ATOMIC_RELAXED);
 		apply_check(s, cs);
 	}
 	if (server_assign_puids((struct server **)li->srv, li->nsrv, e, sizeof(e)) == -1) {

@@ -214,6 +214,7 @@ static int snap_build(struct observe *o, struct stats_snapshot *snap, struct sna
 		sl->conn_noserver = ld(&li->conn_noserver);
 		sl->retries = ld(&li->retries_total);
 		sl->redispatches = ld(&li->redispatches);
+		sl->proxy_errors = ld(&li->proxy_errors);
 		sl->bytes_in = ld(&li->bytes.c2s);
 		sl->bytes_out = ld(&li->bytes.s2c);
 		lb_counts(li->lb, &sl->active, &sl->backup, &lbgen);

@@ -94,6 +94,25 @@ static enum cio_want failed(struct check_conn *c, struct check_run *run, const c
 	return CIO_OK;
 }
 
+/*
+ * The TCP connection is up: check-send-proxy's header goes first (a fresh socket's send buffer takes its
+ * few bytes at once; anything short of that is the server's failure), then the engine is told.
+ */
+static enum cio_want connected(struct check_conn *c, struct check_run *run)
+{
+	if (c->pre && c->prelen) {
+		ssize_t w = send(c->fd, c->pre, c->prelen, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		c->pre = NULL;
+		if (w == -1)
+			return failed(c, run, "send", errno);
+		if ((size_t)w != c->prelen)
+			return failed(c, run, "send", EAGAIN);
+	}
+	check_on_connected(run);
+	return CIO_OK;
+}
+
 /* ---- life cycle ---------------------------------------------------------------------------------- */
 
 void check_io_init(struct check_conn *c)
@@ -151,10 +170,8 @@ enum cio_want check_io_connect(struct check_conn *c, struct check_run *run, cons
 	/* one policy for every check socket: each SEND is its own segment (HAProxy: TCP_NODELAY, no
 	 * MSG_MORE); a failure only costs a possible delayed-ACK wait, never the verdict */
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, (struct sockaddr *)&ss, salen) == 0) {
-		check_on_connected(run);
-		return CIO_OK;
-	}
+	if (connect(c->fd, (struct sockaddr *)&ss, salen) == 0)
+		return connected(c, run);
 	if (errno != EINPROGRESS)
 		return failed(c, run, "connect", errno);
 	/*
@@ -162,10 +179,8 @@ enum cio_want check_io_connect(struct check_conn *c, struct check_run *run, cons
 	 * One getpeername() says so and lets the first SEND go out now, instead of a poller round for
 	 * writability. A refused connect is still reported by the poller, as L4CON at the connect step.
 	 */
-	if (net_peer_known(c->fd)) {
-		check_on_connected(run);
-		return CIO_OK;
-	}
+	if (net_peer_known(c->fd))
+		return connected(c, run);
 	c->op = CIO_OP_CONNECT;
 	return CIO_WANT_WRITE;
 }
@@ -269,8 +284,7 @@ enum cio_want check_io_resume(struct check_conn *c, struct check_run *run, bool 
 		if (err)
 			return failed(c, run, "connect", err);
 		c->op = CIO_OP_NONE;
-		check_on_connected(run);
-		return CIO_OK;
+		return connected(c, run);
 	case CIO_OP_SEND:
 		return send_rest(c, run);
 	case CIO_OP_RECV:

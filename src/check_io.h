@@ -78,6 +78,9 @@ struct check_conn {
 	bool linger;                    /* close this connection with FIN (connect rule's linger) */
 	const unsigned char *out;       /* SEND bytes not written yet (owned by the run or the recipe) */
 	size_t outlen;
+	const unsigned char *pre;       /* sent as soon as the next connect completes, then forgotten: the PROXY
+					 * header of check-send-proxy (the driver's memory); NULL: none */
+	size_t prelen;
 	int local_err;                  /* errno of the last CIO_LOCAL, 0 when none */
 	const char *local_op;           /* the call that failed locally ("socket", "connect", ...), static */
 };

@@ -85,6 +85,9 @@ struct relay {
 	relay_end_cb end;         /* called once when the session ends; may free the relay */
 	relay_retry_cb retry;     /* optional: a failed connect goes here instead of ending the session */
 	void *arg;                /* passed to end and retry */
+	const unsigned char *pre; /* optional: bytes sent to the server before the client's (a PROXY header);
+				   * the caller's memory, valid until the session ends or a new one is set */
+	uint16_t pre_len, pre_off; /* pre[pre_off..pre_len) is still to be sent */
 	int err;                  /* errno behind an *_ERROR or CONNECT end, 0 otherwise */
 	bool started;             /* relay_start() done */
 	bool connecting;          /* the server socket's connect() may still be in progress */

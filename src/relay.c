@@ -173,6 +173,12 @@ static size_t dir_pending(const struct relay_dir *d)
 	return (size_t)(d->len - d->off) + d->in_pipe;
 }
 
+/* What direction i still has to write, the preamble included. */
+static size_t pending(const struct relay *r, int i)
+{
+	return dir_pending(&r->d[i]) + (i == 0 ? (size_t)(r->pre_len - r->pre_off) : 0);
+}
+
 /* Where the next idle deadline is, 0 when neither timeout is set. */
 static uint64_t next_deadline(const struct relay *r)
 {
@@ -403,8 +409,24 @@ static int dir_pump(struct relay *r, int i, bool can_read, bool can_write)
 				return -1;
 			}
 		}
+		/* The preamble (PROXY header) goes first, coalesced with what follows when there is more. */
+		if (i == 0 && r->pre_off < r->pre_len && to != -1) {
+			n = send(to, r->pre + r->pre_off, (size_t)(r->pre_len - r->pre_off),
+				 MSG_NOSIGNAL | MSG_DONTWAIT | (dir_pending(d) > 0 ? MSG_MORE : 0));
+			if (n > 0) {
+				r->pre_off = (uint16_t)(r->pre_off + n);
+				server_up(r, to);
+				touch(r, to);
+				progress = true;
+			} else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+				can_write = false;
+			} else {
+				end_error(r, to);
+				return -1;
+			}
+		}
 		/* Optimistic write: the destination is usually writable, which saves an epoll round trip. */
-		if (dir_pending(d) > 0 && to != -1) {
+		if (dir_pending(d) > 0 && to != -1 && !(i == 0 && r->pre_off < r->pre_len)) {
 			n = dir_flush(r, i);
 			if (n > 0) {
 				server_up(r, to);
@@ -420,7 +442,7 @@ static int dir_pump(struct relay *r, int i, bool can_read, bool can_write)
 		}
 		/* Forward the FIN only once every byte before it has been written, and not to a server still
 		 * connecting: shutdown() would abort the connect. */
-		if (d->eof && !d->shut && dir_pending(d) == 0 && to != -1 && !(to == r->sfd && r->connecting)) {
+		if (d->eof && !d->shut && pending(r, i) == 0 && to != -1 && !(to == r->sfd && r->connecting)) {
 			d->shut = true;
 			pipe_put(r->pool, d->pipe, false);
 			buf_put(r->pool, d);
@@ -452,7 +474,7 @@ static int update_masks(struct relay *r)
 		cm |= EV_WRITE;
 	if (!s2c->eof && !s2c->full && s2c->len != RELAY_BUFSIZE)
 		sm |= EV_READ;
-	if (dir_pending(c2s) > 0 || (r->connecting && c2s->eof && !c2s->shut))
+	if (pending(r, 0) > 0 || (r->connecting && c2s->eof && !c2s->shut))
 		sm |= EV_WRITE; /* bytes to write, or a FIN to forward once the connect completes */
 	if (ev_fd_mask(r->ev, r->cfd, cm) == -1 || (r->sfd != -1 && ev_fd_mask(r->ev, r->sfd, sm) == -1))
 		return -1;
@@ -505,6 +527,7 @@ void relay_connect_failed(struct relay *r, int e)
 	close(r->sfd);
 	r->sfd = -1;
 	r->connecting = false;
+	r->pre_off = 0;
 	if (update_masks(r) == -1) {
 		relay_end(r, RELAY_END_RESOURCE);
 		return;
@@ -515,6 +538,29 @@ void relay_connect_failed(struct relay *r, int e)
 void relay_set_retry(struct relay *r, relay_retry_cb cb)
 {
 	r->retry = cb;
+}
+
+void relay_set_preamble(struct relay *r, const unsigned char *buf, size_t len)
+{
+	r->pre = buf;
+	r->pre_len = (uint16_t)MIN(len, (size_t)UINT16_MAX);
+	r->pre_off = 0;
+}
+
+int relay_preload(struct relay *r, const unsigned char *buf, size_t len)
+{
+	struct relay_dir *d = &r->d[0];
+
+	if (len == 0)
+		return 0;
+	BUG_ON(len > RELAY_BUFSIZE || d->buf != NULL);
+	d->buf = buf_get(r->pool);
+	if (!d->buf)
+		return -1;
+	memcpy(d->buf, buf, len);
+	d->off = 0;
+	d->len = (uint16_t)len;
+	return 0;
 }
 
 void relay_set_server(struct relay *r, int sfd)

@@ -63,6 +63,18 @@ void relay_set_retry(struct relay *r, relay_retry_cb cb);
  * retry callback again), so the caller must not touch r afterwards. The relay must be started.
  */
 void relay_set_server(struct relay *r, int sfd);
+/*
+ * Bytes the next server connection receives before any byte of the client (HAProxy's send-proxy):
+ * call before relay_set_server() (and again before each retry's: a failed connect rewinds it). Not
+ * counted in the byte counters. buf stays the caller's and must live as long as the session.
+ */
+void relay_set_preamble(struct relay *r, const unsigned char *buf, size_t len);
+/*
+ * Client bytes already read by the caller (what followed a PROXY header), relayed before anything
+ * read from the client socket. At most RELAY_BUFSIZE bytes; call before relay_start(). 0, or -1 when no
+ * buffer could be had.
+ */
+int relay_preload(struct relay *r, const unsigned char *buf, size_t len);
 /* Registers both fds and starts moving bytes. 0, or -1 with errno (the caller then calls relay_kill). */
 int relay_start(struct relay *r);
 /*

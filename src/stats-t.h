@@ -85,6 +85,7 @@ struct stats_listener {
 	int maxconn;
 	uint64_t conn_cur, conn_total, conn_noserver;
 	uint64_t retries, redispatches; /* backend wretr / wredis */
+	uint64_t proxy_errors;  /* clients closed for a bad PROXY header (accept_proxy) */
 	uint64_t bytes_in, bytes_out;
 	unsigned active, backup; /* usable servers in the balancer's table */
 	const struct stats_server *srv;

@@ -365,7 +365,8 @@ int stats_render_json(const struct stats_snapshot *s, struct buf *b)
 		rc |= jnum(b, "total", li->conn_total, true);
 		rc |= jnum(b, "no_server", li->conn_noserver, true);
 		rc |= jnum(b, "retries", li->retries, true);
-		rc |= jnum(b, "redispatches", li->redispatches, false);
+		rc |= jnum(b, "redispatches", li->redispatches, true);
+		rc |= jnum(b, "proxy_errors", li->proxy_errors, false);
 		rc |= buf_append_str(b, "},\"bytes\":{");
 		rc |= jnum(b, "in", li->bytes_in, true);
 		rc |= jnum(b, "out", li->bytes_out, false);
@@ -583,6 +584,11 @@ int stats_render_prometheus(const struct stats_snapshot *s, struct buf *b)
 			"Connect attempts retried on the same server after a failure (HAProxy backend wretr).");
 	for (i = 0; i < s->nli; i++)
 		rc |= prom_u(b, "recheck_listener_retries_total", s->li[i].name, NULL, NULL, NULL, s->li[i].retries);
+	rc |= prom_head(b, "recheck_listener_proxy_errors_total", "counter",
+			"Clients closed for a malformed, truncated or late PROXY protocol header (accept_proxy).");
+	for (i = 0; i < s->nli; i++)
+		rc |= prom_u(b, "recheck_listener_proxy_errors_total", s->li[i].name, NULL, NULL, NULL,
+			     s->li[i].proxy_errors);
 	rc |= prom_head(b, "recheck_listener_redispatches_total", "counter",
 			"Sessions moved to another server after a failed connect (HAProxy backend wredis).");
 	for (i = 0; i < s->nli; i++)
