@@ -173,18 +173,17 @@ static void malformed(void **state)
 		"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\r",
 		"PROXY UNKNOWN extra\r\n",
 		"proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n",
-		"\r\n\r\n\x00\r\nQUIT\n\x10",
 	};
+	static const unsigned char v2_version1[16] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51,
+						      0x55, 0x49, 0x54, 0x0A, 0x11, 0x11, 0x00, 0x00};
 	char longline[200];
 	struct pp_addrs a;
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		size_t n = i == ARRAY_SIZE(bad) - 1 ? 16 : strlen(bad[i]);
-
-		if (pp_parse((const unsigned char *)bad[i], n, &a) != -1)
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		if (pp_parse((const unsigned char *)bad[i], strlen(bad[i]), &a) != -1)
 			fail_msg("accepted: %s", bad[i]);
-	}
+	assert_int_equal(pp_parse(v2_version1, sizeof(v2_version1), &a), -1);
 	/* no CRLF within 107 bytes */
 	memset(longline, '1', sizeof(longline));
 	memcpy(longline, "PROXY TCP4 ", 11);
