@@ -20,6 +20,18 @@
 #include "util.h"
 
 /* HAProxy's tcpcheck_eval_expect() for string / binary / rstring / rbinary. */
+/* The status a failed expect reports: its error-status, HAProxy's L7RSP by default. */
+static enum check_status err_status(const struct step *s)
+{
+	if (!strcmp(s->error_status, "L7STS"))
+		return CHECK_L7STS;
+	if (!strcmp(s->error_status, "L6RSP"))
+		return CHECK_L6RSP;
+	if (!strcmp(s->error_status, "L4CON"))
+		return CHECK_L4CON;
+	return CHECK_L7RSP;
+}
+
 static enum check_eval eval_expect(struct check_run *run, int idx)
 {
 	const struct step *s = &run->recipe->steps[idx];
@@ -78,10 +90,10 @@ static enum check_eval eval_expect(struct check_run *run, int idx)
 		break;
 	}
 	if (s->comment)
-		check_conclude(run, CHECK_L7RSP, idx + 1, idx, "TCPCHK %s%s at step %d comment: '%s'",
+		check_conclude(run, err_status(s), idx + 1, idx, "TCPCHK %s%s at step %d comment: '%s'",
 			       match ? "matched unwanted content" : "did not match content", what, idx + 1, s->comment);
 	else
-		check_conclude(run, CHECK_L7RSP, idx + 1, idx, "TCPCHK %s%s at step %d",
+		check_conclude(run, err_status(s), idx + 1, idx, "TCPCHK %s%s at step %d",
 			       match ? "matched unwanted content" : "did not match content", what, idx + 1);
 	return CHECK_EVAL_STOP;
 }
@@ -149,10 +161,10 @@ static bool recv_outcome(struct check_run *run)
 
 		check_fill_rule(run, idx);
 		if (s->comment)
-			check_conclude(run, CHECK_L7RSP, idx + 1, idx,
+			check_conclude(run, err_status(s), idx + 1, idx,
 				       "TCPCHK got an empty response at step %d comment: '%s'", idx + 1, s->comment);
 		else
-			check_conclude(run, CHECK_L7RSP, idx + 1, idx, "TCPCHK got an empty response at step %d",
+			check_conclude(run, err_status(s), idx + 1, idx, "TCPCHK got an empty response at step %d",
 				       idx + 1);
 		return false;
 	}

@@ -73,6 +73,9 @@ static int status_opt(struct imp *im, const struct haproxy_word *kw, const struc
 {
 	if (!arg)
 		return haproxy_import_fail(im, "'%s' expects a status", haproxy_import_ws(kw));
+	if (haproxy_word_is(kw, "error-status") && !strcasecmp(haproxy_import_ws(arg), "L7OKC"))
+		return haproxy_import_fail(im, "'error-status L7OKC' (a failure that counts as a conditional success) "
+		                           "is not supported by recheck");
 	if (haproxy_word_is(kw, "ok-status") && strcasecmp(haproxy_import_ws(arg), "L7OK") &&
 	    strcasecmp(haproxy_import_ws(arg), "L6OK") && strcasecmp(haproxy_import_ws(arg), "L4OK"))
 		return haproxy_import_fail(im,
@@ -275,7 +278,7 @@ static const struct {
  * advances *i past its argument), 0 when not, -1 on error.
  */
 int haproxy_import_expect_opt(struct imp *im, const struct haproxy_line *l, size_t *i, int *min_recv,
-                              char **comment)
+                              char **comment, char *error_status)
 {
 	const struct haproxy_word *w = &l->w[*i], *arg = *i + 1 < l->n ? &l->w[*i + 1] : NULL;
 
@@ -289,6 +292,15 @@ int haproxy_import_expect_opt(struct imp *im, const struct haproxy_line *l, size
 			return haproxy_import_fail(im, "'comment' expects a message");
 		if (haproxy_import_set_comment(im, comment, arg) == -1)
 			return -1;
+	} else if (error_status && haproxy_word_is(w, "error-status") && arg &&
+	           (!strcasecmp(haproxy_import_ws(arg), "L7RSP") || !strcasecmp(haproxy_import_ws(arg), "L7STS") ||
+	            !strcasecmp(haproxy_import_ws(arg), "L6RSP") || !strcasecmp(haproxy_import_ws(arg), "L4CON"))) {
+		/* tcp-check: the status a failure reports, kept in the step */
+		size_t k;
+
+		for (k = 0; k < 5; k++)
+			error_status[k] = (char)toupper((unsigned char)haproxy_import_ws(arg)[k]);
+		error_status[5] = '\0';
 	} else if (haproxy_word_is(w, "ok-status") || haproxy_word_is(w, "error-status") ||
 	           haproxy_word_is(w, "tout-status")) {
 		if (status_opt(im, w, arg) == -1)
@@ -338,7 +350,7 @@ static int tcp_expect(struct imp *im, const struct haproxy_line *l)
 	for (i = 2; i < l->n; i++) {
 		const char *kw;
 
-		rc = haproxy_import_expect_opt(im, l, &i, &s->min_recv, &s->comment);
+		rc = haproxy_import_expect_opt(im, l, &i, &s->min_recv, &s->comment, s->error_status);
 		if (rc == -1)
 			return -1;
 		if (rc == 1)

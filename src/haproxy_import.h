@@ -40,7 +40,7 @@ int haproxy_import_comment(struct imp *im, const struct haproxy_line *l, const c
 int haproxy_import_env_ok(struct imp *im, const struct haproxy_word *w, bool allowed);
 /* min-recv / comment / *-status options of an expect: 1 when w[*i] was one (and *i moved), 0, or -1. */
 int haproxy_import_expect_opt(struct imp *im, const struct haproxy_line *l, size_t *i, int *min_recv,
-                              char **comment);
+                              char **comment, char *error_status);
 /* Strips '!' prefixes ('!string' or '! string'); returns the match keyword or NULL. */
 const char *haproxy_import_negations(const struct haproxy_line *l, size_t *i, bool *negate, bool *any);
 

@@ -505,6 +505,9 @@ static int add_step(struct imp *im, enum step_type t, enum expect_match m, const
 
 	if (!s)
 		return -1;
+	/* the expects of the protocol checks report a wrong reply as L7STS, except SMTP's greeting */
+	if (t == STEP_EXPECT && !(data && !strcmp(data, "^[0-9]{3}[ \r]")))
+		snprintf(s->error_status, sizeof(s->error_status), "L7STS");
 	s->match = m;
 	s->min_recv = min_recv;
 	s->linger = linger;
@@ -519,8 +522,7 @@ static int builtin(struct imp *im, const struct eff *e)
 	if (e->mode == CHK_REDIS)
 		return add_step(im, STEP_SEND, 0, "*1\r\n$4\r\nPING\r\n", -1, false) ||
 		       add_step(im, STEP_EXPECT, EXPECT_STRING, "+PONG\r\n", -1, false) ||
-		       buf_printf(&im->notes, "%sexpanded 'option redis-check' at line %d as HAProxy does; a wrong "
-		                  "reply is L7STS in HAProxy", im->notes.len ? "; " : "import: ", e->opt->mode_line);
+		       buf_printf(&im->notes, "%sexpanded 'option redis-check' at line %d as HAProxy does", im->notes.len ? "; " : "import: ", e->opt->mode_line);
 	snprintf(cmd, sizeof(cmd), "%s\r\n", e->opt->smtp_cmd);
 	im->conn_default[im->nconn_default++] = 0; /* tcpcheck.c: "connect default linger" */
 	return add_step(im, STEP_CONNECT, 0, NULL, -1, true) ||
@@ -528,8 +530,7 @@ static int builtin(struct imp *im, const struct eff *e)
 	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^2[0-9]{2}[ \r]", 4, false) ||
 	       add_step(im, STEP_SEND, 0, cmd, -1, false) ||
 	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^2[0-9]{2}[- \r]", 4, false) ||
-	       buf_printf(&im->notes, "%sexpanded 'option smtpchk' at line %d as HAProxy does; a wrong reply "
-	                  "code is L7STS in HAProxy", im->notes.len ? "; " : "import: ", e->opt->mode_line);
+	       buf_printf(&im->notes, "%sexpanded 'option smtpchk' at line %d as HAProxy does", im->notes.len ? "; " : "import: ", e->opt->mode_line);
 }
 
 struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name, const char *section,

@@ -235,7 +235,7 @@ static int http_expect(struct imp *im, const struct haproxy_line *l)
 	for (i = 2; i < l->n; i++) {
 		const char *kw;
 
-		rc = haproxy_import_expect_opt(im, l, &i, &e->min_recv, &e->comment);
+		rc = haproxy_import_expect_opt(im, l, &i, &e->min_recv, &e->comment, NULL);
 		if (rc == -1)
 			return -1;
 		if (rc == 1)

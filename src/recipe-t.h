@@ -62,6 +62,7 @@ struct step {
 	enum expect_match match;
 	bool negate;            /* '!': the step passes when the pattern is NOT found */
 	int min_recv;           /* -1 (HAProxy's default) or the bytes to wait for before concluding */
+	char error_status[8];   /* HAProxy's error-status: L7RSP (""), L7STS, L6RSP or L4CON on a failure */
 
 	/* Payload: bytes to send, the string/binary pattern, or the regex source. Owned; always followed
 	 * by a NUL that len does not count, so text payloads can be used as C strings. */

@@ -280,6 +280,10 @@ static int export_step(const struct step *s, const struct step *tls, size_t idx,
 			word_str(&l, "min-recv");
 			word_str(&l, num);
 		}
+		if (s->error_status[0]) {
+			word_str(&l, "error-status");
+			word_str(&l, s->error_status);
+		}
 		if (s->negate)
 			word_str(&l, "!");
 		switch (s->match) {

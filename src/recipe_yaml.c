@@ -187,7 +187,8 @@ static const char *const step_keys[] = {"connect", "send", "send-binary", "expec
 					 "secret", NULL};
 static const char *const tls_keys[] = {"sni", "verify", "alpn", "ca", NULL};
 static const char *const connect_keys[] = {"port", "linger", NULL};
-static const char *const expect_keys[] = {"string", "binary", "rstring", "rbinary", "min-recv", "negate", NULL};
+static const char *const expect_keys[] = {"string", "binary", "rstring", "rbinary", "min-recv", "negate",
+					  "error-status", NULL};
 
 static int load_expect_opts(struct ysink *l, const struct ynode *m, const char *ctx, int *min_recv, bool *negate)
 {
@@ -351,6 +352,18 @@ static int load_step(struct ysink *l, struct recipe *r, const struct ynode *m, s
 			return YERR(l, act, "%s: expect needs one of string, binary, rstring, rbinary", ctx);
 		if (load_expect_opts(l, act, ctx, &s->min_recv, &s->negate) == -1)
 			return -1;
+		if ((v = ytree_get(act, "error-status"))) {
+			char *st = NULL;
+
+			if (get_str(l, v, ctx, "error-status", &st) == -1)
+				return -1;
+			if (strcmp(st, "L7RSP") && strcmp(st, "L7STS") && strcmp(st, "L6RSP") && strcmp(st, "L4CON")) {
+				free(st);
+				return YERR(l, v, "%s: error-status: expected L7RSP, L7STS, L6RSP or L4CON", ctx);
+			}
+			snprintf(s->error_status, sizeof(s->error_status), "%s", st);
+			free(st);
+		}
 		if (s->match == EXPECT_BINARY)
 			return get_hex(l, pat, ctx, "binary", &s->data, &s->len);
 		return get_payload(l, pat, ctx, pname, &s->data, &s->len);

@@ -392,6 +392,8 @@ static int emit_step(struct yemit *y, const struct step *s, size_t idx)
 		}
 		if (s->min_recv != -1 && kv_int(y, "min-recv", s->min_recv) == -1)
 			return -1;
+		if (s->error_status[0] && kv_str(y, "error-status", s->error_status, false) == -1)
+			return -1;
 		if (s->negate && kv_true(y, "negate") == -1)
 			return -1;
 		if (map_end(y) == -1)

@@ -381,8 +381,8 @@ static void comments_and_numbering(void **state)
 	assert_true(r->steps[2].negate);
 	assert_string_equal(r->steps[3].comment, "last");
 	assert_int_equal(r->steps[3].min_recv, 4);
-	assert_non_null(r->notes);
-	assert_non_null(strstr(r->notes, "error-status L7STS"));
+	/* a tcp-check error-status is kept: the status a failure reports */
+	assert_string_equal(r->steps[3].error_status, "L7STS");
 	recipe_free(r);
 }
 
@@ -585,6 +585,7 @@ static void builtin_checks(void **state)
 	assert_int_equal(r->nsteps, 2);
 	assert_memory_equal(r->steps[0].data, "*1\r\n$4\r\nPING\r\n", 14);
 	assert_string_equal((char *)r->steps[1].data, "+PONG\r\n");
+	assert_string_equal(r->steps[1].error_status, "L7STS");
 	recipe_free(r);
 	r = imp("backend b\n  option smtpchk EHLO mail.example\n");
 	assert_non_null(r);
@@ -592,6 +593,8 @@ static void builtin_checks(void **state)
 	assert_true(r->steps[0].linger);
 	assert_string_equal((char *)r->steps[3].data, "EHLO mail.example\r\n");
 	assert_int_equal(r->steps[4].min_recv, 4);
+	assert_string_equal(r->steps[1].error_status, "");
+	assert_string_equal(r->steps[2].error_status, "L7STS");
 	recipe_free(r);
 	r = imp("backend b\n  option smtpchk\n");
 	assert_non_null(r);
