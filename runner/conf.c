@@ -531,6 +531,18 @@ static int listener_hash_type(struct ctx *c, const struct ynode *v, const char *
 	return 0;
 }
 
+static int listener_maxconn(struct ctx *c, const struct ynode *v, const char *key, void *obj)
+{
+	struct conf_listener *li = obj;
+	long n;
+
+	if (get_long(c, v, key, 1, 1000000, &n) == -1)
+		return -1;
+	li->maxconn = (int)n;
+	li->maxconn_set = true;
+	return 0;
+}
+
 static const struct key timeout_keys[] = {
 	KEY_DUR("client", struct conf_listener, timeout_client, 0),
 	KEY_DUR("server", struct conf_listener, timeout_server, 0),
@@ -543,7 +555,7 @@ static const struct key listener_keys[] = {
 	KEY_FN("balance", listener_balance),
 	KEY_FN("hash_type", listener_hash_type),
 	KEY_BOOL("allbackups", struct conf_listener, allbackups),
-	KEY_INT("maxconn", struct conf_listener, maxconn, 1, 1000000),
+	KEY_FN("maxconn", listener_maxconn),
 	KEY_SECTION("timeouts", timeout_keys),
 	KEY_LATER("check"),
 	KEY_LATER("servers"),
@@ -624,8 +636,22 @@ static int stats_bind(struct ctx *c, const struct ynode *v, const char *key, voi
 	return 0;
 }
 
+static int stats_socket(struct ctx *c, const struct ynode *v, const char *key, void *obj)
+{
+	struct conf *cf = obj;
+
+	if (get_str(c, v, key, &cf->stats_socket) == -1)
+		return -1;
+	if (cf->stats_socket[0] != '/')
+		return bad(c, v, "%s: '%s' is not an absolute path", key, cf->stats_socket);
+	if (strlen(cf->stats_socket) >= CONF_SOCKET_PATH_MAX)
+		return bad(c, v, "%s: longer than %d bytes (a UNIX socket path's limit)", key, CONF_SOCKET_PATH_MAX - 1);
+	return 0;
+}
+
 static const struct key stats_keys[] = {
 	KEY_FN("bind", stats_bind),
+	KEY_FN("socket", stats_socket),
 };
 
 static int top_stats(struct ctx *c, const struct ynode *v, const char *key, void *obj)
@@ -638,6 +664,57 @@ static int top_stats(struct ctx *c, const struct ynode *v, const char *key, void
 
 static const struct choice relay_choices[] = {{"splice", RELAY_SPLICE}, {"copy", RELAY_COPY}, {NULL, 0}};
 static const struct choice log_choices[] = {{"stderr", CONF_LOG_STDERR}, {"syslog", CONF_LOG_SYSLOG}, {NULL, 0}};
+static const struct choice logf_choices[] = {
+	{"tcplog", CONF_LOGF_TCPLOG}, {"json", CONF_LOGF_JSON}, {"off", CONF_LOGF_OFF}, {NULL, 0}};
+static const struct choice syslogf_choices[] = {{"rfc3164", 0}, {"rfc5424", 1}, {NULL, 0}};
+static const struct choice facility_choices[] = {
+	{"kern", 0},    {"user", 1},    {"mail", 2},    {"daemon", 3},  {"auth", 4},    {"syslog", 5},
+	{"lpr", 6},     {"news", 7},    {"uucp", 8},    {"cron", 9},    {"auth2", 10},  {"ftp", 11},
+	{"ntp", 12},    {"audit", 13},  {"alert", 14},  {"cron2", 15},  {"local0", 16}, {"local1", 17},
+	{"local2", 18}, {"local3", 19}, {"local4", 20}, {"local5", 21}, {"local6", 22}, {"local7", 23},
+	{NULL, 0}};
+
+/* log.target: "stderr" or "udp://HOST:PORT" (a syslog server, as HAProxy's `log HOST:PORT`). */
+static int log_target(struct ctx *c, const struct ynode *v, const char *key, void *obj)
+{
+	struct conf *cf = obj;
+	char e[ERR_LEN];
+
+	if (want(c, v, YN_SCALAR, key) == -1)
+		return -1;
+	if (strcmp(v->val, "stderr") == 0) {
+		cf->log_udp = false;
+		return 0;
+	}
+	if (strncmp(v->val, "udp://", 6) != 0)
+		return bad(c, v, "%s: expected stderr or udp://HOST:PORT, not '%s'", key, v->val);
+	if (net_parse_addr(v->val + 6, &cf->log_addr, &cf->log_addrlen, e, sizeof(e)) == -1)
+		return bad(c, v, "%s: %s", key, e);
+	cf->log_udp = true;
+	return 0;
+}
+
+static const struct key log_keys[] = {
+	KEY_CHOICE("daemon", struct conf, log, log_choices),
+	KEY_CHOICE("format", struct conf, log_format, logf_choices),
+	KEY_FN("target", log_target),
+	KEY_CHOICE("facility", struct conf, log_facility, facility_choices),
+	KEY_CHOICE("syslog_format", struct conf, log_rfc5424, syslogf_choices),
+};
+
+/* `log: stderr|syslog` (daemon messages, the old form) or a mapping with the connection log too. */
+static int top_log(struct ctx *c, const struct ynode *v, const char *key, void *obj)
+{
+	struct conf *cf = obj;
+	int val = 0;
+
+	if (v->type == YN_MAP)
+		return WALK(c, v, key, log_keys, obj);
+	if (get_choice(c, v, key, log_choices, &val) == -1)
+		return -1;
+	cf->log = (enum conf_log)val;
+	return 0;
+}
 
 static const struct key top_keys[] = {
 	KEY_INT("threads", struct conf, threads, 1, CONF_MAX_THREADS),
@@ -647,7 +724,7 @@ static const struct key top_keys[] = {
 	KEY_STR("group", struct conf, group),
 	KEY_BOOL("allow_root", struct conf, allow_root),
 	KEY_CHOICE("relay", struct conf, relay, relay_choices),
-	KEY_CHOICE("log", struct conf, log, log_choices),
+	KEY_FN("log", top_log),
 	KEY_DUR("drain_timeout", struct conf, drain_timeout, 0),
 };
 
@@ -662,9 +739,10 @@ static int parse_root(struct ctx *c, const struct ynode *root)
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	cf->threads = cpus < 1 ? 1 : (int)MIN(cpus, CONF_MAX_THREADS);
 	cf->drain_timeout = 10000;
+	cf->log_facility = 16; /* local0 */
 	if (WALK(c, root, "", top_keys, cf) == -1)
 		return -1;
-	if (cf->stats && !cf->stats_bind) {
+	if (cf->stats && !cf->stats_bind && !cf->stats_socket) {
 		cf->stats_bind = strdup("127.0.0.1:8404");
 		if (!cf->stats_bind)
 			return bad(c, root, "out of memory");
@@ -785,6 +863,7 @@ void conf_free(struct conf *c)
 	free(c->recipes);
 	free(c->recipe_paths);
 	free(c->stats_bind);
+	free(c->stats_socket);
 	free(c->user);
 	free(c->group);
 	free(c->file);

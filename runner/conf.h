@@ -24,6 +24,7 @@ struct recipe;
 #define CONF_MAX_LISTENERS 256
 #define CONF_MAX_SERVERS   1024       /* per listener */
 #define CONF_MAX_THREADS   64
+#define CONF_SOCKET_PATH_MAX 108     /* sizeof(sun_path) */
 #define CONF_NAME_MAX      64         /* bytes of a listener or server name (server-t.h's cap) */
 
 enum conf_hash {
@@ -76,6 +77,7 @@ struct conf_listener {
 	bool avalanche;        /* hash_type "... avalanche" modifier */
 	bool allbackups;       /* option allbackups */
 	int maxconn;           /* concurrent client connections; accepting pauses at this count */
+	bool maxconn_set;      /* written in the file (else the default, which start-up fits to the fd limit) */
 	uint64_t timeout_client;  /* ms, 0: none */
 	uint64_t timeout_server;  /* ms, 0: none */
 	uint64_t timeout_connect; /* ms */
@@ -93,7 +95,8 @@ struct conf {
 	char *file;            /* path it was loaded from, owned */
 	int threads;           /* worker threads, default: online CPUs (at most CONF_MAX_THREADS) */
 	bool stats;            /* a `stats:` section is present */
-	char *stats_bind;      /* owned; default "127.0.0.1:8404" */
+	char *stats_bind;      /* owned; default "127.0.0.1:8404" unless only `socket` is given */
+	char *stats_socket;    /* owned or NULL: the runtime API's UNIX socket path (stats.socket) */
 	struct sockaddr_storage stats_addr;
 	socklen_t stats_addrlen;
 	struct conf_listener *listeners; /* owned array */

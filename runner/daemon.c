@@ -7,12 +7,16 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "cli.h"
 #include "dlog.h"
 #include "ev.h"
 #include "lb.h"
@@ -51,7 +55,7 @@ struct server_status daemon_check_result(struct daemon *d, struct listener *li, 
 	struct server_status st;
 	unsigned act = 0, bck = 0;
 	uint64_t gen;
-	int rc = 0, i;
+	int rc = 0;
 
 	st = lb_check_result(li->lb, &s->srv, res, now_ms(), &rc);
 	if (rc == -1)
@@ -63,31 +67,107 @@ struct server_status daemon_check_result(struct daemon *d, struct listener *li, 
 		    s->srv.backup ? "Backup server" : "Server", li->name, s->srv.name, server_state_name(st.new_state),
 		    reason ? reason : "-", act, bck,
 		    st.new_state == SRV_ST_STOPPED && s->conn_cur ? " Sessions may be affected." : "");
-	if (st.new_state == SRV_ST_STOPPED && s->shutdown_sessions) {
-		__atomic_fetch_add(&s->kill_seq, 1, __ATOMIC_RELAXED);
-		for (i = 0; i < d->nworkers; i++)
-			frontend_post_scan_kill(&d->workers[i]);
-	}
+	if (st.new_state == SRV_ST_STOPPED && s->shutdown_sessions)
+		daemon_shutdown_sessions(d, s);
 	return st;
+}
+
+/* HAProxy's tail of a state-change log line: what is left to serve. */
+static void log_change(struct listener *li, struct rserver *s, const char *what)
+{
+	unsigned act = 0, bck = 0;
+	uint64_t gen;
+
+	lb_counts(li->lb, &act, &bck, &gen);
+	dlog_notice("%s %s/%s %s. %u active and %u backup servers online.%s", s->srv.backup ? "Backup Server" : "Server",
+		    li->name, s->srv.name, what, act, bck,
+		    act + bck == 0 ? " The listener has no server available!" : "");
+}
+
+static void rebuild_failed(struct listener *li, int rc)
+{
+	if (rc == -1)
+		dlog_err("%s: out of memory rebuilding the balancer; the previous table stays", li->name);
 }
 
 struct server_status daemon_set_maint(struct daemon *d, struct listener *li, struct rserver *s, bool maint)
 {
 	struct server_status st;
-	unsigned act = 0, bck = 0;
-	uint64_t gen;
+	unsigned before = s->srv.admin;
 	int rc = 0;
 
-	st = lb_set_maint(li->lb, &s->srv, maint, now_ms(), &rc);
-	if (rc == -1)
-		dlog_err("%s: out of memory rebuilding the balancer; the previous table stays", li->name);
-	if (st.changed) {
-		lb_counts(li->lb, &act, &bck, &gen);
-		dlog_notice("Server %s/%s is %s maintenance. %u active and %u backup servers left.", li->name,
-			    s->srv.name, maint ? "going into" : "leaving", act, bck);
-	}
 	(void)d;
+	st = lb_set_maint(li->lb, &s->srv, maint, now_ms(), &rc);
+	rebuild_failed(li, rc);
+	if (before != s->srv.admin)
+		log_change(li, s, maint ? "is going DOWN for maintenance" : "is leaving forced maintenance");
 	return st;
+}
+
+struct server_status daemon_set_drain(struct daemon *d, struct listener *li, struct rserver *s, bool drain)
+{
+	struct server_status st;
+	unsigned before = s->srv.admin;
+	int rc = 0;
+
+	(void)d;
+	st = lb_set_drain(li->lb, &s->srv, drain, now_ms(), &rc);
+	rebuild_failed(li, rc);
+	if (before != s->srv.admin)
+		log_change(li, s, drain ? "enters drain state" : "leaves drain state");
+	return st;
+}
+
+struct server_status daemon_force_health(struct daemon *d, struct listener *li, struct rserver *s, enum srv_state state)
+{
+	struct server_status st;
+	int rc = 0;
+
+	st = lb_force_health(li->lb, &s->srv, state, now_ms(), &rc);
+	rebuild_failed(li, rc);
+	if (st.changed) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "is %s (forced by the runtime API)", server_state_name(state));
+		log_change(li, s, what);
+		if (state == SRV_ST_STOPPED && s->shutdown_sessions)
+			daemon_shutdown_sessions(d, s);
+	}
+	return st;
+}
+
+int daemon_set_weight(struct daemon *d, struct listener *li, struct rserver *s, unsigned weight, char *err,
+		      size_t errlen)
+{
+	(void)d;
+	if (weight > SERVER_WEIGHT_MAX) {
+		set_err(err, errlen, "Absolute weight can only be between 0 and 256 inclusive.");
+		return -1;
+	}
+	if (li->conf->hash != CONF_HASH_CONSISTENT && weight != 0 && weight != s->iweight) {
+		set_err(err, errlen, "Backend is using a static LB algorithm and only accepts weights '0%%' and '100%%'.");
+		return -1;
+	}
+	if (weight == s->srv.weight) {
+		s->rt_weight = weight != s->iweight;
+		return 0;
+	}
+	if (lb_set_weight(li->lb, &s->srv, weight) == -1) {
+		set_err(err, errlen, "Out of memory.");
+		return -1;
+	}
+	s->rt_weight = weight != s->iweight;
+	dlog_notice("%s/%s: weight set to %u (initial %u)", li->name, s->srv.name, weight, s->iweight);
+	return 0;
+}
+
+void daemon_shutdown_sessions(struct daemon *d, struct rserver *s)
+{
+	int i;
+
+	__atomic_fetch_add(&s->kill_seq, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < d->nworkers && !d->threads_gone; i++)
+		frontend_post_scan_kill(&d->workers[i]);
 }
 
 /* --- stats listener placeholder ----------------------------------------------------------------------- */
@@ -127,10 +207,14 @@ static void reload(struct daemon *d)
 	d->reload_again = false;
 	notify_send("RELOADING=1");
 	dlog_notice("reloading %s", d->conf_path);
+	d->last_reload_wall = (int64_t)time(NULL);
+	err[0] = '\0';
 	conf = conf_load(d->conf_path, 0, err, sizeof(err));
-	if (!conf) {
-		dlog_err("reload refused, the running configuration stays: %s", err);
-		goto out;
+	if (!conf)
+		goto refused;
+	if (daemon_preflight(conf, NULL, err, sizeof(err)) == -1) {
+		conf_free(conf);
+		goto refused;
 	}
 	for (const char *w = conf->warnings, *nl; w && *w; w = nl + 1) {
 		nl = strchr(w, '\n');
@@ -138,6 +222,9 @@ static void reload(struct daemon *d)
 			break;
 		dlog_warn("%.*s", (int)(nl - w), w);
 	}
+	if (conf->stats_socket ? !d->cli_path || strcmp(conf->stats_socket, d->cli_path) : d->cli_path != NULL)
+		dlog_warn("%s: stats.socket changed: this takes a restart; the runtime API socket stays as it is",
+			  d->conf_path);
 	if (conf->threads != d->nworkers)
 		dlog_warn("%s: threads changed from %d to %d: this takes a restart; keeping %d", d->conf_path,
 			  d->nworkers, conf->threads, d->nworkers);
@@ -152,9 +239,8 @@ static void reload(struct daemon *d)
 		dlog_init(conf->log == CONF_LOG_SYSLOG, d->debug);
 	g = gen_build(conf, d->gen, d->nworkers, err, sizeof(err));
 	if (!g) {
-		dlog_err("reload refused, the running configuration stays: %s", err);
 		conf_free(conf);
-		goto out;
+		goto refused;
 	}
 	g->id = ++d->next_gen_id;
 	__atomic_store_n(&d->pending_acks, (unsigned)d->nworkers, __ATOMIC_RELEASE);
@@ -171,7 +257,16 @@ static void reload(struct daemon *d)
 		gen_unref(old);
 	}
 	dlog_notice("configuration %llu loaded: %zu listeners", (unsigned long long)g->id, g->nli);
-out:
+	d->reloads_ok++;
+	d->last_reload_ok = true;
+	d->last_reload_err[0] = '\0';
+	notify_send("READY=1");
+	return;
+refused:
+	dlog_err("reload refused, the running configuration stays: %s", err);
+	d->reload_failures++;
+	d->last_reload_ok = false;
+	snprintf(d->last_reload_err, sizeof(d->last_reload_err), "%s", err);
 	notify_send("READY=1");
 }
 
@@ -313,8 +408,10 @@ int daemon_run(struct daemon *d, struct conf *conf)
 	sigset_t set;
 	int i, started = 0, rc = RC_EXIT_IO;
 
-	d->sigfd = d->stats_fd = -1;
+	d->sigfd = d->stats_fd = d->cli_fd = -1;
 	d->exit_code = RC_EXIT_OK;
+	d->start_ms = now_ms();
+	d->start_wall = (int64_t)time(NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* Blocked in every thread (workers inherit the mask) and read from the signalfd by the main loop. */
 	sigemptyset(&set);
@@ -348,6 +445,13 @@ int daemon_run(struct daemon *d, struct conf *conf)
 					 sizeof(err));
 		if (d->stats_fd == -1 || ev_fd_set(d->ev, d->stats_fd, EV_READ, on_stats, d) == -1) {
 			dlog_err("stats: %s", err);
+			goto out;
+		}
+	}
+	if (conf->stats_socket) {
+		d->cli_fd = cli_listen(conf, err, sizeof(err));
+		if (d->cli_fd == -1 || !(d->cli_path = strdup(conf->stats_socket))) {
+			dlog_err("stats.socket: %s", d->cli_fd == -1 ? err : "out of memory");
 			goto out;
 		}
 	}
@@ -404,6 +508,11 @@ out:
 	gen_unref(d->gen);
 	if (d->stats_fd != -1)
 		close(d->stats_fd);
+	if (d->cli_fd != -1)
+		close(d->cli_fd);
+	if (d->cli_path)
+		unlink(d->cli_path);
+	free(d->cli_path);
 	if (d->sigfd != -1)
 		close(d->sigfd);
 	ev_free(d->ev);

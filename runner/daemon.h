@@ -61,6 +61,9 @@ struct rserver {
 	uint64_t retries;             /* atomic: connects retried on this server (HAProxy wretr) */
 	uint64_t redispatches;        /* atomic: sessions that left this server for another (HAProxy wredis) */
 	void *health;                 /* the health checker's state for this server; NULL until it exists */
+	unsigned iweight;             /* the configured (initial) weight; srv.weight is the current one */
+	bool rt_weight;               /* the weight was set at run time: a reload keeps it (main thread) */
+	bool check_paused;            /* `disable health`: no checks run, the state stays (main thread) */
 };
 
 /* A listener (frontend + backend) at run time. */
@@ -168,6 +171,16 @@ struct daemon {
 	int nworkers;
 	int sigfd;                    /* signalfd for SIGHUP, SIGTERM, SIGINT */
 	int stats_fd;                 /* the stats listener (bound before dropping privileges), -1 when none */
+	int cli_fd;                   /* the runtime API's UNIX socket (stats.socket), -1 when none */
+	char *cli_path;               /* its path, owned; unlinked at exit */
+	uint64_t start_ms;            /* now_ms() when the daemon started */
+	int64_t start_wall;           /* time(NULL) then */
+	/* reloads (main thread) */
+	uint64_t reloads_ok, reload_failures;
+	int64_t last_reload_wall;     /* time(NULL) of the last SIGHUP handled, 0 when none */
+	bool last_reload_ok;
+	char last_reload_err[ERR_LEN]; /* why the last reload was refused, "" when it was accepted */
+	uint64_t fd_limit;            /* RLIMIT_NOFILE in effect */
 	unsigned pending_acks;        /* atomic: workers that have not yet adopted the last gen */
 	bool reload_again;            /* a SIGHUP came while a reload was being adopted */
 	bool draining;                /* SIGTERM received: not accepting, waiting for sessions */
@@ -219,6 +232,27 @@ struct server_status daemon_check_result(struct daemon *d, struct listener *li, 
 					 enum srv_check_res res, const char *reason);
 /* Puts s in or out of maintenance (never picked, not checked), rebuilding the balancer; main thread. */
 struct server_status daemon_set_maint(struct daemon *d, struct listener *li, struct rserver *s, bool maint);
+/* DRAIN on or off (HAProxy `set server L/S state drain|ready`); main thread. */
+struct server_status daemon_set_drain(struct daemon *d, struct listener *li, struct rserver *s, bool drain);
+/* `set server L/S health up|stopping|down`; main thread. */
+struct server_status daemon_force_health(struct daemon *d, struct listener *li, struct rserver *s, enum srv_state st);
+/*
+ * `set weight`: weight is absolute (0..256). A map-based listener accepts only 0 and the initial weight,
+ * as HAProxy's static algorithms. 0, or -1 with HAProxy's message in err.
+ */
+int daemon_set_weight(struct daemon *d, struct listener *li, struct rserver *s, unsigned weight, char *err,
+		      size_t errlen);
+/* Ends every session of s now (`shutdown sessions server`); main thread. */
+void daemon_shutdown_sessions(struct daemon *d, struct rserver *s);
+/*
+ * What start-up refuses, checked the same way by `recheckd -c`: root without `user:` or `allow_root`,
+ * a user or group that does not exist, two listeners (or a listener and stats.bind) on one address,
+ * and a file-descriptor limit below what maxconn and the checks need (raised when it can be, as HAProxy
+ * does; for -c the raise happens in the checking process only). A default (unwritten) maxconn is lowered
+ * to fit the limit, as HAProxy derives its own from it. 0, or -1 with the reason in err.
+ */
+int daemon_preflight(struct conf *c, uint64_t *fd_limit, char *err, size_t errlen);
+
 /* Wakes every worker (a listener dropped below maxconn). Thread-safe. */
 void daemon_wake_workers(struct daemon *d);
 

@@ -196,7 +196,12 @@ static int listener_finish(const struct conf *conf, const struct conf_listener *
 		const struct conf_server *cs = &cl->servers[i];
 
 		s->conf = cs;
-		s->srv.weight = cs->weight;
+		s->iweight = cs->weight;
+		/* A weight set at run time survives a reload (admin flags do too: they are never reset here),
+		 * unless the static map-based algorithm could not take it with the new initial weight. */
+		if (!s->rt_weight || (cl->hash != CONF_HASH_CONSISTENT && s->srv.weight != 0))
+			s->srv.weight = cs->weight;
+		s->rt_weight = s->srv.weight != cs->weight;
 		s->srv.backup = cs->backup;
 		s->srv.id = cs->id;
 		s->shutdown_sessions = cs->shutdown_sessions;

@@ -464,8 +464,8 @@ static void start_check(struct health *h)
 	struct health_sched *hs = h->hs;
 	uint64_t timeout;
 
-	if (h->s->srv.admin & SRV_ADMF_MAINT) {
-		/* HAProxy does not check a server in maintenance */
+	if ((h->s->srv.admin & SRV_ADMF_MAINT) || h->s->check_paused) {
+		/* HAProxy does not check a server in maintenance, nor one whose checks were disabled */
 		schedule(h, next_interval(h));
 		return;
 	}

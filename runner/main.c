@@ -77,6 +77,7 @@ int main(int argc, char **argv)
 	struct conf *conf;
 	struct daemon d;
 	size_t i, nsrv = 0;
+	uint64_t fd_limit = 0;
 	int c;
 
 	opterr = 0; /* a refused option is one line, as recheck's commands report it */
@@ -127,6 +128,11 @@ int main(int argc, char **argv)
 			break;
 		fprintf(stderr, "recheckd: warning: %.*s\n", (int)(nl - w), w);
 	}
+	if (daemon_preflight(conf, &fd_limit, err, sizeof(err)) == -1) {
+		fprintf(stderr, "recheckd: %s\n", err);
+		conf_free(conf);
+		return RC_EXIT_BAD_INPUT;
+	}
 	if (check) {
 		for (i = 0; i < conf->nlisteners; i++)
 			nsrv += conf->listeners[i].nservers;
@@ -135,18 +141,11 @@ int main(int argc, char **argv)
 		conf_free(conf);
 		return RC_EXIT_OK;
 	}
-	if (geteuid() == 0 && !conf->user && !conf->allow_root) {
-		fprintf(stderr,
-			"recheckd: %s: refusing to run as root: set `user:` (and optionally `group:`) so recheckd "
-			"drops privileges after binding, or `allow_root: true` to keep root deliberately\n",
-			file);
-		conf_free(conf);
-		return RC_EXIT_BAD_INPUT;
-	}
 	dlog_init(conf->log == CONF_LOG_SYSLOG, debug);
 	memset(&d, 0, sizeof(d));
 	d.conf_path = file;
 	d.debug = debug;
+	d.fd_limit = fd_limit;
 	observe_install(&d); /* health: health checks and the stats server */
 	return daemon_run(&d, conf);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "cli.h"
 #include "daemon.h"
 #include "dlog.h"
 #include "ev.h"
@@ -25,6 +26,7 @@ struct observe {
 	struct daemon *d;
 	struct health_sched *hs;
 	struct httpd *httpd;
+	struct cli *cli;
 	uint64_t t0;                  /* now_ms() at start */
 };
 
@@ -313,6 +315,14 @@ static int on_start(struct daemon *d, void *arg)
 		dlog_info("stats on http://%s/ (also /stats.json and /metrics)",
 			  net_fmt_addr((struct sockaddr *)&d->gen->conf->stats_addr, a, sizeof(a)));
 	}
+	if (d->cli_fd != -1) {
+		o->cli = cli_new(d, d->cli_fd, err, sizeof(err));
+		if (!o->cli) {
+			dlog_err("stats.socket: %s", err);
+			return -1;
+		}
+		dlog_info("runtime API on %s", d->cli_path);
+	}
 	return 0;
 }
 
@@ -347,6 +357,7 @@ static void on_stop(struct daemon *d, void *arg)
 		return;
 	health_free(o->hs);
 	httpd_free(o->httpd);
+	cli_free(o->cli);
 	free(o);
 	d->hooks.arg = NULL;
 }

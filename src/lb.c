@@ -365,6 +365,106 @@ struct server_status lb_set_maint(struct lb_backend *be, struct server *s, bool 
 	return st;
 }
 
+struct server_status lb_set_drain(struct lb_backend *be, struct server *s, bool drain, uint64_t now_ms, int *rc)
+{
+	struct server_status st;
+	int r = 0;
+
+	pthread_mutex_lock(&be->wlock);
+	st = server_set_drain(s, drain, now_ms);
+	if (st.usable_changed)
+		r = update(be, s, server_usable(s));
+	pthread_mutex_unlock(&be->wlock);
+	if (rc)
+		*rc = r;
+	return st;
+}
+
+struct server_status lb_force_health(struct lb_backend *be, struct server *s, enum srv_state state, uint64_t now_ms,
+				     int *rc)
+{
+	struct server_status st;
+	int r = 0;
+
+	pthread_mutex_lock(&be->wlock);
+	st = server_force_health(s, state, now_ms);
+	if (st.usable_changed)
+		r = update(be, s, server_usable(s));
+	pthread_mutex_unlock(&be->wlock);
+	if (rc)
+		*rc = r;
+	return st;
+}
+
+int lb_set_weight(struct lb_backend *be, struct server *s, unsigned weight)
+{
+	unsigned old = s->weight;
+	char err[ERR_LEN];
+	int rc = 0;
+
+	pthread_mutex_lock(&be->wlock);
+	s->weight = weight;
+	if (be->algo == LB_ALGO_CHASH) {
+		/* The points of every server are precomputed: recompute them (picks read only tables). */
+		be->ops->deinit(be);
+		if (be->ops->init(be, err, sizeof(err)) == -1) {
+			s->weight = old;
+			if (be->ops->init(be, err, sizeof(err)) == -1)
+				BUG_ON(1); /* the old points fitted a moment ago */
+			rc = -1;
+			goto out;
+		}
+	}
+	rc = update(be, NULL, false);
+out:
+	pthread_mutex_unlock(&be->wlock);
+	return rc;
+}
+
+int lb_explain(struct lb_backend *be, const struct sockaddr *src, struct lb_explain *x)
+{
+	struct lb_table *t;
+	unsigned i, k;
+	uint32_t best = 0;
+	bool found = false;
+
+	memset(x, 0, sizeof(*x));
+	if (hash_source_key(src, &x->key) == -1)
+		return -1;
+	for (;;) {
+		i = atomic_load(&be->cur);
+		atomic_fetch_add(&be->readers[i], 1);
+		if (atomic_load(&be->cur) == i)
+			break;
+		atomic_fetch_sub(&be->readers[i], 1);
+	}
+	t = atomic_load(&be->slot[i]);
+	if (t != NULL && t->tot_used != 0) {
+		x->tot_used = t->tot_used;
+		x->backup_group = t->active == 0;
+		x->first_backup = t->fbck != NULL;
+		x->lookup = t->tot_used == 1 ? 0 : be->avalanche ? hash_full(x->key) : x->key;
+		x->srv = be->ops->pick(t, x->lookup);
+		x->tot_weight = t->tot_weight;
+		x->npoints = t->npoints;
+		if (t->tot_weight)
+			x->slot = x->lookup % t->tot_weight;
+		/* the chosen server's point nearest to the lookup key on the circle */
+		for (k = 0; k < t->npoints; k++) {
+			uint32_t d1 = t->ring[k].key - x->lookup, d2 = x->lookup - t->ring[k].key;
+			uint32_t d = d1 < d2 ? d1 : d2;
+
+			if (t->ring[k].srv == x->srv && (!found || d < best)) {
+				found = true;
+				best = d;
+				x->point = t->ring[k].key;
+			}
+		}
+	}
+	atomic_fetch_sub(&be->readers[i], 1);
+	return 0;
+}
+
 void lb_counts(struct lb_backend *be, unsigned *active, unsigned *backup, uint64_t *generation)
 {
 	unsigned i = enter(be);

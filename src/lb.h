@@ -91,6 +91,35 @@ struct server_status lb_check_result(struct lb_backend *be, struct server *s, en
  */
 struct server_status lb_set_maint(struct lb_backend *be, struct server *s, bool maint, uint64_t now_ms, int *rc);
 
+/* DRAIN on or off (server_set_drain), and forced health (server_force_health), under the writer lock. */
+struct server_status lb_set_drain(struct lb_backend *be, struct server *s, bool drain, uint64_t now_ms, int *rc);
+struct server_status lb_force_health(struct lb_backend *be, struct server *s, enum srv_state st, uint64_t now_ms,
+				     int *rc);
+
+/*
+ * Changes s's weight at run time (HAProxy `set weight`) and rebuilds. A consistent ring recomputes the
+ * server's points (weight * 16, the same keys HAProxy gives them); a map-based backend is static in
+ * HAProxy: the caller allows only 0 and the initial weight, and the GCD taken at init stays. Returns 0,
+ * or -1 when memory ran out (the old weight and table stay).
+ */
+int lb_set_weight(struct lb_backend *be, struct server *s, unsigned weight);
+
+/* How a pick went, for `show pick`: every value the lookup used. */
+struct lb_explain {
+	uint32_t key;             /* the source key (hash.h) */
+	uint32_t lookup;          /* the key the table was looked up with (0 alone, hash_full with avalanche) */
+	unsigned tot_used;        /* usable servers in the serving group */
+	bool backup_group;        /* the backups serve (no active server usable) */
+	bool first_backup;        /* only the first usable backup serves */
+	unsigned slot, tot_weight; /* map-based: map[slot] of tot_weight */
+	uint32_t point;           /* consistent: the ring point chosen */
+	unsigned npoints;         /* consistent: points on the ring */
+	struct server *srv;       /* the pick, NULL when none */
+};
+
+/* lb_pick with the reasoning; -1 when src is not IPv4/IPv6. */
+int lb_explain(struct lb_backend *be, const struct sockaddr *src, struct lb_explain *x);
+
 /* Copies the current table's counters (active/backup usable, generation) for stats. */
 void lb_counts(struct lb_backend *be, unsigned *active, unsigned *backup, uint64_t *generation);
 

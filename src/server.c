@@ -188,6 +188,34 @@ struct server_status server_set_maint(struct server *s, bool maint, uint64_t now
 	return status_of(s, old, old_health, old_usable);
 }
 
+struct server_status server_set_drain(struct server *s, bool drain, uint64_t now_ms)
+{
+	enum srv_state old = s->state;
+	int old_health = s->health;
+	bool old_usable = server_usable(s);
+
+	if (drain && !(s->admin & SRV_ADMF_DRAIN)) {
+		s->admin |= SRV_ADMF_DRAIN;
+		s->last_change_ms = now_ms;
+	} else if (!drain && (s->admin & SRV_ADMF_DRAIN)) {
+		s->admin &= ~(unsigned)SRV_ADMF_DRAIN;
+		s->last_change_ms = now_ms;
+	}
+	return status_of(s, old, old_health, old_usable);
+}
+
+struct server_status server_force_health(struct server *s, enum srv_state st, uint64_t now_ms)
+{
+	enum srv_state old = s->state;
+	int old_health = s->health;
+	bool old_usable = server_usable(s);
+
+	s->health = st == SRV_ST_STOPPED ? 0 : s->check.rise + s->check.fall - 1;
+	if (!(s->admin & SRV_ADMF_MAINT))
+		set_state(s, st, now_ms);
+	return status_of(s, old, old_health, old_usable);
+}
+
 uint32_t server_next_inter(const struct server *s)
 {
 	const struct server_check_cfg *c = &s->check;

@@ -47,6 +47,15 @@ struct server_status server_check_result(struct server *s, enum srv_check_res re
 /* Enters or leaves MAINT (HAProxy `set server ... state maint|ready`); returns the transition record. */
 struct server_status server_set_maint(struct server *s, bool maint, uint64_t now_ms);
 
+/* Enters or leaves DRAIN (HAProxy `set server ... state drain|ready`): no new balanced traffic, checks go on. */
+struct server_status server_set_drain(struct server *s, bool drain, uint64_t now_ms);
+
+/*
+ * Forces the health counter as HAProxy's `set server ... health up|stopping|down`: up puts health at
+ * rise+fall-1 and RUNNING, stopping the same but NOLB, down health 0 and DOWN (MAINT still wins).
+ */
+struct server_status server_force_health(struct server *s, enum srv_state st, uint64_t now_ms);
+
 /*
  * True when the balancer may pick s: weight > 0, not in MAINT or DRAIN, RUNNING or STARTING
  * (HAProxy srv_currently_usable()).
