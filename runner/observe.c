@@ -191,6 +191,12 @@ static int snap_build(struct observe *o, struct stats_snapshot *snap, struct sna
 		m->workers[i].handed_over = ld(&d->workers[i].handed_over);
 	}
 	snap->workers = m->workers;
+	snap->reloads = d->reloads_ok;
+	snap->reload_failures = d->reload_failures;
+	snap->last_reload_time = d->last_reload_wall;
+	snap->last_reload_ok = d->last_reload_ok;
+	snap->last_reload_error = d->last_reload_err[0] ? d->last_reload_err : NULL;
+	snap->log_dropped = tlog_dropped();
 	m->li = calloc(g->nli ? g->nli : 1, sizeof(*m->li));
 	m->srv = calloc(g->nli ? g->nli : 1, sizeof(*m->srv));
 	m->scratch = calloc(g->nli ? g->nli : 1, sizeof(*m->scratch));

@@ -105,6 +105,12 @@ struct stats_snapshot {
 	int threads;
 	const struct stats_worker *workers; /* threads entries, or NULL */
 	unsigned refresh_s;     /* HTML auto-refresh period; 0: none */
+	uint64_t reloads;       /* SIGHUP reloads accepted */
+	uint64_t reload_failures; /* SIGHUP reloads refused */
+	int64_t last_reload_time; /* unix seconds of the last reload attempt, 0 when none */
+	bool last_reload_ok;
+	const char *last_reload_error; /* why the last one was refused, NULL when it was not */
+	uint64_t log_dropped;   /* connection log lines dropped (the log socket was full) */
 	const struct stats_listener *li;
 	size_t nli;
 };

@@ -346,6 +346,17 @@ int stats_render_json(const struct stats_snapshot *s, struct buf *b)
 		rc |= buf_putc(b, '}');
 	}
 	rc |= buf_append_str(b, "],");
+	rc |= buf_append_str(b, "\"reload\":{");
+	rc |= jnum(b, "accepted", s->reloads, true);
+	rc |= jnum(b, "failures", s->reload_failures, true);
+	rc |= buf_printf(b, "\"last_time\":%" PRId64 ",", s->last_reload_time);
+	rc |= jstr(b, "last_result", !s->last_reload_time ? "none" : s->last_reload_ok ? "ok" : "refused", true);
+	if (s->last_reload_error)
+		rc |= jstr(b, "last_error", s->last_reload_error, false);
+	else
+		rc |= buf_append_str(b, "\"last_error\":null");
+	rc |= buf_append_str(b, "},");
+	rc |= jnum(b, "log_dropped", s->log_dropped, true);
 	rc |= buf_append_str(b, "\"listeners\":[");
 	for (i = 0; i < s->nli && rc == 0; i++) {
 		const struct stats_listener *li = &s->li[i];
@@ -566,6 +577,19 @@ int stats_render_prometheus(const struct stats_snapshot *s, struct buf *b)
 			rc |= buf_printf(b, "recheck_worker_handed_over_total{thread=\"%zu\"} %" PRIu64 "\n", i,
 					 s->workers[i].handed_over);
 	}
+	rc |= prom_head(b, "recheck_reloads_total", "counter", "SIGHUP reloads accepted.");
+	rc |= buf_printf(b, "recheck_reloads_total %" PRIu64 "\n", s->reloads);
+	rc |= prom_head(b, "recheck_reload_failures_total", "counter",
+			"SIGHUP reloads refused (the running configuration stayed).");
+	rc |= buf_printf(b, "recheck_reload_failures_total %" PRIu64 "\n", s->reload_failures);
+	rc |= prom_head(b, "recheck_last_reload_timestamp_seconds", "gauge",
+			"Unix time of the last reload attempt (0: none).");
+	rc |= buf_printf(b, "recheck_last_reload_timestamp_seconds %" PRId64 "\n", s->last_reload_time);
+	rc |= prom_head(b, "recheck_last_reload_success", "gauge", "1 when the last reload was accepted (or none came).");
+	rc |= buf_printf(b, "recheck_last_reload_success %d\n", !s->last_reload_time || s->last_reload_ok);
+	rc |= prom_head(b, "recheck_log_dropped_total", "counter",
+			"Connection log lines dropped because the log socket was full.");
+	rc |= buf_printf(b, "recheck_log_dropped_total %" PRIu64 "\n", s->log_dropped);
 
 	rc |= prom_head(b, "recheck_listener_connections_current", "gauge", "Client connections open now.");
 	for (i = 0; i < s->nli; i++)
@@ -846,6 +870,12 @@ int stats_render_html(const struct stats_snapshot *s, struct buf *b)
 			 s->gen, s->threads);
 	if (s->refresh_s)
 		rc |= buf_printf(b, "<span>refreshes every %us</span>", s->refresh_s);
+	if (s->last_reload_time && !s->last_reload_ok) {
+		rc |= buf_printf(b, "<span class=\"bad\">last reload refused (%" PRIu64 " refused so far): ",
+				 s->reload_failures);
+		rc |= stats_html_escape(b, s->last_reload_error ? s->last_reload_error : "");
+		rc |= buf_append_str(b, "</span>");
+	}
 	rc |= buf_append_str(b, "<span><a href=\"stats.json\">stats.json</a> &middot; <a href=\"metrics\">metrics</a>"
 				"</span></p>\n");
 	for (i = 0; i < s->nli && rc == 0; i++) {
