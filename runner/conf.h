@@ -38,6 +38,13 @@ enum conf_log {
 };
 
 /* Health-check settings; per listener, overridable per server. Times in milliseconds. */
+/* The per-connection log line (log.format). */
+enum conf_logf {
+	CONF_LOGF_TCPLOG = 0,    /* HAProxy's `option tcplog` line (the default) */
+	CONF_LOGF_JSON,          /* one JSON object per line */
+	CONF_LOGF_OFF,           /* no connection lines */
+};
+
 struct conf_check {
 	bool enabled;          /* a check applies (listener `check:` present and the server did not say false) */
 	char *recipe;          /* the `recipe:` value as written; owned */
@@ -105,7 +112,13 @@ struct conf {
 	char *group;           /* owned or NULL: drop to this group (default: the user's) */
 	bool allow_root;       /* keep running as root without `user:` */
 	enum relay_mode relay; /* relay: splice (default) | copy */
-	enum conf_log log;
+	enum conf_log log;     /* daemon messages: log (scalar) or log.daemon */
+	enum conf_logf log_format; /* connection lines: log.format */
+	bool log_udp;          /* log.target: udp://HOST:PORT (else stderr) */
+	struct sockaddr_storage log_addr;
+	socklen_t log_addrlen;
+	int log_facility;      /* log.facility, default local0 (16) */
+	bool log_rfc5424;      /* log.syslog_format: rfc5424 (else rfc3164, HAProxy's default) */
 	uint64_t drain_timeout; /* ms SIGTERM waits for sessions to end, default 10s */
 	struct recipe **recipes; /* distinct loaded recipes, owned */
 	char **recipe_paths;     /* their resolved paths, owned */

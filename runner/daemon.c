@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "cli.h"
 #include "dlog.h"
+#include "tlog.h"
 #include "ev.h"
 #include "lb.h"
 #include "net.h"
@@ -237,6 +238,10 @@ static void reload(struct daemon *d)
 		dlog_warn("%s: user changed: this takes a restart", d->conf_path);
 	if (conf->log != d->gen->conf->log)
 		dlog_init(conf->log == CONF_LOG_SYSLOG, d->debug);
+	if (tlog_configure(conf, err, sizeof(err)) == -1) {
+		conf_free(conf);
+		goto refused;
+	}
 	g = gen_build(conf, d->gen, d->nworkers, err, sizeof(err));
 	if (!g) {
 		conf_free(conf);
@@ -440,6 +445,10 @@ int daemon_run(struct daemon *d, struct conf *conf)
 		goto out;
 	}
 	d->gen->id = ++d->next_gen_id;
+	if (tlog_configure(conf, err, sizeof(err)) == -1) {
+		dlog_err("%s", err);
+		goto out;
+	}
 	if (conf->stats_bind) {
 		d->stats_fd = net_listen((struct sockaddr *)&conf->stats_addr, conf->stats_addrlen, 64, false, err,
 					 sizeof(err));
@@ -516,5 +525,6 @@ out:
 	if (d->sigfd != -1)
 		close(d->sigfd);
 	ev_free(d->ev);
+	tlog_close();
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -19,6 +20,7 @@
 #include "proxy_proto.h"
 #include "relay.h"
 #include "server.h"
+#include "tlog.h"
 #include "util.h"
 
 /* Connections accepted per readiness event before others get a turn. */
@@ -72,6 +74,10 @@ struct session {
 	struct hdr_in *hin;        /* non-NULL while the client's PROXY header is awaited (no relay yet) */
 	int cfd;                   /* the client socket while hin is set */
 	struct session *prev, *next;
+	/* for the connection log line (tlog.h) */
+	struct sockaddr_in6 src;   /* client address (the PROXY header's source with accept_proxy) */
+	int64_t accept_us;         /* CLOCK_REALTIME at accept */
+	uint64_t start_ms;         /* ev_now() at accept */
 };
 
 /* --- sessions ----------------------------------------------------------------------------------------- */
@@ -120,6 +126,72 @@ static void session_free(struct session *s)
 	free(s);
 }
 
+/* --- the connection log line ------------------------------------------------------------------------ */
+
+static unsigned all_sessions(struct daemon *d)
+{
+	unsigned n = 0;
+	int i;
+
+	for (i = 0; i < d->nworkers; i++)
+		n += (unsigned)__atomic_load_n(&d->workers[i].nsess, __ATOMIC_RELAXED);
+	return n;
+}
+
+/*
+ * Logs the end of s (tlog.h). r is NULL when no relay was set up (no server was usable): the termination
+ * state is then SC. Counters are read as HAProxy logs them: this connection is still counted by the
+ * process and the listener, no longer by the backend and the server.
+ */
+static void log_end(struct session *s, const struct relay *r, enum relay_end why)
+{
+	uint64_t now = ev_now(s->w->ev);
+	struct tlog_sess t;
+
+	memset(&t, 0, sizeof(t));
+	t.client = s->src;
+	t.accept_us = s->accept_us;
+	t.tt_ms = now >= s->start_ms ? (int64_t)(now - s->start_ms) : 0;
+	t.tw_ms = s->sv ? 0 : -1;
+	t.tc_ms = r && r->connected_at ? (int64_t)(r->connected_at >= s->start_ms ? r->connected_at - s->start_ms : 0)
+				       : -1;
+	t.listener = s->li->name;
+	t.server = s->sv ? s->sv->srv.name : NULL;
+	if (r) {
+		t.bytes_read = r->d[1].bytes;
+		t.bytes_uploaded = r->d[0].bytes;
+		tlog_term(t.term, why, r->connected_at != 0, r->err == ETIMEDOUT);
+	} else {
+		memcpy(t.term, "SC", 3);
+	}
+	t.actconn = all_sessions(s->w->d);
+	t.feconn = (unsigned)__atomic_load_n(&s->li->conn_cur, __ATOMIC_RELAXED);
+	t.beconn = t.feconn ? t.feconn - 1 : 0;
+	t.srv_conn = s->sv ? (unsigned)__atomic_load_n(&s->sv->conn_cur, __ATOMIC_RELAXED) : 0;
+	if (t.srv_conn)
+		t.srv_conn--;
+	t.retries = s->nretries;
+	t.redispatched = s->redispatched;
+	tlog_session(&t);
+}
+
+static void src_copy(struct sockaddr_in6 *dst, const struct sockaddr *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (src->sa_family == AF_INET)
+		memcpy(dst, src, sizeof(struct sockaddr_in));
+	else if (src->sa_family == AF_INET6)
+		memcpy(dst, src, sizeof(*dst));
+}
+
+static int64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static const char *connect_err_str(int e)
 {
 	return e == ETIMEDOUT ? "connect timeout" : strerror(e);
@@ -142,6 +214,8 @@ static void on_relay_end(struct relay *r, enum relay_end why, void *arg)
 			   s->sv->srv.name, relay_end_str(why), (unsigned long long)r->d[0].bytes,
 			   (unsigned long long)r->d[1].bytes);
 	}
+	if (tlog_enabled())
+		log_end(s, r, why);
 	session_free(s);
 }
 
@@ -359,12 +433,17 @@ static void session_go(struct session *s, int cfd, const struct sockaddr *src, c
 	if (!pick) {
 		__atomic_fetch_add(&li->conn_noserver, 1, __ATOMIC_RELAXED);
 		dlog_warn("%s: no server available for %s", li->name, net_fmt_host(src, a, sizeof(a)));
+		if (tlog_enabled()) {
+			src_copy(&s->src, src);
+			log_end(s, NULL, RELAY_END_CONNECT);
+		}
 		close_client(cfd);
 		session_free(s);
 		return;
 	}
 	sv = container_of(pick, struct rserver, srv);
 	s->sv = sv;
+	src_copy(&s->src, src); /* the PROXY header's source when there was one */
 	rserver_ref(sv);
 	__atomic_fetch_add(&sv->conn_cur, 1, __ATOMIC_RELAXED);
 	relay_init(&s->relay, s->w->ev, s->w->pool, cfd, -1, &li->rconf, on_relay_end, s);
@@ -470,6 +549,8 @@ static void session_start(struct worker *w, struct listener *li, int cfd, const 
 	s->w = w;
 	s->li = li;
 	s->cfd = cfd;
+	s->accept_us = tlog_enabled() ? wall_us() : 0;
+	s->start_ms = ev_now(w->ev);
 	listener_ref(li);
 	__atomic_fetch_add(&w->nsess, 1, __ATOMIC_RELAXED);
 	s->next = w->sessions;

@@ -20,6 +20,7 @@
 #include "server.h"
 #include "tls.h"
 #include "stats.h"
+#include "tlog.h"
 #include "util.h"
 
 struct observe {

@@ -91,6 +91,7 @@ struct relay {
 	int err;                  /* errno behind an *_ERROR or CONNECT end, 0 otherwise */
 	bool started;             /* relay_start() done */
 	bool connecting;          /* the server socket's connect() may still be in progress */
+	uint64_t connected_at;    /* ev_now() when the server connection was first seen up, 0 before */
 };
 
 #endif

@@ -345,10 +345,17 @@ static ssize_t dir_flush(struct relay *r, int i)
 }
 
 /* A byte taken by or read from the server (or its EOF) proves the connection is up. */
+static void mark_connected(struct relay *r)
+{
+	if (r->connecting || !r->connected_at)
+		r->connected_at = ev_now(r->ev);
+	r->connecting = false;
+}
+
 static void server_up(struct relay *r, int fd)
 {
 	if (fd == r->sfd)
-		r->connecting = false;
+		mark_connected(r);
 }
 
 /* Ends the session for the failed syscall on fd (errno says why). */
@@ -489,7 +496,7 @@ static void relay_io(struct ev *ev, int fd, int mask, void *arg)
 
 	/* Writable without an error: the connect completed. */
 	if (fd == r->sfd && (mask & EV_WRITE) && !(mask & EV_ERROR))
-		r->connecting = false;
+		mark_connected(r);
 	/* fd is the source of direction i and the destination of direction 1 - i. */
 	if (dir_pump(r, i, rd, false) == -1)
 		return;
@@ -511,7 +518,7 @@ void relay_set_connecting(struct relay *r)
 bool relay_server_connected(struct relay *r)
 {
 	if (r->connecting && r->sfd != -1 && net_peer_known(r->sfd))
-		r->connecting = false;
+		mark_connected(r);
 	return !r->connecting;
 }
 
