@@ -450,7 +450,7 @@ int daemon_run(struct daemon *d, struct conf *conf)
 		goto out;
 	}
 	if (conf->stats_bind) {
-		d->stats_fd = net_listen((struct sockaddr *)&conf->stats_addr, conf->stats_addrlen, 64, false, err,
+		d->stats_fd = net_listen((struct sockaddr *)&conf->stats_addr, conf->stats_addrlen, 1024, false, err,
 					 sizeof(err));
 		if (d->stats_fd == -1 || ev_fd_set(d->ev, d->stats_fd, EV_READ, on_stats, d) == -1) {
 			dlog_err("stats: %s", err);

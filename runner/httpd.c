@@ -38,8 +38,10 @@ struct httpd {
 	int lfd;
 	httpd_handler handler;
 	void *arg;
-	struct client *clients;
+	struct client *clients;       /* oldest first */
+	struct client *tail;
 	unsigned nclients;
+	uint64_t evicted;             /* connections closed to make room (slowloris) */
 };
 
 int httpd_parse_request(char *p, size_t n, const char **method, const char **path)
@@ -103,6 +105,8 @@ static void client_close(struct client *c)
 		h->clients = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	else
+		h->tail = c->prev;
 	h->nclients--;
 	free(c);
 }
@@ -242,6 +246,24 @@ static void on_client(struct ev *ev, int fd, int mask, void *arg)
 	}
 }
 
+/*
+ * All slots taken: close the oldest connection that has not sent a whole request yet, as nginx and
+ * HAProxy protect themselves. Half-sent requests cannot then lock scrapers out for HTTPD_TIMEOUT_MS.
+ */
+static bool evict(struct httpd *h)
+{
+	struct client *c;
+
+	for (c = h->clients; c; c = c->next) {
+		if (c->phase == CL_READ) {
+			h->evicted++;
+			client_close(c);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void on_accept(struct ev *ev, int lfd, int mask, void *arg)
 {
 	struct httpd *h = arg;
@@ -251,11 +273,11 @@ static void on_accept(struct ev *ev, int lfd, int mask, void *arg)
 	int i, fd;
 
 	(void)mask;
-	for (i = 0; i < 16; i++) {
+	for (i = 0; i < 64; i++) {
 		fd = net_accept(lfd, &ss, &sl);
 		if (fd == -1)
 			return;
-		if (h->nclients >= HTTPD_MAX_CLIENTS || !(c = calloc(1, sizeof(*c)))) {
+		if ((h->nclients >= HTTPD_MAX_CLIENTS && !evict(h)) || !(c = calloc(1, sizeof(*c)))) {
 			close(fd);
 			continue;
 		}
@@ -268,10 +290,12 @@ static void on_accept(struct ev *ev, int lfd, int mask, void *arg)
 		}
 		ev_timer_init(&c->timer, on_client_timer, c);
 		ev_timer_arm(ev, &c->timer, HTTPD_TIMEOUT_MS);
-		c->next = h->clients;
-		if (h->clients)
-			h->clients->prev = c;
-		h->clients = c;
+		c->prev = h->tail;
+		if (h->tail)
+			h->tail->next = c;
+		else
+			h->clients = c;
+		h->tail = c;
 		h->nclients++;
 	}
 }

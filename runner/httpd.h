@@ -1,7 +1,8 @@
 /*
  * httpd: a minimal HTTP/1.1 server (RFC 9112) on an ev loop, for recheckd's stats pages. One request per
  * connection (every response says Connection: close), GET and HEAD only, a bounded request head
- * (HTTPD_MAX_REQUEST bytes), a bounded number of clients, and one deadline per connection
+ * (HTTPD_MAX_REQUEST bytes), a bounded number of clients (when full, the oldest connection that has not
+ * sent a whole request yet makes room), and one deadline per connection
  * (HTTPD_TIMEOUT_MS) for reading the request and writing the response.
  *
  * The listening socket belongs to the caller (bound before privileges were dropped); httpd only
@@ -16,7 +17,8 @@
 #include "ev-t.h"
 
 #define HTTPD_MAX_REQUEST  8192       /* bytes of a request head */
-#define HTTPD_MAX_CLIENTS  64         /* connections at once; more are closed at accept */
+#define HTTPD_MAX_CLIENTS  512        /* connections at once; past it the oldest one still sending its
+				       * request is closed to make room (slowloris), else the new one */
 #define HTTPD_MAX_BODY     (8u << 20) /* bytes of a response body */
 #define HTTPD_TIMEOUT_MS   10000
 
