@@ -132,6 +132,42 @@ static void every_key(void **state)
 	conf_free(c);
 }
 
+/* stats.socket, the log mapping and an explicit maxconn (issue 11). */
+static void runtime_keys(void **state)
+{
+	static const char text[] =
+		"stats: {socket: /run/recheckd/admin.sock}\n"
+		"log: {daemon: syslog, format: json, target: \"udp://127.0.0.1:514\", facility: local3,\n"
+		"      syslog_format: rfc5424}\n"
+		"listeners:\n"
+		"  - {name: a, bind: \"127.0.0.1:1\", maxconn: 10000,\n"
+		"     servers: [{name: s, address: \"127.0.0.1:2\"}]}\n"
+		"  - {name: b, bind: \"127.0.0.1:3\", servers: [{name: s, address: \"127.0.0.1:2\"}]}\n";
+	char err[ERR_LEN] = "";
+	struct conf *c = load(text, err);
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(c->stats_socket, "/run/recheckd/admin.sock");
+	assert_null(c->stats_bind); /* a socket alone opens no HTTP listener */
+	assert_int_equal(c->log, CONF_LOG_SYSLOG);
+	assert_int_equal(c->log_format, CONF_LOGF_JSON);
+	assert_true(c->log_udp);
+	assert_int_equal(c->log_facility, 19);
+	assert_true(c->log_rfc5424);
+	assert_true(c->listeners[0].maxconn_set);
+	assert_false(c->listeners[1].maxconn_set);
+	assert_int_equal(c->listeners[1].maxconn, 10000);
+	conf_free(c);
+	c = load("listeners:\n  - {name: a, bind: \"127.0.0.1:1\", servers: [{name: s, address: \"127.0.0.1:2\"}]}\n", err);
+	assert_non_null(c);
+	assert_int_equal(c->log_format, CONF_LOGF_TCPLOG);
+	assert_false(c->log_udp);
+	assert_int_equal(c->log_facility, 16);
+	assert_false(c->log_rfc5424);
+	conf_free(c);
+}
+
 static void defaults(void **state)
 {
 	static const char text[] = "stats: {}\n"
@@ -201,11 +237,15 @@ static void errors_name_the_line(void **state)
 		{"threads: two\n" L1 S1, "t.yaml:1:10: threads: 'two' is not a whole number"},
 		{"relay: zerocopy\n" L1 S1, "t.yaml:1:8: relay: expected splice or copy, not 'zerocopy'"},
 		{"log: file\n" L1 S1, "t.yaml:1:6: log: expected stderr or syslog, not 'file'"},
+		{"log: {format: xml}\n" L1 S1, "t.yaml:1:15: log.format: expected tcplog, json or off, not 'xml'"},
+		{"log: {target: \"tcp://1.2.3.4:5\"}\n" L1 S1, "log.target: expected stderr or udp://HOST:PORT"},
+		{"log: {facility: local9}\n" L1 S1, "log.facility: expected kern,"},
+		{"stats: {socket: rel.sock}\n" L1 S1, "t.yaml:1:17: stats.socket: 'rel.sock' is not an absolute path"},
 		{"allow_root: maybe\n" L1 S1, "t.yaml:1:13: allow_root: expected true or false, not 'maybe'"},
 		{"drain_timeout: 5x\n" L1 S1, "t.yaml:1:16: drain_timeout: '5x' has an unknown time unit 'x' (use us, ms, s, m, h or d)"},
 		{"group: g\n" L1 S1, "t.yaml:1:1: group: needs 'user' as well"},
 		{"stats: {bind: nowhere}\n" L1 S1, "t.yaml:1:15: stats.bind: 'nowhere': expected HOST:PORT, [IPV6]:PORT or :PORT"},
-		{"stats: {port: 1}\n" L1 S1, "t.yaml:1:9: stats: unknown key 'port' (expected one of: bind)"},
+		{"stats: {port: 1}\n" L1 S1, "t.yaml:1:9: stats: unknown key 'port' (expected one of: bind, socket)"},
 		{"threads: 1\n", "t.yaml:1:1: 'listeners' is required (at least one listener)"},
 		{"listeners: []\n", "t.yaml:1:12: 'listeners' is empty"},
 		{"listeners: {a: 1}\n", "t.yaml:1:12: listeners: expected a list"},
@@ -362,6 +402,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_key),
 		cmocka_unit_test(defaults),
+		cmocka_unit_test(runtime_keys),
 		cmocka_unit_test(errors_name_the_line),
 		cmocka_unit_test(hostile_shapes),
 		cmocka_unit_test(file_and_recipes),
