@@ -19,17 +19,27 @@
 #include "util.h"
 
 /* Besides sessions: signalfd, epoll and eventfds per thread, logs, and a margin. */
-#define PREFLIGHT_MISC_FDS 64
+#define PREFLIGHT_MISC_FDS 32
 
 /*
  * What maxconn and the checks need, as HAProxy's maxsock: two sockets per session, each thread's copy of
- * each listening socket, the checks, the stats and runtime API clients. Splice pipes are not counted
+ * each listening socket, the checks running at once, the stats and runtime API clients when configured. Splice pipes are not counted
  * (as HAProxy's maxpipes, they are optional: a session copies when no pipe can be had).
  */
 static uint64_t fds_fixed(const struct conf *c)
 {
-	return (uint64_t)c->nlisteners * (uint64_t)c->threads + (uint64_t)c->threads * 4 + HEALTH_MAX_RUNNING +
-	       HTTPD_MAX_CLIENTS + CLI_MAX_CLIENTS + PREFLIGHT_MISC_FDS;
+	uint64_t n = (uint64_t)c->nlisteners * (uint64_t)c->threads + (uint64_t)c->threads * 4 + PREFLIGHT_MISC_FDS;
+	size_t i, k;
+
+	if (c->stats_bind)
+		n += HTTPD_MAX_CLIENTS + 1;
+	if (c->stats_socket)
+		n += CLI_MAX_CLIENTS + 1;
+	for (i = 0; i < c->nlisteners; i++)
+		for (k = 0; k < c->listeners[i].nservers; k++)
+			if (c->listeners[i].servers[k].check.enabled)
+				return n + HEALTH_MAX_RUNNING;
+	return n;
 }
 
 static int check_fds(struct conf *c, uint64_t *fd_limit, char *err, size_t errlen)

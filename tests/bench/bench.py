@@ -348,15 +348,18 @@ PEERS = ["haproxy", "nginx"]
 RECHECKD_MAX_SERVERS = 1000  # recheckd takes at most 1024 servers per listener: more go to extra listeners
 
 
-def recheckd_conf(port, servers, maxconn=10000, relay="splice", check=None):
+def recheckd_conf(port, servers, maxconn=None, relay="splice", check=None):
+    """maxconn None: recheckd's default (10000, or what RLIMIT_NOFILE allows); an explicit maxconn that the
+    limit cannot hold makes recheckd refuse to start, as HAProxy does."""
     L = ["threads: 2", "relay: %s" % relay, "drain_timeout: 1s"]
     if os.geteuid() == 0:
         L.append("allow_root: true")
     L.append("listeners:")
     for k in range(0, len(servers), RECHECKD_MAX_SERVERS):
         bind = port if k == 0 else free_port()
-        L += ["  - name: bench%d" % k, '    bind: "127.0.0.1:%d"' % bind, "    balance: source",
-              "    maxconn: %d" % maxconn]
+        L += ["  - name: bench%d" % k, '    bind: "127.0.0.1:%d"' % bind, "    balance: source"]
+        if maxconn is not None:
+            L.append("    maxconn: %d" % maxconn)
         if check:
             L.append("    check: {%s}" % check)
         L.append("    servers:")

@@ -325,6 +325,9 @@ class BadInput(harness.Case):
     servers:
       - {name: s1, address: "127.0.0.1:%d"}
 """ % (harness.free_port(), harness.free_port())
+        if os.geteuid() == 0:
+            # -c refuses root without user/allow_root, as start-up does
+            good = "allow_root: true\n" + good
         self.assertTrue(os.path.exists(recipe))
         gp = self.put("good-recheckd.yaml", good)
         res = self.recheckd("-c", "-f", gp)

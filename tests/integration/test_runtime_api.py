@@ -11,14 +11,13 @@ import os
 import signal
 import socket
 import stat
-import struct
 import subprocess
 import sys
-import threading
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import RECHECKD, Case, free_port, main, wait_for, which  # noqa: E402
+from socksorigin import Origin, socks_connect  # noqa: E402
 
 RECIPE = """version: 1
 name: socks5-greeting
@@ -31,72 +30,6 @@ steps:
 
 BACKENDS = {"a": "127.0.0.11", "b": "127.0.0.12", "c": "127.0.0.13"}
 CLIENTS = ["127.0.%d.%d" % (i, (7 * i + 3) % 250 + 2) for i in range(1, 40)]
-
-
-class Origin:
-    """Answers every connection with the peer address it sees, then echoes."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(256)
-        self.port = self.sock.getsockname()[1]
-        self.stop = False
-        threading.Thread(target=self.loop, daemon=True).start()
-
-    def loop(self):
-        while not self.stop:
-            try:
-                c, peer = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c, peer), daemon=True).start()
-
-    @staticmethod
-    def serve(c, peer):
-        try:
-            c.sendall(peer[0].encode() + b"\n")
-            while True:
-                d = c.recv(4096)
-                if not d:
-                    break
-                c.sendall(d)
-        except OSError:
-            pass
-        finally:
-            c.close()
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
-
-
-def socks_connect(port, src, origin_port, timeout=5):
-    """A SOCKS5 session from src through the listener to the origin. Returns (socket, backend ip)."""
-    s = socket.socket()
-    s.settimeout(timeout)
-    s.bind((src, 0))
-    s.connect(("127.0.0.1", port))
-    s.sendall(b"\x05\x01\x00")
-    if s.recv(2) != b"\x05\x00":
-        raise AssertionError("no SOCKS5 method choice")
-    s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack(">H", origin_port))
-    rep = b""
-    while len(rep) < 10:
-        d = s.recv(10 - len(rep))
-        if not d:
-            raise AssertionError("SOCKS5 reply cut short")
-        rep += d
-    if rep[1] != 0:
-        raise AssertionError("SOCKS5 REP %d" % rep[1])
-    line = b""
-    while not line.endswith(b"\n"):
-        d = s.recv(1)
-        if not d:
-            break
-        line += d
-    return s, line.decode().strip()
 
 
 class RuntimeApi(Case):
