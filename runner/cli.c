@@ -110,7 +110,7 @@ int cli_listen(const struct conf *c, char *err, size_t errlen)
 		unlink(c->stats_socket);
 		goto fail;
 	}
-	if (listen(fd, 128) == -1) {
+	if (listen(fd, 1024) == -1) {
 		set_err(err, errlen, "listen %s: %s", c->stats_socket, strerror(errno));
 		unlink(c->stats_socket);
 		goto fail;
