@@ -325,9 +325,11 @@ class BadInput(harness.Case):
     servers:
       - {name: s1, address: "127.0.0.1:%d"}
 """ % (harness.free_port(), harness.free_port())
+        off = 0
         if os.geteuid() == 0:
-            # -c refuses root without user/allow_root, as start-up does
+            # -c refuses root without user/allow_root, as start-up does (the lines below move by one)
             good = "allow_root: true\n" + good
+            off = 1
         self.assertTrue(os.path.exists(recipe))
         gp = self.put("good-recheckd.yaml", good)
         res = self.recheckd("-c", "-f", gp)
@@ -364,7 +366,8 @@ class BadInput(harness.Case):
                 if label not in ("missing-recipe", "broken-recipe"):
                     self.assertIn(os.path.basename(p), res.stderr)
                 if line:
-                    self.assertRegex(res.stderr, r"%s:%d\b|\bline %d\b" % (os.path.basename(p), line, line))
+                    self.assertRegex(res.stderr, r"%s:%d\b|\bline %d\b" % (os.path.basename(p), line + off,
+                                                                            line + off))
                 if why:
                     self.assertRegex(res.stderr, why)
                 self.assertEqual(listing(self.work), before)
