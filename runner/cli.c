@@ -192,7 +192,7 @@ static void run_lines(struct client *c, bool eof)
 		if (len && c->in[len - 1] == '\r')
 			c->in[len - 1] = '\0';
 		c->served = true;
-		cli_execute(cli->d, c->in, &c->out, &c->prompt, &quit);
+		cli_execute(cli->d, c->in, &c->out, &c->prompt, &quit, c->fd);
 		memmove(c->in, nl + 1, c->inlen - len - 1);
 		c->inlen -= len + 1;
 		/* non-interactive: one line, then close (HAProxy); `prompt` on that line keeps it open */
@@ -206,7 +206,7 @@ static void run_lines(struct client *c, bool eof)
 		/* a last line without its newline */
 		c->in[c->inlen] = '\0';
 		c->inlen = 0;
-		cli_execute(cli->d, c->in, &c->out, &c->prompt, &quit);
+		cli_execute(cli->d, c->in, &c->out, &c->prompt, &quit, c->fd);
 	}
 	if (eof)
 		c->closing = true;

@@ -44,8 +44,10 @@ void cli_free(struct cli *c);
 
 /*
  * Runs one line (commands separated by ';') and appends the answers to out. *prompt is the session's
- * interactive flag (the `prompt` command toggles it); *quit is set by `quit`.
+ * interactive flag (the `prompt` command toggles it); *quit is set by `quit`, and by `check`, which hands
+ * the connection fd (-1: none) to the process that runs the check (out is then empty: that process
+ * writes everything).
  */
-void cli_execute(struct daemon *d, char *line, struct buf *out, bool *prompt, bool *quit);
+void cli_execute(struct daemon *d, char *line, struct buf *out, bool *prompt, bool *quit, int fd);
 
 #endif

@@ -471,7 +471,7 @@ static bool matches(const struct cmd *c, char **argv, int argc)
 	return true;
 }
 
-void cli_check_server(struct daemon *d, char **argv, int argc, struct buf *out);
+void cli_check_server(struct daemon *d, char **argv, int argc, struct buf *out, int fd, bool *handed_off);
 
 /* Splits one command into words (spaces and tabs; '\' escapes the next character). Returns argc. */
 static int split_words(char *s, char **argv)
@@ -499,7 +499,7 @@ static int split_words(char *s, char **argv)
 	return argc;
 }
 
-static void run_one(struct daemon *d, char *text, struct buf *out, bool *prompt, bool *quit)
+static void run_one(struct daemon *d, char *text, struct buf *out, bool *prompt, bool *quit, int fd)
 {
 	char *argv[CLI_MAX_ARGS];
 	int argc = split_words(text, argv);
@@ -520,7 +520,13 @@ static void run_one(struct daemon *d, char *text, struct buf *out, bool *prompt,
 			*quit = true;
 			return; /* HAProxy answers nothing to quit */
 		} else if (strcmp(argv[0], "check") == 0) {
-			cli_check_server(d, argv, argc, out);
+			bool handed_off = false;
+
+			cli_check_server(d, argv, argc, out, fd, &handed_off);
+			if (handed_off) {
+				*quit = true; /* the connection belongs to the check's process now */
+				return;
+			}
 		} else {
 			cmds[i].run(d, argv, argc, out);
 		}
@@ -532,7 +538,7 @@ static void run_one(struct daemon *d, char *text, struct buf *out, bool *prompt,
 	buf_append_str(out, "\n");
 }
 
-void cli_execute(struct daemon *d, char *line, struct buf *out, bool *prompt, bool *quit)
+void cli_execute(struct daemon *d, char *line, struct buf *out, bool *prompt, bool *quit, int fd)
 {
 	char *start = line, *p = line;
 
@@ -546,7 +552,7 @@ void cli_execute(struct daemon *d, char *line, struct buf *out, bool *prompt, bo
 			bool last = *p == '\0';
 
 			*p = '\0';
-			run_one(d, start, out, prompt, quit);
+			run_one(d, start, out, prompt, quit, fd);
 			if (last || *quit)
 				return;
 			start = p + 1;

@@ -230,7 +230,7 @@ static void conclude(struct health *h, enum check_status status, int step, const
 	uint64_t us = now_us(), dur_us = us > h->start_us ? us - h->start_us : 0;
 	double secs = (double)dur_us / 1e6;
 	struct server_status st;
-	char reason[CHECK_DESC_LEN + 128];
+	char reason[CHECK_DESC_LEN + EXPLAIN_LEN + 128];
 	size_t i;
 
 	h->ran = true;
@@ -250,6 +250,10 @@ static void conclude(struct health *h, enum check_status status, int step, const
 	 * a proxy echo them back (error pages): show nothing for those. */
 	if (res == SRV_CHK_FAILED && rx && rxlen && !(h->rcp && recipe_has_secret(h->rcp)))
 		check_str_escape(h->rx_preview, sizeof(h->rx_preview), rx, MIN(rxlen, (size_t)HEALTH_RX_PREVIEW));
+	/* what those bytes mean, when the recipe's protocol is known (codes and reason phrases only) */
+	h->explain[0] = '\0';
+	if (res == SRV_CHK_FAILED && rx && rxlen && h->rcp)
+		explain_reply(h->rcp->protocol, rx, rxlen, h->explain, sizeof(h->explain));
 	if (res == SRV_CHK_PASSED)
 		h->npassed++;
 	else if (res == SRV_CHK_CONDPASS)
@@ -262,9 +266,9 @@ static void conclude(struct health *h, enum check_status status, int step, const
 	h->dur_sum += secs;
 
 	/* HAProxy's log-health-checks wording: reason, info, check duration */
-	snprintf(reason, sizeof(reason), "%s%s%s%s, check duration: %llums", check_status_desc(status),
-		 desc && *desc ? ", info: \"" : "", desc && *desc ? desc : "", desc && *desc ? "\"" : "",
-		 (unsigned long long)h->dur_ms);
+	snprintf(reason, sizeof(reason), "%s%s%s%s%s%s, check duration: %llums", check_status_desc(status),
+		 desc && *desc ? ", info: \"" : "", desc && *desc ? desc : "", h->explain[0] ? "; " : "", h->explain,
+		 desc && *desc ? "\"" : "", (unsigned long long)h->dur_ms);
 	st = daemon_check_result(hs->d, h->li, h->s, res, reason);
 	if (st.changed)
 		record_transition(h, &st);

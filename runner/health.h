@@ -24,6 +24,7 @@
 #include "api.h"
 
 #include "check-t.h"
+#include "explain.h"
 #include "check_io.h"
 #include "ev-t.h"
 #include "server-t.h"
@@ -91,6 +92,7 @@ struct health {
 	uint64_t end_ms;              /* ev_now() at the end */
 	uint64_t rxtotal;             /* bytes the failing step received */
 	char rx_preview[HEALTH_RX_PREVIEW * 4 + 4]; /* escaped, "" when none or hidden (secret recipe) */
+	char explain[EXPLAIN_LEN];    /* what the failing bytes mean (explain.h), "" when nothing to say */
 
 	/* counters (main thread only) */
 	uint64_t npassed, nfailed, ncondpass;

@@ -119,6 +119,7 @@ static void fill_check(struct stats_check *c, const struct rserver *rs, const st
 	c->age_ms = now > h->end_ms ? now - h->end_ms : 0;
 	c->rx_bytes = h->rxtotal;
 	c->rx_preview = h->rx_preview[0] ? h->rx_preview : NULL;
+	c->explain = h->explain[0] ? h->explain : NULL;
 }
 
 static void fill_transitions(struct stats_server *ss, struct srv_scratch *x, const struct health *h, uint64_t now)

@@ -51,6 +51,7 @@ struct stats_check {
 	uint64_t age_ms;        /* since the last check ended */
 	uint64_t rx_bytes;      /* bytes the failing step had received (0 when it passed) */
 	const char *rx_preview; /* printable, capped preview of those bytes; NULL when hidden or none */
+	const char *explain;    /* what those bytes mean ("SOCKS5 REP 05: connection refused ..."), may be NULL */
 	int rise, fall, health;
 	uint64_t inter_ms;      /* the interval the next check uses */
 	uint64_t passed, failed, condpass; /* checks by result */

@@ -243,6 +243,7 @@ static int json_check(struct buf *b, const struct stats_check *c)
 	rc |= jstr(b, "kind", c->kind, true);
 	rc |= jstr(b, "comment", c->comment, true);
 	rc |= jstr(b, "description", c->desc, true);
+	rc |= jstr(b, "explanation", c->explain, true);
 	rc |= jstr(b, "recipe", c->recipe, true);
 	rc |= jnum(b, "duration_ms", c->duration_ms, true);
 	rc |= json_delay(b, c);
@@ -804,6 +805,11 @@ static int html_check_cell(struct buf *b, const struct stats_check *c)
 			rc |= buf_append_str(b, "<br><code class=\"small\">");
 			rc |= stats_html_escape(b, c->desc);
 			rc |= buf_append_str(b, "</code>");
+		}
+		if (c->explain) {
+			rc |= buf_append_str(b, "<br><span class=\"bad small\">");
+			rc |= stats_html_escape(b, c->explain);
+			rc |= buf_append_str(b, "</span>");
 		}
 	}
 	if (c->running)
