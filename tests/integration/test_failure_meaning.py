@@ -95,6 +95,13 @@ class Fake:
 
 
 class Meaning(Case):
+    def clean_exit(self, p):
+        """Stops recheckd by PID and fails on any sanitizer report in its log."""
+        self.procs.stop(p)
+        log = self.procs.log(p)
+        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            self.assertNotIn(mark, log)
+
     def fake(self, script):
         f = Fake(script)
         self.addCleanup(f.close)
@@ -149,6 +156,7 @@ listeners:
       - {name: bad, address: "127.0.0.1:%d"}
 """ % ("allow_root: true\n" if os.geteuid() == 0 else "", sport, sock, free_port(), refused))
         d = self.procs.start([RECHECKD, "-f", conf], "recheckd")
+        self.addCleanup(self.clean_exit, d)
         wait_for(lambda: "is DOWN" in self.procs.log(d) or d.poll() is not None, 10, what="bad DOWN")
         want = "SOCKS5 REP 05: connection refused"
         # the DOWN log line

@@ -47,6 +47,13 @@ def root_prefix():
 
 
 class Ops(Case):
+    def clean_exit(self, p):
+        """Stops recheckd by PID and fails on any sanitizer report in its log."""
+        self.procs.stop(p)
+        log = self.procs.log(p)
+        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            self.assertNotIn(mark, log)
+
     def start_backends(self):
         self.origin = Origin()
         self.addCleanup(self.origin.close)
@@ -83,6 +90,7 @@ listeners:
     def start(self, text):
         path = self.write("recheckd.yaml", text)
         self.d = self.procs.start([RECHECKD, "-f", path], "recheckd")
+        self.addCleanup(self.clean_exit, self.d)
         wait_for(lambda: "ready" in self.procs.log(self.d) or self.d.poll() is not None, 10, what="ready")
         self.assertIsNone(self.d.poll(), self.procs.log(self.d))
         return path

@@ -33,6 +33,13 @@ CLIENTS = ["127.0.%d.%d" % (i, (7 * i + 3) % 250 + 2) for i in range(1, 40)]
 
 
 class RuntimeApi(Case):
+    def clean_exit(self, p):
+        """Stops recheckd by PID and fails on any sanitizer report in its log."""
+        self.procs.stop(p)
+        log = self.procs.log(p)
+        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            self.assertNotIn(mark, log)
+
     def setUp(self):
         super().setUp()
         if not which("socat"):
@@ -66,6 +73,7 @@ listeners:
 """ % ("allow_root: true\n" if os.geteuid() == 0 else "", self.sport, self.sock, self.lport, servers, self.mport,
        self.ports["a"]))
         self.d = self.procs.start([RECHECKD, "-f", self.conf], "recheckd")
+        self.addCleanup(self.clean_exit, self.d)
         wait_for(lambda: os.path.exists(self.sock) or self.d.poll() is not None, 10, what="runtime API socket")
         self.assertIsNone(self.d.poll(), self.procs.log(self.d))
         wait_for(lambda: all(self.status("pool", n) == "UP" for n in BACKENDS), 10, what="every server UP")
