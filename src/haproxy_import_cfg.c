@@ -530,6 +530,9 @@ static int builtin(struct imp *im, const struct eff *e)
 	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^2[0-9]{2}[ \r]", 4, false) ||
 	       add_step(im, STEP_SEND, 0, cmd, -1, false) ||
 	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^2[0-9]{2}[- \r]", 4, false) ||
+	       /* HAProxy 2.6.12 (issue 1812 backport): a QUIT for a clean close, its reply a 2xx */
+	       add_step(im, STEP_SEND, 0, "QUIT\r\n", -1, false) ||
+	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^2[0-9]{2}[- \r]", 4, false) ||
 	       buf_printf(&im->notes, "%sexpanded 'option smtpchk' at line %d as HAProxy does", im->notes.len ? "; " : "import: ", e->opt->mode_line);
 }
 

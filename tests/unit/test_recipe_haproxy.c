@@ -589,8 +589,9 @@ static void builtin_checks(void **state)
 	recipe_free(r);
 	r = imp("backend b\n  option smtpchk EHLO mail.example\n");
 	assert_non_null(r);
-	assert_int_equal(r->nsteps, 5);
+	assert_int_equal(r->nsteps, 7);
 	assert_true(r->steps[0].linger);
+	assert_string_equal((char *)r->steps[5].data, "QUIT\r\n");
 	assert_string_equal((char *)r->steps[3].data, "EHLO mail.example\r\n");
 	assert_int_equal(r->steps[4].min_recv, 4);
 	assert_string_equal(r->steps[1].error_status, "");
