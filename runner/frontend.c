@@ -248,6 +248,16 @@ static void switch_server(struct session *s, struct rserver *next)
 }
 
 static void on_connect_error(struct relay *r, void *arg);
+static void attempt(struct session *s);
+
+/* Another attempt on the same server. Counted (wretr) as it is made, with the connection total it adds
+ * to, so that conn_total - retries counts the sessions the balancer sent there at every instant. */
+static void retry_same(struct session *s)
+{
+	__atomic_fetch_add(&s->sv->retries, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->li->retries_total, 1, __ATOMIC_RELAXED);
+	attempt(s);
+}
 
 /*
  * HAProxy's send-proxy / send-proxy-v2: the header with the client's addresses (those of its own PROXY
@@ -375,14 +385,12 @@ static void on_connect_error(struct relay *r, void *arg)
 		attempt(s);
 		return;
 	}
-	__atomic_fetch_add(&prev->retries, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&li->retries_total, 1, __ATOMIC_RELAXED);
 	if (definite) {
 		s->pausing = true;
 		ev_timer_arm(s->w->ev, &s->ctimer, MIN((uint64_t)RETRY_PAUSE_MS, li->timeout_connect));
 		return;
 	}
-	attempt(s);
+	retry_same(s);
 }
 
 /* The connect timeout (harmless once the connection is up: quiet sessions never prove it by traffic),
@@ -399,7 +407,7 @@ static void on_ctimer(struct ev *ev, struct ev_timer *t, void *arg)
 	}
 	if (s->pausing) {
 		s->pausing = false;
-		attempt(s);
+		retry_same(s);
 		return;
 	}
 	if (!relay_server_connected(&s->relay))

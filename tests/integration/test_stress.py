@@ -186,14 +186,17 @@ class Stress(harness.Case):
         rss_before = proc_rss_kib(d.pid)
 
         stop = threading.Event()
-        samples = []   # (t, {name: (up, conn_total)})
+        samples = []   # (t, {name: (up, new sessions: conn_total - retries)})
         chaos_log = []
 
         def sampler():
             while not stop.is_set():
                 try:
                     srv = self.servers(sport)
-                    samples.append((time.monotonic(), {n: (s["up"], s["connections"]["total"])
+                    # a retry of a session already on the server (HAProxy `retries` without
+                    # redispatch) is not a new connection the balancer sent it
+                    samples.append((time.monotonic(), {n: (s["up"], s["connections"]["total"] -
+                                                           s["connections"].get("retries", 0))
                                                        for n, s in srv.items()}))
                 except OSError:
                     pass
