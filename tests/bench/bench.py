@@ -351,7 +351,8 @@ RECHECKD_MAX_SERVERS = 1000  # recheckd takes at most 1024 servers per listener:
 def recheckd_conf(port, servers, maxconn=None, relay="splice", check=None):
     """maxconn None: recheckd's default (10000, or what RLIMIT_NOFILE allows); an explicit maxconn that the
     limit cannot hold makes recheckd refuse to start, as HAProxy does."""
-    L = ["threads: 2", "relay: %s" % relay, "drain_timeout: 1s"]
+    # no connection log line: the HAProxy and nginx configurations beside it log nothing either
+    L = ["threads: 2", "relay: %s" % relay, "drain_timeout: 1s", "log: {format: off}"]
     if os.geteuid() == 0:
         L.append("allow_root: true")
     L.append("listeners:")
