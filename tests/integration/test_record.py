@@ -194,7 +194,7 @@ class Record(harness.Case):
         self.assertIn("407", res.stderr)
         self.assertFalse(os.path.exists(path))
 
-    def test_https_through_connect_stops_after_the_tunnel(self):
+    def test_https_through_connect_is_checked_inside_tls(self):
         openssl = harness.which("openssl")
         if not openssl:
             self.skipTest("openssl is not installed")
@@ -207,10 +207,17 @@ class Record(harness.Case):
         harness.wait_port(tls)
         t = self.start_tinyproxy(connect_ports=(tls,))
         path, text, res = self.record("http://127.0.0.1:%d" % t, "https://127.0.0.1:%d/" % tls, "--tunnel", "-k")
-        self.assertIn("TLS", res.stderr)                      # the summary says why the recipe stops
+        self.assertIn("TLS", res.stderr)                      # the summary says what happens to TLS
         self.assertIn("CONNECT 127.0.0.1:%d" % tls, text)
-        self.assertNotIn("GET ", text)
-        self.full_cycle(path, t, tlsp)                        # the tunnel's 200, then 5xx once it is gone
+        self.assertIn("- tls: {sni: 127.0.0.1, verify: false, alpn: [http/1.1]}", text)   # -k
+        self.assertIn("GET / HTTP/1.1", text)                 # the request inside TLS
+        self.replay(path, t)
+        # TLS inside the tunnel has no HAProxy form: export says so (tests/integration/test_tls.py has more)
+        exp = self.recheck("export", path)
+        self.assertRc(exp, 3)
+        self.assertIn("tls inside the tunnel", exp.stderr)
+        self.procs.stop(tlsp)
+        self.replay(path, t, rc=1)
 
     # --- failures and outputs --------------------------------------------------------------------
 
