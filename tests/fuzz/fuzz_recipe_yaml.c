@@ -13,6 +13,20 @@
 #include "recipe_haproxy.h"
 #include "recipe_yaml.h"
 
+/*
+ * Steps as HAProxy rules: connect followed by tls is one rule (tcp-check connect ssl), as is a tls that
+ * starts a recipe (after the implicit connect), which import reads back as connect + tls.
+ */
+static size_t tcp_rules(const struct recipe *r)
+{
+	size_t i, n = r->nsteps;
+
+	for (i = 0; i + 1 < r->nsteps; i++)
+		if (r->steps[i].type == STEP_CONNECT && r->steps[i + 1].type == STEP_TLS)
+			n--;
+	return n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct recipe *r, *back = NULL, *imp = NULL;
@@ -44,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						 sizeof(err));
 			FUZZ_CHECK(imp != NULL, "an exported recipe does not import back: %s\n%.*s", err,
 				   (int)MIN(hx.len, 4096), (const char *)hx.data);
-			FUZZ_CHECK(imp->kind == r->kind && imp->nsteps == r->nsteps && imp->nhexp == r->nhexp,
+			FUZZ_CHECK(imp->kind == r->kind && tcp_rules(imp) == tcp_rules(r) && imp->nhexp == r->nhexp,
 				   "export/import changed the recipe's shape\n%.*s", (int)MIN(hx.len, 4096),
 				   (const char *)hx.data);
 		}
