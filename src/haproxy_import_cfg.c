@@ -185,6 +185,21 @@ static int server_line(struct imp *im, const struct haproxy_line *l, struct srvt
 	return 0;
 }
 
+/* True when r has `connect ssl` rules and every one sends sni name (which verifyhost then repeats). */
+static bool rules_send_sni(const struct recipe *r, const char *name)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->nsteps; i++) {
+		if (r->steps[i].type != STEP_TLS)
+			continue;
+		if (!r->steps[i].tls.sni || strcmp(r->steps[i].tls.sni, name))
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
 /* The server lines' TLS into the recipe: HTTP checks and implicit or `default` connects start TLS;
  * every TLS start takes the server's verify and ca-file. */
 static int apply_tls(struct imp *im, const struct srvtls *t)
@@ -193,7 +208,7 @@ static int apply_tls(struct imp *im, const struct srvtls *t)
 	struct recipe *r = im->r;
 	size_t i, k;
 
-	if (t->verifyhost[0] && strcmp(t->verifyhost, t->sni))
+	if (t->verifyhost[0] && strcmp(t->verifyhost, t->sni) && !(t->ssl != 1 && rules_send_sni(r, t->verifyhost)))
 		return haproxy_import_fail(im, "server: 'verifyhost %s' is not the check's SNI ('%s'): a recipe verifies "
 		                           "the name it sends", t->verifyhost, t->sni);
 	if (strcmp(t->ca, "@system-ca") && t->ca[0] && recipe_set_str(&st.ca, t->ca) == -1)
