@@ -68,8 +68,14 @@ void buildinfo_print(FILE *f, const char *prog, bool verbose)
 #ifdef RECHECK_HAVE_OPENSSL
 	fprintf(f, "  OpenSSL: %s (compiled %s)\n", OpenSSL_version(OPENSSL_VERSION), OPENSSL_VERSION_TEXT);
 #else
-	fprintf(f, "  OpenSSL: not linked (TLS, when used, goes through libcurl)\n");
+	fprintf(f, "  OpenSSL: not linked\n");
 #endif
 	fprintf(f, "Features: +EPOLL +EPOLLEXCLUSIVE +SO_REUSEPORT +SPLICE +SD_NOTIFY (built in, no libsystemd) "
-		   "+IPV6\n");
+		   "+IPV6 %cTLS_CHECKS\n",
+#ifdef RECHECK_HAVE_OPENSSL
+		'+'
+#else
+		'-'
+#endif
+	);
 }

@@ -152,7 +152,7 @@ class PackageDeb(harness.Case):
         # The control data: dependencies from shlibdeps, conffiles, maintainer scripts.
         info = run(["dpkg-deb", "-I", deb]).stdout
         depends = re.search(r"^ Depends: (.*)$", info, re.M).group(1)
-        for lib in ("libc6", "libcurl4", "libpcap0.8", "libpcre2-8-0", "libyaml-0-2"):
+        for lib in ("libc6", "libcurl4", "libpcap0.8", "libpcre2-8-0", "libyaml-0-2", "libssl3"):
             self.assertIn(lib, depends)
         self.assertEqual(run(["dpkg-deb", "-f", deb, "Package"]).stdout.strip(), PKG)
         ctl = os.path.join(self.tmp, "control")
