@@ -85,11 +85,15 @@ static int listener(const struct conf_listener *li, struct buf *out, int *spread
 	}
 	if (ck)
 		*spread = ck->spread;
-	rc |= buf_printf(out, "\nlisten %s\n    bind %s\n    mode tcp\n    balance source\n    hash-type %s\n",
-			 li->name, li->bind, hash_words(li));
+	rc |= buf_printf(out, "\nlisten %s\n    bind %s%s\n    mode tcp\n    balance source\n    hash-type %s\n",
+			 li->name, li->bind, li->accept_proxy ? " accept-proxy" : "", hash_words(li));
 	if (li->allbackups)
 		rc |= buf_printf(out, "    option allbackups\n");
-	rc |= buf_printf(out, "    maxconn %d\n", li->maxconn);
+	rc |= buf_printf(out, "    retries %d\n", li->retries);
+	if (li->redispatch)
+		rc |= buf_printf(out, "    option redispatch\n");
+	if (li->maxconn_set)
+		rc |= buf_printf(out, "    maxconn %d\n", li->maxconn);
 	if (li->timeout_client)
 		rc |= buf_printf(out, "   ") | dur(out, "timeout client", li->timeout_client) | buf_printf(out, "\n");
 	if (li->timeout_server)
@@ -123,6 +127,15 @@ static int listener(const struct conf_listener *li, struct buf *out, int *spread
 			rc |= buf_printf(out, " id %u", sv->id);
 		if (sv->shutdown_sessions)
 			rc |= buf_printf(out, " on-marked-down shutdown-sessions");
+		if (sv->send_proxy)
+			rc |= buf_printf(out, " send-proxy%s", sv->send_proxy == 2 ? "-v2" : "");
+		else if (sv->check_send_proxy && c->enabled)
+			rc |= buf_printf(out, " check-send-proxy");
+		if (sv->send_proxy && !sv->check_send_proxy && c->enabled) {
+			set_err(err, errlen, "listener %s: server %s sends a PROXY header without check_send_proxy: HAProxy's "
+				"checks send it too", li->name, sv->name);
+			return -1;
+		}
 		if (c->enabled) {
 			rc |= buf_printf(out, " check") | dur(out, "inter", c->inter);
 			if (c->fastinter != c->inter)
@@ -159,13 +172,15 @@ int conf_export_haproxy(const struct conf *c, struct buf *out, char *err, size_t
 		goto cap;
 	if (c->group && buf_printf(out, "    group %s\n", c->group))
 		goto cap;
+	if (c->stats_socket && buf_printf(out, "    stats socket %s\n", c->stats_socket))
+		goto cap;
 	if (spread > 0 && buf_printf(out, "    spread-checks %d\n", spread))
 		goto cap;
 	if (buf_printf(out, "    log %s daemon\n", c->log == CONF_LOG_SYSLOG ? "/dev/log" : "stderr format raw"))
 		goto cap;
 	if (buf_printf(out, "\ndefaults\n    mode tcp\n    log global\n    option log-health-checks\n"))
 		goto cap;
-	if (c->stats && buf_printf(out, "\nlisten stats\n    bind %s\n    mode http\n    stats enable\n    stats uri /\n"
+	if (c->stats && c->stats_bind && buf_printf(out, "\nlisten stats\n    bind %s\n    mode http\n    stats enable\n    stats uri /\n"
 				   "    timeout client 30s\n", c->stats_bind))
 		goto cap;
 	if (buf_append(out, body.data, body.len))

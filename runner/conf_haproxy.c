@@ -39,6 +39,8 @@ struct srvset {
 	int rise, fall;
 	unsigned weight;
 	bool check, backup, shutdown;
+	int send_proxy;        /* 0, 1 (send-proxy), 2 (send-proxy-v2) */
+	bool check_send_proxy; /* check-send-proxy, or implied by send-proxy as in HAProxy */
 };
 
 struct hsrv {
@@ -65,6 +67,9 @@ struct px {
 	struct hsrv *srv;      /* owned array */
 	size_t nsrv;
 	bool used;             /* a frontend serves this backend */
+	int retries;           /* `retries`, HAProxy's default 3 */
+	bool redispatch;       /* option redispatch */
+	bool accept_proxy;     /* bind ... accept-proxy */
 	bool stats;            /* `stats enable`: recheckd's stats page listens on its bind */
 	int mode_http_line;    /* `mode http`: only for a stats section */
 };
@@ -249,8 +254,18 @@ static int global_line(struct hx *h, const struct haproxy_line *l)
 			hx_warn(h, "global 'log %s': recheckd logs to stderr or the local syslog only", hx_ws(l, 1));
 		return 0;
 	}
-	if (!strcmp(kw, "stats") && l->n >= 2 && !strcmp(hx_ws(l, 1), "socket"))
-		return hx_fail(h, "global 'stats socket': recheckd has no runtime API socket yet");
+	if (!strcmp(kw, "stats") && l->n >= 3 && !strcmp(hx_ws(l, 1), "socket")) {
+		if (cf->stats_socket)
+			return hx_fail(h, "a second 'stats socket': recheckd has one runtime API socket");
+		if (strlen(hx_ws(l, 2)) >= CONF_SOCKET_PATH_MAX || hx_ws(l, 2)[0] != '/')
+			return hx_fail(h, "'stats socket %s': an absolute path under %d bytes", hx_ws(l, 2),
+			               CONF_SOCKET_PATH_MAX);
+		cf->stats_socket = strdup(hx_ws(l, 2));
+		if (l->n > 3)
+			hx_warn(h, "'stats socket' options after the path are ignored: recheckd's socket is mode 0600, "
+			        "level admin");
+		return cf->stats_socket ? 0 : hx_fail(h, "out of memory");
+	}
 	if (harmless(l)) {
 		hx_warn(h, "global '%s' is ignored: it changes nothing a client sees", kw);
 		return 0;
@@ -299,6 +314,12 @@ static int server_kws(struct hx *h, const struct haproxy_line *l, size_t i, stru
 			if (strcmp(hx_ws(l, ++i), "shutdown-sessions"))
 				return hx_fail(h, "'on-marked-down %s' is not supported (only shutdown-sessions)", hx_ws(l, i));
 			s->shutdown = true;
+		} else if (!strcmp(kw, "send-proxy") || !strcmp(kw, "send-proxy-v2")) {
+			/* HAProxy: the checks send the header too (no port/addr: those are refused) */
+			s->send_proxy = kw[10] ? 2 : 1;
+			s->check_send_proxy = true;
+		} else if (!strcmp(kw, "check-send-proxy")) {
+			s->check_send_proxy = true;
 		} else if (!strcmp(kw, "check-ssl") || !strcmp(kw, "no-check-ssl") || !strcmp(kw, "no-ssl")) {
 			/* the check's TLS: haproxy_import puts it in the backend's recipe */
 		} else if (!strcmp(kw, "check-sni") || !strcmp(kw, "check-alpn") || !strcmp(kw, "verify") ||
@@ -354,6 +375,8 @@ static int server_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 	v->cs.backup = s.backup;
 	v->cs.id = id;
 	v->cs.shutdown_sessions = s.shutdown;
+	v->cs.send_proxy = s.send_proxy;
+	v->cs.check_send_proxy = s.check_send_proxy;
 	v->check = s.check;
 	v->cs.check.inter = s.inter;
 	v->cs.check.fastinter = s.has_fastinter ? s.fastinter : s.inter;
@@ -439,6 +462,16 @@ static int proxy_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 	}
 	if (!strcmp(kw, "maxconn") && fe)
 		return hx_int(h, l, 1, 1, 1000000, &p->maxconn);
+	if (!strcmp(kw, "retries") && be)
+		return hx_int(h, l, 1, 0, 100, &p->retries);
+	if (!strcmp(kw, "option") && l->n == 2 && !strcmp(hx_ws(l, 1), "redispatch")) {
+		p->redispatch = true;
+		return 0;
+	}
+	if (!strcmp(kw, "no") && l->n == 3 && !strcmp(hx_ws(l, 1), "option") && !strcmp(hx_ws(l, 2), "redispatch")) {
+		p->redispatch = false;
+		return 0;
+	}
 	if (!strcmp(kw, "default-server"))
 		return server_kws(h, l, 1, &p->ds, NULL);
 	/* recheckd always logs health changes through its own log */
@@ -449,15 +482,15 @@ static int proxy_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 		hx_warn(h, "'%s%s%s' is ignored: it changes nothing a client sees", kw, l->n > 1 ? " " : "", hx_ws(l, 1));
 		return 0;
 	}
-	if (!strcmp(kw, "retries") || (!strcmp(kw, "option") && !strcmp(hx_ws(l, 1), "redispatch")))
-		return hx_fail(h, "'%s%s%s' is not supported by recheckd yet", kw, l->n > 1 ? " " : "", hx_ws(l, 1));
 	if (!strcmp(p->type, "defaults"))
 		return hx_fail(h, "'%s' in defaults is not supported by recheckd", kw);
 	if (!strcmp(kw, "bind") && fe) {
 		if (p->bind)
 			return hx_fail(h, "a second 'bind' in %s (line %d): recheckd listens on one address per listener",
 			            p->name, p->bind_line);
-		if (l->n != 2)
+		if (l->n == 3 && !strcmp(hx_ws(l, 2), "accept-proxy"))
+			p->accept_proxy = true;
+		else if (l->n != 2)
 			return hx_fail(h, "bind option '%s' is not supported by recheckd", hx_ws(l, 2));
 		p->bind = strdup(hx_ws(l, 1));
 		p->bind_line = h->line;
@@ -497,6 +530,7 @@ static void px_init(struct px *p)
 	p->ds.fall = 3;
 	p->ds.weight = 1;
 	p->t_connect = 5000;
+	p->retries = 3;
 }
 
 static int section_start(struct hx *h, const struct haproxy_line *l, int *cur)
@@ -604,7 +638,7 @@ static struct recipe *backend_recipe(struct hx *h, const struct px *be, char **p
 	for (i = 0; i < cf->nrecipes; i++)
 		if (!strcmp(cf->recipe_paths[i], key))
 			return cf->recipes[i];
-	r = haproxy_import_mem(h->text, h->len, h->file, be->name, h->err, h->errlen);
+	r = haproxy_import_section(h->text, h->len, h->file, be->name, HAPROXY_IMPORT_SERVER_PROXY, h->err, h->errlen);
 	if (!r)
 		return NULL;
 	nr = realloc(cf->recipes, (cf->nrecipes + 1) * sizeof(*nr));
@@ -654,6 +688,10 @@ static int build_listener(struct hx *h, struct px *fe, struct px *be, struct con
 	li->avalanche = avalanche;
 	li->allbackups = be->allbackups;
 	li->maxconn = fe->maxconn ? fe->maxconn : h->global_maxconn ? h->global_maxconn : 10000;
+	li->maxconn_set = fe->maxconn || h->global_maxconn;
+	li->retries = be->retries;
+	li->redispatch = be->redispatch;
+	li->accept_proxy = fe->accept_proxy;
 	li->timeout_client = fe->t_client;
 	li->timeout_server = be->t_server;
 	li->timeout_connect = be->t_connect ? be->t_connect : 5000;

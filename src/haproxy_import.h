@@ -22,6 +22,7 @@ struct imp {
 	int pending_type; /* rule type the pending comment sticks to; -1: the next rule decides */
 	bool http_send_seen;
 	int hdr_line;     /* line whose headers the request holds: a later line with headers replaces them */
+	bool server_proxy_ok; /* recheckd: send-proxy / check-send-proxy are server settings it applies */
 	int conn_default[16]; /* indices of `tcp-check connect default` steps (they take the server's TLS) */
 	size_t nconn_default;
 };

@@ -166,6 +166,8 @@ static int server_line(struct imp *im, const struct haproxy_line *l, struct srvt
 	for (i = server ? 3 : 1; i < l->n; i++) {
 		const char *what = haproxy_check_kw_unsupported(haproxy_import_ws(&l->w[i]));
 
+		if (what && im->server_proxy_ok && strstr(haproxy_import_ws(&l->w[i]), "send-proxy"))
+			what = NULL;
 		if (what)
 			return haproxy_import_fail(im, "%s: '%s' %s, which a recipe cannot express yet",
 			                           haproxy_import_ws(&l->w[0]), haproxy_import_ws(&l->w[i]), what);
@@ -554,8 +556,15 @@ static int builtin(struct imp *im, const struct eff *e)
 struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name, const char *section,
                                   char *err, size_t errlen)
 {
+	return haproxy_import_section(text, len, name, section, 0, err, errlen);
+}
+
+struct recipe *haproxy_import_section(const char *text, size_t len, const char *name, const char *section,
+                                      unsigned flags, char *err, size_t errlen)
+{
 	struct section *secs = calloc(MAX_SECTIONS, sizeof(*secs));
-	struct imp im = {.file = name, .err = err, .errlen = errlen, .pending_type = -1};
+	struct imp im = {.file = name, .err = err, .errlen = errlen, .pending_type = -1,
+	                 .server_proxy_ok = (flags & HAPROXY_IMPORT_SERVER_PROXY) != 0};
 	struct srvtls stls = srvtls_unset;
 	char why[ERR_LEN];
 	size_t nsecs = 0;

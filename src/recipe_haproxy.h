@@ -60,6 +60,12 @@ bool haproxy_is_section_kw(const char *w, size_t n);
  * socks4, send-proxy, ...): what it does, for a message naming it; NULL for any other keyword. */
 const char *haproxy_check_kw_unsupported(const char *kw);
 
+/* haproxy_import_mem() for recheckd -f: flags HAPROXY_IMPORT_SERVER_PROXY accepts send-proxy* and
+ * check-send-proxy on server lines (recheckd applies them as server settings, not in the recipe). */
+#define HAPROXY_IMPORT_SERVER_PROXY 0x1
+struct recipe *haproxy_import_section(const char *text, size_t len, const char *name, const char *section,
+				      unsigned flags, char *err, size_t errlen);
+
 /*
  * Appends the word that HAProxy's lexer reads back as exactly p[0..n) (no NUL allowed: HAProxy would
  * cut there). regex keeps harmless backslash pairs such as '\.' as they are, for readability.

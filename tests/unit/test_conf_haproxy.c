@@ -102,15 +102,17 @@ static void defaults_and_frontends(void **state)
 			      "    timeout server 4s\n"
 			      "    timeout check 700ms\n"
 			      "    balance source\n"
+			      "    retries 5\n"
+			      "    option redispatch\n"
 			      "    default-server inter 1s fastinter 300 rise 1 fall 4 weight 3\n"
 			      "frontend fe\n"
-			      "    bind 127.0.0.1:2000\n"
+			      "    bind 127.0.0.1:2000 accept-proxy\n"
 			      "    default_backend be\n"
 			      "backend be\n"
 			      "    hash-type map-based sdbm avalanche\n"
 			      "    option allbackups\n"
 			      "    server a 127.0.0.1:1 check weight 5 id 9\n"
-			      "    server b 127.0.0.1:2 check downinter 5s backup on-marked-down shutdown-sessions\n"
+			      "    server b 127.0.0.1:2 check downinter 5s backup on-marked-down shutdown-sessions send-proxy-v2\n"
 			      "    server c 127.0.0.1:3\n"
 			      "backend unused\n"
 			      "    server z 127.0.0.1:4\n");
@@ -128,6 +130,13 @@ static void defaults_and_frontends(void **state)
 	assert_int_equal(li->timeout_server, 4000);
 	assert_int_equal(li->timeout_connect, 1000);
 	assert_true(li->allbackups);
+	assert_int_equal(li->retries, 5);
+	assert_true(li->redispatch);
+	assert_true(li->accept_proxy);
+	assert_true(li->maxconn_set);
+	assert_int_equal(li->servers[1].send_proxy, 2);
+	assert_true(li->servers[1].check_send_proxy);
+	assert_int_equal(li->servers[0].send_proxy, 0);
 	assert_true(li->avalanche);
 	assert_int_equal(li->hash, CONF_HASH_MAP_BASED);
 	assert_int_equal(li->servers[0].weight, 5);
@@ -147,7 +156,7 @@ static void defaults_and_frontends(void **state)
 	assert_false(li->servers[2].check.enabled);
 	assert_non_null(c->warnings);
 	assert_non_null(strstr(c->warnings, "h.cfg:10: 'option dontlognull' is ignored"));
-	assert_non_null(strstr(c->warnings, "h.cfg:27: backend unused is used by no frontend"));
+	assert_non_null(strstr(c->warnings, "h.cfg:29: backend unused is used by no frontend"));
 	conf_free(c);
 }
 
@@ -159,9 +168,8 @@ static void errors_name_file_line_directive(void **state)
 		{"listen l\n  bind 127.0.0.1:1\n  balance roundrobin\n", "h.cfg:3: 'balance roundrobin'"},
 		{"listen l\n  bind 127.0.0.1:1\n  server s 127.0.0.1:2\n", "h.cfg:1: listen l: HAProxy's default balance is roundrobin"},
 		{"listen l\n  mode http\n", "h.cfg:2: 'mode http'"},
-		{"defaults\n  retries 3\n", "h.cfg:2: 'retries 3' is not supported by recheckd yet"},
-		{"defaults\n  option redispatch\n", "h.cfg:2: 'option redispatch'"},
-		{"global\n  stats socket /run/h.sock\n", "h.cfg:2: global 'stats socket'"},
+		{"global\n  stats socket run/h.sock\n", "h.cfg:2: 'stats socket run/h.sock': an absolute path"},
+		{"defaults\n  retries 300\n", "h.cfg:2: 'retries' expects an integer from 0 to 100"},
 		{"global\n  chroot /x\n", "h.cfg:2: global 'chroot' is not supported"},
 		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 check port 80\n",
 		 "h.cfg:4: server 'port' checks another port"},
@@ -216,17 +224,20 @@ static void export_round_trip(void **state)
 		"threads: 3\n"
 		"user: nobody\n"
 		"log: syslog\n"
-		"stats: {bind: \"127.0.0.1:9100\"}\n"
+		"stats: {bind: \"127.0.0.1:9100\", socket: /run/recheck-t.sock}\n"
 		"listeners:\n"
 		"  - name: socks\n"
 		"    bind: \"127.0.0.1:9101\"\n"
 		"    hash_type: consistent\n"
 		"    allbackups: true\n"
 		"    maxconn: 40\n"
+		"    retries: 1\n"
+		"    redispatch: true\n"
+		"    accept_proxy: true\n"
 		"    timeouts: {client: 30s, server: 1m, connect: 700ms}\n"
 		"    check: {recipe: socks5-generate-204.yaml, inter: 3s, fastinter: 1s, rise: 4, fall: 2, timeout: 2s, spread: 7}\n"
 		"    servers:\n"
-		"      - {name: a, address: \"127.0.0.1:9102\", weight: 3, id: 4}\n"
+		"      - {name: a, address: \"127.0.0.1:9102\", weight: 3, id: 4, send_proxy: v1, check_send_proxy: true}\n"
 		"      - {name: b, address: \"[::1]:9103\", backup: true, on_marked_down: shutdown-sessions}\n"
 		"      - {name: c, address: \"127.0.0.1:9104\", check: false}\n"
 		"  - name: web\n"
@@ -255,6 +266,7 @@ static void export_round_trip(void **state)
 	assert_string_equal(a->user, b->user);
 	assert_int_equal(a->log, b->log);
 	assert_string_equal(a->stats_bind, b->stats_bind);
+	assert_string_equal(a->stats_socket, b->stats_socket);
 	assert_int_equal(a->nlisteners, b->nlisteners);
 	for (i = 0; i < a->nlisteners; i++) {
 		const struct conf_listener *x = &a->listeners[i], *y = &b->listeners[i];
@@ -265,6 +277,10 @@ static void export_round_trip(void **state)
 		assert_int_equal(x->avalanche, y->avalanche);
 		assert_int_equal(x->allbackups, y->allbackups);
 		assert_int_equal(x->maxconn, y->maxconn);
+		assert_int_equal(x->maxconn_set, y->maxconn_set);
+		assert_int_equal(x->retries, y->retries);
+		assert_int_equal(x->redispatch, y->redispatch);
+		assert_int_equal(x->accept_proxy, y->accept_proxy);
 		assert_int_equal(x->timeout_client, y->timeout_client);
 		assert_int_equal(x->timeout_server, y->timeout_server);
 		assert_int_equal(x->timeout_connect, y->timeout_connect);
@@ -279,6 +295,8 @@ static void export_round_trip(void **state)
 			assert_int_equal(s->backup, t->backup);
 			assert_int_equal(s->id, t->id);
 			assert_int_equal(s->shutdown_sessions, t->shutdown_sessions);
+			assert_int_equal(s->send_proxy, t->send_proxy);
+			assert_int_equal(s->check_send_proxy, t->check_send_proxy);
 			assert_int_equal(s->check.enabled, t->check.enabled);
 			if (!s->check.enabled)
 				continue;
