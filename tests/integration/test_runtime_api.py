@@ -299,6 +299,44 @@ listen pool
         for i in (1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 18):
             self.assertEqual(mo[i], mt[i], "show servers state column %d" % i)
 
+    def test_changes_move_clients_as_haproxy(self):
+        """The same runtime commands on real HAProxy 2.6 and on recheckd (same servers, same order, balance
+        source + consistent hashing): every client is relayed by the same backend on both, after each one."""
+        hport = free_port()
+        _, hsock = self.start_haproxy("""defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen pool
+    bind 127.0.0.1:%d
+    balance source
+    hash-type consistent
+%s""" % (hport, "".join("    server %s 127.0.0.1:%d check inter 300ms rise 1 fall 1\n" % (n, p)
+                        for n, p in self.ports.items())))
+        wait_for(lambda: all(self.haproxy_status(hsock, "pool", n)[0] == "UP" for n in BACKENDS), 10,
+                 what="haproxy servers UP")
+
+        def via_haproxy(src):
+            s, ip = socks_connect(hport, src, self.origin.port)
+            s.close()
+            return [n for n, b in BACKENDS.items() if b == ip][0]
+
+        def compare(what):
+            for c in CLIENTS[:16]:
+                self.assertEqual(self.served_by(c), via_haproxy(c), "%s: client %s" % (what, c))
+
+        compare("start")
+        for cmd in ("set server pool/b state drain", "set weight pool/a 5", "set server pool/b state ready",
+                    "set weight pool/c 0", "disable server pool/a", "set server pool/c weight 100%",
+                    "enable server pool/a", "set server pool/a weight 50%"):
+            self.assertEqual(self.haproxy_cmd(hsock, cmd), "\n", cmd)
+            self.assertEqual(self.cli(cmd), "\n", cmd)
+            compare(cmd)
+            # the same weights are reported
+            for n in BACKENDS:
+                self.assertEqual(self.cli("get weight pool/%s" % n), self.haproxy_cmd(hsock, "get weight pool/%s" % n))
+
     def test_slowloris_cli(self):
         """2,000 half-sent command lines do not lock an operator out."""
         import time
