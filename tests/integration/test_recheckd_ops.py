@@ -210,6 +210,46 @@ listeners:
         self.assertIsNotNone(TCPLOG.match(m.group(2)), m.group(2))
         self.assertTrue(m.group(2).startswith("127.0.7.9:"))
 
+    def test_log_never_blocks(self):
+        """stderr is a pipe nobody reads: once it is full, lines are dropped and counted, and every client
+        is still served at once."""
+        origin = Origin()
+        self.addCleanup(origin.close)
+        lport, sport = free_port(), free_port()
+        path = self.write("nb.yaml", """%sstats: {bind: "127.0.0.1:%d"}
+listeners:
+  - name: pool
+    bind: "127.0.0.1:%d"
+    servers: [{name: o, address: "127.0.0.1:%d"}]
+""" % (root_prefix(), sport, lport, origin.port))
+        r, w = os.pipe()
+        d = subprocess.Popen([RECHECKD, "-f", path], stdout=subprocess.DEVNULL, stderr=w, start_new_session=True)
+        os.close(w)
+        self.addCleanup(os.close, r)
+        self.addCleanup(lambda: (d.poll() is None and d.terminate(), d.wait(10)))
+        wait_for(lambda: self._open(sport), 10, what="stats listener")
+        t0 = time.monotonic()
+        n = 1500  # ~90 bytes a line: well past a 64 KB pipe
+        for i in range(n):
+            c = socket.create_connection(("127.0.0.1", lport), timeout=5)
+            c.settimeout(5)
+            self.assertTrue(c.recv(64).startswith(b"127.0.0.1"), "connection %d was not relayed" % i)
+            c.close()
+        took = time.monotonic() - t0
+        metrics = lambda: urllib.request.urlopen("http://127.0.0.1:%d/metrics" % sport, timeout=5).read().decode()
+        wait_for(lambda: re.search(r"^recheck_log_dropped_total [1-9]", metrics(), re.M), 5, what="drops counted")
+        m = re.search(r"^recheck_log_dropped_total (\d+)", metrics(), re.M)
+        self.assertGreater(int(m.group(1)), 0)
+        self.assertLess(int(m.group(1)), n)
+        self.assertLess(took, 30.0)
+        # what did get through is whole lines
+        os.set_blocking(r, False)
+        data = os.read(r, 1 << 20).decode("utf-8", "replace")
+        lines = [l for l in data.splitlines() if l.startswith("127.0.0.1:")]
+        self.assertTrue(lines)
+        for l in lines:
+            self.assertIsNotNone(TCPLOG.match(l), l)
+
     # --- -c and start-up refuse the same things -----------------------------------------------------
 
     def check(self, text, **kw):
