@@ -333,13 +333,14 @@ def nginx_stream_conf(work, tag, port, servers, maxconn=4000):
     return "\n".join(l for l in L if l) + "\n"
 
 
-def haproxy_conf(port, servers, maxconn=4000, check_lines=(), check_inter=None):
+def haproxy_conf(port, servers, maxconn=4000, check_lines=(), check_inter=None, server_opts=""):
     L = ["global", "  nbthread 2", "  maxconn %d" % maxconn, "defaults", "  mode tcp", "  timeout connect 5s",
          "  timeout client 5m", "  timeout server 5m", "frontend fe", "  bind 127.0.0.1:%d" % port,
          "  default_backend be", "backend be", "  balance source"]
     L += ["  " + l for l in check_lines]
     for i, sp in enumerate(servers):
-        L.append("  server s%d 127.0.0.1:%d%s" % (i + 1, sp, (" check inter %s" % check_inter) if check_inter else ""))
+        L.append("  server s%d 127.0.0.1:%d%s%s" % (i + 1, sp, (" check inter %s" % check_inter) if check_inter else "",
+                                                 server_opts))
     return "\n".join(L) + "\n"
 
 
@@ -712,6 +713,113 @@ class Bench:
                               statistics.median(rate["recheckd"]), statistics.median(rate["haproxy"])))
         self.procs.stop(srv)
 
+    # -------------------------------------------------- 9: TLS health-check CPU
+    TLS_SOCKS_RECIPE = """version: 1
+name: bench-socks5-https
+protocol: socks5+https
+steps:
+  - send-binary: "050100"
+  - expect: {binary: "0500"}
+  - send-binary: "050100017f00000101bb"
+  - expect: {rbinary: "^0500", min-recv: 10}
+  - tls: {sni: bench.test, ca: %(ca)s}
+  - send: "GET /generate_204 HTTP/1.1\\r\\nHost: bench.test\\r\\n\\r\\n"
+  - expect: {rstring: "^HTTP/1\\\\.[01] 204", min-recv: 13}
+"""
+    TLS_DIRECT_RECIPE = """version: 1
+name: bench-https-direct
+protocol: https
+steps:
+  - connect: {}
+  - tls: {sni: bench.test, ca: %(ca)s}
+  - send: "GET /generate_204 HTTP/1.1\\r\\nHost: bench.test\\r\\n\\r\\n"
+  - expect: {rstring: "^HTTP/1\\\\.[01] 204", min-recv: 13}
+"""
+
+    def tls_pki(self):
+        """A CA and an EC P-256 certificate for bench.test, made with the openssl CLI."""
+        d = self.path("pki")
+        os.makedirs(d, exist_ok=True)
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+        def ossl(*args):
+            subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True, timeout=60)
+        ossl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=bench CA")
+        ossl("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=bench.test")
+        with open(os.path.join(d, "srv.ext"), "w") as f:
+            f.write("subjectAltName=DNS:bench.test\n")
+        ossl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+             "srv.pem", "-days", "2", "-extfile", "srv.ext")
+        return [os.path.join(d, n) for n in ("ca.pem", "srv.pem", "srv.key")]
+
+    def m_tls_checks(self):
+        """recheckd checking N SOCKS5 proxies with TLS to the site inside the tunnel (full handshake with
+        chain and name verification every check) beside HAProxy's direct check-ssl (tcp-check connect ssl,
+        verify required) of N TLS servers: HAProxy cannot check TLS inside a tunnel at all, so its direct
+        check is the closest it has. benchtls disables session resumption: both sides do full handshakes."""
+        n = self.a.check_servers
+        if not os.path.exists(self.tool("benchtls")):
+            self.res.note("9: benchtls is not built (run.sh compiles it with -lssl); TLS checks not measured")
+            return
+        ca, cert, key = self.tls_pki()
+        socks_recipe = self.write("tls-socks-recipe.yaml", self.TLS_SOCKS_RECIPE % {"ca": ca})
+        direct_recipe = self.write("tls-direct-recipe.yaml", self.TLS_DIRECT_RECIPE % {"ca": ca})
+        exp = subprocess.run([self.recheck, "export", direct_recipe], capture_output=True, text=True, timeout=30)
+        if exp.returncode != 0:
+            self.res.note("9: recheck export failed: %s" % exp.stderr.strip()[-200:])
+            return
+        check_lines = [l.strip() for l in exp.stdout.splitlines() if l.strip() and not l.strip().startswith("#")]
+        srv_opts = " verify required ca-file %s verifyhost bench.test" % ca
+        peers = {}
+        for mode in ("socks", "direct"):
+            for _ in range(20):
+                basep = random.randint(20000, 60000 - n)
+                p = self.procs.start([self.tool("benchtls"), str(basep), str(n), cert, key]
+                                     + (["--socks"] if mode == "socks" else []), "benchtls-" + mode,
+                                     stdout=subprocess.PIPE)
+                if p.stdout.readline().decode().startswith("ready"):
+                    peers[mode] = (p, list(range(basep, basep + n)))
+                    break
+                self.procs.stop(p)
+            if mode not in peers:
+                self.res.note("9: no free range of %d ports for benchtls" % n)
+                return
+        cpu = {"recheckd": [], "haproxy": []}
+        rate = {"recheckd": [], "haproxy": []}
+        cmds = {}
+        win = self.a.check_window
+        for i in range(self.a.pairs):
+            for kind in (["recheckd", "haproxy"] if i % 2 == 0 else ["haproxy", "recheckd"]):
+                port = free_port()
+                srv, ports = peers["socks" if kind == "recheckd" else "direct"]
+                conf = (recheckd_conf(port, ports, check="recipe: %s, inter: 1s, timeout: 1s" % socks_recipe)
+                        if kind == "recheckd" else
+                        haproxy_conf(port, ports, check_lines=check_lines, check_inter="1s", maxconn=1000,
+                                     server_opts=srv_opts))
+                lb, cmd = self.start_lb(kind, port, conf, "tls")
+                time.sleep(self.a.check_warmup)
+                n0 = self.answered(srv)
+                c0, t0 = proc_stat_cpu(lb.pid), time.monotonic()
+                time.sleep(win)
+                c1, t1 = proc_stat_cpu(lb.pid), time.monotonic()
+                n1 = self.answered(srv)
+                cpu[kind].append((c1 - c0) / (t1 - t0) * 60)
+                rate[kind].append((n1 - n0) / (t1 - t0))
+                cmds[kind] = cmd + "; CPU = utime+stime (/proc/PID/stat) over %ds, per minute" % win
+                log("9 %s pair %d: %.2f CPU s/min, %.0f TLS checks/s answered" % (kind, i + 1, cpu[kind][-1],
+                                                                                 rate[kind][-1]))
+                self.procs.stop(lb, 10)
+                time.sleep(self.a.settle)
+        cmds["servers"] = "benchtls BASE %d srv.pem srv.key [--socks] (no session resumption)" % n
+        cmds["recheckd check"] = "SOCKS5 CONNECT, then tls {sni: bench.test, ca}, GET, expect 204"
+        cmds["haproxy check"] = " | ".join(check_lines) + " ;" + srv_opts
+        self.res.add("9.a", "TLS health checks, %d servers every 1s: CPU (recheckd: TLS inside SOCKS5; HAProxy: "
+                     "direct check-ssl)" % n, "CPU s/min", cpu, "recheckd", "haproxy", None, cmds, better="lower")
+        self.res.add("9.b", "TLS checks answered per second (same work?)", "checks/s", rate, "recheckd", "haproxy",
+                     None, {})
+        for p, _ in peers.values():
+            self.procs.stop(p)
+
     def answered(self, srv):
         os.kill(srv.pid, signal.SIGUSR1)
         line = srv.stdout.readline().decode()
@@ -858,7 +966,7 @@ def main():
     ap.add_argument("--tools", required=True, help="directory holding the compiled tests/bench helpers")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--capdir", default="/tmp")
-    ap.add_argument("--only", default="12345678", help="measurement numbers to run, e.g. 126")
+    ap.add_argument("--only", default="123456789", help="measurement numbers to run, e.g. 126")
     ap.add_argument("--keep-capture", action="store_true")
     a = ap.parse_args()
     q = a.quick
@@ -883,7 +991,7 @@ def main():
     b = Bench(a)
     t0 = time.monotonic()
     steps = [("1", b.m_http), ("3", b.m_bulk), ("4", b.m_idle), ("5", b.m_checks), ("6", b.m_pcap), ("7", b.m_record),
-             ("8", b.m_faults)]
+             ("8", b.m_faults), ("9", b.m_tls_checks)]
     try:
         for key, fn in steps:
             if key not in a.only and not (key == "1" and "2" in a.only):

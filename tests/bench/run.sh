@@ -22,6 +22,8 @@ command -v tcpflow >/dev/null 2>&1 || need="$need tcpflow"
 command -v microsocks >/dev/null 2>&1 || need="$need microsocks"
 command -v curl >/dev/null 2>&1 || need="$need curl"
 [ -e /usr/include/pcap/pcap.h ] || need="$need libpcap-dev"
+[ -e /usr/include/openssl/ssl.h ] || need="$need libssl-dev"
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
 if [ -n "$need" ]; then
 	if [ "${BENCH_NO_INSTALL:-0}" = 1 ]; then
 		echo "run.sh: missing:$need (BENCH_NO_INSTALL=1)" >&2
@@ -43,6 +45,7 @@ for t in benchnet benchsocks benchpcapgen; do
 	cc -O2 -Wall -Wextra -o "$tools/$t" "$here/$t.c"
 done
 cc -O2 -Wall -Wextra -o "$tools/benchpcapread" "$here/benchpcapread.c" -lpcap
+cc -O2 -Wall -Wextra -o "$tools/benchtls" "$here/benchtls.c" -lssl -lcrypto
 cc -O2 -Wall -Wextra -I"$src/src" -o "$tools/relay_peer" "$src/tests/fixtures/relay_peer.c" -lpthread
 
 exec timeout -k 10 900 python3 "$here/bench.py" --build "$build" --tools "$tools" "$@"
