@@ -284,6 +284,8 @@ class Tls(Case):
         self.assertEqual(s["check"]["tls_reason"], "expired")
         self.assertIn("SSL handshake failure: expired (certificate has expired)", s["check"]["description"])
         self.assertEqual(s["check"]["kind"], "tls")
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % self.stats_port, timeout=5) as r:
+            self.assertIn("SSL handshake failure: expired (certificate has expired)", r.read().decode("utf-8"))
         # fixed: back UP
         self.procs.stop(self.procs.procs[-1])
         self.tls_origin("good", port=o)
