@@ -41,6 +41,8 @@ struct srvset {
 	bool check, backup, shutdown;
 	int send_proxy;        /* 0, 1 (send-proxy), 2 (send-proxy-v2) */
 	bool check_send_proxy; /* check-send-proxy, or implied by send-proxy as in HAProxy */
+	bool explicit_csp;     /* check-send-proxy written */
+	bool port_set;         /* `port N`: the check goes elsewhere, send-proxy no longer implies it */
 };
 
 struct hsrv {
@@ -320,8 +322,15 @@ static int server_kws(struct hx *h, const struct haproxy_line *l, size_t i, stru
 			s->check_send_proxy = true;
 		} else if (!strcmp(kw, "check-send-proxy")) {
 			s->check_send_proxy = true;
+			s->explicit_csp = true;
 		} else if (!strcmp(kw, "check-ssl") || !strcmp(kw, "no-check-ssl") || !strcmp(kw, "no-ssl")) {
 			/* the check's TLS: haproxy_import puts it in the backend's recipe */
+		} else if (!strcmp(kw, "port")) {
+			/* the check's port: haproxy_import puts it on the recipe's connects; HAProxy then sends
+			 * no PROXY header on checks unless check-send-proxy says so */
+			if (++i >= l->n)
+				return hx_fail(h, "%s 'port' expects a port", hx_ws(l, 0));
+			s->port_set = true;
 		} else if (!strcmp(kw, "check-sni") || !strcmp(kw, "check-alpn") || !strcmp(kw, "verify") ||
 		           !strcmp(kw, "ca-file") || !strcmp(kw, "verifyhost")) {
 			if (++i >= l->n)
@@ -376,7 +385,7 @@ static int server_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 	v->cs.id = id;
 	v->cs.shutdown_sessions = s.shutdown;
 	v->cs.send_proxy = s.send_proxy;
-	v->cs.check_send_proxy = s.check_send_proxy;
+	v->cs.check_send_proxy = s.port_set ? s.explicit_csp : s.check_send_proxy;
 	v->check = s.check;
 	v->cs.check.inter = s.inter;
 	v->cs.check.fastinter = s.has_fastinter ? s.fastinter : s.inter;

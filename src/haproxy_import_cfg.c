@@ -72,7 +72,6 @@ static const struct {
 	const char *kw;
 	const char *what;
 } check_changing[] = {
-        {"port", "checks another port than the server's"},
         {"addr", "checks another address than the server's"},
         {"proto", "sets the multiplexer (proto h2: HTTP/2 checks)"},
         {"check-proto", "sets the check's multiplexer (h2: HTTP/2 checks)"},
@@ -100,10 +99,11 @@ const char *haproxy_check_kw_unsupported(const char *kw)
 struct srvtls {
 	int ssl;            /* -1 unset, 0 no, 1 yes */
 	int verify;         /* -1 unset (HAProxy: required), 0 none, 1 required */
+	int port;           /* `port N`: the check's port, 0: the server's */
 	char sni[256], alpn[256], ca[1024], verifyhost[256];
 };
 
-static const struct srvtls srvtls_unset = {-1, -1, "", "", "", ""};
+static const struct srvtls srvtls_unset = {-1, -1, 0, "", "", "", ""};
 
 static int tls_word(struct imp *im, const struct haproxy_line *l, size_t *i, struct srvtls *t)
 {
@@ -123,7 +123,17 @@ static int tls_word(struct imp *im, const struct haproxy_line *l, size_t *i, str
 		dst = t->ca, cap = sizeof(t->ca);
 	else if (!strcmp(kw, "verifyhost"))
 		dst = t->verifyhost, cap = sizeof(t->verifyhost);
-	else if (!strcmp(kw, "verify")) {
+	else if (!strcmp(kw, "port")) {
+		const char *v = *i + 1 < l->n ? haproxy_import_ws(&l->w[*i + 1]) : "";
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (!*v || *end || n < 1 || n > 65535)
+			return haproxy_import_fail(im, "%s: 'port' expects a port from 1 to 65535 (got '%s')",
+			                           haproxy_import_ws(&l->w[0]), v);
+		t->port = (int)n;
+		(*i)++;
+	} else if (!strcmp(kw, "verify")) {
 		const char *v = *i + 1 < l->n ? haproxy_import_ws(&l->w[*i + 1]) : "";
 
 		if (strcmp(v, "none") && strcmp(v, "required"))
@@ -180,8 +190,8 @@ static int server_line(struct imp *im, const struct haproxy_line *l, struct srvt
 		return 0;
 	}
 	if (*tls_line && memcmp(&t, tls, sizeof(t)))
-		return haproxy_import_fail(im, "server %s: its TLS check settings differ from the server's at line %d; a "
-		                           "recipe has one check", haproxy_import_ws(&l->w[1]), *tls_line);
+		return haproxy_import_fail(im, "server %s: its check settings (TLS, port) differ from the server's at line "
+		                           "%d; a recipe has one check", haproxy_import_ws(&l->w[1]), *tls_line);
 	*tls = t;
 	*tls_line = im->line;
 	return 0;
@@ -200,6 +210,32 @@ static bool rules_send_sni(const struct recipe *r, const char *name)
 		n++;
 	}
 	return n > 0;
+}
+
+/* The server's `port`: HAProxy's check port for every connect rule without a port of its own, the
+ * implicit connect included (a rule's own port still wins). */
+static int apply_port(struct imp *im, const struct srvtls *t)
+{
+	struct recipe *r = im->r;
+	size_t i;
+
+	if (!t->port)
+		return 0;
+	if (r->kind == RECIPE_HTTP)
+		return haproxy_import_fail(im, "server 'port %d' on an HTTP check: an HTTP recipe has no connect to put "
+		                           "it on yet", t->port);
+	if (!r->nsteps || r->steps[0].type != STEP_CONNECT) {
+		if (!recipe_add_step(r, STEP_CONNECT))
+			return haproxy_import_fail(im, "out of memory");
+		memmove(&r->steps[1], &r->steps[0], (r->nsteps - 1) * sizeof(*r->steps));
+		memset(&r->steps[0], 0, sizeof(r->steps[0]));
+		r->steps[0].type = STEP_CONNECT;
+		r->steps[0].min_recv = -1;
+	}
+	for (i = 0; i < r->nsteps; i++)
+		if (r->steps[i].type == STEP_CONNECT && !r->steps[i].port)
+			r->steps[i].port = t->port;
+	return 0;
 }
 
 /* The server lines' TLS into the recipe: HTTP checks and implicit or `default` connects start TLS;
@@ -604,7 +640,7 @@ struct recipe *haproxy_import_section(const char *text, size_t len, const char *
 		}
 	}
 	im.line = secs[sel].line;
-	if (apply_tls(&im, &stls) == -1)
+	if (apply_tls(&im, &stls) == -1 || apply_port(&im, &stls) == -1)
 		goto fail;
 	if (im.notes.len && recipe_set_str(&im.r->notes, buf_cstr(&im.notes)) == -1) {
 		set_err(err, errlen, "out of memory");

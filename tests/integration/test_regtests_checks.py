@@ -53,6 +53,9 @@ SCENARIOS = {
                       ["option tcp-check", "tcp-check connect", "tcp-check send A",
                        "tcp-check expect string OK1", "tcp-check connect port {closed}", "tcp-check send B"],
                       "L4CON"),
+    # the server's `port`: the check goes to another port than the traffic (here a refused one)
+    "server_port": (None, ["option tcp-check", "tcp-check send A", "tcp-check expect string OK2",
+                           "#server-extra port {port2}"], "L7OK"),
     # 4be_1srv_health_checks.vtc: a connect-only check, with and without option tcp-check, and refused
     "connect_only": ("hang", ["option tcp-check"], "L4OK"),
     "plain_check": ("hang", [], "L4OK"),
@@ -99,8 +102,10 @@ class RegtestChecks(harness.Case):
         for name, (script, lines, _) in SCENARIOS.items():
             ports[name] = self.scriptsrv(script) if script else closed
             cfg += ["listen %s" % name, "    bind 127.0.0.1:%d" % harness.free_port()]
-            cfg += ["    " + ln.format(port2=port2, closed=closed) for ln in lines]
-            cfg.append("    server s 127.0.0.1:%d check inter 3s rise 1 fall 1" % ports[name])
+            cfg += ["    " + ln.format(port2=port2, closed=closed) for ln in lines if not ln.startswith("#")]
+            extra = "".join(" " + ln[len("#server-extra "):].format(port2=port2) for ln in lines
+                            if ln.startswith("#server-extra "))
+            cfg.append("    server s 127.0.0.1:%d check inter 3s rise 1 fall 1%s" % (ports[name], extra))
         path = self.write("regtests.cfg", "\n".join(cfg) + "\n")
 
         # recheck import + replay, one section at a time
@@ -108,6 +113,7 @@ class RegtestChecks(harness.Case):
         for name in SCENARIOS:
             res = self.recheck("import", path, "--section", name, "-o", self.path(name + ".yaml"))
             self.assertRc(res, 0, name)
+            # replay connects where the server line says; the recipe's connect rules carry `port`
             res = self.recheck("replay", self.path(name + ".yaml"), "--server", "127.0.0.1:%d" % ports[name],
                                "--timeout", "1s", timeout=30)
             m = re.match(r"(OK|FAIL) (\w+) [0-9.]+ms: ?(.*)", res.stdout)

@@ -428,9 +428,21 @@ static void unsupported(void **state)
 	r = imp("backend b\n  option mysql-check\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "'option mysql-check'"));
-	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check port 81\n");
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check addr 127.0.0.2\n");
 	assert_null(r);
-	assert_non_null(strstr(err, "x.cfg:3: server: 'port' checks another port"));
+	assert_non_null(strstr(err, "x.cfg:3: server: 'addr' checks another address"));
+	/* server `port`: the check port of every connect without its own, the implicit one included */
+	r = imp("backend b\n  option tcp-check\n  tcp-check send A\n  tcp-check connect port 99\n"
+		"  server s 127.0.0.1:1 check port 81\n");
+	assert_non_null(r);
+	assert_int_equal(r->nsteps, 3);
+	assert_int_equal(r->steps[0].type, STEP_CONNECT);
+	assert_int_equal(r->steps[0].port, 81);
+	assert_int_equal(r->steps[2].port, 99);
+	recipe_free(r);
+	r = imp("backend b\n  option httpchk\n  server s 127.0.0.1:1 check port 81\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "server 'port 81' on an HTTP check"));
 	r = imp("defaults\n  default-server check-send-proxy\nbackend b\n  option tcp-check\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "x.cfg:2: default-server: 'check-send-proxy'"));
@@ -574,7 +586,7 @@ static void server_tls(void **state)
 	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check check-ssl verify none\n"
 		"  server t 127.0.0.1:2 check\n");
 	assert_null(r);
-	assert_non_null(strstr(err, "x.cfg:4: server t: its TLS check settings differ from the server's at line 3"));
+	assert_non_null(strstr(err, "x.cfg:4: server t: its check settings (TLS, port) differ from the server's at line 3"));
 }
 
 static void builtin_checks(void **state)
