@@ -9,7 +9,7 @@
  *   `check` with no check option at all is that connect-only check too;
  * - `option httpchk` runs the section's own `option httpchk` + `http-check` lines when it has any,
  *   else the `defaults` ones;
- * - `option redis-check` and `option smtpchk` become the tcp-check rules HAProxy itself expands them
+ * - `option redis-check`, `smtpchk` and `pgsql-check user NAME` become the tcp-check rules HAProxy itself expands them
  *   to (tcpcheck.c); the other protocol checks are refused by name;
  * - server and default-server settings that change what a check does (another port or address, TLS,
  *   a SOCKS4 hop, a PROXY header, HTTP/2) are refused by name: never dropped silently.
@@ -35,6 +35,7 @@ enum chk_mode {
 	CHK_HTTP,
 	CHK_REDIS,
 	CHK_SMTP,
+	CHK_PGSQL,
 	CHK_OTHER,
 };
 
@@ -44,8 +45,9 @@ struct section {
 	int line;            /* where the section starts */
 	enum chk_mode mode;  /* the last check option seen */
 	bool mode_set;       /* the section has a check option of its own */
-	char other[32];      /* name of an unsupported check option */
+	char other[48];      /* name of an unsupported check option */
 	char smtp_cmd[128];  /* option smtpchk EHLO|HELO <domain> */
+	char pg_user[128];   /* option pgsql-check user <name> */
 	int mode_line;
 	int defaults;        /* index of the defaults section it inherits from, -1: none */
 	bool tcp_rules;      /* has tcp-check rule lines */
@@ -331,7 +333,7 @@ static size_t first_word(const char *p, size_t n, const char **w)
 static void check_option(struct section *s, const struct haproxy_line *l, int line)
 {
 	static const char *const others[] = {
-	        "ssl-hello-chk", "mysql-check", "pgsql-check", "ldap-check", "spop-check", "external-check",
+	        "ssl-hello-chk", "mysql-check", "ldap-check", "spop-check", "external-check",
 	};
 	size_t i;
 
@@ -369,6 +371,16 @@ static void check_option(struct section *s, const struct haproxy_line *l, int li
 			         haproxy_import_ws(&l->w[3]));
 		else
 			snprintf(s->smtp_cmd, sizeof(s->smtp_cmd), "HELO localhost");
+	} else if (haproxy_word_is(&l->w[1], "pgsql-check")) {
+		/* HAProxy requires "user <name>"; without it the option is an error there: keep it refused */
+		if (l->n == 4 && haproxy_word_is(&l->w[2], "user") && l->w[3].len < sizeof(s->pg_user) &&
+		    strlen(haproxy_import_ws(&l->w[3])) == l->w[3].len) {
+			s->mode = CHK_PGSQL;
+			snprintf(s->pg_user, sizeof(s->pg_user), "%s", haproxy_import_ws(&l->w[3]));
+		} else {
+			s->mode = CHK_OTHER;
+			snprintf(s->other, sizeof(s->other), "pgsql-check without 'user <name>'");
+		}
 	} else {
 		for (i = 0; i < ARRAY_SIZE(others) && !haproxy_word_is(&l->w[1], others[i]); i++)
 			;
@@ -567,7 +579,7 @@ static int add_step(struct imp *im, enum step_type t, enum expect_match m, const
 	return data ? step_set_data(s, data, strlen(data)) : 0;
 }
 
-/* The rules HAProxy 2.6 builds for `option redis-check` and `option smtpchk` (tcpcheck.c). */
+/* The rules HAProxy 2.6 builds for `option redis-check`, `smtpchk` and `pgsql-check` (tcpcheck.c). */
 static int builtin(struct imp *im, const struct eff *e)
 {
 	char cmd[160];
@@ -576,6 +588,32 @@ static int builtin(struct imp *im, const struct eff *e)
 		return add_step(im, STEP_SEND, 0, "*1\r\n$4\r\nPING\r\n", -1, false) ||
 		       add_step(im, STEP_EXPECT, EXPECT_STRING, "+PONG\r\n", -1, false) ||
 		       buf_printf(&im->notes, "%sexpanded 'option redis-check' at line %d as HAProxy does", im->notes.len ? "; " : "import: ", e->opt->mode_line);
+	if (e->mode == CHK_PGSQL) {
+		/* StartupMessage: length (BE32, itself included), protocol 3.0, "user" NUL name NUL, NUL */
+		unsigned char pkt[4 + 4 + 5 + sizeof(e->opt->pg_user) + 2];
+		size_t ul = strlen(e->opt->pg_user), n = 15 + ul;
+		struct step *s;
+
+		pkt[0] = (unsigned char)(n >> 24), pkt[1] = (unsigned char)(n >> 16);
+		pkt[2] = (unsigned char)(n >> 8), pkt[3] = (unsigned char)n;
+		memcpy(pkt + 4, "\x00\x03\x00\x00user\x00", 9);
+		memcpy(pkt + 13, e->opt->pg_user, ul);
+		pkt[13 + ul] = 0;
+		pkt[14 + ul] = 0;
+		im->conn_default[im->nconn_default++] = 0; /* tcpcheck.c: "connect default linger" */
+		if (add_step(im, STEP_CONNECT, 0, NULL, -1, true) || !(s = recipe_add_step(im->r, STEP_SEND)) ||
+		    step_set_data(s, pkt, n))
+			return 1;
+		s->binary = true;
+		if (add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^E", 5, false) ||
+		    add_step(im, STEP_EXPECT, EXPECT_RBINARY, "^52000000(08|0A|0C)000000(00|02|03|04|05|06)", 9, false))
+			return 1;
+		s = &im->r->steps[im->r->nsteps - 2];
+		s->negate = true;
+		snprintf(s->error_status, sizeof(s->error_status), "L7RSP");
+		return buf_printf(&im->notes, "%sexpanded 'option pgsql-check' at line %d as HAProxy does",
+		                  im->notes.len ? "; " : "import: ", e->opt->mode_line) != 0;
+	}
 	snprintf(cmd, sizeof(cmd), "%s\r\n", e->opt->smtp_cmd);
 	im->conn_default[im->nconn_default++] = 0; /* tcpcheck.c: "connect default linger" */
 	return add_step(im, STEP_CONNECT, 0, NULL, -1, true) ||
@@ -624,7 +662,7 @@ struct recipe *haproxy_import_section(const char *text, size_t len, const char *
 	}
 	if (walk(&im, text, len, secs, &nsecs, sel, &e, &stls) == -1)
 		goto fail;
-	if ((e.mode == CHK_REDIS || e.mode == CHK_SMTP) && builtin(&im, &e)) {
+	if ((e.mode == CHK_REDIS || e.mode == CHK_SMTP || e.mode == CHK_PGSQL) && builtin(&im, &e)) {
 		set_err(err, errlen, "out of memory");
 		goto fail;
 	}

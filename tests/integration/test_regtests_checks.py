@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Scenarios of HAProxy 2.6's health-check regression tests (reg-tests/checks: redis-check,
+"""Scenarios of HAProxy 2.6's health-check regression tests (reg-tests/checks: redis-check, pgsql-check,
 smtp-check (with the QUIT exchange 2.6.12 added), tcp-check_min-recv, tcp-check_multiple_ports, http-check-expect, 4be_1srv_health_checks),
 rewritten here with our own scripted servers (tests/fixtures/scriptsrv.c) and our own expectations.
 
@@ -27,6 +27,13 @@ SCENARIOS = {
     # redis-check.vtc: +PONG passes, an error reply is "Layer7 wrong status"
     "redis_ok": ("expect 14; send +PONG\\r\\n; close", ["option redis-check"], "L7OK"),
     "redis_err": ("expect 14; send -Error message\\r\\n; close", ["option redis-check"], "L7STS"),
+    # pgsql-check.vtc: authentication ok passes; an error packet is an invalid response; anything else
+    # a wrong status
+    "pgsql_ok": ("expect 23; sendhex 520000000800000000; close", ["option pgsql-check user postgres"], "L7OK"),
+    "pgsql_err": ("expect 23; sendhex 450000000B53464154414C00; close", ["option pgsql-check user postgres"],
+                  "L7RSP"),
+    "pgsql_other": ("expect 23; send Not a PostgreSQL response; close", ["option pgsql-check user postgres"],
+                    "L7STS"),
     # smtp-check.vtc: greeting, HELO/EHLO, 250 (multi-line too); a non-SMTP banner, 421 and 512 fail
     "smtp_ok": ("send 220 smtp-check SMTP Server\\r\\n; expect 16; send 250 smtp-check\\r\\n; expect 6; send 221 bye\\r\\n; close",
                 ["option smtpchk"], "L7OK"),
