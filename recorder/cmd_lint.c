@@ -221,6 +221,13 @@ int cmd_lint(int argc, char **argv)
 			rc = RC_EXIT_BAD_INPUT;
 			continue;
 		}
+		if (recipe_check_env_lengths(r, err, sizeof(err)) == -1) {
+			fflush(stdout);
+			cmd_err("lint", "%s: %s", argv[i], err);
+			rc = RC_EXIT_BAD_INPUT;
+			recipe_free(r);
+			continue;
+		}
 		if (r->kind == RECIPE_TCP)
 			lint_tcp(&l, r);
 		else

@@ -389,6 +389,8 @@ struct recipe *dissect_build_rc(const struct turns *t, const struct dissect_opts
 			"%zu server bytes, detected %s)", x.c.len, x.s.len, x.proto);
 		goto fail;
 	}
+	if (dx_secrets(&x) == -1)
+		goto local;
 	if (x.r->steps[x.r->nsteps - 1].type == STEP_SEND)
 		dx_warn(&x, "the recipe ends with a send: it passes once the bytes are written, whatever the server "
 			    "answers");

@@ -24,6 +24,7 @@
 #include "http1.h"
 #include "rd.h"
 #include "recipe.h"
+#include "secret.h"
 
 #define HTTP_MAX_EXCHANGES 16
 #define STATUS_PREFIX_LEN  13 /* "HTTP/1.1 204 ": enough bytes to decide on the status line */
@@ -119,10 +120,11 @@ static long long body_len(const struct http1_hdr *hdrs, size_t n)
 static int send_head(struct dissect_ctx *x, const char *head, size_t len, const struct http1_req *req)
 {
 	struct buf b;
-	const char *last = head, *sp;
+	struct secret_span spans[SECRET_MAX_SPANS];
+	const char *last = head;
 	bool secret = false, redacted = false, redactable;
 	struct step *st;
-	size_t i, first;
+	size_t i, first, nspan;
 	int rc = -1;
 
 	buf_init(&b, (size_t)RECIPE_MAX_PAYLOAD * 4);
@@ -131,15 +133,12 @@ static int send_head(struct dissect_ctx *x, const char *head, size_t len, const 
 	/* A head cut into several sends could cut a reference in two: keep such a (rare) head as recorded. */
 	if (len > RECIPE_MAX_PAYLOAD - 64)
 		redactable = false;
-	for (i = 0; i < req->nhdrs; i++) {
-		const struct http1_hdr *h = &req->hdrs[i];
-		const char *var;
+	/* The same detector as every other path (secret.h); Cookie and userinfo are left to dx_secrets(). */
+	nspan = secret_find((const unsigned char *)head, len, spans, ARRAY_SIZE(spans));
+	for (i = 0; i < nspan; i++) {
+		const struct secret_span *sp = &spans[i];
 
-		if (hdr_is(h, "Proxy-Authorization"))
-			var = "RECHECK_PROXY_AUTH";
-		else if (hdr_is(h, "Authorization"))
-			var = "RECHECK_HTTP_AUTH";
-		else
+		if (sp->kind != SECRET_PROXY_AUTHORIZATION && sp->kind != SECRET_AUTHORIZATION)
 			continue;
 		secret = true;
 		if (!redactable) {
@@ -148,16 +147,15 @@ static int send_head(struct dissect_ctx *x, const char *head, size_t len, const 
 					   "cannot be redacted and stay in the recipe", RECIPE_MAX_PAYLOAD - 64);
 			continue;
 		}
-		/* Keep the scheme ("Basic"), replace the credentials (RFC 7617: base64 of user:password). */
-		sp = memchr(h->value, ' ', h->value_len);
-		if (buf_append(&b, last, (size_t)(h->value - last)) == -1 ||
-		    (sp && buf_append(&b, h->value, (size_t)(sp - h->value) + 1) == -1) ||
-		    buf_printf(&b, "${%s}", var) == -1)
+		/* The scheme ("Basic") stays, the credentials (RFC 7617: base64 of user:password) go. */
+		if (buf_append(&b, last, (size_t)(head + sp->off - last)) == -1 ||
+		    buf_printf(&b, "${%s}", secret_var(sp->kind)) == -1)
 			goto out;
-		last = h->value + h->value_len;
+		last = head + sp->off + sp->len;
 		redacted = true;
-		dx_note(x, "%.*s redacted: set %s to the %s value when replaying", (int)h->name_len, h->name, var,
-			sp ? "credentials part of the" : "whole");
+		dx_note(x, "%s redacted: set %s to the %s value when replaying", secret_kind_str(sp->kind),
+			secret_var(sp->kind), head[sp->off - 1] == ' ' && head[sp->off - 2] != ':'
+						  ? "credentials part of the" : "whole");
 	}
 	if (buf_append(&b, last, (size_t)(head + len - last)) == -1) {
 		dx_oom(x);

@@ -66,6 +66,9 @@ bool dissect_socks5_annotate(const struct step *s, struct buf *out);
 bool dissect_socks4_annotate(const struct step *s, struct buf *out);
 bool dissect_http_annotate(const struct step *s, struct buf *out);
 
+/* dissect_secret.c: marks (or with --redact replaces) every credential secret.h finds in the steps. 0/-1. */
+int dx_secrets(struct dissect_ctx *x);
+
 /* Drops a trailing send that got no recorded answer, with a warning naming what was missing. */
 void dx_unanswered(struct dissect_ctx *x, const char *what);
 

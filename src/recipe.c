@@ -567,6 +567,62 @@ toobig:
 	return -1;
 }
 
+/*
+ * An RFC 1929 request written by --redact keeps the recorded length bytes before its references:
+ * "\x01 ULEN ${USER} PLEN ${PASS}". A value of another length would make the server read a different
+ * user and password than intended (or wait for bytes that never come), so it is refused here, naming
+ * the variable and the length the recipe was built for. Unset variables are left to expand().
+ */
+static int check_len_bytes(const struct step *s, const char *at, char *err, size_t errlen)
+{
+	const unsigned char *p = s->data;
+	size_t n = s->len, off = 1, nl, vl;
+	const unsigned char *e;
+	char name[256];
+	const char *val;
+	int field;
+
+	if (n < 2 || p[0] != 0x01)
+		return 0;
+	for (field = 0; field < 2; field++) {
+		if (off + 3 > n || p[off + 1] != '$' || p[off + 2] != '{')
+			return 0;
+		e = memchr(p + off + 3, '}', n - off - 3);
+		if (!e)
+			return 0;
+		nl = (size_t)(e - (p + off + 3));
+		if (!nl || nl >= sizeof(name))
+			return 0;
+		memcpy(name, p + off + 3, nl);
+		name[nl] = '\0';
+		val = getenv(name);
+		vl = val ? strlen(val) : p[off];
+		if (vl != p[off]) {
+			set_err(err, errlen, "%s: %s is %zu bytes long, but the recipe was built for a %u-byte value "
+				"(the RFC 1929 %s length byte before it is %u): set a %u-byte value or record the recipe "
+				"again", at, name, vl, p[off], field ? "PLEN" : "ULEN", p[off], p[off]);
+			return -1;
+		}
+		off = (size_t)(e - p) + 1;
+	}
+	return 0;
+}
+
+int recipe_check_env_lengths(const struct recipe *r, char *err, size_t errlen)
+{
+	char at[64];
+	size_t i;
+
+	for (i = 0; i < r->nsteps; i++) {
+		const struct step *s = &r->steps[i];
+
+		if (s->type == STEP_SEND && s->env &&
+		    check_len_bytes(s, where(at, sizeof(at), i, s->line), err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 struct recipe *recipe_dup(const struct recipe *r)
 {
 	struct recipe *d;
@@ -658,6 +714,8 @@ struct recipe *recipe_resolve_env(const struct recipe *r, char *err, size_t errl
 		return NULL;
 	}
 	buf_init(&b, RECIPE_MAX_PAYLOAD);
+	if (recipe_check_env_lengths(d, err, errlen) == -1)
+		goto fail;
 	for (i = 0; i < d->nsteps; i++) {
 		struct step *s = &d->steps[i];
 

@@ -43,6 +43,12 @@ int recipe_compile(struct recipe *r, char *err, size_t errlen);
  * environment variable NAME. NULL with "step N: environment variable NAME is not set" in err.
  */
 struct recipe *recipe_resolve_env(const struct recipe *r, char *err, size_t errlen);
+/*
+ * RFC 1929 length bytes in front of ${NAME} references (what --redact writes): -1 with "step N: NAME is
+ * 9 bytes long, but the recipe was built for a 6-byte value ..." when a set variable has another length.
+ * recipe_resolve_env() checks this first; `recheck lint` calls it too.
+ */
+int recipe_check_env_lengths(const struct recipe *r, char *err, size_t errlen);
 /* Deep copy (regexes are recompiled). NULL when out of memory. */
 struct recipe *recipe_dup(const struct recipe *r);
 

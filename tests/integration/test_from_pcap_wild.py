@@ -92,6 +92,51 @@ class Wild(harness.Case):
                 self.assertIn("record again", r.stderr)
                 self.assertFalse(os.path.exists(out))
 
+    # --- classes 2 and 9: one secret detector for every path; RFC 1929 length bytes ---------------------
+
+    def test_secrets_outside_the_dissector_are_flagged_and_redacted(self):
+        # A capture that missed the SOCKS5 greeting: the raw fallback still finds the RFC 1929 request.
+        pcap, _ = self.gen("socks5-auth-late", ["--no-handshake"])
+        out = self.path("late.yaml")
+        r = self.recheck("from-pcap", pcap, "--server", "127.0.0.1:1080", "-o", out)
+        self.assertRc(r, 0)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+        self.assertIn("carries a recorded credential (RFC 1929 user/password)", r.stderr)
+        r = self.recheck("from-pcap", pcap, "--server", "127.0.0.1:1080", "--redact", "-o", out)
+        self.assertRc(r, 0)
+        with open(out) as f:
+            text = f.read()
+        self.assertNotIn("s3cret", text)
+        self.assertNotIn(b"s3cret".hex(), text)
+        self.assertIn("\\x01\\x04${RECHECK_SOCKS_USER}\\x06${RECHECK_SOCKS_PASS}", text)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o644)
+        # Cookie in a request, Set-Cookie in a response kept in full by --raw.
+        pcap, _ = self.gen("http-origin", [], name="ho.pcap")
+        for extra in ([], ["--raw"]):
+            r = self.recheck("from-pcap", pcap, "-o", out, *extra)
+            self.assertRc(r, 0)
+            self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+            r = self.recheck("from-pcap", pcap, "-o", out, "--redact", *extra)
+            self.assertRc(r, 0)
+            with open(out) as f:
+                text = f.read()
+            self.assertNotIn("0123456789abcdef", text)
+            self.assertNotIn(b"fedcba9876543210".hex(), text)
+            self.assertIn("Cookie: ${RECHECK_COOKIE}", text)
+
+    def test_rfc1929_length_bytes_follow_the_variables_or_are_refused(self):
+        pcap, _ = self.gen("socks5-auth", [])
+        out = self.path("a.yaml")
+        self.assertRc(self.recheck("from-pcap", pcap, "--redact", "-o", out), 0)
+        env = dict(os.environ, RECHECK_SOCKS_USER="user", RECHECK_SOCKS_PASS="rotated-password")
+        for cmd in (["lint", out], ["replay", out, "--server", "127.0.0.1:1", "--timeout", "1s"]):
+            r = self.recheck(*cmd, env=env)
+            self.assertRc(r, 3)
+            self.assertIn("RECHECK_SOCKS_PASS is 16 bytes long, but the recipe was built for a 6-byte value",
+                          r.stderr)
+        env["RECHECK_SOCKS_PASS"] = "s3cret"
+        self.assertRc(self.recheck("lint", out, env=env), 0)
+
 
 if __name__ == "__main__":
     harness.main()
