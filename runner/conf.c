@@ -445,11 +445,38 @@ static void check_clear(struct conf_check *ck)
 
 static const struct choice on_down_choices[] = {{"shutdown-sessions", true}, {"none", false}, {NULL, 0}};
 
+/*
+ * HOST:PORT. An IP address is taken as it is; a name is not looked up here (a name that does not
+ * resolve must not invalidate the configuration): the daemon's resolver does it, at start and every
+ * resolve_interval, and the server waits in MAINT ("no address") until it has one (HAProxy's
+ * init-addr last,libc,none).
+ */
+static int server_address(struct ctx *c, const struct ynode *v, const char *key, void *obj)
+{
+	struct conf_server *sv = obj;
+	char e[ERR_LEN], host[256];
+	int rc;
+
+	if (get_str(c, v, key, &sv->address) == -1)
+		return -1;
+	rc = net_parse_addr_opt(sv->address, &sv->addr, &sv->addrlen, true, host, sizeof(host), &sv->port, e,
+				sizeof(e));
+	if (rc == -1)
+		return bad(c, v, "%s: %s", key, e);
+	if (rc == -2) {
+		sv->addrlen = 0;
+		sv->host = strdup(host);
+		if (!sv->host)
+			return bad(c, v, "%s: out of memory", key);
+	}
+	return 0;
+}
+
 static const struct choice send_proxy_choices[] = {{"v1", 1}, {"v2", 2}, {"none", 0}, {NULL, 0}};
 
 static const struct key server_keys[] = {
 	KEY_NAME("name", struct conf_server, name),
-	KEY_ADDR("address", struct conf_server, address, addr, addrlen),
+	KEY_FN("address", server_address),
 	KEY_UINT("weight", struct conf_server, weight, 0, SERVER_WEIGHT_MAX),
 	KEY_BOOL("backup", struct conf_server, backup),
 	KEY_UINT("id", struct conf_server, id, 1, SERVER_ID_MAX),
@@ -716,6 +743,33 @@ static int top_log(struct ctx *c, const struct ynode *v, const char *key, void *
 	return 0;
 }
 
+/* `nameservers: ["IP[:PORT]", ...]`: IPv4, at most CONF_MAX_NAMESERVERS, port 53 by default. */
+static int top_nameservers(struct ctx *c, const struct ynode *v, const char *key, void *obj)
+{
+	struct conf *cf = obj;
+	char e[ERR_LEN], text[300];
+	size_t i;
+
+	if (want(c, v, YN_SEQ, key) == -1)
+		return -1;
+	if (v->nkids == 0 || v->nkids > CONF_MAX_NAMESERVERS)
+		return bad(c, v, "%s: 1 to %d addresses", key, CONF_MAX_NAMESERVERS);
+	for (i = 0; i < v->nkids; i++) {
+		const struct ynode *n = v->kids[i];
+		socklen_t len;
+
+		if (want(c, n, YN_SCALAR, key) == -1)
+			return -1;
+		snprintf(text, sizeof(text), strchr(n->val, ':') ? "%s" : "%s:53", n->val);
+		if (net_parse_addr_opt(text, &cf->nameservers[i], &len, true, NULL, 0, NULL, e, sizeof(e)) != 0)
+			return bad(c, n, "%s: %s", key, e[0] ? e : "an IPv4 address, optionally with :PORT");
+		if (cf->nameservers[i].ss_family != AF_INET)
+			return bad(c, n, "%s: '%s': only IPv4 name servers are supported", key, n->val);
+	}
+	cf->nnameservers = (int)v->nkids;
+	return 0;
+}
+
 static const struct key top_keys[] = {
 	KEY_INT("threads", struct conf, threads, 1, CONF_MAX_THREADS),
 	KEY_FN("stats", top_stats),
@@ -726,6 +780,8 @@ static const struct key top_keys[] = {
 	KEY_CHOICE("relay", struct conf, relay, relay_choices),
 	KEY_FN("log", top_log),
 	KEY_DUR("drain_timeout", struct conf, drain_timeout, 0),
+	KEY_DUR("resolve_interval", struct conf, resolve_interval, 1),
+	KEY_FN("nameservers", top_nameservers),
 };
 
 static int parse_root(struct ctx *c, const struct ynode *root)
@@ -740,6 +796,7 @@ static int parse_root(struct ctx *c, const struct ynode *root)
 	cf->threads = cpus < 1 ? 1 : (int)MIN(cpus, CONF_MAX_THREADS);
 	cf->drain_timeout = 10000;
 	cf->log_facility = 16; /* local0 */
+	cf->resolve_interval = 10000;
 	if (WALK(c, root, "", top_keys, cf) == -1)
 		return -1;
 	if (cf->stats && !cf->stats_bind && !cf->stats_socket) {
@@ -848,6 +905,7 @@ void conf_free(struct conf *c)
 		for (j = 0; j < li->nservers; j++) {
 			free(li->servers[j].name);
 			free(li->servers[j].address);
+			free(li->servers[j].host);
 			check_clear(&li->servers[j].check);
 		}
 		free(li->servers);

@@ -25,6 +25,7 @@ struct recipe;
 #define CONF_MAX_SERVERS   1024       /* per listener */
 #define CONF_MAX_THREADS   64
 #define CONF_SOCKET_PATH_MAX 108     /* sizeof(sun_path) */
+#define CONF_MAX_NAMESERVERS 3     /* the resolver's limit (MAXNS) */
 #define CONF_NAME_MAX      64         /* bytes of a listener or server name (server-t.h's cap) */
 
 enum conf_hash {
@@ -63,8 +64,10 @@ struct conf_check {
 struct conf_server {
 	char *name;            /* owned; unique within its listener */
 	char *address;         /* as written ("HOST:PORT"), owned; with name, identifies it across reloads */
-	struct sockaddr_storage addr; /* resolved when loading */
+	struct sockaddr_storage addr; /* an IP address as written; addrlen 0 when `address` names a host */
 	socklen_t addrlen;
+	char *host;            /* owned: the DNS name of `address` (resolved by the daemon), NULL for an IP */
+	uint16_t port;         /* with host: the port */
 	unsigned weight;       /* 0..256, default 1 */
 	bool backup;           /* used only when no active server is usable */
 	unsigned id;           /* explicit id (1..1048575), 0: assigned as HAProxy does */
@@ -120,6 +123,9 @@ struct conf {
 	int log_facility;      /* log.facility, default local0 (16) */
 	bool log_rfc5424;      /* log.syslog_format: rfc5424 (else rfc3164, HAProxy's default) */
 	uint64_t drain_timeout; /* ms SIGTERM waits for sessions to end, default 10s */
+	uint64_t resolve_interval; /* ms between resolutions of server names, default 10s */
+	struct sockaddr_storage nameservers[CONF_MAX_NAMESERVERS]; /* `nameservers:`; none: the system's */
+	int nnameservers;
 	struct recipe **recipes; /* distinct loaded recipes, owned */
 	char **recipe_paths;     /* their resolved paths, owned */
 	size_t nrecipes;

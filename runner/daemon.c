@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "cli.h"
 #include "dlog.h"
+#include "resolve.h"
 #include "tlog.h"
 #include "ev.h"
 #include "lb.h"
@@ -259,6 +260,7 @@ static void reload(struct daemon *d)
 		d->gen = g;
 		if (d->hooks.reloaded)
 			d->hooks.reloaded(d, old, d->hooks.arg);
+		resolve_reloaded(d);
 		gen_unref(old);
 	}
 	dlog_notice("configuration %llu loaded: %zu listeners", (unsigned long long)g->id, g->nli);
@@ -496,6 +498,11 @@ int daemon_run(struct daemon *d, struct conf *conf)
 			  li->conf->hash == CONF_HASH_CONSISTENT ? "consistent" : "map-based",
 			  relay_mode_str(li->rconf.mode));
 	}
+	/* names first: a server whose name resolves is up (and checked) from the start */
+	if (resolve_start(d, 2000) == -1) {
+		dlog_err("cannot start the resolver");
+		goto out;
+	}
 	if (d->hooks.start && d->hooks.start(d, d->hooks.arg) == -1)
 		goto out;
 	dlog_notice("recheckd %s ready: %d threads, %s backend", RECHECK_VERSION, d->nworkers, ev_backend_name());
@@ -509,6 +516,7 @@ out:
 	for (i = 0; i < started; i++)
 		pthread_join(d->workers[i].thread, NULL);
 	d->threads_gone = true;
+	resolve_stop(d);
 	if (d->hooks.stop)
 		d->hooks.stop(d, d->hooks.arg);
 	for (i = 0; d->workers && i < d->nworkers; i++)

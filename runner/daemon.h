@@ -48,6 +48,11 @@
 struct rserver {
 	struct server srv;            /* the balancer's record: name, address, weight, backup, puid, state, health */
 	char *address;                /* as configured, owned; with the name, identifies the server on reload */
+	char *host;                   /* owned: the DNS name in address (resolve.c), NULL for an IP address */
+	uint16_t port;                /* with host: the port */
+	bool resolve_warned;          /* main thread: the last failed resolution was logged */
+	unsigned addr_seq;            /* atomic seqlock over srv.addr/addrlen, written by the main thread only
+				       * (a new resolution); workers read through rserver_addr() */
 	const struct conf_server *conf; /* effective settings (check recipe, intervals) in the current gen's conf;
 					 * main thread only, updated on reload */
 	bool shutdown_sessions;       /* on_marked_down: shutdown-sessions */
@@ -103,6 +108,7 @@ struct gen {
 
 struct session;
 struct daemon;
+struct resolver;
 
 /* An accepted connection on its way to a less loaded worker (frontend.c, accept balance). */
 struct handoff {
@@ -189,6 +195,7 @@ struct daemon {
 	uint64_t next_gen_id;
 	int exit_code;
 	bool threads_gone;            /* workers stopped: wakeups go nowhere (their loops are being freed) */
+	struct resolver *resolver;    /* resolve.c, when some server has a DNS name; NULL otherwise */
 };
 
 /* --- gen.c: building and releasing generations (main thread, except the *_unref) ------------------ */
@@ -207,6 +214,10 @@ void rserver_unref(struct rserver *s);
 /* The listener / server named so in g, or NULL. */
 struct listener *gen_listener(struct gen *g, const char *name);
 struct rserver *listener_server(struct listener *li, const char *name);
+/* s's address, consistent even while the main thread changes it (any thread). */
+void rserver_addr(struct rserver *s, struct sockaddr_storage *ss, socklen_t *len);
+/* Changes s's address (main thread only). */
+void rserver_set_addr(struct rserver *s, const struct sockaddr_storage *ss, socklen_t len);
 
 /* --- frontend.c: worker threads --------------------------------------------------------------------- */
 

@@ -206,8 +206,12 @@ static void on_relay_end(struct relay *r, enum relay_end why, void *arg)
 	if (why == RELAY_END_CONNECT) {
 		/* The last attempt failed: HAProxy's econ (failed_conns) on that server. */
 		__atomic_fetch_add(&s->sv->conn_errors, 1, __ATOMIC_RELAXED);
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		rserver_addr(s->sv, &ss, &sl);
 		dlog_warn("%s/%s: cannot connect to %s: %s%s", s->li->name, s->sv->srv.name,
-			  net_fmt_addr((struct sockaddr *)&s->sv->srv.addr, a, sizeof(a)), connect_err_str(r->err),
+			  net_fmt_addr((struct sockaddr *)&ss, a, sizeof(a)), connect_err_str(r->err),
 			  s->nretries ? " (retries exhausted)" : "");
 	} else {
 		dlog_debug("%s/%s: session ended (%s), %llu bytes in, %llu bytes out", s->li->name,
@@ -300,6 +304,8 @@ static int set_preamble(struct session *s, struct rserver *sv)
 static void attempt(struct session *s)
 {
 	struct rserver *sv = s->sv;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
 	char e[ERR_LEN];
 	int sfd;
 
@@ -310,7 +316,8 @@ static void attempt(struct session *s)
 		relay_end(&s->relay, RELAY_END_RESOURCE);
 		return;
 	}
-	sfd = net_connect((struct sockaddr *)&sv->srv.addr, sv->srv.addrlen, e, sizeof(e));
+	rserver_addr(sv, &addr, &addrlen); /* a resolver may be changing it */
+	sfd = net_connect((struct sockaddr *)&addr, addrlen, e, sizeof(e));
 	if (sfd == -1) {
 		int err = errno;
 

@@ -29,7 +29,30 @@ void rserver_unref(struct rserver *s)
 	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	free(s->address);
+	free(s->host);
 	free(s);
+}
+
+void rserver_addr(struct rserver *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	unsigned a, b;
+
+	do {
+		a = __atomic_load_n(&s->addr_seq, __ATOMIC_ACQUIRE);
+		memcpy(ss, &s->srv.addr, sizeof(*ss));
+		*len = s->srv.addrlen;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		b = __atomic_load_n(&s->addr_seq, __ATOMIC_RELAXED);
+	} while (a != b || (a & 1));
+}
+
+void rserver_set_addr(struct rserver *s, const struct sockaddr_storage *ss, socklen_t len)
+{
+	__atomic_store_n(&s->addr_seq, s->addr_seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(&s->srv.addr, ss, sizeof(*ss));
+	s->srv.addrlen = len;
+	__atomic_store_n(&s->addr_seq, s->addr_seq + 1, __ATOMIC_RELEASE);
 }
 
 void listener_ref(struct listener *li)
@@ -128,6 +151,16 @@ static struct rserver *rserver_new(const struct conf_server *cs, char *err, size
 		free(s);
 		return NULL;
 	}
+	if (cs->host) {
+		s->host = strdup(cs->host);
+		if (!s->host) {
+			free(s->address);
+			free(s);
+			set_err(err, errlen, "out of memory");
+			return NULL;
+		}
+		s->port = cs->port;
+	}
 	s->refs = 1;
 	s->srv.check.enabled = !cs->check.enabled; /* forces apply_check to run server_start */
 	return s;
@@ -207,6 +240,11 @@ static int listener_finish(const struct conf *conf, const struct conf_listener *
 		s->shutdown_sessions = cs->shutdown_sessions;
 		__atomic_store_n(&s->send_proxy, cs->send_proxy, __ATOMIC_RELAXED);
 		apply_check(s, cs);
+		if (s->host && s->srv.addrlen == 0) {
+			/* a name without an address yet: waits in resolution maintenance (resolve.c) */
+			s->srv.admin |= SRV_ADMF_RMAINT;
+			s->srv.state = SRV_ST_STOPPED;
+		}
 	}
 	if (server_assign_puids((struct server **)li->srv, li->nsrv, e, sizeof(e)) == -1) {
 		set_err(err, errlen, "%s:%d: listener %s: %s", conf->file, cl->line, cl->name, e);

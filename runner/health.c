@@ -468,7 +468,7 @@ static void start_check(struct health *h)
 	struct health_sched *hs = h->hs;
 	uint64_t timeout;
 
-	if ((h->s->srv.admin & SRV_ADMF_MAINT) || h->s->check_paused) {
+	if ((h->s->srv.admin & (SRV_ADMF_MAINT | SRV_ADMF_RMAINT)) || h->s->check_paused) {
 		/* HAProxy does not check a server in maintenance, nor one whose checks were disabled */
 		schedule(h, next_interval(h));
 		return;

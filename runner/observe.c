@@ -237,7 +237,7 @@ static int snap_build(struct observe *o, struct stats_snapshot *snap, struct sna
 			ss->name = rs->srv.name;
 			ss->address = rs->address;
 			ss->status = server_status_str(&rs->srv, x->status, sizeof(x->status));
-			ss->up = server_is_up(&rs->srv) && !(rs->srv.admin & SRV_ADMF_MAINT);
+			ss->up = server_is_up(&rs->srv) && !(rs->srv.admin & (SRV_ADMF_MAINT | SRV_ADMF_RMAINT));
 			ss->weight = rs->srv.weight;
 			ss->backup = rs->srv.backup;
 			ss->id = rs->srv.puid;

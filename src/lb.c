@@ -465,6 +465,21 @@ int lb_explain(struct lb_backend *be, const struct sockaddr *src, struct lb_expl
 	return 0;
 }
 
+struct server_status lb_set_rmaint(struct lb_backend *be, struct server *s, bool rmaint, uint64_t now_ms, int *rc)
+{
+	struct server_status st;
+	int r = 0;
+
+	pthread_mutex_lock(&be->wlock);
+	st = server_set_rmaint(s, rmaint, now_ms);
+	if (st.usable_changed)
+		r = update(be, s, server_usable(s));
+	pthread_mutex_unlock(&be->wlock);
+	if (rc)
+		*rc = r;
+	return st;
+}
+
 void lb_counts(struct lb_backend *be, unsigned *active, unsigned *backup, uint64_t *generation)
 {
 	unsigned i = enter(be);

@@ -120,6 +120,9 @@ struct lb_explain {
 /* lb_pick with the reasoning; -1 when src is not IPv4/IPv6. */
 int lb_explain(struct lb_backend *be, const struct sockaddr *src, struct lb_explain *x);
 
+/* The same for resolution maintenance (server_set_rmaint: a server name without an address). */
+struct server_status lb_set_rmaint(struct lb_backend *be, struct server *s, bool rmaint, uint64_t now_ms, int *rc);
+
 /* Copies the current table's counters (active/backup usable, generation) for stats. */
 void lb_counts(struct lb_backend *be, unsigned *active, unsigned *backup, uint64_t *generation);
 

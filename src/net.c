@@ -19,6 +19,12 @@
 
 int net_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
 {
+	return net_parse_addr_opt(text, ss, len, false, NULL, 0, NULL, err, errlen);
+}
+
+int net_parse_addr_opt(const char *text, struct sockaddr_storage *ss, socklen_t *len, bool numeric,
+		       char *hostout, size_t hostsize, uint16_t *portout, char *err, size_t errlen)
+{
 	char host[256];
 	const char *colon, *port;
 	size_t hlen;
@@ -65,6 +71,21 @@ int net_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len
 	}
 	if (hlen == 0)
 		memcpy(host, "0.0.0.0", 8);
+	if (numeric) {
+		struct in_addr a4;
+		struct in6_addr a6;
+
+		if (inet_pton(AF_INET, host, &a4) != 1 && inet_pton(AF_INET6, host, &a6) != 1) {
+			if (!hostout || strlen(host) >= hostsize) {
+				set_err(err, errlen, hostout ? "'%s': host name too long" : "'%s': not an IP address", text);
+				return -1;
+			}
+			memcpy(hostout, host, strlen(host) + 1);
+			*portout = (uint16_t)p;
+			return -2;
+		}
+		hints.ai_flags |= AI_NUMERICHOST;
+	}
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags |= AI_NUMERICSERV;

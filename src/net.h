@@ -17,6 +17,12 @@
  * resolved once, now (the first address wins). Returns 0, or -1 with "'text': reason" in err.
  */
 int net_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen);
+/*
+ * net_parse_addr(), and with numeric set never a name lookup: a HOST that is not an IP address is copied
+ * to hostout (hostsize bytes) with the port in *portout, and -2 is returned (the caller resolves it).
+ */
+int net_parse_addr_opt(const char *text, struct sockaddr_storage *ss, socklen_t *len, bool numeric,
+		       char *hostout, size_t hostsize, uint16_t *portout, char *err, size_t errlen);
 /* Formats an IPv4/IPv6 address with its port ("1.2.3.4:80", "[::1]:80"); returns out. */
 char *net_fmt_addr(const struct sockaddr *sa, char *out, size_t outlen);
 /* Formats only the address, no port. */

@@ -26,6 +26,7 @@ enum srv_state {
 /* Administrative flags (a subset of HAProxy's srv_admin). */
 enum srv_admin {
 	SRV_ADMF_MAINT = 0x01, /* forced maintenance: never picked, not checked */
+	SRV_ADMF_RMAINT = 0x02, /* resolution maintenance: its name has no address yet (HAProxy RMAINT) */
 	SRV_ADMF_DRAIN = 0x08, /* drain: effective weight 0, still checked */
 };
 

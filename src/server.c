@@ -98,7 +98,7 @@ int server_assign_puids(struct server **srv, size_t n, char *err, size_t errlen)
 
 bool server_usable(const struct server *s)
 {
-	if (s->weight == 0 || (s->admin & (SRV_ADMF_MAINT | SRV_ADMF_DRAIN)))
+	if (s->weight == 0 || (s->admin & (SRV_ADMF_MAINT | SRV_ADMF_RMAINT | SRV_ADMF_DRAIN)))
 		return false;
 	return s->state == SRV_ST_RUNNING || s->state == SRV_ST_STARTING;
 }
@@ -155,7 +155,7 @@ struct server_status server_check_result(struct server *s, enum srv_check_res re
 	}
 
 	/* check_notify_failure/success/stopping: only the edges change the state, and MAINT wins. */
-	if (!(s->admin & SRV_ADMF_MAINT)) {
+	if (!(s->admin & (SRV_ADMF_MAINT | SRV_ADMF_RMAINT))) {
 		if (res == SRV_CHK_FAILED && s->health == 0)
 			set_state(s, SRV_ST_STOPPED, now_ms);
 		else if (res == SRV_CHK_PASSED && s->health >= s->check.rise)
@@ -211,8 +211,30 @@ struct server_status server_force_health(struct server *s, enum srv_state st, ui
 	bool old_usable = server_usable(s);
 
 	s->health = st == SRV_ST_STOPPED ? 0 : s->check.rise + s->check.fall - 1;
-	if (!(s->admin & SRV_ADMF_MAINT))
+	if (!(s->admin & (SRV_ADMF_MAINT | SRV_ADMF_RMAINT)))
 		set_state(s, st, now_ms);
+	return status_of(s, old, old_health, old_usable);
+}
+
+struct server_status server_set_rmaint(struct server *s, bool rmaint, uint64_t now_ms)
+{
+	enum srv_state old = s->state;
+	int old_health = s->health;
+	bool old_usable = server_usable(s);
+
+	if (rmaint) {
+		s->admin |= SRV_ADMF_RMAINT;
+		set_state(s, SRV_ST_STOPPED, now_ms);
+	} else if (s->admin & SRV_ADMF_RMAINT) {
+		s->admin &= ~(unsigned)SRV_ADMF_RMAINT;
+		/* the checks never ran while it had no address: its health is still server_start()'s */
+		if (s->admin & SRV_ADMF_MAINT)
+			;
+		else if (s->check.enabled && s->health == 0)
+			set_state(s, SRV_ST_STOPPED, now_ms);
+		else
+			set_state(s, SRV_ST_RUNNING, now_ms);
+	}
 	return status_of(s, old, old_health, old_usable);
 }
 
@@ -236,6 +258,10 @@ char *server_status_str(const struct server *s, char *out, size_t outlen)
 
 	if (s->admin & SRV_ADMF_MAINT) {
 		snprintf(out, outlen, "MAINT");
+		return out;
+	}
+	if (s->admin & SRV_ADMF_RMAINT) {
+		snprintf(out, outlen, "MAINT (resolution)");
 		return out;
 	}
 	switch (s->state) {

@@ -70,6 +70,13 @@ bool server_is_up(const struct server *s);
  * downinter (or inter) when DOWN with health 0, fastinter (or inter) otherwise, including the
  * first check after start-up.
  */
+/*
+ * Enters or leaves resolution maintenance (SRV_ADMF_RMAINT: the server's name has no address; never
+ * picked, not checked). Leaving it, the server is up unless its checks had taken it down (health 0):
+ * "up, falls at the first failure", as at start-up.
+ */
+struct server_status server_set_rmaint(struct server *s, bool rmaint, uint64_t now_ms);
+
 uint32_t server_next_inter(const struct server *s);
 
 /*

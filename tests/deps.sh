@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS="gcc make cmake pkg-config libpcap-dev libcurl4-openssl-dev libyaml-dev libpcre2-dev libssl-dev libcmocka-dev
       python3 curl haproxy microsocks dante-server tinyproxy tcpdump clang valgrind openssl libcap2-bin
-      iproute2 chromium lintian dpkg-dev fakeroot systemd util-linux man-db strace procps ${RECHECK_EXTRA_PKGS:-}"
+      iproute2 chromium lintian dpkg-dev fakeroot systemd util-linux man-db strace procps dnsmasq-base ${RECHECK_EXTRA_PKGS:-}"
 missing=()
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

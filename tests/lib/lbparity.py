@@ -244,14 +244,14 @@ class NameServer:
     """Listens on one free port per name on 127.0.0.1 and answers each connection with NAME\n, then
     closes it. Runs in a thread; the listening sockets are bound before the constructor returns."""
 
-    def __init__(self, names, ports=None):
+    def __init__(self, names, ports=None, host="127.0.0.1"):
         self.sel = selectors.DefaultSelector()
         self.ports = {}
         self.socks = []
         for i, name in enumerate(names):
             ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            ls.bind(("127.0.0.1", ports[i] if ports else 0))
+            ls.bind((host, ports[i] if ports else 0))
             ls.listen(512)
             ls.setblocking(False)
             self.socks.append(ls)

@@ -187,6 +187,8 @@ static void defaults(void **state)
 	assert_int_equal(c->relay, RELAY_SPLICE);
 	assert_int_equal(c->log, CONF_LOG_STDERR);
 	assert_int_equal(c->drain_timeout, 10000);
+	assert_int_equal(c->resolve_interval, 10000);
+	assert_int_equal(c->nnameservers, 0);
 	l = &c->listeners[0];
 	assert_int_equal(l->hash, CONF_HASH_MAP_BASED);
 	assert_false(l->allbackups);
@@ -231,7 +233,7 @@ static void errors_name_the_line(void **state)
 	} cases[] = {
 		{"", "t.yaml:1:1: the file is empty (expected a mapping with 'listeners')"},
 		{"threads: [1\n", "t.yaml:2:1: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 1, column 10)"},
-		{"bogus: 1\n" L1 S1, "t.yaml:1:1: top level: unknown key 'bogus' (expected one of: threads, stats, listeners, user, group, allow_root, relay, log, drain_timeout)"},
+		{"bogus: 1\n" L1 S1, "t.yaml:1:1: top level: unknown key 'bogus' (expected one of: threads, stats, listeners, user, group, allow_root, relay, log, drain_timeout, resolve_interval, nameservers)"},
 		{"threads: 1\nthreads: 2\n" L1 S1, "t.yaml:2:1: top level: duplicate key 'threads' (first at line 1)"},
 		{"threads: 0\n" L1 S1, "t.yaml:1:10: threads: 0 is out of range (1 to 64)"},
 		{"threads: two\n" L1 S1, "t.yaml:1:10: threads: 'two' is not a whole number"},
@@ -298,7 +300,9 @@ static void errors_name_the_line(void **state)
 		 "t.yaml:5:67: server.check: unknown key 'colour' (expected one of: recipe, inter, fastinter, downinter, rise, fall, timeout, spread)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", on_marked_down: maybe}\n",
 		 "t.yaml:5:59: server.on_marked_down: expected shutdown-sessions or none, not 'maybe'"},
-		{L1 "    servers:\n      - {name: s, address: \"no-such-host.invalid:2\"}\n", "t.yaml:5:28: server.address: 'no-such-host.invalid:2': cannot resolve 'no-such-host.invalid'"},
+		{L1 "    servers:\n      - {name: s, address: \"no-such-host.invalid\"}\n", "t.yaml:5:28: server.address: 'no-such-host.invalid': expected HOST:PORT, [IPV6]:PORT or :PORT"},
+		{"nameservers: [\"ns.example\"]\n" L1 S1, "t.yaml:1:15: nameservers: 'ns.example:53': not an IP address"},
+		{"nameservers: [\"::1\"]\n" L1 S1, "t.yaml:1:15: nameservers: '::1': write IPv6 addresses in brackets: [ADDR]:PORT"},
 		{L1 S1 "  - name: a\n    bind: \"127.0.0.1:3\"\n" S1, "t.yaml:6:5: listener a: the name is already used (line 2)"},
 		{L1 S1 "  - name: b\n    bind: \"127.0.0.1:1\"\n" S1, "t.yaml:6:5: listener b: bind 127.0.0.1:1 is already used by listener a"},
 		{"stats: {bind: \"127.0.0.1:1\"}\n" L1 S1, "t.yaml:3:5: listener a: bind is the same address as stats.bind"},
