@@ -51,7 +51,8 @@ install(FILES ${_gen}/recheck.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${_gen}/recipe.5.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
 install(FILES ${_gen}/recheckd.8.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 
-install(FILES README.md docs/haproxy.md docs/recipe.md docs/stats.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+file(GLOB _docs_md CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/docs/*.md)  # every page docs/ gains is installed
+install(FILES README.md ${_docs_md} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES dist/debian/copyright ${_gen}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR})
 # The reference configuration with every key, and the recipe it names (found relative to it).
 install(FILES samples/recheckd.yaml samples/socks5-generate-204.yaml samples/http-proxy-generate-204.yaml

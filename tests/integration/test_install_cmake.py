@@ -52,6 +52,9 @@ class InstallCmake(harness.Case):
                   "share/doc/recheck/README.md", "share/doc/recheck/recipe.md",
                   "share/doc/recheck/examples/recheckd.yaml", "lib/sysusers.d/recheckd.conf"):
             self.assertTrue(os.path.isfile(os.path.join(root, f)), f)
+        for md in os.listdir(os.path.join(harness.SRC, "docs")):
+            if md.endswith(".md"):
+                self.assertTrue(os.path.isfile(os.path.join(root, "share/doc/recheck", md)), md)
         with open(os.path.join(root, "lib/sysusers.d/recheckd.conf")) as f:
             self.assertRegex(f.read(), r"(?m)^u recheckd - ")
 
