@@ -19,6 +19,7 @@
 #include "dissect.h"
 #include "flow.h"
 #include "flow_pcap.h"
+#include "net.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
 #include "recipe_yaml.h"
@@ -71,64 +72,23 @@ struct server_hint {
 
 static int parse_server(const char *s, struct server_hint *h, char *err, size_t errlen)
 {
-	char host[256];
-	const char *colon, *hs = s;
-	size_t hl;
-	char *end;
-	unsigned long port;
-	struct addrinfo hints, *ai = NULL;
-	int rc;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char host[256], why[ERR_LEN];
+	uint16_t port;
 
-	if (*s == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':') {
-			set_err(err, errlen, "--server %s: expected [IPv6]:PORT", s);
-			return -1;
-		}
-		hs = s + 1;
-		hl = (size_t)(rb - hs);
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon) {
-			set_err(err, errlen, "--server %s: expected HOST:PORT", s);
-			return -1;
-		}
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= sizeof(host)) {
-		set_err(err, errlen, "--server %s: bad host", s);
-		return -1;
-	}
-	memcpy(host, hs, hl);
-	host[hl] = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || port == 0 || port > 65535) {
-		set_err(err, errlen, "--server %s: the port must be 1-65535", s);
+	if (net_split_hostport(s, 0, host, sizeof(host), &port, why, sizeof(why)) == -1 ||
+	    net_resolve(host, port, &ss, &sl, why, sizeof(why)) == -1) {
+		set_err(err, errlen, "--server: %s", why);
 		return -1;
 	}
 	memset(h, 0, sizeof(*h));
-	h->port = (uint16_t)port;
-	if (inet_pton(AF_INET, host, h->addr) == 1) {
-		h->family = AF_INET;
-	} else if (inet_pton(AF_INET6, host, h->addr) == 1) {
-		h->family = AF_INET6;
-	} else {
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		rc = getaddrinfo(host, NULL, &hints, &ai);
-		if (rc != 0) {
-			set_err(err, errlen, "--server %s: %s", s, gai_strerror(rc));
-			return -1;
-		}
-		h->family = ai->ai_family;
-		if (ai->ai_family == AF_INET)
-			memcpy(h->addr, &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr, 4);
-		else
-			memcpy(h->addr, &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr, 16);
-		freeaddrinfo(ai);
-	}
+	h->port = port;
+	h->family = ss.ss_family;
+	if (ss.ss_family == AF_INET)
+		memcpy(h->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	else
+		memcpy(h->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
 	h->set = true;
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "check_report.h"
 #include "checknet.h"
 #include "cmd.h"
+#include "net.h"
 #include "recipe.h"
 #include "recipe_yaml.h"
 #include "tls.h"
@@ -128,7 +129,7 @@ static int replay_once(const struct recipe *r, const struct checknet_addr *addr,
 		if (o->verbose)
 			delays(&run, &b);
 	} else {
-		checknet_addr_str((const struct sockaddr *)&addr->ss, err, sizeof(err));
+		net_fmt_addr((const struct sockaddr *)&addr->ss, err, sizeof(err));
 		snprintf(where, sizeof(where), strchr(addr->host, ':') ? "[%s]:%d" : "%s:%d", addr->host, addr->port);
 		if (strcmp(where, err) && strlen(where) + strlen(err) + 4 < sizeof(where))
 			snprintf(where + strlen(where), sizeof(where) - strlen(where), " (%.64s)", err);

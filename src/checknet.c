@@ -1,7 +1,7 @@
 /*
  * checknet: the poll() loop of `recheck replay` around the one socket driver (check_io.c): it waits with
  * poll() for what check_io asks, always for the time left until the run's one deadline, and feeds the
- * timeout. Address parsing and formatting for --server also live here (see checknet.h).
+ * timeout. --server is parsed and resolved by net.c's one HOST:PORT parser.
  */
 #include "api.h"
 
@@ -19,87 +19,24 @@
 #include "check.h"
 #include "check_io.h"
 #include "checknet.h"
+#include "net.h"
 #include "util.h"
 
 int checknet_resolve(const char *hostport, struct checknet_addr *addr, bool *resolve_failed, char *err,
 		     size_t errlen)
 {
-	struct addrinfo hints, *res = NULL;
-	const char *colon, *host = hostport, *hend;
-	char portstr[8];
-	long port;
-	char *end;
-	int rc;
+	uint16_t port;
 
 	memset(addr, 0, sizeof(*addr));
 	*resolve_failed = false;
-	if (hostport[0] == '[') {
-		hend = strchr(hostport, ']');
-		if (!hend || hend[1] != ':') {
-			set_err(err, errlen, "'%s': an IPv6 server is written [ADDRESS]:PORT", hostport);
-			return -1;
-		}
-		host = hostport + 1;
-		colon = hend + 1;
-	} else {
-		colon = strrchr(hostport, ':');
-		if (!colon || memchr(hostport, ':', (size_t)(colon - hostport))) {
-			set_err(err, errlen, "'%s' is not HOST:PORT (write IPv6 addresses as [ADDRESS]:PORT)", hostport);
-			return -1;
-		}
-		hend = colon;
-	}
-	if (hend == host || (size_t)(hend - host) >= sizeof(addr->host)) {
-		set_err(err, errlen, "'%s': missing or too long host", hostport);
+	if (net_split_hostport(hostport, 0, addr->host, sizeof(addr->host), &port, err, errlen) == -1)
 		return -1;
-	}
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || port < 1 || port > 65535) {
-		set_err(err, errlen, "'%s': port must be a number from 1 to 65535", hostport);
-		return -1;
-	}
-	memcpy(addr->host, host, (size_t)(hend - host));
-	addr->host[hend - host] = '\0';
-	addr->port = (int)port;
-	snprintf(portstr, sizeof(portstr), "%ld", port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-	rc = getaddrinfo(addr->host, portstr, &hints, &res);
-	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME || rc == EAI_NODATA) {
-		/* AI_ADDRCONFIG hides loopback-only families on some hosts: try once without it */
-		hints.ai_flags = AI_NUMERICSERV;
-		rc = getaddrinfo(addr->host, portstr, &hints, &res);
-	}
-	if (rc != 0) {
-		set_err(err, errlen, "cannot resolve '%s': %s", addr->host, gai_strerror(rc));
+	addr->port = port;
+	if (net_resolve(addr->host, port, &addr->ss, &addr->len, err, errlen) == -1) {
 		*resolve_failed = true;
 		return -1;
 	}
-	memcpy(&addr->ss, res->ai_addr, res->ai_addrlen);
-	addr->len = res->ai_addrlen;
-	freeaddrinfo(res);
 	return 0;
-}
-
-char *checknet_addr_str(const struct sockaddr *sa, char *out, size_t outlen)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		snprintf(out, outlen, "[%s]:%u", ip, ntohs(s6->sin6_port));
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		snprintf(out, outlen, "%s:%u", ip, ntohs(s4->sin_port));
-	}
-	return out;
 }
 
 /* Milliseconds left until deadline (0 when passed), as poll() takes them. */

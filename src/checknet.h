@@ -21,13 +21,12 @@ struct checknet_addr {
 };
 
 /*
- * Parses "HOST:PORT" (IPv4, [IPv6] or a name) and resolves it. Returns 0; -1 with a reason in err and
- * *resolve_failed true when the name did not resolve (an L4-class failure), false for a malformed text.
+ * Parses "HOST:PORT" (IPv4, [IPv6] or a name; net_split_hostport) and resolves it (net_resolve).
+ * Returns 0; -1 with a reason in err and *resolve_failed true when the name did not resolve (an
+ * L4-class failure), false for a malformed text.
  */
 int checknet_resolve(const char *hostport, struct checknet_addr *addr, bool *resolve_failed, char *err,
 		     size_t errlen);
-/* Formats an address as "127.0.0.1:80" / "[::1]:80". */
-char *checknet_addr_str(const struct sockaddr *sa, char *out, size_t outlen);
 
 /*
  * Runs run (initialised with check_run_init()) to its end against addr within timeout_ms. Returns 0

@@ -17,21 +17,14 @@
 #include "net.h"
 #include "util.h"
 
-int net_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
+int net_split_hostport(const char *text, int flags, char *host, size_t hostlen, uint16_t *port, char *err,
+		       size_t errlen)
 {
-	return net_parse_addr_opt(text, ss, len, false, NULL, 0, NULL, err, errlen);
-}
-
-int net_parse_addr_opt(const char *text, struct sockaddr_storage *ss, socklen_t *len, bool numeric,
-		       char *hostout, size_t hostsize, uint16_t *portout, char *err, size_t errlen)
-{
-	char host[256];
-	const char *colon, *port;
-	size_t hlen;
+	const char *ps, *hs = text;
+	size_t hl;
 	char *end;
 	unsigned long p;
-	struct addrinfo hints = {0}, *res = NULL;
-	int rc;
+	unsigned long lo = flags & NET_PORT_ZERO ? 0 : 1;
 
 	if (text[0] == '[') {
 		const char *close = strchr(text, ']');
@@ -40,38 +33,91 @@ int net_parse_addr_opt(const char *text, struct sockaddr_storage *ss, socklen_t 
 			set_err(err, errlen, "'%s': an IPv6 address is written [ADDR]:PORT", text);
 			return -1;
 		}
-		hlen = (size_t)(close - text - 1);
-		memcpy(host, text + 1, MIN(hlen, sizeof(host) - 1));
-		port = close + 2;
-		hints.ai_flags = AI_NUMERICHOST;
+		hs = text + 1;
+		hl = (size_t)(close - hs);
+		ps = close + 2;
 	} else {
-		colon = strrchr(text, ':');
+		const char *colon = strrchr(text, ':');
+
 		if (!colon) {
-			set_err(err, errlen, "'%s': expected HOST:PORT, [IPV6]:PORT or :PORT", text);
+			set_err(err, errlen, "'%s': expected HOST:PORT, [IPV6]:PORT%s", text,
+				flags & NET_HOST_ANY ? " or :PORT" : "");
 			return -1;
 		}
 		if (strchr(text, ':') != colon) {
 			set_err(err, errlen, "'%s': write IPv6 addresses in brackets: [ADDR]:PORT", text);
 			return -1;
 		}
-		hlen = (size_t)(colon - text);
-		memcpy(host, text, MIN(hlen, sizeof(host) - 1));
-		port = colon + 1;
+		hl = (size_t)(colon - text);
+		ps = colon + 1;
 	}
-	if (hlen >= sizeof(host)) {
+	if (hl >= hostlen) {
 		set_err(err, errlen, "'%s': host name too long", text);
 		return -1;
 	}
-	host[hlen] = '\0';
-	errno = 0;
-	p = strtoul(port, &end, 10);
-	if (!*port || *end || errno || p > 65535 || *port == '-' || *port == '+') {
-		set_err(err, errlen, "'%s': the port must be a number from 0 to 65535", text);
+	if (hl == 0 && !(flags & NET_HOST_ANY)) {
+		set_err(err, errlen, "'%s': the host is missing", text);
 		return -1;
 	}
-	if (hlen == 0)
-		memcpy(host, "0.0.0.0", 8);
-	if (numeric) {
+	errno = 0;
+	p = strtoul(ps, &end, 10);
+	if (*ps < '0' || *ps > '9' || *end || errno || p < lo || p > 65535) { /* strtoul skips blanks, signs */
+		set_err(err, errlen, "'%s': the port must be a number from %lu to 65535", text, lo);
+		return -1;
+	}
+	memcpy(host, hs, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int net_resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len, char *err,
+		size_t errlen)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	char ps[8];
+	int rc;
+
+	snprintf(ps, sizeof(ps), "%u", port);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	rc = getaddrinfo(*host ? host : "0.0.0.0", ps, &hints, &res);
+	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME || rc == EAI_NODATA) {
+		/* AI_ADDRCONFIG hides loopback-only families on some hosts: try once without it. */
+		hints.ai_flags = AI_NUMERICSERV;
+		rc = getaddrinfo(*host ? host : "0.0.0.0", ps, &hints, &res);
+	}
+	if (rc != 0) {
+		set_err(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
+		return -1;
+	}
+	if (res->ai_addrlen > sizeof(*ss)) {
+		freeaddrinfo(res);
+		set_err(err, errlen, "'%s': unsupported address", host);
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int net_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
+{
+	return net_parse_addr_opt(text, ss, len, false, NULL, 0, NULL, err, errlen);
+}
+
+int net_parse_addr_opt(const char *text, struct sockaddr_storage *ss, socklen_t *len, bool numeric,
+		       char *hostout, size_t hostsize, uint16_t *portout, char *err, size_t errlen)
+{
+	char host[256], why[ERR_LEN];
+	uint16_t port;
+
+	if (net_split_hostport(text, NET_HOST_ANY | NET_PORT_ZERO, host, sizeof(host), &port, err, errlen) == -1)
+		return -1;
+	if (numeric && *host) {
 		struct in_addr a4;
 		struct in6_addr a6;
 
@@ -81,28 +127,14 @@ int net_parse_addr_opt(const char *text, struct sockaddr_storage *ss, socklen_t 
 				return -1;
 			}
 			memcpy(hostout, host, strlen(host) + 1);
-			*portout = (uint16_t)p;
+			*portout = port;
 			return -2;
 		}
-		hints.ai_flags |= AI_NUMERICHOST;
 	}
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags |= AI_NUMERICSERV;
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0) {
-		set_err(err, errlen, "'%s': cannot resolve '%s': %s", text, host, gai_strerror(rc));
+	if (net_resolve(host, port, ss, len, why, sizeof(why)) == -1) {
+		set_err(err, errlen, "'%s': %s", text, why);
 		return -1;
 	}
-	if (res->ai_addrlen > sizeof(*ss)) {
-		freeaddrinfo(res);
-		set_err(err, errlen, "'%s': unsupported address", text);
-		return -1;
-	}
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
 	return 0;
 }
 

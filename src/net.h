@@ -12,9 +12,27 @@
 /* "[v6]:65535" plus NUL. */
 #define NET_ADDRSTRLEN 64
 
+enum net_hostport_flags {
+	NET_HOST_ANY = 1,       /* ":PORT" is allowed: an empty host (0.0.0.0 when resolved) */
+	NET_PORT_ZERO = 2,      /* port 0 is allowed (a listener on any free port) */
+};
+
 /*
- * Parses "HOST:PORT", "[V6ADDR]:PORT" or ":PORT" (any IPv4 address) into ss. HOST may be a name; it is
- * resolved once, now (the first address wins). Returns 0, or -1 with "'text': reason" in err.
+ * The one HOST:PORT syntax: "HOST:PORT", "[V6ADDR]:PORT", and with NET_HOST_ANY ":PORT". Copies the host
+ * without brackets into host (hostlen bytes) and the port into *port; nothing is resolved. Returns 0,
+ * or -1 with "'text': reason" in err.
+ */
+int net_split_hostport(const char *text, int flags, char *host, size_t hostlen, uint16_t *port, char *err,
+		       size_t errlen);
+/*
+ * Resolves host (a name or a literal; "" is 0.0.0.0) with port into ss; the first address wins,
+ * families configured on this host first. Returns 0, or -1 with "cannot resolve 'HOST': reason".
+ */
+int net_resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len, char *err,
+		size_t errlen);
+/*
+ * net_split_hostport(NET_HOST_ANY | NET_PORT_ZERO) then net_resolve(): the address of a listener or a
+ * server in recheckd's configuration. Returns 0, or -1 with "'text': reason" in err.
  */
 int net_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen);
 /*
@@ -23,7 +41,7 @@ int net_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len
  */
 int net_parse_addr_opt(const char *text, struct sockaddr_storage *ss, socklen_t *len, bool numeric,
 		       char *hostout, size_t hostsize, uint16_t *portout, char *err, size_t errlen);
-/* Formats an IPv4/IPv6 address with its port ("1.2.3.4:80", "[::1]:80"); returns out. */
+/* The one address formatter: an IPv4/IPv6 address with its port ("1.2.3.4:80", "[::1]:80"); returns out. */
 char *net_fmt_addr(const struct sockaddr *sa, char *out, size_t outlen);
 /* Formats only the address, no port. */
 char *net_fmt_host(const struct sockaddr *sa, char *out, size_t outlen);
@@ -42,9 +60,9 @@ int net_accept(int lfd, struct sockaddr_storage *peer, socklen_t *peerlen);
 int net_connect(const struct sockaddr *sa, socklen_t len, char *err, size_t errlen);
 /* After writability: 0 when connected, else the errno of the failed connect. */
 int net_connect_result(int fd);
-/* TCP_NODELAY on. 0 or -1 with errno. */
 /* Whether fd's connection is established (getpeername succeeds): false while connecting or after a failure. */
 bool net_peer_known(int fd);
+/* TCP_NODELAY on. 0 or -1 with errno. */
 int net_nodelay(int fd);
 /* The local address a socket is bound to (for ":0" listeners in tests). 0 or -1. */
 int net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len);
