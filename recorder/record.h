@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "cmd.h"
 #include "privsep.h"
 #include "proxy_url.h"
 

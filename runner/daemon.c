@@ -413,10 +413,10 @@ int daemon_run(struct daemon *d, struct conf *conf)
 {
 	char err[ERR_LEN];
 	sigset_t set;
-	int i, started = 0, rc = RC_EXIT_IO;
+	int i, started = 0, rc = RD_EXIT_LOCAL;
 
 	d->sigfd = d->stats_fd = d->cli_fd = -1;
-	d->exit_code = RC_EXIT_OK;
+	d->exit_code = RD_EXIT_OK;
 	d->start_ms = now_ms();
 	d->start_wall = (int64_t)time(NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -430,7 +430,7 @@ int daemon_run(struct daemon *d, struct conf *conf)
 	if (!d->ev) {
 		dlog_err("%s", err);
 		conf_free(conf);
-		return RC_EXIT_IO;
+		return RD_EXIT_LOCAL;
 	}
 	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d->sigfd == -1 || ev_fd_set(d->ev, d->sigfd, EV_READ, on_signal, d) == -1) {

@@ -42,6 +42,14 @@
 #include "relay-t.h"
 #include "server-t.h"
 
+/* recheckd's exit status (docs/recheckd.8, EXIT STATUS); the recheck commands have their own. */
+enum rd_exit {
+	RD_EXIT_OK = 0,          /* stopped by SIGTERM/SIGINT, or -c found the configuration valid */
+	RD_EXIT_USAGE = 2,       /* bad command line */
+	RD_EXIT_BAD_CONFIG = 3,  /* invalid configuration or recipe, or root without user/allow_root */
+	RD_EXIT_LOCAL = 5,       /* a local failure at start: bind, privileges */
+};
+
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /* A backend server at run time. */
@@ -193,7 +201,7 @@ struct daemon {
 	uint64_t drain_deadline;      /* ev_now() ms when draining gives up and kills the rest */
 	struct ev_timer drain_timer;  /* polls the session count while draining */
 	uint64_t next_gen_id;
-	int exit_code;
+	int exit_code;                /* enum rd_exit */
 	bool threads_gone;            /* workers stopped: wakeups go nowhere (their loops are being freed) */
 	struct resolver *resolver;    /* resolve.c, when some server has a DNS name; NULL otherwise */
 };

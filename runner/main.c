@@ -60,7 +60,7 @@ static int bad_option(int c, char **argv)
 	else
 		fprintf(stderr, "recheckd: unknown option '%.*s'", n, arg);
 	fprintf(stderr, " (see recheckd --help)\n");
-	return RC_EXIT_USAGE;
+	return RD_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return RC_EXIT_OK;
+			return RD_EXIT_OK;
 		case 'V':
 			version = true;
 			break;
@@ -107,20 +107,20 @@ int main(int argc, char **argv)
 	}
 	if (version) {
 		buildinfo_print(stdout, "recheckd", verbose);
-		return RC_EXIT_OK;
+		return RD_EXIT_OK;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "recheckd: unexpected argument '%s' (see recheckd --help)\n", argv[optind]);
-		return RC_EXIT_USAGE;
+		return RD_EXIT_USAGE;
 	}
 	if (!file) {
 		fprintf(stderr, "recheckd: -f FILE is required (see recheckd --help)\n");
-		return RC_EXIT_USAGE;
+		return RD_EXIT_USAGE;
 	}
 	conf = conf_load(file, 0, err, sizeof(err));
 	if (!conf) {
 		fprintf(stderr, "recheckd: %s\n", err);
-		return RC_EXIT_BAD_INPUT;
+		return RD_EXIT_BAD_CONFIG;
 	}
 	for (const char *w = conf->warnings, *nl; w && *w; w = nl + 1) {
 		nl = strchr(w, '\n');
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	if (daemon_preflight(conf, &fd_limit, err, sizeof(err)) == -1) {
 		fprintf(stderr, "recheckd: %s\n", err);
 		conf_free(conf);
-		return RC_EXIT_BAD_INPUT;
+		return RD_EXIT_BAD_CONFIG;
 	}
 	if (check) {
 		for (i = 0; i < conf->nlisteners; i++)
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 		printf("%s: configuration is valid: %zu listeners, %zu servers, %zu recipes\n", file,
 		       conf->nlisteners, nsrv, conf->nrecipes);
 		conf_free(conf);
-		return RC_EXIT_OK;
+		return RD_EXIT_OK;
 	}
 	dlog_init(conf->log == CONF_LOG_SYSLOG, debug);
 	memset(&d, 0, sizeof(d));
