@@ -1,5 +1,6 @@
 /*
- * recheck export: print a recipe as HAProxy 2.6 check lines (optionally a whole listen section) or YAML.
+ * recheck export: print a recipe as HAProxy 2.6 check lines (optionally a whole listen section) or YAML,
+ * written by cmd_write_recipe() (cmd_write.c).
  */
 #include "api.h"
 
@@ -8,15 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "cmd.h"
 #include "conf.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
 #include "recipe_yaml.h"
 #include "util.h"
-
-#define OUT_CAP (8u << 20)
 
 static void usage(FILE *f)
 {
@@ -93,26 +91,6 @@ static int parse_count(const char *s, int *out)
 	return 0;
 }
 
-/* Writes out to path (or stdout); RC_EXIT_OK or RC_EXIT_IO. */
-static int write_out(const char *cmd, const char *path, struct buf *out, bool secret)
-{
-	char err[ERR_LEN];
-
-	if (!path) {
-		if (out->len && fwrite(out->data, 1, out->len, stdout) != out->len) {
-			cmd_err(cmd, "standard output: write failed");
-			return RC_EXIT_IO;
-		}
-		return fflush(stdout) ? RC_EXIT_IO : RC_EXIT_OK;
-	}
-	if (write_file_atomic(path, out->data ? (const void *)out->data : "", out->len, secret ? 0600 : 0644, err,
-			      sizeof(err)) == -1) {
-		cmd_err(cmd, "%s", err);
-		return RC_EXIT_IO;
-	}
-	return RC_EXIT_OK;
-}
-
 int cmd_export(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -136,12 +114,10 @@ int cmd_export(int argc, char **argv)
 	bool config = false;
 	char err[ERR_LEN];
 	struct recipe *r = NULL;
-	struct buf out;
 	uint64_t ms;
 	int c, rc = RC_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
-	buf_init(&out, OUT_CAP);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1) {
@@ -253,14 +229,8 @@ int cmd_export(int argc, char **argv)
 		rc = RC_EXIT_BAD_INPUT;
 		goto out;
 	}
-	if (!strcmp(format, "yaml") ? recipe_emit_yaml(r, &out, err, sizeof(err)) : haproxy_export(r, &o, &out, err, sizeof(err))) {
-		cmd_err(argv[0], "%s: %s", argv[optind], err);
-		rc = RC_EXIT_BAD_INPUT;
-		goto out;
-	}
-	rc = write_out(argv[0], output, &out, recipe_has_secret(r));
+	rc = cmd_write_recipe(argv[0], r, strcmp(format, "yaml") ? &o : NULL, output, argv[optind]);
 out:
 	recipe_free(r);
-	buf_free(&out);
 	return rc;
 }

@@ -27,7 +27,6 @@
 #include "util.h"
 
 #define CMD "from-pcap"
-#define OUT_CAP (4u << 20)
 
 static void usage(FILE *f)
 {
@@ -234,7 +233,8 @@ int cmd_from_pcap(int argc, char **argv)
 	struct flow_table *t = NULL;
 	struct turns tr = {0};
 	struct recipe *r = NULL;
-	struct buf summary, out;
+	struct buf summary;
+	struct haproxy_export_opts ho = {0};
 	const struct flow *f;
 	const char *output = NULL, *name = NULL, *path;
 	char err[ERR_LEN], *end;
@@ -243,7 +243,6 @@ int cmd_from_pcap(int argc, char **argv)
 	int c, rc = RC_EXIT_USAGE;
 
 	buf_init(&summary, 1u << 20);
-	buf_init(&out, OUT_CAP);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":hf:o:", opts, NULL)) != -1) {
 		switch (c) {
@@ -370,36 +369,14 @@ int cmd_from_pcap(int argc, char **argv)
 	if (summary.len)
 		fprintf(stderr, "%s%s", buf_cstr(&summary) ? buf_cstr(&summary) : "",
 			summary.len && summary.data[summary.len - 1] != '\n' ? "\n" : "");
-	if (haproxy) {
-		struct haproxy_export_opts ho = {0};
-
-		if (haproxy_export(r, &ho, &out, err, sizeof(err)) == -1) {
-			cmd_err(CMD, "%s: %s", path, err);
-			goto out;
-		}
-	} else if (recipe_emit_yaml(r, &out, err, sizeof(err)) == -1) {
-		cmd_err(CMD, "%s: %s", path, err);
-		goto out;
-	}
-	rc = RC_EXIT_IO;
-	if (output) {
-		if (write_file_atomic(output, out.data ? (const void *)out.data : "", out.len,
-				      recipe_has_secret(r) ? 0600 : 0644, err, sizeof(err)) == -1) {
-			cmd_err(CMD, "%s", err);
-			goto out;
-		}
+	rc = cmd_write_recipe(CMD, r, haproxy ? &ho : NULL, output, path);
+	if (rc == RC_EXIT_OK && output)
 		fprintf(stderr, "recheck %s: wrote %s%s\n", CMD, output,
 			recipe_has_secret(r) ? " (mode 0600: it carries recorded credentials)" : "");
-	} else if (out.len && fwrite(out.data, 1, out.len, stdout) != out.len) {
-		cmd_err(CMD, "stdout: write failed");
-		goto out;
-	}
-	rc = RC_EXIT_OK;
 out:
 	recipe_free(r);
 	turns_free(&tr);
 	flow_table_free(t);
 	buf_free(&summary);
-	buf_free(&out);
 	return rc;
 }

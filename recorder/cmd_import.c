@@ -17,7 +17,6 @@
 #include "recipe_yaml.h"
 #include "util.h"
 
-#define OUT_CAP      (8u << 20)
 #define MAX_SECTIONS 1024
 /* What haproxy_import_mem() says of a section named explicitly that has no check option: --all skips
  * such sections (test_import_all pins the wording). */
@@ -105,10 +104,8 @@ static int import_all(const char *cmd, const char *path, const char *dir, bool h
 	char err[ERR_LEN], *text = NULL, **names = NULL, out_path[4096];
 	struct recipe **rs = NULL;
 	size_t len, n = 0, i, nr = 0;
-	struct buf out;
 	int rc = RC_EXIT_BAD_INPUT;
 
-	buf_init(&out, OUT_CAP);
 	if (read_file(path, HAPROXY_MAX_CFG, &text, &len, err, sizeof(err)) == -1) {
 		cmd_err(cmd, "%s", err);
 		goto out;
@@ -147,23 +144,18 @@ static int import_all(const char *cmd, const char *path, const char *dir, bool h
 		goto out;
 	}
 	for (i = 0; i < nr; i++) {
-		out.len = 0;
-		if (haproxy ? haproxy_export(rs[i], o, &out, err, sizeof(err)) : recipe_emit_yaml(rs[i], &out, err, sizeof(err))) {
-			cmd_err(cmd, "%s: section '%s': %s", path, names[i], err);
-			goto out;
-		}
+		char what[512];
+
 		if ((size_t)snprintf(out_path, sizeof(out_path), "%s/%s.%s", dir, names[i], haproxy ? "cfg" : "yaml") >=
 		    sizeof(out_path)) {
 			cmd_err(cmd, "%s/%s: path too long", dir, names[i]);
 			rc = RC_EXIT_IO;
 			goto out;
 		}
-		if (write_file_atomic(out_path, out.data ? (const void *)out.data : "", out.len,
-				      recipe_has_secret(rs[i]) ? 0600 : 0644, err, sizeof(err)) == -1) {
-			cmd_err(cmd, "%s", err);
-			rc = RC_EXIT_IO;
+		snprintf(what, sizeof(what), "%s: section '%s'", path, names[i]);
+		rc = cmd_write_recipe(cmd, rs[i], haproxy ? o : NULL, out_path, what);
+		if (rc != RC_EXIT_OK)
 			goto out;
-		}
 		fprintf(stderr, "recheck %s: wrote %s (section '%s', %s check)\n", cmd, out_path, names[i],
 			rs[i]->kind == RECIPE_HTTP ? "http" : "tcp");
 	}
@@ -176,7 +168,6 @@ out:
 	free(names);
 	free(rs);
 	free(text);
-	buf_free(&out);
 	return rc;
 }
 
@@ -197,11 +188,9 @@ int cmd_import(int argc, char **argv)
 	bool all = false;
 	char err[ERR_LEN];
 	struct recipe *r = NULL;
-	struct buf out;
 	int c, rc = RC_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
-	buf_init(&out, OUT_CAP);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1) {
@@ -254,26 +243,8 @@ int cmd_import(int argc, char **argv)
 		rc = RC_EXIT_BAD_INPUT;
 		goto out;
 	}
-	if (!strcmp(format, "yaml") ? recipe_emit_yaml(r, &out, err, sizeof(err)) : haproxy_export(r, &o, &out, err, sizeof(err))) {
-		cmd_err(argv[0], "%s: %s", argv[optind], err);
-		rc = RC_EXIT_BAD_INPUT;
-		goto out;
-	}
-	if (!output) {
-		rc = out.len && fwrite(out.data, 1, out.len, stdout) != out.len ? RC_EXIT_IO : RC_EXIT_OK;
-		if (fflush(stdout))
-			rc = RC_EXIT_IO;
-		if (rc != RC_EXIT_OK)
-			cmd_err(argv[0], "standard output: write failed");
-	} else if (write_file_atomic(output, out.data ? (const void *)out.data : "", out.len,
-				     recipe_has_secret(r) ? 0600 : 0644, err, sizeof(err)) == -1) {
-		cmd_err(argv[0], "%s", err);
-		rc = RC_EXIT_IO;
-	} else {
-		rc = RC_EXIT_OK;
-	}
+	rc = cmd_write_recipe(argv[0], r, strcmp(format, "yaml") ? &o : NULL, output, argv[optind]);
 out:
 	recipe_free(r);
-	buf_free(&out);
 	return rc;
 }

@@ -310,29 +310,18 @@ static int run_privsep(const struct record_opts *o, struct record_out *out)
 static int write_outputs(const char *output, const char *pcap_path, const struct record_out *out)
 {
 	bool to_file = output && strcmp(output, "-");
-	char err[ERR_LEN];
 
 	if (out->secret)
 		fprintf(stderr, "recheck record: warning: the recipe holds recorded credentials in clear%s; use "
 				"--redact to write ${NAME} references instead\n",
 			to_file ? " (the file is written mode 0600)" : "");
-	if (!to_file) {
-		if (fwrite(out->text.data, 1, out->text.len, stdout) != out->text.len || fflush(stdout) == EOF) {
-			cmd_err("record", "standard output: %s", strerror(errno));
-			return RC_EXIT_IO;
-		}
-	} else if (write_file_atomic(output, out->text.data, out->text.len, out->secret ? 0600 : 0644, err,
-				     sizeof(err)) == -1) {
-		cmd_err("record", "%s", err);
+	if (cmd_write_output("record", to_file ? output : NULL, out->text.data, out->text.len, out->secret))
 		return RC_EXIT_IO;
-	} else {
+	if (to_file)
 		fprintf(stderr, "recheck record: wrote %s%s\n", output, out->secret ? " (mode 0600)" : "");
-	}
 	if (pcap_path) {
-		if (write_file_atomic(pcap_path, out->pcap.data, out->pcap.len, 0600, err, sizeof(err)) == -1) {
-			cmd_err("record", "--save-pcap %s", err);
+		if (cmd_write_output("record", pcap_path, out->pcap.data, out->pcap.len, true))
 			return RC_EXIT_IO;
-		}
 		fprintf(stderr, "recheck record: wrote the capture to %s (%zu bytes, mode 0600)\n", pcap_path,
 			out->pcap.len);
 	}
