@@ -9,12 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cmd.h"
 #include "conf.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
 #include "recipe_yaml.h"
 #include "util.h"
+
+#define OUT_CAP (8u << 20) /* the --config rendering */
 
 static void usage(FILE *f)
 {
@@ -185,6 +188,7 @@ int cmd_export(int argc, char **argv)
 	}
 	if (config) {
 		struct conf *cf;
+		struct buf cfg;
 		bool secret = false;
 		size_t i;
 
@@ -201,14 +205,15 @@ int cmd_export(int argc, char **argv)
 		}
 		for (i = 0; i < cf->nrecipes; i++)
 			secret = secret || recipe_has_secret(cf->recipes[i]);
-		if (conf_export_haproxy(cf, &out, err, sizeof(err)) == -1) {
+		buf_init(&cfg, OUT_CAP);
+		if (conf_export_haproxy(cf, &cfg, err, sizeof(err)) == -1) {
 			cmd_err(argv[0], "%s: %s", argv[optind], err);
-			conf_free(cf);
 			rc = RC_EXIT_BAD_INPUT;
-			goto out;
+		} else {
+			rc = cmd_write_output(argv[0], output, cfg.data, cfg.len, secret);
 		}
 		conf_free(cf);
-		rc = write_out(argv[0], output, &out, secret);
+		buf_free(&cfg);
 		goto out;
 	}
 	if (!o.listen && (o.bind || o.nservers || o.hash_consistent || o.inter || o.rise || o.fall || o.timeout)) {
