@@ -33,6 +33,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: recheck from-pcap FILE [--server HOST:PORT] [--stream N] [-o FILE]\n"
 		"                          [--format yaml|haproxy] [--raw] [--redact] [--name NAME] [--turns]\n"
+		"                          [--all-exchanges] [--allow-side-effects]\n"
 		"\n"
 		"Builds a check recipe from a conversation in a capture file (tcpdump -w, pcap or pcapng): the\n"
 		"TCP streams are reassembled, cut into turns, and the protocol (SOCKS5, SOCKS4/4a, HTTP proxy,\n"
@@ -51,6 +52,10 @@ static void usage(FILE *f)
 		"  -f, --format yaml|haproxy\n"
 		"                       a recheck recipe (default) or HAProxy 2.6 tcp-check lines\n"
 		"  --raw                keep every byte exact: no generalization\n"
+		"  --all-exchanges      keep every request/response of a keep-alive connection (default: the\n"
+		"                       first only: later ones depend on it, e.g. a 304 to If-Modified-Since)\n"
+		"  --allow-side-effects keep sends that change something on every check (SMTP DATA, HTTP\n"
+		"                       methods other than GET, HEAD, OPTIONS); refused by default (exit 3)\n"
 		"  --redact             write ${NAME} references instead of recorded credentials\n"
 		"  --name NAME          the recipe's name (default: the capture file's base name)\n"
 		"  --turns              print the reassembled turns (direction, length, hex) instead of a recipe\n"
@@ -59,7 +64,8 @@ static void usage(FILE *f)
 		"Exit codes: 0 written, 1 the recorded conversation failed (the proxy refused: its answer is in\n"
 		"the message), 2 usage (or several conversations and no choice), 3 the capture is\n"
 		"missing, not a capture, corrupt or truncated, has no matching conversation, or the chosen one\n"
-		"has missing bytes, 5 the output cannot be written.\n");
+		"has missing bytes before any complete exchange (a gap after one keeps what is complete, with a\n"
+		"warning), or a send has side effects, 5 the output cannot be written.\n");
 }
 
 struct server_hint {
@@ -120,9 +126,9 @@ static void list_candidates(const struct flow_table *t, const struct server_hint
 static const struct flow *pick(const struct flow_table *t, const char *path, long stream,
 			       const struct server_hint *h, int *rc)
 {
-	const struct flow *f, *first = NULL;
+	const struct flow *f, *first = NULL, *first_empty = NULL;
 	char desc[200];
-	size_t i, n = 0;
+	size_t i, n = 0, empty = 0;
 
 	*rc = RC_EXIT_BAD_INPUT;
 	if (!flow_table_count(t)) {
@@ -147,9 +153,24 @@ static const struct flow *pick(const struct flow_table *t, const char *path, lon
 		f = flow_table_get(t, i);
 		if (h->set && !matches_server(f, h))
 			continue;
+		/*
+		 * A conversation in which the client sent nothing (the tail of a port probe that the server
+		 * closed late, a refused connection) has nothing to replay: the first one that has data wins.
+		 */
+		if (!f->d[TURN_C2S].bytes && !f->err[0]) {
+			empty++;
+			if (!first_empty)
+				first_empty = f;
+			continue;
+		}
 		if (!first)
 			first = f;
 		n++;
+	}
+	if (!n && first_empty) {
+		first = first_empty;
+		n = empty;
+		empty = 0;
 	}
 	if (!n) {
 		cmd_err(CMD, "%s: no TCP conversation with the --server address; the conversations are:", path);
@@ -165,6 +186,9 @@ static const struct flow *pick(const struct flow_table *t, const char *path, lon
 	if (n > 1)
 		fprintf(stderr, "recheck %s: %zu conversations with that server; using the first (--stream %zu)\n",
 			CMD, n, first->index);
+	if (empty)
+		fprintf(stderr, "recheck %s: note: %zu conversation(s) with that server carry no client bytes and were "
+			"passed over; using --stream %zu\n", CMD, empty, first->index);
 	return first;
 }
 
@@ -221,6 +245,8 @@ int cmd_from_pcap(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'f'},
 		{"raw", no_argument, NULL, 'r'},
+		{"all-exchanges", no_argument, NULL, 'A'},
+		{"allow-side-effects", no_argument, NULL, 'E'},
 		{"redact", no_argument, NULL, 'R'},
 		{"name", required_argument, NULL, 'N'},
 		{"turns", no_argument, NULL, 't'},
@@ -237,7 +263,7 @@ int cmd_from_pcap(int argc, char **argv)
 	struct haproxy_export_opts ho = {0};
 	const struct flow *f;
 	const char *output = NULL, *name = NULL, *path;
-	char err[ERR_LEN], *end;
+	char err[ERR_LEN], gap[2 * ERR_LEN] = "", *end;
 	bool haproxy = false, turns_only = false;
 	long stream = 0;
 	int c, rc = RC_EXIT_USAGE;
@@ -276,6 +302,12 @@ int cmd_from_pcap(int argc, char **argv)
 			break;
 		case 'r':
 			dopts.raw = true;
+			break;
+		case 'A':
+			dopts.all_exchanges = true;
+			break;
+		case 'E':
+			dopts.allow_side_effects = true;
 			break;
 		case 'R':
 			dopts.redact = true;
@@ -333,13 +365,16 @@ int cmd_from_pcap(int argc, char **argv)
 		goto out;
 	rc = RC_EXIT_BAD_INPUT;
 	if (f->err[0]) {
+		/* What came before the hole is kept; whether it holds a complete exchange is the dissector's call. */
 		if (st.frag_dropped)
-			cmd_err(CMD, "%s: conversation %zu: %s; %llu fragmented IP datagram(s) of the capture could "
-				"not be reassembled (first problem: %s)", path, f->index, f->err,
-				(unsigned long long)st.frag_dropped, st.first_bad[0] ? st.first_bad : "never completed");
+			snprintf(gap, sizeof(gap), "%s; %llu fragmented IP datagram(s) of the capture could not be "
+				 "reassembled (first problem: %s)", f->err, (unsigned long long)st.frag_dropped,
+				 st.first_bad[0] ? st.first_bad : "never completed");
 		else
-			cmd_err(CMD, "%s: conversation %zu: %s", path, f->index, f->err);
-		goto out;
+			snprintf(gap, sizeof(gap), "%s", f->err);
+		if (turns_only)
+			fprintf(stderr, "recheck %s: warning: conversation %zu: %s; the turns stop there\n", CMD,
+				f->index, gap);
 	}
 	if (f->note[0])
 		fprintf(stderr, "recheck %s: note: conversation %zu: %s\n", CMD, f->index, f->note);
@@ -353,6 +388,14 @@ int cmd_from_pcap(int argc, char **argv)
 		goto out;
 	}
 	r = dissect_build_rc(&tr, &dopts, &summary, &drc, err, sizeof(err));
+	if (!r && gap[0] && drc != DISSECT_REFUSED) {
+		cmd_err(CMD, "%s: conversation %zu: %s; nothing complete comes before it (%s)", path, f->index, gap,
+			err);
+		goto out;
+	}
+	if (gap[0] && r)
+		fprintf(stderr, "recheck %s: warning: conversation %zu: %s; the recipe keeps the exchanges that were "
+			"complete before it\n", CMD, f->index, gap);
 	if (!r) {
 		cmd_err(CMD, "%s: conversation %zu: %s", path, f->index, err);
 		if (drc == DISSECT_REFUSED)

@@ -77,6 +77,9 @@ static void usage(FILE *f)
 		"  -f, --format FMT     yaml (default) or haproxy (the tcp-check lines; see recheck export)\n"
 		"  -n, --name NAME      the recipe's name (default: scheme-host-port of the proxy)\n"
 		"      --raw            keep every byte exact: no generalization (replays only on the same server)\n"
+		"      --all-exchanges  keep every exchange of a keep-alive connection (default: the first)\n"
+		"      --allow-side-effects  keep sends that change something (HTTP methods other than GET, HEAD,\n"
+		"                       OPTIONS; SMTP DATA); refused by default\n"
 		"      --redact         write ${NAME} references instead of recorded credentials; replay and\n"
 		"                       recheckd take the values from the environment\n"
 		"      --save-pcap FILE also keep the raw capture (pcap, mode 0600) for recheck from-pcap\n"
@@ -331,6 +334,8 @@ static int write_outputs(const char *output, const char *pcap_path, const struct
 enum {
 	OPT_URL = 256,
 	OPT_RAW,
+	OPT_ALL_EXCHANGES,
+	OPT_SIDE_EFFECTS,
 	OPT_REDACT,
 	OPT_SAVE_PCAP,
 	OPT_USER,
@@ -350,6 +355,8 @@ static const struct option longopts[] = {
 	{"iface", required_argument, NULL, 'i'},
 	{"timeout", required_argument, NULL, 't'},
 	{"raw", no_argument, NULL, OPT_RAW},
+	{"all-exchanges", no_argument, NULL, OPT_ALL_EXCHANGES},
+	{"allow-side-effects", no_argument, NULL, OPT_SIDE_EFFECTS},
 	{"redact", no_argument, NULL, OPT_REDACT},
 	{"save-pcap", required_argument, NULL, OPT_SAVE_PCAP},
 	{"user", required_argument, NULL, OPT_USER},
@@ -399,6 +406,8 @@ int cmd_record(int argc, char **argv)
 		case 'n': o.name = optarg; break;
 		case 'i': o.iface = optarg; break;
 		case OPT_RAW: o.raw = true; break;
+		case OPT_ALL_EXCHANGES: o.all_exchanges = true; break;
+		case OPT_SIDE_EFFECTS: o.allow_side_effects = true; break;
 		case OPT_REDACT: o.redact = true; break;
 		case OPT_SAVE_PCAP: pcap_path = optarg; break;
 		case OPT_USER: user = optarg; break;

@@ -695,7 +695,8 @@ int record_run(const struct record_opts *o, struct record_out *out)
 {
 	struct rec R;
 	struct drive_result res;
-	struct dissect_opts dop = {.raw = o->raw, .redact = o->redact};
+	struct dissect_opts dop = {.raw = o->raw, .redact = o->redact, .all_exchanges = o->all_exchanges,
+				   .allow_side_effects = o->allow_side_effects};
 	enum dissect_rc drc;
 	struct turns t;
 	struct recipe *r = NULL;

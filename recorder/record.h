@@ -41,6 +41,8 @@ struct record_opts {
 	const char *name;               /* --name, or NULL: derived from the proxy */
 	bool raw;
 	bool redact;
+	bool all_exchanges;     /* --all-exchanges */
+	bool allow_side_effects; /* --allow-side-effects */
 	bool force;                     /* go on although the kernel dropped packets */
 	bool save_pcap;
 	enum record_format format;

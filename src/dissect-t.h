@@ -34,6 +34,7 @@ struct dissect_ctx {
 	char proto[32];         /* detected protocol, e.g. "socks5+http" */
 	unsigned warnings;
 	bool refused;           /* the recorded conversation failed (dx_refuse): no recipe is made */
+	bool side_effect;       /* a send would change something on every check (dx_side_effect): no recipe */
 	char refusal[512];      /* what the server answered and what to do, for the error message */
 	char *err;
 	size_t errlen;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "dissect.h"
@@ -30,6 +31,7 @@ static const struct dissector *const registry[] = {
 	&dissect_socks4,
 	&dissect_http_connect,
 	&dissect_http_proxy,
+	&dissect_tls,
 };
 
 const char *dx_tok_name(const struct dx_tok *t, int v, const char *unknown)
@@ -61,6 +63,43 @@ int dx_refuse(struct dissect_ctx *x, const char *fmt, ...)
 	vsnprintf(x->refusal, sizeof(x->refusal), fmt, ap);
 	va_end(ap);
 	return 0;
+}
+
+int dx_side_effect(struct dissect_ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->side_effect || x->refused)
+		return 0;
+	x->side_effect = true;
+	va_start(ap, fmt);
+	vsnprintf(x->refusal, sizeof(x->refusal), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/*
+ * A text reply that starts with a protocol status: matched by that status only, never by the rest of
+ * the banner, which names the host and its software ("220 mx1.example ESMTP Postfix"). NULL otherwise.
+ */
+static const char *banner_regex(const unsigned char *p, size_t n, bool first, char *re, size_t relen)
+{
+	/* Bytes already matched (a CONNECT head) may precede it in the buffer: then at a line start. */
+	const char *a = first ? "^" : "(?:^|\\n)";
+
+	if (n >= 8 && !memcmp(p, "SSH-2.0-", 8))
+		snprintf(re, relen, "%sSSH-2\\.0-", a);
+	else if (n >= 3 && !memcmp(p, "+OK", 3))
+		snprintf(re, relen, "%s\\+OK", a);
+	else if (n >= 4 && !memcmp(p, "* OK", 4))
+		snprintf(re, relen, "%s\\* OK", a);
+	else if (n >= 4 && p[0] >= '1' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
+		 p[2] <= '9' && (p[3] == ' ' || p[3] == '-'))
+		/* SMTP (RFC 5321 §4.2), FTP, NNTP: a three-digit code, then a space or a dash. */
+		snprintf(re, relen, "%s%.3s[ -]", a, (const char *)p);
+	else
+		return NULL;
+	return re;
 }
 
 int dx_oom(struct dissect_ctx *x)
@@ -165,8 +204,12 @@ struct step *dx_expect(struct dissect_ctx *x, enum expect_match m, const void *p
 	return s;
 }
 
-/* One server turn (part) as an expect: every byte (exact) or the first RAW_EXPECT_N. */
-static int raw_expect(struct dissect_ctx *x, const unsigned char *p, size_t n, bool exact, size_t turn)
+/*
+ * One server turn (part) as an expect: every byte (exact) or the first RAW_EXPECT_N (a status for a
+ * banner). first: these bytes begin what the server sent since the last send.
+ */
+static int raw_expect(struct dissect_ctx *x, const unsigned char *p, size_t n, bool exact, size_t turn,
+		      bool first)
 {
 	size_t k = exact ? n : MIN(n, (size_t)RAW_EXPECT_N);
 	enum expect_match m = EXPECT_BINARY;
@@ -181,10 +224,21 @@ static int raw_expect(struct dissect_ctx *x, const unsigned char *p, size_t n, b
 			return -1;
 		return 0;
 	}
+	{
+		char re[48];
+		const char *b = banner_regex(p, n, first, re, sizeof(re));
+
+		if (b) {
+			if (!dx_expect(x, EXPECT_RSTRING, b, strlen(b), -1, "server turn %zu: matched by its status %s "
+				       "only; the rest of the line names this server and differs on another", turn, b))
+				return -1;
+			return 0;
+		}
+	}
 	if (dx_is_text(p, k))
 		m = EXPECT_STRING;
-	if (!dx_expect(x, m, p, k, -1, "server turn %zu: its first %zu of %zu bytes (unknown protocol)", turn,
-		       k, n))
+	if (!dx_expect(x, m, p, k, -1, "server turn %zu: its first %zu of %zu byte%s (unknown protocol)", turn,
+		       k, n, n == 1 ? "" : "s"))
 		return -1;
 	return 0;
 }
@@ -208,11 +262,17 @@ int dx_raw_rest(struct dissect_ctx *x, bool exact)
 		if (st->off > *pos)
 			skip = st->off - *pos;
 		*pos += tn->len;
+		if (tn->dir == TURN_C2S && !exact && !x->o->allow_side_effects && tn->len - skip >= 6 &&
+		    !strncasecmp((const char *)tn->data + skip, "DATA\r\n", 6))
+			return dx_side_effect(x, "client turn %zu sends SMTP DATA: the check would send a mail on every "
+						 "interval; record a conversation that stops before DATA (QUIT after RCPT), "
+						 "or pass --allow-side-effects to keep it", i + 1);
 		if (tn->dir == TURN_C2S) {
 			if (!dx_send(x, tn->data + skip, tn->len - skip, exact, "client turn %zu: %zu bytes as recorded",
 				     i + 1, tn->len - skip))
 				return -1;
-		} else if (raw_expect(x, tn->data + skip, tn->len - skip, exact, i + 1) == -1) {
+		} else if (raw_expect(x, tn->data + skip, tn->len - skip, exact, i + 1,
+				      !skip && (!x->r->nsteps || x->r->steps[x->r->nsteps - 1].type == STEP_SEND)) == -1) {
 			return -1;
 		}
 	}
@@ -354,6 +414,11 @@ struct recipe *dissect_build_rc(const struct turns *t, const struct dissect_opts
 		rc = d ? d->build(&x) : 1;
 		if (rc == -1)
 			goto local;
+		if (x.side_effect) {
+			set_err(err, errlen, "%s", x.refusal);
+			*drc = DISSECT_SIDE_EFFECT;
+			goto fail;
+		}
 		if (x.refused) {
 			set_err(err, errlen, "the recorded conversation failed, so it cannot become a check: %s",
 				x.refusal);
@@ -370,11 +435,19 @@ struct recipe *dissect_build_rc(const struct turns *t, const struct dissect_opts
 			}
 			x.c.off = x.s.off = 0;
 			snprintf(x.proto, sizeof(x.proto), "raw");
-			dx_warn(&x, "%s: the client's bytes are sent as recorded and only the first %d bytes of each "
-				    "server turn are expected; review the recipe (or use --raw to keep every byte)",
-				d ? "the conversation started like the dissector's protocol but did not follow it"
-				  : "no known protocol (SOCKS5, SOCKS4/4a, HTTP proxy, HTTP CONNECT) was recognized",
-				RAW_EXPECT_N);
+			if (d)
+				dx_warn(&x, "the conversation starts like %s (first client bytes %02X %02X) but its messages "
+					    "do not parse as %s%s%s: the client's bytes are sent as recorded and only the "
+					    "first %d bytes (or the status) of each server turn are expected; review the "
+					    "recipe (or use --raw to keep every byte)", d->name, x.c.p[0],
+					x.c.len > 1 ? x.c.p[1] : 0, d->name, x.refusal[0] ? ": " : "", x.refusal,
+					RAW_EXPECT_N);
+			else
+				dx_warn(&x, "no known protocol (SOCKS5, SOCKS4/4a, HTTP proxy, HTTP CONNECT, TLS) was "
+					    "recognized from the first client bytes (%02X %02X): the client's bytes are sent "
+					    "as recorded and only the first %d bytes (or the status) of each server turn are "
+					    "expected; review the recipe (or use --raw to keep every byte)", x.c.p[0],
+					x.c.len > 1 ? x.c.p[1] : 0, RAW_EXPECT_N);
 			if (dx_raw_rest(&x, false) == -1)
 				goto local;
 		}

@@ -14,6 +14,8 @@
 struct dissect_opts {
 	bool raw;               /* keep every byte exact: no generalization */
 	bool redact;            /* write ${NAME} references in place of recorded credentials */
+	bool all_exchanges;     /* keep every request/response of a keep-alive connection, not only the first */
+	bool allow_side_effects; /* keep sends that change something (SMTP DATA, HTTP methods but GET/HEAD/OPTIONS) */
 };
 
 /* Why dissect_build_rc() made no recipe. */
@@ -22,6 +24,7 @@ enum dissect_rc {
 	DISSECT_NO_RECIPE,      /* the conversation cannot make one (empty, nothing complete, ...) */
 	DISSECT_REFUSED,        /* the recorded conversation failed (method rejected, auth refused, CONNECT
 				 * answered non-2xx, SOCKS REP not 00): err holds the server's answer */
+	DISSECT_SIDE_EFFECT,    /* a send would change something on every check (--allow-side-effects) */
 	DISSECT_LOCAL,          /* out of memory or a cap */
 };
 

@@ -260,6 +260,37 @@ static void note_headers(struct dissect_ctx *x, const struct http1_resp *resp)
 		dx_note(x, "other response headers not matched either: %s", other);
 }
 
+/* RFC 9110 §9.2.1: the methods that request nothing be changed. */
+static bool safe_method(const struct http1_req *req)
+{
+	static const char *const safe[] = {"GET", "HEAD", "OPTIONS"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(safe); i++)
+		if (req->method_len == strlen(safe[i]) && !memcmp(req->method, safe[i], req->method_len))
+			return true;
+	return false;
+}
+
+/* Requests left in the client stream (a rough count of request lines, for the note). */
+static int count_requests(const struct dissect_stream *c)
+{
+	struct http1_req req;
+	size_t off = c->off;
+	int n = 0, k;
+
+	while (off < c->len && n < 1000) {
+		k = http1_parse_request((const char *)c->p + off, c->len - off, &req);
+		if (k <= 0)
+			return n + 1;
+		n++;
+		off += (size_t)k;
+		while (off < c->len && probe_proxy(c->p + off, c->len - off) == 0)
+			off++;
+	}
+	return n;
+}
+
 int dissect_http_exchanges(struct dissect_ctx *x, enum dissect_lead lead, int *is_http)
 {
 	struct dissect_stream *c = &x->c, *s = &x->s;
@@ -287,6 +318,18 @@ int dissect_http_exchanges(struct dissect_ctx *x, enum dissect_lead lead, int *i
 			dx_warn(x, "a CONNECT inside the exchange is not dissected: the recipe stops before it");
 			return 0;
 		}
+		if (i > 0 && !x->o->all_exchanges) {
+			dx_note(x, "the connection carried %d more request(s) after the first (keep-alive); only the first "
+				   "exchange is checked, since later ones depend on the first (a 304 to If-Modified-Since, "
+				   "a cookie); --all-exchanges keeps them", count_requests(c));
+			c->off = c->len;
+			return 0;
+		}
+		if (!safe_method(&req) && !x->o->allow_side_effects)
+			return dx_side_effect(x, "the request %.*s %.*s has side effects (only GET, HEAD and OPTIONS are "
+						 "safe, RFC 9110 §9.2.1): a check would repeat it on every interval; record "
+						 "a GET, or pass --allow-side-effects to keep it", (int)req.method_len,
+					      req.method, (int)MIN(req.target_len, 200), req.target);
 		blen = body_len(req.hdrs, req.nhdrs);
 		if (blen < 0 || (size_t)blen > c->len - c->off - (size_t)n) {
 			dx_warn(x, "the request body has no usable length (chunked or truncated): the recipe stops "

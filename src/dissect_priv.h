@@ -15,6 +15,7 @@ extern const struct dissector dissect_socks5;
 extern const struct dissector dissect_socks4;
 extern const struct dissector dissect_http_connect;
 extern const struct dissector dissect_http_proxy;
+extern const struct dissector dissect_tls;
 
 /* struct tok-style value to name tables (tcpdump): the last entry has s == NULL. */
 struct dx_tok {
@@ -43,6 +44,11 @@ int dx_oom(struct dissect_ctx *x);
  * Returns 0 so that a builder can `return dx_refuse(...)`.
  */
 int dx_refuse(struct dissect_ctx *x, const char *fmt, ...) PRINTF_FMT(2, 3);
+/*
+ * A send with side effects (a mail sent, a form posted) would be repeated on every check interval: no
+ * recipe unless --allow-side-effects. Returns 0 (stop building). Same message slot as dx_refuse.
+ */
+int dx_side_effect(struct dissect_ctx *x, const char *fmt, ...) PRINTF_FMT(2, 3);
 
 /*
  * Raw treatment of what is left of the conversation from the current stream offsets on, following the

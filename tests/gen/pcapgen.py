@@ -134,10 +134,11 @@ def conversation(name):
                 ("s", bytes([5, 0, 0, 1, 10, 0, 0, 7]) + struct.pack(">H", 40001)),
                 ("c", get_rel), ("s", RESP_204)], 1080
     if name == "tls":
-        hello = (bytes([0x16, 3, 1, 0, 0x2f, 1, 0, 0, 0x2b, 3, 3]) + bytes(range(32)) +
-                 bytes([0, 0, 2, 0x13, 1, 1, 0]))
-        shello = (bytes([0x16, 3, 3, 0, 0x2e, 2, 0, 0, 0x2a, 3, 3]) + bytes(range(100, 132)) +
-                  bytes([0, 0x13, 1, 0]))
+        def record(hs_type, body):
+            hs = bytes([hs_type]) + struct.pack(">I", len(body))[1:] + body
+            return bytes([0x16, 3, 1 if hs_type == 1 else 3]) + struct.pack(">H", len(hs)) + hs
+        hello = record(1, bytes([3, 3]) + bytes(range(32)) + bytes([0, 0, 2, 0x13, 1, 1, 0]))
+        shello = record(2, bytes([3, 3]) + bytes(range(100, 132)) + bytes([0, 0x13, 1, 0]))
         return [("c", hello), ("s", shello)], 443
     if name == "connect-smtp":
         req = b"CONNECT mail.test:25 HTTP/1.1\r\nHost: mail.test:25\r\n\r\n"
@@ -407,6 +408,8 @@ def main():
     ap.add_argument("--rst", action="store_true", help="the server resets after its first reply")
     ap.add_argument("--snaplen", type=int, default=262144)
     ap.add_argument("--flows", type=int, default=1, help="repeat the conversation from N client ports")
+    ap.add_argument("--stray-close", action="store_true",
+                    help="first, the FIN/ACK tail of an earlier data-less connection to the server")
     ap.add_argument("--noise", action="store_true", help="add a non-IP frame (en10mb)")
     ap.add_argument("--ipfrag", type=int, default=0,
                     help="send each data segment as IP fragments of N payload bytes (rounded down to 8)")
@@ -428,6 +431,14 @@ def main():
     g = Gen(a)
     if a.noise:
         g.noise()
+    if a.stray_close:
+        # The tail of an earlier connection to the server (a port probe that the server closes late):
+        # its FIN and the last ACK, no handshake, no data, captured before the conversation.
+        c = Endpoint(g.caddr, 39999, 5000)
+        s = Endpoint(g.saddr, sport, 6000)
+        g.seg(s, c, 0x11)
+        s.seq += 1
+        g.seg(c, s, 0x10)
     first = []
     for i in range(a.flows):
         exp, _ = g.flow(i, conv, sport)
