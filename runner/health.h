@@ -4,7 +4,7 @@
  * driver (check_io.h), with ONE deadline (start + timeout) for the whole run, and no thread or fork per
  * check. This file only registers the socket events check_io asks for and arms the deadline.
  *
- * Scheduling is HAProxy 2.6's (HAPROXY-SEMANTICS.md §4.3): the first checks are spread over the start
+ * Scheduling is HAProxy 2.6's (docs/haproxy-semantics.md §4.3): the first checks are spread over the start
  * (the k-th of N at max(mininter, its interval) * k / N), then each next check starts an interval after
  * the END of the previous one, the interval chosen by state (inter / fastinter / downinter,
  * server_next_inter()), with the optional `spread` jitter of +/- spread% of it. At most

@@ -1,6 +1,6 @@
 /*
  * haproxy_import: read the checks of one `listen`/`backend` section of an HAProxy 2.6 configuration into
- * a recipe (HAPROXY-SEMANTICS.md §2-§3). Lines are lexed exactly as HAProxy lexes them (haproxy_lex.c).
+ * a recipe (docs/haproxy-semantics.md §2-§3). Lines are lexed exactly as HAProxy lexes them (haproxy_lex.c).
  *
  * What is imported: `option tcp-check` + `tcp-check connect|send|send-binary|expect|comment`, and
  * `option httpchk [[meth] uri [ver]]` (including the legacy "ver\r\nHdr: v" form) + `http-check

@@ -1,5 +1,5 @@
 /*
- * haproxy_lex: HAProxy 2.6's configuration-line lexer, written from HAPROXY-SEMANTICS.md §1 and checked
+ * haproxy_lex: HAProxy 2.6's configuration-line lexer, written from docs/haproxy-semantics.md §1 and checked
  * against the real haproxy 2.6.12 (tests/integration/test_haproxy_export.py sends every byte value
  * through it).
  */

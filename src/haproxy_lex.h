@@ -1,7 +1,7 @@
 /*
  * haproxy_lex: HAProxy 2.6's configuration-line lexer (tools.c parse_line() as cfgparse calls it), so
  * that recheck reads `tcp-check` / `http-check` lines exactly as HAProxy does and can prove that what
- * it writes reads back as the intended bytes. See HAPROXY-SEMANTICS.md §1.
+ * it writes reads back as the intended bytes. See docs/haproxy-semantics.md §1.
  *
  * Rules: words are split by unquoted, unescaped SP/TAB/VT/FF; an unquoted '#' starts a comment; outside
  * single quotes '\ ', '\\', '\r', '\n', '\t', '\#', '\xHH' are escapes ('\'' and '\"' too, '\$' only

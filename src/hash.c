@@ -13,7 +13,7 @@
 uint32_t hash_full(uint32_t a)
 {
 	/* Six rounds of a <- (a OP1 K) OP2 (a SHIFT n), all on the value before the round, then a
-	 * multiply by 0xC0000001. HAPROXY-SEMANTICS.md §5.1 gives the table and the test values. */
+	 * multiply by 0xC0000001. docs/haproxy-semantics.md §5.1 gives the table and the test values. */
 	a = (a + 0x7ed55d16u) + (a << 12);
 	a = (a ^ 0xc761c23cu) ^ (a >> 19);
 	a = (a + 0x165667b1u) + (a << 5);

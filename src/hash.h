@@ -1,7 +1,7 @@
 /*
  * hash: the keys HAProxy 2.6's `balance source` derives from a client address, and the integer mix
  * (`full_hash`, Bob Jenkins' 32-bit mix followed by a multiply) that `avalanche` applies to them.
- * Reference: HAPROXY-SEMANTICS.md §5.1; HAProxy src/hash.c, src/backend.c get_server_sh().
+ * Reference: docs/haproxy-semantics.md §5.1; HAProxy src/hash.c, src/backend.c get_server_sh().
  */
 #ifndef RECHECK_HASH_H
 #define RECHECK_HASH_H

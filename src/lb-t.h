@@ -1,6 +1,6 @@
 /*
  * lb-t.h: a load-balanced backend doing HAProxy 2.6's `balance source`, map-based or consistent.
- * Reference: HAPROXY-SEMANTICS.md §5; HAProxy lb_map.c, lb_chash.c, backend.c.
+ * Reference: docs/haproxy-semantics.md §5; HAProxy lb_map.c, lb_chash.c, backend.c.
  */
 #ifndef RECHECK_LB_T_H
 #define RECHECK_LB_T_H

@@ -1,6 +1,6 @@
 /*
  * lb: `balance source` exactly as HAProxy 2.6, for map-based and consistent hashing, with backups and
- * `option allbackups`. Reference: HAPROXY-SEMANTICS.md §5.
+ * `option allbackups`. Reference: docs/haproxy-semantics.md §5.
  *
  * Selection (lb_pick): the source key is derived from the client address only (hash.h); when the
  * serving group has one usable server the key is 0, otherwise it is passed through hash_full() if the

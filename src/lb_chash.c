@@ -1,6 +1,6 @@
 /*
  * lb_chash: HAProxy 2.6's consistent-hash ring for `balance source` (hash-type consistent).
- * Reference: HAPROXY-SEMANTICS.md §5.3 and §5.4; HAProxy lb_chash.c chash_init_server_tree() and
+ * Reference: docs/haproxy-semantics.md §5.3 and §5.4; HAProxy lb_chash.c chash_init_server_tree() and
  * chash_get_server_hash().
  *
  * Every server's points are computed once at init and kept sorted by key; a rebuild filters that

@@ -1,6 +1,6 @@
 /*
  * lb_map: HAProxy 2.6's map-based `balance source` table (hash-type map-based, the default).
- * Reference: HAPROXY-SEMANTICS.md §5.2 and §5.4; HAProxy lb_map.c init_server_map() and
+ * Reference: docs/haproxy-semantics.md §5.2 and §5.4; HAProxy lb_map.c init_server_map() and
  * recalc_server_map().
  */
 #include "api.h"

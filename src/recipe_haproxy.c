@@ -1,5 +1,5 @@
 /*
- * recipe_haproxy: export a recipe as HAProxy 2.6 check lines (HAPROXY-SEMANTICS.md §1-§3).
+ * recipe_haproxy: export a recipe as HAProxy 2.6 check lines (docs/haproxy-semantics.md §1-§3).
  *
  * The escaping is the "safe byte-to-word encoding" of §1, proven against the real haproxy by
  * tests/integration/test_haproxy_export.py (every byte value through `tcp-check send`):

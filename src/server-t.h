@@ -1,7 +1,7 @@
 /*
  * server-t.h: a backend server as the balancer, the health checker and the stats see it.
  * Mirrors the parts of HAProxy 2.6's struct server / struct check that `balance source` and the
- * health counter depend on (HAPROXY-SEMANTICS.md §4 and §5).
+ * health counter depend on (docs/haproxy-semantics.md §4 and §5).
  */
 #ifndef RECHECK_SERVER_T_H
 #define RECHECK_SERVER_T_H

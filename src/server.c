@@ -1,6 +1,6 @@
 /*
  * server: the server record and HAProxy 2.6's health counter (see server.h).
- * Reference: HAPROXY-SEMANTICS.md §4.2-§4.3, §5.3, §6; HAProxy check.c set_server_check_status(),
+ * Reference: docs/haproxy-semantics.md §4.2-§4.3, §5.3, §6; HAProxy check.c set_server_check_status(),
  * srv_getinter(), server.c srv_set_running/stopped/stopping(), stats.c srv_hlt_st[].
  */
 #include "api.h"

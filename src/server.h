@@ -1,6 +1,6 @@
 /*
  * server: one backend server's record and its health counter, as HAProxy 2.6 keeps them.
- * Reference: HAPROXY-SEMANTICS.md §4.2 (counter), §4.3 (interval), §5.3 (puid), §6 (stats status).
+ * Reference: docs/haproxy-semantics.md §4.2 (counter), §4.3 (interval), §5.3 (puid), §6 (stats status).
  *
  * Threading: a server's mutable fields (state, admin, health, counters) are written by one thread at a
  * time, the one running its health checks; the balancer reads them only while rebuilding its table

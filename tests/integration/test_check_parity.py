@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Parity with HAProxy 2.6: the same rules against the same scripted server (tests/fixtures/scriptsrv.c)
 give the same status and description in a real haproxy (option log-health-checks) and in
-`recheck replay`. Each case is one row of HAPROXY-SEMANTICS.md §2.4-2.6 or §3."""
+`recheck replay`. Each case is one row of docs/haproxy-semantics.md §2.4-2.6 or §3."""
 import os
 import re
 import subprocess

@@ -1,5 +1,5 @@
 """Reusable parts of the `balance source` parity tests: recheck must pick the same server as a real
-HAProxy 2.6 for the same client address (HAPROXY-SEMANTICS.md §5).
+HAProxy 2.6 for the same client address (docs/haproxy-semantics.md §5).
 
 - CONFIGS: backend descriptions (servers with weight/backup/id/down, hash-type, allbackups).
 - start_backends(case, conf): a name server (thread) on one port per live server; each connection

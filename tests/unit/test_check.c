@@ -1,6 +1,6 @@
 /*
  * test_check: the check engine fed by scripted events. Every case mirrors a [T] case of
- * HAPROXY-SEMANTICS.md §2.4-2.6 (checked against a real HAProxy 2.6.12) or §3 for HTTP.
+ * docs/haproxy-semantics.md §2.4-2.6 (checked against a real HAProxy 2.6.12) or §3 for HTTP.
  */
 #include "api.h"
 

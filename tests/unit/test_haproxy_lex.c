@@ -1,4 +1,4 @@
-/* HAProxy's config-line lexer, case by case from HAPROXY-SEMANTICS.md §1 (the [T] cases were checked
+/* HAProxy's config-line lexer, case by case from docs/haproxy-semantics.md §1 (the [T] cases were checked
  * on haproxy 2.6.12). */
 #include "api.h"
 

@@ -13,7 +13,7 @@
 
 static void full_hash_vectors(void **state)
 {
-	/* HAPROXY-SEMANTICS.md §5.1 */
+	/* docs/haproxy-semantics.md §5.1 */
 	assert_int_equal(hash_full(0), 0xab4ed927u);
 	assert_int_equal(hash_full(1), 0x348681b6u);
 	assert_int_equal(hash_full(4096), 0x49c2008bu);

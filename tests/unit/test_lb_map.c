@@ -45,7 +45,7 @@ static void expect_table(const char *spec, const char *want)
 
 static void example_tables(void **state)
 {
-	/* HAPROXY-SEMANTICS.md §5.2 */
+	/* docs/haproxy-semantics.md §5.2 */
 	expect_table("s1:1 s2:1 s3:1", "s1,s2,s3");
 	expect_table("s1:1 s2:2 s3:3", "s1,s3,s2,s3,s2,s3");
 	expect_table("s1:10 s2:20 s3:30", "s1,s3,s2,s3,s2,s3");
