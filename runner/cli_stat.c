@@ -127,6 +127,8 @@ static void server_row(struct row *r, const struct listener *li, size_t idx, con
 		set(r, "check_rise", "%d", s->srv.check.rise);
 		set(r, "check_fall", "%d", s->srv.check.fall);
 		set(r, "check_health", "%d", s->srv.health);
+		if (__atomic_load_n(&s->observe_limit, __ATOMIC_RELAXED))
+			set(r, "hanafail", "%llu", (unsigned long long)s->failed_hana);
 	}
 	if (s->srv.last_change_ms) {
 		uint64_t now = now_ms();

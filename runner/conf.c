@@ -330,6 +330,13 @@ static int check_recipe_key(struct ctx *c, const struct ynode *v, const char *ke
 	return get_str(c, v, key, &ck->recipe);
 }
 
+static const struct choice observe_choices[] = {{"layer4", 1}, {"none", 0}, {NULL, 0}};
+
+static const struct choice on_error_choices[] = {
+	{"fastinter", CONF_ONERR_FASTINTER}, {"fail-check", CONF_ONERR_FAILCHK},
+	{"sudden-death", CONF_ONERR_SUDDTH}, {"mark-down", CONF_ONERR_MARKDWN}, {NULL, 0},
+};
+
 static const struct key check_keys[] = {
 	KEY_FN("recipe", check_recipe_key),
 	KEY_DUR("inter", struct conf_check, inter, 1),
@@ -339,6 +346,9 @@ static const struct key check_keys[] = {
 	KEY_INT("fall", struct conf_check, fall, 1, 1000),
 	KEY_DUR("timeout", struct conf_check, timeout, 1),
 	KEY_INT("spread", struct conf_check, spread, 0, 50),
+	KEY_CHOICE("observe", struct conf_check, observe, observe_choices),
+	KEY_INT("error_limit", struct conf_check, error_limit, 1, 1000000),
+	KEY_CHOICE("on_error", struct conf_check, on_error, on_error_choices),
 };
 
 /* Resolves the recipe path and loads it once per distinct file. at is the `check:` mapping. */
@@ -400,6 +410,8 @@ static void check_defaults(struct conf_check *ck)
 	ck->inter = 2000;
 	ck->rise = 2;
 	ck->fall = 3;
+	ck->error_limit = 10;
+	ck->on_error = CONF_ONERR_FAILCHK;
 }
 
 /*

@@ -46,6 +46,14 @@ enum conf_logf {
 	CONF_LOGF_OFF,           /* no connection lines */
 };
 
+/* What passive health does after error_limit consecutive connect errors (HAProxy on-error). */
+enum conf_onerror {
+	CONF_ONERR_FASTINTER = 1, /* only bring the next check forward to fastinter */
+	CONF_ONERR_FAILCHK,       /* count a failed check (the default) */
+	CONF_ONERR_SUDDTH,        /* leave the server one failed check from DOWN, then count a failed check */
+	CONF_ONERR_MARKDWN,       /* mark the server DOWN at once */
+};
+
 struct conf_check {
 	bool enabled;          /* a check applies (listener `check:` present and the server did not say false) */
 	char *recipe;          /* the `recipe:` value as written; owned */
@@ -58,6 +66,9 @@ struct conf_check {
 	int rise;              /* `rise`, default 2 */
 	int fall;              /* `fall`, default 3 */
 	int spread;            /* `spread`: +/- percent of random jitter on intervals, 0..50 (spread-checks) */
+	int observe;           /* `observe`: 0 none, 1 layer4 (connect outcomes of client sessions feed health) */
+	int error_limit;       /* `error_limit`: consecutive connect errors that trigger on_error, default 10 */
+	int on_error;          /* `on_error`: enum conf_onerror, default fail-check */
 	int line;              /* where the effective `recipe:` was written */
 };
 

@@ -143,6 +143,16 @@ static int listener(const struct conf_listener *li, struct buf *out, int *spread
 			if (c->downinter != c->inter)
 				rc |= dur(out, "downinter", c->downinter);
 			rc |= buf_printf(out, " rise %d fall %d", c->rise, c->fall);
+			if (c->observe) {
+				static const char *const onerr[] = {"", "fastinter", "fail-check", "sudden-death",
+								    "mark-down"};
+
+				rc |= buf_printf(out, " observe layer4");
+				if (c->error_limit != 10)
+					rc |= buf_printf(out, " error-limit %d", c->error_limit);
+				if (c->on_error != CONF_ONERR_FAILCHK && c->on_error > 0 && c->on_error <= CONF_ONERR_MARKDWN)
+					rc |= buf_printf(out, " on-error %s", onerr[c->on_error]);
+			}
 			if (c->rcp)
 				rc |= haproxy_server_tls_opts(c->rcp, out);
 		}

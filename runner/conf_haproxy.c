@@ -263,6 +263,27 @@ static int server_kws(struct hx *h, const struct haproxy_line *l, size_t i, stru
 		} else if (!strcmp(kw, "check-send-proxy")) {
 			s->check_send_proxy = true;
 			s->explicit_csp = true;
+		} else if (!strcmp(kw, "observe")) {
+			what = hx_ws(l, ++i);
+			if (!strcmp(what, "layer4"))
+				s->observe = 1;
+			else if (!strcmp(what, "none"))
+				s->observe = 0;
+			else
+				return hx_fail(h, "'observe %s' is not supported (layer4 only: layer7 needs mode http)", what);
+		} else if (!strcmp(kw, "error-limit")) {
+			if (hx_int(h, l, ++i, 1, 1000000, &s->error_limit) == -1)
+				return -1;
+		} else if (!strcmp(kw, "on-error")) {
+			static const char *const modes[] = {"fastinter", "fail-check", "sudden-death", "mark-down"};
+			size_t m;
+
+			what = hx_ws(l, ++i);
+			for (m = 0; m < ARRAY_SIZE(modes) && strcmp(what, modes[m]); m++)
+				;
+			if (m == ARRAY_SIZE(modes))
+				return hx_fail(h, "'on-error %s': expected fastinter, fail-check, sudden-death or mark-down", what);
+			s->on_error = CONF_ONERR_FASTINTER + (int)m;
 		} else if (!strcmp(kw, "check-ssl") || !strcmp(kw, "no-check-ssl") || !strcmp(kw, "no-ssl")) {
 			/* the check's TLS: haproxy_import puts it in the backend's recipe */
 		} else if (!strcmp(kw, "port")) {
@@ -332,6 +353,9 @@ static int server_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 	v->cs.check.downinter = s.has_downinter ? s.downinter : s.inter;
 	v->cs.check.rise = s.rise;
 	v->cs.check.fall = s.fall;
+	v->cs.check.observe = s.observe;
+	v->cs.check.error_limit = s.error_limit;
+	v->cs.check.on_error = s.on_error;
 	return 0;
 }
 
@@ -477,6 +501,8 @@ static void px_init(struct px *p)
 	p->ds.inter = 2000;
 	p->ds.rise = 2;
 	p->ds.fall = 3;
+	p->ds.error_limit = 10;
+	p->ds.on_error = CONF_ONERR_FAILCHK;
 	p->ds.weight = 1;
 	p->t_connect = 5000;
 	p->retries = 3;

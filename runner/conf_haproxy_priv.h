@@ -17,6 +17,7 @@ struct srvset {
 	uint64_t inter, fastinter, downinter;
 	bool has_fastinter, has_downinter;
 	int rise, fall;
+	int observe, error_limit, on_error; /* observe layer4, error-limit, on-error (conf_check's) */
 	unsigned weight;
 	bool check, backup, shutdown;
 	int send_proxy;        /* 0, 1 (send-proxy), 2 (send-proxy-v2) */

@@ -359,6 +359,8 @@ static void on_main_wakeup(struct ev *ev, void *arg)
 {
 	struct daemon *d = arg;
 
+	if (__atomic_exchange_n(&d->hana_pending, 0, __ATOMIC_ACQ_REL) && d->hooks.analyze)
+		d->hooks.analyze(d, d->hooks.arg);
 	if (d->reload_again && !d->draining && __atomic_load_n(&d->pending_acks, __ATOMIC_ACQUIRE) == 0)
 		reload(d);
 }

@@ -73,6 +73,11 @@ struct rserver {
 	uint64_t conn_errors;         /* atomic: sessions whose last connect attempt failed (HAProxy econ) */
 	uint64_t retries;             /* atomic: connects retried on this server (HAProxy wretr) */
 	uint64_t redispatches;        /* atomic: sessions that left this server for another (HAProxy wredis) */
+	/* passive health (`observe: layer4`): workers count connect outcomes, the main thread acts */
+	unsigned observe_limit;       /* atomic: error_limit when observing a checked server, 0 when not */
+	unsigned consec_errors;       /* atomic: connect errors since the last successful connect */
+	unsigned hana_pending;        /* atomic: error_limit reached this many times, not yet acted on */
+	uint64_t failed_hana;         /* main thread: times on_error was applied (HAProxy hanafail) */
 	void *health;                 /* the health checker's state for this server; NULL until it exists */
 	unsigned iweight;             /* the configured (initial) weight; srv.weight is the current one */
 	bool rt_weight;               /* the weight was set at run time: a reload keeps it (main thread) */
@@ -170,6 +175,8 @@ struct daemon_hooks {
 	void (*reloaded)(struct daemon *d, struct gen *old, void *arg);
 	/* Draining starts (SIGTERM): stop checking. */
 	void (*stopping)(struct daemon *d, void *arg);
+	/* Passive health: some server's hana_pending moved (workers asked through d->hana_pending). */
+	void (*analyze)(struct daemon *d, void *arg);
 	/* Last call before the daemon frees everything: free per-server `health` states. */
 	void (*stop)(struct daemon *d, void *arg);
 	void *arg;
@@ -196,6 +203,7 @@ struct daemon {
 	char last_reload_err[ERR_LEN]; /* why the last reload was refused, "" when it was accepted */
 	uint64_t fd_limit;            /* RLIMIT_NOFILE in effect */
 	unsigned pending_acks;        /* atomic: workers that have not yet adopted the last gen */
+	unsigned hana_pending;        /* atomic: set by a worker when a server's hana_pending moved */
 	bool reload_again;            /* a SIGHUP came while a reload was being adopted */
 	bool draining;                /* SIGTERM received: not accepting, waiting for sessions */
 	uint64_t drain_deadline;      /* ev_now() ms when draining gives up and kills the rest */

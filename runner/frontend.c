@@ -69,6 +69,7 @@ struct session {
 	uint8_t nretries;          /* connect retries done (HAProxy's conn_retries; the log shows it) */
 	bool redispatched;         /* a retry went to another server (HAProxy SF_REDISP) */
 	bool pausing;              /* ctimer is the pause before the next attempt */
+	bool cerr_seen;            /* this attempt's connect error was counted for passive health */
 	struct retry_state *rs;    /* NULL until a connect fails */
 	struct proxy_state *ps;    /* NULL unless the PROXY protocol is spoken on either side */
 	struct hdr_in *hin;        /* non-NULL while the client's PROXY header is awaited (no relay yet) */
@@ -197,6 +198,39 @@ static const char *connect_err_str(int e)
 	return e == ETIMEDOUT ? "connect timeout" : strerror(e);
 }
 
+/*
+ * Passive health (HAProxy's health_adjust() with `observe layer4`): a completed connect clears the
+ * server's run of errors; a failed one (refused, unreachable, timed out) extends it, and the error that
+ * reaches error_limit asks the main thread, which owns the health state, to apply on_error.
+ */
+static void observe_error(struct session *s)
+{
+	struct rserver *sv = s->sv;
+	unsigned limit = __atomic_load_n(&sv->observe_limit, __ATOMIC_RELAXED), n;
+
+	if (s->cerr_seen || limit == 0)
+		return;
+	s->cerr_seen = true;
+	n = __atomic_add_fetch(&sv->consec_errors, 1, __ATOMIC_RELAXED);
+	/* one thread wins the reset, so one run of errors triggers once */
+	if (n < limit || !__atomic_compare_exchange_n(&sv->consec_errors, &n, 0, false, __ATOMIC_RELAXED,
+						      __ATOMIC_RELAXED))
+		return;
+	__atomic_fetch_add(&sv->hana_pending, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->w->d->hana_pending, 1, __ATOMIC_RELEASE);
+	ev_wakeup(s->w->d->ev);
+}
+
+static void on_server_up(struct relay *r, void *arg)
+{
+	struct session *s = arg;
+
+	(void)r;
+	if (__atomic_load_n(&s->sv->observe_limit, __ATOMIC_RELAXED) &&
+	    __atomic_load_n(&s->sv->consec_errors, __ATOMIC_RELAXED))
+		__atomic_store_n(&s->sv->consec_errors, 0, __ATOMIC_RELAXED);
+}
+
 static void on_relay_end(struct relay *r, enum relay_end why, void *arg)
 {
 	struct session *s = arg;
@@ -204,6 +238,7 @@ static void on_relay_end(struct relay *r, enum relay_end why, void *arg)
 
 	ev_timer_stop(s->w->ev, &s->ctimer);
 	if (why == RELAY_END_CONNECT) {
+		observe_error(s);
 		/* The last attempt failed: HAProxy's econ (failed_conns) on that server. */
 		__atomic_fetch_add(&s->sv->conn_errors, 1, __ATOMIC_RELAXED);
 		struct sockaddr_storage ss;
@@ -310,6 +345,7 @@ static void attempt(struct session *s)
 	int sfd;
 
 	__atomic_fetch_add(&sv->conn_total, 1, __ATOMIC_RELAXED);
+	s->cerr_seen = false;
 	s->kill_seq = __atomic_load_n(&sv->kill_seq, __ATOMIC_RELAXED);
 	if (set_preamble(s, sv) == -1) {
 		dlog_err("%s/%s: cannot build the PROXY header: out of memory", s->li->name, sv->srv.name);
@@ -354,6 +390,7 @@ static void on_connect_error(struct relay *r, void *arg)
 	bool definite = r->err != ETIMEDOUT;
 
 	ev_timer_stop(s->w->ev, &s->ctimer);
+	observe_error(s);
 	if (s->nretries >= li->retries) {
 		relay_end(r, RELAY_END_CONNECT); /* frees s */
 		return;
@@ -463,6 +500,7 @@ static void session_go(struct session *s, int cfd, const struct sockaddr *src, c
 	__atomic_fetch_add(&sv->conn_cur, 1, __ATOMIC_RELAXED);
 	relay_init(&s->relay, s->w->ev, s->w->pool, cfd, -1, &li->rconf, on_relay_end, s);
 	relay_set_retry(&s->relay, on_connect_error);
+	relay_set_up(&s->relay, on_server_up);
 	s->relay.ctr[0] = &li->bytes;
 	s->relay.ctr[1] = &sv->bytes;
 	if (relay_preload(&s->relay, pre, npre) == -1 || relay_start(&s->relay) == -1) {

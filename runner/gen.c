@@ -128,6 +128,9 @@ static void apply_check(struct rserver *s, const struct conf_server *cs)
 	s->srv.check.downinter = (uint32_t)ck->downinter;
 	s->srv.check.rise = ck->rise;
 	s->srv.check.fall = ck->fall;
+	/* HAProxy's health_adjust() acts only on a server whose checks run */
+	__atomic_store_n(&s->observe_limit, ck->enabled && ck->observe ? (unsigned)ck->error_limit : 0u,
+			 __ATOMIC_RELAXED);
 	if (was != ck->enabled) {
 		/* Checking turned on or off: start over from HAProxy's start-up state. */
 		server_start(&s->srv);

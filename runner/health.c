@@ -657,6 +657,83 @@ void health_free(struct health_sched *hs)
 	free(hs);
 }
 
+/* ---- passive health ------------------------------------------------------------------------------ */
+
+/*
+ * HAProxy 2.6's __health_adjust() once error_limit consecutive connect errors were seen: on_error
+ * fail-check counts one failed check; sudden-death first leaves an UP server one failed check above
+ * DOWN (health rise + 1) then counts it; mark-down sets health to rise then counts it (so the server is
+ * DOWN); fastinter only does what every mode does: the next check comes after fastinter when that is
+ * sooner than planned (when fastinter is set apart from inter: HAProxy's "if fastinter is set").
+ */
+static void hana(struct health *h)
+{
+	struct rserver *s = h->s;
+	struct server *sv = &s->srv;
+	int onerr = s->conf ? s->conf->check.on_error : CONF_ONERR_FAILCHK;
+	unsigned limit = __atomic_load_n(&s->observe_limit, __ATOMIC_RELAXED);
+	char desc[CHECK_DESC_LEN], reason[CHECK_DESC_LEN + 64];
+	bool fail = false;
+
+	snprintf(desc, sizeof(desc), "Detected %u consecutive errors, last one was: L4 unsuccessful connection",
+		 limit);
+	switch (onerr) {
+	case CONF_ONERR_SUDDTH:
+		if (sv->health > sv->check.rise)
+			sv->health = sv->check.rise + 1;
+		fail = true;
+		break;
+	case CONF_ONERR_FAILCHK:
+		fail = true;
+		break;
+	case CONF_ONERR_MARKDWN:
+		sv->health = sv->check.rise;
+		fail = true;
+		break;
+	default:
+		break;
+	}
+	s->failed_hana++;
+	dlog_info("%s/%s: passive health: %s; on_error %s", h->li->name, sv->name, desc,
+		  onerr == CONF_ONERR_SUDDTH ? "sudden-death" : onerr == CONF_ONERR_MARKDWN ? "mark-down"
+		  : onerr == CONF_ONERR_FASTINTER ? "fastinter" : "fail-check");
+	if (fail) {
+		struct server_status st;
+
+		snprintf(reason, sizeof(reason), "Health analyze, info: \"%s\"", desc);
+		st = daemon_check_result(h->hs->d, h->li, s, SRV_CHK_FAILED, reason);
+		if (st.changed) {
+			struct health_trans *t;
+
+			record_transition(h, &st);
+			t = &h->trans[(h->trans_head + STATS_TRANSITIONS - 1) % STATS_TRANSITIONS];
+			t->status = CHECK_UNK;
+			t->step = -1;
+			copy_str(t->kind, sizeof(t->kind), "HANA");
+			copy_str(t->comment, sizeof(t->comment), "passive health (observe layer4)");
+			copy_str(t->desc, sizeof(t->desc), desc);
+		}
+	}
+	if (sv->check.fastinter != sv->check.inter && !h->running && !h->queued) {
+		uint64_t when = ev_now(h->hs->d->ev) + sv->check.fastinter;
+
+		if (!ev_timer_armed(&h->timer) || when < h->timer.when)
+			ev_timer_arm_at(h->hs->d->ev, &h->timer, when);
+	}
+}
+
+void health_analyze(struct health_sched *hs)
+{
+	struct health *h;
+
+	for (h = hs ? hs->all : NULL; h; h = h->next) {
+		unsigned n = __atomic_exchange_n(&h->s->hana_pending, 0, __ATOMIC_ACQUIRE);
+
+		while (n-- > 0 && h->li)
+			hana(h);
+	}
+}
+
 void health_counts(const struct health_sched *hs, unsigned *running, unsigned *queued)
 {
 	*running = hs ? hs->running : 0;

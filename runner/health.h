@@ -120,6 +120,9 @@ void health_stop(struct health_sched *hs);
 /* health_stop, then frees hs. NULL is a no-op. */
 void health_free(struct health_sched *hs);
 
+/* Passive health: applies on_error for every server whose error_limit was reached (rserver hana_pending). */
+void health_analyze(struct health_sched *hs);
+
 /* Checks running now and queued (for stats and tests). */
 void health_counts(const struct health_sched *hs, unsigned *running, unsigned *queued);
 

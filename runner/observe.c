@@ -246,6 +246,9 @@ static int snap_build(struct observe *o, struct stats_snapshot *snap, struct sna
 			ss->conn_errors = ld(&rs->conn_errors);
 			ss->retries = ld(&rs->retries);
 			ss->redispatches = ld(&rs->redispatches);
+			ss->observe = __atomic_load_n(&rs->observe_limit, __ATOMIC_RELAXED) != 0;
+			ss->consec_errors = __atomic_load_n(&rs->consec_errors, __ATOMIC_RELAXED);
+			ss->failed_hana = rs->failed_hana;
 			ss->bytes_in = ld(&rs->bytes.c2s);
 			ss->bytes_out = ld(&rs->bytes.s2c);
 			ss->last_change_age_ms = rs->srv.last_change_ms && mono >= rs->srv.last_change_ms
@@ -344,6 +347,15 @@ static void on_reloaded(struct daemon *d, struct gen *old, void *arg)
 		health_reloaded(o->hs);
 }
 
+static void on_analyze(struct daemon *d, void *arg)
+{
+	struct observe *o = arg;
+
+	(void)d;
+	if (o)
+		health_analyze(o->hs);
+}
+
 static void on_stopping(struct daemon *d, void *arg)
 {
 	struct observe *o = arg;
@@ -375,6 +387,7 @@ void observe_install(struct daemon *d)
 	d->hooks.start = on_start;
 	d->hooks.reloaded = on_reloaded;
 	d->hooks.stopping = on_stopping;
+	d->hooks.analyze = on_analyze;
 	d->hooks.stop = on_stop;
 	d->hooks.arg = NULL;
 }

@@ -55,6 +55,8 @@ struct relay;
 typedef void (*relay_end_cb)(struct relay *r, enum relay_end why, void *arg);
 /* The server connect failed (r->err says why) and its socket is closed: see relay_set_retry(). */
 typedef void (*relay_retry_cb)(struct relay *r, void *arg);
+/* The server connect in progress was seen to complete. Must not end or free the relay. */
+typedef void (*relay_up_cb)(struct relay *r, void *arg);
 
 /* One direction: bytes read from `from` and written to `to`. */
 struct relay_dir {
@@ -84,7 +86,8 @@ struct relay {
 	struct relay_ctr *ctr[2]; /* optional shared counters (e.g. listener, server); NULL: none */
 	relay_end_cb end;         /* called once when the session ends; may free the relay */
 	relay_retry_cb retry;     /* optional: a failed connect goes here instead of ending the session */
-	void *arg;                /* passed to end and retry */
+	relay_up_cb up;           /* optional: told when a connect completes (passive health) */
+	void *arg;                /* passed to end, retry and up */
 	const unsigned char *pre; /* optional: bytes sent to the server before the client's (a PROXY header);
 				   * the caller's memory, valid until the session ends or a new one is set */
 	uint16_t pre_len, pre_off; /* pre[pre_off..pre_len) is still to be sent */

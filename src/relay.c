@@ -347,9 +347,13 @@ static ssize_t dir_flush(struct relay *r, int i)
 /* A byte taken by or read from the server (or its EOF) proves the connection is up. */
 static void mark_connected(struct relay *r)
 {
+	bool was = r->connecting;
+
 	if (r->connecting || !r->connected_at)
 		r->connected_at = ev_now(r->ev);
 	r->connecting = false;
+	if (was && r->up)
+		r->up(r, r->arg);
 }
 
 static void server_up(struct relay *r, int fd)
@@ -545,6 +549,11 @@ void relay_connect_failed(struct relay *r, int e)
 void relay_set_retry(struct relay *r, relay_retry_cb cb)
 {
 	r->retry = cb;
+}
+
+void relay_set_up(struct relay *r, relay_up_cb cb)
+{
+	r->up = cb;
 }
 
 void relay_set_preamble(struct relay *r, const unsigned char *buf, size_t len)

@@ -57,6 +57,8 @@ void relay_connect_failed(struct relay *r, int e);
  * timeout). The callback may run from inside any relay call; the caller must not touch r afterwards.
  */
 void relay_set_retry(struct relay *r, relay_retry_cb cb);
+/* cb (may be NULL) learns of each completed server connect, at most once per connect. */
+void relay_set_up(struct relay *r, relay_up_cb cb);
 /*
  * Gives the session a server socket whose non-blocking connect() is in progress (sfd must be -1 now),
  * then moves what the client already sent, as relay_kick() does: it may end the session (or call the

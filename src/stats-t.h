@@ -70,6 +70,9 @@ struct stats_server {
 	unsigned id;            /* puid */
 	uint64_t conn_cur, conn_total, conn_errors;
 	uint64_t retries, redispatches; /* HAProxy wretr / wredis */
+	bool observe;           /* passive health (observe layer4) applies */
+	uint64_t consec_errors; /* its current run of connect errors */
+	uint64_t failed_hana;   /* times error_limit was reached and on_error applied (HAProxy hanafail) */
 	uint64_t bytes_in, bytes_out; /* client -> server, server -> client */
 	uint64_t to_up, to_down;       /* transitions counted since the server object exists */
 	uint64_t last_change_age_ms;   /* since the last state change; UINT64_MAX when never */

@@ -311,6 +311,10 @@ static int json_server(struct buf *b, const struct stats_server *s)
 	rc |= jnum(b, "errors", s->conn_errors, true);
 	rc |= jnum(b, "retries", s->retries, true);
 	rc |= jnum(b, "redispatches", s->redispatches, false);
+	rc |= buf_append_str(b, "},\"passive_health\":{");
+	rc |= jbool(b, "observe", s->observe, true);
+	rc |= jnum(b, "consecutive_errors", s->consec_errors, true);
+	rc |= jnum(b, "triggered", s->failed_hana, false);
 	rc |= buf_append_str(b, "},\"bytes\":{");
 	rc |= jnum(b, "in", s->bytes_in, true);
 	rc |= jnum(b, "out", s->bytes_out, false);
@@ -443,6 +447,7 @@ enum srv_metric {
 	SM_CONN_ERRORS,
 	SM_RETRIES,
 	SM_REDISPATCHES,
+	SM_HANA,
 };
 
 static int prom_server_family(struct buf *b, const struct stats_snapshot *s, const char *name, const char *type,
@@ -485,6 +490,9 @@ static int prom_server_family(struct buf *b, const struct stats_snapshot *s, con
 				break;
 			case SM_REDISPATCHES:
 				rc = buf_printf(b, "%" PRIu64 "\n", sv->redispatches);
+				break;
+			case SM_HANA:
+				rc = buf_printf(b, "%" PRIu64 "\n", sv->failed_hana);
 				break;
 			}
 		}
@@ -680,6 +688,9 @@ int stats_render_prometheus(const struct stats_snapshot *s, struct buf *b)
 	rc |= prom_server_family(b, s, "recheck_server_redispatches_total", "counter",
 				 "Sessions moved from this server to another after a failed connect (HAProxy wredis).",
 				 SM_REDISPATCHES);
+	rc |= prom_server_family(b, s, "recheck_server_passive_health_triggers_total", "counter",
+				 "Times error_limit consecutive connect errors applied on_error (HAProxy hanafail).",
+				 SM_HANA);
 
 	rc |= prom_head(b, "recheck_server_bytes_total", "counter",
 			"Bytes relayed through the server (in: client to server, out: server to client).");

@@ -43,7 +43,7 @@ static void every_key(void **state)
 		"    on_marked_down: shutdown-sessions\n"
 		"    timeouts: {client: 30s, server: 1m, connect: 500ms}\n"
 		"    check: {recipe: socks5-204.yaml, inter: 2s, fastinter: 500ms, downinter: 10s, rise: 4,\n"
-		"            fall: 5, timeout: 3s, spread: 10}\n"
+		"            fall: 5, timeout: 3s, spread: 10, observe: layer4, error_limit: 4}\n"
 		"    servers:\n"
 		"      - {name: vps1, address: \"127.0.0.1:11110\"}\n"
 		"      - {name: vps2, address: \"127.0.0.1:11111\", weight: 2, id: 7}\n"
@@ -51,7 +51,7 @@ static void every_key(void **state)
 		"        address: \"[::1]:11112\"\n"
 		"        backup: true\n"
 		"        on_marked_down: none\n"
-		"        check: {recipe: /abs/other.yaml, inter: 1s, rise: 1}\n"
+		"        check: {recipe: /abs/other.yaml, inter: 1s, rise: 1, on_error: mark-down}\n"
 		"      - {name: nocheck, address: \"127.0.0.1:11113\", check: false}\n"
 		"  - name: second\n"
 		"    bind: \":2080\"\n"
@@ -118,6 +118,9 @@ static void every_key(void **state)
 	assert_int_equal(s->check.rise, 1);
 	assert_int_equal(s->check.fall, 5);          /* inherited */
 	assert_int_equal(s->check.fastinter, 500);   /* listener's explicit value */
+	assert_int_equal(s->check.observe, 1);        /* inherited, with error_limit */
+	assert_int_equal(s->check.error_limit, 4);
+	assert_int_equal(s->check.on_error, CONF_ONERR_MARKDWN);
 	assert_int_equal(s->check.timeout, 3000);
 	s = &l->servers[3];
 	assert_false(s->check.enabled);
@@ -205,6 +208,10 @@ static void defaults(void **state)
 	assert_int_equal(l->check.timeout, 4000);
 	assert_int_equal(l->check.rise, 2);
 	assert_int_equal(l->check.fall, 3);
+	/* HAProxy: no observing; error-limit 10, on-error fail-check */
+	assert_int_equal(l->check.observe, 0);
+	assert_int_equal(l->check.error_limit, 10);
+	assert_int_equal(l->check.on_error, CONF_ONERR_FAILCHK);
 	assert_int_equal(l->check.spread, 0);
 	assert_int_equal(l->servers[0].weight, 1);
 	conf_free(c);
@@ -273,7 +280,7 @@ static void errors_name_the_line(void **state)
 		{L1 "    check: {recipe: r.yaml, rise: 0}\n" S1, "t.yaml:4:35: listener.check.rise: 0 is out of range (1 to 1000)"},
 		{L1 "    check: {recipe: r.yaml, fall: -1}\n" S1, "t.yaml:4:35: listener.check.fall: -1 is out of range (1 to 1000)"},
 		{L1 "    check: {recipe: r.yaml, spread: 60}\n" S1, "t.yaml:4:37: listener.check.spread: 60 is out of range (0 to 50)"},
-		{L1 "    check: {recipe: r.yaml, port: 1}\n" S1, "t.yaml:4:29: listener.check: unknown key 'port' (expected one of: recipe, inter, fastinter, downinter, rise, fall, timeout, spread)"},
+		{L1 "    check: {recipe: r.yaml, port: 1}\n" S1, "t.yaml:4:29: listener.check: unknown key 'port' (expected one of: recipe, inter, fastinter, downinter, rise, fall, timeout, spread, observe, error_limit, on_error)"},
 		{L1 "    check: {recipe: r.yaml, fastinter: 1d2}\n" S1, "t.yaml:4:40: listener.check.fastinter: '1d2' has an unknown time unit 'd2' (use us, ms, s, m, h or d)"},
 		{L1 "    check: {recipe: r.yaml, downinter: 5w}\n" S1, "t.yaml:4:40: listener.check.downinter: '5w' has an unknown time unit 'w' (use us, ms, s, m, h or d)"},
 		{L1 "    check: {recipe: r.yaml, timeout: 400y}\n" S1, "t.yaml:4:38: listener.check.timeout: '400y' has an unknown time unit 'y' (use us, ms, s, m, h or d)"},
@@ -297,7 +304,7 @@ static void errors_name_the_line(void **state)
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", check: {rise: 1, inter: 1}}\n",
 		 "t.yaml:5:50: server.check: 'recipe' is required (the recipe file this check replays)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", check: {recipe: r.yaml, colour: 1}}\n",
-		 "t.yaml:5:67: server.check: unknown key 'colour' (expected one of: recipe, inter, fastinter, downinter, rise, fall, timeout, spread)"},
+		 "t.yaml:5:67: server.check: unknown key 'colour' (expected one of: recipe, inter, fastinter, downinter, rise, fall, timeout, spread, observe, error_limit, on_error)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", on_marked_down: maybe}\n",
 		 "t.yaml:5:59: server.on_marked_down: expected shutdown-sessions or none, not 'maybe'"},
 		{L1 "    servers:\n      - {name: s, address: \"no-such-host.invalid\"}\n", "t.yaml:5:28: server.address: 'no-such-host.invalid': expected HOST:PORT, [IPV6]:PORT or :PORT"},

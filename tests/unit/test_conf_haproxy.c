@@ -104,14 +104,14 @@ static void defaults_and_frontends(void **state)
 			      "    balance source\n"
 			      "    retries 5\n"
 			      "    option redispatch\n"
-			      "    default-server inter 1s fastinter 300 rise 1 fall 4 weight 3\n"
+			      "    default-server inter 1s fastinter 300 rise 1 fall 4 weight 3 observe layer4\n"
 			      "frontend fe\n"
 			      "    bind 127.0.0.1:2000 accept-proxy\n"
 			      "    default_backend be\n"
 			      "backend be\n"
 			      "    hash-type map-based sdbm avalanche\n"
 			      "    option allbackups\n"
-			      "    server a 127.0.0.1:1 check weight 5 id 9\n"
+			      "    server a 127.0.0.1:1 check weight 5 id 9 error-limit 4 on-error sudden-death\n"
 			      "    server b 127.0.0.1:2 check downinter 5s backup on-marked-down shutdown-sessions send-proxy-v2\n"
 			      "    server c 127.0.0.1:3\n"
 			      "backend unused\n"
@@ -147,6 +147,11 @@ static void defaults_and_frontends(void **state)
 	assert_int_equal(li->servers[0].check.timeout, 700);
 	assert_int_equal(li->servers[0].check.rise, 1);
 	assert_int_equal(li->servers[0].check.fall, 4);
+	assert_int_equal(li->servers[0].check.observe, 1);
+	assert_int_equal(li->servers[0].check.error_limit, 4);
+	assert_int_equal(li->servers[0].check.on_error, CONF_ONERR_SUDDTH);
+	assert_int_equal(li->servers[1].check.error_limit, 10);
+	assert_int_equal(li->servers[1].check.on_error, CONF_ONERR_FAILCHK);
 	assert_int_equal(li->servers[0].check.spread, 5);
 	/* a plain `check` with no check option: the connect-only recipe */
 	assert_int_equal(li->servers[0].check.rcp->nsteps, 1);
