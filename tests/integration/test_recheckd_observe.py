@@ -11,10 +11,15 @@ on_error, and the stats show what HAProxy's health counter would:
 - fastinter: the health is untouched, but the next check comes after fastinter (200ms) instead of
   60s, so the checks themselves mark the server DOWN within about a second;
 - a successful connect clears the run of errors (two errors, a success, two errors: no trigger).
+The same configuration exported (`recheck export --config`) runs on HAProxy 2.6 and, read back, on
+recheckd (`recheckd -f haproxy.cfg`): all three show the same status, health and hanafail after every
+third refused client, for fail-check, sudden-death and mark-down.
 """
+import csv
 import json
 import os
 import socket
+import subprocess
 import sys
 import urllib.request
 
@@ -27,11 +32,12 @@ CONNECT_ONLY = "version: 1\nname: connect-only\nkind: tcp\nsteps:\n  - connect: 
 
 
 class Observe(harness.Case):
-    def start(self, on_error, extra=""):
+    def start(self, on_error, extra="", engine="recheckd", cfg=None):
         self.ns = lbparity.NameServer(["s1"])
         self.addCleanup(lambda: self.ns.stop())
         self.srv_port = self.ns.ports["s1"]
         port, stats_port = free_port(), free_port()
+        self.engine = engine
         self.write("connect-only.yaml", CONNECT_ONLY)
         lines = ["threads: 2", 'stats: {bind: "127.0.0.1:%d"}' % stats_port]
         if os.geteuid() == 0:
@@ -41,9 +47,24 @@ class Observe(harness.Case):
                   "observe: layer4, error_limit: 3, on_error: %s%s}" % (on_error, extra),
                   "    servers:", '      - {name: s1, address: "127.0.0.1:%d"}' % self.srv_port]
         path = self.write("%s.yaml" % on_error, "\n".join(lines) + "\n")
-        p = self.procs.start([RECHECKD, "-f", path], "recheckd-" + on_error)
-        wait_for(lambda: "ready" in self.procs.log(p) or p.poll() is not None, 10, what="recheckd ready")
-        self.assertIsNone(p.poll(), "recheckd exited:\n" + self.procs.log(p))
+        if engine != "recheckd" or cfg:
+            cfgpath = self.path("%s.cfg" % on_error)
+            self.assertRc(self.recheck("export", "--config", path, "-o", cfgpath), 0)
+            with open(cfgpath) as f:
+                text = f.read()
+            self.assertIn("observe layer4 error-limit 3%s" % ("" if on_error == "fail-check" else
+                                                               " on-error " + on_error), text)
+            path = cfgpath
+        if engine == "haproxy":
+            exe = harness.which("haproxy")
+            chk = subprocess.run([exe, "-c", "-f", path], capture_output=True, text=True, timeout=30)
+            self.assertEqual(chk.returncode, 0, chk.stdout + chk.stderr)
+            p = self.procs.start([exe, "-db", "-f", path], "haproxy-" + on_error)
+            wait_port(port)
+        else:
+            p = self.procs.start([RECHECKD, "-f", path], "recheckd-" + on_error)
+            wait_for(lambda: "ready" in self.procs.log(p) or p.poll() is not None, 10, what="recheckd ready")
+        self.assertIsNone(p.poll(), "%s exited:\n%s" % (engine, self.procs.log(p)))
         wait_port(stats_port)
         self.stats_port, self.port, self.p = stats_port, port, p
         # the first check (at once) brings the server fully UP
@@ -51,6 +72,14 @@ class Observe(harness.Case):
         return p
 
     def server(self):
+        if self.engine == "haproxy":
+            with urllib.request.urlopen("http://127.0.0.1:%d/;csv" % self.stats_port, timeout=5) as r:
+                lines = r.read().decode().splitlines()
+            head = lines[0].lstrip("# ").split(",")
+            # check_desc holds commas ("Detected 3 consecutive errors, last one ..."): HAProxy quotes it
+            row = [dict(zip(head, r)) for r in csv.reader(lines[1:]) if r[:2] == ["pool", "s1"]][0]
+            return {"status": row["status"], "check": {"health": int(row["check_health"] or 0)},
+                    "passive_health": {"triggered": int(row["hanafail"] or 0)}}
         with urllib.request.urlopen("http://127.0.0.1:%d/stats.json" % self.stats_port, timeout=5) as r:
             return json.loads(r.read())["listeners"][0]["servers"][0]
 
@@ -103,6 +132,9 @@ class Observe(harness.Case):
         self.ns.stop()
         self.refuse(3)
         self.expect(0, "DOWN", 1)
+        rec = self.server()["transitions"]["recent"][0]
+        self.assertEqual((rec["from"], rec["to"], rec["kind"]), ("UP", "DOWN", "HANA"), json.dumps(rec))
+        self.assertIn("Detected 3 consecutive errors", rec["description"])
         # no server left: the next client is closed at once without a connect
         self.assertEqual(self.client(), b"")
         self.assertEqual(self.server()["passive_health"]["triggered"], 1)
@@ -116,6 +148,31 @@ class Observe(harness.Case):
         sv = self.server()
         self.assertEqual(sv["passive_health"]["triggered"], 1)
         self.assertEqual(sv["check"]["status"], "L4CON")
+
+    def test_same_as_haproxy(self):
+        if not harness.which("haproxy"):
+            self.skipTest("haproxy is not installed")
+        for on_error in ("fail-check", "sudden-death", "mark-down"):
+            seen = {}
+            for engine, cfg in (("recheckd", None), ("haproxy", True), ("recheckd", True)):
+                with self.subTest(on_error=on_error, engine=engine, cfg=cfg):
+                    p = self.start(on_error, engine=engine, cfg=cfg)
+                    self.ns.stop()
+                    got = []
+                    while len(got) < 3 and not (got and got[-1][0] == "DOWN"):  # DOWN: no more connects
+                        self.refuse(3)
+                        n = len(got) + 1
+                        wait_for(lambda: self.server()["passive_health"]["triggered"] == n, 5,
+                                 what="%s: triggered %d" % (engine, n))
+                        sv = self.server()
+                        got.append((sv["status"], sv["check"]["health"]))
+                    seen[(engine, cfg)] = got
+                    self.procs.stop(p)
+            want = {"fail-check": [("UP 2/3", 3), ("UP 1/3", 2), ("DOWN", 0)],
+                    "sudden-death": [("UP 1/3", 2), ("DOWN", 0)],
+                    "mark-down": [("DOWN", 0)]}[on_error]
+            for k, v in seen.items():
+                self.assertEqual(v, want, "%s on %s: %s" % (on_error, k, seen))
 
     def test_success_clears_the_run(self):
         self.start("mark-down")
