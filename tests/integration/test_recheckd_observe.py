@@ -63,6 +63,7 @@ class Observe(harness.Case):
             wait_port(port)
         else:
             p = self.procs.start([RECHECKD, "-f", path], "recheckd-" + on_error)
+            self.addCleanup(self.clean_exit, p)
             wait_for(lambda: "ready" in self.procs.log(p) or p.poll() is not None, 10, what="recheckd ready")
         self.assertIsNone(p.poll(), "%s exited:\n%s" % (engine, self.procs.log(p)))
         wait_port(stats_port)
@@ -70,6 +71,13 @@ class Observe(harness.Case):
         # the first check (at once) brings the server fully UP
         wait_for(lambda: self.server()["check"]["health"] == 4, 10, what="health 4/4")
         return p
+
+    def clean_exit(self, p):
+        """Stops recheckd by PID and fails on any sanitizer report in its log."""
+        self.procs.stop(p)
+        log = self.procs.log(p)
+        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            self.assertNotIn(mark, log)
 
     def server(self):
         if self.engine == "haproxy":
