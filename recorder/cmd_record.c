@@ -49,6 +49,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: recheck record --proxy PROXY_URL --url URL [-o FILE] [options]\n"
+		"       recheck record --passive --server HOST:PORT [--iface IF] [--timeout DUR] [-o FILE]\n"
+		"\n"
+		"--passive records someone else's conversation instead of making a request: recheck watches the\n"
+		"interface (same capture, BPF filter and privilege drop) for the next complete conversation with\n"
+		"HOST:PORT made by any client (a browser, the application that really uses the proxy), shows\n"
+		"progress, and builds the recipe from it as from-pcap would; --timeout (default 60s) ends the\n"
+		"wait with a message saying what was seen (exit 4).\n"
 		"\n"
 		"Makes one real request with libcurl through the proxy, captures the conversation with the\n"
 		"proxy (libpcap), and writes a recipe that checks the proxy the same way: the protocol's fixed\n"
@@ -341,10 +348,14 @@ enum {
 	OPT_USER,
 	OPT_FORCE,
 	OPT_CACERT,
+	OPT_PASSIVE,
+	OPT_SERVER,
 };
 
 static const struct option longopts[] = {
 	{"proxy", required_argument, NULL, 'x'},
+	{"passive", no_argument, NULL, OPT_PASSIVE},
+	{"server", required_argument, NULL, OPT_SERVER},
 	{"url", required_argument, NULL, OPT_URL},
 	{"tunnel", no_argument, NULL, 'p'},
 	{"insecure", no_argument, NULL, 'k'},
@@ -385,7 +396,9 @@ int cmd_record(int argc, char **argv)
 	struct record_out out;
 	struct proxy_url pu;
 	struct privsep_user pv, owner;
-	const char *proxy = NULL, *output = NULL, *pcap_path = NULL, *user = NULL;
+	const char *proxy = NULL, *output = NULL, *pcap_path = NULL, *user = NULL, *server = NULL;
+	char server_url[PROXY_URL_MAX];
+	bool timeout_given = false;
 	char addr[INET6_ADDRSTRLEN], disp[PROXY_URL_MAX + 64], curl_proxy[PROXY_URL_MAX + 64], err[ERR_LEN];
 	bool https = false;
 	static char cacert[PATH_MAX];
@@ -398,6 +411,8 @@ int cmd_record(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":x:pko:f:n:i:t:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'x': proxy = optarg; break;
+		case OPT_PASSIVE: o.passive = true; break;
+		case OPT_SERVER: server = optarg; break;
 		case OPT_URL: o.url = optarg; break;
 		case 'p': o.tunnel = true; break;
 		case 'k': o.insecure = true; break;
@@ -426,6 +441,7 @@ int cmd_record(int argc, char **argv)
 				return RC_EXIT_USAGE;
 			if (o.timeout_ms == 0)
 				return bad_usage("--timeout %s: must be more than zero", optarg);
+			timeout_given = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -438,6 +454,32 @@ int cmd_record(int argc, char **argv)
 		o.url = argv[optind++];
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
+	if (o.passive) {
+		/* Someone else's conversation: the server is a HOST:PORT, and nothing is fetched. */
+		if (!server)
+			return bad_usage("%s", "--passive needs --server HOST:PORT: the server whose next conversation to record");
+		if (proxy || o.url || o.tunnel || o.insecure || o.cacert)
+			return bad_usage("%s", "--passive records someone else's request: no --proxy, --url, --tunnel, -k, --cacert");
+		snprintf(server_url, sizeof(server_url), "socks5h://%s", server);
+		if (proxy_url_parse(server_url, &pu, err, sizeof(err)) == -1 || !pu.port_given || pu.has_user)
+			return bad_usage("--server %s: expected HOST:PORT", server);
+		if (!timeout_given)
+			o.timeout_ms = 60000;
+		o.url = "";
+		o.proxy = &pu;
+		o.save_pcap = pcap_path != NULL;
+		rc = resolve_proxy(&pu, &o, addr, sizeof(addr));
+		if (rc != RC_EXIT_OK)
+			return rc;
+		o.proxy_addr = addr;
+		snprintf(disp, sizeof(disp), "%s%s%s:%d", pu.ipv6_literal ? "[" : "", pu.host, pu.ipv6_literal ? "]" : "",
+			 pu.port);
+		o.proxy_curl = disp;
+		o.proxy_display = disp;
+		goto run;
+	}
+	if (server)
+		return bad_usage("%s", "--server is for --passive; to record through a proxy, use --proxy URL");
 	if (!proxy)
 		return bad_usage("%s", "--proxy is required: the proxy to record, e.g. socks5h://127.0.0.1:1080");
 	if (!o.url)
@@ -476,6 +518,7 @@ int cmd_record(int argc, char **argv)
 	o.proxy_curl = curl_proxy;
 	o.proxy_display = disp;
 
+run:
 	record_out_init(&out);
 	if (geteuid() == 0) {
 		if (privsep_resolve(user, &pv, err, sizeof(err)) == -1) {

@@ -524,6 +524,63 @@ static int explain_failure(struct rec *R, const struct drive_result *res, const 
 	return RC_EXIT_CHECK_FAILED;
 }
 
+/*
+ * --passive: the next complete conversation with the server, made by any client. Complete: its
+ * handshake was seen (nothing missing before it), the client sent bytes, and it closed (FIN both ways or
+ * a RST). Progress on stderr; at the timeout, a message saying what was seen.
+ */
+static int passive_wait(struct rec *R, struct flow **out, const char *iface)
+{
+	const struct record_opts *o = R->o;
+	uint64_t start = now_ms(), deadline = start + o->timeout_ms, last_note = start;
+	struct pollfd pfd;
+	struct flow *f;
+	char err[ERR_LEN], line[200];
+	size_t i;
+
+	fprintf(stderr, "recheck record: waiting on %s for the next complete conversation with %s (any client, up to "
+		"%.1f s): start the client now\n", iface, o->proxy_display, (double)o->timeout_ms / 1000.0);
+	pfd.fd = capture_fd(R->cap);
+	pfd.events = POLLIN;
+	while (now_ms() < deadline) {
+		if (service(R, err, sizeof(err)) == -1) {
+			cmd_err("record", "%s", err);
+			return RC_EXIT_IO;
+		}
+		if (R->fatal) {
+			cmd_err("record", "capture: %s", R->fatal_err);
+			return RC_EXIT_IO;
+		}
+		for (i = 0; (f = flow_table_get(R->ft, i)); i++) {
+			if (f->midflow || !f->d[TURN_C2S].syn_seen || !f->d[TURN_C2S].bytes || !flow_closed(f))
+				continue;
+			*out = f;
+			refresh_stats(R, true);
+			snprintf(line, sizeof(line), "conversation %zu complete", f->index);
+			progress(R, line, true);
+			return RC_EXIT_OK;
+		}
+		refresh_stats(R, false);
+		snprintf(line, sizeof(line), "waiting, %zu conversation(s) seen, %llu s left", flow_table_count(R->ft),
+			 (unsigned long long)((deadline - now_ms()) / 1000));
+		if (!R->tty && now_ms() - last_note >= 5000) {
+			last_note = now_ms();
+			fprintf(stderr, "recording: %s, %llu packets\n", line, (unsigned long long)R->pkts);
+		}
+		progress(R, line, false);
+		if (pfd.fd != -1)
+			poll(&pfd, 1, POLL_MS);
+		else
+			usleep(POLL_MS * 1000);
+	}
+	progress(R, "timed out", true);
+	cmd_err("record", "--passive: no complete conversation with %s on %s within %.1f s (%llu packets, %zu "
+		"conversation(s) seen, none both started and closed while recheck watched): make the client connect "
+		"while recheck waits, or give a longer --timeout", o->proxy_display, iface,
+		(double)o->timeout_ms / 1000.0, (unsigned long long)R->pkts, flow_table_count(R->ft));
+	return RC_EXIT_UNREACHABLE;
+}
+
 /* Checks curl's outcome. A failed request is the proxy's (or the path's) fault: exit 4, no output. */
 static int judge_request(struct rec *R, const struct drive_result *res)
 {
@@ -642,7 +699,10 @@ static int set_metadata(const struct record_opts *o, struct recipe *r)
 	size_t i;
 
 	strip_userinfo(o->url, url, sizeof(url));
-	snprintf(from, sizeof(from), "%s -> %s%s", o->proxy_display, url, o->tunnel ? " (CONNECT tunnel)" : "");
+	if (o->passive)
+		snprintf(from, sizeof(from), "record --passive: a conversation with %s", o->proxy_display);
+	else
+		snprintf(from, sizeof(from), "%s -> %s%s", o->proxy_display, url, o->tunnel ? " (CONNECT tunnel)" : "");
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (o->name) {
@@ -729,8 +789,30 @@ int record_run(const struct record_opts *o, struct record_out *out)
 		cmd_err("record", "%s", err);
 		goto out;
 	}
-	if (!R.tty)
+	if (!R.tty && !o->passive)
 		fprintf(stderr, "recheck record: capturing on %s; %s through %s\n", iface, o->url, o->proxy_display);
+	if (o->passive) {
+		struct flow *pf = NULL;
+		char desc[200];
+
+		memset(&res, 0, sizeof(res));
+		rc = passive_wait(&R, &pf, iface);
+		if (rc != RC_EXIT_OK)
+			goto out;
+		flow_table_finish(R.ft);
+		flow_describe(pf, desc, sizeof(desc));
+		rc = RC_EXIT_IO;
+		if (pf->err[0]) {
+			cmd_err("record", "the conversation %s is incomplete: %s", desc, pf->err);
+			goto out;
+		}
+		if (flow_turns(pf, &t, err, sizeof(err)) == -1) {
+			cmd_err("record", "%s: %s", desc, err);
+			goto out;
+		}
+		fprintf(stderr, "recheck record: recording %s\n", desc);
+		goto build;
+	}
 	rc = run_request(&R, &res);
 	if (rc != RC_EXIT_OK)
 		goto out;
@@ -745,6 +827,7 @@ int record_run(const struct record_opts *o, struct record_out *out)
 	rc = take_flow(&R, &res, &t);
 	if (rc != RC_EXIT_OK)
 		goto out;
+build:
 	rc = RC_EXIT_IO;
 	r = dissect_build_rc(&t, &dop, &summary, &drc, err, sizeof(err));
 	if (!r) {
@@ -772,7 +855,10 @@ int record_run(const struct record_opts *o, struct record_out *out)
 		goto out;
 	}
 	out->secret = recipe_has_secret(r);
-	print_summary(&R, &res, &summary);
+	if (o->passive)
+		fprintf(stderr, "%.*s", (int)summary.len, summary.len ? (const char *)summary.data : "");
+	else
+		print_summary(&R, &res, &summary);
 	rc = RC_EXIT_OK;
 out:
 	recipe_free(r);

@@ -44,6 +44,8 @@ struct record_opts {
 	bool all_exchanges;     /* --all-exchanges */
 	bool allow_side_effects; /* --allow-side-effects */
 	bool force;                     /* go on although the kernel dropped packets */
+	bool passive;                   /* --passive: wait for someone else's conversation with the server
+					 * (proxy, proxy_addr), nothing is fetched; url is "" */
 	bool save_pcap;
 	enum record_format format;
 	int verbose;                    /* -v: 1, -vv: 2 (adds curl's own trace) */
