@@ -26,7 +26,8 @@ static void usage(FILE *f)
 		"       recheck export --config RECHECKD.yaml [-o FILE]\n"
 		"       recheck export RECIPE --listen NAME --bind ADDR --server NAME=HOST:PORT[,backup] ...\n"
 		"                             [--hash-type consistent] [--inter DUR] [--rise N] [--fall N]\n"
-		"                             [--timeout DUR] [--legacy-httpchk] [-o FILE]\n"
+		"                             [--timeout DUR] [--retries N] [--redispatch] [--accept-proxy]\n"
+		"                             [--legacy-httpchk] [-o FILE]\n"
 		"\n"
 		"Prints the recipe as HAProxy 2.6 lines: 'option tcp-check' + 'tcp-check ...' for TCP recipes,\n"
 		"'option httpchk' + 'http-check send/expect' for HTTP recipes. Payloads are escaped for HAProxy's\n"
@@ -43,12 +44,16 @@ static void usage(FILE *f)
 		"  --listen NAME           wrap the lines in a complete 'listen NAME' section (mode tcp,\n"
 		"                          balance source) that 'haproxy -c' accepts; needs --bind and --server\n"
 		"  --bind ADDR             the section's bind address, e.g. 127.0.0.1:1080 or :::1080\n"
-		"  --server NAME=HOST:PORT[,backup]\n"
-		"                          a checked server (repeat for several, at most %d)\n"
+		"  --server NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2][,check-send-proxy]\n"
+		"                          a checked server (repeat for several, at most %d); a HOST that is a\n"
+		"                          name gets 'init-addr last,libc,none' (up once it resolves)\n"
 		"  --hash-type consistent  consistent hashing for balance source (default: map-based)\n"
 		"  --inter DUR --rise N --fall N\n"
 		"                          a 'default-server' line with the check interval and thresholds\n"
 		"  --timeout DUR           timeout connect and timeout check (default 5s)\n"
+		"  --retries N             'retries N' (HAProxy's default: 3)\n"
+		"  --redispatch            'option redispatch'\n"
+		"  --accept-proxy          'accept-proxy' on the bind line: clients send a PROXY header\n"
 		"  --config                the argument is a recheckd configuration: write it as a complete\n"
 		"                          HAProxy configuration (global, defaults, stats, one listen section\n"
 		"                          per listener with its check lines) that recheckd -f also reads\n"
@@ -61,20 +66,30 @@ static void usage(FILE *f)
 		HAPROXY_MAX_SERVERS);
 }
 
-/* NAME=HOST:PORT[,backup] into srv, pointing into the modifiable arg. */
+/* NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2][,check-send-proxy] into srv, pointing into the
+ * modifiable arg. */
 static int parse_server(char *arg, struct haproxy_server *srv)
 {
-	char *eq = strchr(arg, '='), *comma;
+	char *eq = strchr(arg, '='), *comma, *save = NULL, *flag;
 
 	if (!eq || eq == arg || !eq[1])
 		return -1;
 	*eq = '\0';
 	comma = strchr(eq + 1, ',');
 	if (comma) {
-		if (strcmp(comma, ",backup"))
-			return -1;
 		*comma = '\0';
-		srv->backup = true;
+		for (flag = strtok_r(comma + 1, ",", &save); flag; flag = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(flag, "backup"))
+				srv->backup = true;
+			else if (!strcmp(flag, "send-proxy"))
+				srv->send_proxy = 1;
+			else if (!strcmp(flag, "send-proxy-v2"))
+				srv->send_proxy = 2;
+			else if (!strcmp(flag, "check-send-proxy"))
+				srv->check_send_proxy = true;
+			else
+				return -1;
+		}
 	}
 	if (!strchr(eq + 1, ':'))
 		return -1;
@@ -107,6 +122,9 @@ int cmd_export(int argc, char **argv)
 		{"rise", required_argument, NULL, 'r'},
 		{"fall", required_argument, NULL, 'F'},
 		{"timeout", required_argument, NULL, 't'},
+		{"retries", required_argument, NULL, 'R'},
+		{"redispatch", no_argument, NULL, 'D'},
+		{"accept-proxy", no_argument, NULL, 'A'},
 		{"output", required_argument, NULL, 'o'},
 		{"config", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
@@ -121,6 +139,7 @@ int cmd_export(int argc, char **argv)
 	int c, rc = RC_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
+	o.retries = -1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1) {
@@ -141,8 +160,8 @@ int cmd_export(int argc, char **argv)
 				goto out;
 			}
 			if (parse_server(optarg, &o.servers[o.nservers]) == -1) {
-				cmd_usage(argv[0], "--server expects NAME=HOST:PORT or NAME=HOST:PORT,backup (got '%s')",
-					optarg);
+				cmd_usage(argv[0], "--server expects NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2]"
+					  "[,check-send-proxy] (got '%s')", optarg);
 				goto out;
 			}
 			o.nservers++;
@@ -171,6 +190,19 @@ int cmd_export(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case 'R': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (!*optarg || *end || v < 0 || v > 100) {
+				cmd_usage(argv[0], "--retries expects a number from 0 to 100 (got '%s')", optarg);
+				goto out;
+			}
+			o.retries = (int)v;
+			break;
+		}
+		case 'D': o.redispatch = true; break;
+		case 'A': o.accept_proxy = true; break;
 		case 'o': output = optarg; break;
 		case 'C': config = true; break;
 		case 'h':
@@ -193,7 +225,7 @@ int cmd_export(int argc, char **argv)
 		size_t i;
 
 		if (o.listen || o.bind || o.nservers || o.hash_consistent || o.inter || o.rise || o.fall || o.timeout ||
-		    o.legacy_httpchk || strcmp(format, "haproxy")) {
+		    o.retries >= 0 || o.redispatch || o.accept_proxy || o.legacy_httpchk || strcmp(format, "haproxy")) {
 			cmd_usage(argv[0], "--config takes only -o");
 			goto out;
 		}
@@ -216,8 +248,10 @@ int cmd_export(int argc, char **argv)
 		buf_free(&cfg);
 		goto out;
 	}
-	if (!o.listen && (o.bind || o.nservers || o.hash_consistent || o.inter || o.rise || o.fall || o.timeout)) {
-		cmd_usage(argv[0], "--bind, --server, --hash-type, --inter, --rise, --fall and --timeout need --listen");
+	if (!o.listen && (o.bind || o.nservers || o.hash_consistent || o.inter || o.rise || o.fall || o.timeout ||
+			  o.retries >= 0 || o.redispatch || o.accept_proxy)) {
+		cmd_usage(argv[0], "--bind, --server, --hash-type, --inter, --rise, --fall, --timeout, --retries, "
+			  "--redispatch and --accept-proxy need --listen");
 		goto out;
 	}
 	if (o.listen && (!o.bind || !o.nservers)) {

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "net.h"
 #include "recipe-t.h"
 #include "recipe_haproxy.h"
 #include "util.h"
@@ -68,7 +69,8 @@ static const struct conf_check *shared_check(const struct conf_listener *li, cha
 	return ck;
 }
 
-static int listener(const struct conf_listener *li, struct buf *out, int *spread, char *err, size_t errlen)
+static int listener(const struct conf_listener *li, bool resolvers, struct buf *out, int *spread, char *err,
+		    size_t errlen)
 {
 	const struct conf_check *ck;
 	size_t i;
@@ -127,6 +129,9 @@ static int listener(const struct conf_listener *li, struct buf *out, int *spread
 			rc |= buf_printf(out, " id %u", sv->id);
 		if (sv->shutdown_sessions)
 			rc |= buf_printf(out, " on-marked-down shutdown-sessions");
+		/* a name: up once it resolves, as recheckd waits for it (and through `nameservers:`) */
+		if (sv->host)
+			rc |= buf_printf(out, " init-addr last,libc,none%s", resolvers ? " resolvers recheck" : "");
 		if (sv->send_proxy)
 			rc |= buf_printf(out, " send-proxy%s", sv->send_proxy == 2 ? "-v2" : "");
 		else if (sv->check_send_proxy && c->enabled)
@@ -173,7 +178,7 @@ int conf_export_haproxy(const struct conf *c, struct buf *out, char *err, size_t
 
 	buf_init(&body, 16u << 20);
 	for (i = 0; i < c->nlisteners; i++)
-		if (listener(&c->listeners[i], &body, &spread, err, errlen) == -1)
+		if (listener(&c->listeners[i], c->nnameservers > 0, &body, &spread, err, errlen) == -1)
 			goto out;
 	if (buf_printf(out, "# HAProxy 2.6 form of %s (recheck export --config); recheckd -f reads it too.\n"
 		       "global\n    nbthread %d\n", c->file ? c->file : "a recheckd configuration", c->threads))
@@ -190,6 +195,18 @@ int conf_export_haproxy(const struct conf *c, struct buf *out, char *err, size_t
 		goto cap;
 	if (buf_printf(out, "\ndefaults\n    mode tcp\n    log global\n    option log-health-checks\n"))
 		goto cap;
+	if (c->nnameservers > 0) {
+		char a[NET_ADDRSTRLEN];
+
+		if (buf_printf(out, "\nresolvers recheck\n"))
+			goto cap;
+		for (i = 0; i < (size_t)c->nnameservers; i++)
+			if (buf_printf(out, "    nameserver ns%zu %s\n", i + 1,
+				       net_fmt_addr((const struct sockaddr *)&c->nameservers[i], a, sizeof(a))))
+				goto cap;
+		if (buf_printf(out, "   ") || dur(out, "hold valid", c->resolve_interval) || buf_printf(out, "\n"))
+			goto cap;
+	}
 	if (c->stats && c->stats_bind && buf_printf(out, "\nlisten stats\n    bind %s\n    mode http\n    stats enable\n    stats uri /\n"
 				   "    timeout client 30s\n", c->stats_bind))
 		goto cap;

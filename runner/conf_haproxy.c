@@ -260,6 +260,11 @@ static int server_kws(struct hx *h, const struct haproxy_line *l, size_t i, stru
 			/* HAProxy: the checks send the header too (no port/addr: those are refused) */
 			s->send_proxy = kw[10] ? 2 : 1;
 			s->check_send_proxy = true;
+		} else if (!strcmp(kw, "init-addr") || !strcmp(kw, "resolvers") || !strcmp(kw, "resolve-prefer")) {
+			/* a name is resolved late by recheckd whatever these say: it waits in MAINT (resolution)
+			 * until it has an address, as with init-addr last,libc,none (nameservers: in the YAML) */
+			if (++i >= l->n)
+				return hx_fail(h, "%s '%s' expects an argument", hx_ws(l, 0), kw);
 		} else if (!strcmp(kw, "check-send-proxy")) {
 			s->check_send_proxy = true;
 			s->explicit_csp = true;
@@ -339,8 +344,20 @@ static int server_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 	v->cs.address = strdup(addr);
 	if (!v->cs.name || !v->cs.address)
 		return hx_fail(h, "out of memory");
-	if (net_parse_addr(addr, &v->cs.addr, &v->cs.addrlen, e, sizeof(e)) == -1)
-		return hx_fail(h, "server %s: %s", hx_ws(l, 1), e);
+	{
+		char host[256];
+		int rc = net_parse_addr_opt(addr, &v->cs.addr, &v->cs.addrlen, true, host, sizeof(host), &v->cs.port,
+					    e, sizeof(e));
+
+		if (rc == -1)
+			return hx_fail(h, "server %s: %s", hx_ws(l, 1), e);
+		if (rc == -2) { /* a DNS name: resolved by the daemon (resolve.c), never while loading */
+			v->cs.addrlen = 0;
+			v->cs.host = strdup(host);
+			if (!v->cs.host)
+				return hx_fail(h, "out of memory");
+		}
+	}
 	v->cs.weight = s.weight;
 	v->cs.backup = s.backup;
 	v->cs.id = id;
@@ -487,6 +504,7 @@ static void px_clear(struct px *p)
 	for (i = 0; i < p->nsrv; i++) {
 		free(p->srv[i].cs.name);
 		free(p->srv[i].cs.address);
+		free(p->srv[i].cs.host);
 	}
 	free(p->srv);
 	free(p->bind);
@@ -526,6 +544,13 @@ static int section_start(struct hx *h, const struct haproxy_line *l, int *cur)
 		*cur = -1;
 		return 0;
 	}
+	if (!strcmp(kw, "resolvers")) {
+		/* recheckd has one set of name servers (`nameservers:`) for every server name */
+		if (h->cf->nnameservers > 0)
+			return hx_fail(h, "a second 'resolvers' section: recheckd asks one set of name servers");
+		*cur = -4;
+		return 0;
+	}
 	if (strcmp(kw, "listen") && strcmp(kw, "frontend") && strcmp(kw, "backend"))
 		return hx_fail(h, "'%s' sections are not supported by recheckd", kw);
 	if (l->n != 2)
@@ -550,10 +575,40 @@ static int section_start(struct hx *h, const struct haproxy_line *l, int *cur)
 	return 0;
 }
 
+/* A `resolvers` section: `nameserver NAME IP:PORT` become nameservers:, `hold valid` resolve_interval;
+ * the other tunings (timeouts, retries, payload size) have no counterpart and are accepted as they are. */
+static int resolvers_line(struct hx *h, const struct haproxy_line *l)
+{
+	struct conf *cf = h->cf;
+	const char *kw = hx_ws(l, 0);
+	char e[ERR_LEN];
+	socklen_t len;
+
+	if (!strcmp(kw, "nameserver")) {
+		if (l->n != 3)
+			return hx_fail(h, "'nameserver' expects a name and an address");
+		if (cf->nnameservers >= CONF_MAX_NAMESERVERS)
+			return hx_fail(h, "more than %d name servers", CONF_MAX_NAMESERVERS);
+		if (net_parse_addr_opt(hx_ws(l, 2), &cf->nameservers[cf->nnameservers], &len, true, NULL, 0, NULL, e,
+				       sizeof(e)) != 0)
+			return hx_fail(h, "nameserver: %s", e);
+		if (cf->nameservers[cf->nnameservers].ss_family != AF_INET)
+			return hx_fail(h, "nameserver '%s': only IPv4 name servers are supported", hx_ws(l, 2));
+		cf->nnameservers++;
+		return 0;
+	}
+	if (!strcmp(kw, "hold") && l->n == 3 && !strcmp(hx_ws(l, 1), "valid"))
+		return hx_dur(h, l, 2, &cf->resolve_interval);
+	if (!strcmp(kw, "parse-resolv-conf"))
+		return hx_fail(h, "'parse-resolv-conf': leave the 'resolvers' section out, recheckd then asks the "
+			       "system's resolver");
+	return 0;
+}
+
 static int parse_lines(struct hx *h)
 {
 	const char *p = h->text, *end = h->text + h->len;
-	int cur = -3; /* -3 before any section, -2 global, -1 defaults, else a proxy */
+	int cur = -3; /* -3 before any section, -2 global, -1 defaults, -4 resolvers, else a proxy */
 	char why[ERR_LEN];
 
 	while (p < end) {
@@ -578,6 +633,8 @@ static int parse_lines(struct hx *h)
 			rc = hx_fail(h, "'%s' outside a section", hx_ws(&l, 0));
 		else if (cur == -2)
 			rc = global_line(h, &l);
+		else if (cur == -4)
+			rc = resolvers_line(h, &l);
 		else
 			rc = proxy_line(h, cur == -1 ? &h->defaults : &h->px[cur], &l);
 		haproxy_line_free(&l);
@@ -606,6 +663,7 @@ struct conf *conf_haproxy_load_mem(const char *text, size_t len, const char *nam
 	px_init(&h.defaults);
 	cf->threads = cpus < 1 ? 1 : (int)MIN(cpus, CONF_MAX_THREADS);
 	cf->drain_timeout = 10000;
+	cf->resolve_interval = 10000;
 	if (parse_lines(&h) == -1 || hx_build(&h) == -1)
 		goto fail;
 	if (cf->group && !cf->user) {

@@ -109,8 +109,9 @@ static int build_listener(struct hx *h, struct px *fe, struct px *be, struct con
 		*sv = be->srv[i].cs;
 		sv->name = strdup(be->srv[i].cs.name);
 		sv->address = strdup(be->srv[i].cs.address);
+		sv->host = be->srv[i].cs.host ? strdup(be->srv[i].cs.host) : NULL;
 		ck->recipe = ck->recipe_path = NULL;
-		if (!sv->name || !sv->address)
+		if (!sv->name || !sv->address || (be->srv[i].cs.host && !sv->host))
 			return hx_fail(h, "out of memory");
 		ck->spread = h->spread;
 		/* HAProxy: without `timeout check`, inter bounds the whole check */

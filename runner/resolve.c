@@ -284,7 +284,7 @@ static void on_tick(struct ev *ev, struct ev_timer *t, void *arg)
 		for (k = 0; k < g->li[i]->nsrv; k++)
 			if (g->li[i]->srv[k]->host)
 				submit(r, g->li[i]->srv[k]->host);
-	ev_timer_arm(ev, t, g->conf->resolve_interval);
+	ev_timer_arm(ev, t, MAX(g->conf->resolve_interval, (uint64_t)100)); /* never a busy loop */
 }
 
 static bool has_names(const struct gen *g)

@@ -14,6 +14,8 @@
  */
 #include "api.h"
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -557,6 +559,23 @@ static int check_token(const char *what, const char *s, char *err, size_t errlen
 	return 0;
 }
 
+/* HOST:PORT whose HOST is not an IP address: HAProxy must not refuse to start when it does not
+ * resolve (init-addr last,libc,none), as recheckd waits for it in MAINT. */
+static bool addr_is_name(const char *addr)
+{
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	size_t n = colon ? (size_t)(colon - addr) : strlen(addr);
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (addr[0] == '[' || n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, &a4) != 1 && inet_pton(AF_INET6, host, &a6) != 1;
+}
+
 static int export_listen_head(const struct haproxy_export_opts *o, struct buf *out, char *err, size_t errlen)
 {
 	const char *t = o->timeout ? o->timeout : "5s";
@@ -566,8 +585,11 @@ static int export_listen_head(const struct haproxy_export_opts *o, struct buf *o
 	    check_token("timeout", t, err, errlen) == -1 ||
 	    (o->inter && check_token("inter", o->inter, err, errlen) == -1))
 		return -1;
-	if (buf_printf(out, "listen %s\n    bind %s\n    mode tcp\n    balance source\n", o->listen, o->bind) == -1 ||
+	if (buf_printf(out, "listen %s\n    bind %s%s\n    mode tcp\n    balance source\n", o->listen, o->bind,
+		       o->accept_proxy ? " accept-proxy" : "") == -1 ||
 	    (o->hash_consistent && buf_append_str(out, "    hash-type consistent\n") == -1) ||
+	    (o->retries >= 0 && buf_printf(out, "    retries %d\n", o->retries) == -1) ||
+	    (o->redispatch && buf_append_str(out, "    option redispatch\n") == -1) ||
 	    buf_printf(out, "    timeout connect %s\n    timeout client 30s\n    timeout server 30s\n"
 			    "    timeout check %s\n", t, t) == -1)
 		goto toobig;
@@ -630,8 +652,12 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 		if (check_token("server name", o->servers[i].name, err, errlen) == -1 ||
 		    check_token("server address", o->servers[i].addr, err, errlen) == -1)
 			return -1;
-		if (buf_printf(out, "    server %s %s check%s", o->servers[i].name, o->servers[i].addr,
-			       o->servers[i].backup ? " backup" : "") == -1 ||
+		const struct haproxy_server *sv = &o->servers[i];
+
+		if (buf_printf(out, "    server %s %s check%s%s%s%s", sv->name, sv->addr, sv->backup ? " backup" : "",
+			       sv->send_proxy == 1 ? " send-proxy" : sv->send_proxy == 2 ? " send-proxy-v2" : "",
+			       sv->check_send_proxy ? " check-send-proxy" : "",
+			       addr_is_name(sv->addr) ? " init-addr last,libc,none" : "") == -1 ||
 		    (tls && server_tls_opts(tls, r->kind == RECIPE_HTTP, out) == -1) || buf_putc(out, '\n') == -1)
 			goto toobig;
 	}

@@ -17,6 +17,8 @@ struct haproxy_server {
 	const char *name;       /* server name; not owned */
 	const char *addr;       /* HOST:PORT as HAProxy reads it; not owned */
 	bool backup;
+	int send_proxy;         /* 0, 1 (send-proxy) or 2 (send-proxy-v2) */
+	bool check_send_proxy;  /* check-send-proxy */
 };
 
 struct haproxy_export_opts {
@@ -28,6 +30,9 @@ struct haproxy_export_opts {
 	const char *inter;      /* default-server inter/rise/fall: NULL leaves HAProxy's default */
 	int rise, fall;         /* 0: HAProxy's default */
 	const char *timeout;    /* timeout connect/check (and client/server); NULL: 5s */
+	int retries;            /* `retries`: -1 leaves HAProxy's default (3) */
+	bool redispatch;        /* option redispatch */
+	bool accept_proxy;      /* bind ... accept-proxy */
 	bool legacy_httpchk;    /* one-line `option httpchk M U V\r\nHdr:\ v` form (HTTP recipes) */
 	const char *indent;     /* prefix of every check line; NULL: four spaces inside a listen, else none */
 };
