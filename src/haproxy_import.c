@@ -23,7 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "haproxy_import.h"
+#include "haproxy_import_priv.h"
 #include "haproxy_lex.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "haproxy_import.h"
+#include "haproxy_import_priv.h"
 #include "haproxy_lex.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"

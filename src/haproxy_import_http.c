@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "haproxy_import.h"
+#include "haproxy_import_priv.h"
 #include "recipe.h"
 #include "util.h"
 

@@ -1,9 +1,10 @@
 /*
- * haproxy_import.h: internals shared by haproxy_import.c (sections, tcp-check) and haproxy_import_http.c
- * (option httpchk, http-check). Not a public interface: see recipe_haproxy.h.
+ * haproxy_import_priv.h: internals shared by the importer's files only: haproxy_import.c (tcp-check),
+ * haproxy_import_cfg.c (sections) and haproxy_import_http.c (option httpchk, http-check). Not a public
+ * interface: callers use recipe_haproxy.h.
  */
-#ifndef RECHECK_HAPROXY_IMPORT_H
-#define RECHECK_HAPROXY_IMPORT_H
+#ifndef RECHECK_HAPROXY_IMPORT_PRIV_H
+#define RECHECK_HAPROXY_IMPORT_PRIV_H
 
 #include "buf.h"
 #include "haproxy_lex.h"
