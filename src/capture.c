@@ -1,11 +1,6 @@
 /*
- * capture: libpcap offline and live captures, the link-type dispatch table, --save-pcap and the choice
- * of the interface that routes to the proxy.
- *
- * Link types (https://www.tcpdump.org/linktypes.html): EN10MB (Ethernet, 802.1Q/802.1ad VLAN tags),
- * NULL and LOOP (BSD loopback: a 4-byte AF value, host byte order of the capturing machine for NULL,
- * network byte order for LOOP), LINUX_SLL (16-byte cooked header), LINUX_SLL2 (20-byte cooked header),
- * RAW / IPV4 / IPV6 (the IP header first).
+ * capture: libpcap offline and live captures, --save-pcap and the choice of the interface that routes to
+ * the proxy. Frames are only read here: decode.c parses them, its link-type table included.
  */
 #include "api.h"
 
@@ -23,10 +18,9 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "decode.h"
 #include "rd.h"
 #include "util.h"
-
-#define LINKTYPE_RAW_NUM 101    /* LINKTYPE_RAW in files; libpcap maps it to DLT_RAW, accept both */
 
 struct capture {
 	pcap_t *p;
@@ -42,186 +36,15 @@ struct capture_dump {
 };
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Link-type dispatch table */
-
-static int ethertype_family(uint16_t et)
-{
-	if (et == 0x0800)
-		return AF_INET;
-	if (et == 0x86dd)
-		return AF_INET6;
-	return 0;
-}
-
-static int decap_en10mb(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
-{
-	uint16_t et;
-	size_t o = 12;
-	int tags;
-
-	if (rd_be16(f, n, o, &et) == -1) {
-		set_err(note, nl, "Ethernet header cut at %zu of 14 bytes", n);
-		return -1;
-	}
-	/* 802.1Q (0x8100), 802.1ad (0x88a8) and the old QinQ 0x9100: skip up to two tags. */
-	for (tags = 0; (et == 0x8100 || et == 0x88a8 || et == 0x9100) && tags < 2; tags++) {
-		o += 4;
-		if (rd_be16(f, n, o, &et) == -1) {
-			set_err(note, nl, "VLAN tag cut at %zu bytes", n);
-			return -1;
-		}
-	}
-	*off = o + 2;
-	*family = ethertype_family(et);
-	if (!*family) {
-		set_err(note, nl, "ethertype 0x%04x is not IP", et);
-		return 0;
-	}
-	return 1;
-}
-
-static int af_family(uint32_t af)
-{
-	/* BSD AF_INET is 2 everywhere; AF_INET6 is 24 (NetBSD/OpenBSD), 28 (FreeBSD), 30 (Darwin), 10 (Linux). */
-	if (af == 2)
-		return AF_INET;
-	if (af == 10 || af == 24 || af == 28 || af == 30)
-		return AF_INET6;
-	return 0;
-}
-
-static int decap_null(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
-{
-	uint32_t af;
-
-	if (rd_be32(f, n, 0, &af) == -1) {
-		set_err(note, nl, "loopback header cut at %zu of 4 bytes", n);
-		return -1;
-	}
-	/* The writer's byte order is unknown (NULL is host order of the capturing machine): AF values are
-	 * small, so a value with its low 16 bits clear is the other byte order. */
-	if (!(af & 0xffff))
-		af = __builtin_bswap32(af);
-	*off = 4;
-	*family = af_family(af);
-	if (!*family) {
-		set_err(note, nl, "loopback address family %u is not IP", af);
-		return 0;
-	}
-	return 1;
-}
-
-static int decap_sll(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
-{
-	uint16_t proto;
-
-	if (rd_be16(f, n, 14, &proto) == -1 || n < 16) {
-		set_err(note, nl, "Linux cooked header cut at %zu of 16 bytes", n);
-		return -1;
-	}
-	*off = 16;
-	*family = ethertype_family(proto);
-	if (!*family) {
-		set_err(note, nl, "cooked protocol 0x%04x is not IP", proto);
-		return 0;
-	}
-	return 1;
-}
-
-static int decap_sll2(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
-{
-	uint16_t proto;
-
-	if (rd_be16(f, n, 0, &proto) == -1 || n < 20) {
-		set_err(note, nl, "Linux cooked v2 header cut at %zu of 20 bytes", n);
-		return -1;
-	}
-	*off = 20;
-	*family = ethertype_family(proto);
-	if (!*family) {
-		set_err(note, nl, "cooked protocol 0x%04x is not IP", proto);
-		return 0;
-	}
-	return 1;
-}
-
-static int decap_raw(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
-{
-	uint8_t v;
-
-	if (rd_u8(f, n, 0, &v) == -1) {
-		set_err(note, nl, "empty raw IP frame");
-		return -1;
-	}
-	*off = 0;
-	*family = (v >> 4) == 4 ? AF_INET : (v >> 4) == 6 ? AF_INET6 : 0;
-	if (!*family) {
-		set_err(note, nl, "IP version %u is neither 4 nor 6", v >> 4);
-		return -1;
-	}
-	return 1;
-}
-
-static const struct {
-	int dlt;
-	const char *name;
-	int (*decap)(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl);
-} linktypes[] = {
-	{DLT_EN10MB,       "EN10MB",      decap_en10mb},
-	{DLT_NULL,         "NULL",        decap_null},
-	{DLT_LOOP,         "LOOP",        decap_null},
-	{DLT_LINUX_SLL,    "LINUX_SLL",   decap_sll},
-	{DLT_LINUX_SLL2,   "LINUX_SLL2",  decap_sll2},
-	{DLT_RAW,          "RAW",         decap_raw},
-	{LINKTYPE_RAW_NUM, "RAW",         decap_raw},
-	{DLT_IPV4,         "IPV4",        decap_raw},
-	{DLT_IPV6,         "IPV6",        decap_raw},
-};
-
-bool capture_linktype_supported(int dlt)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(linktypes); i++)
-		if (linktypes[i].dlt == dlt)
-			return true;
-	return false;
-}
+/* Link types: the table is decode.c's; libpcap only adds names for the ones we do not read. */
 
 const char *capture_linktype_name(int dlt)
 {
-	size_t i;
-	const char *n;
+	const char *n = decode_linktype_name(dlt);
 
-	for (i = 0; i < ARRAY_SIZE(linktypes); i++)
-		if (linktypes[i].dlt == dlt)
-			return linktypes[i].name;
-	n = pcap_datalink_val_to_name(dlt);
+	if (!n)
+		n = pcap_datalink_val_to_name(dlt);
 	return n ? n : "unknown";
-}
-
-int capture_link_decap(int dlt, const unsigned char *frame, size_t caplen, const unsigned char **l3,
-		       size_t *l3len, int *family, char *note, size_t notelen)
-{
-	size_t i, off = 0;
-	int rc;
-
-	for (i = 0; i < ARRAY_SIZE(linktypes); i++) {
-		if (linktypes[i].dlt != dlt)
-			continue;
-		rc = linktypes[i].decap(frame, caplen, &off, family, note, notelen);
-		if (rc != 1)
-			return rc;
-		if (off > caplen) {
-			set_err(note, notelen, "link header cut at %zu of %zu bytes", caplen, off);
-			return -1;
-		}
-		*l3 = frame + off;
-		*l3len = caplen - off;
-		return 1;
-	}
-	set_err(note, notelen, "link type %d (%s) is not supported", dlt, capture_linktype_name(dlt));
-	return -1;
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -230,7 +53,7 @@ int capture_link_decap(int dlt, const unsigned char *frame, size_t caplen, const
 static int check_linktype(struct capture *c, char *err, size_t errlen)
 {
 	c->dlt = pcap_datalink(c->p);
-	if (!capture_linktype_supported(c->dlt)) {
+	if (!decode_linktype_supported(c->dlt)) {
 		set_err(err, errlen, "%s: link type %d (%s) is not supported (EN10MB, NULL, LOOP, LINUX_SLL, "
 			"LINUX_SLL2, RAW, IPV4, IPV6 are)", c->name, c->dlt, capture_linktype_name(c->dlt));
 		return -1;

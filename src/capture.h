@@ -70,7 +70,8 @@ int capture_set_nonblock(struct capture *c, bool on, char *err, size_t errlen);
 /* A descriptor that polls readable when packets may be pending (live), or -1 (offline files). */
 int capture_fd(const struct capture *c);
 
-/* The DLT_* link type of the capture (pcap_datalink) and its name ("EN10MB"). */
+/* The DLT_* link type of the capture (pcap_datalink), and a link type's name ("EN10MB"; libpcap's name
+ * for the types decode.c does not read). */
 int capture_linktype(const struct capture *c);
 const char *capture_linktype_name(int dlt);
 
@@ -95,18 +96,6 @@ int capture_stats(struct capture *c, struct capture_stats *st, char *err, size_t
 /* Closes the capture (and frees it); NULL is a no-op. */
 void capture_close(struct capture *c);
 
-/*
- * Finds the IP header in a frame of link type dlt: the link-type dispatch table (EN10MB with up to two
- * 802.1Q/802.1ad VLAN tags, NULL and LOOP with their AF values in either byte order, LINUX_SLL,
- * LINUX_SLL2, RAW, IPV4, IPV6). Returns 1 with *l3 / *l3len set to the network-layer bytes and *family
- * to AF_INET / AF_INET6, 0 when the frame carries something else (ARP, ...), -1 when it is cut inside
- * the link header or the link type is not supported. note (when not NULL) says why.
- */
-int capture_link_decap(int dlt, const unsigned char *frame, size_t caplen, const unsigned char **l3,
-		       size_t *l3len, int *family, char *note, size_t notelen);
-
-/* True when capture_link_decap() understands the DLT. */
-bool capture_linktype_supported(int dlt);
 
 /*
  * --save-pcap: writes the frames of c into a temporary file next to path; capture_dump_commit() flushes,

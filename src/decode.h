@@ -1,5 +1,5 @@
 /*
- * decode: link layer (via the dispatch table in capture.c), IPv4 with options, IPv6 with extension
+ * decode: link layer (the link-type dispatch table, decode_link()), IPv4 with options, IPv6 with extension
  * headers, and TCP with options, into a struct pkt. Everything is read with the bounds-checked readers of
  * rd.h and never past caplen. decode_frame() takes one frame alone, so an IP fragment is DECODE_BAD
  * there; decode_frame_defrag() first hands every frame to an ipfrag table (ipfrag.h) and decodes the
@@ -9,6 +9,20 @@
 #define RECHECK_DECODE_H
 
 #include "decode-t.h"
+
+/*
+ * Finds the IP header in a frame of link type dlt: the link-type dispatch table (EN10MB with up to two
+ * 802.1Q/802.1ad VLAN tags, NULL and LOOP with their AF values in either byte order, LINUX_SLL,
+ * LINUX_SLL2, RAW, IPV4, IPV6). Returns 1 with *l3 / *l3len set to the network-layer bytes and *family
+ * to AF_INET / AF_INET6, 0 when the frame carries something else (ARP, ...), -1 when it is cut inside
+ * the link header or the link type is not supported. note (when not NULL) says why.
+ */
+int decode_link(int dlt, const unsigned char *frame, size_t caplen, const unsigned char **l3, size_t *l3len,
+		int *family, char *note, size_t notelen);
+
+/* True when decode_link() reads the DLT; its name ("EN10MB"), or NULL when it does not. */
+bool decode_linktype_supported(int dlt);
+const char *decode_linktype_name(int dlt);
 
 /*
  * Decodes one captured frame of the given link type (a DLT_* value as pcap_datalink() returns it).

@@ -244,7 +244,7 @@ static void each_link_type(void **state)
 		for (v6 = 0; v6 < 2; v6++) {
 			for (sw = 0; sw < 2; sw++) {
 				n = frame(dlts[i], v6, sw, f);
-				assert_true(capture_linktype_supported(dlts[i]));
+				assert_true(decode_linktype_supported(dlts[i]));
 				assert_int_equal(decode_frame(dlts[i], f, n, n, 9, &p, note, sizeof(note)),
 						 DECODE_OK);
 				check_tcp(&p, v6 ? AF_INET6 : AF_INET);
@@ -264,7 +264,7 @@ static void non_ip_and_unsupported(void **state)
 	assert_non_null(strstr(note, "0x0806"));
 	f[3] = 7;                       /* AF 7 */
 	assert_int_equal(decode_frame(DLT_NULL, f, 40, 40, 0, &p, note, sizeof(note)), DECODE_SKIP);
-	assert_false(capture_linktype_supported(DLT_IEEE802_11));
+	assert_false(decode_linktype_supported(DLT_IEEE802_11));
 	assert_int_equal(decode_frame(DLT_IEEE802_11, f, 40, 40, 0, &p, note, sizeof(note)), DECODE_BAD);
 	assert_non_null(strstr(note, "not supported"));
 	/* Ethertype says IPv4, the packet is IPv6. */
