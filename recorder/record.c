@@ -26,6 +26,7 @@
 #include "dissect.h"
 #include "drive.h"
 #include "flow.h"
+#include "flow_pcap.h"
 #include "ipfrag.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
@@ -169,30 +170,28 @@ static void refresh_stats(struct rec *R, bool force)
 static void on_pkt(void *arg, const struct capture_pkt *pk)
 {
 	struct rec *R = arg;
-	struct pkt p;
 	char note[160];
-	enum decode_rc rc;
+	bool cut;
+	int rc;
 
 	R->pkts++;
 	R->bytes += pk->wirelen;
 	pcap_record(R, pk);
 	if (R->fatal)
 		return;
-	rc = decode_frame_defrag(R->fr, R->dlt, pk->data, pk->caplen, pk->wirelen, pk->ts_us, &p, note,
-				 sizeof(note));
-	if (rc == DECODE_HELD)
-		return;
-	if (rc != DECODE_OK) {
+	rc = flow_table_input_frame(R->ft, R->fr, R->dlt, pk, &cut, note, sizeof(note), R->fatal_err,
+				    sizeof(R->fatal_err));
+	if (rc == -1) {
+		R->fatal = true;
+	} else if (rc == DECODE_OK) {
+		if (cut)
+			R->cut++;
+	} else if (rc != DECODE_HELD) {
 		R->bad++;
 		if (R->o->verbose)
 			fprintf(stderr, "%srecheck record: packet %llu skipped: %s\n", R->tty ? "\r\033[K" : "",
 				(unsigned long long)R->pkts, note);
-		return;
 	}
-	if (p.cut)
-		R->cut++;
-	if (flow_table_input(R->ft, &p, R->fatal_err, sizeof(R->fatal_err)) == -1)
-		R->fatal = true;
 }
 
 /* The proxy is the server: that decides the direction even when a handshake packet was lost. */
@@ -261,11 +260,6 @@ static struct flow *find_flow(struct rec *R, int local_port)
 		if (f->d[TURN_C2S].port == local_port && f->d[TURN_S2C].port == R->o->proxy->port)
 			return f;
 	return NULL;
-}
-
-static bool flow_closed(const struct flow *f)
-{
-	return (f->d[0].fin_seen && f->d[1].fin_seen) || f->d[0].rst_seen || f->d[1].rst_seen;
 }
 
 /* The opensocket hook: narrow the filter to this one flow before its SYN is sent. */
@@ -446,7 +440,7 @@ static int run_request(struct rec *R, struct drive_result *res)
 			return RC_EXIT_IO;
 		}
 		f = R->local_port ? find_flow(R, R->local_port) : NULL;
-		if (f && flow_closed(f))
+		if (f && flow_is_closed(f))
 			break;
 		if (res->curl_code != 0 && !f && !R->local_port)
 			break; /* never connected: nothing to wait for */
@@ -552,7 +546,7 @@ static int passive_wait(struct rec *R, struct flow **out, const char *iface)
 			return RC_EXIT_IO;
 		}
 		for (i = 0; (f = flow_table_get(R->ft, i)); i++) {
-			if (f->midflow || !f->d[TURN_C2S].syn_seen || !f->d[TURN_C2S].bytes || !flow_closed(f))
+			if (f->midflow || !f->d[TURN_C2S].syn_seen || !f->d[TURN_C2S].bytes || !flow_is_closed(f))
 				continue;
 			*out = f;
 			refresh_stats(R, true);
@@ -644,7 +638,7 @@ static int take_flow(struct rec *R, const struct drive_result *res, struct turns
 	/* Complete means: the handshake (so nothing before the first byte is missing), no hole (checked
 	 * by the reassembly) and the close (so nothing after the last byte is). Then packets the kernel
 	 * dropped were not this conversation's. */
-	complete = !f->midflow && flow_closed(f);
+	complete = !f->midflow && flow_is_closed(f);
 	if (drops)
 		fprintf(stderr, "recheck record: warning: the kernel dropped %llu packets during the capture%s\n",
 			(unsigned long long)drops, complete ? " (none of this conversation: it is complete)" : "");
@@ -664,7 +658,7 @@ static int take_flow(struct rec *R, const struct drive_result *res, struct turns
 	}
 	if (f->note[0] && o->verbose)
 		fprintf(stderr, "recheck record: note: %s\n", f->note);
-	if (!flow_closed(f))
+	if (!flow_is_closed(f))
 		fprintf(stderr, "recheck record: note: the conversation was not closed within %d ms of the end of "
 				"the request\n", DRAIN_MS);
 	if (flow_turns(f, t, err, sizeof(err)) == -1) {

@@ -516,6 +516,11 @@ void flow_table_finish(struct flow_table *t)
 	}
 }
 
+bool flow_is_closed(const struct flow *f)
+{
+	return (f->d[0].fin_seen && f->d[1].fin_seen) || f->d[0].rst_seen || f->d[1].rst_seen;
+}
+
 enum flow_state flow_state(const struct flow *f)
 {
 	if (f->err[0])
@@ -524,7 +529,7 @@ enum flow_state flow_state(const struct flow *f)
 		return FLOW_RESET;
 	if (f->midflow)
 		return FLOW_MIDFLOW;
-	if (f->d[0].fin_seen && f->d[1].fin_seen)
+	if (flow_is_closed(f))
 		return FLOW_COMPLETE;
 	return FLOW_OPEN;
 }

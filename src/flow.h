@@ -67,6 +67,8 @@ size_t flow_table_count(const struct flow_table *t);
 /* The i-th flow (0-based, in order of the first packet), NULL past the end. */
 struct flow *flow_table_get(const struct flow_table *t, size_t i);
 
+/* Whether the conversation has ended: a FIN each way, or a RST (whatever else flow_state() says). */
+bool flow_is_closed(const struct flow *f);
 enum flow_state flow_state(const struct flow *f);
 const char *flow_state_str(enum flow_state s);
 

@@ -1,5 +1,5 @@
 /*
- * flow_pcap: capture file -> decoded segments -> flow table.
+ * flow_pcap: captured frames -> decoded segments -> flow table, live or from a file (see flow_pcap.h).
  */
 #include "api.h"
 
@@ -12,13 +12,28 @@
 #include "ipfrag.h"
 #include "util.h"
 
+int flow_table_input_frame(struct flow_table *t, struct ipfrag *fr, int dlt, const struct capture_pkt *pk,
+			   bool *cut, char *note, size_t notelen, char *err, size_t errlen)
+{
+	struct pkt p;
+	enum decode_rc rc;
+
+	*cut = false;
+	rc = decode_frame_defrag(fr, dlt, pk->data, pk->caplen, pk->wirelen, pk->ts_us, &p, note, notelen);
+	if (rc != DECODE_OK)
+		return (int)rc;
+	*cut = p.cut;
+	if (flow_table_input(t, &p, err, errlen) == -1)
+		return -1;
+	return DECODE_OK;
+}
+
 int flow_pcap_load(const char *path, struct flow_table *t, struct flow_pcap_stats *st, char *err,
 		   size_t errlen)
 {
 	struct capture *c;
 	struct ipfrag *fr;
 	struct capture_pkt cp;
-	struct pkt p;
 	char note[160], e[ERR_LEN];
 	int rc = -1, n;
 
@@ -35,15 +50,15 @@ int flow_pcap_load(const char *path, struct flow_table *t, struct flow_pcap_stat
 	}
 	st->linktype = capture_linktype(c);
 	while ((n = capture_next(c, &cp, err, errlen)) == 1) {
+		bool cut;
+
 		st->frames++;
-		switch (decode_frame_defrag(fr, st->linktype, cp.data, cp.caplen, cp.wirelen, cp.ts_us, &p, note,
-					    sizeof(note))) {
+		switch (flow_table_input_frame(t, fr, st->linktype, &cp, &cut, note, sizeof(note), e, sizeof(e))) {
+		case -1:
+			set_err(err, errlen, "%s: frame %llu: %s", path, (unsigned long long)st->frames, e);
+			goto out;
 		case DECODE_OK:
 			st->tcp++;
-			if (flow_table_input(t, &p, e, sizeof(e)) == -1) {
-				set_err(err, errlen, "%s: frame %llu: %s", path, (unsigned long long)st->frames, e);
-				goto out;
-			}
 			break;
 		case DECODE_SKIP:
 			st->skipped++;

@@ -1,11 +1,25 @@
 /*
- * flow_pcap: reads a capture file into a flow table (capture -> ipfrag -> decode -> flow), for `recheck flows` and
- * `recheck from-pcap`.
+ * flow_pcap: captured frames into a flow table (ipfrag -> decode -> flow). flow_table_input_frame() is the
+ * one packet feed, used live by `recheck record` (record.c) and offline by flow_pcap_load() for `recheck
+ * flows` and `recheck from-pcap`.
  */
 #ifndef RECHECK_FLOW_PCAP_H
 #define RECHECK_FLOW_PCAP_H
 
+#include "capture.h"
+#include "decode-t.h"
 #include "flow.h"
+
+struct ipfrag;
+
+/*
+ * Feeds one captured frame of link type dlt to t: IP fragments go through fr, the TCP segment to
+ * flow_table_input(). Returns the frame's decode verdict: DECODE_OK (fed; *cut set when the snap length
+ * cut its payload), DECODE_HELD (a fragment kept until its datagram is whole), DECODE_SKIP (not TCP) or
+ * DECODE_BAD (note says why); or -1 when the table refused the segment (full), with the reason in err.
+ */
+int flow_table_input_frame(struct flow_table *t, struct ipfrag *fr, int dlt, const struct capture_pkt *pk,
+			   bool *cut, char *note, size_t notelen, char *err, size_t errlen);
 
 struct flow_pcap_stats {
 	int linktype;           /* DLT of the file */
