@@ -268,8 +268,8 @@ int dx_raw_rest(struct dissect_ctx *x, bool exact)
 						 "interval; record a conversation that stops before DATA (QUIT after RCPT), "
 						 "or pass --allow-side-effects to keep it", i + 1);
 		if (tn->dir == TURN_C2S) {
-			if (!dx_send(x, tn->data + skip, tn->len - skip, exact, "client turn %zu: %zu bytes as recorded",
-				     i + 1, tn->len - skip))
+			if (!dx_send(x, tn->data + skip, tn->len - skip, exact, "client turn %zu: %zu byte%s as recorded",
+				     i + 1, tn->len - skip, DX_PL(tn->len - skip)))
 				return -1;
 		} else if (raw_expect(x, tn->data + skip, tn->len - skip, exact, i + 1,
 				      !skip && (!x->r->nsteps || x->r->steps[x->r->nsteps - 1].type == STEP_SEND)) == -1) {
@@ -301,8 +301,8 @@ int dx_tunnel(struct dissect_ctx *x, const char *outer, enum dissect_lead lead)
 	snprintf(x->proto, sizeof(x->proto), "%s", outer);
 	if (x->c.off >= x->c.len) {
 		if (x->s.off < x->s.len)
-			dx_note(x, "the server sent %zu bytes through the tunnel unprompted; not checked",
-				x->s.len - x->s.off);
+			dx_note(x, "the server sent %zu byte%s through the tunnel unprompted; not checked",
+				x->s.len - x->s.off, DX_PL(x->s.len - x->s.off));
 		dx_note(x, "nothing was sent through the tunnel: the recipe ends once it is established");
 		return 0;
 	}
@@ -476,9 +476,10 @@ struct recipe *dissect_build_rc(const struct turns *t, const struct dissect_opts
 		goto fail;
 	}
 	if (summary) {
-		buf_printf(summary, "detected %s: %zu turns (%zu from the client, %zu bytes; %zu from the server, "
-			   "%zu bytes) -> %zu steps%s\n", x.proto, t->n, count_turns(t, TURN_C2S), x.c.len,
-			   count_turns(t, TURN_S2C), x.s.len, x.r->nsteps,
+		buf_printf(summary, "detected %s: %zu turn%s (%zu from the client, %zu byte%s; %zu from the server, "
+			   "%zu byte%s) -> %zu step%s%s\n", x.proto, t->n, DX_PL(t->n), count_turns(t, TURN_C2S), x.c.len,
+			   DX_PL(x.c.len), count_turns(t, TURN_S2C), x.s.len, DX_PL(x.s.len), x.r->nsteps,
+			   DX_PL(x.r->nsteps),
 			   recipe_has_secret(x.r) ? " (carries recorded credentials)" : "");
 		buf_append_str(summary, "  turns:");
 		for (i = 0; i < t->n && i < 64; i++)

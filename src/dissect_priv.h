@@ -17,6 +17,9 @@ extern const struct dissector dissect_http_connect;
 extern const struct dissector dissect_http_proxy;
 extern const struct dissector dissect_tls;
 
+/* "s" unless n is 1: "1 byte", "2 bytes". */
+#define DX_PL(n) ((n) == 1 ? "" : "s")
+
 /* struct tok-style value to name tables (tcpdump): the last entry has s == NULL. */
 struct dx_tok {
 	int v;

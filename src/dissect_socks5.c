@@ -189,8 +189,9 @@ static int auth(struct dissect_ctx *x)
 			return -1;
 		st->binary = false;
 		st->env = true;
-		dx_note(x, "RFC 1929 credentials redacted: set RECHECK_SOCKS_USER (%u bytes) and RECHECK_SOCKS_PASS "
-			   "(%u bytes) when replaying; the request keeps the recorded length bytes", ulen, plen);
+		dx_note(x, "RFC 1929 credentials redacted: set RECHECK_SOCKS_USER (%u byte%s) and RECHECK_SOCKS_PASS "
+			   "(%u byte%s) when replaying; the request keeps the recorded length bytes, so lint, replay "
+			   "and recheckd refuse values of other lengths", ulen, DX_PL(ulen), plen, DX_PL(plen));
 	} else {
 		/* The comment names no user: `recheck show` prints comments and hides recorded credentials. */
 		st = dx_send(x, c->p + c->off, n, true,
@@ -386,8 +387,8 @@ bool dissect_socks5_annotate(const struct step *s, struct buf *out)
 	if (s->type == STEP_SEND && v0 == RFC1929_VER && rd_u8(p, n, 1, &v1) == 0 && 2 + (size_t)v1 < n &&
 	    s->secret) {
 		/* `recheck show` hides recorded credentials, and the user name is half of this one. */
-		buf_printf(out, "RFC 1929 auth: user (%u bytes) and password (%zu bytes), recorded credential", v1,
-			   n - 3 - v1);
+		buf_printf(out, "RFC 1929 auth: user (%u byte%s) and password (%zu byte%s), recorded credential", v1,
+			   DX_PL(v1), n - 3 - v1, DX_PL(n - 3 - v1));
 		return true;
 	}
 	if (s->type == STEP_SEND && v0 == RFC1929_VER && rd_u8(p, n, 1, &v1) == 0 && 2 + (size_t)v1 < n) {
