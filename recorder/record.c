@@ -78,48 +78,12 @@ void record_out_free(struct record_out *o)
 	buf_free(&o->pcap);
 }
 
-/* --- the saved capture: classic pcap format, microsecond timestamps ------------------------------- */
-
-static int put_le32(struct buf *b, uint32_t v)
-{
-	unsigned char p[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-			      (unsigned char)(v >> 24)};
-
-	return buf_append(b, p, 4);
-}
-
-/* pcap files carry LINKTYPE_ values; they equal the DLT_ values except for the raw-IP ones. */
-static uint32_t dlt_to_linktype(int dlt)
-{
-	if (dlt == 12 || dlt == 14) /* DLT_RAW as Linux (12) or OpenBSD (14) number it */
-		return 101;
-	return (uint32_t)dlt;
-}
-
-static int pcap_header(struct buf *b, int dlt)
-{
-	static const unsigned char head[] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-
-	if (buf_append(b, head, sizeof(head)) == -1 || put_le32(b, 262144) == -1 ||
-	    put_le32(b, dlt_to_linktype(dlt)) == -1)
-		return -1;
-	return 0;
-}
+/* --- the saved capture (capture.c's pcap writer) ---------------------------------------------------- */
 
 static void pcap_record(struct rec *R, const struct capture_pkt *pk)
 {
-	struct buf *b = R->pcap;
-	size_t before;
-
-	if (!b || R->pcap_over)
-		return;
-	before = b->len;
-	if (put_le32(b, (uint32_t)(pk->ts_us / 1000000u)) == -1 || put_le32(b, (uint32_t)(pk->ts_us % 1000000u)) == -1 ||
-	    put_le32(b, (uint32_t)pk->caplen) == -1 || put_le32(b, (uint32_t)pk->wirelen) == -1 ||
-	    buf_append(b, pk->data, pk->caplen) == -1) {
-		b->len = before; /* never a half record: the file stays readable up to here */
+	if (R->pcap && !R->pcap_over && capture_pcap_record(R->pcap, pk) == -1)
 		R->pcap_over = true;
-	}
 }
 
 /* Packets the kernel dropped since the ring was drained, right before curl started. */
@@ -774,7 +738,7 @@ int record_run(const struct record_opts *o, struct record_out *out)
 	rc = RC_EXIT_IO;
 	R.ft = flow_table_new(NULL, true);
 	R.fr = ipfrag_new();
-	if (!R.ft || !R.fr || (R.pcap && pcap_header(R.pcap, R.dlt) == -1)) {
+	if (!R.ft || !R.fr || (R.pcap && capture_pcap_header(R.pcap, R.dlt) == -1)) {
 		cmd_err("record", "out of memory");
 		goto out;
 	}

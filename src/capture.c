@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "capture.h"
 #include "decode.h"
 #include "rd.h"
@@ -27,12 +28,6 @@ struct capture {
 	int dlt;
 	bool live;
 	char name[256];         /* the file or the interface, for messages */
-};
-
-struct capture_dump {
-	pcap_dumper_t *d;
-	char *tmp;              /* owned: the temporary file */
-	char *path;             /* owned: the final name */
 };
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -289,123 +284,46 @@ void capture_close(struct capture *c)
 /* ------------------------------------------------------------------------------------------------ */
 /* --save-pcap */
 
-struct capture_dump *capture_dump_open(struct capture *c, const char *path, char *err, size_t errlen)
-{
-	struct capture_dump *d;
-	char *dcopy = NULL, *bcopy = NULL;
-	FILE *fp = NULL;
-	int fd = -1;
-	size_t n;
+/* ------------------------------------------------------------------------------------------------ */
+/* The one pcap writer: the classic file format, little-endian, microsecond timestamps, into a buffer */
 
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		goto oom;
-	d->path = strdup(path);
-	dcopy = strdup(path);
-	bcopy = strdup(path);
-	if (!d->path || !dcopy || !bcopy)
-		goto oom;
-	n = strlen(path) + 32;
-	d->tmp = malloc(n);
-	if (!d->tmp)
-		goto oom;
-	snprintf(d->tmp, n, "%s/.%s.XXXXXX", dirname(dcopy), basename(bcopy));
-	fd = mkostemp(d->tmp, O_CLOEXEC);
-	if (fd == -1) {
-		set_err(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
-		free(d->tmp);
-		d->tmp = NULL;
-		goto fail;
-	}
-	if (fchmod(fd, 0600) == -1) {
-		set_err(err, errlen, "%s: fchmod: %s", d->tmp, strerror(errno));
-		goto fail;
-	}
-	fp = fdopen(fd, "wb");
-	if (!fp) {
-		set_err(err, errlen, "%s: fdopen: %s", d->tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	d->d = pcap_dump_fopen(c->p, fp);
-	if (!d->d) {
-		set_err(err, errlen, "%s: %s", d->tmp, pcap_geterr(c->p));
-		goto fail;
-	}
-	free(dcopy);
-	free(bcopy);
-	return d;
-oom:
-	set_err(err, errlen, "%s: out of memory", path);
-fail:
-	if (fp)
-		fclose(fp);
-	if (fd != -1)
-		close(fd);
-	free(dcopy);
-	free(bcopy);
-	capture_dump_abort(d);
-	return NULL;
+static int put_le32(struct buf *b, uint32_t v)
+{
+	unsigned char p[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+			      (unsigned char)(v >> 24)};
+
+	return buf_append(b, p, 4);
 }
 
-int capture_dump_write(struct capture_dump *d, const struct capture_pkt *pkt)
+/* pcap files carry LINKTYPE_ values; they equal the DLT_ values except for the raw-IP ones. */
+static uint32_t dlt_to_linktype(int dlt)
 {
-	struct pcap_pkthdr h;
+	if (dlt == 12 || dlt == 14) /* DLT_RAW as Linux (12) or OpenBSD (14) number it */
+		return 101;
+	return (uint32_t)dlt;
+}
 
-	memset(&h, 0, sizeof(h));
-	h.ts.tv_sec = (time_t)(pkt->ts_us / 1000000u);
-	h.ts.tv_usec = (suseconds_t)(pkt->ts_us % 1000000u);
-	h.caplen = (bpf_u_int32)pkt->caplen;
-	h.len = (bpf_u_int32)pkt->wirelen;
-	pcap_dump((u_char *)d->d, &h, pkt->data);
+int capture_pcap_header(struct buf *b, int dlt)
+{
+	static const unsigned char head[] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+	if (buf_append(b, head, sizeof(head)) == -1 || put_le32(b, 262144) == -1 ||
+	    put_le32(b, dlt_to_linktype(dlt)) == -1)
+		return -1;
 	return 0;
 }
 
-static void dump_free(struct capture_dump *d)
+int capture_pcap_record(struct buf *b, const struct capture_pkt *pk)
 {
-	free(d->tmp);
-	free(d->path);
-	free(d);
-}
+	size_t before = b->len;
 
-int capture_dump_commit(struct capture_dump *d, char *err, size_t errlen)
-{
-	FILE *fp = pcap_dump_file(d->d);
-	int rc = -1;
-
-	if (pcap_dump_flush(d->d) == -1 || ferror(fp)) {
-		set_err(err, errlen, "%s: write failed: %s", d->tmp, strerror(errno));
-		goto out;
+	if (put_le32(b, (uint32_t)(pk->ts_us / 1000000u)) == -1 || put_le32(b, (uint32_t)(pk->ts_us % 1000000u)) == -1 ||
+	    put_le32(b, (uint32_t)pk->caplen) == -1 || put_le32(b, (uint32_t)pk->wirelen) == -1 ||
+	    buf_append(b, pk->data, pk->caplen) == -1) {
+		b->len = before; /* never a half record: the file stays readable up to here */
+		return -1;
 	}
-	if (fsync(fileno(fp)) == -1) {
-		set_err(err, errlen, "%s: fsync: %s", d->tmp, strerror(errno));
-		goto out;
-	}
-	pcap_dump_close(d->d);
-	d->d = NULL;
-	if (rename(d->tmp, d->path) == -1) {
-		set_err(err, errlen, "%s: cannot rename %s into place: %s", d->path, d->tmp, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (d->d)
-		pcap_dump_close(d->d);
-	if (rc == -1)
-		unlink(d->tmp);
-	dump_free(d);
-	return rc;
-}
-
-void capture_dump_abort(struct capture_dump *d)
-{
-	if (!d)
-		return;
-	if (d->d)
-		pcap_dump_close(d->d);
-	if (d->tmp)
-		unlink(d->tmp);
-	dump_free(d);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------------------------------ */

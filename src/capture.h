@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 
 struct capture;
-struct capture_dump;
+struct buf;
 
 /* One captured frame. */
 struct capture_pkt {
@@ -98,14 +98,13 @@ void capture_close(struct capture *c);
 
 
 /*
- * --save-pcap: writes the frames of c into a temporary file next to path; capture_dump_commit() flushes,
- * fsyncs and renames it into place (mode 0600: a capture may hold credentials), capture_dump_abort()
- * removes it, so a failed recording never leaves or clobbers a file. Both free d.
+ * --save-pcap, the one pcap writer: the classic file format (little-endian, microsecond timestamps,
+ * snaplen 262144) appended to b, which its owner writes out atomically. capture_pcap_header() starts a
+ * file of link type dlt; capture_pcap_record() adds one frame, or returns -1 and leaves b as it was when
+ * the frame does not fit under b's cap (the file stays readable up to there).
  */
-struct capture_dump *capture_dump_open(struct capture *c, const char *path, char *err, size_t errlen);
-int capture_dump_write(struct capture_dump *d, const struct capture_pkt *pkt);
-int capture_dump_commit(struct capture_dump *d, char *err, size_t errlen);
-void capture_dump_abort(struct capture_dump *d);
+int capture_pcap_header(struct buf *b, int dlt);
+int capture_pcap_record(struct buf *b, const struct capture_pkt *pk);
 
 /*
  * Names the interface whose packets reach addr: "lo" for 127.0.0.0/8 and ::1 (the loopback device as
