@@ -31,6 +31,9 @@ def help_options(argv):
     res = subprocess.run(argv + ["--help"], capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res
     opts = set()
+    # the usage lines (up to the first blank line) name options too, some only there
+    for line in res.stdout.split("\n\n")[0].splitlines():
+        opts.update(LONG.findall(line))
     for line in res.stdout.splitlines():
         if OPT_LINE.match(line):
             # the definition part only (before the description, which is two or more spaces away)
