@@ -115,8 +115,8 @@ static void server_row(struct row *r, const struct listener *li, size_t idx, con
 	set(r, "bout", "%llu", (unsigned long long)ld(&s->bytes.s2c));
 	set(r, "econ", "%llu", (unsigned long long)ld(&s->conn_errors));
 	set(r, "eresp", "0");
-	set(r, "wretr", "0");
-	set(r, "wredis", "0");
+	set(r, "wretr", "%llu", (unsigned long long)ld(&s->retries));
+	set(r, "wredis", "%llu", (unsigned long long)ld(&s->redispatches));
 	set(r, "status", "%s", server_status_str(&s->srv, st, sizeof(st)));
 	set(r, "weight", "%u", s->srv.weight);
 	set(r, "act", "%d", s->srv.backup ? 0 : 1);
@@ -186,6 +186,8 @@ static void listener_rows(struct daemon *d, size_t idx, struct row *r, struct bu
 	set(r, "bin", "%llu", (unsigned long long)ld(&li->bytes.c2s));
 	set(r, "bout", "%llu", (unsigned long long)ld(&li->bytes.s2c));
 	set(r, "econ", "0");
+	set(r, "wretr", "%llu", (unsigned long long)ld(&li->retries_total));
+	set(r, "wredis", "%llu", (unsigned long long)ld(&li->redispatches));
 	set(r, "status", "%s", act + bck ? "UP" : "DOWN");
 	set(r, "weight", "%u", w);
 	set(r, "act", "%u", act);

@@ -31,7 +31,8 @@ class Retries(harness.Case):
     def start_recheckd(self, name, servers, listener_extra, hash_type=None, check=True):
         port, stats_port = free_port(), free_port()
         self.write("connect-only.yaml", CONNECT_ONLY)
-        lines = ["threads: 2", 'stats: {bind: "127.0.0.1:%d"}' % stats_port]
+        self.sock = self.path("%s.sock" % name)
+        lines = ["threads: 2", 'stats: {bind: "127.0.0.1:%d", socket: "%s"}' % (stats_port, self.sock)]
         if os.geteuid() == 0:
             lines.append("allow_root: true")
         lines += ["listeners:", "  - name: pool", '    bind: "127.0.0.1:%d"' % port, "    balance: source"]
@@ -54,6 +55,22 @@ class Retries(harness.Case):
     def stats(self):
         with urllib.request.urlopen("http://127.0.0.1:%d/stats.json" % self.stats_port, timeout=5) as r:
             return json.loads(r.read())["listeners"][0]
+
+    def show_stat(self):
+        """The runtime API's `show stat`, as {svname: row}."""
+        with socket.socket(socket.AF_UNIX) as u:
+            u.settimeout(5)
+            u.connect(self.sock)
+            u.sendall(b"show stat\n")
+            data = b""
+            while True:
+                chunk = u.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        lines = data.decode().splitlines()
+        cols = lines[0].lstrip("# ").split(",")
+        return {r[1]: dict(zip(cols, r)) for r in (l.split(",") for l in lines[1:] if l)}
 
     def test_redispatch_is_immediate_and_stable(self):
         addrs = lbparity.source_addresses(N_ADDRS, seed=11)
@@ -91,6 +108,9 @@ class Retries(harness.Case):
                 self.assertEqual(s2["connections"]["retries"], 0)
                 self.assertEqual(s2["connections"]["errors"], 0)
                 self.assertEqual(st["connections"]["redispatches"], 2 * moved)
+                rows = self.show_stat()  # HAProxy's columns say the same
+                self.assertEqual((rows["s2"]["wretr"], rows["s2"]["wredis"]), ("0", str(2 * moved)))
+                self.assertEqual(rows["BACKEND"]["wredis"], str(2 * moved))
                 self.assertIn("pool/s2: connect failed (Connection refused); retry 1/3 on ", self.procs.log(p))
                 self.procs.stop(p)
 
@@ -113,6 +133,9 @@ class Retries(harness.Case):
         wait_for(lambda: self.stats()["servers"][0]["connections"]["errors"] == 1, 5, what="errors == 1")
         sv = self.stats()["servers"][0]["connections"]
         self.assertEqual((sv["retries"], sv["redispatches"], sv["total"]), (2, 0, 3))
+        rows = self.show_stat()
+        self.assertEqual((rows["only"]["wretr"], rows["only"]["wredis"]), ("2", "0"))
+        self.assertEqual(rows["BACKEND"]["wretr"], "2")
         self.assertIn("cannot connect to 127.0.0.1:%d: Connection refused (retries exhausted)" % dead,
                       self.procs.log(p))
 
