@@ -86,7 +86,7 @@ static void usage(FILE *f)
 		"      --raw            keep every byte exact: no generalization (replays only on the same server)\n"
 		"      --all-exchanges  keep every exchange of a keep-alive connection (default: the first)\n"
 		"      --allow-side-effects  keep sends that change something (HTTP methods other than GET, HEAD,\n"
-		"                       OPTIONS; SMTP DATA); refused by default\n"
+		"                       OPTIONS; SMTP DATA); refused by default (exit 3)\n"
 		"      --redact         write ${NAME} references instead of recorded credentials; replay and\n"
 		"                       recheckd take the values from the environment\n"
 		"      --save-pcap FILE also keep the raw capture (pcap, mode 0600) for recheck from-pcap\n"

@@ -792,6 +792,8 @@ build:
 		cmd_err("record", "cannot make a recipe of the conversation: %s", err);
 		if (drc == DISSECT_REFUSED)
 			rc = RC_EXIT_CHECK_FAILED;
+		else if (drc == DISSECT_SIDE_EFFECT)
+			rc = RC_EXIT_BAD_INPUT; /* as from-pcap: the conversation is not one a check may repeat */
 		goto out;
 	}
 	if (!strncasecmp(o->url, "https://", 8) && !dop.raw &&

@@ -112,6 +112,18 @@ class RecordPassive(harness.Case):
             self.assertIn("protocol: http-proxy", f.read())
         self.replay(out, t)
 
+    def test_a_post_is_refused_as_a_side_effect(self):
+        o = self.start_origin()
+        t = self.start_tinyproxy(connect_ports=(o,))
+        p, out, seen = self.start_passive(t, "--timeout", "20s")
+        subprocess.run(["curl", "-sS", "-o", "/dev/null", "--max-time", "10", "-d", "a=b",
+                        "-x", "http://127.0.0.1:%d" % t, "http://127.0.0.1:%d/generate_204" % o],
+                       capture_output=True, text=True, timeout=20)
+        err = self.finish(p, seen, rc=3)
+        self.assertIn("has side effects", err)
+        self.assertIn("--allow-side-effects", err)
+        self.assertFalse(os.path.exists(out))
+
     def test_timeout_says_what_it_saw(self):
         s = self.start_microsocks()
         t0 = time.monotonic()
