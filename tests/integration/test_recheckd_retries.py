@@ -13,6 +13,7 @@
 """
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -112,6 +113,12 @@ class Retries(harness.Case):
                 self.assertEqual((rows["s2"]["wretr"], rows["s2"]["wredis"]), ("0", str(2 * moved)))
                 self.assertEqual(rows["BACKEND"]["wredis"], str(2 * moved))
                 self.assertIn("pool/s2: connect failed (Connection refused); retry 1/3 on ", self.procs.log(p))
+                # the connection log (HAProxy tcplog) names the server each redispatched client reached and
+                # its retries as "+1" (one retry, redispatched)
+                redisp = re.findall(r"^\S+ \[[^\]]+\] pool pool/(\S+) \S+ \d+ \S\S \d+/\d+/\d+/\d+/\+(\d+) ",
+                                    self.procs.log(p), re.M)
+                self.assertEqual(len(redisp), 2 * moved)
+                self.assertEqual({r for r in redisp if r[0] == "s2" or r[1] != "1"}, set())
                 self.procs.stop(p)
 
     def test_retry_same_server_then_clean_close(self):
