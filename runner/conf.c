@@ -358,8 +358,6 @@ static int check_recipe(struct ctx *c, struct conf_check *ck, const struct ynode
 	const struct ynode *rv = ytree_get(at, "recipe");
 	char path[PATH_MAX], e[ERR_LEN];
 	struct recipe *r;
-	struct recipe **nr;
-	char **np;
 	size_t i;
 
 	if (!ck->recipe)
@@ -390,18 +388,28 @@ static int check_recipe(struct ctx *c, struct conf_check *ck, const struct ynode
 		recipe_free(r);
 		return bad(c, rv, "%s.recipe: %s: %s", what, path, e);
 	}
+	if (conf_add_recipe(cf, path, r) == -1)
+		return bad(c, rv, "out of memory");
+	ck->rcp = r;
+	return 0;
+}
+
+int conf_add_recipe(struct conf *cf, const char *key, struct recipe *r)
+{
+	struct recipe **nr;
+	char **np;
+
 	nr = realloc(cf->recipes, (cf->nrecipes + 1) * sizeof(*nr));
 	if (nr)
 		cf->recipes = nr;
 	np = nr ? realloc(cf->recipe_paths, (cf->nrecipes + 1) * sizeof(*np)) : NULL;
 	if (np)
 		cf->recipe_paths = np;
-	if (!nr || !np || !(np[cf->nrecipes] = strdup(path))) {
+	if (!nr || !np || !(np[cf->nrecipes] = strdup(key))) {
 		recipe_free(r);
-		return bad(c, rv, "out of memory");
+		return -1;
 	}
 	cf->recipes[cf->nrecipes++] = r;
-	ck->rcp = r;
 	return 0;
 }
 

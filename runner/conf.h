@@ -153,6 +153,11 @@ struct conf *conf_load(const char *path, int flags, char *err, size_t errlen);
 struct conf *conf_load_mem(const char *text, size_t len, const char *name, const char *dir, int flags,
 			   char *err, size_t errlen);
 void conf_free(struct conf *c);
+/*
+ * Adds r, loaded from key (a resolved path, or any name unique among cf's recipes), to cf's shared
+ * recipes, which then own it. 0, or -1 (out of memory) after freeing r.
+ */
+int conf_add_recipe(struct conf *cf, const char *key, struct recipe *r);
 
 /* True when text is an HAProxy configuration: its first keyword is global, defaults, listen, frontend or
  * backend. conf_load() and conf_load_mem() then read it with conf_haproxy_load_mem() (conf_haproxy.c). */

@@ -31,8 +31,7 @@ static struct recipe *backend_recipe(struct hx *h, const struct px *be, char **p
 {
 	struct conf *cf = h->cf;
 	char key[CONF_NAME_MAX + 16];
-	struct recipe *r, **nr;
-	char **np;
+	struct recipe *r;
 	size_t i;
 
 	snprintf(key, sizeof(key), "haproxy:%s", be->name);
@@ -45,18 +44,10 @@ static struct recipe *backend_recipe(struct hx *h, const struct px *be, char **p
 	r = haproxy_import_section(h->text, h->len, h->file, be->name, HAPROXY_IMPORT_SERVER_PROXY, h->err, h->errlen);
 	if (!r)
 		return NULL;
-	nr = realloc(cf->recipes, (cf->nrecipes + 1) * sizeof(*nr));
-	if (nr)
-		cf->recipes = nr;
-	np = nr ? realloc(cf->recipe_paths, (cf->nrecipes + 1) * sizeof(*np)) : NULL;
-	if (np)
-		cf->recipe_paths = np;
-	if (!nr || !np || !(np[cf->nrecipes] = strdup(key))) {
-		recipe_free(r);
+	if (conf_add_recipe(cf, key, r) == -1) {
 		set_err(h->err, h->errlen, "%s: out of memory", h->file);
 		return NULL;
 	}
-	cf->recipes[cf->nrecipes++] = r;
 	return r;
 }
 
