@@ -267,11 +267,22 @@ static void show_http(struct buf *b, const struct recipe *r, bool secrets)
 		const struct http_expect *e = &r->hexp[i];
 
 		buf_printf(b, "%4zu  expect %s%s ", i + 2, e->negate ? "NOT " : "", http_expect_match_str(e->match));
+		if (e->match == HEXP_HDR && e->name_m != HDRM_STR)
+			buf_printf(b, "name %s ", hdr_match_str(e->name_m));
 		quoted(b, (const unsigned char *)e->pattern, e->len);
+		if (e->match == HEXP_HDR && e->value) {
+			buf_append_str(b, " value ");
+			if (e->value_m != HDRM_STR)
+				buf_printf(b, "%s ", hdr_match_str(e->value_m));
+			quoted(b, (const unsigned char *)e->value, e->vlen);
+		}
 		if (e->min_recv != -1)
 			buf_printf(b, ", min-recv %d", e->min_recv);
 		buf_append_str(b, e->match == HEXP_STATUS || e->match == HEXP_RSTATUS ? " (status code)\n"
-										    : " (body)\n");
+				  : e->match != HEXP_HDR ? " (body)\n"
+				  : !e->value ? " (response header present)\n"
+				  : e->full ? " (response header, whole value)\n"
+				  : " (response header, each comma-separated value)\n");
 		comment(b, e->comment);
 	}
 }

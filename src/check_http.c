@@ -195,6 +195,8 @@ int check_http_parse(const unsigned char *p, size_t n, bool head_request, bool e
 		resp->reason = l > 13 ? (const char *)sl + 13 : "";
 		resp->reasonlen = l > 13 ? (size_t)l - 13 : 0;
 		off += eol;
+		resp->hdrs = p + off;
+		resp->hdrslen = 0;
 		for (;;) {
 			const unsigned char *h = p + off;
 			const unsigned char *colon, *v, *ve;
@@ -205,6 +207,7 @@ int check_http_parse(const unsigned char *p, size_t n, bool head_request, bool e
 			off += eol;
 			if (l == 0)
 				break;
+			resp->hdrslen = (size_t)(p + off - resp->hdrs);
 			colon = memchr(h, ':', (size_t)l);
 			if (!colon || colon == h) {
 				*why = "malformed header line";
@@ -276,13 +279,99 @@ int check_http_parse(const unsigned char *p, size_t n, bool head_request, bool e
 	}
 }
 
+static bool hdr_cmp(enum hdr_match m, const struct rx *rx, const char *pat, size_t plen, const unsigned char *s,
+		    size_t n, bool icase)
+{
+	int (*cmp)(const char *, const char *, size_t) = icase ? strncasecmp : strncmp;
+	size_t i;
+
+	switch (m) {
+	case HDRM_STR:
+		return n == plen && !cmp((const char *)s, pat, n);
+	case HDRM_BEG:
+		return n >= plen && !cmp((const char *)s, pat, plen);
+	case HDRM_END:
+		return n >= plen && !cmp((const char *)s + n - plen, pat, plen);
+	case HDRM_SUB:
+		for (i = 0; i + plen <= n; i++)
+			if (!cmp((const char *)s + i, pat, plen))
+				return true;
+		return false;
+	case HDRM_REG:
+		return rx_match(rx, s, n) == 1;
+	}
+	return false;
+}
+
+static bool is_ows(unsigned char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * HAProxy's http-check expect hdr: true when a header of the response matches e's name pattern and, when
+ * e has one, a value matches its value pattern. Names compare case-insensitively (a regex sees the name in
+ * lower case, as HTX stores it). Unless e->full, a value is a comma-separated list and each element,
+ * trimmed of spaces, is tested on its own (http_find_header()).
+ */
+static bool hdr_expect_match(const struct http_expect *e, const struct check_http_resp *resp)
+{
+	const unsigned char *p = resp->hdrs, *end = resp->hdrs + resp->hdrslen;
+	unsigned char lname[256];
+
+	while (p && p < end) {
+		const unsigned char *eol = memchr(p, '\n', (size_t)(end - p));
+		const unsigned char *line = p, *le = eol ? eol : end, *colon, *v, *ve;
+		bool name_ok;
+		size_t nlen, i;
+
+		p = le + 1;
+		if (le > line && le[-1] == '\r')
+			le--;
+		colon = memchr(line, ':', (size_t)(le - line));
+		if (!colon)
+			continue;
+		nlen = (size_t)(colon - line);
+		if (e->name_m == HDRM_REG) {
+			if (nlen >= sizeof(lname))
+				continue;
+			for (i = 0; i < nlen; i++)
+				lname[i] = (unsigned char)tolower(line[i]);
+			name_ok = rx_match(e->rx, lname, nlen) == 1;
+		} else {
+			name_ok = hdr_cmp(e->name_m, NULL, e->pattern, e->len, line, nlen, true);
+		}
+		if (!name_ok)
+			continue;
+		if (!e->value)
+			return true;
+		v = colon + 1;
+		for (;;) {
+			const unsigned char *c = e->full ? NULL : memchr(v, ',', (size_t)(le - v));
+
+			ve = c ? c : le;
+			while (v < ve && is_ows(*v))
+				v++;
+			while (ve > v && is_ows(ve[-1]))
+				ve--;
+			if (hdr_cmp(e->value_m, e->vrx, e->value, e->vlen, v, (size_t)(ve - v), false))
+				return true;
+			if (!c)
+				break;
+			v = c + 1;
+		}
+	}
+	return false;
+}
+
 /* Concludes an expect failure of rule i (step i + 2). */
 static void fail_expect(struct check_run *run, size_t i, const struct http_expect *e, enum check_status st,
 			const char *desc, size_t desclen)
 {
 	run->res.kind = e->match == HEXP_STATUS ? "http-check expect status" :
 			e->match == HEXP_RSTATUS ? "http-check expect rstatus" :
-			e->match == HEXP_STRING ? "http-check expect string" : "http-check expect rstring";
+			e->match == HEXP_STRING ? "http-check expect string" :
+			e->match == HEXP_HDR ? "http-check expect hdr" : "http-check expect rstring";
 	run->res.comment = e->comment;
 	run->res.expected = (const unsigned char *)e->pattern;
 	run->res.explen = e->len;
@@ -333,6 +422,9 @@ static enum check_eval http_eval(struct check_run *run)
 		case HEXP_RSTATUS:
 			match = rx_match(e->rx, (const unsigned char *)code, strlen(code)) == 1;
 			break;
+		case HEXP_HDR:
+			match = hdr_expect_match(e, &resp);
+			break;
 		case HEXP_STRING:
 		case HEXP_RSTRING:
 			/* body matches wait for the whole body, unless min-recv makes a shorter one conclusive */
@@ -350,7 +442,7 @@ static enum check_eval http_eval(struct check_run *run)
 		}
 		if (match ^ e->negate)
 			continue;
-		if (e->match == HEXP_STATUS || e->match == HEXP_RSTATUS)
+		if (e->match == HEXP_STATUS || e->match == HEXP_RSTATUS || e->match == HEXP_HDR)
 			fail_expect(run, i, e, CHECK_L7STS, resp.reason, resp.reasonlen);
 		else if (match)
 			fail_expect(run, i, e, CHECK_L7RSP, "HTTP check matched unwanted content", 35);

@@ -18,6 +18,8 @@ struct check_http_resp {
 	bool chunked;
 	const unsigned char *body; /* decoded body so far */
 	size_t bodylen;
+	const unsigned char *hdrs; /* the final response's header lines, CRLF or LF ended */
+	size_t hdrslen;
 };
 
 /* Appends the request of r, serialised as HAProxy 2.6 writes it, to out. -1 when the cap is hit. */

@@ -4,7 +4,7 @@
  *
  * What is imported: `option tcp-check` + `tcp-check connect|send|send-binary|expect|comment`, and
  * `option httpchk [[meth] uri [ver]]` (including the legacy "ver\r\nHdr: v" form) + `http-check
- * send|expect|comment`. Everything whose meaning recheck cannot reproduce (send-lf, set-var, expect hdr,
+ * send|expect|comment`. Everything whose meaning recheck cannot reproduce (send-lf, set-var, name-lf,
  * connect addr/send-proxy/..., ok-status L7OKC, a second http-check send, other check options) is an error that
  * names file:line and the keyword. error-status / tout-status and ok-status L7OK/L6OK/L4OK only change
  * the reported status name, not pass/fail: they are dropped and listed in the recipe's notes.

@@ -220,7 +220,61 @@ static const struct {
         {"rstatus", HEXP_RSTATUS},
         {"string", HEXP_STRING},
         {"rstring", HEXP_RSTRING},
+        {"hdr", HEXP_HDR},
+        {"fhdr", HEXP_HDR},
 };
+
+/* Reads "[-m METH] PATTERN" at l->w[*i] for hdr's name or value (what names the part). */
+static int hdr_part(struct imp *im, const struct haproxy_line *l, size_t *i, const char *what, enum hdr_match *m,
+                    char **pat, size_t *len)
+{
+	if (*i < l->n && haproxy_word_is(&l->w[*i], "-m")) {
+		if (*i + 1 >= l->n || hdr_match_parse(haproxy_import_ws(&l->w[*i + 1]), m) == -1)
+			return haproxy_import_fail(im, "http-check expect hdr: %s -m expects str, beg, end, sub or reg",
+			                           what);
+		*i += 2;
+	}
+	if (*i >= l->n)
+		return haproxy_import_fail(im, "http-check expect hdr: %s expects a pattern", what);
+	if (haproxy_import_env_ok(im, &l->w[*i], false) == -1)
+		return -1;
+	*len = strlen(haproxy_import_ws(&l->w[*i]));
+	*pat = xstrndup(haproxy_import_ws(&l->w[*i]), *len);
+	if (!*pat)
+		return haproxy_import_fail(im, "out of memory");
+	return 0;
+}
+
+/*
+ * hdr|fhdr name [-m M] NAME [value [-m M] VALUE], l->w[*i] at hdr/fhdr (fhdr: the whole value). The log-format forms
+ * (name-lf, value-lf) are refused like every other log-format expression.
+ */
+static int hdr_expect(struct imp *im, const struct haproxy_line *l, size_t *i, struct http_expect *e)
+{
+	e->full = haproxy_word_is(&l->w[*i], "fhdr");
+	for (++*i; *i < l->n; ++*i) {
+		const struct haproxy_word *w = &l->w[*i];
+
+		if (haproxy_word_is(w, "name") && !e->pattern) {
+			++*i;
+			if (hdr_part(im, l, i, "name", &e->name_m, &e->pattern, &e->len) == -1)
+				return -1;
+		} else if (haproxy_word_is(w, "value") && e->pattern && !e->value) {
+			++*i;
+			if (hdr_part(im, l, i, "value", &e->value_m, &e->value, &e->vlen) == -1)
+				return -1;
+		} else if (haproxy_word_is(w, "name-lf") || haproxy_word_is(w, "value-lf")) {
+			return haproxy_import_fail(im, "http-check expect hdr: '%s' (a log-format expression) is not "
+			                           "supported by recheck", haproxy_import_ws(w));
+		} else {
+			break;
+		}
+	}
+	--*i;
+	if (!e->pattern)
+		return haproxy_import_fail(im, "http-check expect hdr: 'name' expects a header name");
+	return 0;
+}
 
 static int http_expect(struct imp *im, const struct haproxy_line *l)
 {
@@ -254,7 +308,7 @@ static int http_expect(struct imp *im, const struct haproxy_line *l)
 			return haproxy_import_fail(im,
 			                           "http-check expect: '%s' is not supported by recheck "
 			                           "(expected min-recv, comment, "
-			                           "[!] status, rstatus, string or rstring)",
+			                           "[!] status, rstatus, string, rstring, hdr or fhdr)",
 			                           kw);
 		if (have)
 			return haproxy_import_fail(im, "http-check expect: only one pattern expected");
@@ -263,6 +317,11 @@ static int http_expect(struct imp *im, const struct haproxy_line *l)
 		have = true;
 		e->match = http_matches[k].m;
 		e->negate = negate;
+		if (e->match == HEXP_HDR) {
+			if (hdr_expect(im, l, &i, e) == -1)
+				return -1;
+			continue;
+		}
 		i++;
 		if (haproxy_import_env_ok(im, &l->w[i], false) == -1)
 			return -1;
@@ -274,7 +333,7 @@ static int http_expect(struct imp *im, const struct haproxy_line *l)
 	if (!have)
 		return haproxy_import_fail(
 		        im,
-		        "http-check expect needs a match: [!] status, rstatus, string or rstring <pattern>");
+		        "http-check expect needs a match: [!] status, rstatus, string, rstring <pattern> or hdr name ...");
 	return haproxy_import_take_pending(im, 101, &e->comment);
 }
 

@@ -98,6 +98,16 @@ enum http_expect_match {
 	HEXP_RSTATUS,           /* regex over the status code text */
 	HEXP_STRING,            /* substring of the body */
 	HEXP_RSTRING,           /* regex over the body */
+	HEXP_HDR,               /* a response header: http-check expect hdr / fhdr */
+};
+
+/* How http-check expect hdr matches a header name or value ("-m str|beg|end|sub|reg"). */
+enum hdr_match {
+	HDRM_STR = 0,           /* equal (names compare case-insensitively) */
+	HDRM_BEG,               /* prefix */
+	HDRM_END,               /* suffix */
+	HDRM_SUB,               /* substring */
+	HDRM_REG,               /* PCRE2 regex (a name is matched in lower case, as HAProxy stores it) */
 };
 
 struct http_expect {
@@ -106,9 +116,17 @@ struct http_expect {
 	int min_recv;           /* -1 or >= 0, as for tcp-check */
 	char *pattern;          /* owned */
 	size_t len;
-	struct rx *rx;          /* owned, compiled for rstatus/rstring */
+	struct rx *rx;          /* owned, compiled for rstatus/rstring, and for hdr with name_m == HDRM_REG */
 	char *comment;          /* owned */
 	int line;
+
+	/* HEXP_HDR: pattern is the header name pattern */
+	enum hdr_match name_m;  /* how the name is matched */
+	enum hdr_match value_m; /* how the value is matched */
+	char *value;            /* owned; NULL: the header's presence is enough */
+	size_t vlen;
+	struct rx *vrx;         /* owned, compiled when value_m == HDRM_REG */
+	bool full;              /* fhdr: the whole value, commas are not list separators */
 };
 
 struct recipe {

@@ -59,6 +59,8 @@ static void hexpect_clear(struct http_expect *e)
 	free(e->pattern);
 	free(e->comment);
 	rx_free(e->rx);
+	free(e->value);
+	rx_free(e->vrx);
 }
 
 void recipe_free(struct recipe *r)
@@ -210,8 +212,35 @@ const char *http_expect_match_str(enum http_expect_match m)
 	case HEXP_RSTATUS: return "rstatus";
 	case HEXP_STRING:  return "string";
 	case HEXP_RSTRING: return "rstring";
+	case HEXP_HDR:     return "hdr";
 	}
 	return "?";
+}
+
+const char *hdr_match_str(enum hdr_match m)
+{
+	switch (m) {
+	case HDRM_STR: return "str";
+	case HDRM_BEG: return "beg";
+	case HDRM_END: return "end";
+	case HDRM_SUB: return "sub";
+	case HDRM_REG: return "reg";
+	}
+	return "?";
+}
+
+int hdr_match_parse(const char *s, enum hdr_match *m)
+{
+	static const enum hdr_match all[] = {HDRM_STR, HDRM_BEG, HDRM_END, HDRM_SUB, HDRM_REG};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(all); i++) {
+		if (!strcmp(s, hdr_match_str(all[i]))) {
+			*m = all[i];
+			return 0;
+		}
+	}
+	return -1;
 }
 
 int http_status_in_list(const char *list, int code)
@@ -510,7 +539,20 @@ static int compile_http(struct recipe *r, char *err, size_t errlen)
 				at, e->pattern);
 			return -1;
 		}
-		if (e->match == HEXP_RSTATUS || e->match == HEXP_RSTRING) {
+		if (e->match == HEXP_HDR && e->value && !e->vlen) {
+			set_err(err, errlen, "%s: hdr has an empty value pattern", at);
+			return -1;
+		}
+		if (e->match == HEXP_HDR && e->value_m == HDRM_REG && e->value) {
+			rx_free(e->vrx);
+			e->vrx = rx_compile(e->value, e->vlen, why, sizeof(why));
+			if (!e->vrx) {
+				set_err(err, errlen, "%s: hdr value '%s': %s", at, e->value, why);
+				return -1;
+			}
+		}
+		if (e->match == HEXP_RSTATUS || e->match == HEXP_RSTRING ||
+		    (e->match == HEXP_HDR && e->name_m == HDRM_REG)) {
 			rx_free(e->rx);
 			e->rx = rx_compile(e->pattern, e->len, why, sizeof(why));
 			if (!e->rx) {
@@ -685,6 +727,12 @@ struct recipe *recipe_dup(const struct recipe *r)
 		c->pattern = NULL;
 		c->comment = NULL;
 		c->rx = NULL;
+		c->value = NULL;
+		c->vrx = NULL;
+		if (e->value && !(c->value = xstrndup(e->value, e->vlen)))
+			goto fail;
+		if (e->vrx && !(c->vrx = rx_compile(c->value, c->vlen, err, sizeof(err))))
+			goto fail;
 		if (e->pattern) {
 			c->pattern = xstrndup(e->pattern, e->len);
 			if (!c->pattern)

@@ -58,6 +58,9 @@ bool recipe_has_secret(const struct recipe *r);
 const char *step_type_str(enum step_type t);
 const char *expect_match_str(enum expect_match m);
 const char *http_expect_match_str(enum http_expect_match m);
+/* "str", "beg", "end", "sub", "reg": HAProxy's -m methods of http-check expect hdr; parse returns -1 on others. */
+const char *hdr_match_str(enum hdr_match m);
+int hdr_match_parse(const char *s, enum hdr_match *m);
 
 /* Parses an http-check "status" list ("200-399,401"); 1 when code is in it, 0 when not, -1 when malformed. */
 int http_status_in_list(const char *list, int code);

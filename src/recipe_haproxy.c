@@ -439,8 +439,31 @@ static int export_http_expects(const struct recipe *r, const char *indent, struc
 		}
 		if (e->negate)
 			word_str(&l, "!");
-		word_str(&l, http_expect_match_str(e->match));
-		word_esc(&l, e->pattern, e->len, e->match == HEXP_RSTATUS || e->match == HEXP_RSTRING);
+		if (e->match == HEXP_HDR) {
+			/* fhdr is hdr with the whole value compared, commas included */
+			word_str(&l, e->full ? "fhdr" : "hdr");
+			word_str(&l, "name");
+			if (e->name_m != HDRM_STR) {
+				word_str(&l, "-m");
+				word_str(&l, hdr_match_str(e->name_m));
+			}
+			word_esc(&l, e->pattern, e->len, e->name_m == HDRM_REG);
+			if (e->value) {
+				if (memchr(e->value, '\0', e->vlen)) {
+					set_err(err, errlen, "%s: the value holds a NUL byte, which HAProxy cannot read", at);
+					return -1;
+				}
+				word_str(&l, "value");
+				if (e->value_m != HDRM_STR) {
+					word_str(&l, "-m");
+					word_str(&l, hdr_match_str(e->value_m));
+				}
+				word_esc(&l, e->value, e->vlen, e->value_m == HDRM_REG);
+			}
+		} else {
+			word_str(&l, http_expect_match_str(e->match));
+			word_esc(&l, e->pattern, e->len, e->match == HEXP_RSTATUS || e->match == HEXP_RSTRING);
+		}
 		word_comment(&l, e->comment);
 		if (line_end(&l, at, err, errlen) == -1)
 			return -1;

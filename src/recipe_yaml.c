@@ -375,8 +375,52 @@ static int load_step(struct ysink *l, struct recipe *r, const struct ynode *m, s
 static const char *const req_keys[] = {"method", "uri", "version", "headers", "body", "env", "secret", "comment",
 					NULL};
 static const char *const hdr_keys[] = {"name", "value", NULL};
-static const char *const hexp_keys[] = {"status", "rstatus", "string", "rstring", "negate", "min-recv", "comment",
-					 NULL};
+static const char *const hexp_keys[] = {"status", "rstatus", "string", "rstring", "hdr", "name-match", "value",
+					 "value-match", "full", "negate", "min-recv", "comment", NULL};
+
+/* hdr: NAME [name-match: M] [value: V] [value-match: M] [full: true] (http-check expect hdr / fhdr) */
+static int load_hdr_opts(struct ysink *l, const struct ynode *m, const char *ctx, struct http_expect *e)
+{
+	const struct ynode *v;
+	char *s = NULL;
+	int rc = 0;
+
+	if (e->match != HEXP_HDR) {
+		static const char *const only[] = {"name-match", "value", "value-match", "full"};
+		size_t k;
+
+		for (k = 0; k < ARRAY_SIZE(only); k++)
+			if ((v = ytree_get(m, only[k])))
+				return YERR(l, ytree_key_of(m, v), "%s: '%s' goes with 'hdr' only", ctx, only[k]);
+		return 0;
+	}
+	if ((v = ytree_get(m, "name-match"))) {
+		if (get_str(l, v, ctx, "name-match", &s) == -1)
+			return -1;
+		if (hdr_match_parse(s, &e->name_m) == -1)
+			rc = YERR(l, v, "%s: name-match must be str, beg, end, sub or reg, not '%s'", ctx, s);
+		free(s);
+		s = NULL;
+		if (rc == -1)
+			return -1;
+	}
+	if ((v = ytree_get(m, "value-match"))) {
+		if (get_str(l, v, ctx, "value-match", &s) == -1)
+			return -1;
+		if (hdr_match_parse(s, &e->value_m) == -1)
+			rc = YERR(l, v, "%s: value-match must be str, beg, end, sub or reg, not '%s'", ctx, s);
+		free(s);
+		if (rc == -1)
+			return -1;
+		if (!ytree_get(m, "value"))
+			return YERR(l, v, "%s: value-match needs a 'value'", ctx);
+	}
+	if ((v = ytree_get(m, "value")) && get_bytes(l, v, ctx, "value", &e->value, &e->vlen) == -1)
+		return -1;
+	if ((v = ytree_get(m, "full")) && get_bool(l, v, ctx, "full", &e->full) == -1)
+		return -1;
+	return 0;
+}
 
 static int load_request(struct ysink *l, struct recipe *r, const struct ynode *m)
 {
@@ -436,6 +480,7 @@ static int load_hexpects(struct ysink *l, struct recipe *r, const struct ynode *
 		enum http_expect_match m;
 	} kinds[] = {
 		{"status", HEXP_STATUS}, {"rstatus", HEXP_RSTATUS}, {"string", HEXP_STRING}, {"rstring", HEXP_RSTRING},
+		{"hdr", HEXP_HDR},
 	};
 	size_t i, k;
 
@@ -463,7 +508,7 @@ static int load_hexpects(struct ysink *l, struct recipe *r, const struct ynode *
 			pname = kinds[k].key;
 		}
 		if (!pat)
-			return YERR(l, m, "%s: expect needs one of status, rstatus, string, rstring", ctx);
+			return YERR(l, m, "%s: expect needs one of status, rstatus, string, rstring, hdr", ctx);
 		for (k = 0; strcmp(kinds[k].key, pname); k++)
 			;
 		e = recipe_add_hexpect(r, kinds[k].m);
@@ -473,6 +518,8 @@ static int load_hexpects(struct ysink *l, struct recipe *r, const struct ynode *
 		if (get_bytes(l, pat, ctx, pname, &e->pattern, &e->len) == -1)
 			return -1;
 		if (load_expect_opts(l, m, ctx, &e->min_recv, &e->negate) == -1)
+			return -1;
+		if (load_hdr_opts(l, m, ctx, e) == -1)
 			return -1;
 		if ((v = ytree_get(m, "comment")) && get_str(l, v, ctx, "comment", &e->comment) == -1)
 			return -1;

@@ -462,6 +462,22 @@ static int emit_http(struct yemit *y, const struct recipe *r)
 			return -1;
 		if (e->negate && kv_true(y, "negate") == -1)
 			return -1;
+		if (e->match == HEXP_HDR) {
+			if (e->name_m != HDRM_STR && kv_text(y, "name-match", hdr_match_str(e->name_m), false) == -1)
+				return -1;
+			if (e->value && !utf8_valid((const unsigned char *)e->value, e->vlen)) {
+				set_err(y->err, y->errlen, "expect %zu: the value is not valid UTF-8 and cannot be "
+					"written as YAML", i + 1);
+				return -1;
+			}
+			if (e->value && kv_bytes(y, "value", e->value, e->vlen) == -1)
+				return -1;
+			if (e->value && e->value_m != HDRM_STR &&
+			    kv_text(y, "value-match", hdr_match_str(e->value_m), false) == -1)
+				return -1;
+			if (e->full && kv_true(y, "full") == -1)
+				return -1;
+		}
 		if (kv_text(y, "comment", e->comment, false) == -1 || map_end(y) == -1)
 			return -1;
 	}

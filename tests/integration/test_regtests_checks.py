@@ -75,6 +75,32 @@ SCENARIOS = {
                    ["option httpchk GET /x", "http-check expect status 200"], "L7STS"),
     "http_body": ("recv; send HTTP/1.1 200 OK\\r\\ncontent-length: 11\\r\\n\\r\\nhello world; hang",
                   ["option httpchk GET /x", "http-check expect ! string error"], "L7OK"),
+    # http-check-expect.vtc's header rules: name methods, comma-list values, fhdr's whole value
+    "http_hdr": ("recv; send HTTP/1.1 202 Accepted\\r\\nx-test1: true, next value\\r\\n"
+                 "x-test2: true, begin-value, value-end, value-sub-string, value-reg-123ABC\\r\\n"
+                 "x-begin-test: 1\\r\\nx-test-end: 1\\r\\nx-sub-test: 1\\r\\nx-reg-test1: 1\\r\\n"
+                 "content-length: 0\\r\\n\\r\\n; hang",
+                 ["option httpchk", "http-check expect hdr name x-test1",
+                  "http-check expect hdr name -m str X-Test2",
+                  "http-check expect hdr name -m beg X-Begin-", "http-check expect hdr name -m end -End",
+                  "http-check expect hdr name -m sub -Sub-",
+                  "http-check expect hdr name -m reg ^[a-z]+-reg-[a-z]+[0-9]$",
+                  "http-check expect fhdr name x-test1 value \"true, next value\"",
+                  "http-check expect fhdr name x-test1 value -m sub \"e, n\"",
+                  "http-check expect hdr name x-test2 value -m str true",
+                  "http-check expect hdr name x-test2 value -m beg begin-",
+                  "http-check expect hdr name x-test2 value -m end -end",
+                  "http-check expect hdr name x-test2 value -m sub -sub-",
+                  "http-check expect hdr name x-test2 value -m reg ^value-reg-[A-Z0-9]+$",
+                  "http-check expect ! hdr name x-absent",
+                  "http-check expect ! hdr name x-test1 value \"true, next value\""], "L7OK"),
+    # a comma-list element never matches across the comma; the failing rule is a wrong status
+    "http_hdr_list": ("recv; send HTTP/1.1 200 OK\\r\\nx-test1: true, next value\\r\\ncontent-length: 0\\r\\n\\r\\n; hang",
+                      ["option httpchk", "http-check expect hdr name x-test1",
+                       "http-check expect hdr name x-test1 value \"true, next value\""], "L7STS"),
+    "http_hdr_missing": ("recv; send HTTP/1.1 200 OK\\r\\ncontent-length: 0\\r\\n\\r\\n; hang",
+                         ["option httpchk", "http-check expect status 200", "http-check expect hdr name x-test1"],
+                         "L7STS"),
 }
 SECOND = "recv; send OK2; hang"
 

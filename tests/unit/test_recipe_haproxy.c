@@ -416,9 +416,31 @@ static void unsupported(void **state)
 		if (r || !strstr(err, cases[i].want))
 			fail_msg("%s: got '%s', want '%s'", cases[i].line, r ? "a recipe" : err, cases[i].want);
 	}
-	r = imp("backend b\n  option httpchk\n  http-check expect hdr name x\n");
+	/* expect hdr/fhdr: name and value methods, fhdr's whole value; the log-format forms are refused */
+	r = imp("backend b\n  option httpchk\n  http-check expect ! hdr name -m beg X- value -m reg ^a$\n"
+		"  http-check expect fhdr name x value \"a, b\"\n");
+	assert_non_null(r);
+	assert_int_equal(r->nhexp, 2);
+	assert_int_equal(r->hexp[0].match, HEXP_HDR);
+	assert_true(r->hexp[0].negate);
+	assert_int_equal(r->hexp[0].name_m, HDRM_BEG);
+	assert_string_equal(r->hexp[0].pattern, "X-");
+	assert_int_equal(r->hexp[0].value_m, HDRM_REG);
+	assert_string_equal(r->hexp[0].value, "^a$");
+	assert_non_null(r->hexp[0].vrx);
+	assert_false(r->hexp[0].full);
+	assert_true(r->hexp[1].full);
+	assert_string_equal(r->hexp[1].value, "a, b");
+	recipe_free(r);
+	r = imp("backend b\n  option httpchk\n  http-check expect hdr name-lf %[var(x)]\n");
 	assert_null(r);
-	assert_non_null(strstr(err, "x.cfg:3: http-check expect: 'hdr' is not supported"));
+	assert_non_null(strstr(err, "x.cfg:3: http-check expect hdr: 'name-lf'"));
+	r = imp("backend b\n  option httpchk\n  http-check expect hdr name x full\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "x.cfg:3: http-check expect: 'full' is not supported"));
+	r = imp("backend b\n  option httpchk\n  http-check expect hdr name -m glob x\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "-m expects str, beg, end, sub or reg"));
 	r = imp("backend b\n  option httpchk\n  http-check send hdr X %[src]\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "log-format"));

@@ -90,6 +90,13 @@ static void assert_recipe_equal(const struct recipe *a, const struct recipe *b)
 		assert_int_equal(x->min_recv, y->min_recv);
 		assert_true(memeq(x->pattern, x->len, y->pattern, y->len));
 		assert_true(streq_opt(x->comment, y->comment));
+		assert_int_equal(x->name_m, y->name_m);
+		assert_int_equal(x->value_m, y->value_m);
+		assert_int_equal(x->full, y->full);
+		assert_int_equal(x->value != NULL, y->value != NULL);
+		assert_true(memeq(x->value, x->vlen, y->value, y->vlen));
+		assert_int_equal(x->rx != NULL, y->rx != NULL);
+		assert_int_equal(x->vrx != NULL, y->vrx != NULL);
 	}
 }
 
@@ -379,6 +386,25 @@ static void http_recipes(void **state)
 	e = recipe_add_hexpect(r, HEXP_STRING);
 	e->pattern = xstrndup("\"quoted\"", 8);
 	e->len = 8;
+	e = recipe_add_hexpect(r, HEXP_HDR);
+	e->pattern = xstrndup("x-test1", 7);
+	e->len = 7;
+	e = recipe_add_hexpect(r, HEXP_HDR);
+	e->pattern = xstrndup("^x-[a-z]+$", 10);
+	e->len = 10;
+	e->name_m = HDRM_REG;
+	e->value = xstrndup("^v[0-9]", 7);
+	e->vlen = 7;
+	e->value_m = HDRM_REG;
+	e->negate = true;
+	e = recipe_add_hexpect(r, HEXP_HDR);
+	e->pattern = xstrndup("X-", 2);
+	e->len = 2;
+	e->name_m = HDRM_BEG;
+	e->value = xstrndup("a, b", 4);
+	e->vlen = 4;
+	e->value_m = HDRM_SUB;
+	e->full = true;
 	y = roundtrip(compiled(r), true);
 	recipe_free(y);
 	recipe_free(r);
@@ -718,7 +744,12 @@ static void http_errors(void **state)
 	check_error(V1 "kind: http\nexpect:\n  - {status: \"2x4\"}\n", "t.yaml:4:5: expect 1: status '2x4' is not a list of codes or ranges like 200-399,401");
 	check_error(V1 "kind: http\nexpect:\n  - {status: 204}\n  - {rstring: \"[\"}\n", "t.yaml:5:5: expect 2: rstring '[': invalid regex at offset 1:");
 	check_error(V1 "kind: http\nexpect:\n  - {status: 204, rstatus: x}\n", "t.yaml:4:19: expect 1: expect has both 'status' and 'rstatus'");
-	check_error(V1 "kind: http\nexpect:\n  - {negate: true}\n", "t.yaml:4:5: expect 1: expect needs one of status, rstatus, string, rstring");
+	check_error(V1 "kind: http\nexpect:\n  - {negate: true}\n", "t.yaml:4:5: expect 1: expect needs one of status, rstatus, string, rstring, hdr");
+	check_error(V1 "kind: http\nexpect:\n  - {hdr: x, name-match: glob}\n", "t.yaml:4:26: expect 1: name-match must be str, beg, end, sub or reg, not 'glob'");
+	check_error(V1 "kind: http\nexpect:\n  - {hdr: x, value-match: sub}\n", "t.yaml:4:27: expect 1: value-match needs a 'value'");
+	check_error(V1 "kind: http\nexpect:\n  - {status: 204, value: x}\n", "t.yaml:4:19: expect 1: 'value' goes with 'hdr' only");
+	check_error(V1 "kind: http\nexpect:\n  - {hdr: x, value: \"\"}\n", "t.yaml:4:5: expect 1: hdr has an empty value pattern");
+	check_error(V1 "kind: http\nexpect:\n  - {hdr: x, value: \"(\", value-match: reg}\n", "t.yaml:4:5: expect 1: hdr value '(':");
 	check_error(V1 "kind: http\nexpect:\n  - {string: \"\"}\n", "t.yaml:4:5: expect 1: string has an empty pattern");
 	check_error(V1 "kind: http\nexpect: {status: 204}\n", "t.yaml:3:9: 'expect' must be a list of {status: ...} / {rstring: ...} mappings, not a mapping");
 	check_error(V1 "kind: http\nrequest:\n  env: true\n  headers:\n    - {name: A, value: \"${}\"}\n", "t.yaml:4:3: request: environment reference at offset 0 is not ${NAME}");
