@@ -192,6 +192,16 @@ static const struct flow *pick(const struct flow_table *t, const char *path, lon
 	return first;
 }
 
+static bool has_expect(const struct recipe *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nsteps; i++)
+		if (r->steps[i].type == STEP_EXPECT)
+			return true;
+	return false;
+}
+
 static void print_turns(const struct turns *tr)
 {
 	size_t i, j;
@@ -388,6 +398,13 @@ int cmd_from_pcap(int argc, char **argv)
 		goto out;
 	}
 	r = dissect_build_rc(&tr, &dopts, &summary, &drc, err, sizeof(err));
+	if (r && gap[0] && (strncmp(f->err, "gap in", 6) || !has_expect(r))) {
+		/* A cap, or nothing answered before the hole: no complete exchange to keep. */
+		recipe_free(r);
+		r = NULL;
+		snprintf(err, sizeof(err), "no complete request/reply exchange before it");
+		drc = DISSECT_NO_RECIPE;
+	}
 	if (!r && gap[0] && drc != DISSECT_REFUSED) {
 		cmd_err(CMD, "%s: conversation %zu: %s; nothing complete comes before it (%s)", path, f->index, gap,
 			err);

@@ -125,13 +125,22 @@ class BadInput(harness.Case):
                 self.bad(["from-pcap", p, "-o", out], 3, names=[p], out=out, message=why or None)
 
     def test_pcap_snaplen_cut(self):
-        """A capture whose snaplen cut the payload: flows lists the gap, from-pcap refuses (exit 3)
-        and says why; a snaplen inside the TCP header leaves no conversation."""
+        """A capture whose snaplen cut the payload: flows lists the gap; from-pcap keeps the SOCKS5
+        exchange completed before the cut with a warning that says why (issue 15), and refuses (exit 3)
+        when the cut comes first; a snaplen inside the TCP header leaves no conversation."""
         p = self.pcapgen("snap.pcap", "--snaplen", "100")
         res = self.recheck("flows", p)
         self.assertRc(res, 0)
         self.assertIn("snaplen", res.stdout)
         out = self.path("kept.yaml")
+        res = self.recheck("from-pcap", p, "-o", out)
+        self.assertRc(res, 0)
+        self.assertIn("snaplen", res.stderr)
+        self.assertIn("the recipe keeps the exchanges that were complete before it", res.stderr)
+        with open(out) as f:
+            self.assertNotIn("GET ", f.read())
+        os.unlink(out)
+        p = self.pcapgen("snaph.pcap", "--snaplen", "100", conv="http")
         self.bad(["from-pcap", p, "-o", out], 3, names=[p], out=out, message="snaplen")
         p = self.pcapgen("snap60.pcap", "--snaplen", "60")
         self.bad(["from-pcap", p, "-o", out], 3, names=[p], out=out, message="no TCP conversation")
