@@ -1,18 +1,18 @@
 /*
- * recheck lint: validates recipes the way replay and export load them, and warns about recipes that load
- * but are fragile in ways that bite later (a pinned SOCKS5 bound address, an expect that waits for a
- * server that never speaks first, an HTTP expectation that is HAProxy's lax default).
+ * recheck lint: validates recipes the way replay and export load them, and prints the warnings of
+ * src/recipe_lint.c about recipes that load but are fragile in ways that bite later (a pinned SOCKS5
+ * bound address, an expect that waits for a server that never speaks first, an HTTP expectation that is
+ * HAProxy's lax default).
  */
 #include "api.h"
 
-#include <ctype.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "recipe.h"
+#include "recipe_lint.h"
 #include "recipe_yaml.h"
 #include "tls.h"
 
@@ -44,132 +44,18 @@ static void usage(FILE *f)
 		"Exit codes: 0 every recipe is valid, 2 usage error, 3 a recipe is unreadable or invalid.\n");
 }
 
-struct lint {
+struct lint_print {
 	const char *file;
-	int nwarn;
 };
 
-static void warn(struct lint *l, int line, const char *fmt, ...) PRINTF_FMT(3, 4);
-static void warn(struct lint *l, int line, const char *fmt, ...)
+static void print_warning(void *arg, int line, const char *msg)
 {
-	va_list ap;
+	const struct lint_print *p = arg;
 
 	if (line > 0)
-		printf("%s:%d: warning: ", l->file, line);
+		printf("%s:%d: warning: %s\n", p->file, line, msg);
 	else
-		printf("%s: warning: ", l->file);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	l->nwarn++;
-}
-
-/* A SOCKS5 request (RFC 1928 section 4): VER=5, CMD 1-3, RSV=0, ATYP 1/3/4, then address and port. */
-static bool is_socks5_request(const struct step *s)
-{
-	return s->type == STEP_SEND && s->len >= 7 && s->data[0] == 0x05 && s->data[1] >= 0x01 &&
-	       s->data[1] <= 0x03 && s->data[2] == 0x00 && (s->data[3] == 0x01 || s->data[3] == 0x03 ||
-							    s->data[3] == 0x04);
-}
-
-/* True when the regex has a run of hex digits with a lowercase letter, outside a backslash escape. */
-static bool has_lowercase_hex(const unsigned char *p, size_t n)
-{
-	size_t i, run = 0;
-	bool lower = false;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] == '\\') {
-			i++; /* \d, \x0a, \b: the escaped character is not a hex digit of the pattern */
-			run = 0;
-			lower = false;
-			continue;
-		}
-		if (isxdigit(p[i])) {
-			run++;
-			if (p[i] >= 'a' && p[i] <= 'f')
-				lower = true;
-			if (run >= 2 && lower)
-				return true;
-		} else {
-			run = 0;
-			lower = false;
-		}
-	}
-	return false;
-}
-
-static bool client_speaks_first(const char *protocol)
-{
-	return protocol && (!strncmp(protocol, "socks", 5) || !strncmp(protocol, "http", 4));
-}
-
-static void lint_tls(struct lint *l, const struct step_tls *t, int line, const char *at)
-{
-	if (!t->verify)
-		warn(l, line, "%s: tls verify: false accepts any certificate, so an intercepting proxy passes the "
-		     "check; record without --insecure, or give the origin's CA with ca: FILE", at);
-	else if (!t->sni)
-		warn(l, line, "%s: tls without sni: the chain is verified but not the name, so any trusted "
-		     "certificate passes (and most servers need SNI to pick theirs)", at);
-}
-
-static void lint_tcp(struct lint *l, const struct recipe *r)
-{
-	const struct step *last_send = NULL;
-	size_t i;
-
-	for (i = 0; i < r->nsteps; i++) {
-		const struct step *s = &r->steps[i];
-		bool after_connect = i == 0 || r->steps[i - 1].type == STEP_CONNECT;
-		bool after_tls = i > 0 && r->steps[i - 1].type == STEP_TLS;
-		char at[32];
-
-		if (s->type == STEP_SEND)
-			last_send = s;
-		if (s->type == STEP_CONNECT || s->type == STEP_TLS)
-			last_send = NULL;
-		if (s->type == STEP_TLS) {
-			snprintf(at, sizeof(at), "step %zu", i + 1);
-			lint_tls(l, &s->tls, s->line, at);
-		}
-		if (s->type == STEP_EXPECT && after_tls && client_speaks_first(r->protocol))
-			warn(l, s->line, "step %zu: expect right after tls, but the client speaks first inside the "
-			     "tunnel (%s): the origin sends nothing until it gets a request", i + 1, r->protocol);
-		if (s->type != STEP_EXPECT)
-			continue;
-		if (after_connect && client_speaks_first(r->protocol))
-			warn(l, s->line, "step %zu: expect right after %s, but in protocol %s the client speaks first: "
-			     "the server sends nothing until it gets a request, so this waits for the timeout",
-			     i + 1, i == 0 ? "the implicit connect" : "connect", r->protocol);
-		if (last_send && is_socks5_request(last_send) && !s->negate &&
-		    (s->match == EXPECT_BINARY || s->match == EXPECT_STRING) && s->len > 3 && s->data[0] == 0x05)
-			warn(l, s->line, "step %zu: expect %s pins the SOCKS5 reply's ATYP/BND.ADDR/BND.PORT, which differ "
-			     "between servers and restarts; match only VER REP RSV: expect rbinary ^050000", i + 1,
-			     expect_match_str(s->match));
-		if (s->match == EXPECT_RBINARY && has_lowercase_hex(s->data, s->len))
-			warn(l, s->line, "step %zu: rbinary runs on the UPPERCASE hex form of the bytes, so lowercase "
-			     "hex letters in '%s' never match", i + 1, (const char *)s->data);
-	}
-	if (r->nsteps && r->steps[r->nsteps - 1].type == STEP_SEND)
-		warn(l, r->steps[r->nsteps - 1].line, "step %zu: the recipe ends with a send: HAProxy reports "
-		     "success once the bytes are written, without reading any reply", r->nsteps);
-}
-
-static void lint_http(struct lint *l, const struct recipe *r)
-{
-	size_t i;
-
-	if (r->tls)
-		lint_tls(l, r->tls, r->req.line, "tls");
-	if (r->nhexp == 0)
-		warn(l, r->req.line, "no expect: HAProxy's implicit 'status 200-399' applies, which also passes "
-		     "redirects and captive portals; name the status you want (e.g. 204)");
-	for (i = 0; i < r->nhexp; i++)
-		if (r->hexp[i].match == HEXP_STATUS && !r->hexp[i].negate && !strcmp(r->hexp[i].pattern, "200-399"))
-			warn(l, r->hexp[i].line, "expect %zu: status 200-399 is HAProxy's implicit default, which also "
-			     "passes redirects and captive portals; name the status you want (e.g. 204)", i + 1);
+		printf("%s: warning: %s\n", p->file, msg);
 }
 
 int cmd_lint(int argc, char **argv)
@@ -202,7 +88,8 @@ int cmd_lint(int argc, char **argv)
 	if (optind >= argc)
 		return cmd_usage("lint", "no recipe given (recheck lint RECIPE.yaml...)");
 	for (i = optind; i < argc; i++) {
-		struct lint l = {.file = argv[i]};
+		struct lint_print pr = {argv[i]};
+		int nwarn;
 		char err[ERR_LEN];
 		struct recipe *r;
 
@@ -228,22 +115,19 @@ int cmd_lint(int argc, char **argv)
 			recipe_free(r);
 			continue;
 		}
-		if (r->kind == RECIPE_TCP)
-			lint_tcp(&l, r);
-		else
-			lint_http(&l, r);
-		if (strict && l.nwarn) {
+		nwarn = recipe_lint(r, print_warning, &pr);
+		if (strict && nwarn) {
 			fflush(stdout);
-			cmd_err("lint", "%s: %d warning%s (--strict)", argv[i], l.nwarn, l.nwarn == 1 ? "" : "s");
+			cmd_err("lint", "%s: %d warning%s (--strict)", argv[i], nwarn, nwarn == 1 ? "" : "s");
 			rc = RC_EXIT_BAD_INPUT;
 		} else if (!quiet) {
 			if (r->kind == RECIPE_TCP)
 				printf("%s: ok (%zu step%s, protocol %s)%s\n", argv[i], r->nsteps, r->nsteps == 1 ? "" : "s",
-				       r->protocol ? r->protocol : "unknown", l.nwarn ? " with warnings" : "");
+				       r->protocol ? r->protocol : "unknown", nwarn ? " with warnings" : "");
 			else
 				printf("%s: ok (HTTP check, %zu expect%s, protocol %s)%s\n", argv[i], r->nhexp,
 				       r->nhexp == 1 ? "" : "s", r->protocol ? r->protocol : "unknown",
-				       l.nwarn ? " with warnings" : "");
+				       nwarn ? " with warnings" : "");
 		}
 		recipe_free(r);
 	}
