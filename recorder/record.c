@@ -4,7 +4,8 @@
  * Order matters and is the point of this file: the capture is opened and activated first (privileged),
  * then privileges are dropped and verified, and only then does libcurl run and a captured byte get read.
  * While curl runs, the capture's descriptor is polled together with curl's sockets, so the kernel ring
- * is drained as the conversation happens.
+ * is drained as the conversation happens. Each frame goes through the same feed as a capture file
+ * (flow_table_input_frame(), flow_pcap.c) and, with --save-pcap, through capture.c's pcap writer.
  */
 #include "api.h"
 
