@@ -98,15 +98,17 @@ static int decap_null(const unsigned char *f, size_t n, size_t *off, int *family
 	return 1;
 }
 
-static int decap_sll(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
+/* Linux cooked captures: the protocol (an ethertype) at proto_off, the IP header at hdr_len. */
+static int decap_cooked(const unsigned char *f, size_t n, size_t proto_off, size_t hdr_len, const char *what,
+			size_t *off, int *family, char *note, size_t nl)
 {
 	uint16_t proto;
 
-	if (rd_be16(f, n, 14, &proto) == -1 || n < 16) {
-		set_err(note, nl, "Linux cooked header cut at %zu of 16 bytes", n);
+	if (rd_be16(f, n, proto_off, &proto) == -1 || n < hdr_len) {
+		set_err(note, nl, "%s header cut at %zu of %zu bytes", what, n, hdr_len);
 		return -1;
 	}
-	*off = 16;
+	*off = hdr_len;
 	*family = ethertype_family(proto);
 	if (!*family) {
 		set_err(note, nl, "cooked protocol 0x%04x is not IP", proto);
@@ -115,21 +117,14 @@ static int decap_sll(const unsigned char *f, size_t n, size_t *off, int *family,
 	return 1;
 }
 
+static int decap_sll(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
+{
+	return decap_cooked(f, n, 14, 16, "Linux cooked", off, family, note, nl);
+}
+
 static int decap_sll2(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
 {
-	uint16_t proto;
-
-	if (rd_be16(f, n, 0, &proto) == -1 || n < 20) {
-		set_err(note, nl, "Linux cooked v2 header cut at %zu of 20 bytes", n);
-		return -1;
-	}
-	*off = 20;
-	*family = ethertype_family(proto);
-	if (!*family) {
-		set_err(note, nl, "cooked protocol 0x%04x is not IP", proto);
-		return 0;
-	}
-	return 1;
+	return decap_cooked(f, n, 0, 20, "Linux cooked v2", off, family, note, nl);
 }
 
 static int decap_raw(const unsigned char *f, size_t n, size_t *off, int *family, char *note, size_t nl)
