@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "check.h"
@@ -110,6 +111,24 @@ static int replay_once(const struct recipe *r, const struct checknet_addr *addr,
 	if (check_run_init(&run, r) == -1) {
 		cmd_err("replay", "out of memory");
 		return RC_EXIT_IO;
+	}
+	if (r->kind == RECIPE_HTTP && r->req.send_state) {
+		/*
+		 * http-check send-state: what a single run knows. The server is taken as fully up (as HAProxy
+		 * would say once it is), alone in its backend, with no session and no queue.
+		 */
+		char node[256], state[1400];
+
+		if (gethostname(node, sizeof(node)) == -1)
+			snprintf(node, sizeof(node), "localhost");
+		node[sizeof(node) - 1] = '\0';
+		snprintf(state, sizeof(state), "UP; address=%s; port=%d; name=%.255s/%s; node=%s; weight=1/1; "
+			 "scur=0/0; qcur=0", addr->host, addr->port, r->name ? r->name : "replay", addr->host, node);
+		if (check_run_send_state(&run, state) == -1) {
+			cmd_err("replay", "out of memory");
+			check_run_free(&run);
+			return RC_EXIT_IO;
+		}
 	}
 	if (o->verbose)
 		check_set_trace(&run, trace_line, NULL, o->verbose > 1);

@@ -5,7 +5,9 @@
  */
 #include "api.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "dlog.h"
 #include "ev.h"
 #include "health.h"
+#include "net.h"
 #include "recipe.h"
 #include "server.h"
 #include "util.h"
@@ -463,6 +466,58 @@ static int refresh_recipe(struct health *h)
 	return 0;
 }
 
+/*
+ * http-check send-state: the server's live state as HAProxy 2.6's check.c writes it, e.g.
+ * "UP 1/3; address=127.0.0.1; port=8080; name=bck/srv2; node=lb1; weight=1/2; scur=0/0; qcur=0".
+ * "UP" alone once fully up, "UP h-rise+1/fall" on the way down (a server starts there), "DOWN h/rise"
+ * on the way up, "NOLB" for a drained (STOPPING) server. The weight is the server's over the sum of
+ * the weights of the listener's active servers in use; node is the host name; recheckd has no queue.
+ */
+static void send_state(struct health *h, char *out, size_t outlen)
+{
+	const struct server *sv = &h->s->srv;
+	const struct listener *li = h->li;
+	const struct sockaddr_storage *ss = &sv->addr; /* the main thread writes it: no seqlock needed here */
+	socklen_t len = sv->addrlen;
+	char node[256], host[128], st[32];
+	const char *word = sv->state == SRV_ST_STOPPED ? "DOWN" : sv->state == SRV_ST_STOPPING ? "NOLB" : "UP";
+	unsigned tot = 0;
+	size_t i;
+	int port = 0;
+
+	if (gethostname(node, sizeof(node)) == -1)
+		snprintf(node, sizeof(node), "localhost");
+	node[sizeof(node) - 1] = '\0';
+	if (!len || !net_fmt_host((const struct sockaddr *)ss, host, sizeof(host)))
+		snprintf(host, sizeof(host), "(unresolved)");
+	if (len && ss->ss_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	else if (len && ss->ss_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	if (sv->state != SRV_ST_STOPPED) {
+		if (sv->health == sv->check.rise + sv->check.fall - 1)
+			snprintf(st, sizeof(st), "%s", word);
+		else
+			snprintf(st, sizeof(st), "%s %d/%d", word, sv->health - sv->check.rise + 1, sv->check.fall);
+	} else {
+		if (sv->health)
+			snprintf(st, sizeof(st), "%s %d/%d", word, sv->health, sv->check.rise);
+		else
+			snprintf(st, sizeof(st), "%s", word);
+	}
+	for (i = 0; li && i < li->nsrv; i++) {
+		const struct server *o = &li->srv[i]->srv;
+
+		if (!o->backup && o->state != SRV_ST_STOPPED && o->state != SRV_ST_STOPPING &&
+		    !(o->admin & (SRV_ADMF_MAINT | SRV_ADMF_RMAINT)))
+			tot += o->weight;
+	}
+	snprintf(out, outlen, "%s; address=%s; port=%d; name=%s/%s; node=%s; weight=%u/%u; scur=%llu/%d; qcur=0",
+		 st, host, port, li ? li->name : "-", sv->name, node, sv->weight, tot,
+		 (unsigned long long)__atomic_load_n(&h->s->conn_cur, __ATOMIC_RELAXED),
+		 li ? __atomic_load_n(&li->conn_cur, __ATOMIC_RELAXED) : 0);
+}
+
 static void start_check(struct health *h)
 {
 	struct health_sched *hs = h->hs;
@@ -480,6 +535,16 @@ static void start_check(struct health *h)
 	if (check_run_init(&h->run, h->rcp) == -1) {
 		abandon(h, "out of memory");
 		return;
+	}
+	if (h->rcp->kind == RECIPE_HTTP && h->rcp->req.send_state) {
+		char state[768];
+
+		send_state(h, state, sizeof(state));
+		if (check_run_send_state(&h->run, state) == -1) {
+			check_run_free(&h->run);
+			abandon(h, "out of memory");
+			return;
+		}
 	}
 	timeout = h->s->conf && h->s->conf->check.timeout ? h->s->conf->check.timeout : h->s->srv.check.inter;
 	h->running = true;

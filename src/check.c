@@ -36,12 +36,22 @@ int check_run_init(struct check_run *run, const struct recipe *r)
 	run->times = calloc(run->ntimes, sizeof(*run->times));
 	if (!run->times)
 		goto fail;
-	if (r->kind == RECIPE_HTTP && check_http_request(r, &run->out) == -1)
+	if (r->kind == RECIPE_HTTP && check_http_request(r, NULL, &run->out) == -1)
 		goto fail;
 	return 0;
 fail:
 	check_run_free(run);
 	return -1;
+}
+
+int check_run_send_state(struct check_run *run, const char *state)
+{
+	const struct recipe *r = run->recipe;
+
+	if (r->kind != RECIPE_HTTP || !r->req.send_state)
+		return 0;
+	buf_reset(&run->out);
+	return check_http_request(r, state, &run->out);
 }
 
 struct check_action check_next(struct check_run *run)

@@ -40,6 +40,11 @@
 
 /* Prepares a run of r (compiled, env resolved). 0, or -1 when out of memory (run is then freed). */
 int check_run_init(struct check_run *run, const struct recipe *r);
+/*
+ * http-check send-state: rebuilds the request of a fresh run (before it starts) with state as the value
+ * of its x-haproxy-server-state header. No-op unless the recipe asks for it; -1 when out of memory.
+ */
+int check_run_send_state(struct check_run *run, const char *state);
 /* Evaluates as far as possible and returns what the driver must do next. */
 struct check_action check_next(struct check_run *run);
 

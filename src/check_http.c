@@ -36,7 +36,7 @@ static const struct http_hdr *find_hdr(const struct recipe *r, const char *name)
 	return NULL;
 }
 
-int check_http_request(const struct recipe *r, struct buf *out)
+int check_http_request(const struct recipe *r, const char *state, struct buf *out)
 {
 	const char *meth = r->req.method ? r->req.method : "OPTIONS";
 	const char *uri = r->req.uri ? r->req.uri : "/";
@@ -69,6 +69,9 @@ int check_http_request(const struct recipe *r, struct buf *out)
 		if (buf_printf(out, ": %s\r\n", r->req.hdrs[i].value) == -1)
 			return -1;
 	}
+	/* http-check send-state: after the configured headers, as HAProxy 2.6 writes it */
+	if (r->req.send_state && state && buf_printf(out, "x-haproxy-server-state: %s\r\n", state) == -1)
+		return -1;
 	if (r->req.body || !strcasecmp(meth, "CONNECT"))
 		if (buf_printf(out, "content-length: %zu\r\n", r->req.body ? r->req.bodylen : (size_t)0) == -1)
 			return -1;

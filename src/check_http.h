@@ -23,7 +23,7 @@ struct check_http_resp {
 };
 
 /* Appends the request of r, serialised as HAProxy 2.6 writes it, to out. -1 when the cap is hit. */
-int check_http_request(const struct recipe *r, struct buf *out);
+int check_http_request(const struct recipe *r, const char *state, struct buf *out);
 /*
  * Parses the response in p[0..n). Decoded chunked bodies go to body (reset first). Returns 1 when the
  * head is complete (resp filled, body_done tells about the body), 0 when more data is needed, -1 when

@@ -341,6 +341,13 @@ int haproxy_import_http_line(struct imp *im, const struct haproxy_line *l)
 {
 	const struct haproxy_word *kw = l->n > 1 ? &l->w[1] : NULL;
 
+	if (kw && haproxy_word_is(kw, "send-state")) {
+		/* a proxy option (PR_O2_CHK_SNDST), not a rule: it does not count as a step */
+		if (l->n > 2)
+			return haproxy_import_fail(im, "http-check send-state takes no argument");
+		im->r->req.send_state = true;
+		return 0;
+	}
 	im->step++;
 	if (!kw)
 		return haproxy_import_fail(im, "http-check expects a keyword");
@@ -350,6 +357,7 @@ int haproxy_import_http_line(struct imp *im, const struct haproxy_line *l)
 		return http_send(im, l);
 	if (haproxy_word_is(kw, "expect"))
 		return http_expect(im, l);
+
 	return haproxy_import_fail(
 	        im, "http-check step %d: '%s' is not supported by recheck (only send, expect and comment)",
 	        im->step, haproxy_import_ws(kw));

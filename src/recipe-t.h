@@ -89,6 +89,7 @@ struct http_req {
 	size_t bodylen;
 	bool env;               /* header values hold ${NAME} references */
 	bool secret;            /* a header carries a recorded credential */
+	bool send_state;        /* http-check send-state: an x-haproxy-server-state header of the live state */
 	char *comment;          /* owned */
 	int line;
 };

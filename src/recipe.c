@@ -706,6 +706,7 @@ struct recipe *recipe_dup(const struct recipe *r)
 	}
 	d->req.env = r->req.env;
 	d->req.secret = r->req.secret;
+	d->req.send_state = r->req.send_state;
 	d->req.line = r->req.line;
 	for (i = 0; i < r->req.nhdrs; i++)
 		if (!recipe_add_hdr(d, r->req.hdrs[i].name, r->req.hdrs[i].value))

@@ -561,6 +561,10 @@ static int export_http(const struct recipe *r, bool legacy, const char *indent, 
 		if (line_end(&l, "http-check send", err, errlen) == -1)
 			return -1;
 	}
+	if (q->send_state && buf_printf(out, "%shttp-check send-state\n", indent) == -1) {
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
 	return export_http_expects(r, indent, out, err, errlen);
 }
 

@@ -372,8 +372,8 @@ static int load_step(struct ysink *l, struct recipe *r, const struct ynode *m, s
 	return 0;
 }
 
-static const char *const req_keys[] = {"method", "uri", "version", "headers", "body", "env", "secret", "comment",
-					NULL};
+static const char *const req_keys[] = {"method", "uri", "version", "headers", "body", "env", "secret", "send-state",
+					"comment", NULL};
 static const char *const hdr_keys[] = {"name", "value", NULL};
 static const char *const hexp_keys[] = {"status", "rstatus", "string", "rstring", "hdr", "name-match", "value",
 					 "value-match", "full", "negate", "min-recv", "comment", NULL};
@@ -442,6 +442,8 @@ static int load_request(struct ysink *l, struct recipe *r, const struct ynode *m
 	if ((v = ytree_get(m, "env")) && get_bool(l, v, ctx, "env", &r->req.env) == -1)
 		return -1;
 	if ((v = ytree_get(m, "secret")) && get_bool(l, v, ctx, "secret", &r->req.secret) == -1)
+		return -1;
+	if ((v = ytree_get(m, "send-state")) && get_bool(l, v, ctx, "send-state", &r->req.send_state) == -1)
 		return -1;
 	if ((v = ytree_get(m, "comment")) && get_str(l, v, ctx, "comment", &r->req.comment) == -1)
 		return -1;

@@ -440,7 +440,8 @@ static int emit_http(struct yemit *y, const struct recipe *r)
 		if (kv_bytes(y, "body", q->body, q->bodylen) == -1)
 			return -1;
 	}
-	if ((q->env && kv_true(y, "env") == -1) || (q->secret && kv_true(y, "secret") == -1))
+	if ((q->env && kv_true(y, "env") == -1) || (q->secret && kv_true(y, "secret") == -1) ||
+	    (q->send_state && kv_true(y, "send-state") == -1))
 		return -1;
 	if (kv_text(y, "comment", q->comment, false) == -1 || map_end(y) == -1)
 		return -1;

@@ -688,11 +688,11 @@ static void http_request_bytes(void **state)
 	assert_non_null(recipe_add_hdr(r, "Host", "www.gstatic.com"));
 	assert_non_null(recipe_add_hdr(r, "User-Agent", "x"));
 	buf_init(&out, 4096);
-	assert_int_equal(check_http_request(r, &out), 0);
+	assert_int_equal(check_http_request(r, NULL, &out), 0);
 	assert_string_equal(buf_cstr(&out), REQ_204);
 
 	buf_reset(&out);
-	assert_int_equal(check_http_request(d, &out), 0);
+	assert_int_equal(check_http_request(d, NULL, &out), 0);
 	assert_string_equal(buf_cstr(&out), "OPTIONS / HTTP/1.0\r\n\r\n");
 
 	buf_reset(&out);
@@ -700,7 +700,7 @@ static void http_request_bytes(void **state)
 	assert_non_null(recipe_add_hdr(b, "Connection", "keep-alive"));
 	b->req.body = (unsigned char *)strdup("a=1");
 	b->req.bodylen = 3;
-	assert_int_equal(check_http_request(b, &out), 0);
+	assert_int_equal(check_http_request(b, NULL, &out), 0);
 	assert_string_equal(buf_cstr(&out), "POST http://h.example:81/p HTTP/1.1\r\nhost: h.example:81\r\n"
 					    "connection: keep-alive\r\ncontent-length: 3\r\n\r\na=1");
 	/* [T] 2.6.12: CONNECT gets content-length: 0; HEAD none */
@@ -708,13 +708,13 @@ static void http_request_bytes(void **state)
 	recipe_free(d);
 	d = http_recipe("CONNECT", "h:443", "HTTP/1.1");
 	assert_non_null(recipe_add_hdr(d, "Host", "h:443"));
-	assert_int_equal(check_http_request(d, &out), 0);
+	assert_int_equal(check_http_request(d, NULL, &out), 0);
 	assert_string_equal(buf_cstr(&out), "CONNECT h:443 HTTP/1.1\r\nhost: h:443\r\ncontent-length: 0\r\n"
 					    "connection: close\r\n\r\n");
 	buf_reset(&out);
 	recipe_free(d);
 	d = http_recipe("HEAD", "/x", "HTTP/1.1");
-	assert_int_equal(check_http_request(d, &out), 0);
+	assert_int_equal(check_http_request(d, NULL, &out), 0);
 	assert_string_equal(buf_cstr(&out), "HEAD /x HTTP/1.1\r\nconnection: close\r\n\r\n");
 	buf_free(&out);
 	recipe_free(r);

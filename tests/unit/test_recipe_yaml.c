@@ -74,6 +74,7 @@ static void assert_recipe_equal(const struct recipe *a, const struct recipe *b)
 	assert_true(streq_opt(a->req.comment, b->req.comment));
 	assert_int_equal(a->req.env, b->req.env);
 	assert_int_equal(a->req.secret, b->req.secret);
+	assert_int_equal(a->req.send_state, b->req.send_state);
 	assert_int_equal(a->req.body != NULL, b->req.body != NULL);
 	assert_true(memeq(a->req.body, a->req.bodylen, b->req.body, b->req.bodylen));
 	assert_int_equal(a->req.nhdrs, b->req.nhdrs);
@@ -369,6 +370,7 @@ static void http_recipes(void **state)
 	assert_non_null(recipe_add_hdr(r, "X-Empty", ""));
 	r->req.env = true;
 	r->req.secret = true;
+	r->req.send_state = true;
 	r->req.body = (unsigned char *)xstrndup("a=1\r\nb\0c", 8);
 	r->req.bodylen = 8;
 	e = recipe_add_hexpect(r, HEXP_STATUS);
