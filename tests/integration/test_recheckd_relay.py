@@ -396,8 +396,10 @@ class RelayCase(Case):
             w = wait_for(workers, 10, what="%d sessions in /stats.json" % n)
             self.assertEqual(len(w), 2)
             loads = sorted(x["sessions"] for x in w)
+            # Without the accept balance one thread often took them all (63/1 seen); with it, the busier
+            # thread hands over until the other is within the margin. Hand-overs are not asserted: when
+            # the kernel happens to wake both threads in turn, the split is even without any.
             self.assertGreaterEqual(loads[0], n // 4, "sessions per thread: %s" % w)
-            self.assertGreater(sum(x["handed_over"] for x in w), 0)
             for s in socks:
                 self.assertEqual(self.echo_roundtrip(s, b"pong"), b"pong")
         finally:
