@@ -441,9 +441,13 @@ static int proxy_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 		size_t i, o = 0;
 
 		p->hash[0] = '\0';
-		for (i = 1; i < l->n; i++)
-			o += (size_t)snprintf(p->hash + o, o < sizeof(p->hash) ? sizeof(p->hash) - o : 0, "%s%s",
-			                      i > 1 ? " " : "", hx_ws(l, i));
+		for (i = 1; i < l->n; i++) {
+			int w = snprintf(p->hash + o, sizeof(p->hash) - o, "%s%s", i > 1 ? " " : "", hx_ws(l, i));
+
+			if (w < 0 || (size_t)w >= sizeof(p->hash) - o)
+				return hx_fail(h, "'hash-type': too long (at most %zu characters)", sizeof(p->hash) - 1);
+			o += (size_t)w;
+		}
 		return 0;
 	}
 	if (!strcmp(kw, "option") && l->n == 2 && !strcmp(hx_ws(l, 1), "allbackups")) {
