@@ -688,14 +688,7 @@ class Bench:
                         if kind == "recheckd" else
                         haproxy_conf(port, ports, check_lines=check_lines, check_inter="1s", maxconn=1000))
                 lb, cmd = self.start_lb(kind, port, conf, "check")
-                time.sleep(self.a.check_warmup)
-                n0 = self.answered(srv)
-                c0, t0 = proc_stat_cpu(lb.pid), time.monotonic()
-                time.sleep(win)
-                c1, t1 = proc_stat_cpu(lb.pid), time.monotonic()
-                n1 = self.answered(srv)
-                cpu[kind].append((c1 - c0) / (t1 - t0) * 60)
-                rate[kind].append((n1 - n0) / (t1 - t0))
+                self.check_window(lb, srv, kind, cpu, rate)
                 cmds[kind] = cmd + "; CPU = utime+stime (/proc/PID/stat) over %ds, per minute" % win
                 log("5 %s pair %d: %.2f CPU s/min, %.0f checks/s answered" % (kind, i + 1, cpu[kind][-1], rate[kind][-1]))
                 self.procs.stop(lb, 10)
@@ -797,14 +790,7 @@ steps:
                         haproxy_conf(port, ports, check_lines=check_lines, check_inter="1s", maxconn=1000,
                                      server_opts=srv_opts))
                 lb, cmd = self.start_lb(kind, port, conf, "tls")
-                time.sleep(self.a.check_warmup)
-                n0 = self.answered(srv)
-                c0, t0 = proc_stat_cpu(lb.pid), time.monotonic()
-                time.sleep(win)
-                c1, t1 = proc_stat_cpu(lb.pid), time.monotonic()
-                n1 = self.answered(srv)
-                cpu[kind].append((c1 - c0) / (t1 - t0) * 60)
-                rate[kind].append((n1 - n0) / (t1 - t0))
+                self.check_window(lb, srv, kind, cpu, rate)
                 cmds[kind] = cmd + "; CPU = utime+stime (/proc/PID/stat) over %ds, per minute" % win
                 log("9 %s pair %d: %.2f CPU s/min, %.0f TLS checks/s answered" % (kind, i + 1, cpu[kind][-1],
                                                                                  rate[kind][-1]))
@@ -819,6 +805,18 @@ steps:
                      None, {})
         for p, _ in peers.values():
             self.procs.stop(p)
+
+    def check_window(self, lb, srv, kind, cpu, rate):
+        """After the warm-up, the balancer's CPU (s/min) and the checks the servers answered (/s) over one
+        window, appended to cpu[kind] and rate[kind] (measurements 5 and 9)."""
+        time.sleep(self.a.check_warmup)
+        n0 = self.answered(srv)
+        c0, t0 = proc_stat_cpu(lb.pid), time.monotonic()
+        time.sleep(self.a.check_window)
+        c1, t1 = proc_stat_cpu(lb.pid), time.monotonic()
+        n1 = self.answered(srv)
+        cpu[kind].append((c1 - c0) / (t1 - t0) * 60)
+        rate[kind].append((n1 - n0) / (t1 - t0))
 
     def answered(self, srv):
         os.kill(srv.pid, signal.SIGUSR1)
