@@ -1,7 +1,8 @@
 /*
- * stats: HTML, JSON and Prometheus renderings of a stats snapshot (see stats.h).
- * References: Prometheus "Exposition formats" (text format 0.0.4); RFC 8259 (JSON); HTML Living
- * Standard §13.1.2 (escaping text and attribute values).
+ * stats: the HTML and JSON renderings of a stats snapshot, and the one escaping walk that the HTML, JSON
+ * and Prometheus outputs share (see stats.h; the Prometheus rendering is stats_prom.c).
+ * References: RFC 8259 (JSON); HTML Living Standard §13.1.2 (escaping text and attribute values);
+ * RFC 3629 (UTF-8).
  */
 #include "api.h"
 
@@ -50,130 +51,118 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
-int stats_html_escape(struct buf *out, const char *s)
+/* The replacement of an ASCII byte in one output's escaping (NULL: the byte as it is); tmp has room
+ * for a replacement built on the spot. */
+typedef const char *esc_ascii_fn(unsigned char c, char tmp[8]);
+
+/* One escaping walk for the three outputs: ASCII bytes go through ascii(), valid UTF-8 sequences are
+ * copied, and a byte that starts no valid sequence becomes bad (a U+FFFD in that output's spelling). */
+static int escape_utf8(struct buf *out, const char *s, esc_ascii_fn *ascii, const char *bad)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = s ? strlen(s) : 0, i = 0, l;
+	const char *r;
+	char tmp[8];
 	int rc = 0;
 
 	while (i < n && rc == 0) {
-		switch (p[i]) {
-		case '&':
-			rc = buf_append_str(out, "&amp;");
-			break;
-		case '<':
-			rc = buf_append_str(out, "&lt;");
-			break;
-		case '>':
-			rc = buf_append_str(out, "&gt;");
-			break;
-		case '"':
-			rc = buf_append_str(out, "&quot;");
-			break;
-		case '\'':
-			rc = buf_append_str(out, "&#39;");
-			break;
-		default:
-			if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n') {
-				rc = buf_append_str(out, "\xEF\xBF\xBD");
-				break;
-			}
-			l = utf8_len(p + i, n - i);
-			if (l == 0) {
-				rc = buf_append_str(out, "\xEF\xBF\xBD");
-				break;
-			}
-			rc = buf_append(out, p + i, l);
-			i += l;
+		if (p[i] < 0x80) {
+			r = ascii(p[i], tmp);
+			rc = r ? buf_append_str(out, r) : buf_putc(out, p[i]);
+			i++;
 			continue;
 		}
-		i++;
+		l = utf8_len(p + i, n - i);
+		if (l == 0) {
+			rc = buf_append_str(out, bad);
+			i++;
+			continue;
+		}
+		rc = buf_append(out, p + i, l);
+		i += l;
 	}
 	return rc;
+}
+
+static const char *html_ascii(unsigned char c, char tmp[8])
+{
+	(void)tmp;
+	switch (c) {
+	case '&':
+		return "&amp;";
+	case '<':
+		return "&lt;";
+	case '>':
+		return "&gt;";
+	case '"':
+		return "&quot;";
+	case '\'':
+		return "&#39;";
+	case '\t':
+	case '\n':
+		return NULL;
+	default:
+		return c < 0x20 ? "\xEF\xBF\xBD" : NULL;
+	}
+}
+
+int stats_html_escape(struct buf *out, const char *s)
+{
+	return escape_utf8(out, s, html_ascii, "\xEF\xBF\xBD");
+}
+
+static const char *json_ascii(unsigned char c, char tmp[8])
+{
+	switch (c) {
+	case '"':
+		return "\\\"";
+	case '\\':
+		return "\\\\";
+	case '\n':
+		return "\\n";
+	case '\r':
+		return "\\r";
+	case '\t':
+		return "\\t";
+	case '<':
+		/* "</" would end a <script> if the JSON were ever inlined into a page */
+		return "\\u003c";
+	default:
+		if (c >= 0x20 && c != 0x7F)
+			return NULL;
+		snprintf(tmp, 8, "\\u%04x", c);
+		return tmp;
+	}
 }
 
 int stats_json_str(struct buf *out, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n, i = 0, l;
-	int rc;
-
 	if (!s)
 		return buf_append_str(out, "null");
-	n = strlen(s);
-	rc = buf_putc(out, '"');
-	while (i < n && rc == 0) {
-		switch (p[i]) {
-		case '"':
-			rc = buf_append_str(out, "\\\"");
-			break;
-		case '\\':
-			rc = buf_append_str(out, "\\\\");
-			break;
-		case '\n':
-			rc = buf_append_str(out, "\\n");
-			break;
-		case '\r':
-			rc = buf_append_str(out, "\\r");
-			break;
-		case '\t':
-			rc = buf_append_str(out, "\\t");
-			break;
-		default:
-			if (p[i] < 0x20 || p[i] == 0x7F) {
-				rc = buf_printf(out, "\\u%04x", p[i]);
-				break;
-			}
-			/* "</" would end a <script> if the JSON were ever inlined into a page */
-			if (p[i] == '<') {
-				rc = buf_append_str(out, "\\u003c");
-				break;
-			}
-			l = utf8_len(p + i, n - i);
-			if (l == 0) {
-				rc = buf_append_str(out, "\\ufffd");
-				break;
-			}
-			rc = buf_append(out, p + i, l);
-			i += l;
-			continue;
-		}
-		i++;
+	if (buf_putc(out, '"') == -1 || escape_utf8(out, s, json_ascii, "\\ufffd") == -1)
+		return -1;
+	return buf_putc(out, '"');
+}
+
+/* Label values are UTF-8 (an invalid byte becomes U+FFFD); only \, " and newline are escaped. */
+static const char *prom_ascii(unsigned char c, char tmp[8])
+{
+	(void)tmp;
+	switch (c) {
+	case '\\':
+		return "\\\\";
+	case '"':
+		return "\\\"";
+	case '\n':
+		return "\\n";
+	default:
+		return NULL;
 	}
-	return rc == 0 ? buf_putc(out, '"') : rc;
 }
 
 int stats_prom_label(struct buf *out, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n = s ? strlen(s) : 0, l;
-	int rc = 0;
-
-	while (i < n && rc == 0) {
-		switch (p[i]) {
-		case '\\':
-			rc = buf_append_str(out, "\\\\");
-			break;
-		case '"':
-			rc = buf_append_str(out, "\\\"");
-			break;
-		case '\n':
-			rc = buf_append_str(out, "\\n");
-			break;
-		default:
-			/* label values are UTF-8: an invalid byte becomes U+FFFD */
-			l = utf8_len(p + i, n - i);
-			if (l == 0) {
-				rc = buf_append_str(out, "\xEF\xBF\xBD");
-				break;
-			}
-			rc = buf_append(out, p + i, l);
-			i += l;
-			continue;
-		}
-		i++;
-	}
-	return rc;
+	return escape_utf8(out, s, prom_ascii, "\xEF\xBF\xBD");
 }
 
 /* ---- JSON ------------------------------------------------------------------------------------------ */
@@ -395,323 +384,6 @@ int stats_render_json(const struct stats_snapshot *s, struct buf *b)
 		rc |= buf_append_str(b, "]}");
 	}
 	rc |= buf_append_str(b, "]}\n");
-	return rc ? -1 : 0;
-}
-
-/* ---- Prometheus ----------------------------------------------------------------------------------- */
-
-static int prom_head(struct buf *b, const char *name, const char *type, const char *help)
-{
-	return buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* name{listener="..",server=".."[,extra]} */
-static int prom_labels(struct buf *b, const char *metric, const char *li, const char *srv, const char *extra_k,
-		       const char *extra_v)
-{
-	int rc = 0;
-
-	rc |= buf_printf(b, "%s{listener=\"", metric);
-	rc |= stats_prom_label(b, li);
-	rc |= buf_putc(b, '"');
-	if (srv) {
-		rc |= buf_append_str(b, ",server=\"");
-		rc |= stats_prom_label(b, srv);
-		rc |= buf_putc(b, '"');
-	}
-	if (extra_k) {
-		rc |= buf_printf(b, ",%s=\"", extra_k);
-		rc |= stats_prom_label(b, extra_v);
-		rc |= buf_putc(b, '"');
-	}
-	rc |= buf_append_str(b, "} ");
-	return rc ? -1 : 0;
-}
-
-static int prom_u(struct buf *b, const char *metric, const char *li, const char *srv, const char *ek, const char *ev,
-		  uint64_t v)
-{
-	if (prom_labels(b, metric, li, srv, ek, ev) == -1)
-		return -1;
-	return buf_printf(b, "%" PRIu64 "\n", v);
-}
-
-/* Which per-server value a family prints. */
-enum srv_metric {
-	SM_UP = 0,
-	SM_WEIGHT,
-	SM_BACKUP,
-	SM_CHECK_STEP,
-	SM_CONN_CUR,
-	SM_CONN_TOTAL,
-	SM_CONN_ERRORS,
-	SM_RETRIES,
-	SM_REDISPATCHES,
-	SM_HANA,
-};
-
-static int prom_server_family(struct buf *b, const struct stats_snapshot *s, const char *name, const char *type,
-			      const char *help, enum srv_metric m)
-{
-	size_t i, k;
-	int rc = prom_head(b, name, type, help);
-
-	for (i = 0; i < s->nli && rc == 0; i++) {
-		for (k = 0; k < s->li[i].nsrv && rc == 0; k++) {
-			const struct stats_server *sv = &s->li[i].srv[k];
-
-			rc = prom_labels(b, name, s->li[i].name, sv->name, NULL, NULL);
-			if (rc)
-				break;
-			switch (m) {
-			case SM_UP:
-				rc = buf_printf(b, "%d\n", sv->up ? 1 : 0);
-				break;
-			case SM_WEIGHT:
-				rc = buf_printf(b, "%u\n", sv->weight);
-				break;
-			case SM_BACKUP:
-				rc = buf_printf(b, "%d\n", sv->backup ? 1 : 0);
-				break;
-			case SM_CHECK_STEP:
-				rc = buf_printf(b, "%d\n", sv->check.ran && sv->check.step >= 0 ? sv->check.step : -1);
-				break;
-			case SM_CONN_CUR:
-				rc = buf_printf(b, "%" PRIu64 "\n", sv->conn_cur);
-				break;
-			case SM_CONN_TOTAL:
-				rc = buf_printf(b, "%" PRIu64 "\n", sv->conn_total);
-				break;
-			case SM_CONN_ERRORS:
-				rc = buf_printf(b, "%" PRIu64 "\n", sv->conn_errors);
-				break;
-			case SM_RETRIES:
-				rc = buf_printf(b, "%" PRIu64 "\n", sv->retries);
-				break;
-			case SM_REDISPATCHES:
-				rc = buf_printf(b, "%" PRIu64 "\n", sv->redispatches);
-				break;
-			case SM_HANA:
-				rc = buf_printf(b, "%" PRIu64 "\n", sv->failed_hana);
-				break;
-			}
-		}
-	}
-	return rc;
-}
-
-/* The last check's delay split (connect, tls, first_byte, total): phases not reached are left out. */
-static int prom_delays(struct buf *b, const struct stats_snapshot *s)
-{
-	static const char name[] = "recheck_check_delay_seconds";
-	size_t i, k, p;
-	int rc;
-
-	rc = prom_head(b, name, "gauge", "The last check's delay by phase (connect, tls, first_byte, total).");
-	for (i = 0; i < s->nli && rc == 0; i++) {
-		for (k = 0; k < s->li[i].nsrv && rc == 0; k++) {
-			const struct stats_check *c = &s->li[i].srv[k].check;
-			const struct {
-				const char *phase;
-				int64_t us;
-			} ph[] = {{"connect", c->connect_us}, {"tls", c->tls_us}, {"first_byte", c->ttfb_us},
-				  {"total", (int64_t)c->duration_ms * 1000}};
-
-			if (!c->enabled || !c->ran)
-				continue;
-			for (p = 0; p < ARRAY_SIZE(ph) && rc == 0; p++) {
-				if (ph[p].us < 0)
-					continue;
-				rc |= prom_labels(b, name, s->li[i].name, s->li[i].srv[k].name, "phase", ph[p].phase);
-				rc |= buf_printf(b, "%.6f\n", (double)ph[p].us / 1e6);
-			}
-		}
-	}
-	return rc ? -1 : 0;
-}
-
-static int prom_histograms(struct buf *b, const struct stats_snapshot *s)
-{
-	static const char name[] = "recheck_check_duration_seconds";
-	size_t i, k;
-	int j, rc;
-
-	rc = prom_head(b, name, "histogram", "Duration of health checks (connect to verdict).");
-	for (i = 0; i < s->nli && rc == 0; i++) {
-		for (k = 0; k < s->li[i].nsrv && rc == 0; k++) {
-			const struct stats_server *sv = &s->li[i].srv[k];
-			const struct stats_check *c = &sv->check;
-			uint64_t cum = 0;
-			char le[32];
-
-			if (!c->enabled)
-				continue;
-			for (j = 0; j <= STATS_DUR_BUCKETS && rc == 0; j++) {
-				cum += c->dur_buckets[j];
-				if (j < STATS_DUR_BUCKETS)
-					snprintf(le, sizeof(le), "%g", stats_dur_bounds[j]);
-				else
-					snprintf(le, sizeof(le), "+Inf");
-				rc = prom_u(b, "recheck_check_duration_seconds_bucket", s->li[i].name, sv->name, "le", le,
-					    cum);
-			}
-			rc |= prom_labels(b, "recheck_check_duration_seconds_sum", s->li[i].name, sv->name, NULL, NULL);
-			rc |= buf_printf(b, "%.6f\n", c->dur_sum);
-			rc |= prom_u(b, "recheck_check_duration_seconds_count", s->li[i].name, sv->name, NULL, NULL,
-				     c->dur_count);
-		}
-	}
-	return rc ? -1 : 0;
-}
-
-int stats_render_prometheus(const struct stats_snapshot *s, struct buf *b)
-{
-	size_t i, k;
-	int rc = 0;
-
-	rc |= prom_head(b, "recheck_info", "gauge", "recheckd version and configuration generation.");
-	rc |= buf_append_str(b, "recheck_info{version=\"");
-	rc |= stats_prom_label(b, s->version);
-	rc |= buf_printf(b, "\",generation=\"%" PRIu64 "\"} 1\n", s->gen);
-	rc |= prom_head(b, "recheck_uptime_seconds", "gauge", "Seconds since recheckd started.");
-	rc |= buf_printf(b, "recheck_uptime_seconds %.3f\n", (double)s->uptime_ms / 1000.0);
-	if (s->workers) {
-		rc |= prom_head(b, "recheck_worker_sessions", "gauge", "Sessions a worker thread relays now.");
-		for (i = 0; i < (size_t)s->threads; i++)
-			rc |= buf_printf(b, "recheck_worker_sessions{thread=\"%zu\"} %" PRIu64 "\n", i,
-					 s->workers[i].sessions);
-		rc |= prom_head(b, "recheck_worker_handed_over_total", "counter",
-				"Accepted connections a worker gave to a less loaded worker.");
-		for (i = 0; i < (size_t)s->threads; i++)
-			rc |= buf_printf(b, "recheck_worker_handed_over_total{thread=\"%zu\"} %" PRIu64 "\n", i,
-					 s->workers[i].handed_over);
-	}
-	rc |= prom_head(b, "recheck_reloads_total", "counter", "SIGHUP reloads accepted.");
-	rc |= buf_printf(b, "recheck_reloads_total %" PRIu64 "\n", s->reloads);
-	rc |= prom_head(b, "recheck_reload_failures_total", "counter",
-			"SIGHUP reloads refused (the running configuration stayed).");
-	rc |= buf_printf(b, "recheck_reload_failures_total %" PRIu64 "\n", s->reload_failures);
-	rc |= prom_head(b, "recheck_last_reload_timestamp_seconds", "gauge",
-			"Unix time of the last reload attempt (0: none).");
-	rc |= buf_printf(b, "recheck_last_reload_timestamp_seconds %" PRId64 "\n", s->last_reload_time);
-	rc |= prom_head(b, "recheck_last_reload_success", "gauge", "1 when the last reload was accepted (or none came).");
-	rc |= buf_printf(b, "recheck_last_reload_success %d\n", !s->last_reload_time || s->last_reload_ok);
-	rc |= prom_head(b, "recheck_log_dropped_total", "counter",
-			"Connection log lines dropped because the log socket was full.");
-	rc |= buf_printf(b, "recheck_log_dropped_total %" PRIu64 "\n", s->log_dropped);
-
-	rc |= prom_head(b, "recheck_listener_connections_current", "gauge", "Client connections open now.");
-	for (i = 0; i < s->nli; i++)
-		rc |= prom_u(b, "recheck_listener_connections_current", s->li[i].name, NULL, NULL, NULL,
-			     s->li[i].conn_cur);
-	rc |= prom_head(b, "recheck_listener_connections_total", "counter", "Client connections accepted.");
-	for (i = 0; i < s->nli; i++)
-		rc |= prom_u(b, "recheck_listener_connections_total", s->li[i].name, NULL, NULL, NULL,
-			     s->li[i].conn_total);
-	rc |= prom_head(b, "recheck_listener_no_server_total", "counter",
-			"Client connections closed at once because no server was usable.");
-	for (i = 0; i < s->nli; i++)
-		rc |= prom_u(b, "recheck_listener_no_server_total", s->li[i].name, NULL, NULL, NULL,
-			     s->li[i].conn_noserver);
-	rc |= prom_head(b, "recheck_listener_retries_total", "counter",
-			"Connect attempts retried on the same server after a failure (HAProxy backend wretr).");
-	for (i = 0; i < s->nli; i++)
-		rc |= prom_u(b, "recheck_listener_retries_total", s->li[i].name, NULL, NULL, NULL, s->li[i].retries);
-	rc |= prom_head(b, "recheck_listener_proxy_errors_total", "counter",
-			"Clients closed for a malformed, truncated or late PROXY protocol header (accept_proxy).");
-	for (i = 0; i < s->nli; i++)
-		rc |= prom_u(b, "recheck_listener_proxy_errors_total", s->li[i].name, NULL, NULL, NULL,
-			     s->li[i].proxy_errors);
-	rc |= prom_head(b, "recheck_listener_redispatches_total", "counter",
-			"Sessions moved to another server after a failed connect (HAProxy backend wredis).");
-	for (i = 0; i < s->nli; i++)
-		rc |= prom_u(b, "recheck_listener_redispatches_total", s->li[i].name, NULL, NULL, NULL,
-			     s->li[i].redispatches);
-	rc |= prom_head(b, "recheck_listener_bytes_total", "counter",
-			"Bytes relayed by a listener (in: client to server, out: server to client).");
-	for (i = 0; i < s->nli; i++) {
-		rc |= prom_u(b, "recheck_listener_bytes_total", s->li[i].name, NULL, "direction", "in", s->li[i].bytes_in);
-		rc |= prom_u(b, "recheck_listener_bytes_total", s->li[i].name, NULL, "direction", "out",
-			     s->li[i].bytes_out);
-	}
-	rc |= prom_head(b, "recheck_listener_servers_usable", "gauge",
-			"Servers in the balancer's table (group: active or backup).");
-	for (i = 0; i < s->nli; i++) {
-		rc |= prom_u(b, "recheck_listener_servers_usable", s->li[i].name, NULL, "group", "active", s->li[i].active);
-		rc |= prom_u(b, "recheck_listener_servers_usable", s->li[i].name, NULL, "group", "backup", s->li[i].backup);
-	}
-	if (rc)
-		return -1;
-
-	rc |= prom_server_family(b, s, "recheck_server_up", "gauge", "1 when the server is UP (may be picked), else 0.",
-				 SM_UP);
-	rc |= prom_server_family(b, s, "recheck_server_weight", "gauge", "Configured weight (0..256).", SM_WEIGHT);
-	rc |= prom_server_family(b, s, "recheck_server_backup", "gauge", "1 for a backup server.", SM_BACKUP);
-	rc |= prom_server_family(b, s, "recheck_server_check_failed_step", "gauge",
-				 "Step (HAProxy numbering, 0 = implicit connect) at which the last check failed; -1 when it "
-				 "passed or none ran.",
-				 SM_CHECK_STEP);
-
-	rc |= prom_head(b, "recheck_server_check_status", "gauge",
-			"The last check's status (L7OK, L4CON, L7RSP, ...) as a label; always 1.");
-	for (i = 0; i < s->nli && rc == 0; i++)
-		for (k = 0; k < s->li[i].nsrv && rc == 0; k++)
-			if (s->li[i].srv[k].check.enabled)
-				rc |= prom_u(b, "recheck_server_check_status", s->li[i].name, s->li[i].srv[k].name, "status",
-					     s->li[i].srv[k].check.status, 1);
-
-	rc |= prom_head(b, "recheck_checks_total", "counter", "Health checks concluded, by result (passed, failed, condpass).");
-	for (i = 0; i < s->nli && rc == 0; i++) {
-		for (k = 0; k < s->li[i].nsrv && rc == 0; k++) {
-			const struct stats_server *sv = &s->li[i].srv[k];
-
-			if (!sv->check.enabled)
-				continue;
-			rc |= prom_u(b, "recheck_checks_total", s->li[i].name, sv->name, "result", "passed", sv->check.passed);
-			rc |= prom_u(b, "recheck_checks_total", s->li[i].name, sv->name, "result", "failed", sv->check.failed);
-			rc |= prom_u(b, "recheck_checks_total", s->li[i].name, sv->name, "result", "condpass",
-				     sv->check.condpass);
-		}
-	}
-	rc |= prom_histograms(b, s);
-	rc |= prom_delays(b, s);
-
-	rc |= prom_server_family(b, s, "recheck_server_connections_current", "gauge", "Sessions open to the server now.",
-				 SM_CONN_CUR);
-	rc |= prom_server_family(b, s, "recheck_server_connections_total", "counter",
-				 "Sessions sent to the server (including failed connects).", SM_CONN_TOTAL);
-	rc |= prom_server_family(b, s, "recheck_server_connection_errors_total", "counter",
-				 "Sessions whose last connect attempt, to this server, failed or timed out (HAProxy econ).",
-				 SM_CONN_ERRORS);
-	rc |= prom_server_family(b, s, "recheck_server_retries_total", "counter",
-				 "Connect attempts retried on this server after a failure (HAProxy wretr).", SM_RETRIES);
-	rc |= prom_server_family(b, s, "recheck_server_redispatches_total", "counter",
-				 "Sessions moved from this server to another after a failed connect (HAProxy wredis).",
-				 SM_REDISPATCHES);
-	rc |= prom_server_family(b, s, "recheck_server_passive_health_triggers_total", "counter",
-				 "Times error_limit consecutive connect errors applied on_error (HAProxy hanafail).",
-				 SM_HANA);
-
-	rc |= prom_head(b, "recheck_server_bytes_total", "counter",
-			"Bytes relayed through the server (in: client to server, out: server to client).");
-	for (i = 0; i < s->nli && rc == 0; i++) {
-		for (k = 0; k < s->li[i].nsrv && rc == 0; k++) {
-			const struct stats_server *sv = &s->li[i].srv[k];
-
-			rc |= prom_u(b, "recheck_server_bytes_total", s->li[i].name, sv->name, "direction", "in", sv->bytes_in);
-			rc |= prom_u(b, "recheck_server_bytes_total", s->li[i].name, sv->name, "direction", "out",
-				     sv->bytes_out);
-		}
-	}
-	rc |= prom_head(b, "recheck_server_transitions_total", "counter", "Server state changes, by new state (up, down).");
-	for (i = 0; i < s->nli && rc == 0; i++) {
-		for (k = 0; k < s->li[i].nsrv && rc == 0; k++) {
-			const struct stats_server *sv = &s->li[i].srv[k];
-
-			rc |= prom_u(b, "recheck_server_transitions_total", s->li[i].name, sv->name, "to", "up", sv->to_up);
-			rc |= prom_u(b, "recheck_server_transitions_total", s->li[i].name, sv->name, "to", "down", sv->to_down);
-		}
-	}
 	return rc ? -1 : 0;
 }
 

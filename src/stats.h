@@ -1,7 +1,7 @@
 /*
- * stats: renders a stats snapshot (stats-t.h) as the HTML stats page, as JSON (/stats.json) and as
- * Prometheus text exposition format 0.0.4 (/metrics). Pure functions over the snapshot: no I/O, no
- * globals, so they are unit-tested directly.
+ * stats: renders a stats snapshot (stats-t.h) as the HTML stats page and as JSON (/stats.json) in
+ * stats.c, and as Prometheus text exposition format 0.0.4 (/metrics) in stats_prom.c. Pure functions
+ * over the snapshot: no I/O, no globals, so they are unit-tested directly.
  *
  * Each renderer appends to a capped struct buf and returns 0, or -1 when the buffer's cap was hit (the
  * buffer then holds a truncated document the caller must not serve).
