@@ -60,5 +60,11 @@ int cmd_write_output(const char *cmd, const char *path, const void *data, size_t
  */
 int cmd_write_recipe(const char *cmd, const struct recipe *r, const struct haproxy_export_opts *haproxy,
 		     const char *path, const char *what);
+/*
+ * How export and import end: r is the recipe they read, or NULL when reading failed (err says why:
+ * reported, RC_EXIT_BAD_INPUT). r is written as cmd_write_recipe() does, then freed.
+ */
+int cmd_write_read_recipe(const char *cmd, struct recipe *r, const char *err,
+			  const struct haproxy_export_opts *haproxy, const char *path, const char *what);
 
 #endif

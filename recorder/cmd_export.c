@@ -134,7 +134,6 @@ int cmd_export(int argc, char **argv)
 	const char *format = "haproxy", *output = NULL;
 	bool config = false;
 	char err[ERR_LEN];
-	struct recipe *r = NULL;
 	uint64_t ms;
 	int c, rc = RC_EXIT_USAGE;
 
@@ -262,14 +261,8 @@ int cmd_export(int argc, char **argv)
 		cmd_usage(argv[0], "--listen and --legacy-httpchk only apply to --format haproxy");
 		goto out;
 	}
-	r = recipe_load_file(argv[optind], err, sizeof(err));
-	if (!r) {
-		cmd_err(argv[0], "%s", err);
-		rc = RC_EXIT_BAD_INPUT;
-		goto out;
-	}
-	rc = cmd_write_recipe(argv[0], r, strcmp(format, "yaml") ? &o : NULL, output, argv[optind]);
+	rc = cmd_write_read_recipe(argv[0], recipe_load_file(argv[optind], err, sizeof(err)), err,
+				   strcmp(format, "yaml") ? &o : NULL, output, argv[optind]);
 out:
-	recipe_free(r);
 	return rc;
 }

@@ -187,8 +187,7 @@ int cmd_import(int argc, char **argv)
 	const char *format = "yaml", *output = NULL, *section = NULL, *dir = NULL;
 	bool all = false;
 	char err[ERR_LEN];
-	struct recipe *r = NULL;
-	int c, rc = RC_EXIT_USAGE;
+	int c;
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
@@ -200,51 +199,30 @@ int cmd_import(int argc, char **argv)
 		case 'D': dir = optarg; break;
 		case 'f':
 			format = optarg;
-			if (strcmp(format, "haproxy") && strcmp(format, "yaml")) {
-				cmd_usage(argv[0], "--format must be yaml or haproxy (got '%s')", optarg);
-				goto out;
-			}
+			if (strcmp(format, "haproxy") && strcmp(format, "yaml"))
+				return cmd_usage(argv[0], "--format must be yaml or haproxy (got '%s')", optarg);
 			break;
 		case 'L': o.legacy_httpchk = true; break;
 		case 'o': output = optarg; break;
 		case 'h':
 			usage(stdout);
-			rc = RC_EXIT_OK;
-			goto out;
+			return RC_EXIT_OK;
 		default:
-			cmd_opt_error(argv[0], c, argv, optind, optopt);
-			goto out;
+			return cmd_opt_error(argv[0], c, argv, optind, optopt);
 		}
 	}
-	if (optind != argc - 1) {
-		cmd_usage(argv[0], optind >= argc ? "expects an HAProxy configuration file"
-						: "expects exactly one configuration file");
-		goto out;
-	}
-	if (o.legacy_httpchk && strcmp(format, "haproxy")) {
-		cmd_usage(argv[0], "--legacy-httpchk only applies to --format haproxy");
-		goto out;
-	}
-	if (all && (section || output)) {
-		cmd_usage(argv[0], "--all writes one file per section into --output-dir: no --section or -o with it");
-		goto out;
-	}
-	if (dir && !all) {
-		cmd_usage(argv[0], "--output-dir goes with --all");
-		goto out;
-	}
-	if (all) {
-		rc = import_all(argv[0], argv[optind], dir ? dir : ".", !strcmp(format, "haproxy"), &o);
-		goto out;
-	}
-	r = haproxy_import_file(argv[optind], section, err, sizeof(err));
-	if (!r) {
-		cmd_err(argv[0], "%s", err);
-		rc = RC_EXIT_BAD_INPUT;
-		goto out;
-	}
-	rc = cmd_write_recipe(argv[0], r, strcmp(format, "yaml") ? &o : NULL, output, argv[optind]);
-out:
-	recipe_free(r);
-	return rc;
+	if (optind != argc - 1)
+		return cmd_usage(argv[0], optind >= argc ? "expects an HAProxy configuration file"
+							 : "expects exactly one configuration file");
+	if (o.legacy_httpchk && strcmp(format, "haproxy"))
+		return cmd_usage(argv[0], "--legacy-httpchk only applies to --format haproxy");
+	if (all && (section || output))
+		return cmd_usage(argv[0],
+				 "--all writes one file per section into --output-dir: no --section or -o with it");
+	if (dir && !all)
+		return cmd_usage(argv[0], "--output-dir goes with --all");
+	if (all)
+		return import_all(argv[0], argv[optind], dir ? dir : ".", !strcmp(format, "haproxy"), &o);
+	return cmd_write_read_recipe(argv[0], haproxy_import_file(argv[optind], section, err, sizeof(err)), err,
+				     strcmp(format, "yaml") ? &o : NULL, output, argv[optind]);
 }

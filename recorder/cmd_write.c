@@ -55,3 +55,17 @@ int cmd_write_recipe(const char *cmd, const struct recipe *r, const struct hapro
 	buf_free(&out);
 	return rc;
 }
+
+int cmd_write_read_recipe(const char *cmd, struct recipe *r, const char *err,
+			  const struct haproxy_export_opts *haproxy, const char *path, const char *what)
+{
+	int rc;
+
+	if (!r) {
+		cmd_err(cmd, "%s", err);
+		return RC_EXIT_BAD_INPUT;
+	}
+	rc = cmd_write_recipe(cmd, r, haproxy, path, what);
+	recipe_free(r);
+	return rc;
+}
