@@ -263,10 +263,7 @@ static int tcp_send(struct imp *im, const struct haproxy_line *l, bool binary)
 	return haproxy_import_take_pending(im, STEP_SEND, &s->comment);
 }
 
-static const struct {
-	const char *kw;
-	enum expect_match m;
-} tcp_matches[] = {
+static const struct haproxy_import_match tcp_matches[] = {
         {"string", EXPECT_STRING},
         {"binary", EXPECT_BINARY},
         {"rstring", EXPECT_RSTRING},
@@ -336,49 +333,67 @@ const char *haproxy_import_negations(const struct haproxy_line *l, size_t *i, bo
 	}
 }
 
+const struct haproxy_import_match *haproxy_import_expect_match(struct imp *im, const struct haproxy_line *l,
+                                                               size_t *i, const char *rule,
+                                                               const struct haproxy_import_match *matches,
+                                                               size_t n, const char *supported, bool *have,
+                                                               bool *negate)
+{
+	const char *kw;
+	bool bang;
+	size_t k;
+
+	kw = haproxy_import_negations(l, i, negate, &bang);
+	if (!kw) {
+		haproxy_import_fail(im, "%s expect: '!' must be followed by a match keyword", rule);
+		return NULL;
+	}
+	for (k = 0; k < n && strcmp(kw, matches[k].kw); k++)
+		;
+	if (k == n && bang) {
+		haproxy_import_fail(im, "%s expect: '!' must be followed by a match keyword, not '%s'", rule, kw);
+		return NULL;
+	}
+	if (k == n) {
+		haproxy_import_fail(im, "%s expect: '%s' is not supported by recheck (expected min-recv, comment, [!] %s)",
+		                    rule, kw, supported);
+		return NULL;
+	}
+	if (*have) {
+		haproxy_import_fail(im, "%s expect: only one pattern expected", rule);
+		return NULL;
+	}
+	if (*i + 1 >= l->n) {
+		haproxy_import_fail(im, "%s expect %s expects a pattern", rule, kw);
+		return NULL;
+	}
+	*have = true;
+	return &matches[k];
+}
+
 static int tcp_expect(struct imp *im, const struct haproxy_line *l)
 {
 	struct step *s = recipe_add_step(im->r, STEP_EXPECT);
-	bool have = false, negate = false, bang;
+	const struct haproxy_import_match *mt;
+	bool have = false, negate = false;
 	char why[ERR_LEN];
-	size_t i, k;
+	size_t i;
 	int rc;
 
 	if (!s)
 		return haproxy_import_fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
 	s->line = im->line;
 	for (i = 2; i < l->n; i++) {
-		const char *kw;
-
 		rc = haproxy_import_expect_opt(im, l, &i, &s->min_recv, &s->comment, s->error_status);
 		if (rc == -1)
 			return -1;
 		if (rc == 1)
 			continue;
-		kw = haproxy_import_negations(l, &i, &negate, &bang);
-		if (!kw)
-			return haproxy_import_fail(
-			        im, "tcp-check expect: '!' must be followed by a match keyword");
-		for (k = 0; k < ARRAY_SIZE(tcp_matches) && strcmp(kw, tcp_matches[k].kw); k++)
-			;
-		if (k == ARRAY_SIZE(tcp_matches)) {
-			if (bang)
-				return haproxy_import_fail(
-				        im,
-				        "tcp-check expect: '!' must be followed by a match keyword, not '%s'",
-				        kw);
-			return haproxy_import_fail(im,
-			                           "tcp-check expect: '%s' is not supported by recheck "
-			                           "(expected min-recv, comment, "
-			                           "[!] string, binary, rstring or rbinary)",
-			                           kw);
-		}
-		if (have)
-			return haproxy_import_fail(im, "tcp-check expect: only one pattern expected");
-		if (i + 1 >= l->n)
-			return haproxy_import_fail(im, "tcp-check expect %s expects a pattern", kw);
-		have = true;
-		s->match = tcp_matches[k].m;
+		mt = haproxy_import_expect_match(im, l, &i, "tcp-check", tcp_matches, ARRAY_SIZE(tcp_matches),
+		                                 "string, binary, rstring or rbinary", &have, &negate);
+		if (!mt)
+			return -1;
+		s->match = (enum expect_match)mt->m;
 		s->negate = negate;
 		i++;
 		if (haproxy_import_env_ok(im, &l->w[i], false) == -1)

@@ -212,10 +212,7 @@ static int http_send(struct imp *im, const struct haproxy_line *l)
 	return haproxy_import_take_pending(im, 100, &q->comment);
 }
 
-static const struct {
-	const char *kw;
-	enum http_expect_match m;
-} http_matches[] = {
+static const struct haproxy_import_match http_matches[] = {
         {"status", HEXP_STATUS},
         {"rstatus", HEXP_RSTATUS},
         {"string", HEXP_STRING},
@@ -279,43 +276,25 @@ static int hdr_expect(struct imp *im, const struct haproxy_line *l, size_t *i, s
 static int http_expect(struct imp *im, const struct haproxy_line *l)
 {
 	struct http_expect *e = recipe_add_hexpect(im->r, HEXP_STATUS);
-	bool have = false, negate = false, bang;
-	size_t i, k;
+	const struct haproxy_import_match *mt;
+	bool have = false, negate = false;
+	size_t i;
 	int rc;
 
 	if (!e)
 		return haproxy_import_fail(im, "too many expects");
 	e->line = im->line;
 	for (i = 2; i < l->n; i++) {
-		const char *kw;
-
 		rc = haproxy_import_expect_opt(im, l, &i, &e->min_recv, &e->comment, NULL);
 		if (rc == -1)
 			return -1;
 		if (rc == 1)
 			continue;
-		kw = haproxy_import_negations(l, &i, &negate, &bang);
-		if (!kw)
-			return haproxy_import_fail(
-			        im, "http-check expect: '!' must be followed by a match keyword");
-		for (k = 0; k < ARRAY_SIZE(http_matches) && strcmp(kw, http_matches[k].kw); k++)
-			;
-		if (k == ARRAY_SIZE(http_matches) && bang)
-			return haproxy_import_fail(
-			        im, "http-check expect: '!' must be followed by a match keyword, not '%s'",
-			        kw);
-		if (k == ARRAY_SIZE(http_matches))
-			return haproxy_import_fail(im,
-			                           "http-check expect: '%s' is not supported by recheck "
-			                           "(expected min-recv, comment, "
-			                           "[!] status, rstatus, string, rstring, hdr or fhdr)",
-			                           kw);
-		if (have)
-			return haproxy_import_fail(im, "http-check expect: only one pattern expected");
-		if (i + 1 >= l->n)
-			return haproxy_import_fail(im, "http-check expect %s expects a pattern", kw);
-		have = true;
-		e->match = http_matches[k].m;
+		mt = haproxy_import_expect_match(im, l, &i, "http-check", http_matches, ARRAY_SIZE(http_matches),
+		                                 "status, rstatus, string, rstring, hdr or fhdr", &have, &negate);
+		if (!mt)
+			return -1;
+		e->match = (enum http_expect_match)mt->m;
 		e->negate = negate;
 		if (e->match == HEXP_HDR) {
 			if (hdr_expect(im, l, &i, e) == -1)

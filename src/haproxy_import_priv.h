@@ -45,6 +45,23 @@ int haproxy_import_expect_opt(struct imp *im, const struct haproxy_line *l, size
                               char **comment, char *error_status);
 /* Strips '!' prefixes ('!string' or '! string'); returns the match keyword or NULL. */
 const char *haproxy_import_negations(const struct haproxy_line *l, size_t *i, bool *negate, bool *any);
+/* A match keyword of tcp-check or http-check expect and its match (enum expect_match or
+ * enum http_expect_match). */
+struct haproxy_import_match {
+	const char *kw;
+	int m;
+};
+/*
+ * The [!]KEYWORD of an expect rule at w[*i] (rule: "tcp-check" or "http-check"), looked up in matches
+ * (n entries; supported lists them for the message). Refuses a '!' without a keyword, an unknown keyword,
+ * a second pattern (*have) and a keyword with no pattern after it. Returns the entry, with *have and
+ * *negate set and *i on the keyword, or NULL after reporting.
+ */
+const struct haproxy_import_match *haproxy_import_expect_match(struct imp *im, const struct haproxy_line *l,
+                                                               size_t *i, const char *rule,
+                                                               const struct haproxy_import_match *matches,
+                                                               size_t n, const char *supported, bool *have,
+                                                               bool *negate);
 
 /* One `tcp-check` line (haproxy_import.c). */
 int haproxy_import_tcp_line(struct imp *im, const struct haproxy_line *l);
