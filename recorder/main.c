@@ -27,26 +27,32 @@ static const struct {
 	{"lint",      cmd_lint,      "validate a recipe"},
 };
 
+/* "recheck CMD: message" and the end of the line (tail) on stderr. */
+static void cmd_vmsg(const char *cmd, const char *tail, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "recheck %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "%s\n", tail);
+}
+
 void cmd_err(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "recheck %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cmd_vmsg(cmd, "", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int cmd_usage(const char *cmd, const char *fmt, ...)
 {
+	char tail[128];
 	va_list ap;
 
-	fprintf(stderr, "recheck %s: ", cmd);
+	snprintf(tail, sizeof(tail), " (see recheck %s --help)", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cmd_vmsg(cmd, tail, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see recheck %s --help)\n", cmd);
 	return RC_EXIT_USAGE;
 }
 

@@ -407,30 +407,6 @@ enum decode_rc decode_ip(const unsigned char *ip, size_t caplen, size_t wire_ext
 	}
 }
 
-enum decode_rc decode_frame(int linktype, const unsigned char *frame, size_t caplen, size_t wirelen,
-			    uint64_t ts_us, struct pkt *p, char *note, size_t notelen)
-{
-	const unsigned char *l3;
-	size_t l3len;
-	int family, rc;
-	enum decode_rc drc;
-
-	memset(p, 0, sizeof(*p));
-	p->ts_us = ts_us;
-	rc = decode_link(linktype, frame, caplen, &l3, &l3len, &family, note, notelen);
-	if (rc == -1)
-		return DECODE_BAD;
-	if (rc == 0)
-		return DECODE_SKIP;
-	drc = decode_ip(l3, l3len, wirelen > caplen ? wirelen - caplen : 0, ts_us, p, note, notelen);
-	if (drc == DECODE_OK && p->family != family) {
-		set_err(note, notelen, "link header announces IPv%d but the packet is IPv%d",
-			family == AF_INET ? 4 : 6, p->family == AF_INET ? 4 : 6);
-		return DECODE_BAD;
-	}
-	return drc;
-}
-
 enum decode_rc decode_frame_defrag(struct ipfrag *fr, int linktype, const unsigned char *frame, size_t caplen,
 				   size_t wirelen, uint64_t ts_us, struct pkt *p, char *note, size_t notelen)
 {
@@ -446,7 +422,8 @@ enum decode_rc decode_frame_defrag(struct ipfrag *fr, int linktype, const unsign
 		return DECODE_BAD;
 	if (rc == 0)
 		return DECODE_SKIP;
-	switch (ipfrag_input(fr, l3, l3len, extra, ts_us, &whole, &wholelen, note, notelen)) {
+	/* without a table a fragment is decoded alone, so decode_ip() refuses it */
+	switch (fr ? ipfrag_input(fr, l3, l3len, extra, ts_us, &whole, &wholelen, note, notelen) : IPFRAG_PASS) {
 	case IPFRAG_PASS:
 		drc = decode_ip(l3, l3len, extra, ts_us, p, note, notelen);
 		break;
@@ -465,6 +442,12 @@ enum decode_rc decode_frame_defrag(struct ipfrag *fr, int linktype, const unsign
 		return DECODE_BAD;
 	}
 	return drc;
+}
+
+enum decode_rc decode_frame(int linktype, const unsigned char *frame, size_t caplen, size_t wirelen,
+			    uint64_t ts_us, struct pkt *p, char *note, size_t notelen)
+{
+	return decode_frame_defrag(NULL, linktype, frame, caplen, wirelen, ts_us, p, note, notelen);
 }
 
 void pkt_addr_fmt(int family, const uint8_t *addr, uint16_t port, char *out, size_t outlen)

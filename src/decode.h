@@ -38,7 +38,8 @@ struct ipfrag;
 /*
  * decode_frame() with IP fragment reassembly: a fragment is kept in fr (DECODE_HELD) until its datagram
  * is whole, then the datagram is decoded (p->payload then points into fr, valid until the next call). A
- * dropped fragment (overlap, cap, cut by the snaplen) is DECODE_BAD with the reason in note.
+ * dropped fragment (overlap, cap, cut by the snaplen) is DECODE_BAD with the reason in note. With fr
+ * NULL this is decode_frame().
  */
 enum decode_rc decode_frame_defrag(struct ipfrag *fr, int linktype, const unsigned char *frame, size_t caplen,
 				   size_t wirelen, uint64_t ts_us, struct pkt *p, char *note, size_t notelen);
