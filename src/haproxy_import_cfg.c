@@ -620,7 +620,10 @@ static int builtin(struct imp *im, const struct eff *e)
 	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^[0-9]{3}[ \r]", 4, false) ||
 	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^2[0-9]{2}[ \r]", 4, false) ||
 	       add_step(im, STEP_SEND, 0, cmd, -1, false) ||
-	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^2[0-9]{2}[- \r]", 4, false) ||
+	       /* HAProxy 2.6.12 (backported with the QUIT below): the whole HELO/EHLO reply, every "2xx-"
+	        * continuation line and then the "2xx " last one, and no min-recv, so a reply that arrives
+	        * in pieces is waited for instead of leaving its last lines to be read as QUIT's reply */
+	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^(2[0-9]{2}-[^\r]*\r\n)*2[0-9]{2}[ \r]", -1, false) ||
 	       /* HAProxy 2.6.12 (issue 1812 backport): a QUIT for a clean close, its reply a 2xx */
 	       add_step(im, STEP_SEND, 0, "QUIT\r\n", -1, false) ||
 	       add_step(im, STEP_EXPECT, EXPECT_RSTRING, "^2[0-9]{2}[- \r]", 4, false) ||

@@ -44,9 +44,28 @@ SCENARIOS = {
     "smtp_421": ("send 421 Try again later\\r\\n; close", ["option smtpchk"], "L7STS"),
     "smtp_512": ("send 220 smtp-check SMTP Server\\r\\n; expect 16; send 512 DNS error\\r\\n; close",
                  ["option smtpchk EHLO domain.tld"], "L7STS"),
-    # tcp-check_min-recv.vtc: with min-recv 5 a negative regex concludes on "valid" and the check passes.
-    # (Its other half, a negative regex with no min-recv, is left out: haproxy 2.6.12 passes that rule at
-    # once where the 2.6.0 test and recheck wait for more data; see docs/haproxy.md.)
+    # smtp-check against servers that stay open (2.6.12's expansion: the EHLO rule takes the whole
+    # multi-line reply, then QUIT and a 2xx): a 221 passes; no answer to QUIT times out, also when the
+    # EHLO reply came in pieces (its last lines are not QUIT's reply)
+    "smtp_open": ("send 220 smtp-check SMTP Server\\r\\n; expect 16; send 250 smtp-check\\r\\n; expect 6; "
+                  "send 221 bye\\r\\n; hang", ["option smtpchk"], "L7OK"),
+    "smtp_noquit": ("send 220 smtp-check SMTP Server\\r\\n; expect 17; send 250-smtp-check\\r\\n; "
+                    "sleep 20; send 250-KEYWORD\\r\\n; sleep 20; send 250 LAST KEYWORD\\r\\n; hang",
+                    ["option smtpchk EHLO domain.tld"], "L7TOUT"),
+    # tcp-check_min-recv.vtc: a negative regex with no min-recv waits on "valid" (no match is not final
+    # while the connection is open) and times out at its step; with min-recv 5 it concludes on "valid"
+    # and the check passes. A full buffer or the peer's close ends the wait: the rule then passes.
+    "minrecv_none": ("send valid; hang",
+                     ["option tcp-check", "tcp-check connect",
+                      "tcp-check expect !rstring ^error comment negative\\ check",
+                      "tcp-check expect string valid comment positive\\ check",
+                      "tcp-check send 0123456789", "tcp-check expect string valid"], "L7TOUT"),
+    "minrecv_full": ("junk 20000; hang", ["option tcp-check", "tcp-check connect", "tcp-check expect !rstring ^error"],
+                     "L7OK"),
+    "minrecv_closed": ("send valid; close",
+                       ["option tcp-check", "tcp-check expect !rstring ^error",
+                        "tcp-check expect string valid", "tcp-check send 0123456789",
+                        "tcp-check expect string valid"], "L7RSP"),
     "minrecv_5": ("send valid; expect 10; send valid; hang",
                   ["option tcp-check", "tcp-check connect",
                    "tcp-check expect min-recv 5 !rstring ^error comment negative\\ check",
