@@ -46,6 +46,40 @@ UNUSED static void tb_free(struct turns *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * One test's conversation, the recipe built from it and the build's summary. A test registered with
+ * DX_TEST gets a zeroed one as *state, and dx_teardown() frees what it holds however the test ended.
+ */
+struct dcase {
+	struct turns t;
+	struct buf sum;
+	struct recipe *r;
+};
+
+UNUSED static int dx_setup(void **state)
+{
+	*state = calloc(1, sizeof(struct dcase));
+	return *state ? 0 : -1;
+}
+
+/* Frees the recipe, the summary and the turns, for the next case of the same test. */
+UNUSED static void dx_reset(struct dcase *d)
+{
+	recipe_free(d->r);
+	d->r = NULL;
+	buf_free(&d->sum);
+	tb_free(&d->t);
+}
+
+UNUSED static int dx_teardown(void **state)
+{
+	dx_reset(*state);
+	free(*state);
+	return 0;
+}
+
+#define DX_TEST(f) cmocka_unit_test_setup_teardown(f, dx_setup, dx_teardown)
+
 /* Builds the recipe, failing the test when it cannot; the summary lands in sum (caller frees). */
 UNUSED static struct recipe *build(const struct turns *t, bool raw, bool redact, struct buf *sum)
 {

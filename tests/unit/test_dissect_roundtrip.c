@@ -82,45 +82,42 @@ static void roundtrip_one(const struct turns *t, bool raw, bool redact)
 
 static void yaml_roundtrip(void **state)
 {
-	struct turns t = {0};
+	struct dcase *d = *state;
 	int raw, redact;
 
-	(void)state;
-	socks5_auth_turns(&t);
+	socks5_auth_turns(&d->t);
 	for (raw = 0; raw < 2; raw++)
 		for (redact = 0; redact < 2; redact++)
-			roundtrip_one(&t, raw, redact);
-	tb_free(&t);
-	C(&t, FWD);
-	S(&t, R204);
-	roundtrip_one(&t, false, false);
-	roundtrip_one(&t, false, true);
-	tb_free(&t);
-	C(&t, "\x00\x01hello");
-	S(&t, "\x00+OK ready 0123456789abcdefghij");
-	roundtrip_one(&t, false, false);
-	tb_free(&t);
+			roundtrip_one(&d->t, raw, redact);
+	tb_free(&d->t);
+	C(&d->t, FWD);
+	S(&d->t, R204);
+	roundtrip_one(&d->t, false, false);
+	roundtrip_one(&d->t, false, true);
+	tb_free(&d->t);
+	C(&d->t, "\x00\x01hello");
+	S(&d->t, "\x00+OK ready 0123456789abcdefghij");
+	roundtrip_one(&d->t, false, false);
 }
 
 /* Redacted, then resolved from the environment: the check writes curl's bytes and passes. */
 static void redact_resolve_replay(void **state)
 {
+	struct dcase *d = *state;
 	const char *replies[] = {"\x05\x02", "\x01\x00", REPLY6, R204};
 	const size_t lens[] = {2, 2, sizeof(REPLY6) - 1, sizeof(R204) - 1};
 	char err[ERR_LEN];
-	struct turns t = {0};
-	struct buf sum, wrote;
-	struct recipe *r, *res;
+	struct buf wrote;
+	struct recipe *res;
 
-	(void)state;
-	socks5_auth_turns(&t);
-	r = build(&t, false, true, &sum);
+	socks5_auth_turns(&d->t);
+	d->r = build(&d->t, false, true, &d->sum);
 	unsetenv("RECHECK_SOCKS_PASS");
 	setenv("RECHECK_SOCKS_USER", "alice", 1);
-	assert_null(recipe_resolve_env(r, err, sizeof(err)));
+	assert_null(recipe_resolve_env(d->r, err, sizeof(err)));
 	assert_non_null(strstr(err, "RECHECK_SOCKS_PASS"));
 	setenv("RECHECK_SOCKS_PASS", "s3cr3t!", 1);
-	res = recipe_resolve_env(r, err, sizeof(err));
+	res = recipe_resolve_env(d->r, err, sizeof(err));
 	if (!res)
 		fail_msg("resolve: %s", err);
 	buf_init(&wrote, 4096);
@@ -129,30 +126,25 @@ static void redact_resolve_replay(void **state)
 	assert_memory_equal(wrote.data, GREET_UP AUTH CONNECT GET, wrote.len);
 	buf_free(&wrote);
 	recipe_free(res);
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
+	dx_reset(d);
 
-	C(&t, FWD);
-	S(&t, R204);
-	r = build(&t, false, true, &sum);
+	C(&d->t, FWD);
+	S(&d->t, R204);
+	d->r = build(&d->t, false, true, &d->sum);
 	setenv("RECHECK_PROXY_AUTH", "dXNlcjpwYXNz", 1);
-	res = recipe_resolve_env(r, err, sizeof(err));
+	res = recipe_resolve_env(d->r, err, sizeof(err));
 	if (!res)
 		fail_msg("resolve: %s", err);
 	assert_int_equal(res->steps[0].len, sizeof(FWD) - 1);
 	assert_memory_equal(res->steps[0].data, FWD, sizeof(FWD) - 1);
 	recipe_free(res);
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(yaml_roundtrip),
-		cmocka_unit_test(redact_resolve_replay),
+		DX_TEST(yaml_roundtrip),
+		DX_TEST(redact_resolve_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,30 @@
 
 #define HTTP_RE  "^[\\s\\S]{0,252}HTTP/1\\.[01] 204[ \\r]"
 
+/* curl's conversation without authentication: greeting, choice, CONNECT, the given reply, GET, 204. */
+static void noauth_turns(struct turns *t, const char *reply, size_t len)
+{
+	C(t, GREET);
+	S(t, CHOICE);
+	C(t, CONNECT);
+	tb_add(t, TURN_S2C, reply, len);
+	C(t, GET);
+	S(t, R204);
+}
+
+/* The same with RFC 1929 username/password (alice / s3cr3t!) accepted, and an IPv4 reply. */
+static void userpass_turns(struct turns *t)
+{
+	C(t, "\x05\x02\x00\x02");
+	S(t, "\x05\x02");
+	C(t, "\x01\x05" "alice" "\x07" "s3cr3t!");
+	S(t, "\x05\x00");
+	C(t, CONNECT);
+	S(t, REPLY4);
+	C(t, GET);
+	S(t, R204);
+}
+
 static void assert_noauth_recipe(const struct recipe *r)
 {
 	assert_string_equal(r->protocol, "socks5+http");
@@ -44,54 +68,38 @@ static void assert_noauth_recipe(const struct recipe *r)
 
 static void no_auth(void **state)
 {
-	struct turns t = {0};
-	struct buf sum;
-	struct recipe *r;
+	struct dcase *d = *state;
 
-	(void)state;
-	C(&t, GREET);
-	S(&t, CHOICE);
-	C(&t, CONNECT);
-	S(&t, REPLY4);
-	C(&t, GET);
-	S(&t, R204);
-	r = build(&t, false, false, &sum);
-	assert_noauth_recipe(r);
-	assert_true(contains(&sum, "detected socks5+http"));
-	assert_true(contains(&sum, "not matched"));
-	assert_true(contains(&sum, "Date"));
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
+	noauth_turns(&d->t, REPLY4, sizeof(REPLY4) - 1);
+	d->r = build(&d->t, false, false, &d->sum);
+	assert_noauth_recipe(d->r);
+	assert_true(contains(&d->sum, "detected socks5+http"));
+	assert_true(contains(&d->sum, "not matched"));
+	assert_true(contains(&d->sum, "Date"));
 }
 
 /* The greeting split over two turns, and merged with the CONNECT request: the same recipe. */
 static void split_and_merged(void **state)
 {
-	struct turns t = {0};
-	struct buf sum;
-	struct recipe *r;
+	struct dcase *d = *state;
 
-	(void)state;
-	C(&t, "\x05");
-	C(&t, "\x01");
-	C(&t, "\x00\x05\x01");
-	S(&t, "\x05");
-	S(&t, "\x00\x05\x00\x00\x01\x7f");
-	C(&t, "\x00\x03\x09localhost\x1f\x90GET /generate_204 HTTP/1.1\r\nHost: localhost:8080\r\n");
-	S(&t, "\x00\x00\x01\xa1\x2c");
-	C(&t, "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n");
-	S(&t, R204);
-	r = build(&t, false, false, &sum);
-	assert_noauth_recipe(r);
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
+	C(&d->t, "\x05");
+	C(&d->t, "\x01");
+	C(&d->t, "\x00\x05\x01");
+	S(&d->t, "\x05");
+	S(&d->t, "\x00\x05\x00\x00\x01\x7f");
+	C(&d->t, "\x00\x03\x09localhost\x1f\x90GET /generate_204 HTTP/1.1\r\nHost: localhost:8080\r\n");
+	S(&d->t, "\x00\x00\x01\xa1\x2c");
+	C(&d->t, "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n");
+	S(&d->t, R204);
+	d->r = build(&d->t, false, false, &d->sum);
+	assert_noauth_recipe(d->r);
 }
 
 /* ATYP 1, 4 and 3 replies: the tunnel is found after each, min-recv never exceeds the shortest reply. */
 static void reply_atyps(void **state)
 {
+	struct dcase *d = *state;
 	static const struct {
 		const char *reply;
 		size_t len;
@@ -104,58 +112,45 @@ static void reply_atyps(void **state)
 	};
 	size_t i;
 
-	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct turns t = {0};
-		struct buf sum;
-		struct recipe *r;
-
-		C(&t, GREET);
-		S(&t, CHOICE);
-		C(&t, CONNECT);
-		tb_add(&t, TURN_S2C, cases[i].reply, cases[i].len);
-		C(&t, GET);
-		S(&t, R204);
-		r = build(&t, false, false, &sum);
-		assert_int_equal(r->nsteps, 6);
-		assert_expect(&r->steps[3], EXPECT_RBINARY, "^0500", cases[i].min_recv);
-		assert_expect(&r->steps[5], EXPECT_RSTRING, HTTP_RE, -1);
-		recipe_free(r);
-		buf_free(&sum);
-		tb_free(&t);
+		C(&d->t, GREET);
+		S(&d->t, CHOICE);
+		C(&d->t, CONNECT);
+		tb_add(&d->t, TURN_S2C, cases[i].reply, cases[i].len);
+		C(&d->t, GET);
+		S(&d->t, R204);
+		d->r = build(&d->t, false, false, &d->sum);
+		assert_int_equal(d->r->nsteps, 6);
+		assert_expect(&d->r->steps[3], EXPECT_RBINARY, "^0500", cases[i].min_recv);
+		assert_expect(&d->r->steps[5], EXPECT_RSTRING, HTTP_RE, -1);
+		dx_reset(d);
 	}
 }
 
 /* IPv4 and IPv6 CONNECT targets are kept exact. */
 static void ip_targets(void **state)
 {
+	struct dcase *d = *state;
 	static const char v4[] = "\x05\x01\x00\x01\x7f\x00\x00\x01\x1f\x90";
 	static const char v6[] = "\x05\x01\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x1f\x90";
 	const char *req[] = {v4, v6};
 	size_t len[] = {sizeof(v4) - 1, sizeof(v6) - 1}, i;
 	struct buf ann;
 
-	(void)state;
 	buf_init(&ann, 4096);
 	for (i = 0; i < 2; i++) {
-		struct turns t = {0};
-		struct buf sum;
-		struct recipe *r;
-
-		C(&t, GREET);
-		S(&t, CHOICE);
-		tb_add(&t, TURN_C2S, req[i], len[i]);
-		S(&t, REPLY4);
-		C(&t, GET);
-		S(&t, R204);
-		r = build(&t, false, false, &sum);
-		assert_int_equal(r->steps[2].len, len[i]);
-		assert_memory_equal(r->steps[2].data, req[i], len[i]);
-		dissect_annotate(r->protocol, r, 2, &ann);
+		C(&d->t, GREET);
+		S(&d->t, CHOICE);
+		tb_add(&d->t, TURN_C2S, req[i], len[i]);
+		S(&d->t, REPLY4);
+		C(&d->t, GET);
+		S(&d->t, R204);
+		d->r = build(&d->t, false, false, &d->sum);
+		assert_int_equal(d->r->steps[2].len, len[i]);
+		assert_memory_equal(d->r->steps[2].data, req[i], len[i]);
+		dissect_annotate(d->r->protocol, d->r, 2, &ann);
 		buf_putc(&ann, '\n');
-		recipe_free(r);
-		buf_free(&sum);
-		tb_free(&t);
+		dx_reset(d);
 	}
 	assert_true(contains(&ann, "SOCKS5 request: CONNECT 127.0.0.1:8080 (IPv4)"));
 	assert_true(contains(&ann, "SOCKS5 request: CONNECT [::1]:8080 (IPv6)"));
@@ -165,65 +160,51 @@ static void ip_targets(void **state)
 /* RFC 1929 with the reply's version byte 01 (the RFC, dante) and 05 (some servers). */
 static void user_pass(void **state)
 {
+	struct dcase *d = *state;
 	static const char vers[] = {0x01, 0x05};
 	size_t i;
 
-	(void)state;
 	for (i = 0; i < 2; i++) {
-		struct turns t = {0};
-		struct buf sum;
-		struct recipe *r;
-		char rep[2] = {vers[i], 0};
+					char rep[2] = {vers[i], 0};
 
-		C(&t, "\x05\x02\x00\x02");
-		S(&t, "\x05\x02");
-		C(&t, "\x01\x05" "alice" "\x07" "s3cr3t!");
-		tb_add(&t, TURN_S2C, rep, 2);
-		C(&t, CONNECT);
-		S(&t, REPLY4);
-		C(&t, GET);
-		S(&t, R204);
-		r = build(&t, false, false, &sum);
-		assert_int_equal(r->nsteps, 8);
-		assert_send_hex(&r->steps[0], "05020002", true);
-		assert_expect(&r->steps[1], EXPECT_BINARY, "\x05\x02", -1);
-		assert_send_hex(&r->steps[2], "0105616c6963650773336372337421", true);
-		recipe_free(r);
-		buf_free(&sum);
-		tb_free(&t);
+		C(&d->t, "\x05\x02\x00\x02");
+		S(&d->t, "\x05\x02");
+		C(&d->t, "\x01\x05" "alice" "\x07" "s3cr3t!");
+		tb_add(&d->t, TURN_S2C, rep, 2);
+		C(&d->t, CONNECT);
+		S(&d->t, REPLY4);
+		C(&d->t, GET);
+		S(&d->t, R204);
+		d->r = build(&d->t, false, false, &d->sum);
+		assert_int_equal(d->r->nsteps, 8);
+		assert_send_hex(&d->r->steps[0], "05020002", true);
+		assert_expect(&d->r->steps[1], EXPECT_BINARY, "\x05\x02", -1);
+		assert_send_hex(&d->r->steps[2], "0105616c6963650773336372337421", true);
+		dx_reset(d);
 	}
 }
 
 static void user_pass_steps(void **state)
 {
-	struct turns t = {0};
-	struct buf sum, ann;
-	struct recipe *r;
+	struct dcase *d = *state;
+	struct buf ann;
 	size_t i;
 
-	(void)state;
-	C(&t, "\x05\x02\x00\x02");
-	S(&t, "\x05\x02");
-	C(&t, "\x01\x05" "alice" "\x07" "s3cr3t!");
-	S(&t, "\x05\x00");
-	C(&t, CONNECT);
-	S(&t, REPLY4);
-	C(&t, GET);
-	S(&t, R204);
-	r = build(&t, false, false, &sum);
-	assert_true(r->steps[2].secret);
-	assert_false(r->steps[2].env);
-	assert_true(recipe_has_secret(r));
-	assert_expect(&r->steps[3], EXPECT_RBINARY, "^..00", 2);
+	userpass_turns(&d->t);
+	d->r = build(&d->t, false, false, &d->sum);
+	assert_true(d->r->steps[2].secret);
+	assert_false(d->r->steps[2].env);
+	assert_true(recipe_has_secret(d->r));
+	assert_expect(&d->r->steps[3], EXPECT_RBINARY, "^..00", 2);
 	/* show prints comments and annotations and hides recorded credentials: no user name there */
-	assert_null(strstr(r->steps[2].comment, "alice"));
-	assert_null(strstr(r->steps[2].comment, "s3cr3t"));
-	assert_true(contains(&sum, "user 'alice'"));
-	assert_false(contains(&sum, "s3cr3t"));
-	assert_true(contains(&sum, "recorded 0x05"));
+	assert_null(strstr(d->r->steps[2].comment, "alice"));
+	assert_null(strstr(d->r->steps[2].comment, "s3cr3t"));
+	assert_true(contains(&d->sum, "user 'alice'"));
+	assert_false(contains(&d->sum, "s3cr3t"));
+	assert_true(contains(&d->sum, "recorded 0x05"));
 	buf_init(&ann, 4096);
-	for (i = 0; i < r->nsteps; i++) {
-		dissect_annotate(r->protocol, r, i, &ann);
+	for (i = 0; i < d->r->nsteps; i++) {
+		dissect_annotate(d->r->protocol, d->r, i, &ann);
 		buf_putc(&ann, '\n');
 	}
 	assert_true(contains(&ann, "SOCKS5 greeting: methods no-auth, user/pass\n"));
@@ -237,190 +218,153 @@ static void user_pass_steps(void **state)
 	assert_true(contains(&ann, "HTTP response: status 204"));
 	assert_false(contains(&ann, "s3cr3t"));
 	/* a hand-written auth step not flagged secret shows its user, never the password */
-	r->steps[2].secret = false;
+	d->r->steps[2].secret = false;
 	buf_reset(&ann);
-	dissect_annotate(r->protocol, r, 2, &ann);
+	dissect_annotate(d->r->protocol, d->r, 2, &ann);
 	assert_string_equal(buf_cstr(&ann), "RFC 1929 auth: user 'alice' (password not shown)");
 	buf_free(&ann);
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
 }
 
 /* --redact: a text send with ${} references, the recorded length bytes, no credential anywhere. */
 static void redact(void **state)
 {
+	struct dcase *d = *state;
 	static const char want[] = "\x01\x05${RECHECK_SOCKS_USER}\x07${RECHECK_SOCKS_PASS}";
-	struct turns t = {0};
-	struct buf sum, ann;
-	struct recipe *r;
+	struct buf ann;
 	size_t i;
 
-	(void)state;
-	C(&t, "\x05\x02\x00\x02");
-	S(&t, "\x05\x02");
-	C(&t, "\x01\x05" "alice" "\x07" "s3cr3t!");
-	S(&t, "\x01\x00");
-	C(&t, CONNECT);
-	S(&t, REPLY4);
-	C(&t, GET);
-	S(&t, R204);
-	r = build(&t, false, true, &sum);
-	assert_int_equal(r->steps[2].type, STEP_SEND);
-	assert_false(r->steps[2].binary);
-	assert_true(r->steps[2].env);
-	assert_false(r->steps[2].secret);
-	assert_false(recipe_has_secret(r));
-	assert_int_equal(r->steps[2].len, sizeof(want) - 1);
-	assert_memory_equal(r->steps[2].data, want, sizeof(want) - 1);
-	assert_non_null(strstr(r->steps[2].comment, "length"));
-	assert_true(contains(&sum, "RECHECK_SOCKS_PASS (7 bytes)"));
+	C(&d->t, "\x05\x02\x00\x02");
+	S(&d->t, "\x05\x02");
+	C(&d->t, "\x01\x05" "alice" "\x07" "s3cr3t!");
+	S(&d->t, "\x01\x00");
+	C(&d->t, CONNECT);
+	S(&d->t, REPLY4);
+	C(&d->t, GET);
+	S(&d->t, R204);
+	d->r = build(&d->t, false, true, &d->sum);
+	assert_int_equal(d->r->steps[2].type, STEP_SEND);
+	assert_false(d->r->steps[2].binary);
+	assert_true(d->r->steps[2].env);
+	assert_false(d->r->steps[2].secret);
+	assert_false(recipe_has_secret(d->r));
+	assert_int_equal(d->r->steps[2].len, sizeof(want) - 1);
+	assert_memory_equal(d->r->steps[2].data, want, sizeof(want) - 1);
+	assert_non_null(strstr(d->r->steps[2].comment, "length"));
+	assert_true(contains(&d->sum, "RECHECK_SOCKS_PASS (7 bytes)"));
 	buf_init(&ann, 4096);
-	for (i = 0; i < r->nsteps; i++) {
-		assert_null(memmem(r->steps[i].data, r->steps[i].len, "s3cr3t", 6));
-		assert_null(memmem(r->steps[i].data, r->steps[i].len, "alice", 5));
-		if (r->steps[i].comment) {
-			assert_null(strstr(r->steps[i].comment, "s3cr3t"));
-			assert_null(strstr(r->steps[i].comment, "alice"));
+	for (i = 0; i < d->r->nsteps; i++) {
+		assert_null(memmem(d->r->steps[i].data, d->r->steps[i].len, "s3cr3t", 6));
+		assert_null(memmem(d->r->steps[i].data, d->r->steps[i].len, "alice", 5));
+		if (d->r->steps[i].comment) {
+			assert_null(strstr(d->r->steps[i].comment, "s3cr3t"));
+			assert_null(strstr(d->r->steps[i].comment, "alice"));
 		}
-		dissect_annotate(r->protocol, r, i, &ann);
+		dissect_annotate(d->r->protocol, d->r, i, &ann);
 	}
 	assert_true(contains(&ann, "from the environment"));
-	assert_false(contains(&sum, "s3cr3t"));
-	assert_false(contains(&sum, "alice"));
+	assert_false(contains(&d->sum, "s3cr3t"));
+	assert_false(contains(&d->sum, "alice"));
 	buf_free(&ann);
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
 }
 
 /* REP != 0 in the recording: the recipe still expects success and the summary says the recording failed. */
 static void recorded_failure(void **state)
 {
-	struct turns t = {0};
+	struct dcase *d = *state;
 
-	(void)state;
-	C(&t, GREET);
-	S(&t, CHOICE);
-	C(&t, CONNECT);
-	S(&t, "\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00");
-	assert_refused(&t, "REP 05", "connection refused");
+	C(&d->t, GREET);
+	S(&d->t, CHOICE);
+	C(&d->t, CONNECT);
+	S(&d->t, "\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00");
+	assert_refused(&d->t, "REP 05", "connection refused");
 	/* A method rejection and a refused RFC 1929 login fall under the same rule. */
-	tb_free(&t);
-	C(&t, "\x05\x01\x00");
-	S(&t, "\x05\xff");
-	assert_refused(&t, "05 FF", "user name and password");
-	tb_free(&t);
-	C(&t, "\x05\x01\x02");
-	S(&t, "\x05\x02");
-	C(&t, "\x01\x04user\x05wrong");
-	S(&t, "\x01\x01");
-	assert_refused(&t, "user 'user'", "01 01");
-	tb_free(&t);
+	tb_free(&d->t);
+	C(&d->t, "\x05\x01\x00");
+	S(&d->t, "\x05\xff");
+	assert_refused(&d->t, "05 FF", "user name and password");
+	tb_free(&d->t);
+	C(&d->t, "\x05\x01\x02");
+	S(&d->t, "\x05\x02");
+	C(&d->t, "\x01\x04user\x05wrong");
+	S(&d->t, "\x01\x01");
+	assert_refused(&d->t, "user 'user'", "01 01");
 }
 
 static void truncated(void **state)
 {
+	struct dcase *d = *state;
 	struct dissect_opts o = {0};
 	char err[ERR_LEN];
-	struct turns t = {0};
-	struct buf sum;
-	struct recipe *r;
 
-	(void)state;
 	/* Ends after the CONNECT request: the unanswered request is dropped, with a warning. */
-	C(&t, GREET);
-	S(&t, CHOICE);
-	C(&t, CONNECT);
-	t.truncated = true;
-	r = build(&t, false, false, &sum);
-	assert_int_equal(r->nsteps, 2);
-	assert_true(contains(&sum, "ends before the SOCKS5 reply"));
-	assert_true(contains(&sum, "incomplete"));
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
+	C(&d->t, GREET);
+	S(&d->t, CHOICE);
+	C(&d->t, CONNECT);
+	d->t.truncated = true;
+	d->r = build(&d->t, false, false, &d->sum);
+	assert_int_equal(d->r->nsteps, 2);
+	assert_true(contains(&d->sum, "ends before the SOCKS5 reply"));
+	assert_true(contains(&d->sum, "incomplete"));
+	dx_reset(d);
 
 	/* The reply cut inside BND.ADDR: the reply check is kept, the tunnel cannot be located. */
-	C(&t, GREET);
-	S(&t, CHOICE);
-	C(&t, CONNECT);
-	S(&t, "\x05\x00\x00\x04\x00\x00");
-	r = build(&t, false, false, &sum);
-	assert_int_equal(r->nsteps, 4);
-	assert_true(contains(&sum, "truncated"));
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
+	C(&d->t, GREET);
+	S(&d->t, CHOICE);
+	C(&d->t, CONNECT);
+	S(&d->t, "\x05\x00\x00\x04\x00\x00");
+	d->r = build(&d->t, false, false, &d->sum);
+	assert_int_equal(d->r->nsteps, 4);
+	assert_true(contains(&d->sum, "truncated"));
+	dx_reset(d);
 
 	/* A greeting cut short: nothing to check, a clear error. */
-	C(&t, "\x05\x02\x00");
-	assert_null(dissect_build(&t, &o, NULL, err, sizeof(err)));
+	C(&d->t, "\x05\x02\x00");
+	assert_null(dissect_build(&d->t, &o, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "no complete"));
-	tb_free(&t);
+	tb_free(&d->t);
 
 	/* The HTTP response cut inside its head. */
-	C(&t, GREET);
-	S(&t, CHOICE);
-	C(&t, CONNECT);
-	S(&t, REPLY4);
-	C(&t, GET);
-	S(&t, "HTTP/1.1 204 No Con");
-	r = build(&t, false, false, &sum);
-	assert_int_equal(r->nsteps, 4);
-	assert_true(contains(&sum, "complete HTTP response head"));
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
+	C(&d->t, GREET);
+	S(&d->t, CHOICE);
+	C(&d->t, CONNECT);
+	S(&d->t, REPLY4);
+	C(&d->t, GET);
+	S(&d->t, "HTTP/1.1 204 No Con");
+	d->r = build(&d->t, false, false, &d->sum);
+	assert_int_equal(d->r->nsteps, 4);
+	assert_true(contains(&d->sum, "complete HTTP response head"));
 }
 
 static void tls_in_tunnel(void **state)
 {
-	struct turns t = {0};
-	struct buf sum;
-	struct recipe *r;
+	struct dcase *d = *state;
 
-	(void)state;
-	C(&t, GREET);
-	S(&t, CHOICE);
-	C(&t, CONNECT);
-	S(&t, REPLY4);
-	C(&t, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
-	S(&t, "\x16\x03\x03\x00\x7a\x02");
-	r = build(&t, false, false, &sum);
-	assert_string_equal(r->protocol, "socks5");
-	assert_int_equal(r->nsteps, 4);
-	assert_true(contains(&sum, "TLS"));
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
+	C(&d->t, GREET);
+	S(&d->t, CHOICE);
+	C(&d->t, CONNECT);
+	S(&d->t, REPLY4);
+	C(&d->t, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
+	S(&d->t, "\x16\x03\x03\x00\x7a\x02");
+	d->r = build(&d->t, false, false, &d->sum);
+	assert_string_equal(d->r->protocol, "socks5");
+	assert_int_equal(d->r->nsteps, 4);
+	assert_true(contains(&d->sum, "TLS"));
 }
 
 static void raw_mode(void **state)
 {
-	struct turns t = {0};
-	struct buf sum;
-	struct recipe *r;
+	struct dcase *d = *state;
 
-	(void)state;
-	C(&t, GREET);
-	S(&t, CHOICE);
-	C(&t, CONNECT);
-	S(&t, REPLY6);
-	C(&t, GET);
-	S(&t, R204);
-	r = build(&t, true, false, &sum);
-	assert_int_equal(r->nsteps, 6);
-	assert_send_hex(&r->steps[0], "050100", true);
-	assert_expect(&r->steps[3], EXPECT_BINARY, REPLY6, -1);
-	assert_int_equal(r->steps[3].len, sizeof(REPLY6) - 1);
-	assert_int_equal(r->steps[5].match, EXPECT_BINARY);
-	assert_int_equal(r->steps[5].len, sizeof(R204) - 1);
-	assert_true(r->steps[4].binary);
-	assert_true(contains(&sum, "--raw"));
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
+	noauth_turns(&d->t, REPLY6, sizeof(REPLY6) - 1);
+	d->r = build(&d->t, true, false, &d->sum);
+	assert_int_equal(d->r->nsteps, 6);
+	assert_send_hex(&d->r->steps[0], "050100", true);
+	assert_expect(&d->r->steps[3], EXPECT_BINARY, REPLY6, -1);
+	assert_int_equal(d->r->steps[3].len, sizeof(REPLY6) - 1);
+	assert_int_equal(d->r->steps[5].match, EXPECT_BINARY);
+	assert_int_equal(d->r->steps[5].len, sizeof(R204) - 1);
+	assert_true(d->r->steps[4].binary);
+	assert_true(contains(&d->sum, "--raw"));
 }
 
 /*
@@ -430,6 +374,7 @@ static void raw_mode(void **state)
  */
 static void portable(void **state)
 {
+	struct dcase *d = *state;
 	const char *rec[] = {CHOICE, REPLY4, R204};
 	const size_t reclen[] = {2, sizeof(REPLY4) - 1, sizeof(R204) - 1};
 	const char *other[] = {CHOICE, REPLY6,
@@ -442,34 +387,23 @@ static void portable(void **state)
 	const char *rep[] = {CHOICE, "\x05\x01\x00\x01\x7f\x00\x00\x01\xa1\x2c", R204};
 	const char *code[] = {CHOICE, REPLY4, "HTTP/1.1 503 Service Unavailable\r\n\r\n"};
 	const size_t codelen[] = {2, 10, strlen(code[2])};
-	struct turns t = {0};
-	struct buf sum, wrote;
-	struct recipe *r;
+	struct buf wrote;
 
-	(void)state;
-	C(&t, GREET);
-	S(&t, CHOICE);
-	C(&t, CONNECT);
-	S(&t, REPLY4);
-	C(&t, GET);
-	S(&t, R204);
-	r = build(&t, false, false, &sum);
+	noauth_turns(&d->t, REPLY4, sizeof(REPLY4) - 1);
+	d->r = build(&d->t, false, false, &d->sum);
 	buf_init(&wrote, 4096);
-	assert_int_equal(replay(r, rec, reclen, 3, &wrote), 1);
+	assert_int_equal(replay(d->r, rec, reclen, 3, &wrote), 1);
 	/* the check writes exactly what curl wrote */
 	assert_int_equal(wrote.len, sizeof(GREET CONNECT GET) - 1);
 	assert_memory_equal(wrote.data, GREET CONNECT GET, wrote.len);
-	assert_int_equal(replay(r, other, otherlen, 3, NULL), 1);
-	assert_int_equal(replay(r, split, splitlen, 3, NULL), 1);
-	assert_int_equal(replay(r, rep, reclen, 3, NULL), 0);
-	assert_int_equal(replay(r, code, codelen, 3, NULL), 0);
+	assert_int_equal(replay(d->r, other, otherlen, 3, NULL), 1);
+	assert_int_equal(replay(d->r, split, splitlen, 3, NULL), 1);
+	assert_int_equal(replay(d->r, rep, reclen, 3, NULL), 0);
+	assert_int_equal(replay(d->r, code, codelen, 3, NULL), 0);
 	/* a reply shorter than the shortest whole reply is not enough */
-	assert_int_equal(replay(r, (const char *[]){CHOICE, "\x05\x00\x00\x01", R204},
+	assert_int_equal(replay(d->r, (const char *[]){CHOICE, "\x05\x00\x00\x01", R204},
 				(const size_t[]){2, 4, sizeof(R204) - 1}, 3, NULL), 0);
 	buf_free(&wrote);
-	recipe_free(r);
-	buf_free(&sum);
-	tb_free(&t);
 }
 
 
@@ -540,13 +474,13 @@ static size_t script(struct piece *pc, bool auth, char authver, const char *repl
 
 static void property_portable(void **state)
 {
+	struct dcase *d = *state;
 	char long_reply[262];
 	const char *replies[ARRAY_SIZE(any_reply)];
-	size_t rec, v, h, d, a, k, n;
+	size_t rec, v, h, dl, a, k, n;
 	struct piece pc[300];
 	int auth;
 
-	(void)state;
 	memcpy(long_reply, "\x05\x00\x00\x03\xff", 5);
 	memset(long_reply + 5, 'b', 255);
 	memcpy(long_reply + 260, "\x04\x38", 2);
@@ -554,35 +488,30 @@ static void property_portable(void **state)
 		replies[k] = k == 3 ? long_reply : any_reply[k];
 	for (auth = 0; auth < 2; auth++) {
 		for (rec = 0; rec < ARRAY_SIZE(any_reply); rec++) {
-			struct turns t = {0};
-			struct buf sum;
-			struct recipe *r;
-
-			record(&t, auth, replies[rec], any_reply_len[rec]);
-			r = build(&t, false, false, &sum);
+			record(&d->t, auth, replies[rec], any_reply_len[rec]);
+			d->r = build(&d->t, false, false, &d->sum);
 			for (v = 0; v < ARRAY_SIZE(any_reply); v++)
 				for (h = 0; h < ARRAY_SIZE(any_204); h++)
-					for (d = 0; d < 3; d++)
+					for (dl = 0; dl < 3; dl++)
 						for (a = 0; a < 2; a++) {
 							enum check_status st;
 
 							n = script(pc, auth, a ? 0x05 : 0x01, replies[v], any_reply_len[v],
-								   (int)d, any_204[h]);
-							st = replay_pieces(r, pc, n, false, NULL);
+								   (int)dl, any_204[h]);
+							st = replay_pieces(d->r, pc, n, false, NULL);
 							if (st != CHECK_L7OK)
 								fail_msg("auth %d recorded %zu: variant reply %zu http %zu "
 									 "delivery %zu authver %zu gave %s", auth, rec, v, h,
-									 d, a, check_status_str(st));
+									 dl, a, check_status_str(st));
 						}
-			recipe_free(r);
-			buf_free(&sum);
-			tb_free(&t);
+			dx_reset(d);
 		}
 	}
 }
 
 static void property_detects_failure(void **state)
 {
+	struct dcase *d = *state;
 	static const char *const bad_http[] = {
 		"HTTP/1.1 200 OK\r\n\r\n",
 		"HTTP/1.1 503 Service Unavailable\r\n\r\n",
@@ -594,81 +523,72 @@ static void property_detects_failure(void **state)
 	size_t rec, i, n;
 	int auth, code;
 
-	(void)state;
 	for (auth = 0; auth < 2; auth++) {
 		for (rec = 0; rec < 3; rec++) {
-			struct turns t = {0};
-			struct buf sum;
-			struct recipe *r;
-
-			record(&t, auth, any_reply[rec], any_reply_len[rec]);
-			r = build(&t, false, false, &sum);
+			record(&d->t, auth, any_reply[rec], any_reply_len[rec]);
+			d->r = build(&d->t, false, false, &d->sum);
 			/* REP 01..08 and an unassigned code */
 			for (code = 1; code <= 9; code++) {
 				memcpy(rep, REPLY4, 10);
 				rep[1] = (char)(code == 9 ? 0x7f : code);
 				n = script(pc, auth, 0x01, rep, 10, 0, R204);
-				assert_int_not_equal(replay_pieces(r, pc, n, true, NULL), CHECK_L7OK);
-				assert_int_not_equal(replay_pieces(r, pc, n, false, NULL), CHECK_L7OK);
+				assert_int_not_equal(replay_pieces(d->r, pc, n, true, NULL), CHECK_L7OK);
+				assert_int_not_equal(replay_pieces(d->r, pc, n, false, NULL), CHECK_L7OK);
 			}
 			/* a reply whose version is not 05 */
 			memcpy(rep, REPLY4, 10);
 			rep[0] = 0x04;
 			n = script(pc, auth, 0x01, rep, 10, 0, R204);
-			assert_int_not_equal(replay_pieces(r, pc, n, true, NULL), CHECK_L7OK);
+			assert_int_not_equal(replay_pieces(d->r, pc, n, true, NULL), CHECK_L7OK);
 			for (i = 0; i < ARRAY_SIZE(bad_http); i++) {
 				n = script(pc, auth, 0x01, REPLY4, 10, 0, bad_http[i]);
-				assert_int_not_equal(replay_pieces(r, pc, n, true, NULL), CHECK_L7OK);
-				assert_int_not_equal(replay_pieces(r, pc, n, false, NULL), CHECK_L7OK);
+				assert_int_not_equal(replay_pieces(d->r, pc, n, true, NULL), CHECK_L7OK);
+				assert_int_not_equal(replay_pieces(d->r, pc, n, false, NULL), CHECK_L7OK);
 			}
 			if (auth) {
 				/* the proxy rejects the credentials (status 01), whatever the version byte */
 				n = script(pc, auth, 0x01, REPLY4, 10, 0, R204);
 				pc[1].p = "\x01\x01";
-				assert_int_not_equal(replay_pieces(r, pc, n, true, NULL), CHECK_L7OK);
+				assert_int_not_equal(replay_pieces(d->r, pc, n, true, NULL), CHECK_L7OK);
 				pc[1].p = "\x05\x01";
-				assert_int_not_equal(replay_pieces(r, pc, n, true, NULL), CHECK_L7OK);
+				assert_int_not_equal(replay_pieces(d->r, pc, n, true, NULL), CHECK_L7OK);
 			}
-			recipe_free(r);
-			buf_free(&sum);
-			tb_free(&t);
+			dx_reset(d);
 		}
 	}
 }
 
 static void bad_input(void **state)
 {
+	struct dcase *d = *state;
 	struct dissect_opts o = {0};
 	char err[ERR_LEN];
-	struct turns t = {0};
 
-	(void)state;
-	assert_null(dissect_build(&t, &o, NULL, err, sizeof(err)));
+	assert_null(dissect_build(&d->t, &o, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "empty"));
-	S(&t, CHOICE);
-	assert_null(dissect_build(&t, &o, NULL, err, sizeof(err)));
+	S(&d->t, CHOICE);
+	assert_null(dissect_build(&d->t, &o, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "no bytes"));
-	tb_free(&t);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(no_auth),
-		cmocka_unit_test(split_and_merged),
-		cmocka_unit_test(reply_atyps),
-		cmocka_unit_test(ip_targets),
-		cmocka_unit_test(user_pass),
-		cmocka_unit_test(user_pass_steps),
-		cmocka_unit_test(redact),
-		cmocka_unit_test(recorded_failure),
-		cmocka_unit_test(truncated),
-		cmocka_unit_test(tls_in_tunnel),
-		cmocka_unit_test(raw_mode),
-		cmocka_unit_test(portable),
-		cmocka_unit_test(property_portable),
-		cmocka_unit_test(property_detects_failure),
-		cmocka_unit_test(bad_input),
+		DX_TEST(no_auth),
+		DX_TEST(split_and_merged),
+		DX_TEST(reply_atyps),
+		DX_TEST(ip_targets),
+		DX_TEST(user_pass),
+		DX_TEST(user_pass_steps),
+		DX_TEST(redact),
+		DX_TEST(recorded_failure),
+		DX_TEST(truncated),
+		DX_TEST(tls_in_tunnel),
+		DX_TEST(raw_mode),
+		DX_TEST(portable),
+		DX_TEST(property_portable),
+		DX_TEST(property_detects_failure),
+		DX_TEST(bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
