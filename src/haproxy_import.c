@@ -133,17 +133,29 @@ static int import_str(struct imp *im, const struct haproxy_word *w, const char *
 	return recipe_set_str(out, (const char *)w->data) == -1 ? haproxy_import_fail(im, "out of memory") : 0;
 }
 
+/* A new step of type t, at the current line; NULL after reporting when the recipe is full. */
+static struct step *tcp_step(struct imp *im, enum step_type t)
+{
+	struct step *s = recipe_add_step(im->r, t);
+
+	if (!s) {
+		haproxy_import_fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
+		return NULL;
+	}
+	s->line = im->line;
+	return s;
+}
+
 static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 {
-	struct step *s = recipe_add_step(im->r, STEP_CONNECT);
+	struct step *s = tcp_step(im, STEP_CONNECT);
 	struct step_tls tls = {.verify = true};
 	bool ssl = false;
 	size_t i;
 	int rc;
 
 	if (!s)
-		return haproxy_import_fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
-	s->line = im->line;
+		return -1;
 	for (i = 2; i < l->n; i++) {
 		const struct haproxy_word *w = &l->w[i];
 
@@ -199,12 +211,9 @@ static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 	rc = haproxy_import_take_pending(im, STEP_CONNECT, &s->comment);
 	if (rc == -1 || !ssl)
 		goto out;
-	s = recipe_add_step(im->r, STEP_TLS);
-	if (!s) {
-		rc = haproxy_import_fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
-		goto out;
-	}
-	s->line = im->line;
+	s = tcp_step(im, STEP_TLS);
+	if (!s)
+		goto fail;
 	s->tls = tls;
 	return 0;
 fail:
@@ -226,10 +235,9 @@ static int tcp_send(struct imp *im, const struct haproxy_line *l, bool binary)
 		                           binary ? "a hex string" : "a non-empty string");
 	if (haproxy_import_env_ok(im, &l->w[2], !binary) == -1)
 		return -1;
-	s = recipe_add_step(im->r, STEP_SEND);
+	s = tcp_step(im, STEP_SEND);
 	if (!s)
-		return haproxy_import_fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
-	s->line = im->line;
+		return -1;
 	s->binary = binary;
 	s->env = l->w[2].env;
 	if (binary) {
@@ -373,7 +381,7 @@ const struct haproxy_import_match *haproxy_import_expect_match(struct imp *im, c
 
 static int tcp_expect(struct imp *im, const struct haproxy_line *l)
 {
-	struct step *s = recipe_add_step(im->r, STEP_EXPECT);
+	struct step *s = tcp_step(im, STEP_EXPECT);
 	const struct haproxy_import_match *mt;
 	bool have = false, negate = false;
 	char why[ERR_LEN];
@@ -381,8 +389,7 @@ static int tcp_expect(struct imp *im, const struct haproxy_line *l)
 	int rc;
 
 	if (!s)
-		return haproxy_import_fail(im, "too many steps (at most %d)", RECIPE_MAX_STEPS);
-	s->line = im->line;
+		return -1;
 	for (i = 2; i < l->n; i++) {
 		rc = haproxy_import_expect_opt(im, l, &i, &s->min_recv, &s->comment, s->error_status);
 		if (rc == -1)
