@@ -17,11 +17,7 @@
 #include "check_http.h"
 #include "recipe.h"
 
-static uint64_t fake_now;
-static uint64_t fake_clock(void)
-{
-	return fake_now += 100;
-}
+#include "check_fixture.h"
 
 /* ---- recipe builders ---- */
 
@@ -75,22 +71,6 @@ static void compile(struct recipe *r)
 }
 
 /* ---- driving ---- */
-
-static void start(struct check_run *run, struct recipe *r)
-{
-	assert_int_equal(check_run_init(run, r), 0);
-	run->clock = fake_clock;
-}
-
-static struct check_action next_is(struct check_run *run, enum check_action_type t)
-{
-	struct check_action a = check_next(run);
-
-	if (a.type != t)
-		fail_msg("action %d, expected %d (phase %s, status %s: %s)", a.type, t, check_phase_str(run->phase),
-			 check_status_str(run->res.status), run->res.desc);
-	return a;
-}
 
 /* Implicit connect, then the given sends (their bytes checked), ending in WANT_READ. */
 static void connect_ok(struct check_run *run)

@@ -65,18 +65,25 @@ static void on_end(struct relay *r, enum relay_end why, void *arg)
 	f->why = why;
 }
 
-static void setup_relay(struct fixture *f, enum relay_mode mode, uint64_t tmo_client)
+/* The loop, the pool and the client side: f->a is the client, *b the relay's end of it. */
+static void setup_loop(struct fixture *f, int *b)
 {
-	struct relay_conf rc = {mode, tmo_client, 0};
 	char err[ERR_LEN];
-	int b, c;
 
 	memset(f, 0, sizeof(*f));
 	f->ev = ev_new(64, err, sizeof(err));
 	f->pool = relay_pool_new(4);
 	assert_non_null(f->ev);
 	assert_non_null(f->pool);
-	tcp_pair(&f->a, &b);
+	tcp_pair(&f->a, b);
+}
+
+static void setup_relay(struct fixture *f, enum relay_mode mode, uint64_t tmo_client)
+{
+	struct relay_conf rc = {mode, tmo_client, 0};
+	int b, c;
+
+	setup_loop(f, &b);
 	tcp_pair(&c, &f->d);
 	relay_init(&f->r, f->ev, f->pool, b, c, &rc, on_end, f);
 	assert_int_equal(relay_start(&f->r), 0);
@@ -141,8 +148,9 @@ static size_t pump(struct fixture *f, int in, int out, size_t n, bool drain, boo
 	return got;
 }
 
-static void transfer(enum relay_mode mode)
+static void transfer(void **state)
 {
+	const enum relay_mode mode = *(enum relay_mode *)*state;
 	struct fixture f;
 	const size_t n = 8u << 20;
 
@@ -161,16 +169,6 @@ static void transfer(enum relay_mode mode)
 		assert_int_equal(f.pool->npipes, 0);
 	assert_false(f.ended);
 	teardown_relay(&f);
-}
-
-static void transfer_splice(void **state)
-{
-	transfer(RELAY_SPLICE);
-}
-
-static void transfer_copy(void **state)
-{
-	transfer(RELAY_COPY);
 }
 
 /* Sends len bytes of msg into `in` and runs the loop until they all come out of `out` (bounded). */
@@ -211,8 +209,9 @@ static void small_messages_copied(void **state)
 }
 
 /* A server that does not read: the relay stops reading the client instead of buffering without bound. */
-static void back_pressure(enum relay_mode mode)
+static void back_pressure(void **state)
 {
+	const enum relay_mode mode = *(enum relay_mode *)*state;
 	struct fixture f;
 	unsigned char buf[65536] = {0};
 	size_t sent = 0;
@@ -237,19 +236,10 @@ static void back_pressure(enum relay_mode mode)
 	teardown_relay(&f);
 }
 
-static void back_pressure_splice(void **state)
-{
-	back_pressure(RELAY_SPLICE);
-}
-
-static void back_pressure_copy(void **state)
-{
-	back_pressure(RELAY_COPY);
-}
-
 /* The client's FIN reaches the server only after its bytes; the other direction keeps working. */
-static void half_close(enum relay_mode mode)
+static void half_close(void **state)
 {
+	const enum relay_mode mode = *(enum relay_mode *)*state;
 	struct fixture f;
 	char buf[16];
 	ssize_t r;
@@ -271,16 +261,6 @@ static void half_close(enum relay_mode mode)
 	assert_memory_equal(buf, "answer", 6);
 	assert_int_equal(recv(f.a, buf, sizeof(buf), 0), 0);
 	teardown_relay(&f);
-}
-
-static void half_close_splice(void **state)
-{
-	half_close(RELAY_SPLICE);
-}
-
-static void half_close_copy(void **state)
-{
-	half_close(RELAY_COPY);
 }
 
 static void idle_timeout(void **state)
@@ -338,12 +318,7 @@ static void connect_refused(void **state)
 	int b, c, l, i;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	f.ev = ev_new(64, err, sizeof(err));
-	f.pool = relay_pool_new(4);
-	assert_non_null(f.ev);
-	assert_non_null(f.pool);
-	tcp_pair(&f.a, &b);
+	setup_loop(&f, &b);
 	/* a port nobody listens on: bind a listener, note its address, close it */
 	l = net_listen((struct sockaddr *)&sin, sizeof(sin), 4, false, err, sizeof(err));
 	assert_true(l >= 0);
@@ -371,16 +346,11 @@ static void fin_while_connecting(void **state)
 {
 	struct relay_conf rc = {RELAY_SPLICE, 0, 0};
 	struct fixture f;
-	char err[ERR_LEN], buf[8];
+	char buf[8];
 	int b, c, i;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	f.ev = ev_new(64, err, sizeof(err));
-	f.pool = relay_pool_new(4);
-	assert_non_null(f.ev);
-	assert_non_null(f.pool);
-	tcp_pair(&f.a, &b);
+	setup_loop(&f, &b);
 	tcp_pair(&c, &f.d);
 	relay_init(&f.r, f.ev, f.pool, b, c, &rc, on_end, &f);
 	relay_set_connecting(&f.r);
@@ -395,16 +365,20 @@ static void fin_while_connecting(void **state)
 	teardown_relay(&f);
 }
 
+/* A test run once per relay mode, named f_splice and f_copy; *state is the mode. */
+static enum relay_mode mode_splice = RELAY_SPLICE, mode_copy = RELAY_COPY;
+#define MODE_TEST(f, m) {#f "_" #m, f, NULL, NULL, &mode_##m}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(transfer_splice),
-		cmocka_unit_test(transfer_copy),
+		MODE_TEST(transfer, splice),
+		MODE_TEST(transfer, copy),
 		cmocka_unit_test(small_messages_copied),
-		cmocka_unit_test(back_pressure_splice),
-		cmocka_unit_test(back_pressure_copy),
-		cmocka_unit_test(half_close_splice),
-		cmocka_unit_test(half_close_copy),
+		MODE_TEST(back_pressure, splice),
+		MODE_TEST(back_pressure, copy),
+		MODE_TEST(half_close, splice),
+		MODE_TEST(half_close, copy),
 		cmocka_unit_test(idle_timeout),
 		cmocka_unit_test(server_reset),
 		cmocka_unit_test(connect_refused),

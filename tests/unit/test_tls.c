@@ -22,11 +22,7 @@
 #include "recipe_yaml.h"
 #include "tls.h"
 
-static uint64_t fake_now;
-static uint64_t fake_clock(void)
-{
-	return fake_now += 100;
-}
+#include "check_fixture.h"
 
 static struct recipe *load(const char *text)
 {
@@ -133,20 +129,13 @@ static void yaml_errors(void **state)
 
 /* ---- the engine ---- */
 
-static struct check_action next_is(struct check_run *run, enum check_action_type t)
+/* Starts r and connects: returns the TLS action the engine asks for next. */
+static struct check_action to_tls(struct check_run *run, const struct recipe *r)
 {
-	struct check_action a = check_next(run);
-
-	if (a.type != t)
-		fail_msg("action %d, expected %d (phase %s, status %s: %s)", a.type, t, check_phase_str(run->phase),
-			 check_status_str(run->res.status), run->res.desc);
-	return a;
-}
-
-static void start(struct check_run *run, const struct recipe *r)
-{
-	assert_int_equal(check_run_init(run, r), 0);
-	run->clock = fake_clock;
+	start(run, r);
+	next_is(run, CHECK_ACT_CONNECT);
+	check_on_connected(run);
+	return next_is(run, CHECK_ACT_TLS);
 }
 
 #define DIRECT_TLS "version: 1\nsteps:\n  - connect: {}\n  - tls: {sni: origin.test}\n"
@@ -158,10 +147,7 @@ static void engine_pass(void **state)
 	struct check_action a;
 
 	(void)state;
-	start(&run, r);
-	next_is(&run, CHECK_ACT_CONNECT);
-	check_on_connected(&run);
-	a = next_is(&run, CHECK_ACT_TLS);
+	a = to_tls(&run, r);
 	assert_ptr_equal(a.tls, &r->steps[1].tls);
 	next_is(&run, CHECK_ACT_WAIT);
 	check_on_tls_ok(&run);
@@ -179,10 +165,7 @@ static void engine_pass(void **state)
 
 	/* a recipe that ends with the handshake: L6OK, as HAProxy's check-ssl without more rules */
 	r = load(DIRECT_TLS);
-	start(&run, r);
-	next_is(&run, CHECK_ACT_CONNECT);
-	check_on_connected(&run);
-	next_is(&run, CHECK_ACT_TLS);
+	to_tls(&run, r);
 	check_on_tls_ok(&run);
 	next_is(&run, CHECK_ACT_DONE);
 	assert_int_equal(run.res.status, CHECK_L6OK);
@@ -198,10 +181,7 @@ static void engine_failures(void **state)
 	struct check_run run;
 
 	(void)state;
-	start(&run, r);
-	next_is(&run, CHECK_ACT_CONNECT);
-	check_on_connected(&run);
-	next_is(&run, CHECK_ACT_TLS);
+	to_tls(&run, r);
 	check_on_tls_error(&run, TLS_R_EXPIRED, "certificate has expired");
 	next_is(&run, CHECK_ACT_DONE);
 	assert_int_equal(run.res.status, CHECK_L6RSP);
@@ -213,10 +193,7 @@ static void engine_failures(void **state)
 	check_run_free(&run);
 
 	/* the deadline during the handshake */
-	start(&run, r);
-	next_is(&run, CHECK_ACT_CONNECT);
-	check_on_connected(&run);
-	next_is(&run, CHECK_ACT_TLS);
+	to_tls(&run, r);
 	check_on_timeout(&run);
 	next_is(&run, CHECK_ACT_DONE);
 	assert_int_equal(run.res.status, CHECK_L6TOUT);
@@ -224,10 +201,7 @@ static void engine_failures(void **state)
 	check_run_free(&run);
 
 	/* a driver that only reports a socket error: still L6RSP, handshake failure */
-	start(&run, r);
-	next_is(&run, CHECK_ACT_CONNECT);
-	check_on_connected(&run);
-	next_is(&run, CHECK_ACT_TLS);
+	to_tls(&run, r);
 	check_on_error(&run, ECONNRESET);
 	next_is(&run, CHECK_ACT_DONE);
 	assert_int_equal(run.res.status, CHECK_L6RSP);
@@ -253,10 +227,7 @@ static void engine_http(void **state)
 	struct check_action a;
 
 	(void)state;
-	start(&run, r);
-	next_is(&run, CHECK_ACT_CONNECT);
-	check_on_connected(&run);
-	a = next_is(&run, CHECK_ACT_TLS);
+	a = to_tls(&run, r);
 	assert_ptr_equal(a.tls, r->tls);
 	check_on_tls_ok(&run);
 	a = next_is(&run, CHECK_ACT_SEND);
@@ -270,10 +241,7 @@ static void engine_http(void **state)
 	assert_true(run.res.tls_us > 0);
 	check_run_free(&run);
 
-	start(&run, r);
-	next_is(&run, CHECK_ACT_CONNECT);
-	check_on_connected(&run);
-	next_is(&run, CHECK_ACT_TLS);
+	to_tls(&run, r);
 	check_on_tls_error(&run, TLS_R_NAME, "hostname mismatch");
 	next_is(&run, CHECK_ACT_DONE);
 	assert_int_equal(run.res.status, CHECK_L6RSP);
