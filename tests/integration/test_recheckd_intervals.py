@@ -66,9 +66,7 @@ class Intervals(harness.Case):
         while time.monotonic() < deadline:
             self.assertEqual(self.count("passed") + self.count("failed"), n, "a check ran within inter")
             time.sleep(0.05)
-        self.procs.stop(p)
-        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            self.assertNotIn(mark, self.procs.log(p))
+        self.clean_exit(p)
 
 
 if __name__ == "__main__":

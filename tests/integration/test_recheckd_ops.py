@@ -16,17 +16,9 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import RECHECKD, SRC, Case, free_port, main, wait_for, which  # noqa: E402
-from socksorigin import Origin, socks_connect  # noqa: E402
+from harness import RECHECKD, SRC, Case, free_port, main, wait_for, wait_port  # noqa: E402
+from socksorigin import GREETING_RECIPE, Origin, socks_connect, start_socks_backends  # noqa: E402
 
-RECIPE = """version: 1
-name: socks5-greeting
-kind: tcp
-steps:
-  - connect: {}
-  - send-binary: "050100"
-  - expect: {binary: "0500"}
-"""
 
 # HAProxy configuration.txt §8.2.2, "TCP log format":
 #   %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
@@ -47,34 +39,11 @@ def root_prefix():
 
 
 class Ops(Case):
-    def clean_exit(self, p):
-        """Stops recheckd by PID and fails on any sanitizer report in its log."""
-        self.procs.stop(p)
-        log = self.procs.log(p)
-        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            self.assertNotIn(mark, log)
-
     def start_backends(self):
-        self.origin = Origin()
-        self.addCleanup(self.origin.close)
-        self.ports = {}
-        for name, ip in BACKENDS.items():
-            port = free_port()
-            self.procs.start([which("microsocks"), "-i", "127.0.0.1", "-p", str(port), "-b", ip], "ms-" + name)
-            self.ports[name] = port
-        for port in self.ports.values():
-            wait_for(lambda: self._open(port), 10, what="microsocks")
-
-    @staticmethod
-    def _open(port):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
+        self.origin, self.ports = start_socks_backends(self, BACKENDS)
 
     def conf(self, log="", extra_servers="", stats=True, listener_extra=""):
-        self.write("r.yaml", RECIPE)
+        self.write("r.yaml", GREETING_RECIPE)
         self.lport, self.sport = free_port(), free_port()
         servers = "".join('      - {name: %s, address: "127.0.0.1:%d"}\n' % (n, p) for n, p in self.ports.items())
         return """threads: 2
@@ -227,7 +196,7 @@ listeners:
         os.close(w)
         self.addCleanup(os.close, r)
         self.addCleanup(lambda: (d.poll() is None and d.terminate(), d.wait(10)))
-        wait_for(lambda: self._open(sport), 10, what="stats listener")
+        wait_port(sport)
         t0 = time.monotonic()
         n = 1500  # ~90 bytes a line: well past a 64 KB pipe
         for i in range(n):

@@ -17,43 +17,20 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import RECHECKD, Case, free_port, main, wait_for, which  # noqa: E402
-from socksorigin import Origin, socks_connect  # noqa: E402
+from socksorigin import GREETING_RECIPE, socks_connect, start_socks_backends  # noqa: E402
 
-RECIPE = """version: 1
-name: socks5-greeting
-kind: tcp
-steps:
-  - connect: {}
-  - send-binary: "050100"
-  - expect: {binary: "0500"}
-"""
 
 BACKENDS = {"a": "127.0.0.11", "b": "127.0.0.12", "c": "127.0.0.13"}
 CLIENTS = ["127.0.%d.%d" % (i, (7 * i + 3) % 250 + 2) for i in range(1, 40)]
 
 
 class RuntimeApi(Case):
-    def clean_exit(self, p):
-        """Stops recheckd by PID and fails on any sanitizer report in its log."""
-        self.procs.stop(p)
-        log = self.procs.log(p)
-        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            self.assertNotIn(mark, log)
-
     def setUp(self):
         super().setUp()
         if not which("socat"):
             self.fail("socat is not installed (apt-get install socat)")
-        self.origin = Origin()
-        self.addCleanup(self.origin.close)
-        self.ports = {}
-        for name, ip in BACKENDS.items():
-            port = free_port()
-            self.procs.start([which("microsocks"), "-i", "127.0.0.1", "-p", str(port), "-b", ip], "ms-" + name)
-            self.ports[name] = port
-        for port in self.ports.values():
-            wait_for(lambda: self._open(port), 10, what="microsocks")
-        self.write("r.yaml", RECIPE)
+        self.origin, self.ports = start_socks_backends(self, BACKENDS)
+        self.write("r.yaml", GREETING_RECIPE)
         self.lport, self.mport, self.sport = free_port(), free_port(), free_port()
         self.sock = self.path("admin.sock")
         servers = "".join('      - {name: %s, address: "127.0.0.1:%d"}\n' % (n, p) for n, p in self.ports.items())
@@ -77,14 +54,6 @@ listeners:
         wait_for(lambda: os.path.exists(self.sock) or self.d.poll() is not None, 10, what="runtime API socket")
         self.assertIsNone(self.d.poll(), self.procs.log(self.d))
         wait_for(lambda: all(self.status("pool", n) == "UP" for n in BACKENDS), 10, what="every server UP")
-
-    @staticmethod
-    def _open(port):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
 
     def cli(self, cmd):
         res = subprocess.run(["socat", "-", "UNIX-CONNECT:" + self.sock], input=cmd + "\n", capture_output=True,

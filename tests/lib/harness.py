@@ -156,6 +156,13 @@ class Case(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.tmp, name)
 
+    def clean_exit(self, p):
+        """Stops a process we started (recheckd) by PID and fails on any sanitizer report in its log."""
+        self.procs.stop(p)
+        log = self.procs.log(p)
+        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            self.assertNotIn(mark, log)
+
     def write(self, name, text, mode=0o644):
         p = self.path(name)
         with open(p, "w") as f:

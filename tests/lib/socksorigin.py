@@ -5,6 +5,18 @@ import socket
 import struct
 import threading
 
+from harness import free_port, wait_port, which
+
+# The health check both recheckd test files run against microsocks: the SOCKS5 greeting, no-auth chosen.
+GREETING_RECIPE = """version: 1
+name: socks5-greeting
+kind: tcp
+steps:
+  - connect: {}
+  - send-binary: "050100"
+  - expect: {binary: "0500"}
+"""
+
 
 class Origin:
     """Answers every connection with the peer address it sees, then echoes."""
@@ -70,3 +82,18 @@ def socks_connect(port, src, origin_port, timeout=5):
             break
         line += d
     return s, line.decode().strip()
+
+
+def start_socks_backends(case, backends):
+    """An Origin (closed at the end of the test) and one microsocks per backend, name -> the loopback
+    address it binds its outgoing connections to, started by the test case's process list. Returns the
+    Origin and {name: port} once every microsocks accepts."""
+    origin = Origin()
+    case.addCleanup(origin.close)
+    ports = {}
+    for name, ip in backends.items():
+        ports[name] = free_port()
+        case.procs.start([which("microsocks"), "-i", "127.0.0.1", "-p", str(ports[name]), "-b", ip], "ms-" + name)
+    for port in ports.values():
+        wait_port(port)
+    return origin, ports
