@@ -11,7 +11,6 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
 
-SCRIPTSRV = os.path.join(harness.BUILD, "tests", "scriptsrv")
 
 # name: (server script, rules); a rule is ("send", hex) or ("expect", kind, pattern, negate, min_recv)
 TCP_CASES = {
@@ -83,23 +82,15 @@ def yaml_rule(rule):
 
 
 class Parity(harness.Case):
-    def scriptsrv(self, script):
-        p = self.procs.start([SCRIPTSRV, "0", script], "scriptsrv")
-
-        def port():
-            m = re.search(r"^listening (\d+)$", harness.Procs.log(p), re.M)
-            return int(m.group(1)) if m else None
-        return harness.wait_for(port, 10, what="scriptsrv listening")
-
     def test_same_verdicts_as_haproxy(self):
-        self.assertTrue(os.access(SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % SCRIPTSRV)
+        self.assertTrue(os.access(harness.SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % harness.SCRIPTSRV)
         cfg = ["    log stdout format raw local0",
                "defaults", "    mode tcp", "    log global", "    option log-health-checks",
                "    timeout connect 1s", "    timeout client 5s", "    timeout server 5s",
                "    timeout check 1s"]
         recipes = {}
         for name, (script, rules) in TCP_CASES.items():
-            port = self.scriptsrv(script)
+            port = self.scriptsrv_port(script)
             rules = [("send", "50494e47")] + rules  # PING first, as every case's server reads first
             cfg += ["listen %s" % name, "    bind 127.0.0.1:%d" % harness.free_port(), "    option tcp-check"]
             cfg += ["    " + haproxy_rule(r) for r in rules]
@@ -107,7 +98,7 @@ class Parity(harness.Case):
             recipes[name] = (self.write(name + ".yaml", "version: 1\nname: %s\nkind: tcp\nsteps:\n%s\n" % (
                 name, "\n".join(yaml_rule(r) for r in rules))), port)
         for name, (script, kind, pat) in HTTP_CASES.items():
-            port = self.scriptsrv(script)
+            port = self.scriptsrv_port(script)
             cfg += ["listen %s" % name, "    bind 127.0.0.1:%d" % harness.free_port(),
                     "    option httpchk GET /x", "    http-check expect %s %s" % (kind, pat.replace(" ", "\\ ")),
                     "    server s 127.0.0.1:%d check inter 2s" % port]

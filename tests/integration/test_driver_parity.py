@@ -20,7 +20,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 from harness import RECHECKD, free_port, wait_for, wait_port  # noqa: E402
 
-SCRIPTSRV = os.path.join(harness.BUILD, "tests", "scriptsrv")
 SANITIZER = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer")
 
 TIMEOUT_MS = 1500
@@ -82,22 +81,12 @@ def timing_class(ms):
 
 
 class DriverParity(harness.Case):
-    def scriptsrv(self, script):
-        p = self.procs.start([SCRIPTSRV, "0", script], "scriptsrv")
-
-        def bound():
-            if p.poll() is not None:
-                raise AssertionError("scriptsrv exited: " + harness.Procs.log(p))
-            m = re.search(r"^listening (\d+)$", harness.Procs.log(p), re.M)
-            return int(m.group(1)) if m else None
-        return wait_for(bound, 10, what="scriptsrv listening")
-
     def server_port(self, script):
         if script == "refused":
             return free_port()
         if script == "backlog":
             return self.full_backlog()
-        return self.scriptsrv(script)
+        return self.scriptsrv_port(script)
 
     def recipe(self, rel):
         if rel == "two-sends":
@@ -149,7 +138,7 @@ class DriverParity(harness.Case):
         return d, sport
 
     def test_replay_and_recheckd_agree(self):
-        self.assertTrue(os.access(SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % SCRIPTSRV)
+        self.assertTrue(os.access(harness.SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % harness.SCRIPTSRV)
         servers = []
         for name, (script, rel, _, _) in CASES.items():
             servers.append((name, self.server_port(script), self.recipe(rel)))

@@ -19,7 +19,6 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
 
-SCRIPTSRV = os.path.join(harness.BUILD, "tests", "scriptsrv")
 SANITIZER = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer")
 
 S5 = "local/socks5-local-204.yaml"       # SOCKS5 greeting, CONNECT, HTTP GET through the tunnel
@@ -72,23 +71,11 @@ def is_sanitized(path):
 
 
 class Base(harness.Case):
-    def scriptsrv(self, script, port=0):
-        """Starts scriptsrv on port (0: any); returns (process, port)."""
-        self.assertTrue(os.access(SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % SCRIPTSRV)
-        p = self.procs.start([SCRIPTSRV, str(port), script], "scriptsrv")
-
-        def bound():
-            if p.poll() is not None:
-                raise AssertionError("scriptsrv exited: " + harness.Procs.log(p))
-            m = re.search(r"^listening (\d+)$", harness.Procs.log(p), re.M)
-            return int(m.group(1)) if m else None
-        return p, harness.wait_for(bound, 10, what="scriptsrv listening")
-
     def start_scenario(self, name, port=0):
         script = SCENARIOS[name][0]
         if script is None:
             return self.full_backlog(port)
-        return self.scriptsrv(script, port)[1]
+        return self.start_scriptsrv(script, port)[1]
 
     def recipe(self, rel):
         dest = self.path(os.path.basename(rel))
@@ -172,8 +159,8 @@ class Replay(Base):
                                   "--server", "127.0.0.1:%d" % port, "--timeout", "1s"],
                                  capture_output=True, text=True, timeout=30)
             return int(res.stdout.strip())
-        flood = maxrss(self.scriptsrv(SCENARIOS["junk_1mib"][0])[1])
-        quiet = maxrss(self.scriptsrv("expect 3; close")[1])
+        flood = maxrss(self.start_scriptsrv(SCENARIOS["junk_1mib"][0])[1])
+        quiet = maxrss(self.start_scriptsrv("expect 3; close")[1])
         sys.stderr.write("replay max RSS: 1 MiB flood %d KiB, empty answer %d KiB\n" % (flood, quiet))
         self.assertLess(flood - quiet, 1024, "the flood grew replay's RSS by %d KiB" % (flood - quiet))
 

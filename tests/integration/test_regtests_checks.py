@@ -19,7 +19,6 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
 
-SCRIPTSRV = os.path.join(harness.BUILD, "tests", "scriptsrv")
 
 # name: (server script, section lines, expected HAProxy status). {port2} is a second server's port
 # (SECOND below), {closed} a port that refuses connections.
@@ -132,17 +131,9 @@ STEP = re.compile(r"at step (\d+)")
 
 
 class RegtestChecks(harness.Case):
-    def scriptsrv(self, script):
-        p = self.procs.start([SCRIPTSRV, "0", script], "scriptsrv")
-
-        def port():
-            m = re.search(r"^listening (\d+)$", harness.Procs.log(p), re.M)
-            return int(m.group(1)) if m else None
-        return harness.wait_for(port, 10, what="scriptsrv listening")
-
     def test_scenarios(self):
-        self.assertTrue(os.access(SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % SCRIPTSRV)
-        port2 = self.scriptsrv(SECOND)
+        self.assertTrue(os.access(harness.SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % harness.SCRIPTSRV)
+        port2 = self.scriptsrv_port(SECOND)
         closed = harness.free_port()
         stats_port = harness.free_port()
         cfg = ["global", "    log stdout format raw local0",
@@ -152,7 +143,7 @@ class RegtestChecks(harness.Case):
                "    stats uri /"]
         ports = {}
         for name, (script, lines, _) in SCENARIOS.items():
-            ports[name] = self.scriptsrv(script) if script else closed
+            ports[name] = self.scriptsrv_port(script) if script else closed
             cfg += ["listen %s" % name, "    bind 127.0.0.1:%d" % harness.free_port()]
             cfg += ["    " + ln.format(port2=port2, closed=closed) for ln in lines if not ln.startswith("#")]
             extra = "".join(" " + ln[len("#server-extra "):].format(port2=port2) for ln in lines

@@ -2,14 +2,12 @@
 """recheck replay against real peers: microsocks + the local 204 origin, the origin directly, and the
 scripted server (tests/fixtures/scriptsrv.c) for closed ports, silent and dribbling servers."""
 import os
-import re
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
 
-SCRIPTSRV = os.path.join(harness.BUILD, "tests", "scriptsrv")
 SAMPLE_PORT = 18204  # the origin port written in samples/local/*.yaml
 
 TCP_HELLO = """version: 1
@@ -33,16 +31,6 @@ class Replay(harness.Case):
             text = f.read()
         text = text.replace("%04x" % SAMPLE_PORT, "%04x" % port).replace(str(SAMPLE_PORT), str(port))
         return self.write(dest, text)
-
-    def scriptsrv(self, script):
-        """Starts the scripted server; returns its port."""
-        self.assertTrue(os.access(SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % SCRIPTSRV)
-        p = self.procs.start([SCRIPTSRV, "0", script], "scriptsrv")
-
-        def port():
-            m = re.search(r"^listening (\d+)$", harness.Procs.log(p), re.M)
-            return int(m.group(1)) if m else None
-        return harness.wait_for(port, 10, what="scriptsrv listening")
 
     def replay(self, recipe, server, *args, timeout=30):
         t0 = time.monotonic()
@@ -114,7 +102,7 @@ class Replay(harness.Case):
     # --- silent, dribbling and flooding servers --------------------------------------------------
 
     def test_silent_server_is_l7tout_at_the_deadline(self):
-        port = self.scriptsrv("hang")
+        port = self.scriptsrv_port("hang")
         recipe = self.write("hello.yaml", TCP_HELLO)
         res, took = self.replay(recipe, "127.0.0.1:%d" % port, "--timeout", "800ms")
         self.assertRc(res, 1)
@@ -125,7 +113,7 @@ class Replay(harness.Case):
         self.assertLess(took, 3.5)
 
     def test_dribbling_server_inside_the_timeout_passes(self):
-        port = self.scriptsrv("recv; drip 20 HTTP/1.1 204 No Content\\r\\n\\r\\n; hang")
+        port = self.scriptsrv_port("recv; drip 20 HTTP/1.1 204 No Content\\r\\n\\r\\n; hang")
         recipe = self.write("hello.yaml", TCP_HELLO)
         res, _ = self.replay(recipe, "127.0.0.1:%d" % port, "--timeout", "3s")
         self.assertRc(res, 0)
@@ -133,7 +121,7 @@ class Replay(harness.Case):
 
     def test_dribbling_server_cannot_stretch_the_deadline(self):
         # 27 bytes at one per 300 ms would take 8.1 s; the one deadline ends the check at 1 s
-        port = self.scriptsrv("recv; drip 300 HTTP/1.1 204 No Content\\r\\n\\r\\n; hang")
+        port = self.scriptsrv_port("recv; drip 300 HTTP/1.1 204 No Content\\r\\n\\r\\n; hang")
         recipe = self.write("hello.yaml", TCP_HELLO)
         res, took = self.replay(recipe, "127.0.0.1:%d" % port, "--timeout", "1s")
         self.assertRc(res, 1)
@@ -141,7 +129,7 @@ class Replay(harness.Case):
         self.assertLess(took, 4.5)
 
     def test_flood_fills_the_buffer_and_concludes(self):
-        port = self.scriptsrv("recv; junk 1048576; hang")
+        port = self.scriptsrv_port("recv; junk 1048576; hang")
         recipe = self.write("hello.yaml", TCP_HELLO)
         res, took = self.replay(recipe, "127.0.0.1:%d" % port, "--timeout", "10s")
         self.assertRc(res, 1)
@@ -150,7 +138,7 @@ class Replay(harness.Case):
         self.assertLess(took, 5.0)
 
     def test_reset_without_answer_is_sockerr(self):
-        port = self.scriptsrv("recv; reset")
+        port = self.scriptsrv_port("recv; reset")
         recipe = self.write("hello.yaml", TCP_HELLO)
         res, _ = self.replay(recipe, "127.0.0.1:%d" % port)
         self.assertRc(res, 1)

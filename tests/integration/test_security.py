@@ -13,7 +13,6 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
 
-SCRIPTSRV = os.path.join(harness.BUILD, "tests", "scriptsrv")
 O_CLOEXEC = 0o2000000
 SECRET = "c2VjcmV0LXVzZXI6aHVudGVyMg"   # base64 of "secret-user:hunter2"
 SECRET_ENV = "RECHECK_IT_PROXY_AUTH"
@@ -111,13 +110,6 @@ def fds_without_cloexec(pid):
 
 
 class Security(harness.Case):
-    def scriptsrv(self, script, port=0):
-        self.assertTrue(os.access(SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % SCRIPTSRV)
-        p = self.procs.start([SCRIPTSRV, str(port), script], "scriptsrv")
-        m = harness.wait_for(lambda: re.search(r"^listening (\d+)$", harness.Procs.log(p), re.M), 10,
-                             what="scriptsrv listening")
-        return p, int(m.group(1))
-
     def recheckd(self, text, expect_ready=True, env=None):
         path = self.write("recheckd.yaml", text)
         d = self.procs.start([harness.RECHECKD, "-f", path, "-d"], "recheckd", env=env)
@@ -203,7 +195,7 @@ class Security(harness.Case):
         env = dict(os.environ, **{SECRET_ENV: SECRET})
         tcp = self.write("tcp-secret.yaml", TCP_SECRET)
         http = self.write("http-secret.yaml", HTTP_SECRET)
-        ports = {n: self.scriptsrv(s)[1] for n, s in SERVERS.items()}
+        ports = {n: self.start_scriptsrv(s)[1] for n, s in SERVERS.items()}
 
         # recheck replay: plain, -v and -vv, against each server, both recipe kinds
         for recipe in (tcp, http):
@@ -251,7 +243,7 @@ class Security(harness.Case):
     # --- close-on-exec ---------------------------------------------------------------------------------
 
     def test_every_fd_of_recheckd_is_close_on_exec(self):
-        _, hang = self.scriptsrv("hang")
+        _, hang = self.start_scriptsrv("hang")
         sport, lport = harness.free_port(), harness.free_port()
         self.write("hello.yaml", "version: 1\nname: hello\nkind: tcp\nsteps:\n"
                    "  - send: \"PING\\r\\n\"\n  - expect: {string: PONG}\n")
@@ -271,7 +263,7 @@ class Security(harness.Case):
         sys.stderr.write("recheckd: %d fds above 2 inspected, all O_CLOEXEC\n" % seen)
 
     def test_every_fd_of_replay_is_close_on_exec(self):
-        srv, hang = self.scriptsrv("hang")
+        srv, hang = self.start_scriptsrv("hang")
         recipe = self.write("hello.yaml", "version: 1\nname: hello\nkind: tcp\nsteps:\n"
                             "  - send: \"PING\\r\\n\"\n  - expect: {string: PONG}\n")
         p = subprocess.Popen([harness.RECHECK, "replay", recipe, "--server", "127.0.0.1:%d" % hang,

@@ -12,6 +12,7 @@ Environment (set by CTest, see tests/CMakeLists.txt):
 import contextlib
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +26,8 @@ SRC = os.environ.get("RECHECK_SOURCE_DIR", os.path.abspath(os.path.join(os.path.
 BUILD = os.environ.get("RECHECK_BUILD_DIR", os.path.join(SRC, "build"))
 RECHECK = os.environ.get("RECHECK_BIN", os.path.join(BUILD, "recheck"))
 RECHECKD = os.environ.get("RECHECKD_BIN", os.path.join(BUILD, "recheckd"))
+# The scripted misbehaving server (tests/fixtures/scriptsrv.c), built with the tests.
+SCRIPTSRV = os.path.join(BUILD, "tests", "scriptsrv")
 SAMPLES = os.path.join(SRC, "samples")
 
 
@@ -178,6 +181,23 @@ class Case(unittest.TestCase):
         self.procs.start([sys.executable, os.path.join(SRC, "tests", "lib", "origin.py"), str(port)], "origin")
         wait_port(port)
         return port
+
+    def start_scriptsrv(self, script, port=0):
+        """scriptsrv playing script on 127.0.0.1:port (0: any free port). Returns (process, port) once it
+        listens; fails at once if it exits first (a script it refused)."""
+        self.assertTrue(os.access(SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % SCRIPTSRV)
+        p = self.procs.start([SCRIPTSRV, str(port), script], "scriptsrv")
+
+        def bound():
+            if p.poll() is not None:
+                raise AssertionError("scriptsrv exited: " + Procs.log(p))
+            m = re.search(r"^listening (\d+)$", Procs.log(p), re.M)
+            return int(m.group(1)) if m else None
+        return p, wait_for(bound, 10, what="scriptsrv listening")
+
+    def scriptsrv_port(self, script):
+        """start_scriptsrv() on any free port; returns the port."""
+        return self.start_scriptsrv(script)[1]
 
     def full_backlog(self, port=0):
         """A listener with listen(fd, 0) that never accepts, its queue filled by held connections: a new
