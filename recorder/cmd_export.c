@@ -44,7 +44,7 @@ static void usage(FILE *f)
 		"  --listen NAME           wrap the lines in a complete 'listen NAME' section (mode tcp,\n"
 		"                          balance source) that 'haproxy -c' accepts; needs --bind and --server\n"
 		"  --bind ADDR             the section's bind address, e.g. 127.0.0.1:1080 or :::1080\n"
-		"  --server NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2][,check-send-proxy]\n"
+		"  --server NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2][,check-send-proxy][,slowstart=DUR]\n"
 		"                          a checked server (repeat for several, at most %d); a HOST that is a\n"
 		"                          name gets 'init-addr last,libc,none' (up once it resolves)\n"
 		"  --hash-type consistent  consistent hashing for balance source (default: map-based)\n"
@@ -66,8 +66,8 @@ static void usage(FILE *f)
 		HAPROXY_MAX_SERVERS);
 }
 
-/* NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2][,check-send-proxy] into srv, pointing into the
- * modifiable arg. */
+/* NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2][,check-send-proxy][,slowstart=DUR] into srv, pointing
+ * into the modifiable arg. */
 static int parse_server(char *arg, struct haproxy_server *srv)
 {
 	char *eq = strchr(arg, '='), *comma, *save = NULL, *flag;
@@ -87,7 +87,13 @@ static int parse_server(char *arg, struct haproxy_server *srv)
 				srv->send_proxy = 2;
 			else if (!strcmp(flag, "check-send-proxy"))
 				srv->check_send_proxy = true;
-			else
+			else if (!strncmp(flag, "slowstart=", 10)) {
+				char e[ERR_LEN];
+
+				if (duration_parse_ms(flag + 10, &srv->slowstart, e, sizeof(e)) == -1 ||
+				    srv->slowstart > CONF_SLOWSTART_MAX)
+					return -1;
+			} else
 				return -1;
 		}
 	}
@@ -160,7 +166,7 @@ int cmd_export(int argc, char **argv)
 			}
 			if (parse_server(optarg, &o.servers[o.nservers]) == -1) {
 				cmd_usage(argv[0], "--server expects NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2]"
-					  "[,check-send-proxy] (got '%s')", optarg);
+					  "[,check-send-proxy][,slowstart=DUR] (got '%s')", optarg);
 				goto out;
 			}
 			o.nservers++;

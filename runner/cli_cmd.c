@@ -394,6 +394,23 @@ static void cmd_show_pick(struct daemon *d, char **argv, int argc, struct buf *o
 			buf_printf(out, "lookup: map slot %u = key %u %% %u (total effective weight)\n", x.slot, x.lookup,
 				   x.tot_weight);
 	}
+	for (k = 0; k < li->nsrv; k++) {
+		const struct server *s = &li->srv[k]->srv;
+		uint64_t now = now_ms(), in = now > s->last_change_ms ? (now - s->last_change_ms) / 1000 : 0;
+		bool dyn = li->conf->hash == CONF_HASH_CONSISTENT;
+
+		if (s->state != SRV_ST_STARTING)
+			continue;
+		/* slowstart: how far the ramp is, in HAProxy's terms (server_recalc_eweight) */
+		buf_printf(out, "warm-up: %s slowstart %us, %llus in: ", s->name, s->slowstart, (unsigned long long)in);
+		if (dyn)
+			buf_printf(out, "weight %u of %u (throttle %d%%, step %u/%d), %u of %u ring points\n",
+				   server_eweight_shown(s, true), s->weight, server_throttle(s, true), s->warm_w,
+				   SERVER_WARM_SCALE, server_chash_points(s), s->weight * SERVER_WARM_SCALE);
+		else
+			buf_printf(out, "map-based hashing is static: full weight %u; maxconn ramps (%u%%)\n", s->weight,
+				   srv_warmup_ratio(s, now));
+	}
 	buf_append_str(out, "skipped:");
 	for (k = 0; k < li->nsrv; k++) {
 		const char *why = skip_reason(&li->srv[k]->srv);

@@ -118,7 +118,9 @@ static void server_row(struct row *r, const struct listener *li, size_t idx, con
 	set(r, "wretr", "%llu", (unsigned long long)ld(&s->retries));
 	set(r, "wredis", "%llu", (unsigned long long)ld(&s->redispatches));
 	set(r, "status", "%s", server_status_str(&s->srv, st, sizeof(st)));
-	set(r, "weight", "%u", s->srv.weight);
+	set(r, "weight", "%u", server_eweight_shown(&s->srv, li->conf->hash == CONF_HASH_CONSISTENT));
+	if (server_throttle(&s->srv, li->conf->hash == CONF_HASH_CONSISTENT) >= 0)
+		set(r, "throttle", "%d", server_throttle(&s->srv, li->conf->hash == CONF_HASH_CONSISTENT));
 	set(r, "act", "%d", s->srv.backup ? 0 : 1);
 	set(r, "bck", "%d", s->srv.backup ? 1 : 0);
 	if (s->srv.check.enabled) {
@@ -152,7 +154,8 @@ static void server_row(struct row *r, const struct listener *li, size_t idx, con
 static void listener_rows(struct daemon *d, size_t idx, struct row *r, struct buf *out)
 {
 	struct listener *li = d->gen->li[idx];
-	unsigned act = 0, bck = 0, w = 0;
+	unsigned act = 0, bck = 0, w = 0, uw = 0;
+	bool dyn = li->conf->hash == CONF_HASH_CONSISTENT;
 	uint64_t gen, cur, tot;
 	size_t k;
 
@@ -174,9 +177,14 @@ static void listener_rows(struct daemon *d, size_t idx, struct row *r, struct bu
 	for (k = 0; k < li->nsrv; k++) {
 		server_row(r, li, idx, li->srv[k]);
 		emit(r, out);
-		if (server_usable(&li->srv[k]->srv) && !li->srv[k]->srv.backup)
-			w += li->srv[k]->srv.weight;
+		if (server_usable(&li->srv[k]->srv) && !li->srv[k]->srv.backup) {
+			/* lbprm.tot_weight: the effective weights (a warming server's ramp included) */
+			w += dyn ? server_chash_points(&li->srv[k]->srv) : li->srv[k]->srv.weight;
+			uw += li->srv[k]->srv.weight;
+		}
 	}
+	if (dyn)
+		w = (w + SERVER_WARM_SCALE - 1) / SERVER_WARM_SCALE;
 	lb_counts(li->lb, &act, &bck, &gen);
 	common(r, li, idx, "BACKEND", 1);
 	set(r, "qcur", "0");
@@ -195,7 +203,7 @@ static void listener_rows(struct daemon *d, size_t idx, struct row *r, struct bu
 	set(r, "sid", "0");
 	set(r, "lbtot", "%llu", (unsigned long long)(tot - ld(&li->conn_noserver)));
 	set(r, "algo", "source");
-	set(r, "uweight", "%u", w);
+	set(r, "uweight", "%u", uw);
 	emit(r, out);
 }
 

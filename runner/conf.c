@@ -504,6 +504,7 @@ static const struct key server_keys[] = {
 	KEY_LATER("check"),
 	KEY_CHOICE("send_proxy", struct conf_server, send_proxy, send_proxy_choices),
 	KEY_BOOL("check_send_proxy", struct conf_server, check_send_proxy),
+	KEY_DUR("slowstart", struct conf_server, slowstart, 0),
 };
 
 static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_server *sv, const struct ynode *n)
@@ -514,8 +515,11 @@ static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_ser
 	sv->weight = 1;
 	sv->line = n->line;
 	sv->shutdown_sessions = li->shutdown_sessions;
+	sv->slowstart = li->slowstart;
 	if (WALK(c, n, "server", server_keys, sv) == -1)
 		return -1;
+	if (sv->slowstart > CONF_SLOWSTART_MAX)
+		return bad(c, n, "server %s: slowstart is longer than a day", sv->name);
 	if (!sv->name)
 		return bad(c, n, "server: 'name' is required");
 	if (!sv->address)
@@ -610,6 +614,7 @@ static const struct key listener_keys[] = {
 	KEY_INT("retries", struct conf_listener, retries, 0, 100),
 	KEY_BOOL("redispatch", struct conf_listener, redispatch),
 	KEY_BOOL("accept_proxy", struct conf_listener, accept_proxy),
+	KEY_DUR("slowstart", struct conf_listener, slowstart, 0),
 };
 
 static int listener_parse(struct ctx *c, struct conf_listener *li, const struct ynode *n)

@@ -23,6 +23,7 @@ struct recipe;
 #define CONF_MAX_FILE      (1u << 20) /* bytes of a config file */
 #define CONF_MAX_LISTENERS 256
 #define CONF_MAX_SERVERS   1024       /* per listener */
+#define CONF_SLOWSTART_MAX 86400000ULL /* `slowstart` up to a day (ms) */
 #define CONF_MAX_THREADS   64
 #define CONF_SOCKET_PATH_MAX 108     /* sizeof(sun_path) */
 #define CONF_MAX_NAMESERVERS 3     /* the resolver's limit (MAXNS) */
@@ -85,6 +86,7 @@ struct conf_server {
 	bool shutdown_sessions; /* on_marked_down: shutdown-sessions (listener's value unless overridden) */
 	int send_proxy;        /* `send_proxy`: 0 none, 1 (v1) or 2 (v2): HAProxy send-proxy / send-proxy-v2 */
 	bool check_send_proxy; /* `check_send_proxy`: checks start with a PROXY header (HAProxy check-send-proxy) */
+	uint64_t slowstart;    /* `slowstart` ms (the listener's unless overridden), 0: none; used in whole seconds */
 	struct conf_check check; /* effective: the listener's, with this server's overrides */
 	int line;
 };
@@ -106,6 +108,7 @@ struct conf_listener {
 	bool redispatch;          /* `redispatch` (option redispatch), default false */
 	bool accept_proxy;        /* `accept_proxy`: clients start with a PROXY header (bind ... accept-proxy) */
 	bool shutdown_sessions;   /* on_marked_down: shutdown-sessions */
+	uint64_t slowstart;       /* `slowstart`: every server's default (ms), 0: none */
 	struct conf_check check;  /* listener-level check (enabled when `check:` is present) */
 	struct conf_server *servers; /* owned array */
 	size_t nservers;

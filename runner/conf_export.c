@@ -129,6 +129,8 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 			rc |= buf_printf(out, " id %u", sv->id);
 		if (sv->shutdown_sessions)
 			rc |= buf_printf(out, " on-marked-down shutdown-sessions");
+		if (sv->slowstart)
+			rc |= dur(out, "slowstart", sv->slowstart);
 		/* a name: up once it resolves, as recheckd waits for it (and through `nameservers:`) */
 		if (sv->host)
 			rc |= buf_printf(out, " init-addr last,libc,none%s", resolvers ? " resolvers recheck" : "");

@@ -248,6 +248,11 @@ static int server_kws(struct hx *h, const struct haproxy_line *l, size_t i, stru
 			if (hx_int(h, l, ++i, 0, SERVER_WEIGHT_MAX, &n) == -1)
 				return -1;
 			s->weight = (unsigned)n;
+		} else if (!strcmp(kw, "slowstart")) {
+			if (hx_dur(h, l, ++i, &s->slowstart) == -1)
+				return -1;
+			if (s->slowstart > CONF_SLOWSTART_MAX)
+				return hx_fail(h, "'slowstart' longer than a day is not supported by recheckd");
 		} else if (!strcmp(kw, "id") && id) {
 			if (hx_int(h, l, ++i, 1, SERVER_ID_MAX, &n) == -1)
 				return -1;
@@ -362,6 +367,7 @@ static int server_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 	v->cs.backup = s.backup;
 	v->cs.id = id;
 	v->cs.shutdown_sessions = s.shutdown;
+	v->cs.slowstart = s.slowstart;
 	v->cs.send_proxy = s.send_proxy;
 	v->cs.check_send_proxy = s.port_set ? s.explicit_csp : s.check_send_proxy;
 	v->check = s.check;

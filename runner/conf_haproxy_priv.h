@@ -19,6 +19,7 @@ struct srvset {
 	int rise, fall;
 	int observe, error_limit, on_error; /* observe layer4, error-limit, on-error (conf_check's) */
 	unsigned weight;
+	uint64_t slowstart;    /* `slowstart` ms, 0: none */
 	bool check, backup, shutdown;
 	int send_proxy;        /* 0, 1 (send-proxy), 2 (send-proxy-v2) */
 	bool check_send_proxy; /* check-send-proxy, or implied by send-proxy as in HAProxy */

@@ -71,7 +71,71 @@ struct server_status daemon_check_result(struct daemon *d, struct listener *li, 
 		    st.new_state == SRV_ST_STOPPED && s->conn_cur ? " Sessions may be affected." : "");
 	if (st.new_state == SRV_ST_STOPPED && s->shutdown_sessions)
 		daemon_shutdown_sessions(d, s);
+	if (st.new_state == SRV_ST_STARTING)
+		daemon_warmup_arm(d);
 	return st;
+}
+
+/* --- slowstart ----------------------------------------------------------------------------------------- */
+
+/* One tick: every STARTING server of the current generation takes its step (lb_warmup rebuilds a
+ * consistent ring when its share grew); the end of a warm-up is logged as HAProxy logs it (is UP). */
+static void on_warmup(struct ev *ev, struct ev_timer *t, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t now = now_ms();
+	size_t i, k;
+
+	(void)ev;
+	(void)t;
+	for (i = 0; d->gen && i < d->gen->nli; i++) {
+		struct listener *li = d->gen->li[i];
+
+		for (k = 0; k < li->nsrv; k++) {
+			struct rserver *s = li->srv[k];
+			struct server_status st;
+			unsigned act = 0, bck = 0;
+			uint64_t gen;
+			int rc = 0;
+
+			if (s->srv.state != SRV_ST_STARTING)
+				continue;
+			st = lb_warmup(li->lb, &s->srv, now, &rc);
+			if (rc == -1)
+				dlog_err("%s: out of memory rebuilding the balancer; the previous table stays", li->name);
+			if (!st.changed)
+				continue;
+			lb_counts(li->lb, &act, &bck, &gen);
+			dlog_notice("%s %s/%s is UP, reason: end of slowstart. %u active and %u backup servers online.",
+				    s->srv.backup ? "Backup Server" : "Server", li->name, s->srv.name, act, bck);
+		}
+	}
+	daemon_warmup_arm(d);
+}
+
+void daemon_warmup_arm(struct daemon *d)
+{
+	uint64_t now = now_ms(), due = UINT64_MAX;
+	size_t i, k;
+
+	for (i = 0; d->gen && i < d->gen->nli; i++)
+		for (k = 0; k < d->gen->li[i]->nsrv; k++) {
+			const struct server *s = &d->gen->li[i]->srv[k]->srv;
+			uint64_t n;
+
+			if (s->state != SRV_ST_STARTING)
+				continue;
+			n = server_warmup_next(s, now);
+			if (n < due)
+				due = n;
+		}
+	if (due == UINT64_MAX) {
+		if (ev_timer_armed(&d->warm_timer))
+			ev_timer_stop(d->ev, &d->warm_timer);
+		return;
+	}
+	/* the same clock as ev_now(): an absolute deadline, so a late loop does not push it further */
+	ev_timer_arm_at(d->ev, &d->warm_timer, due);
 }
 
 /* HAProxy's tail of a state-change log line: what is left to serve. */
@@ -103,6 +167,8 @@ struct server_status daemon_set_maint(struct daemon *d, struct listener *li, str
 	rebuild_failed(li, rc);
 	if (before != s->srv.admin)
 		log_change(li, s, maint ? "is going DOWN for maintenance" : "is leaving forced maintenance");
+	if (st.new_state == SRV_ST_STARTING)
+		daemon_warmup_arm(d);
 	return st;
 }
 
@@ -135,6 +201,8 @@ struct server_status daemon_force_health(struct daemon *d, struct listener *li, 
 		if (state == SRV_ST_STOPPED && s->shutdown_sessions)
 			daemon_shutdown_sessions(d, s);
 	}
+	if (st.new_state == SRV_ST_STARTING)
+		daemon_warmup_arm(d);
 	return st;
 }
 
@@ -263,6 +331,7 @@ static void reload(struct daemon *d)
 		resolve_reloaded(d);
 		gen_unref(old);
 	}
+	daemon_warmup_arm(d);
 	dlog_notice("configuration %llu loaded: %zu listeners", (unsigned long long)g->id, g->nli);
 	d->reloads_ok++;
 	d->last_reload_ok = true;
@@ -441,6 +510,7 @@ int daemon_run(struct daemon *d, struct conf *conf)
 		goto out;
 	}
 	ev_set_wakeup(d->ev, on_main_wakeup, d);
+	ev_timer_init(&d->warm_timer, on_warmup, d);
 	d->nworkers = conf->threads;
 	d->gen = gen_build(conf, NULL, d->nworkers, err, sizeof(err));
 	if (!d->gen) {

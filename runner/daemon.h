@@ -212,6 +212,7 @@ struct daemon {
 	int exit_code;                /* enum rd_exit */
 	bool threads_gone;            /* workers stopped: wakeups go nowhere (their loops are being freed) */
 	struct resolver *resolver;    /* resolve.c, when some server has a DNS name; NULL otherwise */
+	struct ev_timer warm_timer;   /* slowstart: due at the next warm-up tick of any STARTING server */
 };
 
 /* --- gen.c: building and releasing generations (main thread, except the *_unref) ------------------ */
@@ -267,6 +268,13 @@ struct server_status daemon_force_health(struct daemon *d, struct listener *li, 
  * `set weight`: weight is absolute (0..256). A map-based listener accepts only 0 and the initial weight,
  * as HAProxy's static algorithms. 0, or -1 with HAProxy's message in err.
  */
+/*
+ * slowstart: (re)arms the main loop's one warm-up timer for the earliest tick due among the current
+ * generation's STARTING servers, or stops it when none warms up. Call after any change that may have
+ * started a warm-up (the daemon_* state changes and a reload do it themselves).
+ */
+void daemon_warmup_arm(struct daemon *d);
+
 int daemon_set_weight(struct daemon *d, struct listener *li, struct rserver *s, unsigned weight, char *err,
 		      size_t errlen);
 /* Ends every session of s now (`shutdown sessions server`); main thread. */

@@ -241,6 +241,8 @@ static int listener_finish(const struct conf *conf, const struct conf_listener *
 		s->srv.backup = cs->backup;
 		s->srv.id = cs->id;
 		s->shutdown_sessions = cs->shutdown_sessions;
+		/* HAProxy keeps slowstart in whole seconds, rounded up */
+		s->srv.slowstart = (unsigned)((cs->slowstart + 999) / 1000);
 		__atomic_store_n(&s->send_proxy, cs->send_proxy, __ATOMIC_RELAXED);
 		apply_check(s, cs);
 		if (s->host && s->srv.addrlen == 0) {

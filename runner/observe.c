@@ -238,7 +238,11 @@ static int snap_build(struct observe *o, struct stats_snapshot *snap, struct sna
 			ss->address = rs->address;
 			ss->status = server_status_str(&rs->srv, x->status, sizeof(x->status));
 			ss->up = server_is_up(&rs->srv) && !(rs->srv.admin & (SRV_ADMF_MAINT | SRV_ADMF_RMAINT));
-			ss->weight = rs->srv.weight;
+			ss->weight = server_eweight_shown(&rs->srv, li->conf->hash == CONF_HASH_CONSISTENT);
+			ss->uweight = rs->srv.weight;
+			ss->throttle = server_throttle(&rs->srv, li->conf->hash == CONF_HASH_CONSISTENT);
+			if (ss->throttle < 0)
+				ss->throttle = 0;
 			ss->backup = rs->srv.backup;
 			ss->id = rs->srv.puid;
 			ss->conn_cur = ld(&rs->conn_cur);

@@ -221,6 +221,8 @@ static void apply(struct resolver *r, const struct rreq *q)
 					dlog_notice("Server %s/%s is leaving maintenance (address resolved). %u active and %u "
 						    "backup servers left.", li->name, s->srv.name, act, bck);
 				}
+				if (st.new_state == SRV_ST_STARTING)
+					daemon_warmup_arm(r->d);
 			}
 		}
 	}

@@ -22,6 +22,7 @@ struct lb_backend;
 /* One point of a consistent-hash ring. */
 struct lb_point {
 	uint32_t key;          /* hash_full(puid * 4096 + j) */
+	unsigned node;         /* j: a warming server owns only its first server_chash_points() points */
 	struct server *srv;    /* the server owning it */
 };
 

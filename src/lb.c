@@ -396,6 +396,24 @@ struct server_status lb_force_health(struct lb_backend *be, struct server *s, en
 	return st;
 }
 
+struct server_status lb_warmup(struct lb_backend *be, struct server *s, uint64_t now_ms, int *rc)
+{
+	struct server_status st = {.srv = s};
+	int r = 0;
+
+	pthread_mutex_lock(&be->wlock);
+	st.old_state = s->state;
+	st.old_health = st.health = s->health;
+	if (server_warmup_tick(s, now_ms) && be->algo == LB_ALGO_CHASH && server_usable(s))
+		r = update(be, NULL, false);
+	st.new_state = s->state;
+	st.changed = st.old_state != st.new_state;
+	pthread_mutex_unlock(&be->wlock);
+	if (rc)
+		*rc = r;
+	return st;
+}
+
 int lb_set_weight(struct lb_backend *be, struct server *s, unsigned weight)
 {
 	unsigned old = s->weight;

@@ -104,6 +104,13 @@ struct server_status lb_force_health(struct lb_backend *be, struct server *s, en
  */
 int lb_set_weight(struct lb_backend *be, struct server *s, unsigned weight);
 
+/*
+ * One slowstart tick of a STARTING server (server_warmup_tick) under the writer lock; rebuilds the
+ * table when a consistent ring's share of s grew (a map-based table never changes here). Returns the
+ * transition record (changed when the warm-up ended: STARTING -> RUNNING); *rc gets the rebuild's result.
+ */
+struct server_status lb_warmup(struct lb_backend *be, struct server *s, uint64_t now_ms, int *rc);
+
 /* How a pick went, for `show pick`: every value the lookup used. */
 struct lb_explain {
 	uint32_t key;             /* the source key (hash.h) */

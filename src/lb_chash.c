@@ -5,7 +5,8 @@
  *
  * Every server's points are computed once at init and kept sorted by key; a rebuild filters that
  * array down to the usable servers of the serving group, so it is linear and needs no sort, and a
- * server coming back restores exactly the ring it left.
+ * server coming back restores exactly the ring it left. A server warming up (slowstart) keeps only its
+ * first weight * warm_w points, so its share of the ring ramps in 1/16 steps.
  */
 #include "api.h"
 
@@ -48,6 +49,7 @@ static int chash_init(struct lb_backend *be, char *err, size_t errlen)
 
 		for (j = 0; j < np; j++) {
 			be->points[n].key = hash_full(s->puid * CHASH_ID_STRIDE + j);
+			be->points[n].node = j;
 			be->points[n].srv = s;
 			n++;
 		}
@@ -84,7 +86,10 @@ static struct lb_table *chash_rebuild(struct lb_backend *be, struct server *cons
 	for (i = 0; i < be->total_points; i++) {
 		const struct server *s = be->points[i].srv;
 
-		if (s->backup == backup_group && lb_usable(s, avoid, navoid))
+		/* a warming server (slowstart) has only its first points, as HAProxy queues its first
+		 * eweight nodes: its share grows in place and the keys it takes are those it will keep */
+		if (s->backup == backup_group && lb_usable(s, avoid, navoid) &&
+		    be->points[i].node < server_chash_points(s))
 			t->ring[n++] = be->points[i];
 	}
 	t->npoints = (unsigned)n;

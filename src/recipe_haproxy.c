@@ -639,6 +639,7 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 	const char *indent = o->indent ? o->indent : (o->listen ? "    " : "");
 	const struct step_tls *tls;
 	struct buf opts;
+	char d[32];
 	size_t i;
 
 	if (o->listen && export_listen_head(o, out, err, errlen) == -1)
@@ -685,6 +686,7 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 			       sv->send_proxy == 1 ? " send-proxy" : sv->send_proxy == 2 ? " send-proxy-v2" : "",
 			       sv->check_send_proxy ? " check-send-proxy" : "",
 			       addr_is_name(sv->addr) ? " init-addr last,libc,none" : "") == -1 ||
+		    (sv->slowstart && buf_printf(out, " slowstart %s", duration_fmt(sv->slowstart, d, sizeof(d))) == -1) ||
 		    (tls && server_tls_opts(tls, r->kind == RECIPE_HTTP, out) == -1) || buf_putc(out, '\n') == -1)
 			goto toobig;
 	}

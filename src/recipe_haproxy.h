@@ -19,6 +19,7 @@ struct haproxy_server {
 	bool backup;
 	int send_proxy;         /* 0, 1 (send-proxy) or 2 (send-proxy-v2) */
 	bool check_send_proxy;  /* check-send-proxy */
+	uint64_t slowstart;     /* `slowstart` ms, 0: none */
 };
 
 struct haproxy_export_opts {

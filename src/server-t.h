@@ -13,12 +13,13 @@
 #define SERVER_NAME_MAX    64  /* bytes of a name, NUL excluded (HAProxy has no limit; ours is a cap) */
 #define SERVER_WEIGHT_MAX  256 /* HAProxy's `weight` range is 0..256 */
 #define SERVER_WEIGHT_DFLT 1
+#define SERVER_WARM_SCALE  16  /* steps of a slowstart weight ramp: HAProxy's BE_WEIGHT_SCALE (lbprm.wdiv) */
 #define SERVER_ID_MAX      1048575 /* explicit ids above this would make puid*4096 wrap (ring keys collide) */
 
 /* Operational state, HAProxy's srv_op_state numbering (show servers state). */
 enum srv_state {
 	SRV_ST_STOPPED = 0,  /* DOWN */
-	SRV_ST_STARTING = 1, /* up, slow-starting (unused: recheck has no slowstart) */
+	SRV_ST_STARTING = 1, /* up, warming up: `slowstart` ramps its weight (and maxconn) after it came back */
 	SRV_ST_RUNNING = 2,  /* UP */
 	SRV_ST_STOPPING = 3, /* NOLB: up for persistence only, not load-balanced (CONDPASS) */
 };
@@ -64,6 +65,8 @@ struct server {
 	uint64_t chkfail;                /* failed checks counted while health > 0 (stats chkfail) */
 	uint64_t chkdown;                /* UP -> DOWN transitions (stats chkdown) */
 	uint64_t last_change_ms;         /* monotonic ms of the last state change, 0 = never */
+	unsigned slowstart;              /* `slowstart` in whole seconds (HAProxy keeps seconds), 0 = none */
+	unsigned warm_w;                 /* while STARTING: the ramp factor 1..SERVER_WARM_SCALE (see server.h) */
 };
 
 /* The result of feeding one check result to a server: a small record for the balancer and the log. */

@@ -23,6 +23,7 @@ int server_init(struct server *s, const char *name, char *err, size_t errlen)
 	}
 	memcpy(s->name, name, n + 1);
 	s->weight = SERVER_WEIGHT_DFLT;
+	s->warm_w = SERVER_WARM_SCALE;
 	s->check.inter = 2000;
 	s->check.rise = 2;
 	s->check.fall = 3;
@@ -124,6 +125,14 @@ static struct server_status status_of(const struct server *s, enum srv_state old
 
 static void set_state(struct server *s, enum srv_state st, uint64_t now_ms)
 {
+	/* srv_set_running(): a server already up stays as it is (a warm-up is not cut short); one that comes
+	 * up with a slowstart warms up first. */
+	if (st == SRV_ST_RUNNING && s->state == SRV_ST_STARTING)
+		return;
+	if (st == SRV_ST_RUNNING && s->slowstart && s->state != SRV_ST_RUNNING) {
+		st = SRV_ST_STARTING;
+		s->warm_w = 1; /* server_recalc_eweight() at e = 0 */
+	}
 	if (s->state == st)
 		return;
 	if (st == SRV_ST_STOPPED && s->state != SRV_ST_STOPPED)
@@ -232,6 +241,9 @@ struct server_status server_set_rmaint(struct server *s, bool rmaint, uint64_t n
 			;
 		else if (s->check.enabled && s->health == 0)
 			set_state(s, SRV_ST_STOPPED, now_ms);
+		else if (s->last_change_ms == 0)
+			/* the first resolution (at start-up, HAProxy's init-addr libc): no warm-up, as at start */
+			s->state = SRV_ST_RUNNING, s->last_change_ms = now_ms;
 		else
 			set_state(s, SRV_ST_RUNNING, now_ms);
 	}
@@ -289,6 +301,83 @@ char *server_status_str(const struct server *s, char *out, size_t outlen)
 	else /* going down: successes left before DOWN / fall */
 		snprintf(out, outlen, "%s %d/%d", word, s->health - c->rise + 1, c->fall);
 	return out;
+}
+
+bool server_warmup_tick(struct server *s, uint64_t now_ms)
+{
+	uint64_t e;
+	unsigned w;
+
+	if (s->state != SRV_ST_STARTING)
+		return false;
+	e = now_ms > s->last_change_ms ? (now_ms - s->last_change_ms) / 1000 : 0;
+	if (s->slowstart == 0 || e >= s->slowstart) {
+		/* full throttle: RUNNING, and HAProxy counts it as a new change (lastchg restarts) */
+		s->state = SRV_ST_RUNNING;
+		s->warm_w = SERVER_WARM_SCALE;
+		s->last_change_ms = now_ms;
+		return true;
+	}
+	w = (unsigned)((SERVER_WARM_SCALE * e + s->slowstart) / s->slowstart);
+	if (w == s->warm_w)
+		return false;
+	s->warm_w = w;
+	return true;
+}
+
+uint64_t server_warmup_next(const struct server *s, uint64_t now_ms)
+{
+	uint64_t e = now_ms > s->last_change_ms ? (now_ms - s->last_change_ms) / 1000 : 0;
+
+	return s->last_change_ms + (e + 1) * 1000;
+}
+
+unsigned srv_warmup_ratio(const struct server *s, uint64_t now_ms)
+{
+	uint64_t e;
+
+	if (s->state != SRV_ST_STARTING || s->slowstart == 0 || now_ms < s->last_change_ms)
+		return 100;
+	e = (now_ms - s->last_change_ms) / 1000;
+	if (e >= s->slowstart)
+		return 100;
+	return (unsigned)(100 * e / s->slowstart);
+}
+
+unsigned srv_warmup_maxconn(const struct server *s, unsigned maxconn, uint64_t now_ms)
+{
+	unsigned r = srv_warmup_ratio(s, now_ms), m;
+
+	if (r >= 100)
+		return maxconn;
+	m = (unsigned)((uint64_t)maxconn * r / 100);
+	return m ? m : 1;
+}
+
+unsigned server_chash_points(const struct server *s)
+{
+	if (s->state == SRV_ST_STARTING && s->warm_w >= 1 && s->warm_w < SERVER_WARM_SCALE)
+		return s->weight * s->warm_w;
+	return s->weight * SERVER_WARM_SCALE;
+}
+
+unsigned server_eweight_shown(const struct server *s, bool dynamic)
+{
+	/* stats.c: (cur_eweight * wmult + wdiv - 1) / wdiv, wmult 1 and wdiv 16 for consistent hashing; a
+	 * static map shows eweight * GCD / 1, the user weight */
+	if (!dynamic)
+		return s->weight;
+	return (server_chash_points(s) + SERVER_WARM_SCALE - 1) / SERVER_WARM_SCALE;
+}
+
+int server_throttle(const struct server *s, bool dynamic)
+{
+	if (s->state != SRV_ST_STARTING || (s->admin & SRV_ADMF_DRAIN))
+		return -1;
+	/* server_throttle_rate(): 100 for a zero weight (soft stop) and for a static map */
+	if (s->weight == 0 || !dynamic)
+		return 100;
+	return (int)((100u * server_chash_points(s) + SERVER_WARM_SCALE - 1) / (SERVER_WARM_SCALE * s->weight));
 }
 
 const char *server_state_name(enum srv_state st)

@@ -85,6 +85,44 @@ uint32_t server_next_inter(const struct server *s);
  */
 char *server_status_str(const struct server *s, char *out, size_t outlen);
 
+/*
+ * slowstart (HAProxy 2.6 server.c server_recalc_eweight(), server_warmup(), queue.c srv_dynamic_maxconn()).
+ * A server with `slowstart` that comes back up after start-up (a check, leaving MAINT or resolution
+ * maintenance, `set server health up`) enters STARTING instead of RUNNING. HAProxy counts whole seconds
+ * since the change (e); while e < slowstart its dynamic (consistent-hash) weight is
+ * uweight * w / SERVER_WARM_SCALE with w = (SERVER_WARM_SCALE * e + slowstart) / slowstart (1 at once,
+ * so it takes traffic at the smallest step), recomputed once a second; once e >= slowstart it is RUNNING
+ * again (a second "is UP" change). Map-based hashing is static: its weight does not ramp, only maxconn.
+ *
+ * server_warmup_tick recomputes warm_w (and ends the warm-up) at now_ms; returns true when warm_w or the
+ * state changed (the caller rebuilds the balancer). Only for a STARTING server; false otherwise.
+ */
+bool server_warmup_tick(struct server *s, uint64_t now_ms);
+
+/* When the next tick of a STARTING server is due (monotonic ms: each whole second after the change). */
+uint64_t server_warmup_next(const struct server *s, uint64_t now_ms);
+
+/*
+ * The warm-up ratio in percent as HAProxy's srv_dynamic_maxconn() uses it: 100 * e / slowstart while
+ * STARTING within the slowstart period (0 in its first second), else 100. One function for every user.
+ */
+unsigned srv_warmup_ratio(const struct server *s, uint64_t now_ms);
+
+/* A maxconn under the warm-up ratio: max(1, maxconn * ratio / 100); maxconn itself when not warming. */
+unsigned srv_warmup_maxconn(const struct server *s, unsigned maxconn, uint64_t now_ms);
+
+/*
+ * The stats weight and throttle of s for a dynamic (consistent) or static (map-based) backend, as
+ * HAProxy's show stat fills them: the weight is ceil(eweight / 16) while warming a dynamic backend, the
+ * user weight otherwise; the throttle (percent of the full weight) is set only while STARTING and not
+ * draining: server_throttle() returns -1 when the column stays empty.
+ */
+unsigned server_eweight_shown(const struct server *s, bool dynamic);
+int server_throttle(const struct server *s, bool dynamic);
+
+/* The consistent-hash points s owns now: weight * warm_w while STARTING, weight * 16 otherwise. */
+unsigned server_chash_points(const struct server *s);
+
 /* "DOWN", "STARTING", "UP", "NOLB": a short name of a state for logs. */
 const char *server_state_name(enum srv_state st);
 

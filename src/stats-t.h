@@ -65,7 +65,10 @@ struct stats_server {
 	const char *address;
 	const char *status;     /* HAProxy's stats status: "UP", "UP 1/3", "DOWN 1/2", "MAINT", "no check" */
 	bool up;                /* on the up side (RUNNING, STARTING, STOPPING) and not in MAINT */
-	unsigned weight;
+	unsigned weight;        /* effective, as HAProxy's weight column: ramps during a slowstart */
+	unsigned uweight;       /* the user weight (configured, or set at run time) */
+	int throttle;           /* slowstart: percent of the full weight now (HAProxy throttle, 1..100), 0 when not
+				 * warming up (a warming server never shows 0) */
 	bool backup;
 	unsigned id;            /* puid */
 	uint64_t conn_cur, conn_total, conn_errors;

@@ -287,6 +287,11 @@ static int json_server(struct buf *b, const struct stats_server *s)
 	rc |= jstr(b, "status", s->status, true);
 	rc |= jbool(b, "up", s->up, true);
 	rc |= jnum(b, "weight", s->weight, true);
+	rc |= jnum(b, "uweight", s->uweight, true);
+	if (s->throttle <= 0)
+		rc |= buf_append_str(b, "\"throttle\":null,");
+	else
+		rc |= jnum(b, "throttle", (uint64_t)s->throttle, true);
 	rc |= jbool(b, "backup", s->backup, true);
 	rc |= jnum(b, "id", s->id, true);
 	if (s->last_change_age_ms == UINT64_MAX)
@@ -519,8 +524,13 @@ static int html_server_row(struct buf *b, const struct stats_server *s)
 		snprintf(age, sizeof(age), "-");
 	else
 		fmt_age(age, sizeof(age), s->last_change_age_ms);
-	rc |= buf_printf(b, "<td class=\"n\">%s</td><td class=\"n\">%u</td><td>%s</td>", age, s->weight,
-			 s->backup ? "yes" : "-");
+	if (s->throttle > 0) /* warming up (slowstart): HAProxy's throttle next to the ramping weight */
+		rc |= buf_printf(b, "<td class=\"n\">%s</td><td class=\"n\" title=\"slowstart: %d%% of weight %u\">%u "
+				 "(warm-up %d%%)</td><td>%s</td>", age, s->throttle, s->uweight, s->weight, s->throttle,
+				 s->backup ? "yes" : "-");
+	else
+		rc |= buf_printf(b, "<td class=\"n\">%s</td><td class=\"n\">%u</td><td>%s</td>", age, s->weight,
+				 s->backup ? "yes" : "-");
 	rc |= html_check_cell(b, &s->check);
 	if (s->check.enabled && s->check.ran) {
 		fmt_age(age, sizeof(age), s->check.age_ms);

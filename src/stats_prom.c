@@ -62,6 +62,7 @@ enum prom_value {
 	PV_LI_BACKUP,
 	PV_SV_UP,
 	PV_SV_WEIGHT,
+	PV_SV_THROTTLE,
 	PV_SV_BACKUP,
 	PV_SV_CHECK_STEP,
 	PV_SV_PASSED,
@@ -107,6 +108,8 @@ static int64_t prom_value(enum prom_value v, const struct stats_listener *li, co
 		return sv->up ? 1 : 0;
 	case PV_SV_WEIGHT:
 		return sv->weight;
+	case PV_SV_THROTTLE:
+		return sv->throttle > 0 ? sv->throttle : 100;
 	case PV_SV_BACKUP:
 		return sv->backup ? 1 : 0;
 	case PV_SV_CHECK_STEP:
@@ -212,7 +215,12 @@ static const struct prom_family prom_listener_families[] = {
 	 false, "group", {{"active", PV_LI_ACTIVE}, {"backup", PV_LI_BACKUP}}},
 	{"recheck_server_up", "gauge", "1 when the server is UP (may be picked), else 0.", true, false, NULL,
 	 {{NULL, PV_SV_UP}}},
-	{"recheck_server_weight", "gauge", "Configured weight (0..256).", true, false, NULL, {{NULL, PV_SV_WEIGHT}}},
+	{"recheck_server_weight", "gauge",
+	 "Effective weight (HAProxy's weight column): the current weight, ramping during a slowstart.", true, false, NULL,
+	 {{NULL, PV_SV_WEIGHT}}},
+	{"recheck_server_throttle_percent", "gauge",
+	 "Slowstart: percent of the full weight a warming server has now; 100 when not warming.", true, false, NULL,
+	 {{NULL, PV_SV_THROTTLE}}},
 	{"recheck_server_backup", "gauge", "1 for a backup server.", true, false, NULL, {{NULL, PV_SV_BACKUP}}},
 	{"recheck_server_check_failed_step", "gauge",
 	 "Step (HAProxy numbering, 0 = implicit connect) at which the last check failed; -1 when it passed or none ran.",

@@ -121,11 +121,11 @@ class HaproxyExport(harness.Case):
                 for extra in ([], ["--legacy-httpchk"]):
                     out = self.export(sample, "--listen", "chk", "--bind", "127.0.0.1:%d" % harness.free_port(),
                                       "--server", "a=127.0.0.1:%d" % harness.free_port(),
-                                      "--server", "b=127.0.0.1:%d,backup" % harness.free_port(),
+                                      "--server", "b=127.0.0.1:%d,backup,slowstart=4s" % harness.free_port(),
                                       "--hash-type", "consistent", "--inter", "2s", "--rise", "2", "--fall", "3",
                                       "--timeout", "5s", *extra)
                     self.assertIn("listen chk\n", out)
-                    self.assertIn("server b 127.0.0.1:", out)
+                    self.assertRegex(out, r"server b 127\.0\.0\.1:\d+ check backup slowstart 4s")
                     self.haproxy_c(out, "sample.cfg")
 
     # --- the escaping, proven on the real lexer ---------------------------------------------------------

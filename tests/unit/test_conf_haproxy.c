@@ -104,7 +104,7 @@ static void defaults_and_frontends(void **state)
 			      "    balance source\n"
 			      "    retries 5\n"
 			      "    option redispatch\n"
-			      "    default-server inter 1s fastinter 300 rise 1 fall 4 weight 3 observe layer4\n"
+			      "    default-server inter 1s fastinter 300 rise 1 fall 4 weight 3 observe layer4 slowstart 4s\n"
 			      "frontend fe\n"
 			      "    bind 127.0.0.1:2000 accept-proxy\n"
 			      "    default_backend be\n"
@@ -113,7 +113,7 @@ static void defaults_and_frontends(void **state)
 			      "    option allbackups\n"
 			      "    server a 127.0.0.1:1 check weight 5 id 9 error-limit 4 on-error sudden-death\n"
 			      "    server b 127.0.0.1:2 check downinter 5s backup on-marked-down shutdown-sessions send-proxy-v2\n"
-			      "    server c 127.0.0.1:3\n"
+			      "    server c 127.0.0.1:3 slowstart 1500\n"
 			      "backend unused\n"
 			      "    server z 127.0.0.1:4\n");
 	const struct conf_listener *li;
@@ -137,6 +137,8 @@ static void defaults_and_frontends(void **state)
 	assert_int_equal(li->servers[1].send_proxy, 2);
 	assert_true(li->servers[1].check_send_proxy);
 	assert_int_equal(li->servers[0].send_proxy, 0);
+	assert_int_equal(li->servers[0].slowstart, 4000); /* from default-server */
+	assert_int_equal(li->servers[2].slowstart, 1500); /* HAProxy: a bare number is milliseconds */
 	assert_true(li->avalanche);
 	assert_int_equal(li->hash, CONF_HASH_MAP_BASED);
 	assert_int_equal(li->servers[0].weight, 5);
@@ -239,12 +241,13 @@ static void export_round_trip(void **state)
 		"    retries: 1\n"
 		"    redispatch: true\n"
 		"    accept_proxy: true\n"
+		"    slowstart: 20s\n"
 		"    timeouts: {client: 30s, server: 1m, connect: 700ms}\n"
 		"    check: {recipe: socks5-generate-204.yaml, inter: 3s, fastinter: 1s, rise: 4, fall: 2, timeout: 2s, spread: 7}\n"
 		"    servers:\n"
 		"      - {name: a, address: \"127.0.0.1:9102\", weight: 3, id: 4, send_proxy: v1, check_send_proxy: true}\n"
 		"      - {name: b, address: \"[::1]:9103\", backup: true, on_marked_down: shutdown-sessions}\n"
-		"      - {name: c, address: \"127.0.0.1:9104\", check: false}\n"
+		"      - {name: c, address: \"127.0.0.1:9104\", check: false, slowstart: 0s}\n"
 		"  - name: web\n"
 		"    bind: \"[::1]:9105\"\n"
 		"    hash_type: map-based sdbm avalanche\n"
@@ -264,6 +267,9 @@ static void export_round_trip(void **state)
 	buf_init(&out, 1u << 20);
 	if (conf_export_haproxy(a, &out, err, sizeof(err)) == -1)
 		fail_msg("%s", err);
+	assert_int_equal(a->listeners[0].servers[0].slowstart, 20000); /* the listener's default */
+	assert_int_equal(a->listeners[0].servers[2].slowstart, 0);
+	assert_non_null(strstr(buf_cstr(&out), "server a 127.0.0.1:9102 weight 3 id 4 slowstart 20s"));
 	b = conf_load_mem((const char *)out.data, out.len, "r.cfg", NULL, 0, e2, sizeof(e2));
 	if (!b)
 		fail_msg("%s\n%.*s", e2, (int)out.len, (const char *)out.data);
@@ -302,6 +308,7 @@ static void export_round_trip(void **state)
 			assert_int_equal(s->shutdown_sessions, t->shutdown_sessions);
 			assert_int_equal(s->send_proxy, t->send_proxy);
 			assert_int_equal(s->check_send_proxy, t->check_send_proxy);
+			assert_int_equal(s->slowstart, t->slowstart);
 			assert_int_equal(s->check.enabled, t->check.enabled);
 			if (!s->check.enabled)
 				continue;

@@ -141,6 +141,71 @@ static void only_the_down_servers_keys_move(void **state)
 	lb_backend_free(f.be);
 }
 
+/*
+ * slowstart on a consistent ring: the returning server owns weight * w of its points (w = 1, 5, 9, 13 of
+ * 16 for slowstart 4s), so its share grows at each tick, a key it took stays with it, and at the end the
+ * ring is exactly the one it left. A map-based table does not ramp (lb_warmup never rebuilds it).
+ */
+static void slowstart_grows_the_share(void **state)
+{
+	static struct server *before[NKEYS], *prev[NKEYS];
+	struct fixture f, m;
+	unsigned i, k, n, last = 0, full = 0;
+	struct server *s3;
+
+	(void)state;
+	setup_be(&f, "s1:10 s2:10 s3:10", LB_ALGO_CHASH, false, false);
+	s3 = &f.srv[2];
+	s3->slowstart = 4;
+	for (i = 0; i < NKEYS; i++) {
+		before[i] = lb_pick_key(f.be, key_n(i));
+		full += before[i] == s3;
+	}
+	lb_check_result(f.be, s3, SRV_CHK_FAILED, 1000, NULL);
+	lb_check_result(f.be, s3, SRV_CHK_FAILED, 1001, NULL);
+	assert_int_equal(s3->state, SRV_ST_STOPPED);
+	lb_check_result(f.be, s3, SRV_CHK_PASSED, 5000, NULL);
+	lb_check_result(f.be, s3, SRV_CHK_PASSED, 5000, NULL);
+	assert_int_equal(s3->state, SRV_ST_STARTING);
+	for (k = 0; k <= 4; k++) {
+		if (k)
+			lb_warmup(f.be, s3, 5000 + 1000 * k, NULL);
+		assert_int_equal(cur_table(&f)->npoints, 20 * 16 + 10 * (k < 4 ? 1 + 4 * k : 16));
+		for (i = n = 0; i < NKEYS; i++) {
+			struct server *now = lb_pick_key(f.be, key_n(i));
+
+			n += now == s3;
+			if (k && prev[i] == s3)
+				assert_ptr_equal(now, s3);
+			/* nothing moves between the others */
+			if (now != s3 && before[i] != s3)
+				assert_ptr_equal(now, before[i]);
+			prev[i] = now;
+		}
+		assert_true(n > last);
+		last = n;
+	}
+	assert_int_equal(s3->state, SRV_ST_RUNNING);
+	assert_int_equal(last, full);
+	lb_backend_free(f.be);
+
+	setup_be(&m, "s1:10 s2:10 s3:10", LB_ALGO_MAP, false, false);
+	s3 = &m.srv[2];
+	s3->slowstart = 4;
+	for (i = 0; i < NKEYS; i++)
+		before[i] = lb_pick_key(m.be, key_n(i));
+	lb_check_result(m.be, s3, SRV_CHK_FAILED, 1000, NULL);
+	lb_check_result(m.be, s3, SRV_CHK_FAILED, 1001, NULL);
+	lb_check_result(m.be, s3, SRV_CHK_PASSED, 5000, NULL);
+	lb_check_result(m.be, s3, SRV_CHK_PASSED, 5000, NULL);
+	assert_int_equal(s3->state, SRV_ST_STARTING);
+	for (i = 0; i < NKEYS; i++)
+		assert_ptr_equal(lb_pick_key(m.be, key_n(i)), before[i]);
+	lb_warmup(m.be, s3, 9000, NULL);
+	assert_int_equal(s3->state, SRV_ST_RUNNING);
+	lb_backend_free(m.be);
+}
+
 static void weights_share_the_ring(void **state)
 {
 	struct fixture f;
@@ -215,6 +280,7 @@ int main(void)
 		cmocka_unit_test(explicit_ids_move_the_points),
 		cmocka_unit_test(nearest_point_ties_to_prev),
 		cmocka_unit_test(only_the_down_servers_keys_move),
+		cmocka_unit_test(slowstart_grows_the_share),
 		cmocka_unit_test(weights_share_the_ring),
 		cmocka_unit_test(avalanche_and_single_server),
 		cmocka_unit_test(backups),

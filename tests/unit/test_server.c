@@ -26,6 +26,80 @@ static void checked(struct server *s, const char *name, int rise, int fall)
 	server_start(s);
 }
 
+/*
+ * slowstart's ramp against values read off HAProxy 2.6.12 (`show stat` of a consistent-hash backend,
+ * weight 100, slowstart 4s, sampled every 30 ms in test_recheckd_slowstart): weight 7, 32, 57, 82, then
+ * 100; throttle 6, 31, 56, 81 %, then empty. The same server in a map-based backend shows weight 100 and
+ * throttle 100 % for the whole warm-up.
+ */
+static void slowstart_ramp(void **state)
+{
+	static const unsigned w[] = {1, 5, 9, 13}, shown[] = {7, 32, 57, 82};
+	static const int thr[] = {6, 31, 56, 81};
+	struct server s;
+	unsigned i;
+
+	(void)state;
+	checked(&s, "s3", 1, 1);
+	s.weight = 100;
+	s.slowstart = 4;
+	assert_int_equal(s.state, SRV_ST_RUNNING); /* start-up: no warm-up */
+	assert_int_equal(server_throttle(&s, true), -1);
+	server_check_result(&s, SRV_CHK_FAILED, 5000);
+	assert_int_equal(s.state, SRV_ST_STOPPED);
+	assert_true(server_check_result(&s, SRV_CHK_PASSED, 10000).usable_changed);
+	assert_int_equal(s.state, SRV_ST_STARTING);
+	assert_string_equal(st(&s), "UP"); /* HAProxy's status column says UP while warming */
+	for (i = 0; i < 4; i++) {
+		uint64_t t = 10000 + 1000 * i;
+
+		assert_int_equal(server_warmup_tick(&s, t), i > 0);
+		/* a passing check does not cut the warm-up short */
+		assert_false(server_check_result(&s, SRV_CHK_PASSED, t + 10).changed);
+		assert_int_equal(s.state, SRV_ST_STARTING);
+		assert_int_equal(s.warm_w, w[i]);
+		assert_int_equal(server_chash_points(&s), 100 * w[i]);
+		assert_int_equal(server_eweight_shown(&s, true), shown[i]);
+		assert_int_equal(server_throttle(&s, true), thr[i]);
+		assert_int_equal(server_eweight_shown(&s, false), 100);
+		assert_int_equal(server_throttle(&s, false), 100);
+		assert_int_equal(server_warmup_next(&s, t + 500), t + 1000);
+		/* srv_dynamic_maxconn(): 100 * e / slowstart, at least one connection */
+		assert_int_equal(srv_warmup_ratio(&s, t + 999), 25 * i);
+		assert_int_equal(srv_warmup_maxconn(&s, 10, t + 999), i == 0 ? 1 : 10 * 25 * i / 100);
+	}
+	assert_true(server_warmup_tick(&s, 14000));
+	assert_int_equal(s.state, SRV_ST_RUNNING);
+	assert_int_equal(s.last_change_ms, 14000); /* HAProxy counts the end as a change too */
+	assert_int_equal(server_eweight_shown(&s, true), 100);
+	assert_int_equal(server_throttle(&s, true), -1);
+	assert_int_equal(srv_warmup_ratio(&s, 14000), 100);
+	assert_int_equal(srv_warmup_maxconn(&s, 10, 14000), 10);
+	assert_false(server_warmup_tick(&s, 15000));
+
+	/* leaving MAINT warms up too; entering it ends the warm-up */
+	server_set_maint(&s, true, 20000);
+	server_set_maint(&s, false, 21000);
+	assert_int_equal(s.state, SRV_ST_STARTING);
+	assert_int_equal(s.warm_w, 1);
+	server_set_maint(&s, true, 21500);
+	assert_int_equal(s.state, SRV_ST_STOPPED);
+	assert_false(server_warmup_tick(&s, 22000));
+
+	/* slowstart 10s, weight 1: w = (16e + 10) / 10 grows, the shown weight stays 1 (ceil) */
+	s.slowstart = 10;
+	s.weight = 1;
+	server_set_maint(&s, false, 30000);
+	server_warmup_tick(&s, 33000);
+	assert_int_equal(s.warm_w, 5);
+	assert_int_equal(server_eweight_shown(&s, true), 1);
+	assert_int_equal(server_throttle(&s, true), 32); /* (100 * 5 + 15) / 16 */
+	/* a zero slowstart after a reload ends a warm-up at the next tick */
+	s.slowstart = 0;
+	assert_true(server_warmup_tick(&s, 33100));
+	assert_int_equal(s.state, SRV_ST_RUNNING);
+}
+
 static void defaults_and_start_state(void **state)
 {
 	struct server s;
@@ -301,6 +375,7 @@ int main(void)
 		cmocka_unit_test(maint_drain_weight),
 		cmocka_unit_test(check_intervals),
 		cmocka_unit_test(puid_assignment),
+		cmocka_unit_test(slowstart_ramp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
