@@ -103,7 +103,7 @@ class Slowstart(harness.Case):
                 shares[r["weight"]] = share()
             ups = [s for s in samples if s[1]["status"] == "UP" and s[2]["status"] == "UP"]
             return len(ups) > 1 and all(s[1]["weight"] == "100" and s[2]["weight"] == "100"
-                                        for s in samples[-10:])
+                                        for s in samples[-5:])
 
         samples = self.sample(hsock, rsock, until)
         log = "\n".join("%.2f haproxy %s %s/%s recheckd %s %s/%s" % (
