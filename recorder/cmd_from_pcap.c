@@ -58,7 +58,8 @@ static void usage(FILE *f)
 		"                       methods other than GET, HEAD, OPTIONS); refused by default (exit 3)\n"
 		"  --redact             write ${NAME} references instead of recorded credentials\n"
 		"  --name NAME          the recipe's name (default: the capture file's base name)\n"
-		"  --turns              print the reassembled turns (direction, length, hex) instead of a recipe\n"
+		"  --turns              print the reassembled turns (direction, length, hex, the captured segments'\n"
+		"                       payload lengths) instead of a recipe\n"
 		"  -h, --help           this text\n"
 		"\n"
 		"Exit codes: 0 written, 1 the recorded conversation failed (the proxy refused: its answer is in\n"
@@ -212,6 +213,9 @@ static void print_turns(const struct turns *tr)
 		printf("%zu %s %zu ", i + 1, t->dir == TURN_C2S ? "client" : "server", t->len);
 		for (j = 0; j < t->len; j++)
 			printf("%02x", t->data[j]);
+		/* the captured segments' payload lengths, so a test can replay the recorded segmentation */
+		for (j = 0; j < t->nsegs; j++)
+			printf("%c%zu", j ? ',' : ' ', t->seg_len[j]);
 		printf("\n");
 	}
 	printf("end%s%s%s%s\n", tr->client_fin ? " client-fin" : "", tr->server_fin ? " server-fin" : "",

@@ -19,6 +19,9 @@ struct turn {
 	size_t len;
 	uint64_t ts_first_us;   /* capture time of the first and last byte, microseconds since the epoch */
 	uint64_t ts_last_us;
+	size_t *seg_len;        /* owned: the payload length of each captured segment that carried the turn,
+				 * in order (the recorded segmentation; sums to len); NULL when not known */
+	size_t nsegs;
 };
 
 struct turns {

@@ -82,8 +82,10 @@ void turns_free(struct turns *t)
 
 	if (!t)
 		return;
-	for (i = 0; i < t->n; i++)
+	for (i = 0; i < t->n; i++) {
 		free(t->v[i].data);
+		free(t->v[i].seg_len);
+	}
 	free(t->v);
 	memset(t, 0, sizeof(*t));
 }
@@ -138,6 +140,7 @@ int turn_builder_finish(const struct turn_builder *b, struct turns *out, char *e
 			t->ts_first_us = c->ts_us;
 		}
 		t->len += c->len;
+		t->nsegs++;
 		t->ts_last_us = MAX(t->ts_last_us, c->ts_us);
 		last = d;
 		idx[d]++;
@@ -147,11 +150,28 @@ int turn_builder_finish(const struct turn_builder *b, struct turns *out, char *e
 	for (i = 0; i < out->n; i++) {
 		t = &out->v[i];
 		t->data = malloc(t->len + 1);
-		if (!t->data)
+		t->seg_len = malloc(t->nsegs * sizeof(*t->seg_len));
+		if (!t->data || !t->seg_len)
 			goto oom;
 		memcpy(t->data, b->s[t->dir].bytes.data + idx[t->dir], t->len);
 		t->data[t->len] = 0;
 		idx[t->dir] += t->len;
+	}
+	/* Pass 4: the segmentation, chunk by chunk in merge order (what a replaying server writes). */
+	{
+		size_t ci[2] = {0, 0}, k = 0;
+
+		i = 0;
+		last = -1;
+		while ((d = pick(b, ci)) != -1) {
+			if (last != -1 && d != last) {
+				i++;
+				k = 0;
+			}
+			out->v[i].seg_len[k++] = b->s[d].chunks[ci[d]].len;
+			last = d;
+			ci[d]++;
+		}
 	}
 	return 0;
 oom:

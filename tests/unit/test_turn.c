@@ -48,6 +48,15 @@ static void direction_changes_cut(void **state)
 	check(&t, 0, TURN_C2S, "GET / HTTP/1.1\r\n\r\n", 10, 11);
 	check(&t, 1, TURN_S2C, "HTTP/1.1 204 No Content\r\n\r\n", 20, 21);
 	check(&t, 2, TURN_C2S, "\x05", 30, 30);
+	/* the recorded segmentation: each turn's segment lengths, in order */
+	assert_int_equal(t.v[0].nsegs, 2);
+	assert_int_equal(t.v[0].seg_len[0], 16);
+	assert_int_equal(t.v[0].seg_len[1], 2);
+	assert_int_equal(t.v[1].nsegs, 2);
+	assert_int_equal(t.v[1].seg_len[0], 12);
+	assert_int_equal(t.v[1].seg_len[1], 15);
+	assert_int_equal(t.v[2].nsegs, 1);
+	assert_int_equal(t.v[2].seg_len[0], 1);
 	/* finish leaves the builder usable and is repeatable */
 	turns_free(&t);
 	assert_int_equal(turn_builder_finish(&b, &t, err, sizeof(err)), 0);
@@ -77,6 +86,9 @@ static void merged_by_timestamp(void **state)
 	check(&t, 1, TURN_S2C, "b1", 3, 3);
 	check(&t, 2, TURN_C2S, "a2a3", 5, 6);
 	check(&t, 3, TURN_S2C, "b2", 7, 7);
+	assert_int_equal(t.v[2].nsegs, 2);      /* a2 and a3 stay two segments in the merged turn */
+	assert_int_equal(t.v[2].seg_len[0], 2);
+	assert_int_equal(t.v[2].seg_len[1], 2);
 	turns_free(&t);
 	turn_builder_free(&b);
 
