@@ -315,6 +315,12 @@ int dx_tunnel(struct dissect_ctx *x, const char *outer, enum dissect_lead lead)
 	}
 	if (dissect_http_exchanges(x, lead, &is_http) == -1)
 		return -1;
+	if (is_http == 2) {
+		/* the label claims only what the recipe checks: the tunnel, not an HTTP exchange it never saw */
+		dx_note(x, "the tunnelled HTTP request was cut: protocol %s (not %s+http), and the recipe ends once the "
+			   "tunnel is established", outer, outer);
+		return 0;
+	}
 	if (is_http) {
 		snprintf(x->proto, sizeof(x->proto), "%s+http", outer);
 		return 0;

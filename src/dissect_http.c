@@ -310,6 +310,18 @@ int dissect_http_exchanges(struct dissect_ctx *x, enum dissect_lead lead, int *i
 			return 0;
 		}
 		*is_http = 1;
+		if (n == -2 && i == 0) {
+			/* It begins like a request (a method), but nothing of HTTP reaches the recipe: no "+http". */
+			size_t k = 0;
+
+			while (k < 60 && c->off + k < c->len && c->p[c->off + k] >= 0x20 && c->p[c->off + k] < 0x7f)
+				k++;
+			*is_http = 2;
+			dx_warn(x, "the HTTP request is cut in the recording: %zu byte%s (\"%.*s\"), its head never ends; "
+				   "the recipe stops before it", c->len - c->off, DX_PL(c->len - c->off), (int)k,
+				(const char *)c->p + c->off);
+			return 0;
+		}
 		if (n == -2) {
 			dx_warn(x, "the HTTP request is truncated in the recording");
 			return 0;

@@ -67,7 +67,8 @@ bool dx_is_text(const unsigned char *p, size_t n);
 int dx_tunnel(struct dissect_ctx *x, const char *outer, enum dissect_lead lead);
 
 /* dissect_http.c: one or more HTTP/1 exchanges from the current offsets. 0 or -1; *is_http 0 when the
- * client bytes are not an HTTP request (nothing consumed). */
+ * client bytes are not an HTTP request (nothing consumed), 2 when the first request is cut before the end
+ * of its head (it began with a method; nothing of it is in the recipe), 1 otherwise. */
 int dissect_http_exchanges(struct dissect_ctx *x, enum dissect_lead lead, int *is_http);
 
 /* Annotators for dissect_annotate(): append one line and return true, or false when they cannot decode. */

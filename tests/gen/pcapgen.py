@@ -12,6 +12,7 @@ Conversations (CONV):
   socks5         curl --socks5 (local name resolution): greeting, CONNECT to an IPv4 target, GET /generate_204
   socks5h        curl --socks5-hostname: CONNECT with a domain name target
   socks5-auth    RFC 1929 username/password, then a domain CONNECT
+  socks5-cut     socks5h, then a tunnelled GET cut inside its head (nothing answered)
   socks4         SOCKS4 CONNECT to an IPv4 target
   socks4a        SOCKS4a CONNECT with a host name
   http           an HTTP forward proxy GET (absolute URI)
@@ -69,6 +70,12 @@ def conversation(name):
                 ("c", bytes([5, 1, 0, 3, len(HOST)]) + HOST + struct.pack(">H", 8080)),
                 ("s", bytes([5, 0, 0, 1, 0, 0, 0, 0, 0, 0])),
                 ("c", get_rel), ("s", RESP_204)], 1080
+    if name == "socks5-cut":
+        # the capture stops inside the tunnelled request head (the rest of it, and the answer, were lost)
+        return [("c", bytes([5, 2, 0, 1])), ("s", bytes([5, 0])),
+                ("c", bytes([5, 1, 0, 3, len(HOST)]) + HOST + struct.pack(">H", 8080)),
+                ("s", bytes([5, 0, 0, 1, 0, 0, 0, 0, 0, 0])),
+                ("c", get_rel[:30])], 1080
     if name == "socks5-auth":
         # with credentials curl adds user/password: 05 03 00 01 02
         return [("c", bytes([5, 3, 0, 1, 2])), ("s", bytes([5, 2])),
@@ -169,7 +176,7 @@ def conversation(name):
     raise SystemExit("pcapgen: unknown conversation %r (see --list)" % name)
 
 
-CONVS = ["socks5", "socks5h", "socks5-auth", "socks4", "socks4a", "http", "connect", "connect-tls", "raw",
+CONVS = ["socks5", "socks5h", "socks5-cut", "socks5-auth", "socks4", "socks4a", "http", "connect", "connect-tls", "raw",
          "http-origin", "http-keepalive", "http-post", "socks5-auth-late", "tls", "connect-smtp", "connect-early",
          "socks5-noacc", "socks5-authfail", "socks5-refused", "connect-400"]
 

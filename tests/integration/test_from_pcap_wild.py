@@ -76,6 +76,20 @@ class Wild(harness.Case):
         self.assertIn("protocol: http-proxy\n", r.stdout)
         self.assertIn("absolute-form request-target", r.stderr)
 
+    def test_a_cut_tunnelled_request_is_not_labelled_http(self):
+        # the capture stops inside the tunnelled GET's head: the label claims the tunnel only
+        pcap, _ = self.gen("socks5-cut", [])
+        r = self.recheck("from-pcap", pcap)
+        self.assertRc(r, 0)
+        self.assertIn("protocol: socks5\n", r.stdout)
+        self.assertNotIn("+http", r.stdout)
+        self.assertNotIn("detected socks5+http", r.stderr)
+        self.assertIn("detected socks5:", r.stderr)
+        self.assertIn('the HTTP request is cut in the recording: 30 bytes ("GET /generate_204 HTTP/1.1"), its head '
+                      'never ends', r.stderr)
+        self.assertIn("the tunnelled HTTP request was cut: protocol socks5 (not socks5+http)", r.stderr)
+        self.assertNotIn("GET /", r.stdout.split("steps:")[1])     # nothing of the cut request is sent
+
     # --- class 7: a recorded failure is refused, one rule -------------------------------------------
 
     def test_recorded_failures_are_refused_with_the_answer(self):
