@@ -96,11 +96,13 @@ class Slowstart(harness.Case):
         self.assertGreater(full_share, 30, "s3 must own a fair part of the addresses for the test to mean anything")
         self.kill_and_restart(ns, ports, hsock, rsock)
         shares = {}  # recheckd weight -> share of the 200 addresses picked while at that weight
+        explain = []  # show pick's text at each step
 
         def until(samples):
             _, h, r = samples[-1]
             if r["status"] == "UP" and r["weight"] not in shares and int(r["weight"]) < 100:
                 shares[r["weight"]] = share()
+                explain.append(cli(rsock, "show pick pool 127.0.0.1"))
             ups = [s for s in samples if s[1]["status"] == "UP" and s[2]["status"] == "UP"]
             return len(ups) > 1 and all(s[1]["weight"] == "100" and s[2]["weight"] == "100"
                                         for s in samples[-5:])
@@ -138,9 +140,12 @@ class Slowstart(harness.Case):
         self.assertEqual(got, sorted(got), shares)
         self.assertLess(got[0], full_share / 3, shares)
         self.assertEqual(share(), full_share)
+        self.assertRegex(explain[0], r"warm-up: s3 slowstart 4s, [01]s in: weight 7 of 100 \(throttle 6%, step 1/16\), "
+                                     r"100 of 1600 ring points")
         out = cli(rsock, "show pick pool 127.0.0.1")
         self.assertNotIn("warm-up:", out)
         self.assertIn("is UP, reason: end of slowstart", self.procs.log(self.rd))
+        self.clean_exit(self.rd)
 
     def test_map_based_does_not_ramp(self):
         ns, ports, hsock, rsock = self.start_both("map-based")
@@ -165,6 +170,7 @@ class Slowstart(harness.Case):
             span = warming[-1][0] - warming[0][0]
             self.assertTrue(2.8 < span < 5.2, "%s warmed up for %.2fs:\n%s" % (who, span, log))
         self.assertTrue(pick and "map-based hashing is static: full weight 100" in pick[0], pick)
+        self.clean_exit(self.rd)
 
 
 if __name__ == "__main__":
