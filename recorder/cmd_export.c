@@ -26,8 +26,8 @@ static void usage(FILE *f)
 		"       recheck export --config RECHECKD.yaml [-o FILE]\n"
 		"       recheck export RECIPE --listen NAME --bind ADDR --server NAME=HOST:PORT[,backup] ...\n"
 		"                             [--hash-type consistent] [--inter DUR] [--rise N] [--fall N]\n"
-		"                             [--timeout DUR] [--retries N] [--redispatch] [--accept-proxy]\n"
-		"                             [--legacy-httpchk] [-o FILE]\n"
+		"                             [--timeout DUR] [--timeout-queue DUR] [--retries N] [--redispatch]\n"
+		"                             [--accept-proxy] [--legacy-httpchk] [-o FILE]\n"
 		"\n"
 		"Prints the recipe as HAProxy 2.6 lines: 'option tcp-check' + 'tcp-check ...' for TCP recipes,\n"
 		"'option httpchk' + 'http-check send/expect' for HTTP recipes. Payloads are escaped for HAProxy's\n"
@@ -45,12 +45,14 @@ static void usage(FILE *f)
 		"                          balance source) that 'haproxy -c' accepts; needs --bind and --server\n"
 		"  --bind ADDR             the section's bind address, e.g. 127.0.0.1:1080 or :::1080\n"
 		"  --server NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2][,check-send-proxy][,slowstart=DUR]\n"
+		"               [,maxconn=N][,maxqueue=N]\n"
 		"                          a checked server (repeat for several, at most %d); a HOST that is a\n"
 		"                          name gets 'init-addr last,libc,none' (up once it resolves)\n"
 		"  --hash-type consistent  consistent hashing for balance source (default: map-based)\n"
 		"  --inter DUR --rise N --fall N\n"
 		"                          a 'default-server' line with the check interval and thresholds\n"
 		"  --timeout DUR           timeout connect and timeout check (default 5s)\n"
+		"  --timeout-queue DUR     'timeout queue': how long a client waits for a server under maxconn\n"
 		"  --retries N             'retries N' (HAProxy's default: 3)\n"
 		"  --redispatch            'option redispatch'\n"
 		"  --accept-proxy          'accept-proxy' on the bind line: clients send a PROXY header\n"
@@ -66,8 +68,8 @@ static void usage(FILE *f)
 		HAPROXY_MAX_SERVERS);
 }
 
-/* NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2][,check-send-proxy][,slowstart=DUR] into srv, pointing
- * into the modifiable arg. */
+/* NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2][,check-send-proxy][,slowstart=DUR][,maxconn=N]
+ * [,maxqueue=N] into srv, pointing into the modifiable arg. */
 static int parse_server(char *arg, struct haproxy_server *srv)
 {
 	char *eq = strchr(arg, '='), *comma, *save = NULL, *flag;
@@ -93,6 +95,17 @@ static int parse_server(char *arg, struct haproxy_server *srv)
 				if (duration_parse_ms(flag + 10, &srv->slowstart, e, sizeof(e)) == -1 ||
 				    srv->slowstart > CONF_SLOWSTART_MAX)
 					return -1;
+			} else if (!strncmp(flag, "maxconn=", 8) || !strncmp(flag, "maxqueue=", 9)) {
+				const char *v = strchr(flag, '=') + 1;
+				char *end;
+				long n = strtol(v, &end, 10);
+
+				if (!*v || *end || n < 0 || n > 1000000)
+					return -1;
+				if (flag[3] == 'c')
+					srv->maxconn = (unsigned)n;
+				else
+					srv->maxqueue = (unsigned)n;
 			} else
 				return -1;
 		}
@@ -128,6 +141,7 @@ int cmd_export(int argc, char **argv)
 		{"rise", required_argument, NULL, 'r'},
 		{"fall", required_argument, NULL, 'F'},
 		{"timeout", required_argument, NULL, 't'},
+		{"timeout-queue", required_argument, NULL, 'Q'},
 		{"retries", required_argument, NULL, 'R'},
 		{"redispatch", no_argument, NULL, 'D'},
 		{"accept-proxy", no_argument, NULL, 'A'},
@@ -166,7 +180,7 @@ int cmd_export(int argc, char **argv)
 			}
 			if (parse_server(optarg, &o.servers[o.nservers]) == -1) {
 				cmd_usage(argv[0], "--server expects NAME=HOST:PORT[,backup][,send-proxy|,send-proxy-v2]"
-					  "[,check-send-proxy][,slowstart=DUR] (got '%s')", optarg);
+					  "[,check-send-proxy][,slowstart=DUR][,maxconn=N][,maxqueue=N] (got '%s')", optarg);
 				goto out;
 			}
 			o.nservers++;
@@ -186,6 +200,11 @@ int cmd_export(int argc, char **argv)
 				o.inter = optarg;
 			else
 				o.timeout = optarg;
+			break;
+		case 'Q':
+			if (cmd_duration(argv[0], "--timeout-queue", optarg, &ms))
+				goto out;
+			o.timeout_queue = optarg;
 			break;
 		case 'r':
 		case 'F':
@@ -230,6 +249,7 @@ int cmd_export(int argc, char **argv)
 		size_t i;
 
 		if (o.listen || o.bind || o.nservers || o.hash_consistent || o.inter || o.rise || o.fall || o.timeout ||
+		    o.timeout_queue ||
 		    o.retries >= 0 || o.redispatch || o.accept_proxy || o.legacy_httpchk || strcmp(format, "haproxy")) {
 			cmd_usage(argv[0], "--config takes only -o");
 			goto out;
@@ -254,9 +274,9 @@ int cmd_export(int argc, char **argv)
 		goto out;
 	}
 	if (!o.listen && (o.bind || o.nservers || o.hash_consistent || o.inter || o.rise || o.fall || o.timeout ||
-			  o.retries >= 0 || o.redispatch || o.accept_proxy)) {
-		cmd_usage(argv[0], "--bind, --server, --hash-type, --inter, --rise, --fall, --timeout, --retries, "
-			  "--redispatch and --accept-proxy need --listen");
+			  o.timeout_queue || o.retries >= 0 || o.redispatch || o.accept_proxy)) {
+		cmd_usage(argv[0], "--bind, --server, --hash-type, --inter, --rise, --fall, --timeout, --timeout-queue, "
+			  "--retries, --redispatch and --accept-proxy need --listen");
 		goto out;
 	}
 	if (o.listen && (!o.bind || !o.nservers)) {

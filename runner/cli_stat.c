@@ -107,9 +107,15 @@ static void server_row(struct row *r, const struct listener *li, size_t idx, con
 	char st[32];
 
 	common(r, li, idx, s->srv.name, 2);
-	set(r, "qcur", "0");
-	set(r, "qmax", "0");
-	set(r, "scur", "%llu", (unsigned long long)ld(&s->conn_cur));
+	set(r, "qcur", "%u", srvq_len(&s->q));
+	set(r, "qmax", "%u", srvq_max(&s->q));
+	if (__atomic_load_n(&s->maxconn, __ATOMIC_RELAXED))
+		set(r, "slim", "%u", __atomic_load_n(&s->maxconn, __ATOMIC_RELAXED));
+	if (__atomic_load_n(&s->maxqueue, __ATOMIC_RELAXED))
+		set(r, "qlimit", "%u", __atomic_load_n(&s->maxqueue, __ATOMIC_RELAXED));
+	set(r, "qtime", "%u", daemon_qtime_avg(__atomic_load_n(&s->qtime_sum, __ATOMIC_RELAXED), ld(&s->lb_total)));
+	set(r, "qtime_max", "%u", __atomic_load_n(&s->qtime_max, __ATOMIC_RELAXED));
+	set(r, "scur", "%llu", (unsigned long long)srvq_cur(&s->q));
 	set(r, "stot", "%llu", (unsigned long long)ld(&s->conn_total));
 	set(r, "bin", "%llu", (unsigned long long)ld(&s->bytes.c2s));
 	set(r, "bout", "%llu", (unsigned long long)ld(&s->bytes.s2c));
@@ -139,7 +145,7 @@ static void server_row(struct row *r, const struct listener *li, size_t idx, con
 							      (now - s->srv.last_change_ms) / 1000 : 0));
 	}
 	set(r, "sid", "%u", s->srv.puid);
-	set(r, "lbtot", "%llu", (unsigned long long)ld(&s->conn_total));
+	set(r, "lbtot", "%llu", (unsigned long long)ld(&s->lb_total));
 	set(r, "cli_abrt", "0");
 	set(r, "srv_abrt", "0");
 	if (h && h->ran) {
@@ -187,13 +193,16 @@ static void listener_rows(struct daemon *d, size_t idx, struct row *r, struct bu
 		w = (w + SERVER_WARM_SCALE - 1) / SERVER_WARM_SCALE;
 	lb_counts(li->lb, &act, &bck, &gen);
 	common(r, li, idx, "BACKEND", 1);
+	/* the backend's own queue, which `balance source` never uses: its sessions wait at their server */
 	set(r, "qcur", "0");
 	set(r, "qmax", "0");
+	set(r, "qtime", "%u", daemon_qtime_avg(__atomic_load_n(&li->qtime_sum, __ATOMIC_RELAXED), ld(&li->lb_total)));
+	set(r, "qtime_max", "%u", __atomic_load_n(&li->qtime_max, __ATOMIC_RELAXED));
 	set(r, "scur", "%llu", (unsigned long long)cur);
 	set(r, "stot", "%llu", (unsigned long long)tot);
 	set(r, "bin", "%llu", (unsigned long long)ld(&li->bytes.c2s));
 	set(r, "bout", "%llu", (unsigned long long)ld(&li->bytes.s2c));
-	set(r, "econ", "0");
+	set(r, "econ", "%llu", (unsigned long long)ld(&li->conn_errors));
 	set(r, "wretr", "%llu", (unsigned long long)ld(&li->retries_total));
 	set(r, "wredis", "%llu", (unsigned long long)ld(&li->redispatches));
 	set(r, "status", "%s", act + bck ? "UP" : "DOWN");
@@ -201,7 +210,7 @@ static void listener_rows(struct daemon *d, size_t idx, struct row *r, struct bu
 	set(r, "act", "%u", act);
 	set(r, "bck", "%u", bck);
 	set(r, "sid", "0");
-	set(r, "lbtot", "%llu", (unsigned long long)(tot - ld(&li->conn_noserver)));
+	set(r, "lbtot", "%llu", (unsigned long long)ld(&li->lb_total));
 	set(r, "algo", "source");
 	set(r, "uweight", "%u", uw);
 	emit(r, out);

@@ -505,6 +505,8 @@ static const struct key server_keys[] = {
 	KEY_CHOICE("send_proxy", struct conf_server, send_proxy, send_proxy_choices),
 	KEY_BOOL("check_send_proxy", struct conf_server, check_send_proxy),
 	KEY_DUR("slowstart", struct conf_server, slowstart, 0),
+	KEY_UINT("maxconn", struct conf_server, maxconn, 0, 1000000),
+	KEY_UINT("maxqueue", struct conf_server, maxqueue, 0, 1000000),
 };
 
 static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_server *sv, const struct ynode *n)
@@ -598,6 +600,7 @@ static const struct key timeout_keys[] = {
 	KEY_DUR("client", struct conf_listener, timeout_client, 0),
 	KEY_DUR("server", struct conf_listener, timeout_server, 0),
 	KEY_DUR("connect", struct conf_listener, timeout_connect, 1),
+	KEY_DUR("queue", struct conf_listener, timeout_queue, 1),
 };
 
 static const struct key listener_keys[] = {

@@ -87,6 +87,8 @@ struct conf_server {
 	int send_proxy;        /* `send_proxy`: 0 none, 1 (v1) or 2 (v2): HAProxy send-proxy / send-proxy-v2 */
 	bool check_send_proxy; /* `check_send_proxy`: checks start with a PROXY header (HAProxy check-send-proxy) */
 	uint64_t slowstart;    /* `slowstart` ms (the listener's unless overridden), 0: none; used in whole seconds */
+	unsigned maxconn;      /* `maxconn`: concurrent sessions on this server, 0 = no limit; more wait in its queue */
+	unsigned maxqueue;     /* `maxqueue`: sessions that may wait in its queue, 0 = no limit */
 	struct conf_check check; /* effective: the listener's, with this server's overrides */
 	int line;
 };
@@ -104,6 +106,7 @@ struct conf_listener {
 	uint64_t timeout_client;  /* ms, 0: none */
 	uint64_t timeout_server;  /* ms, 0: none */
 	uint64_t timeout_connect; /* ms */
+	uint64_t timeout_queue;   /* ms a session waits for a server slot; 0: unset, timeout_connect applies */
 	int retries;              /* `retries`, default 3 (HAProxy's) */
 	bool redispatch;          /* `redispatch` (option redispatch), default false */
 	bool accept_proxy;        /* `accept_proxy`: clients start with a PROXY header (bind ... accept-proxy) */

@@ -101,6 +101,8 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 	if (li->timeout_server)
 		rc |= buf_printf(out, "   ") | dur(out, "timeout server", li->timeout_server) | buf_printf(out, "\n");
 	rc |= buf_printf(out, "   ") | dur(out, "timeout connect", li->timeout_connect) | buf_printf(out, "\n");
+	if (li->timeout_queue)
+		rc |= buf_printf(out, "   ") | dur(out, "timeout queue", li->timeout_queue) | buf_printf(out, "\n");
 	if (ck && ck->timeout != ck->inter)
 		rc |= buf_printf(out, "   ") | dur(out, "timeout check", ck->timeout) | buf_printf(out, "\n");
 	if (rc)
@@ -131,6 +133,10 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 			rc |= buf_printf(out, " on-marked-down shutdown-sessions");
 		if (sv->slowstart)
 			rc |= dur(out, "slowstart", sv->slowstart);
+		if (sv->maxconn)
+			rc |= buf_printf(out, " maxconn %u", sv->maxconn);
+		if (sv->maxqueue)
+			rc |= buf_printf(out, " maxqueue %u", sv->maxqueue);
 		/* a name: up once it resolves, as recheckd waits for it (and through `nameservers:`) */
 		if (sv->host)
 			rc |= buf_printf(out, " init-addr last,libc,none%s", resolvers ? " resolvers recheck" : "");

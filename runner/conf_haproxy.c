@@ -244,6 +244,9 @@ static int server_kws(struct hx *h, const struct haproxy_line *l, size_t i, stru
 		} else if (!strcmp(kw, "rise") || !strcmp(kw, "fall")) {
 			if (hx_int(h, l, ++i, 1, 1000, kw[0] == 'r' ? &s->rise : &s->fall) == -1)
 				return -1;
+		} else if (!strcmp(kw, "maxconn") || !strcmp(kw, "maxqueue")) {
+			if (hx_int(h, l, ++i, 0, 1000000, kw[3] == 'c' ? &s->maxconn : &s->maxqueue) == -1)
+				return -1;
 		} else if (!strcmp(kw, "weight")) {
 			if (hx_int(h, l, ++i, 0, SERVER_WEIGHT_MAX, &n) == -1)
 				return -1;
@@ -369,6 +372,8 @@ static int server_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 	v->cs.shutdown_sessions = s.shutdown;
 	v->cs.slowstart = s.slowstart;
 	v->cs.send_proxy = s.send_proxy;
+	v->cs.maxconn = (unsigned)s.maxconn;
+	v->cs.maxqueue = (unsigned)s.maxqueue;
 	v->cs.check_send_proxy = s.port_set ? s.explicit_csp : s.check_send_proxy;
 	v->check = s.check;
 	v->cs.check.inter = s.inter;
@@ -432,8 +437,11 @@ static int proxy_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 			p->t_connect = ms, p->has_t_connect = true;
 		else if (!strcmp(t, "check"))
 			p->t_check = ms, p->has_t_check = true;
+		else if (!strcmp(t, "queue"))
+			p->t_queue = ms;
 		else
-			return hx_fail(h, "'timeout %s' is not supported by recheckd (client, server, connect, check)", t);
+			return hx_fail(h, "'timeout %s' is not supported by recheckd (client, server, connect, queue, check)",
+			               t);
 		return 0;
 	}
 	if (!strcmp(kw, "balance")) {

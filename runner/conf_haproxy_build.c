@@ -90,6 +90,7 @@ static int build_listener(struct hx *h, struct px *fe, struct px *be, struct con
 	li->timeout_client = fe->t_client;
 	li->timeout_server = be->t_server;
 	li->timeout_connect = be->t_connect ? be->t_connect : 5000;
+	li->timeout_queue = be->t_queue;
 	li->servers = calloc(be->nsrv, sizeof(*li->servers));
 	if (!li->servers)
 		return hx_fail(h, "out of memory");

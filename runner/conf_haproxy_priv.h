@@ -25,6 +25,7 @@ struct srvset {
 	bool check_send_proxy; /* check-send-proxy, or implied by send-proxy as in HAProxy */
 	bool explicit_csp;     /* check-send-proxy written */
 	bool port_set;         /* `port N`: the check goes elsewhere, send-proxy no longer implies it */
+	int maxconn, maxqueue; /* `maxconn`, `maxqueue`: 0 = no limit */
 };
 
 struct hsrv {
@@ -44,6 +45,7 @@ struct px {
 	bool allbackups;
 	int maxconn;
 	uint64_t t_client, t_server, t_connect, t_check;
+	uint64_t t_queue;      /* `timeout queue`, 0 unset: HAProxy then uses timeout connect */
 	bool has_t_connect, has_t_check;
 	char default_backend[CONF_NAME_MAX + 1];
 	int default_backend_line;

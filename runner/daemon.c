@@ -68,11 +68,13 @@ struct server_status daemon_check_result(struct daemon *d, struct listener *li, 
 	dlog_notice("%s %s/%s is %s, reason: %s. %u active and %u backup servers left.%s",
 		    s->srv.backup ? "Backup server" : "Server", li->name, s->srv.name, server_state_name(st.new_state),
 		    reason ? reason : "-", act, bck,
-		    st.new_state == SRV_ST_STOPPED && s->conn_cur ? " Sessions may be affected." : "");
+		    st.new_state == SRV_ST_STOPPED && srvq_cur(&s->q) ? " Sessions may be affected." : "");
 	if (st.new_state == SRV_ST_STOPPED && s->shutdown_sessions)
 		daemon_shutdown_sessions(d, s);
 	if (st.new_state == SRV_ST_STARTING)
 		daemon_warmup_arm(d);
+	if (!server_usable(&s->srv))
+		daemon_queue_redistribute(li, s);
 	return st;
 }
 
@@ -169,6 +171,8 @@ struct server_status daemon_set_maint(struct daemon *d, struct listener *li, str
 		log_change(li, s, maint ? "is going DOWN for maintenance" : "is leaving forced maintenance");
 	if (st.new_state == SRV_ST_STARTING)
 		daemon_warmup_arm(d);
+	if (maint)
+		daemon_queue_redistribute(li, s);
 	return st;
 }
 
@@ -183,6 +187,8 @@ struct server_status daemon_set_drain(struct daemon *d, struct listener *li, str
 	rebuild_failed(li, rc);
 	if (before != s->srv.admin)
 		log_change(li, s, drain ? "enters drain state" : "leaves drain state");
+	if (drain)
+		daemon_queue_redistribute(li, s);
 	return st;
 }
 
@@ -200,6 +206,8 @@ struct server_status daemon_force_health(struct daemon *d, struct listener *li, 
 		log_change(li, s, what);
 		if (state == SRV_ST_STOPPED && s->shutdown_sessions)
 			daemon_shutdown_sessions(d, s);
+		if (!server_usable(&s->srv))
+			daemon_queue_redistribute(li, s);
 	}
 	if (st.new_state == SRV_ST_STARTING)
 		daemon_warmup_arm(d);

@@ -41,6 +41,7 @@
 #include "lb-t.h"
 #include "relay-t.h"
 #include "server-t.h"
+#include "srvq.h"
 
 /* recheckd's exit status (docs/recheckd.8, EXIT STATUS); the recheck commands have their own. */
 enum rd_exit {
@@ -68,7 +69,12 @@ struct rserver {
 	unsigned refs;                /* atomic: listeners listing it + sessions using it */
 	uint64_t kill_seq;            /* atomic: bumped when marked down with shutdown-sessions */
 	struct relay_ctr bytes;       /* atomic byte counters of its sessions */
-	uint64_t conn_cur;            /* atomic: sessions now */
+	struct srvq q;                /* slots (q.cur: sessions holding one, the scur) and the FIFO queue */
+	unsigned maxconn;             /* atomic: `maxconn`, 0 = no limit; srv_eff_maxconn() is what applies */
+	unsigned maxqueue;            /* atomic: `maxqueue`, 0 = no limit */
+	uint64_t lb_total;            /* atomic: sessions the balancer assigned to it (HAProxy lbtot) */
+	unsigned qtime_sum;           /* atomic: HAProxy's sliding sum of queue times (qtime), see fe_queue.c */
+	unsigned qtime_max;           /* atomic: the longest queue time of a served session, ms */
 	uint64_t conn_total;          /* atomic: sessions ever (including failed connects) */
 	uint64_t conn_errors;         /* atomic: sessions whose last connect attempt failed (HAProxy econ) */
 	uint64_t retries;             /* atomic: connects retried on this server (HAProxy wretr) */
@@ -92,6 +98,7 @@ struct listener {
 	const struct conf_listener *conf; /* in its gen's conf */
 	int maxconn;                  /* accepting pauses while conn_cur >= maxconn */
 	uint64_t timeout_connect;     /* ms */
+	uint64_t timeout_queue;       /* ms a session may wait in a server's queue (`timeout queue`) */
 	int retries;                  /* `retries`: connect attempts after the first, 0..100 */
 	bool redispatch;              /* `redispatch`: a retry may go to another server */
 	bool accept_proxy;            /* clients start with a PROXY header */
@@ -108,6 +115,9 @@ struct listener {
 	uint64_t retries_total;       /* atomic: connects retried on the same server (backend wretr) */
 	uint64_t redispatches;        /* atomic: sessions moved to another server (backend wredis) */
 	uint64_t proxy_errors;        /* atomic: clients closed for a malformed, truncated or late PROXY header */
+	uint64_t conn_errors;         /* atomic: failed connects and queue failures (backend econ) */
+	uint64_t lb_total;            /* atomic: sessions its balancer assigned (backend lbtot) */
+	unsigned qtime_sum, qtime_max; /* atomic: as the servers' (backend qtime, qtime_max) */
 	struct relay_ctr bytes;       /* atomic byte counters */
 };
 
@@ -161,6 +171,7 @@ struct worker {
 	struct handoff *inbox;        /* mailbox: accepted connections a busier worker handed over (ring) */
 	unsigned inbox_head, inbox_len;
 	unsigned inbox_pending;       /* atomic: inbox_len, read by other workers weighing their load */
+	struct session *qready;       /* mailbox: sessions whose queue wait ended (a slot, or pick again) */
 };
 
 /*
@@ -246,6 +257,21 @@ void frontend_post_gen(struct worker *w, struct gen *g);
 void frontend_post_stop_accepting(struct worker *w);
 void frontend_post_quit(struct worker *w);
 void frontend_post_scan_kill(struct worker *w);
+
+/* --- fe_queue.c: per-server maxconn, the queue ---------------------------------------------------------- */
+
+/*
+ * The limit in force on s now (0: none): its maxconn, for every caller. The one place where a slow-start
+ * ramp (HAProxy's srv_dynamic_maxconn: maxconn * warm-up ratio, at least 1) belongs. Any thread.
+ */
+unsigned srv_eff_maxconn(const struct rserver *s, uint64_t now);
+/* s left the load-balanced set (DOWN, NOLB, MAINT, DRAIN): with redispatch, its queued sessions pick
+ * again (HAProxy's pendconn_redistribute). Returns how many; main thread. */
+unsigned daemon_queue_redistribute(struct listener *li, struct rserver *s);
+/* s's limit may have risen (a reload, a slow-start step): hand the free slots to its waiters. Any thread. */
+void daemon_queue_kick(struct rserver *s);
+/* HAProxy's qtime: the sliding sum of queue times (qtime_sum) averaged over `total` assigned sessions. */
+unsigned daemon_qtime_avg(unsigned sum, uint64_t total);
 
 /* --- daemon.c: main thread ---------------------------------------------------------------------------- */
 

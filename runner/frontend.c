@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "frontend_priv.h"
 #include "dlog.h"
 #include "ev.h"
 #include "hash.h"
@@ -31,55 +32,6 @@
 #define POOL_IDLE 256
 /* Accepted connections that may wait in one worker's inbox (accept balance); more are kept locally. */
 #define INBOX_MAX 64
-
-/* Servers a session's redispatches leave out of the pick (the oldest is forgotten past this). */
-#define AVOID_MAX 4
-/* HAProxy waits min(1 s, timeout connect) before retrying the same server after a connect error. */
-#define RETRY_PAUSE_MS 1000
-
-/* The client's addresses as the PROXY protocol says them (from an accepted header, else the socket's) and
- * the header sent to servers with send_proxy; allocated only for such sessions. */
-struct proxy_state {
-	struct sockaddr_storage src, dst;
-	bool known;                         /* src/dst are set */
-	unsigned char out[PP_V1_MAX + 1];   /* the header for the current server */
-};
-
-/* A client's PROXY header being read (accept_proxy); freed once it is parsed. */
-struct hdr_in {
-	unsigned char buf[PP_HDR_MAX];
-	size_t len;
-};
-
-/* What a session remembers once a connect failed; allocated then, so a session that never retries
- * (nearly all) pays one pointer. */
-struct retry_state {
-	struct server *avoid[AVOID_MAX]; /* servers that failed this session, left out of redispatch picks */
-	unsigned navoid;
-};
-
-struct session {
-	struct relay relay;        /* owns the client and server sockets */
-	struct worker *w;
-	struct listener *li;       /* a reference */
-	struct rserver *sv;        /* the server of the current (or last) connect attempt; a reference */
-	uint64_t kill_seq;         /* sv->kill_seq when the session started (shutdown-sessions) */
-	struct ev_timer ctimer;    /* connect timeout; between attempts, the pause before a retry */
-	uint32_t key;              /* the client address's `balance source` key */
-	uint8_t nretries;          /* connect retries done (HAProxy's conn_retries; the log shows it) */
-	bool redispatched;         /* a retry went to another server (HAProxy SF_REDISP) */
-	bool pausing;              /* ctimer is the pause before the next attempt */
-	bool cerr_seen;            /* this attempt's connect error was counted for passive health */
-	struct retry_state *rs;    /* NULL until a connect fails */
-	struct proxy_state *ps;    /* NULL unless the PROXY protocol is spoken on either side */
-	struct hdr_in *hin;        /* non-NULL while the client's PROXY header is awaited (no relay yet) */
-	int cfd;                   /* the client socket while hin is set */
-	struct session *prev, *next;
-	/* for the connection log line (tlog.h) */
-	struct sockaddr_in6 src;   /* client address (the PROXY header's source with accept_proxy) */
-	int64_t accept_us;         /* CLOCK_REALTIME at accept */
-	uint64_t start_ms;         /* ev_now() at accept */
-};
 
 /* --- sessions ----------------------------------------------------------------------------------------- */
 
@@ -116,7 +68,7 @@ static void session_free(struct session *s)
 		s->next->prev = s->prev;
 	__atomic_fetch_sub(&w->nsess, 1, __ATOMIC_RELAXED);
 	if (s->sv) {
-		__atomic_fetch_sub(&s->sv->conn_cur, 1, __ATOMIC_RELAXED);
+		feq_session_gone(s);
 		rserver_unref(s->sv);
 	}
 	release(w, s->li);
@@ -153,11 +105,21 @@ static void log_end(struct session *s, const struct relay *r, enum relay_end why
 	t.client = s->src;
 	t.accept_us = s->accept_us;
 	t.tt_ms = now >= s->start_ms ? (int64_t)(now - s->start_ms) : 0;
-	t.tw_ms = s->sv ? 0 : -1;
-	t.tc_ms = r && r->connected_at ? (int64_t)(r->connected_at >= s->start_ms ? r->connected_at - s->start_ms : 0)
-				       : -1;
+	/*
+	 * Tw ends when the session got its slot (or gave up waiting); Tc counts from there. HAProxy 2.6 logs
+	 * Tw as t_queue - t_request, and a TCP stream never sets t_request, which is then -1: its Tw is the
+	 * queue time + 1 (measured with haproxy 2.6.12: 1 for a session that never waited).
+	 */
+	t.tw_ms = s->sv && !s->nosrv ? (s->tw_ms >= 0 ? s->tw_ms : t.tt_ms) + 1 : -1;
+	t.tc_ms = -1;
+	if (r && r->connected_at && s->tw_ms >= 0) {
+		uint64_t from = s->start_ms + (uint64_t)s->tw_ms;
+
+		t.tc_ms = r->connected_at >= from ? (int64_t)(r->connected_at - from) : 0;
+	}
 	t.listener = s->li->name;
-	t.server = s->sv ? s->sv->srv.name : NULL;
+	t.server = s->sv && !s->nosrv ? s->sv->srv.name : NULL;
+	t.srv_queue = s->srv_queue;
 	if (r) {
 		t.bytes_read = r->d[1].bytes;
 		t.bytes_uploaded = r->d[0].bytes;
@@ -165,11 +127,19 @@ static void log_end(struct session *s, const struct relay *r, enum relay_end why
 	} else {
 		memcpy(t.term, "SC", 3);
 	}
+	/* ended while waiting in the server's queue: HAProxy's Q (sQ timeout, SQ queue full, CQ client) */
+	if (s->qend) {
+		t.term[0] = s->qend;
+		t.term[1] = 'Q';
+	} else if (s->queued) {
+		t.term[1] = 'Q';
+		t.srv_queue += s->qw.state == SRVQ_QUEUED ? srvq_pos(&s->sv->q, &s->qw) : s->qw.pos;
+	}
 	t.actconn = all_sessions(s->w->d);
 	t.feconn = (unsigned)__atomic_load_n(&s->li->conn_cur, __ATOMIC_RELAXED);
 	t.beconn = t.feconn ? t.feconn - 1 : 0;
-	t.srv_conn = s->sv ? (unsigned)__atomic_load_n(&s->sv->conn_cur, __ATOMIC_RELAXED) : 0;
-	if (t.srv_conn)
+	t.srv_conn = s->sv ? (unsigned)srvq_cur(&s->sv->q) : 0;
+	if (t.srv_conn && s->slot)
 		t.srv_conn--;
 	t.retries = s->nretries;
 	t.redispatched = s->redispatched;
@@ -237,10 +207,14 @@ static void on_relay_end(struct relay *r, enum relay_end why, void *arg)
 	char a[NET_ADDRSTRLEN];
 
 	ev_timer_stop(s->w->ev, &s->ctimer);
-	if (why == RELAY_END_CONNECT) {
+	if (s->qend) {
+		dlog_debug("%s/%s: session ended in the queue (%s)", s->li->name, s->sv->srv.name,
+			   s->qend == 's' ? "timeout queue" : "maxqueue reached");
+	} else if (why == RELAY_END_CONNECT) {
 		observe_error(s);
 		/* The last attempt failed: HAProxy's econ (failed_conns) on that server. */
 		__atomic_fetch_add(&s->sv->conn_errors, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&s->li->conn_errors, 1, __ATOMIC_RELAXED);
 		struct sockaddr_storage ss;
 		socklen_t sl;
 
@@ -249,6 +223,8 @@ static void on_relay_end(struct relay *r, enum relay_end why, void *arg)
 			  net_fmt_addr((struct sockaddr *)&ss, a, sizeof(a)), connect_err_str(r->err),
 			  s->nretries ? " (retries exhausted)" : "");
 	} else {
+		if (r->connected_at)
+			feq_time_stats(s);
 		dlog_debug("%s/%s: session ended (%s), %llu bytes in, %llu bytes out", s->li->name,
 			   s->sv->srv.name, relay_end_str(why), (unsigned long long)r->d[0].bytes,
 			   (unsigned long long)r->d[1].bytes);
@@ -273,21 +249,19 @@ static void session_kill(struct session *s)
 	relay_kill(&s->relay);
 }
 
-/* Moves the session's reference, its slot and its byte counters from s->sv to next. */
-static void switch_server(struct session *s, struct rserver *next)
+void fe_switch_server(struct session *s, struct rserver *next)
 {
 	struct rserver *prev = s->sv;
 
-	__atomic_fetch_add(&next->conn_cur, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_sub(&prev->conn_cur, 1, __ATOMIC_RELAXED);
+	feq_session_gone(s); /* the slot on prev, if any, goes to prev's next waiter */
 	rserver_ref(next);
 	s->sv = next;
 	s->relay.ctr[1] = &next->bytes;
+	__atomic_fetch_add(&next->lb_total, 1, __ATOMIC_RELAXED);
 	rserver_unref(prev);
 }
 
 static void on_connect_error(struct relay *r, void *arg);
-static void attempt(struct session *s);
 
 /* Another attempt on the same server. Counted (wretr) as it is made, with the connection total it adds
  * to, so that conn_total - retries counts the sessions the balancer sent there at every instant. */
@@ -295,7 +269,7 @@ static void retry_same(struct session *s)
 {
 	__atomic_fetch_add(&s->sv->retries, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&s->li->retries_total, 1, __ATOMIC_RELAXED);
-	attempt(s);
+	fe_attempt(s);
 }
 
 /*
@@ -336,7 +310,7 @@ static int set_preamble(struct session *s, struct rserver *sv)
  * progress, as HAProxy does: the request goes out as soon as the kernel takes it, which on loopback is at
  * once. May end the session: the caller must not touch s afterwards.
  */
-static void attempt(struct session *s)
+void fe_attempt(struct session *s)
 {
 	struct rserver *sv = s->sv;
 	struct sockaddr_storage addr;
@@ -425,8 +399,8 @@ static void on_connect_error(struct relay *r, void *arg)
 		__atomic_fetch_add(&prev->redispatches, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&li->redispatches, 1, __ATOMIC_RELAXED);
 		s->redispatched = true;
-		switch_server(s, next);
-		attempt(s);
+		fe_switch_server(s, next);
+		feq_assign(s); /* the other server may be full: HAProxy queues there */
 		return;
 	}
 	if (definite) {
@@ -447,6 +421,10 @@ static void on_ctimer(struct ev *ev, struct ev_timer *t, void *arg)
 
 	if (s->hin) {
 		header_failed(s, "no complete PROXY header within timeouts.client");
+		return;
+	}
+	if (s->queued) {
+		feq_timeout(s);
 		return;
 	}
 	if (s->pausing) {
@@ -484,6 +462,7 @@ static void session_go(struct session *s, int cfd, const struct sockaddr *src, c
 		pick = lb_pick_key(li->lb, s->key);
 	if (!pick) {
 		__atomic_fetch_add(&li->conn_noserver, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&li->conn_errors, 1, __ATOMIC_RELAXED);
 		dlog_warn("%s: no server available for %s", li->name, net_fmt_host(src, a, sizeof(a)));
 		if (tlog_enabled()) {
 			src_copy(&s->src, src);
@@ -497,7 +476,8 @@ static void session_go(struct session *s, int cfd, const struct sockaddr *src, c
 	s->sv = sv;
 	src_copy(&s->src, src); /* the PROXY header's source when there was one */
 	rserver_ref(sv);
-	__atomic_fetch_add(&sv->conn_cur, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sv->lb_total, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&li->lb_total, 1, __ATOMIC_RELAXED);
 	relay_init(&s->relay, s->w->ev, s->w->pool, cfd, -1, &li->rconf, on_relay_end, s);
 	relay_set_retry(&s->relay, on_connect_error);
 	relay_set_up(&s->relay, on_server_up);
@@ -508,7 +488,7 @@ static void session_go(struct session *s, int cfd, const struct sockaddr *src, c
 		relay_kill(&s->relay);
 		return;
 	}
-	attempt(s); /* may end and free s */
+	feq_assign(s); /* may end and free s */
 }
 
 /* A client's PROXY header did not come right: close it, count it, nothing else is disturbed. */
@@ -604,6 +584,7 @@ static void session_start(struct worker *w, struct listener *li, int cfd, const 
 	s->cfd = cfd;
 	s->accept_us = tlog_enabled() ? wall_us() : 0;
 	s->start_ms = ev_now(w->ev);
+	s->tw_ms = -1;
 	listener_ref(li);
 	__atomic_fetch_add(&w->nsess, 1, __ATOMIC_RELAXED);
 	s->next = w->sessions;
@@ -884,6 +865,7 @@ static void on_wakeup(struct ev *ev, void *arg)
 			}
 		}
 	}
+	feq_take_ready(w);
 	take_inbox(w, !quit);
 	if (quit)
 		ev_stop(ev);

@@ -28,6 +28,7 @@ void rserver_unref(struct rserver *s)
 {
 	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	srvq_destroy(&s->q);
 	free(s->address);
 	free(s->host);
 	free(s);
@@ -165,6 +166,7 @@ static struct rserver *rserver_new(const struct conf_server *cs, char *err, size
 		s->port = cs->port;
 	}
 	s->refs = 1;
+	srvq_init(&s->q);
 	s->srv.check.enabled = !cs->check.enabled; /* forces apply_check to run server_start */
 	return s;
 }
@@ -187,6 +189,8 @@ static struct listener *listener_build(const struct conf *conf, const struct con
 	li->conf = cl;
 	li->maxconn = cl->maxconn;
 	li->timeout_connect = cl->timeout_connect;
+	/* HAProxy: an unset `timeout queue` is `timeout connect` */
+	li->timeout_queue = cl->timeout_queue ? cl->timeout_queue : cl->timeout_connect;
 	li->retries = cl->retries;
 	li->redispatch = cl->redispatch;
 	li->accept_proxy = cl->accept_proxy;
@@ -244,6 +248,9 @@ static int listener_finish(const struct conf *conf, const struct conf_listener *
 		/* HAProxy keeps slowstart in whole seconds, rounded up */
 		s->srv.slowstart = (unsigned)((cs->slowstart + 999) / 1000);
 		__atomic_store_n(&s->send_proxy, cs->send_proxy, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->maxqueue, cs->maxqueue, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->maxconn, cs->maxconn, __ATOMIC_RELAXED);
+		daemon_queue_kick(s); /* a raised (or removed) limit serves the waiters now */
 		apply_check(s, cs);
 		if (s->host && s->srv.addrlen == 0) {
 			/* a name without an address yet: waits in resolution maintenance (resolve.c) */

@@ -471,7 +471,7 @@ static int refresh_recipe(struct health *h)
  * "UP 1/3; address=127.0.0.1; port=8080; name=bck/srv2; node=lb1; weight=1/2; scur=0/0; qcur=0".
  * "UP" alone once fully up, "UP h-rise+1/fall" on the way down (a server starts there), "DOWN h/rise"
  * on the way up, "NOLB" for a drained (STOPPING) server. The weight is the server's over the sum of
- * the weights of the listener's active servers in use; node is the host name; recheckd has no queue.
+ * the weights of the listener's active servers in use; node is the host name; qcur the server's queue.
  */
 static void send_state(struct health *h, char *out, size_t outlen)
 {
@@ -512,10 +512,10 @@ static void send_state(struct health *h, char *out, size_t outlen)
 		    !(o->admin & (SRV_ADMF_MAINT | SRV_ADMF_RMAINT)))
 			tot += o->weight;
 	}
-	snprintf(out, outlen, "%s; address=%s; port=%d; name=%s/%s; node=%s; weight=%u/%u; scur=%llu/%d; qcur=0",
+	snprintf(out, outlen, "%s; address=%s; port=%d; name=%s/%s; node=%s; weight=%u/%u; scur=%llu/%d; qcur=%u",
 		 st, host, port, li ? li->name : "-", sv->name, node, sv->weight, tot,
-		 (unsigned long long)__atomic_load_n(&h->s->conn_cur, __ATOMIC_RELAXED),
-		 li ? __atomic_load_n(&li->conn_cur, __ATOMIC_RELAXED) : 0);
+		 (unsigned long long)srvq_cur(&h->s->q),
+		 li ? __atomic_load_n(&li->conn_cur, __ATOMIC_RELAXED) : 0, srvq_len(&h->s->q));
 }
 
 static void start_check(struct health *h)

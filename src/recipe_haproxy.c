@@ -610,7 +610,8 @@ static int export_listen_head(const struct haproxy_export_opts *o, struct buf *o
 	if (check_token("listen name", o->listen, err, errlen) == -1 ||
 	    check_token("bind address", o->bind, err, errlen) == -1 ||
 	    check_token("timeout", t, err, errlen) == -1 ||
-	    (o->inter && check_token("inter", o->inter, err, errlen) == -1))
+	    (o->inter && check_token("inter", o->inter, err, errlen) == -1) ||
+	    (o->timeout_queue && check_token("timeout queue", o->timeout_queue, err, errlen) == -1))
 		return -1;
 	if (buf_printf(out, "listen %s\n    bind %s%s\n    mode tcp\n    balance source\n", o->listen, o->bind,
 		       o->accept_proxy ? " accept-proxy" : "") == -1 ||
@@ -618,7 +619,8 @@ static int export_listen_head(const struct haproxy_export_opts *o, struct buf *o
 	    (o->retries >= 0 && buf_printf(out, "    retries %d\n", o->retries) == -1) ||
 	    (o->redispatch && buf_append_str(out, "    option redispatch\n") == -1) ||
 	    buf_printf(out, "    timeout connect %s\n    timeout client 30s\n    timeout server 30s\n"
-			    "    timeout check %s\n", t, t) == -1)
+			    "    timeout check %s\n", t, t) == -1 ||
+	    (o->timeout_queue && buf_printf(out, "    timeout queue %s\n", o->timeout_queue) == -1))
 		goto toobig;
 	if (o->inter || o->rise > 0 || o->fall > 0) {
 		if (buf_append_str(out, "    default-server") == -1 ||
@@ -687,6 +689,8 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 			       sv->check_send_proxy ? " check-send-proxy" : "",
 			       addr_is_name(sv->addr) ? " init-addr last,libc,none" : "") == -1 ||
 		    (sv->slowstart && buf_printf(out, " slowstart %s", duration_fmt(sv->slowstart, d, sizeof(d))) == -1) ||
+		    (sv->maxconn && buf_printf(out, " maxconn %u", sv->maxconn) == -1) ||
+		    (sv->maxqueue && buf_printf(out, " maxqueue %u", sv->maxqueue) == -1) ||
 		    (tls && server_tls_opts(tls, r->kind == RECIPE_HTTP, out) == -1) || buf_putc(out, '\n') == -1)
 			goto toobig;
 	}

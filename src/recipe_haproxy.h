@@ -20,6 +20,8 @@ struct haproxy_server {
 	int send_proxy;         /* 0, 1 (send-proxy) or 2 (send-proxy-v2) */
 	bool check_send_proxy;  /* check-send-proxy */
 	uint64_t slowstart;     /* `slowstart` ms, 0: none */
+	unsigned maxconn;       /* `maxconn N`, 0: none */
+	unsigned maxqueue;      /* `maxqueue N`, 0: none */
 };
 
 struct haproxy_export_opts {
@@ -33,6 +35,7 @@ struct haproxy_export_opts {
 	const char *timeout;    /* timeout connect/check (and client/server); NULL: 5s */
 	int retries;            /* `retries`: -1 leaves HAProxy's default (3) */
 	bool redispatch;        /* option redispatch */
+	const char *timeout_queue; /* `timeout queue`; NULL: none written (HAProxy then uses timeout connect) */
 	bool accept_proxy;      /* bind ... accept-proxy */
 	bool legacy_httpchk;    /* one-line `option httpchk M U V\r\nHdr:\ v` form (HTTP recipes) */
 	const char *indent;     /* prefix of every check line; NULL: four spaces inside a listen, else none */

@@ -510,6 +510,12 @@ static void relay_io(struct ev *ev, int fd, int mask, void *arg)
 		relay_end(r, RELAY_END_DONE);
 		return;
 	}
+	/* No server connection (queued, or between connect attempts) and the client closed without a byte
+	 * left to deliver: nothing is left to do, as HAProxy aborts such a connection request (CQ, CC). */
+	if (r->sfd == -1 && r->d[0].eof && dir_pending(&r->d[0]) == 0) {
+		relay_end(r, RELAY_END_CLIENT_ERROR);
+		return;
+	}
 	if (update_masks(r) == -1)
 		relay_end(r, RELAY_END_RESOURCE);
 }
@@ -613,6 +619,20 @@ void relay_kick(struct relay *r)
 		return;
 	if (update_masks(r) == -1)
 		relay_end(r, RELAY_END_RESOURCE);
+}
+
+void relay_set_server_timeout(struct relay *r, uint64_t ms)
+{
+	uint64_t when;
+
+	r->tmo_server = ms;
+	r->last_server = ev_now(r->ev);
+	if (!r->started)
+		return;
+	ev_timer_stop(r->ev, &r->timer);
+	when = next_deadline(r);
+	if (when)
+		ev_timer_arm_at(r->ev, &r->timer, when);
 }
 
 void relay_end(struct relay *r, enum relay_end why)

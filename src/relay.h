@@ -85,6 +85,9 @@ int relay_start(struct relay *r);
  * caller must not touch r (or the memory holding it) afterwards.
  */
 void relay_kick(struct relay *r);
+/* Sets the server-side idle timeout (0: none) from now on, e.g. none while the session waits for a server
+ * slot and `timeout server` once it has one. */
+void relay_set_server_timeout(struct relay *r, uint64_t ms);
 /* Ends the session now (closes both sockets, returns pipes/buffers) and calls end with RELAY_END_KILLED. */
 void relay_kill(struct relay *r);
 /*

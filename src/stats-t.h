@@ -73,6 +73,9 @@ struct stats_server {
 	unsigned id;            /* puid */
 	uint64_t conn_cur, conn_total, conn_errors;
 	uint64_t retries, redispatches; /* HAProxy wretr / wredis */
+	unsigned maxconn, maxqueue;     /* the server's limits, 0 = none */
+	unsigned queue_cur, queue_max;  /* sessions waiting for a slot now, and the most ever (qcur, qmax) */
+	unsigned qtime_ms, qtime_max_ms; /* HAProxy's averaged and longest queue time (qtime, qtime_max) */
 	bool observe;           /* passive health (observe layer4) applies */
 	uint64_t consec_errors; /* its current run of connect errors */
 	uint64_t failed_hana;   /* times error_limit was reached and on_error applied (HAProxy hanafail) */
@@ -93,6 +96,7 @@ struct stats_listener {
 	uint64_t conn_cur, conn_total, conn_noserver;
 	uint64_t retries, redispatches; /* backend wretr / wredis */
 	uint64_t proxy_errors;  /* clients closed for a bad PROXY header (accept_proxy) */
+	unsigned queue_cur;     /* sessions waiting in its servers' queues now */
 	uint64_t bytes_in, bytes_out;
 	unsigned active, backup; /* usable servers in the balancer's table */
 	const struct stats_server *srv;

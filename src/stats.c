@@ -305,6 +305,13 @@ static int json_server(struct buf *b, const struct stats_server *s)
 	rc |= jnum(b, "errors", s->conn_errors, true);
 	rc |= jnum(b, "retries", s->retries, true);
 	rc |= jnum(b, "redispatches", s->redispatches, false);
+	rc |= buf_append_str(b, "},\"queue\":{");
+	rc |= jnum(b, "maxconn", s->maxconn, true);
+	rc |= jnum(b, "maxqueue", s->maxqueue, true);
+	rc |= jnum(b, "current", s->queue_cur, true);
+	rc |= jnum(b, "max", s->queue_max, true);
+	rc |= jnum(b, "qtime_ms", s->qtime_ms, true);
+	rc |= jnum(b, "qtime_max_ms", s->qtime_max_ms, false);
 	rc |= buf_append_str(b, "},\"passive_health\":{");
 	rc |= jbool(b, "observe", s->observe, true);
 	rc |= jnum(b, "consecutive_errors", s->consec_errors, true);
@@ -376,7 +383,8 @@ int stats_render_json(const struct stats_snapshot *s, struct buf *b)
 		rc |= jnum(b, "no_server", li->conn_noserver, true);
 		rc |= jnum(b, "retries", li->retries, true);
 		rc |= jnum(b, "redispatches", li->redispatches, true);
-		rc |= jnum(b, "proxy_errors", li->proxy_errors, false);
+		rc |= jnum(b, "proxy_errors", li->proxy_errors, true);
+		rc |= jnum(b, "queued", li->queue_cur, false);
 		rc |= buf_append_str(b, "},\"bytes\":{");
 		rc |= jnum(b, "in", li->bytes_in, true);
 		rc |= jnum(b, "out", li->bytes_out, false);

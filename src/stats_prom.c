@@ -74,6 +74,9 @@ enum prom_value {
 	PV_SV_RETRIES,
 	PV_SV_REDISPATCHES,
 	PV_SV_HANA,
+	PV_SV_MAXCONN,
+	PV_SV_QUEUE_CUR,
+	PV_SV_QUEUE_MAX,
 	PV_SV_BYTES_IN,
 	PV_SV_BYTES_OUT,
 	PV_SV_TO_UP,
@@ -132,6 +135,12 @@ static int64_t prom_value(enum prom_value v, const struct stats_listener *li, co
 		return (int64_t)sv->redispatches;
 	case PV_SV_HANA:
 		return (int64_t)sv->failed_hana;
+	case PV_SV_MAXCONN:
+		return sv->maxconn;
+	case PV_SV_QUEUE_CUR:
+		return sv->queue_cur;
+	case PV_SV_QUEUE_MAX:
+		return sv->queue_max;
 	case PV_SV_BYTES_IN:
 		return (int64_t)sv->bytes_in;
 	case PV_SV_BYTES_OUT:
@@ -249,6 +258,12 @@ static const struct prom_family prom_server_families[] = {
 	{"recheck_server_passive_health_triggers_total", "counter",
 	 "Times error_limit consecutive connect errors applied on_error (HAProxy hanafail).", true, false, NULL,
 	 {{NULL, PV_SV_HANA}}},
+	{"recheck_server_maxconn", "gauge", "The server's maxconn: sessions beyond it wait in its queue (0: no limit).", true,
+	 false, NULL, {{NULL, PV_SV_MAXCONN}}},
+	{"recheck_server_queue_current", "gauge", "Sessions waiting for a slot of the server now (HAProxy qcur).", true,
+	 false, NULL, {{NULL, PV_SV_QUEUE_CUR}}},
+	{"recheck_server_queue_max", "gauge", "The most sessions ever waiting for a slot of the server (HAProxy qmax).",
+	 true, false, NULL, {{NULL, PV_SV_QUEUE_MAX}}},
 	{"recheck_server_bytes_total", "counter",
 	 "Bytes relayed through the server (in: client to server, out: server to client).", true, false, "direction",
 	 {{"in", PV_SV_BYTES_IN}, {"out", PV_SV_BYTES_OUT}}},

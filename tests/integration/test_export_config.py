@@ -23,10 +23,10 @@ listeners:
   - name: socks
     bind: "127.0.0.1:%d"
     hash_type: consistent
-    timeouts: {client: 5s, server: 5s, connect: 1s}
+    timeouts: {client: 5s, server: 5s, connect: 1s, queue: 2s}
     check: {recipe: %s, inter: 200ms, rise: 1, fall: 1, timeout: 1s}
     servers:
-      - {name: live, address: "127.0.0.1:%d", weight: 2}
+      - {name: live, address: "127.0.0.1:%d", weight: 2, maxconn: 100, maxqueue: 10}
       - {name: dead, address: "127.0.0.1:%d"}
       - {name: spare, address: "127.0.0.1:%d", backup: true, check: false}
 """ % (stats_port, port, recipe, live, dead, live)
@@ -73,6 +73,9 @@ class ExportConfig(harness.Case):
             text = f.read()
         self.assertIn("listen socks", text)
         self.assertIn("server dead 127.0.0.1:%d weight 1 check inter 200ms rise 1 fall 1" % dead, text)
+        # the server's slots and queue, and timeout queue, as HAProxy keywords (haproxy -c runs below)
+        self.assertIn("server live 127.0.0.1:%d weight 2 maxconn 100 maxqueue 10 check" % names.ports["live"], text)
+        self.assertIn("    timeout queue 2s\n", text)
         addrs = lbparity.source_addresses(30, seed=5)
         results = {}
         for engine, path in (("recheckd", yml), ("haproxy", self.path("r.cfg")), ("recheckd", self.path("r.cfg"))):

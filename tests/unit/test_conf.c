@@ -145,7 +145,8 @@ static void runtime_keys(void **state)
 		"listeners:\n"
 		"  - {name: a, bind: \"127.0.0.1:1\", maxconn: 10000,\n"
 		"     servers: [{name: s, address: \"127.0.0.1:2\"}]}\n"
-		"  - {name: b, bind: \"127.0.0.1:3\", servers: [{name: s, address: \"127.0.0.1:2\"}]}\n";
+		"  - {name: b, bind: \"127.0.0.1:3\", timeouts: {queue: 750ms},\n"
+		"     servers: [{name: s, address: \"127.0.0.1:2\", maxconn: 2, maxqueue: 8}]}\n";
 	char err[ERR_LEN] = "";
 	struct conf *c = load(text, err);
 
@@ -161,6 +162,13 @@ static void runtime_keys(void **state)
 	assert_true(c->listeners[0].maxconn_set);
 	assert_false(c->listeners[1].maxconn_set);
 	assert_int_equal(c->listeners[1].maxconn, 10000);
+	/* per-server maxconn/maxqueue (0: none) and timeout queue (0: unset, timeout connect applies) */
+	assert_int_equal(c->listeners[0].servers[0].maxconn, 0);
+	assert_int_equal(c->listeners[0].servers[0].maxqueue, 0);
+	assert_int_equal(c->listeners[0].timeout_queue, 0);
+	assert_int_equal(c->listeners[1].servers[0].maxconn, 2);
+	assert_int_equal(c->listeners[1].servers[0].maxqueue, 8);
+	assert_int_equal(c->listeners[1].timeout_queue, 750);
 	conf_free(c);
 	c = load("listeners:\n  - {name: a, bind: \"127.0.0.1:1\", servers: [{name: s, address: \"127.0.0.1:2\"}]}\n", err);
 	assert_non_null(c);
@@ -272,7 +280,7 @@ static void errors_name_the_line(void **state)
 		{L1 "    maxconn: 0\n" S1, "t.yaml:4:14: listener.maxconn: 0 is out of range (1 to 1000000)"},
 		{L1 "    allbackups: 2\n" S1, "t.yaml:4:17: listener.allbackups: expected true or false, not '2'"},
 		{L1 "    on_marked_down: kill\n" S1, "t.yaml:4:21: listener.on_marked_down: expected shutdown-sessions or none, not 'kill'"},
-		{L1 "    timeouts: {client: 1s, idle: 2s}\n" S1, "t.yaml:4:28: listener.timeouts: unknown key 'idle' (expected one of: client, server, connect)"},
+		{L1 "    timeouts: {client: 1s, idle: 2s}\n" S1, "t.yaml:4:28: listener.timeouts: unknown key 'idle' (expected one of: client, server, connect, queue)"},
 		{L1 "    timeouts: {connect: 0}\n" S1, "t.yaml:4:25: listener.timeouts.connect: must be more than 0"},
 		{L1 "    timeouts: {server: soon}\n" S1, "t.yaml:4:24: listener.timeouts.server: 'soon' is not a duration (expected a number with an optional unit us, ms, s, m, h, d)"},
 		{L1 "    check: {inter: 2s}\n" S1, "t.yaml:4:12: listener.check: 'recipe' is required (the recipe file this check replays)"},
@@ -292,7 +300,7 @@ static void errors_name_the_line(void **state)
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", id: 0}\n", "t.yaml:5:47: server.id: 0 is out of range (1 to 1048575)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", backup: yes please}\n",
 		 "t.yaml:5:51: server.backup: expected true or false, not 'yes please'"},
-		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", port: 3}\n", "t.yaml:5:43: server: unknown key 'port' (expected one of: name, address, weight, backup, id, on_marked_down, check, send_proxy, check_send_proxy, slowstart)"},
+		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", port: 3}\n", "t.yaml:5:43: server: unknown key 'port' (expected one of: name, address, weight, backup, id, on_marked_down, check, send_proxy, check_send_proxy, slowstart, maxconn, maxqueue)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\"}\n      - {name: s, address: \"127.0.0.1:3\"}\n",
 		 "t.yaml:6:9: server s: the name is already used in listener a (line 5)"},
 		{L1 "    servers:\n      - {name: s, address: \"127.0.0.1:2\", id: 4}\n      - {name: t, address: \"127.0.0.1:3\", id: 4}\n",

@@ -184,8 +184,12 @@ static void errors_name_file_line_directive(void **state)
 		 "h.cfg:4: server 'ssl' encrypts the traffic"},
 		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 check socks4 127.0.0.1:3\n",
 		 "h.cfg:4: server 'socks4'"},
-		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 maxconn 3\n",
-		 "h.cfg:4: server keyword 'maxconn' is not supported"},
+		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 maxconn -1\n",
+		 "h.cfg:4: 'maxconn' expects an integer from 0 to 1000000"},
+		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 maxqueue x\n",
+		 "h.cfg:4: 'maxqueue' expects an integer"},
+		{"listen l\n  timeout tarpit 1s\n", "h.cfg:2: 'timeout tarpit' is not supported by recheckd (client, server, "
+		 "connect, queue, check)"},
 		{"listen l\n  bind 127.0.0.1:1 v4v6\n", "h.cfg:2: bind option 'v4v6'"},
 		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  option mysql-check\n  server s 127.0.0.1:2 check\n",
 		 "h.cfg:4: section 'l' uses 'option mysql-check'"},
@@ -242,12 +246,12 @@ static void export_round_trip(void **state)
 		"    redispatch: true\n"
 		"    accept_proxy: true\n"
 		"    slowstart: 20s\n"
-		"    timeouts: {client: 30s, server: 1m, connect: 700ms}\n"
+		"    timeouts: {client: 30s, server: 1m, connect: 700ms, queue: 2500ms}\n"
 		"    check: {recipe: socks5-generate-204.yaml, inter: 3s, fastinter: 1s, rise: 4, fall: 2, timeout: 2s, spread: 7}\n"
 		"    servers:\n"
 		"      - {name: a, address: \"127.0.0.1:9102\", weight: 3, id: 4, send_proxy: v1, check_send_proxy: true}\n"
 		"      - {name: b, address: \"[::1]:9103\", backup: true, on_marked_down: shutdown-sessions}\n"
-		"      - {name: c, address: \"127.0.0.1:9104\", check: false, slowstart: 0s}\n"
+		"      - {name: c, address: \"127.0.0.1:9104\", check: false, slowstart: 0s, maxconn: 5, maxqueue: 9}\n"
 		"  - name: web\n"
 		"    bind: \"[::1]:9105\"\n"
 		"    hash_type: map-based sdbm avalanche\n"
@@ -295,6 +299,7 @@ static void export_round_trip(void **state)
 		assert_int_equal(x->timeout_client, y->timeout_client);
 		assert_int_equal(x->timeout_server, y->timeout_server);
 		assert_int_equal(x->timeout_connect, y->timeout_connect);
+		assert_int_equal(x->timeout_queue, y->timeout_queue);
 		assert_int_equal(x->nservers, y->nservers);
 		for (j = 0; j < x->nservers; j++) {
 			const struct conf_server *s = &x->servers[j], *t = &y->servers[j];
@@ -304,6 +309,8 @@ static void export_round_trip(void **state)
 			assert_string_equal(s->address, t->address);
 			assert_int_equal(s->weight, t->weight);
 			assert_int_equal(s->backup, t->backup);
+			assert_int_equal(s->maxconn, t->maxconn);
+			assert_int_equal(s->maxqueue, t->maxqueue);
 			assert_int_equal(s->id, t->id);
 			assert_int_equal(s->shutdown_sessions, t->shutdown_sessions);
 			assert_int_equal(s->send_proxy, t->send_proxy);

@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""Per-server `maxconn`, the server's FIFO queue and `timeout queue`, side by side with real HAProxy 2.6.
+
+One haproxy.cfg (ports and socket paths aside) runs through haproxy and through `recheckd -f`. Behind each
+listener a backend that holds every connection until the test releases it (Holder), `maxconn 2`:
+- `fifo` (no `timeout queue`: HAProxy's default, `timeout connect`): 5 clients; both engines serve 2 and
+  queue 3 (show stat through each one's runtime socket: qcur, scur, qmax, slim on the server row, the
+  BACKEND row's qcur), and each slot freed goes to the oldest waiter: the backend sees the clients in the
+  order they connected. The tcplog lines agree field by field where they are deterministic
+  (termination state, server, srv_queue, backend_queue; Tw > 0 for the queued clients).
+- `short` (`timeout queue 400ms`): 2 served, 2 waiting are closed after the timeout (sQ, Tc -1, econ 2), and
+  a client that leaves while waiting is logged CQ; the served ones end normally.
+"""
+import os
+import re
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
+from harness import RECHECKD, free_port, main, wait_for, which  # noqa: E402
+
+TCPLOG = re.compile(
+    r"(?P<client_ip>[0-9a-fA-F.:]+):(?P<client_port>\d+) "
+    r"\[(?P<accept_date>[^\]]+)\] "
+    r"(?P<frontend_name>\S+) (?P<backend_name>[^/\s]+)/(?P<server_name>\S+) "
+    r"(?P<Tw>-?\d+)/(?P<Tc>-?\d+)/(?P<Tt>\+?\d+) (?P<bytes_read>\+?\d+) (?P<termination_state>[-A-Za-z]{2}) "
+    r"(?P<actconn>\d+)/(?P<feconn>\d+)/(?P<beconn>\d+)/(?P<srv_conn>\d+)/(?P<retries>\+?\d+) "
+    r"(?P<srv_queue>\d+)/(?P<backend_queue>\d+)$")
+
+CFG = """global
+    stats socket {sock} mode 600 level admin
+defaults
+    mode tcp
+    log 127.0.0.1:{syslog} local0
+    option tcplog
+    timeout connect 5s
+    timeout client 20s
+    timeout server 20s
+listen fifo
+    bind 127.0.0.1:{fifo}
+    balance source
+    server s1 127.0.0.1:{b_fifo} maxconn 2
+listen short
+    bind 127.0.0.1:{short}
+    balance source
+    timeout queue 400ms
+    server s1 127.0.0.1:{b_short} maxconn 2
+"""
+
+
+class Holder:
+    """A backend that holds each connection until released: it reads the client's id line at accept (so
+    `seen` is the order in which connections reached it), and a release answers "ok ID" and closes."""
+
+    def __init__(self):
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(64)
+        self.ls.settimeout(0.2)
+        self.port = self.ls.getsockname()[1]
+        self.lock = threading.Lock()
+        self.held = []
+        self.seen = []
+        self.stop = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        deadline = time.time() + 120
+        while not self.stop and time.time() < deadline:
+            try:
+                c, _ = self.ls.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            c.settimeout(5)
+            line = b""
+            try:
+                while not line.endswith(b"\n") and len(line) < 64:
+                    b = c.recv(64 - len(line))
+                    if not b:
+                        break
+                    line += b
+            except OSError:
+                pass
+            if not line.strip():
+                c.close()  # a port probe, not a client of the test
+                continue
+            with self.lock:
+                self.seen.append(line.decode().strip())
+                self.held.append((line.decode().strip(), c))
+
+    def release(self, n=1):
+        with self.lock:
+            out, self.held = self.held[:n], self.held[n:]
+        for ident, c in out:
+            try:
+                c.sendall(b"ok " + ident.encode() + b"\n")
+            except OSError:
+                pass
+            c.close()
+
+    def close(self):
+        self.stop = True
+        self.release(len(self.held))
+        self.ls.close()
+        self.t.join(5)
+
+
+def client(port, ident=None):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if ident:
+        s.sendall(ident.encode() + b"\n")
+    return s
+
+
+def read_all(s, timeout=10):
+    s.settimeout(timeout)
+    out = b""
+    while True:
+        b = s.recv(256)
+        if not b:
+            return out
+        out += b
+
+
+class Engine:
+    """One balancer under test: its ports, its runtime socket, its tcplog lines by client port."""
+
+    def __init__(self, case, name):
+        self.case, self.name = case, name
+        self.fifo, self.short = free_port(), free_port()
+        self.b_fifo, self.b_short = Holder(), Holder()
+        case.addCleanup(self.b_fifo.close)
+        case.addCleanup(self.b_short.close)
+        self.sock = case.path(name + ".sock")
+
+    def stat(self, px, sv):
+        out = harness.Case.haproxy_cmd(self.sock, "show stat")
+        lines = out.splitlines()
+        head = lines[0].lstrip("# ").split(",")
+        for line in lines[1:]:
+            cols = line.split(",")
+            if len(cols) > 2 and cols[0] == px and cols[1] == sv:
+                return dict(zip(head, cols))
+        raise KeyError("%s/%s in %s's show stat" % (px, sv, self.name))
+
+    def qcur(self, px):
+        return int(self.stat(px, "s1")["qcur"] or 0)
+
+
+class Queue(harness.Case):
+    def setUp(self):
+        super().setUp()
+        if not which("haproxy"):
+            self.skipTest("haproxy is not installed")
+        self.syslog = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.syslog.bind(("127.0.0.1", 0))
+        self.syslog.settimeout(0.05)
+        self.addCleanup(self.syslog.close)
+        self.udp_lines = []
+
+    def cfg(self, e):
+        return CFG.format(sock=e.sock, syslog=self.syslog.getsockname()[1], fifo=e.fifo, short=e.short,
+                          b_fifo=e.b_fifo.port, b_short=e.b_short.port)
+
+    def start_engines(self):
+        ha, rd = Engine(self, "haproxy"), Engine(self, "recheckd")
+        body = self.cfg(ha).split("\n", 2)[2]  # start_haproxy adds the global section and socket itself
+        self.start_haproxy(body)  # ready once its runtime socket exists
+        path = self.write("recheckd.cfg", self.cfg(rd))
+        self.rd = self.procs.start([RECHECKD, "-f", path], "recheckd")
+        wait_for(lambda: "ready" in self.procs.log(self.rd) or self.rd.poll() is not None, 10, what="ready")
+        self.assertIsNone(self.rd.poll(), self.procs.log(self.rd))
+        wait_for(lambda: os.path.exists(rd.sock), 10, what="recheckd socket")
+        ha.logs = self.haproxy_logs
+        rd.logs = self.recheckd_logs
+        return ha, rd
+
+    def haproxy_logs(self):
+        for _ in range(200):
+            try:
+                self.udp_lines.append(self.syslog.recv(4096).decode("utf-8", "replace"))
+            except socket.timeout:
+                break
+        return self.parse(self.udp_lines)
+
+    def recheckd_logs(self):
+        return self.parse(self.procs.log(self.rd).splitlines())
+
+    @staticmethod
+    def parse(lines):
+        out = {}
+        for line in lines:
+            m = TCPLOG.search(line.strip())
+            if m:
+                out[int(m.group("client_port"))] = m.groupdict()
+        return out
+
+    # --- the scenario, run on each engine -----------------------------------------------------------
+
+    def fifo_run(self, e):
+        ports, socks = {}, {}
+        for i in range(2):  # one at a time: the backend holds them in this order
+            socks["c%d" % i] = client(e.fifo, "c%d" % i)
+            wait_for(lambda: len(e.b_fifo.seen) == i + 1, 10, what="%s: the first two served" % e.name)
+        for i in range(2, 5):
+            socks["c%d" % i] = client(e.fifo, "c%d" % i)
+            wait_for(lambda: e.qcur("fifo") == i - 1, 10, what="%s: c%d queued" % (e.name, i))
+        for k, s in socks.items():
+            ports[s.getsockname()[1]] = k
+        row, be = e.stat("fifo", "s1"), e.stat("fifo", "BACKEND")
+        snap = {k: row[k] for k in ("qcur", "qmax", "scur", "slim", "qlimit")}
+        snap["be_qcur"] = be["qcur"]
+        self.assertEqual(e.b_fifo.seen, ["c0", "c1"], e.name)
+        # each freed slot (a session over: the server answered and closed, then the client) goes to the
+        # oldest waiter
+        for n in range(5):
+            k = "c%d" % n
+            e.b_fifo.release(1)
+            self.assertEqual(read_all(socks[k]), ("ok %s\n" % k).encode(), "%s: %s's answer" % (e.name, k))
+            socks[k].close()
+            if n < 3:
+                wait_for(lambda: len(e.b_fifo.seen) == n + 3, 10, what="%s: slot %d handed on" % (e.name, n))
+        self.assertEqual(e.b_fifo.seen, ["c0", "c1", "c2", "c3", "c4"], "%s: FIFO order" % e.name)
+        wait_for(lambda: all(p in e.logs() for p in ports), 10, what="%s: fifo log lines" % e.name)
+        logs = e.logs()
+        return snap, {k: logs[p] for p, k in ports.items()}
+
+    def short_run(self, e):
+        ports, socks = {}, {}
+        for i in range(2):  # one at a time: the backend holds them in this order
+            socks["d%d" % i] = client(e.short, "d%d" % i)
+            wait_for(lambda: len(e.b_short.seen) == i + 1, 10, what="%s: two served" % e.name)
+        t0 = time.monotonic()
+        for i in range(2, 4):
+            socks["d%d" % i] = client(e.short, "d%d" % i)
+        for k, s in socks.items():
+            ports[s.getsockname()[1]] = k
+        wait_for(lambda: e.qcur("short") == 2, 10, what="%s: two queued" % e.name)
+        # a client that leaves while it waits (a FIN with nothing sent): CQ
+        leaver = client(e.short)
+        ports[leaver.getsockname()[1]] = "leaver"
+        wait_for(lambda: e.qcur("short") == 3, 10, what="%s: the leaver queued" % e.name)
+        leaver.close()
+        for k in ("d2", "d3"):
+            self.assertEqual(read_all(socks[k]), b"", "%s: %s closed by timeout queue" % (e.name, k))
+        waited = time.monotonic() - t0
+        self.assertGreaterEqual(waited, 0.35, "%s: closed before timeout queue" % e.name)
+        row = e.stat("short", "s1")
+        snap = {k: row[k] for k in ("qcur", "qmax", "scur", "econ")}
+        e.b_short.release(2)
+        for k in ("d0", "d1"):
+            self.assertEqual(read_all(socks[k]), ("ok %s\n" % k).encode(), "%s: %s" % (e.name, k))
+            socks[k].close()
+        self.assertEqual(e.b_short.seen, ["d0", "d1"], "%s: the timed-out never reached the server" % e.name)
+        for s in socks.values():
+            s.close()
+        wait_for(lambda: all(p in e.logs() for p in ports), 10, what="%s: short log lines" % e.name)
+        logs = e.logs()
+        return snap, {k: logs[p] for p, k in ports.items()}
+
+    def test_queue_like_haproxy(self):
+        ha, rd = self.start_engines()
+        got = {}
+        for e in (ha, rd):
+            got[e.name] = (self.fifo_run(e), self.short_run(e))
+        (ha_fifo, ha_short), (rd_fifo, rd_short) = got["haproxy"], got["recheckd"]
+        # show stat: the queue as HAProxy shows it, with the numbers this scenario fixes
+        self.assertEqual(ha_fifo[0], {"qcur": "3", "qmax": "3", "scur": "2", "slim": "2", "qlimit": "",
+                                      "be_qcur": "0"})
+        self.assertEqual(rd_fifo[0], ha_fifo[0])
+        self.assertEqual(ha_short[0], {"qcur": "0", "qmax": "3", "scur": "2", "econ": "2"})
+        self.assertEqual(rd_short[0], ha_short[0])
+        # the log lines, field by field where the scenario fixes them
+        fields = ("frontend_name", "backend_name", "server_name", "termination_state", "retries", "srv_queue",
+                  "backend_queue")
+        for ha_lines, rd_lines in ((ha_fifo[1], rd_fifo[1]), (ha_short[1], rd_short[1])):
+            self.assertEqual(set(ha_lines), set(rd_lines))
+            for k in sorted(ha_lines):
+                h, r = ha_lines[k], rd_lines[k]
+                self.assertEqual({f: h[f] for f in fields}, {f: r[f] for f in fields}, "client %s" % k)
+                self.assertEqual(h["Tc"] == "-1", r["Tc"] == "-1", "client %s: Tc %s vs %s" % (k, h["Tc"], r["Tc"]))
+        # Tw: HAProxy 2.6 logs the queue time + 1 in TCP mode (its t_request is -1), so 1 when not queued
+        for k in ("c0", "c1"):
+            self.assertEqual(rd_fifo[1][k]["Tw"], "1", k)
+            self.assertIn(ha_fifo[1][k]["Tw"], ("1", "2"), k)
+        for k in ("d0", "d1"):
+            self.assertEqual(rd_short[1][k]["Tw"], "1", k)
+        for k in ("c2", "c3", "c4"):
+            self.assertEqual(rd_fifo[1][k]["termination_state"], "--")
+            self.assertGreater(int(rd_fifo[1][k]["Tw"]), 1, k)
+            self.assertEqual(rd_fifo[1][k]["Tc"], "0", k)
+        self.assertEqual([rd_fifo[1][k]["srv_queue"] for k in ("c0", "c1", "c2", "c3", "c4")],
+                         ["0", "0", "1", "2", "3"])
+        for k in ("d2", "d3"):
+            for lines in (ha_short[1], rd_short[1]):
+                self.assertEqual(lines[k]["termination_state"], "sQ")
+                self.assertGreaterEqual(int(lines[k]["Tw"]), 400, k)
+                self.assertEqual(int(lines[k]["Tw"]), int(lines[k]["Tt"]) + 1, k)
+                self.assertEqual(lines[k]["Tc"], "-1")
+                self.assertEqual(lines[k]["srv_conn"], "2", k)  # the two served sessions
+        self.assertEqual(rd_short[1]["leaver"]["termination_state"], "CQ")
+        log = self.procs.log(self.rd)
+        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            self.assertNotIn(mark, log)
+
+
+if __name__ == "__main__":
+    main()
