@@ -5,14 +5,13 @@ with -u/-P) and an HTTP proxy's 502 — through `recheck replay`, recheckd's `ch
 API, /stats.json, the stats page and the DOWN log line."""
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import RECHECKD, Case, free_port, main, wait_for, wait_port, which  # noqa: E402
+from tcpserver import TcpServer  # noqa: E402
 
 SOCKS5 = """version: 1
 name: socks5-connect
@@ -53,27 +52,14 @@ steps:
 """
 
 
-class Fake:
+class Fake(TcpServer):
     """A scripted server: for each connection, reads then answers each (read size, answer) in turn."""
 
     def __init__(self, script):
         self.script = script
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self.loop, daemon=True).start()
+        super().__init__(threaded=True)
 
-    def loop(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
-
-    def serve(self, c):
+    def serve(self, c, peer):
         try:
             c.settimeout(5)
             for want, answer in self.script:
@@ -89,9 +75,6 @@ class Fake:
             pass
         finally:
             c.close()
-
-    def close(self):
-        self.sock.close()
 
 
 class Meaning(Case):

@@ -21,7 +21,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
@@ -29,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 import lbparity  # noqa: E402
 from harness import RECHECKD, Case, free_port, main, wait_for, wait_port, which  # noqa: E402
+from tcpserver import TcpServer  # noqa: E402
 
 INTER_MS, RISE, FALL, TIMEOUT_MS = 200, 2, 2, 1000
 MARGIN_S = 1.0
@@ -37,37 +37,15 @@ BIND = {"s1": "127.0.0.11", "s2": "127.0.0.12", "s3": "127.0.0.13", "b1": "127.0
 NAME_OF = {v: k for k, v in BIND.items()}
 
 
-class WhoAmI:
+class WhoAmI(TcpServer):
     """Answers every connection with the peer's address and closes it (a thread of this process)."""
 
     def __init__(self):
-        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(256)
-        self.ls.settimeout(0.2)
-        self.port = self.ls.getsockname()[1]
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        super().__init__(backlog=256)
 
-    def _run(self):
-        deadline = time.monotonic() + 300
-        while not self.stopping.is_set() and time.monotonic() < deadline:
-            try:
-                conn, peer = self.ls.accept()
-            except (socket.timeout, OSError):
-                continue
-            with conn:
-                try:
-                    conn.sendall((peer[0] + "\n").encode())
-                except OSError:
-                    pass
-
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(5)
-        self.ls.close()
+    def serve(self, conn, peer):
+        with conn:
+            conn.sendall((peer[0] + "\n").encode())
 
 
 def socks5_whoami(proxy_port, src, dst_port, timeout=2.0):
@@ -154,7 +132,7 @@ class HealthCase(Case):
     def test_failover_and_back(self):
         origin = self.start_origin()
         who = WhoAmI()
-        self.addCleanup(who.stop)
+        self.addCleanup(who.close)
         ports = {n: free_port() for n in PRIMARIES + ["b1"]}
         procs = {n: self.start_proxy(n, ports[n]) for n in ports}
         recipe = harness.sample_for_port("local/socks5-local-204.yaml", origin, self.path("socks5.yaml"))

@@ -11,44 +11,32 @@ import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
+from tcpserver import TcpServer  # noqa: E402
 
 
-class Capture:
+class Capture(TcpServer):
     """Answers every request with 200 and keeps the request heads."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
         self.heads = []
         self.lock = threading.Lock()
-        self.stop = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
+        super().__init__(backlog=16)
 
-    def run(self):
-        while not self.stop:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            c.settimeout(2)
-            d = b""
-            try:
-                while b"\r\n\r\n" not in d and len(d) < 65536:
-                    x = c.recv(4096)
-                    if not x:
-                        break
-                    d += x
-                c.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-            except OSError:
-                pass
-            c.close()
-            with self.lock:
-                self.heads.append(d)
+    def serve(self, c, peer):
+        c.settimeout(2)
+        d = b""
+        try:
+            while b"\r\n\r\n" not in d and len(d) < 65536:
+                x = c.recv(4096)
+                if not x:
+                    break
+                d += x
+            c.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+        except OSError:
+            pass
+        c.close()
+        with self.lock:
+            self.heads.append(d)
 
     def states(self, n):
         with self.lock:
@@ -56,11 +44,6 @@ class Capture:
         if len(got) < n:
             return None
         return [m.group(1).decode() if m else None for m in got[:n]]
-
-    def close(self):
-        self.stop = True
-        self.t.join(5)
-        self.sock.close()
 
 
 class SendState(harness.Case):

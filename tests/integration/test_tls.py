@@ -20,14 +20,13 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
 from harness import RECHECKD, Case, free_port, main, wait_for, wait_port, which  # noqa: E402
+from tcpserver import TcpServer  # noqa: E402
 
 ORIGIN = os.path.join(harness.SRC, "tests", "lib", "origin.py")
 NEED_ROOT = unittest.skipUnless(os.geteuid() == 0, "recording needs root (CAP_NET_RAW) for the capture")
@@ -80,58 +79,41 @@ def direct_recipe(path, ca, sni="origin.test", verify=True):
     return path
 
 
-class BadPeer:
+class BadPeer(TcpServer):
     """A TLS 'server' of this process that misbehaves once the client hello arrives: 'stall' (never
     answers, holds the connection), 'reset' (RST mid-handshake) or 'garbage' (random bytes, then a
     malformed handshake record, then close)."""
 
     def __init__(self, mode):
         self.mode = mode
-        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(64)
-        self.ls.settimeout(0.2)
-        self.port = self.ls.getsockname()[1]
         self.held = []
         self.accepted = 0
-        self.stopping = threading.Event()
         self.rng = random.Random(14)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        super().__init__(lifetime=120)
 
-    def _run(self):
-        deadline = time.monotonic() + 120
-        while not self.stopping.is_set() and time.monotonic() < deadline:
-            try:
-                c, _ = self.ls.accept()
-            except (socket.timeout, OSError):
-                continue
-            self.accepted += 1
-            try:
-                c.settimeout(2)
-                c.recv(4096)                       # the client hello
-                if self.mode == "stall":
-                    self.held.append(c)
-                    continue
-                if self.mode == "reset":
-                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                else:
-                    if self.accepted % 2:
-                        c.sendall(bytes(self.rng.randrange(256) for _ in range(300)))
-                    else:                          # a handshake record whose message is cut short
-                        c.sendall(b"\x16\x03\x03\x00\x08\x02\x00\x00\x46\x03\x03\x00\x01")
-            except OSError:
-                pass
-            if c not in self.held:
-                c.close()
+    def serve(self, c, peer):
+        self.accepted += 1
+        try:
+            c.settimeout(2)
+            c.recv(4096)                       # the client hello
+            if self.mode == "stall":
+                self.held.append(c)
+                return
+            if self.mode == "reset":
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            elif self.accepted % 2:
+                c.sendall(bytes(self.rng.randrange(256) for _ in range(300)))
+            else:                              # a handshake record whose message is cut short
+                c.sendall(b"\x16\x03\x03\x00\x08\x02\x00\x00\x46\x03\x03\x00\x01")
+        except OSError:
+            pass
+        if c not in self.held:
+            c.close()
 
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(5)
+    def close(self):
+        super().close()
         for c in self.held:
             c.close()
-        self.ls.close()
 
 
 class Tls(Case):
@@ -318,7 +300,7 @@ class Tls(Case):
         recipe = direct_recipe(self.path("direct.yaml"), self.ca)
         peers = {m: BadPeer(m) for m in ("stall", "reset", "garbage")}
         for p in peers.values():
-            self.addCleanup(p.stop)
+            self.addCleanup(p.close)
         res = self.replay(recipe, peers["stall"].port, rc=1, timeout="500ms")
         self.assertIn("FAIL L6TOUT", res.stdout)
         self.assertIn("SSL handshake timeout at step 2", res.stdout)

@@ -3,9 +3,9 @@ microsocks backend binding its outgoing connections to its own loopback address 
 which backend really relayed it, independently of recheckd's counters."""
 import socket
 import struct
-import threading
 
 from harness import free_port, wait_port, which
+from tcpserver import TcpServer
 
 # The health check both recheckd test files run against microsocks: the SOCKS5 greeting, no-auth chosen.
 GREETING_RECIPE = """version: 1
@@ -18,25 +18,11 @@ steps:
 """
 
 
-class Origin:
+class Origin(TcpServer):
     """Answers every connection with the peer address it sees, then echoes."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(256)
-        self.port = self.sock.getsockname()[1]
-        self.stop = False
-        threading.Thread(target=self.loop, daemon=True).start()
-
-    def loop(self):
-        while not self.stop:
-            try:
-                c, peer = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c, peer), daemon=True).start()
+        super().__init__(backlog=256, threaded=True)
 
     @staticmethod
     def serve(c, peer):
@@ -51,10 +37,6 @@ class Origin:
             pass
         finally:
             c.close()
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
 
 
 def socks_connect(port, src, origin_port, timeout=5):
