@@ -138,6 +138,7 @@ static bool accepts(const struct sockaddr *sa, socklen_t salen, int wait_ms)
  * Resolves the proxy host to the one address that both curl and the capture filter will use. When the
  * name has several addresses (localhost: ::1 and 127.0.0.1), the first that accepts a connection is
  * taken, as curl's own fallback would, so that pinning one address does not break a working proxy.
+ * Sets o->proxy (p), o->proxy_sa and o->proxy_addr (addr, the numeric address).
  */
 static int resolve_proxy(const struct proxy_url *p, struct record_opts *o, char *addr, size_t addrlen)
 {
@@ -184,6 +185,8 @@ static int resolve_proxy(const struct proxy_url *p, struct record_opts *o, char 
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, addr, (socklen_t)addrlen);
 	}
 	freeaddrinfo(ai);
+	o->proxy = p;
+	o->proxy_addr = addr;
 	return RC_EXIT_OK;
 }
 
@@ -454,6 +457,7 @@ int cmd_record(int argc, char **argv)
 		o.url = argv[optind++];
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
+	o.save_pcap = pcap_path != NULL;
 	if (o.passive) {
 		/* Someone else's conversation: the server is a HOST:PORT, and nothing is fetched. */
 		if (!server)
@@ -466,12 +470,9 @@ int cmd_record(int argc, char **argv)
 		if (!timeout_given)
 			o.timeout_ms = 60000;
 		o.url = "";
-		o.proxy = &pu;
-		o.save_pcap = pcap_path != NULL;
 		rc = resolve_proxy(&pu, &o, addr, sizeof(addr));
 		if (rc != RC_EXIT_OK)
 			return rc;
-		o.proxy_addr = addr;
 		snprintf(disp, sizeof(disp), "%s%s%s:%d", pu.ipv6_literal ? "[" : "", pu.host, pu.ipv6_literal ? "]" : "",
 			 pu.port);
 		o.proxy_curl = disp;
@@ -505,13 +506,9 @@ int cmd_record(int argc, char **argv)
 	if (o.redact && o.raw)
 		fprintf(stderr, "recheck record: note: --raw keeps the bytes exact, but --redact still replaces "
 				"the credentials\n");
-	o.proxy = &pu;
-	o.save_pcap = pcap_path != NULL;
-
 	rc = resolve_proxy(&pu, &o, addr, sizeof(addr));
 	if (rc != RC_EXIT_OK)
 		return rc;
-	o.proxy_addr = addr;
 	if (proxy_url_format(&pu, addr, true, curl_proxy, sizeof(curl_proxy)) == -1 ||
 	    proxy_url_format(&pu, strcmp(addr, pu.host) ? pu.host : addr, false, disp, sizeof(disp)) == -1)
 		return bad_usage("%s", "--proxy: URL too long");
