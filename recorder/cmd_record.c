@@ -108,8 +108,12 @@ static void usage(FILE *f)
 		"\n"
 		"Exit codes: 0 recorded; 1 the proxy refused (SOCKS5 05 FF, a failed RFC 1929 login, a SOCKS\n"
 		"reply other than success, CONNECT not 2xx, 407): its answer is in the message and nothing is\n"
-		"written; 2 usage; 4 the request failed (proxy down, timeout); 5 local failure (capture not\n"
-		"permitted, packets lost, cannot write the output).\n");
+		"written; 1 too when the proxy answered in another protocol than the URL's scheme (HTTP to a\n"
+		"SOCKS greeting, SOCKS bytes to an HTTP request), with the --proxy URL to record with; 2 usage;\n"
+		"4 the request failed (proxy down, timeout), also when the proxy accepted the connection and\n"
+		"never answered the SOCKS greeting, as an HTTP proxy does (the message says so and gives the\n"
+		"http:// URL to try); 5 local failure (capture not permitted, packets lost, cannot write the\n"
+		"output).\n");
 }
 
 /* True when something accepts a TCP connection at sa within wait_ms. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "net.h"
 #include "proxy_url.h"
 #include "recipe.h"
 #include "record_priv.h"
@@ -19,9 +20,33 @@
 /*
  * curl failed, or the proxy answered 407: when the capture holds the proxy's answer, say what it was.
  * A refusal the dissector recognizes (the recorded failure rule) is exit 1 with the answer quoted; a
- * proxy that speaks another protocol than the URL's scheme is named. Returns RC_EXIT_OK when the capture
- * says nothing more than curl did.
+ * proxy that speaks another protocol than the URL's scheme (it answered in the other protocol, or never
+ * answered a SOCKS greeting) is named with the URL to record with: exit 1 when it answered in the other
+ * protocol, exit 4 when it never answered (a hung server looks the same). Returns RC_EXIT_OK when the
+ * capture says nothing more than curl did.
  */
+/* The proxy's address as another scheme's URL, for a hint: "http://[::1]:3128" (net_fmt_addr brackets IPv6). */
+static const char *as_scheme(const struct record_opts *o, const char *scheme, char *out, size_t outlen)
+{
+	char a[NET_ADDRSTRLEN];
+
+	snprintf(out, outlen, "%s://%s", scheme, net_fmt_addr((const struct sockaddr *)&o->proxy_sa, a, sizeof(a)));
+	return out;
+}
+
+/* The first bytes of b in hex ("05 02 00 01"), at most 8 of them, "..." after. */
+static const char *hex_head(const unsigned char *b, size_t n, char *out, size_t outlen)
+{
+	size_t i, k = 0;
+
+	out[0] = 0;
+	for (i = 0; i < n && i < 8 && k + 4 < outlen; i++)
+		k += (size_t)snprintf(out + k, outlen - k, "%s%02X", i ? " " : "", b[i]);
+	if (n > 8 && k + 4 < outlen)
+		snprintf(out + k, outlen - k, " ...");
+	return out;
+}
+
 int rec_explain_failure(struct rec *R, const struct drive_result *res, const struct dissect_opts *dop)
 {
 	const struct record_opts *o = R->o;
@@ -29,9 +54,9 @@ int rec_explain_failure(struct rec *R, const struct drive_result *res, const str
 	struct turns t;
 	struct recipe *r;
 	enum dissect_rc drc;
-	const unsigned char *sb = NULL;
-	char err[ERR_LEN];
-	size_t i, sn = 0;
+	const unsigned char *sb = NULL, *cb = NULL;
+	char err[ERR_LEN], hint[NET_ADDRSTRLEN + 16], hx[40];
+	size_t i, sn = 0, cn = 0;
 	bool socks = o->proxy->scheme != PROXY_HTTP;
 
 	flow_table_finish(R->ft);
@@ -43,33 +68,45 @@ int rec_explain_failure(struct rec *R, const struct drive_result *res, const str
 			sb = t.v[i].data;
 			sn = t.v[i].len;
 		}
+	if (t.n && t.v[0].dir == TURN_C2S && t.v[0].len) {
+		cb = t.v[0].data;
+		cn = t.v[0].len;
+	}
 	if (sb && socks && sn >= 5 && !memcmp(sb, "HTTP/", 5)) {
 		cmd_err("record", "the proxy %s answered the %s greeting in HTTP (\"%.*s\"): it is an HTTP proxy; "
-			"record with --proxy http://%s:%d", o->proxy_display, proxy_scheme_str(o->proxy->scheme),
+			"record with --proxy %s", o->proxy_display, proxy_scheme_str(o->proxy->scheme),
 			(int)strcspn((const char *)sb, "\r\n") < 80 ? (int)strcspn((const char *)sb, "\r\n") : 80,
-			(const char *)sb, o->proxy->host, o->proxy->port);
+			(const char *)sb, as_scheme(o, "http", hint, sizeof(hint)));
 		turns_free(&t);
 		return RC_EXIT_CHECK_FAILED;
 	}
 	if (!socks && sb && (sb[0] == 0x05 || (sb[0] == 0x00 && sn == 8))) {
 		cmd_err("record", "the proxy %s answered the HTTP request with SOCKS bytes (%02X %02X): it is a SOCKS "
-			"proxy; record with --proxy socks5h://%s:%d", o->proxy_display, sb[0], sn > 1 ? sb[1] : 0,
-			o->proxy->host, o->proxy->port);
+			"proxy; record with --proxy %s", o->proxy_display, sb[0], sn > 1 ? sb[1] : 0,
+			as_scheme(o, "socks5h", hint, sizeof(hint)));
 		turns_free(&t);
 		return RC_EXIT_CHECK_FAILED;
 	}
 	if (!socks && !sb && flow_state(f) != FLOW_GAP && f->d[TURN_S2C].fin_seen) {
 		cmd_err("record", "the proxy %s closed the connection without answering the HTTP request: it may "
-			"not be an HTTP proxy (a SOCKS proxy? record with --proxy socks5h://%s:%d)", o->proxy_display,
-			o->proxy->host, o->proxy->port);
+			"not be an HTTP proxy (a SOCKS proxy? record with --proxy %s)", o->proxy_display,
+			as_scheme(o, "socks5h", hint, sizeof(hint)));
 		turns_free(&t);
 		return RC_EXIT_CHECK_FAILED;
 	}
-	if (socks && !sb && f->d[TURN_C2S].bytes) {
-		/* An HTTP proxy waits for the rest of a request line that SOCKS bytes never complete. */
-		fprintf(stderr, "recheck record: note: the proxy %s never answered the %s greeting; if it is an HTTP "
-			"proxy, record with --proxy http://%s:%d\n", o->proxy_display,
-			proxy_scheme_str(o->proxy->scheme), o->proxy->host, o->proxy->port);
+	if (socks && !sb && cb && flow_state(f) != FLOW_GAP && f->d[TURN_S2C].syn_seen &&
+	    (cb[0] == 0x05 || cb[0] == 0x04)) {
+		/* The capture shows the connection accepted, the greeting sent and not one byte back. An HTTP
+		 * proxy (tinyproxy, squid) does exactly that: it waits for the end of a request line that SOCKS
+		 * bytes never bring, until curl gives up. */
+		cmd_err("record", "the proxy %s did not answer the %s greeting: it accepted the connection, got the "
+			"%zu-byte greeting (%s) and sent nothing back in %.1f s (curl: %s); it is probably an HTTP "
+			"proxy, which waits for a request line that SOCKS bytes never complete: record with --proxy %s",
+			o->proxy_display, cb[0] == 0x05 ? "SOCKS5" : "SOCKS4", cn, hex_head(cb, cn, hx, sizeof(hx)),
+			(double)res->elapsed_us / 1e6, res->curl_msg, as_scheme(o, "http", hint, sizeof(hint)));
+		turns_free(&t);
+		/* exit 4, not 1: on the wire a hung SOCKS server looks the same, and nothing refused anything */
+		return RC_EXIT_UNREACHABLE;
 	}
 	r = dissect_build_rc(&t, dop, NULL, &drc, err, sizeof(err));
 	turns_free(&t);

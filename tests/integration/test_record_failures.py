@@ -58,11 +58,27 @@ class RecordFailures(harness.Case):
         t = self.start_tinyproxy(connect_ports=(o,))
         res = self.record("http://127.0.0.1:%d" % s, "http://127.0.0.1:%d/generate_204" % o, rc=1)
         self.assertIn("socks5h://", res.stderr)
-        # tinyproxy waits for the end of a request line that SOCKS bytes never bring: curl times out
+        # tinyproxy waits for the end of a request line that SOCKS bytes never bring: curl times out, and the
+        # capture shows the greeting sent and nothing back
         res = self.record("socks5h://127.0.0.1:%d" % t, "http://127.0.0.1:%d/generate_204" % o, "--timeout", "1s",
                           rc=4)
-        self.assertIn("never answered the socks5h greeting; if it is an HTTP proxy, record with --proxy "
-                      "http://127.0.0.1:%d" % t, res.stderr)
+        self.assertRegex(res.stderr, r"the proxy socks5h://127\.0\.0\.1:%d did not answer the SOCKS5 greeting: it "
+                                     r"accepted the connection, got the \d+-byte greeting \(05 0\d( 0\d)+\) and sent "
+                                     r"nothing back in \d+\.\d s \(curl: [^)]*timed out[^)]*\); it is probably an "
+                                     r"HTTP proxy" % t)
+        self.assertNotIn("0 packets, 0 bytes", res.stderr)
+        self.assertIn("record with --proxy http://127.0.0.1:%d\n" % t, res.stderr)
+
+    def test_hints_bracket_ipv6_addresses(self):
+        o = self.start_origin()
+        s = self.start_microsocks(host="::1")
+        t = self.start_tinyproxy(connect_ports=(o,), host="::1")
+        res = self.record("http://[::1]:%d" % s, "http://127.0.0.1:%d/generate_204" % o, rc=1)
+        self.assertIn("it is a SOCKS proxy; record with --proxy socks5h://[::1]:%d\n" % s, res.stderr)
+        res = self.record("socks5h://[::1]:%d" % t, "http://127.0.0.1:%d/generate_204" % o, "--timeout", "1s", rc=4)
+        self.assertIn("did not answer the SOCKS5 greeting", res.stderr)
+        self.assertIn("record with --proxy http://[::1]:%d\n" % t, res.stderr)
+        self.assertNotIn("::1:%d" % t, res.stderr.replace("[::1]:%d" % t, ""))
 
 
 if __name__ == "__main__":

@@ -226,17 +226,17 @@ class Case(unittest.TestCase):
             s.close()
         self.backlog_socks = []
 
-    def start_microsocks(self, user=None, password=None):
-        """A real microsocks SOCKS5 server on 127.0.0.1. Returns its port."""
+    def start_microsocks(self, user=None, password=None, host="127.0.0.1"):
+        """A real microsocks SOCKS5 server on host (127.0.0.1, or ::1). Returns its port."""
         exe = which("microsocks")
         if not exe:
             self.fail("microsocks is not installed (apt-get install microsocks)")
         port = free_port()
-        argv = [exe, "-i", "127.0.0.1", "-p", str(port)]
+        argv = [exe, "-i", host, "-p", str(port)]
         if user:
             argv += ["-u", user, "-P", password]
         self.procs.start(argv, "microsocks")
-        wait_port(port)
+        wait_port(port, host)
         return port
 
     def start_dante(self, user=None):
@@ -262,21 +262,21 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
         wait_port(port)
         return port
 
-    def start_tinyproxy(self, user=None, password=None, connect_ports=()):
-        """A real tinyproxy HTTP proxy on 127.0.0.1 (forward and CONNECT). Returns its port."""
+    def start_tinyproxy(self, user=None, password=None, connect_ports=(), host="127.0.0.1"):
+        """A real tinyproxy HTTP proxy on host (127.0.0.1, or ::1; forward and CONNECT). Returns its port."""
         exe = which("tinyproxy", "/usr/bin", "/usr/sbin")
         if not exe:
             self.fail("tinyproxy is not installed (apt-get install tinyproxy)")
         port = free_port()
-        lines = ["Port %d" % port, "Listen 127.0.0.1", "Timeout 30", "MaxClients 50",
-                 "Allow 127.0.0.1", "LogLevel Info", "DisableViaHeader No"]
+        lines = ["Port %d" % port, "Listen %s" % host, "Timeout 30", "MaxClients 50",
+                 "Allow %s" % host, "LogLevel Info", "DisableViaHeader No"]
         for cp in connect_ports:
             lines.append("ConnectPort %d" % cp)
         if user:
             lines.append("BasicAuth %s %s" % (user, password))
         conf = self.write("tinyproxy-%d.conf" % port, "\n".join(lines) + "\n")
         self.procs.start([exe, "-d", "-c", conf], "tinyproxy")
-        wait_port(port)
+        wait_port(port, host)
         return port
 
     def start_haproxy(self, cfg_body, name="haproxy"):
