@@ -13,7 +13,6 @@ import datetime
 import json
 import os
 import platform
-import random
 import re
 import resource
 import shutil
@@ -50,6 +49,37 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def ephemeral_range():
+    """The kernel's ephemeral port range (connect()'s source ports), (32768, 60999) when unreadable."""
+    try:
+        lo, hi = (int(x) for x in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def port_windows(n, floor=10000):
+    """Candidate spans for n consecutive ports, in a fixed order: below the ephemeral range first (after
+    a measurement with thousands of checks, that range is full of the checkers' TIME_WAIT sockets, which
+    a listener cannot take over), then above it, then inside it."""
+    lo, hi = ephemeral_range()
+    spans = [(floor, lo - 1), (hi + 1, 65535), (max(floor, lo), min(hi, 65535))]
+    return [(a, b) for a, b in spans if b - a + 1 >= n]
+
+
+def first_taken(base, n):
+    """The first port of base..base+n-1 that a listener cannot bind on 127.0.0.1 now (SO_REUSEADDR, as
+    benchsocks and benchtls bind them), or None when all can. Binds without listening: nothing lingers."""
+    for port in range(base, base + n):
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return port
+    return None
 
 
 def wait_port(port, timeout=10.0):
@@ -395,6 +425,34 @@ class Bench:
             f.write(text)
         return self.path(name)
 
+    def start_on_ports(self, argv_for, n, name, tries=40):
+        """Starts argv_for(base), a server listening on n consecutive ports from base, on the first free
+        range: the candidate spans (port_windows) are scanned in order, each range checked by binding
+        every port first; a taken port moves the scan just past it, so the search is deterministic and
+        never retries a range it knows is taken. The process's own bind is the final word (a port taken
+        meanwhile: it exits 4 naming it, and the scan resumes after it). Returns (process, base, "") or
+        (None, None, why)."""
+        why = "no span of %d ports" % n
+        left = tries
+        for lo, hi in port_windows(n):
+            base = lo
+            while base + n - 1 <= hi and left > 0:
+                taken = first_taken(base, n)
+                if taken is not None:
+                    why = "port %d taken" % taken
+                    base = taken + 1
+                    continue
+                left -= 1
+                p = self.procs.start(argv_for(base), name, stdout=subprocess.PIPE)
+                if p.stdout.readline().decode().startswith("ready"):
+                    return p, base, ""
+                self.procs.stop(p)
+                with open(p.logpath, errors="replace") as f:
+                    m = re.findall(r"port (\d+): (.*)", f.read())
+                why = "%s: port %s: %s" % (name, m[-1][0], m[-1][1]) if m else "%s exited %s" % (name, p.returncode)
+                base = int(m[-1][0]) + 1 if m and base <= int(m[-1][0]) < base + n else base + n
+        return None, None, why
+
     def start_lb(self, kind, port, conf_text, tag):
         if kind == "recheckd":
             cfg = self.write("recheckd-%s.yaml" % tag, conf_text)
@@ -663,18 +721,9 @@ class Bench:
             self.res.note("5: recheck export failed: %s" % exp.stderr.strip()[-200:])
             return
         check_lines = [l.strip() for l in exp.stdout.splitlines() if l.strip() and not l.strip().startswith("#")]
-        srv = None
-        for _ in range(20):
-            basep = random.randint(20000, 60000 - n)
-            srv = self.procs.start([self.tool("benchsocks"), str(basep), str(n)], "benchsocks",
-                                   stdout=subprocess.PIPE)
-            line = srv.stdout.readline().decode()
-            if line.startswith("ready"):
-                break
-            self.procs.stop(srv)
-            srv = None
+        srv, basep, why = self.start_on_ports(lambda b: [self.tool("benchsocks"), str(b), str(n)], n, "benchsocks")
         if srv is None:
-            self.res.note("5: no free range of %d ports for benchsocks" % n)
+            self.res.note("5: no free range of %d ports for benchsocks (%s)" % (n, why))
             return
         ports = list(range(basep, basep + n))
         cpu = {"recheckd": [], "haproxy": []}
@@ -765,18 +814,13 @@ steps:
         srv_opts = " verify required ca-file %s verifyhost bench.test" % ca
         peers = {}
         for mode in ("socks", "direct"):
-            for _ in range(20):
-                basep = random.randint(20000, 60000 - n)
-                p = self.procs.start([self.tool("benchtls"), str(basep), str(n), cert, key]
-                                     + (["--socks"] if mode == "socks" else []), "benchtls-" + mode,
-                                     stdout=subprocess.PIPE)
-                if p.stdout.readline().decode().startswith("ready"):
-                    peers[mode] = (p, list(range(basep, basep + n)))
-                    break
-                self.procs.stop(p)
-            if mode not in peers:
-                self.res.note("9: no free range of %d ports for benchtls" % n)
+            p, basep, why = self.start_on_ports(
+                lambda b, mode=mode: [self.tool("benchtls"), str(b), str(n), cert, key]
+                + (["--socks"] if mode == "socks" else []), n, "benchtls-" + mode)
+            if p is None:
+                self.res.note("9: no free range of %d ports for benchtls (%s)" % (n, why))
                 return
+            peers[mode] = (p, list(range(basep, basep + n)))
         cpu = {"recheckd": [], "haproxy": []}
         rate = {"recheckd": [], "haproxy": []}
         cmds = {}

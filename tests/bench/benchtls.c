@@ -206,8 +206,11 @@ int main(int argc, char **argv)
 
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (fd == -1 || fd >= MAXFD || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 || listen(fd, 128) == -1)
+		if (fd == -1 || fd >= MAXFD || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 || listen(fd, 128) == -1) {
+			/* bench.py reads the port to resume its search after it */
+			fprintf(stderr, "benchtls: port %d: %s\n", base + i, fd >= MAXFD ? "too many files" : strerror(errno));
 			return 4;
+		}
 		if (lfd_first == -1)
 			lfd_first = fd;
 		e.data.fd = fd;
