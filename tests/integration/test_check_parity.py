@@ -54,12 +54,6 @@ HTTP_CASES = {  # name: (server script, http-check expect kind, pattern)
                         "o w"),
 }
 
-REASONS = {
-    "Layer7 check passed": "L7OK", "Layer7 invalid response": "L7RSP", "Layer7 timeout": "L7TOUT",
-    "Socket error": "SOCKERR", "Layer4 connection problem": "L4CON", "Layer7 wrong status": "L7STS",
-    "Layer4 check passed": "L4OK", "Layer4 timeout": "L4TOUT",
-}
-
 
 def haproxy_rule(rule):
     if rule[0] == "send":
@@ -124,15 +118,7 @@ class Parity(harness.Case):
             self.assertTrue(m, "%s: unexpected replay output:\n%s%s" % (name, out, err))
             ours[name] = (m.group(2), out.splitlines()[0])
 
-        line_re = re.compile(r'Health check for server (\w+)/s (?:succeeded|failed), reason: ([^,]+),'
-                             r'(?: code: \d+,)?(?: info: "([^"]*)",)? check duration')
-
-        def theirs():
-            got = {}
-            for m in line_re.finditer(harness.Procs.log(hp)):
-                got.setdefault(m.group(1), (REASONS.get(m.group(2), m.group(2)), (m.group(3) or "").strip()))
-            return got if len(got) == len(recipes) else None
-        got = harness.wait_for(theirs, 10, interval=0.2, what="a first check result for every server")
+        got = harness.haproxy_first_results(hp, len(recipes), 10)
 
         mismatches = []
         for name in recipes:

@@ -18,6 +18,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
+from harness import proc_fds, proc_rss_kib  # noqa: E402
 
 SANITIZER = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer")
 
@@ -166,18 +167,6 @@ class Replay(Base):
 
 
 # --- recheckd ---------------------------------------------------------------------------------------
-
-def proc_fds(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def proc_rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise KeyError("VmRSS")
-
 
 class Daemon(Base):
     ROUNDS = int(os.environ.get("RECHECK_MISBEHAVING_ROUNDS", "50"))

@@ -61,7 +61,7 @@ def fault_run(case, duration=DURATION, workers=12):
     # warm up (pools, allocator), then the baseline
     faults.run(balancers, addrs, backends, [], {}, workers=workers, duration=1.5)
     wait_for(lambda: stats(sport)["connections"]["current"] == 0, 5, what="warm-up sessions ended")
-    base = (faults.proc_fds(p.pid), faults.proc_rss(p.pid))
+    base = (harness.proc_fds(p.pid), harness.proc_rss_kib(p.pid) * 1024)
     plan = faults.default_plan(NAMES, duration)
     tallies = faults.run(balancers, addrs, backends, plan, probes, workers=workers, duration=duration)
     return tallies, p, sport, base
@@ -96,10 +96,10 @@ class Faults(harness.Case):
         self.assertLess(rc["probe_median_ttfb"], 0.2, report)
         # back to the baseline: sessions gone, their fds closed, memory returned
         wait_for(lambda: stats(sport)["connections"]["current"] == 0, 10, what="sessions ended")
-        wait_for(lambda: faults.proc_fds(p.pid) <= fds0, 5, what="fds back to %d" % fds0)
-        rss = faults.proc_rss(p.pid)
+        wait_for(lambda: harness.proc_fds(p.pid) <= fds0, 5, what="fds back to %d" % fds0)
+        rss = harness.proc_rss_kib(p.pid) * 1024
         self.assertLessEqual(rss, rss0 * 1.25 + (1 << 20), "RSS %d after, %d before" % (rss, rss0))
-        sys.stderr.write("fds %d -> %d, RSS %d -> %d\n" % (fds0, faults.proc_fds(p.pid), rss0, rss))
+        sys.stderr.write("fds %d -> %d, RSS %d -> %d\n" % (fds0, harness.proc_fds(p.pid), rss0, rss))
         med = statistics.median(tallies["recheckd"].ttfb) if tallies["recheckd"].ttfb else 0
         sys.stderr.write("recheckd median ttfb (all) %.4f\n" % med)
 

@@ -218,14 +218,6 @@ class ShutdownCase(Case):
         self.assertEqual(data, b"", "expected EOF/RST, got data")
         return time.monotonic() - t0
 
-    def assert_clean_exit(self):
-        self.procs.stop(self.d)
-        log = self.procs.log(self.d)
-        self.assertEqual(self.d.returncode, 0, log[-3000:])
-        self.assertNotIn("Sanitizer", log)
-        self.assertNotIn("runtime error", log)
-        return log
-
     def mark_a_down(self, a_sess, b_sess):
         """Both sessions echo; A stops listening (its session keeps working); waits for A DOWN."""
         self.assert_echoes(a_sess, b"before-" + os.urandom(8).hex().encode())
@@ -250,7 +242,7 @@ class ShutdownCase(Case):
         wait_for(lambda: self.servers()["A"]["connections"]["current"] == 0, 2, what="A's connections at 0")
         self.assertEqual(self.servers()["B"]["connections"]["current"], 1)
         b_sess.close()
-        log = self.assert_clean_exit()
+        log = self.clean_exit(self.d, rc=0)
         self.assertIn("pool/A: session shut down (server marked down, shutdown-sessions)", log)
         self.assertNotIn("pool/B: session shut down", log)
         return took
@@ -276,7 +268,7 @@ class ShutdownCase(Case):
         self.assertEqual((sv["A"]["connections"]["current"], sv["B"]["connections"]["current"]), (1, 1))
         a_sess.close()
         b_sess.close()
-        log = self.assert_clean_exit()
+        log = self.clean_exit(self.d, rc=0)
         self.assertNotIn("session shut down", log)
 
 

@@ -122,11 +122,6 @@ SCENARIOS = {
 }
 SECOND = "recv; send OK2; hang"
 
-REASONS = {
-    "Layer7 check passed": "L7OK", "Layer7 invalid response": "L7RSP", "Layer7 timeout": "L7TOUT",
-    "Socket error": "SOCKERR", "Layer4 connection problem": "L4CON", "Layer7 wrong status": "L7STS",
-    "Layer4 check passed": "L4OK", "Layer4 timeout": "L4TOUT",
-}
 STEP = re.compile(r"at step (\d+)")
 
 
@@ -165,15 +160,7 @@ class RegtestChecks(harness.Case):
 
         # the real haproxy: the first logged result of each server
         hp = self.procs.start([harness.which("haproxy"), "-db", "-f", path], "haproxy")
-        line_re = re.compile(r'Health check for server (\w+)/s (?:succeeded|failed), reason: ([^,]+),'
-                             r'(?: code: \d+,)?(?: info: "([^"]*)",)? check duration')
-
-        def theirs():
-            got = {}
-            for m in line_re.finditer(harness.Procs.log(hp)):
-                got.setdefault(m.group(1), (REASONS.get(m.group(2), m.group(2)), (m.group(3) or "").strip()))
-            return got if len(got) == len(SCENARIOS) else None
-        haproxy = harness.wait_for(theirs, 15, interval=0.2, what="a first check result for every server")
+        haproxy = harness.haproxy_first_results(hp, len(SCENARIOS), 15)
         self.procs.stop(hp)
 
         # recheckd on the same file: the first result of each server in /stats.json

@@ -27,6 +27,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
+from harness import proc_fds, proc_rss_kib  # noqa: E402
 
 PEER = os.path.join(harness.BUILD, "tests", "relay_peer")
 SECONDS = float(os.environ.get("RECHECK_STRESS_SECONDS", "60"))
@@ -44,18 +45,6 @@ steps:
   - expect: {string: "health-probe"}
     comment: "the echo"
 """
-
-
-def proc_fds(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def proc_rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise KeyError("VmRSS")
 
 
 class Tally:

@@ -21,6 +21,8 @@ import socket
 import statistics
 import time
 
+from harness import wait_port
+
 PAYLOAD = 32
 
 
@@ -51,17 +53,6 @@ class Backends:
 
     def resume(self, name):
         os.kill(self.procs[name].pid, signal.SIGCONT)
-
-
-def wait_port(port, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError("nothing listens on 127.0.0.1:%d" % port)
 
 
 class Tally:
@@ -188,18 +179,6 @@ def default_plan(names, duration):
 def run(balancers, addrs, backends, plan, probes, workers=12, think=0.04, timeout=6.0, duration=15.0):
     """Runs the load and the fault plan; returns {balancer: Tally}. probes: {server: [source addresses]}."""
     return asyncio.run(_run(balancers, addrs, backends, plan, probes, workers, think, timeout, duration))
-
-
-def proc_fds(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def proc_rss(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def ask_name(port, src, timeout=3.0):

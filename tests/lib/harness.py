@@ -88,6 +88,42 @@ def wait_port(port, host="127.0.0.1", timeout=10.0):
     raise TimeoutError("nothing listens on %s:%d after %.1fs" % (host, port, timeout))
 
 
+# HAProxy's check reasons as its log spells them ("reason: Layer7 timeout") -> our status names.
+HAPROXY_REASONS = {
+    "Layer7 check passed": "L7OK", "Layer7 invalid response": "L7RSP", "Layer7 timeout": "L7TOUT",
+    "Socket error": "SOCKERR", "Layer4 connection problem": "L4CON", "Layer7 wrong status": "L7STS",
+    "Layer4 check passed": "L4OK", "Layer4 timeout": "L4TOUT",
+}
+_HAPROXY_CHECK_LINE = re.compile(r'Health check for server (\w+)/s (?:succeeded|failed), reason: ([^,]+),'
+                                 r'(?: code: \d+,)?(?: info: "([^"]*)",)? check duration')
+
+
+def haproxy_first_results(proc, count, timeout):
+    """The first health-check result a haproxy we started (option log-health-checks, servers named s in
+    backends named after the case) logged for each backend: {backend: (status, info)} once count backends
+    have one; raises after timeout seconds."""
+    def results():
+        got = {}
+        for m in _HAPROXY_CHECK_LINE.finditer(Procs.log(proc)):
+            got.setdefault(m.group(1), (HAPROXY_REASONS.get(m.group(2), m.group(2)), (m.group(3) or "").strip()))
+        return got if len(got) == count else None
+    return wait_for(results, timeout, interval=0.2, what="a first check result for every server")
+
+
+def proc_fds(pid):
+    """How many file descriptors process pid holds now."""
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def proc_rss_kib(pid):
+    """Resident set size of process pid (VmRSS), KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise KeyError("VmRSS")
+
+
 def wait_for(pred, timeout=10.0, interval=0.05, what="condition"):
     """Polls pred() until it returns a true value (returned), or raises after timeout seconds."""
     deadline = time.monotonic() + timeout
@@ -159,12 +195,17 @@ class Case(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def clean_exit(self, p):
-        """Stops a process we started (recheckd) by PID and fails on any sanitizer report in its log."""
+    def clean_exit(self, p, rc=None):
+        """Stops a process we started (recheckd) by PID and fails on any sanitizer report in its log (leaks
+        included); with rc, also unless it exited with that code (SIGTERM drains, then exits 0). Returns
+        the log."""
         self.procs.stop(p)
         log = self.procs.log(p)
-        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        if rc is not None:
+            self.assertEqual(p.returncode, rc, log[-3000:])
+        for mark in ("Sanitizer", "runtime error"):
             self.assertNotIn(mark, log)
+        return log
 
     def write(self, name, text, mode=0o644):
         p = self.path(name)
