@@ -140,7 +140,7 @@ static void cmd_show_info(struct daemon *d, char **argv, int argc, struct buf *o
 	uint64_t up = (now_ms() - d->start_ms) / 1000, cur = 0, cum = 0;
 	struct gen *g = d->gen;
 	long long maxconn = 0;
-	char when[64] = "-";
+	char when[64] = "-", node[256];
 	size_t i;
 
 	(void)argv;
@@ -161,14 +161,14 @@ static void cmd_show_info(struct daemon *d, char **argv, int argc, struct buf *o
 		   "Pid: %d\nUptime: %llud %lluh%02llum%02llus\nUptime_sec: %llu\nUlimit-n: %llu\nMaxconn: %lld\n"
 		   "CurrConns: %llu\nCumConns: %llu\nListeners: %zu\nStopping: %d\nStart_time_sec: %lld\n"
 		   "Config_generation: %llu\nReloads: %llu\nReload_failures: %llu\nLast_reload_time: %s\n"
-		   "Last_reload_result: %s\nLast_reload_error: %s\n",
+		   "Last_reload_result: %s\nLast_reload_error: %s\nnode: %s\n",
 		   RECHECK_VERSION, d->nworkers, (int)getpid(), (unsigned long long)(up / 86400),
 		   (unsigned long long)(up / 3600 % 24), (unsigned long long)(up / 60 % 60), (unsigned long long)(up % 60),
 		   (unsigned long long)up, (unsigned long long)d->fd_limit, maxconn, (unsigned long long)cur,
 		   (unsigned long long)cum, g->nli, d->draining ? 1 : 0, (long long)d->start_wall,
 		   (unsigned long long)g->id, (unsigned long long)d->reloads_ok, (unsigned long long)d->reload_failures,
 		   when, !d->last_reload_wall ? "-" : d->last_reload_ok ? "ok" : "refused",
-		   d->last_reload_err[0] ? d->last_reload_err : "-");
+		   d->last_reload_err[0] ? d->last_reload_err : "-", daemon_node(d, node, sizeof(node)));
 }
 
 /* ---- show servers state ------------------------------------------------------------------------- */

@@ -492,6 +492,33 @@ static int server_address(struct ctx *c, const struct ynode *v, const char *key,
 	return 0;
 }
 
+/* check_addr / socks4: an IP address (no name lookup), with a port for socks4. */
+static int server_ip(struct ctx *c, const struct ynode *v, const char *key, bool need_port,
+		     struct sockaddr_storage *ss, socklen_t *len)
+{
+	char e[ERR_LEN];
+
+	if (want(c, v, YN_SCALAR, key) == -1)
+		return -1;
+	if (net_parse_ip(v->val, need_port, ss, len, e, sizeof(e)) == -1)
+		return bad(c, v, "%s: %s", key, e);
+	return 0;
+}
+
+static int server_check_addr(struct ctx *c, const struct ynode *v, const char *key, void *obj)
+{
+	struct conf_server *sv = obj;
+
+	return server_ip(c, v, key, false, &sv->check_addr, &sv->check_addrlen);
+}
+
+static int server_socks4(struct ctx *c, const struct ynode *v, const char *key, void *obj)
+{
+	struct conf_server *sv = obj;
+
+	return server_ip(c, v, key, true, &sv->socks4, &sv->socks4len);
+}
+
 static const struct choice send_proxy_choices[] = {{"v1", 1}, {"v2", 2}, {"none", 0}, {NULL, 0}};
 
 static const struct key server_keys[] = {
@@ -507,6 +534,10 @@ static const struct key server_keys[] = {
 	KEY_DUR("slowstart", struct conf_server, slowstart, 0),
 	KEY_UINT("maxconn", struct conf_server, maxconn, 0, 1000000),
 	KEY_UINT("maxqueue", struct conf_server, maxqueue, 0, 1000000),
+	KEY_FN("check_addr", server_check_addr),
+	KEY_FN("socks4", server_socks4),
+	KEY_BOOL("check_via_socks4", struct conf_server, check_via_socks4),
+	KEY_BOOL("disabled", struct conf_server, disabled),
 };
 
 static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_server *sv, const struct ynode *n)
@@ -526,6 +557,14 @@ static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_ser
 		return bad(c, n, "server: 'name' is required");
 	if (!sv->address)
 		return bad(c, n, "server %s: 'address' is required", sv->name);
+	/* a SOCKS4 request carries an IPv4 address: the target of the traffic, and of the checks with
+	 * check_via_socks4 (a name is checked once resolved) */
+	if (sv->socks4len && sv->addrlen && sv->addr.ss_family != AF_INET)
+		return bad(c, n, "server %s: 'socks4': a SOCKS4 proxy is asked for IPv4 addresses only (address %s)",
+			   sv->name, sv->address);
+	if (sv->socks4len && sv->check_via_socks4 && sv->check_addrlen && sv->check_addr.ss_family != AF_INET)
+		return bad(c, n, "server %s: 'check_via_socks4': a SOCKS4 proxy is asked for IPv4 addresses only "
+			   "(check_addr)", sv->name);
 	for (i = 0; &li->servers[i] != sv; i++) {
 		if (strcmp(li->servers[i].name, sv->name) == 0)
 			return bad(c, n, "server %s: the name is already used in listener %s (line %d)", sv->name,
@@ -803,6 +842,7 @@ static const struct key top_keys[] = {
 	KEY_FN("stats", top_stats),
 	KEY_LATER("listeners"),
 	KEY_STR("user", struct conf, user),
+	KEY_STR("node", struct conf, node),
 	KEY_STR("group", struct conf, group),
 	KEY_BOOL("allow_root", struct conf, allow_root),
 	KEY_CHOICE("relay", struct conf, relay, relay_choices),
@@ -951,6 +991,7 @@ void conf_free(struct conf *c)
 	free(c->stats_bind);
 	free(c->stats_socket);
 	free(c->user);
+	free(c->node);
 	free(c->group);
 	free(c->file);
 	free(c->warnings);

@@ -89,6 +89,14 @@ struct conf_server {
 	uint64_t slowstart;    /* `slowstart` ms (the listener's unless overridden), 0: none; used in whole seconds */
 	unsigned maxconn;      /* `maxconn`: concurrent sessions on this server, 0 = no limit; more wait in its queue */
 	unsigned maxqueue;     /* `maxqueue`: sessions that may wait in its queue, 0 = no limit */
+	struct sockaddr_storage check_addr; /* `check_addr` (HAProxy addr): IP[:PORT] the checks connect to;
+				* port 0: the server's; check_addrlen 0: the server's address */
+	socklen_t check_addrlen;
+	struct sockaddr_storage socks4; /* `socks4` (HAProxy socks4): IP:PORT of a SOCKS4 proxy the traffic
+				* goes through; socks4len 0: none */
+	socklen_t socks4len;
+	bool check_via_socks4; /* `check_via_socks4`: the checks' first connection goes through socks4 too */
+	bool disabled;         /* `disabled`: starts in maintenance (MAINT), as HAProxy's `disabled` */
 	struct conf_check check; /* effective: the listener's, with this server's overrides */
 	int line;
 };
@@ -128,6 +136,8 @@ struct conf {
 	socklen_t stats_addrlen;
 	struct conf_listener *listeners; /* owned array */
 	size_t nlisteners;
+	char *node;            /* owned or NULL: `node` (HAProxy's global node): this instance's name in `show
+				* info` and send-state; NULL: the host name */
 	char *user;            /* owned or NULL: drop to this user after binding */
 	char *group;           /* owned or NULL: drop to this group (default: the user's) */
 	bool allow_root;       /* keep running as root without `user:` */

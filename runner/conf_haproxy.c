@@ -178,8 +178,8 @@ static int global_line(struct hx *h, const struct haproxy_line *l)
 		return hx_int(h, l, 1, 1, 1000000, &h->global_maxconn);
 	if (!strcmp(kw, "spread-checks"))
 		return hx_int(h, l, 1, 0, 50, &h->spread);
-	if (!strcmp(kw, "user") || !strcmp(kw, "group")) {
-		char **dst = kw[0] == 'u' ? &cf->user : &cf->group;
+	if (!strcmp(kw, "user") || !strcmp(kw, "group") || !strcmp(kw, "node")) {
+		char **dst = kw[0] == 'u' ? &cf->user : kw[0] == 'n' ? &cf->node : &cf->group;
 
 		if (l->n != 2)
 			return hx_fail(h, "'%s' expects a name", kw);
@@ -299,6 +299,22 @@ static int server_kws(struct hx *h, const struct haproxy_line *l, size_t i, stru
 			s->on_error = CONF_ONERR_FASTINTER + (int)m;
 		} else if (!strcmp(kw, "check-ssl") || !strcmp(kw, "no-check-ssl") || !strcmp(kw, "no-ssl")) {
 			/* the check's TLS: haproxy_import puts it in the backend's recipe */
+		} else if (!strcmp(kw, "addr") || !strcmp(kw, "socks4")) {
+			/* the checks' address (as `port`, it stops send-proxy and ssl implying the checks'),
+			 * or the SOCKS4 proxy of the traffic (and of the checks with check-via-socks4) */
+			bool is_addr = kw[0] == 'a';
+			char e[ERR_LEN];
+
+			if (net_parse_ip(hx_ws(l, ++i), !is_addr, is_addr ? &s->addr : &s->socks4,
+					 is_addr ? &s->addrlen : &s->socks4len, e, sizeof(e)) == -1)
+				return hx_fail(h, "%s '%s' expects %s: %s", hx_ws(l, 0), kw,
+					       is_addr ? "an IP address with an optional :PORT" : "IP:PORT", e);
+		} else if (!strcmp(kw, "check-via-socks4")) {
+			s->via_socks4 = true;
+		} else if (!strcmp(kw, "disabled")) {
+			s->disabled = true;
+		} else if (!strcmp(kw, "enabled")) {
+			s->disabled = false;
 		} else if (!strcmp(kw, "port")) {
 			/* the check's port: haproxy_import puts it on the recipe's connects; HAProxy then sends
 			 * no PROXY header on checks unless check-send-proxy says so */
@@ -374,7 +390,15 @@ static int server_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 	v->cs.send_proxy = s.send_proxy;
 	v->cs.maxconn = (unsigned)s.maxconn;
 	v->cs.maxqueue = (unsigned)s.maxqueue;
-	v->cs.check_send_proxy = s.port_set ? s.explicit_csp : s.check_send_proxy;
+	v->cs.check_send_proxy = s.port_set || s.addrlen ? s.explicit_csp : s.check_send_proxy;
+	v->cs.check_addr = s.addr;
+	v->cs.check_addrlen = s.addrlen;
+	v->cs.socks4 = s.socks4;
+	v->cs.socks4len = s.socks4len;
+	v->cs.check_via_socks4 = s.via_socks4;
+	v->cs.disabled = s.disabled;
+	if (s.socks4len && v->cs.addrlen && v->cs.addr.ss_family != AF_INET)
+		return hx_fail(h, "server %s: 'socks4': a SOCKS4 proxy is asked for IPv4 addresses only", v->cs.name);
 	v->check = s.check;
 	v->cs.check.inter = s.inter;
 	v->cs.check.fastinter = s.has_fastinter ? s.fastinter : s.inter;

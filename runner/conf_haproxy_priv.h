@@ -26,6 +26,10 @@ struct srvset {
 	bool explicit_csp;     /* check-send-proxy written */
 	bool port_set;         /* `port N`: the check goes elsewhere, send-proxy no longer implies it */
 	int maxconn, maxqueue; /* `maxconn`, `maxqueue`: 0 = no limit */
+	struct sockaddr_storage addr, socks4; /* `addr IP[:PORT]` (the checks'), `socks4 IP:PORT` */
+	socklen_t addrlen, socks4len;         /* 0: unset */
+	bool via_socks4;       /* check-via-socks4 */
+	bool disabled;         /* `disabled`: starts in MAINT */
 };
 
 struct hsrv {

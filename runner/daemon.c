@@ -31,6 +31,16 @@
 /* How often the drain looks at the session count. */
 #define DRAIN_POLL_MS 50
 
+const char *daemon_node(struct daemon *d, char *out, size_t outlen)
+{
+	if (d->gen && d->gen->conf && d->gen->conf->node)
+		snprintf(out, outlen, "%s", d->gen->conf->node);
+	else if (gethostname(out, outlen) == -1 || !out[0])
+		snprintf(out, outlen, "localhost");
+	out[outlen - 1] = '\0';
+	return out;
+}
+
 void daemon_wake_workers(struct daemon *d)
 {
 	int i;

@@ -285,6 +285,9 @@ int daemon_run(struct daemon *d, struct conf *conf);
 struct server_status daemon_check_result(struct daemon *d, struct listener *li, struct rserver *s,
 					 enum srv_check_res res, const char *reason);
 /* Puts s in or out of maintenance (never picked, not checked), rebuilding the balancer; main thread. */
+/* The instance's name (HAProxy's node): the configuration's `node`, else the host name; returns out.
+ * Main thread. */
+const char *daemon_node(struct daemon *d, char *out, size_t outlen);
 struct server_status daemon_set_maint(struct daemon *d, struct listener *li, struct rserver *s, bool maint);
 /* DRAIN on or off (HAProxy `set server L/S state drain|ready`); main thread. */
 struct server_status daemon_set_drain(struct daemon *d, struct listener *li, struct rserver *s, bool drain);

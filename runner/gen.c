@@ -167,6 +167,9 @@ static struct rserver *rserver_new(const struct conf_server *cs, char *err, size
 	}
 	s->refs = 1;
 	srvq_init(&s->q);
+	/* `disabled`: a new server starts in MAINT (server_start); a running one keeps its admin state */
+	if (cs->disabled)
+		s->srv.admin |= SRV_ADMF_MAINT;
 	s->srv.check.enabled = !cs->check.enabled; /* forces apply_check to run server_start */
 	return s;
 }

@@ -372,7 +372,16 @@ static void step(struct health *h)
 		switch (a.type) {
 		case CHECK_ACT_CONNECT:
 			close_conn(h, h->conn.linger); /* out of the loop's fd table before check_io closes it */
-			w = check_io_connect(&h->conn, &h->run, &h->s->srv.addr, h->s->srv.addrlen, &a);
+			if (h->s->conf && h->s->conf->check_addrlen) {
+				/* HAProxy's server `addr`: the checks go there, on its port or the server's */
+				struct sockaddr_storage ca = h->s->conf->check_addr;
+
+				if (!net_port_of(&ca))
+					net_set_port(&ca, net_port_of(&h->s->srv.addr));
+				w = check_io_connect(&h->conn, &h->run, &ca, h->s->conf->check_addrlen, &a);
+			} else {
+				w = check_io_connect(&h->conn, &h->run, &h->s->srv.addr, h->s->srv.addrlen, &a);
+			}
 			break;
 		case CHECK_ACT_SEND:
 			w = check_io_send(&h->conn, &h->run, &a);
@@ -485,9 +494,7 @@ static void send_state(struct health *h, char *out, size_t outlen)
 	size_t i;
 	int port = 0;
 
-	if (gethostname(node, sizeof(node)) == -1)
-		snprintf(node, sizeof(node), "localhost");
-	node[sizeof(node) - 1] = '\0';
+	daemon_node(h->hs->d, node, sizeof(node));
 	if (!len || !net_fmt_host((const struct sockaddr *)ss, host, sizeof(host)))
 		snprintf(host, sizeof(host), "(unresolved)");
 	if (len && ss->ss_family == AF_INET)
@@ -567,6 +574,11 @@ static void start_check(struct health *h)
 			h->conn.pre = v1;
 			h->conn.prelen = sizeof(v1) - 1;
 		}
+	}
+	if (h->s->conf && h->s->conf->socks4len && h->s->conf->check_via_socks4) {
+		/* check-via-socks4: the run's first connection (the default connect) through the proxy */
+		h->conn.via = h->s->conf->socks4;
+		h->conn.vialen = h->s->conf->socks4len;
 	}
 	h->start_ms = ev_now(hs->d->ev);
 	h->start_us = now_us();

@@ -62,6 +62,12 @@ enum check_action_type {
 struct check_action {
 	enum check_action_type type;
 	int port;                  /* CONNECT: 0 = the server's own port, else the rule's port override */
+	const struct sockaddr_storage *addr; /* CONNECT: the rule's address (tcp-check connect addr), NULL: the
+	                            * server's; its port, when not 0, applies when port is 0 */
+	socklen_t addrlen;
+	const struct sockaddr_storage *socks4; /* CONNECT: through this SOCKS4 proxy (NULL: direct); the
+	                            * proxy is asked for the address above */
+	socklen_t socks4len;
 	bool linger;               /* CONNECT/DONE: close this connection with FIN instead of RST */
 	const unsigned char *data; /* SEND: bytes to write; owned by the run or the recipe, valid until
 	                            * the next check_next() */
@@ -128,6 +134,7 @@ struct check_run {
 	bool sent;                   /* the pending SEND was fully written */
 	bool peer_closed;            /* EOF seen on the current connection */
 	int sock_err;                /* errno fed by check_on_error(), 0 when none */
+	const char *conn_fail;       /* check_on_conn_fail()'s reason (static), NULL when none */
 	bool expired;                /* check_on_timeout() was called */
 	bool got_data;               /* data arrived since the last WANT_READ */
 	bool must_read;              /* the next expect reads first (after connect/send, or a WAIT) */

@@ -95,10 +95,11 @@ static enum cio_want failed(struct check_conn *c, struct check_run *run, const c
 }
 
 /*
- * The TCP connection is up: check-send-proxy's header goes first (a fresh socket's send buffer takes its
- * few bytes at once; anything short of that is the server's failure), then the engine is told.
+ * The connection is up (the SOCKS4 proxy's grant included): check-send-proxy's header goes first (a fresh
+ * socket's send buffer takes its few bytes at once; anything short of that is the server's failure),
+ * then the engine is told.
  */
-static enum cio_want connected(struct check_conn *c, struct check_run *run)
+static enum cio_want established(struct check_conn *c, struct check_run *run)
 {
 	if (c->pre && c->prelen) {
 		ssize_t w = send(c->fd, c->pre, c->prelen, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -111,6 +112,71 @@ static enum cio_want connected(struct check_conn *c, struct check_run *run)
 	}
 	check_on_connected(run);
 	return CIO_OK;
+}
+
+/* HAProxy's conn_err_code_str() words for the SOCKS4 handshake (connection.c). */
+#define S4_SEND  "SOCKS4 Proxy write error during handshake"
+#define S4_RECV  "SOCKS4 Proxy read error during handshake"
+#define S4_DENY  "SOCKS4 Proxy deny the request"
+#define S4_ABORT "SOCKS4 Proxy handshake aborted by server"
+
+static enum cio_want s4_fail(struct check_conn *c, struct check_run *run, const char *why, int err)
+{
+	c->op = CIO_OP_NONE;
+	c->s4 = false;
+	check_on_conn_fail(run, why, err);
+	return CIO_OK;
+}
+
+/* Reads the proxy's reply: exactly its 8 bytes, so nothing of the server's own bytes is taken. */
+static enum cio_want s4_reply(struct check_conn *c, struct check_run *run)
+{
+	while (c->s4got < sizeof(c->s4rx)) {
+		ssize_t r = recv(c->fd, c->s4rx + c->s4got, sizeof(c->s4rx) - c->s4got, 0);
+
+		if (r > 0) {
+			c->s4got += (size_t)r;
+			continue;
+		}
+		if (r == 0)
+			return s4_fail(c, run, S4_RECV, 0);
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			c->op = CIO_OP_SOCKS4;
+			return CIO_WANT_READ;
+		}
+		return s4_fail(c, run, S4_ABORT, errno);
+	}
+	/* HAProxy looks at CD only (0x5A: granted); VN and the rest are not checked */
+	if (c->s4rx[1] != 0x5A)
+		return s4_fail(c, run, S4_DENY, 0);
+	c->op = CIO_OP_NONE;
+	c->s4 = false;
+	return established(c, run);
+}
+
+/* The TCP connection is up: to a SOCKS4 proxy, the CONNECT request goes first (16 bytes, at once). */
+static enum cio_want connected(struct check_conn *c, struct check_run *run)
+{
+	const struct sockaddr_in *t = (const struct sockaddr_in *)(const void *)&c->target;
+	unsigned char req[16] = {0x04, 0x01};
+	ssize_t w;
+
+	if (!c->s4)
+		return established(c, run);
+	if (c->target.ss_family != AF_INET)
+		return s4_fail(c, run, S4_SEND " (SOCKS4 carries IPv4 addresses only)", 0);
+	memcpy(req + 2, &t->sin_port, 2);
+	memcpy(req + 4, &t->sin_addr, 4);
+	memcpy(req + 8, "HAProxy", 8); /* the user id HAProxy sends, NUL included */
+	w = send(c->fd, req, sizeof(req), MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w == -1 && check_io_err_is_local(errno) && errno != EAGAIN)
+		return local_fail(c, "send", errno);
+	if (w != (ssize_t)sizeof(req))
+		return s4_fail(c, run, S4_SEND, w == -1 ? errno : 0);
+	c->s4got = 0;
+	return s4_reply(c, run);
 }
 
 /* ---- life cycle ---------------------------------------------------------------------------------- */
@@ -140,6 +206,8 @@ void check_io_close(struct check_conn *c, bool linger)
 	c->op = CIO_OP_NONE;
 	c->out = NULL;
 	c->outlen = 0;
+	c->s4 = false;
+	c->s4got = 0;
 }
 
 void check_io_cancel(struct check_conn *c)
@@ -152,17 +220,27 @@ void check_io_cancel(struct check_conn *c)
 enum cio_want check_io_connect(struct check_conn *c, struct check_run *run, const struct sockaddr_storage *sa,
 			       socklen_t salen, const struct check_action *a)
 {
-	struct sockaddr_storage ss = *sa;
+	struct sockaddr_storage ss = a->addr ? *a->addr : *sa;
+	const struct sockaddr_storage *via = a->socks4 ? a->socks4 : c->vialen ? &c->via : NULL;
+	socklen_t vialen = a->socks4 ? a->socks4len : c->vialen;
 	int one = 1;
 
 	/* a later connect rule closes the current connection first, the way that one asked */
 	check_io_close(c, c->linger);
 	c->linger = a->linger;
-	if (a->port) {
-		if (ss.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)(void *)&ss)->sin6_port = htons((uint16_t)a->port);
-		else
-			((struct sockaddr_in *)(void *)&ss)->sin_port = htons((uint16_t)a->port);
+	c->vialen = 0; /* the driver's proxy is for the run's first connection, as its PROXY header */
+	/* HAProxy's order: the rule's port, the rule's address's port, then the server's (check) port */
+	if (a->port)
+		net_set_port(&ss, (uint16_t)a->port);
+	else if (a->addr && !net_port_of(a->addr))
+		net_set_port(&ss, net_port_of(sa));
+	if (a->addr)
+		salen = a->addrlen;
+	c->s4 = via != NULL;
+	if (via) {
+		c->target = ss;
+		ss = *via; /* before anything overwrites c->via: via may point to it */
+		salen = vialen;
 	}
 	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (c->fd == -1)
@@ -291,6 +369,8 @@ enum cio_want check_io_resume(struct check_conn *c, struct check_run *run, bool 
 		return read_now(c, run);
 	case CIO_OP_HANDSHAKE:
 		return check_io_tls_resume(c, run);
+	case CIO_OP_SOCKS4:
+		return s4_reply(c, run);
 	case CIO_OP_NONE:
 	default:
 		return CIO_OK;

@@ -55,6 +55,7 @@ enum cio_op {
 	CIO_OP_SEND,     /* c->out has bytes left to write */
 	CIO_OP_RECV,     /* the engine asked for data (CHECK_ACT_WANT_READ) */
 	CIO_OP_HANDSHAKE, /* TLS handshake in progress (CHECK_ACT_TLS; check_io_tls.c) */
+	CIO_OP_SOCKS4,   /* connected to a SOCKS4 proxy, its 8-byte reply is awaited */
 };
 
 struct check_conn;
@@ -81,6 +82,14 @@ struct check_conn {
 	const unsigned char *pre;       /* sent as soon as the next connect completes, then forgotten: the PROXY
 					 * header of check-send-proxy (the driver's memory); NULL: none */
 	size_t prelen;
+	struct sockaddr_storage via;    /* the next connect goes through this SOCKS4 proxy (HAProxy's server
+					 * socks4 + check-via-socks4), then it is forgotten; vialen 0: none (a
+					 * connect rule's own socks4 wins) */
+	socklen_t vialen;
+	struct sockaddr_storage target; /* where the SOCKS4 proxy is asked to connect */
+	bool s4;                        /* the current connection is to a SOCKS4 proxy, not yet granted */
+	unsigned char s4rx[8];          /* its reply so far (VN CD DSTPORT DSTIP) */
+	size_t s4got;
 	int local_err;                  /* errno of the last CIO_LOCAL, 0 when none */
 	const char *local_op;           /* the call that failed locally ("socket", "connect", ...), static */
 };
@@ -88,9 +97,13 @@ struct check_conn {
 void check_io_init(struct check_conn *c);
 
 /*
- * CHECK_ACT_CONNECT: closes the current connection (with its own linger), opens a new one to sa (port
- * replaced by a->port when not 0). CIO_OK (connected, or the server's refusal fed to the run),
- * CIO_WANT_WRITE (in progress), or CIO_LOCAL.
+ * CHECK_ACT_CONNECT: closes the current connection (with its own linger), opens a new one to sa, or to
+ * a->addr when the rule has one (port: a->port, else a->addr's, else sa's). Through a SOCKS4 proxy
+ * (a->socks4, else c->via) the proxy is connected and asked for that address as HAProxy does (VN 4,
+ * CD 1, port, IPv4 address, user id "HAProxy"); its reply must be 8 bytes with CD 0x5A, consumed before
+ * the run sees the connection up (then c->pre goes out). A refused or broken SOCKS4 exchange is a
+ * socket error with HAProxy's words. CIO_OK (connected, or the server's refusal fed to the run),
+ * CIO_WANT_WRITE / CIO_WANT_READ (in progress), or CIO_LOCAL.
  */
 enum cio_want check_io_connect(struct check_conn *c, struct check_run *run, const struct sockaddr_storage *sa,
 			       socklen_t salen, const struct check_action *a);

@@ -185,6 +185,12 @@ void check_on_error(struct check_run *run, int err)
 	run->sock_err = err ? err : EIO;
 }
 
+void check_on_conn_fail(struct check_run *run, const char *why, int err)
+{
+	run->conn_fail = why;
+	run->sock_err = err ? err : EPROTO;
+}
+
 void check_on_timeout(struct check_run *run)
 {
 	run->expired = true;
@@ -428,7 +434,15 @@ void check_fail_conn(struct check_run *run, enum check_status st, int idx)
 	where_suffix(run, idx, where, sizeof(where));
 	check_fill_rule(run, idx);
 	run->res.err = run->sock_err;
-	if (run->sock_err && !run->expired)
+	if (run->conn_fail && !run->expired) {
+		/* HAProxy: an error of a handshake under the check's connection (SOCKS4) once the TCP connection
+		 * is up is a socket error, described by the handshake's own words (conn_err_code_str()) */
+		if (run->sock_err != EPROTO)
+			check_conclude(run, CHECK_SOCKERR, idx + 1, idx, "%s (%s) %s", run->conn_fail,
+				       strerror(run->sock_err), where);
+		else
+			check_conclude(run, CHECK_SOCKERR, idx + 1, idx, "%s %s", run->conn_fail, where);
+	} else if (run->sock_err && !run->expired)
 		check_conclude(run, st, idx + 1, idx, "%s %s", strerror(run->sock_err), where);
 	else
 		check_conclude(run, st, idx + 1, idx, "%s", where);
@@ -444,10 +458,19 @@ struct check_action check_start_connect(struct check_run *run, int idx)
 	run->connected = false;
 	run->peer_closed = false;
 	run->sock_err = 0;
+	run->conn_fail = NULL;
 	run->got_data = false;
 	run->last_read = false;
 	run->linger = s && s->linger;
 	a.port = s ? s->port : 0;
+	if (s && s->addrlen) {
+		a.addr = &s->addr;
+		a.addrlen = s->addrlen;
+	}
+	if (s && s->socks4len) {
+		a.socks4 = &s->socks4;
+		a.socks4len = s->socks4len;
+	}
 	a.linger = run->linger;
 	check_time_start(run, idx);
 	if (s)

@@ -23,6 +23,9 @@ void check_on_eof(struct check_run *run);
 void check_on_tls_ok(struct check_run *run);
 void check_on_tls_error(struct check_run *run, enum tls_reason why, const char *detail);
 void check_on_error(struct check_run *run, int err);
+/* A handshake under the connection (SOCKS4) failed after the TCP connect: a socket error described by why
+ * (static text), with errno err when one caused it (0: the peer's answer did). */
+void check_on_conn_fail(struct check_run *run, const char *why, int err);
 void check_on_timeout(struct check_run *run);
 
 /* Bytes the input buffer can still take (0 when full: the driver must not read). */

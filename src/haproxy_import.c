@@ -5,12 +5,13 @@
  * What is imported: `option tcp-check` + `tcp-check connect|send|send-binary|expect|comment`, and
  * `option httpchk [[meth] uri [ver]]` (including the legacy "ver\r\nHdr: v" form) + `http-check
  * send|expect|comment`. Everything whose meaning recheck cannot reproduce (send-lf, set-var, name-lf,
- * connect addr/send-proxy/..., ok-status L7OKC, a second http-check send, other check options) is an error that
+ * connect send-proxy/proto, ok-status L7OKC, a second http-check send, other check options) is an error that
  * names file:line and the keyword. error-status / tout-status and ok-status L7OK/L6OK/L4OK only change
  * the reported status name, not pass/fail: they are dropped and listed in the recipe's notes.
  * Sections, `defaults` inheritance and the built-in protocol checks are in haproxy_import_cfg.c.
  * `tcp-check connect ssl [sni N] [alpn L]` becomes a connect step and a tls step (verify: true; the
- * server line's verify/ca-file are not read here).
+ * server line's verify/ca-file are not read here). `tcp-check connect addr IP[:PORT]` is the connect
+ * step's addr; `via-socks4` takes the server line's `socks4` address (haproxy_import_cfg.c).
  */
 #include "api.h"
 
@@ -25,6 +26,7 @@
 
 #include "haproxy_import_priv.h"
 #include "haproxy_lex.h"
+#include "net.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
 #include "util.h"
@@ -181,6 +183,14 @@ static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 				        haproxy_import_ws(&l->w[i + 1]));
 			if (parse_int(im, &l->w[++i], "tcp-check connect port", 1, 65535, &s->port) == -1)
 				return -1;
+		} else if (haproxy_word_is(w, "addr") && i + 1 < l->n) {
+			char why[ERR_LEN];
+
+			if (net_parse_ip(haproxy_import_ws(&l->w[++i]), false, &s->addr, &s->addrlen, why, sizeof(why)) == -1)
+				return haproxy_import_fail(im, "tcp-check connect addr: %s", why);
+		} else if (haproxy_word_is(w, "via-socks4")) {
+			/* the server line's socks4 address, once the walk has seen it (haproxy_import_cfg.c) */
+			s->socks4len = HAPROXY_IMPORT_VIA_SOCKS4;
 		} else if (haproxy_word_is(w, "linger")) {
 			s->linger = true;
 		} else if (haproxy_word_is(w, "default")) {
@@ -198,8 +208,8 @@ static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 		} else {
 			haproxy_import_fail(im,
 			                    "tcp-check connect: option '%s' is not supported by "
-			                    "recheck (only port, linger, ssl, sni, alpn "
-			                    "and comment)",
+			                    "recheck (only port, addr, via-socks4, linger, "
+			                    "ssl, sni, alpn and comment)",
 			                    haproxy_import_ws(w));
 			goto fail;
 		}

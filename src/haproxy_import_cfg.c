@@ -11,8 +11,10 @@
  *   else the `defaults` ones;
  * - `option redis-check`, `smtpchk` and `pgsql-check user NAME` become the tcp-check rules HAProxy itself expands them
  *   to (tcpcheck.c); the other protocol checks are refused by name;
- * - server and default-server settings that change what a check does (another port or address, TLS,
- *   a SOCKS4 hop, a PROXY header, HTTP/2) are refused by name: never dropped silently.
+ * - server and default-server settings that change what a check does become recipe settings: `port`
+ *   and `addr` on every connect without its own, `socks4 IP:PORT` with `check-via-socks4` on the default
+ *   connects (the implicit one and `connect default`) and on `connect via-socks4` rules, the TLS ones;
+ *   the others (a PROXY header, HTTP/2, agent checks) are refused by name: never dropped silently.
  */
 #include "api.h"
 
@@ -23,6 +25,7 @@
 
 #include "haproxy_import_priv.h"
 #include "haproxy_lex.h"
+#include "net.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
 #include "util.h"
@@ -74,11 +77,8 @@ static const struct {
 	const char *kw;
 	const char *what;
 } check_changing[] = {
-        {"addr", "checks another address than the server's"},
         {"proto", "sets the multiplexer (proto h2: HTTP/2 checks)"},
         {"check-proto", "sets the check's multiplexer (h2: HTTP/2 checks)"},
-        {"socks4", "sends the check through a SOCKS4 proxy"},
-        {"check-via-socks4", "sends the check through a SOCKS4 proxy"},
         {"send-proxy", "prefixes the check with a PROXY protocol header"},
         {"send-proxy-v2", "prefixes the check with a PROXY protocol header"},
         {"send-proxy-v2-ssl", "prefixes the check with a PROXY protocol header"},
@@ -103,9 +103,26 @@ struct srvtls {
 	int verify;         /* -1 unset (HAProxy: required), 0 none, 1 required */
 	int port;           /* `port N`: the check's port, 0: the server's */
 	char sni[256], alpn[256], ca[1024], verifyhost[256];
+	struct sockaddr_storage addr, socks4; /* `addr IP[:PORT]`, `socks4 IP:PORT` */
+	socklen_t addrlen, socks4len;         /* 0: unset */
+	bool via_socks4;                      /* check-via-socks4 */
 };
 
-static const struct srvtls srvtls_unset = {-1, -1, 0, "", "", "", ""};
+static const struct srvtls srvtls_unset = {.ssl = -1, .verify = -1};
+
+/* `addr` / `socks4`: an IP address (HAProxy resolves a name once at start-up; recheck wants an IP). */
+static int ip_word(struct imp *im, const struct haproxy_line *l, size_t *i, bool need_port,
+                   struct sockaddr_storage *ss, socklen_t *len)
+{
+	const char *kw = haproxy_import_ws(&l->w[*i]), *v = *i + 1 < l->n ? haproxy_import_ws(&l->w[*i + 1]) : "";
+	char why[ERR_LEN];
+
+	if (net_parse_ip(v, need_port, ss, len, why, sizeof(why)) == -1)
+		return haproxy_import_fail(im, "%s: '%s' expects %s: %s", haproxy_import_ws(&l->w[0]), kw,
+		                           need_port ? "IP:PORT" : "an IP address with an optional :PORT", why);
+	(*i)++;
+	return 1;
+}
 
 static int tls_word(struct imp *im, const struct haproxy_line *l, size_t *i, struct srvtls *t)
 {
@@ -113,6 +130,14 @@ static int tls_word(struct imp *im, const struct haproxy_line *l, size_t *i, str
 	char *dst = NULL;
 	size_t cap = 0;
 
+	if (!strcmp(kw, "addr"))
+		return ip_word(im, l, i, false, &t->addr, &t->addrlen);
+	if (!strcmp(kw, "socks4"))
+		return ip_word(im, l, i, true, &t->socks4, &t->socks4len);
+	if (!strcmp(kw, "check-via-socks4")) {
+		t->via_socks4 = true;
+		return 1;
+	}
 	if (!strcmp(kw, "ssl") || !strcmp(kw, "check-ssl"))
 		t->ssl = 1;
 	else if (!strcmp(kw, "no-ssl") || !strcmp(kw, "no-check-ssl"))
@@ -187,12 +212,19 @@ static int server_line(struct imp *im, const struct haproxy_line *l, struct srvt
 		if (rc == -1)
 			return -1;
 	}
+	if (im->server_proxy_ok) {
+		/* recheckd -f: a server's addr and socks4 are its own (conf_server), not the shared recipe's */
+		t.addrlen = t.socks4len = 0;
+		t.via_socks4 = false;
+		memset(&t.addr, 0, sizeof(t.addr));
+		memset(&t.socks4, 0, sizeof(t.socks4));
+	}
 	if (!server) {
 		*dflt = t;
 		return 0;
 	}
 	if (*tls_line && memcmp(&t, tls, sizeof(t)))
-		return haproxy_import_fail(im, "server %s: its check settings (TLS, port) differ from the server's at line "
+		return haproxy_import_fail(im, "server %s: its check settings (TLS, port, addr, socks4) differ from the server's at line "
 		                           "%d; a recipe has one check", haproxy_import_ws(&l->w[1]), *tls_line);
 	*tls = t;
 	*tls_line = im->line;
@@ -214,8 +246,77 @@ static bool rules_send_sni(const struct recipe *r, const char *name)
 	return n > 0;
 }
 
+/* HAProxy's implicit connect made explicit (step 0), so that server settings have a connect to go on;
+ * it is a default connect (TCPCHK_OPT_DEFAULT_CONNECT). */
+static int first_connect(struct imp *im)
+{
+	struct recipe *r = im->r;
+	size_t k;
+
+	if (r->nsteps && r->steps[0].type == STEP_CONNECT)
+		return 0;
+	if (!recipe_add_step(r, STEP_CONNECT))
+		return haproxy_import_fail(im, "out of memory");
+	memmove(&r->steps[1], &r->steps[0], (r->nsteps - 1) * sizeof(*r->steps));
+	memset(&r->steps[0], 0, sizeof(r->steps[0]));
+	r->steps[0].type = STEP_CONNECT;
+	r->steps[0].min_recv = -1;
+	for (k = 0; k < im->nconn_default; k++)
+		im->conn_default[k]++;
+	if (im->nconn_default == ARRAY_SIZE(im->conn_default))
+		return haproxy_import_fail(im, "too many connect rules");
+	im->conn_default[im->nconn_default++] = 0;
+	return 0;
+}
+
+/* An HTTP recipe has no connect step: a server setting that changes where the check connects is refused. */
+static int http_refuse(struct imp *im, const char *what)
+{
+	return haproxy_import_fail(im, "server '%s' on an HTTP check: an HTTP recipe has no connect to put it on yet "
+	                           "(recheckd -f applies it per server)", what);
+}
+
+/*
+ * The server's `socks4` with check-via-socks4 goes on the default connects; `tcp-check connect via-socks4`
+ * rules take it whatever check-via-socks4 says. Without a server socks4 HAProxy connects directly.
+ * Before apply_tls(), which moves steps but keeps the list of default connects right.
+ */
+static int apply_socks4(struct imp *im, const struct srvtls *t)
+{
+	struct recipe *r = im->r;
+	size_t i;
+
+	if (t->via_socks4 && t->socks4len) {
+		if (r->kind == RECIPE_HTTP)
+			return http_refuse(im, "check-via-socks4");
+		if (first_connect(im) == -1)
+			return -1;
+		for (i = 0; i < im->nconn_default; i++)
+			r->steps[im->conn_default[i]].socks4len = HAPROXY_IMPORT_VIA_SOCKS4;
+	}
+	for (i = 0; i < r->nsteps; i++) {
+		struct step *s = &r->steps[i];
+
+		if (s->type != STEP_CONNECT || s->socks4len != HAPROXY_IMPORT_VIA_SOCKS4)
+			continue;
+		if (im->server_proxy_ok)
+			return haproxy_import_fail(im, "tcp-check connect via-socks4: recheckd sends the default connects "
+			                           "through the server's socks4 (check-via-socks4), not single rules");
+		s->socks4 = t->socks4;
+		s->socks4len = t->socks4len;
+		if (!t->socks4len && buf_printf(&im->notes, "%sstep %zu: 'via-socks4' without a server 'socks4': "
+		                                "HAProxy connects directly", im->notes.len ? "; " : "import: ", i + 1) == -1)
+			return haproxy_import_fail(im, "out of memory");
+	}
+	if (t->socks4len && !t->via_socks4 &&
+	    buf_printf(&im->notes, "%sthe server's 'socks4' carries its traffic; without check-via-socks4 the "
+	               "checks connect directly", im->notes.len ? "; " : "import: ") == -1)
+		return haproxy_import_fail(im, "out of memory");
+	return 0;
+}
+
 /* The server's `port`: HAProxy's check port for every connect rule without a port of its own, the
- * implicit connect included (a rule's own port still wins). */
+ * implicit connect included (a rule's own port, or the port of its own addr, still wins). */
 static int apply_port(struct imp *im, const struct srvtls *t)
 {
 	struct recipe *r = im->r;
@@ -226,17 +327,33 @@ static int apply_port(struct imp *im, const struct srvtls *t)
 	if (r->kind == RECIPE_HTTP)
 		return haproxy_import_fail(im, "server 'port %d' on an HTTP check: an HTTP recipe has no connect to put "
 		                           "it on yet", t->port);
-	if (!r->nsteps || r->steps[0].type != STEP_CONNECT) {
-		if (!recipe_add_step(r, STEP_CONNECT))
-			return haproxy_import_fail(im, "out of memory");
-		memmove(&r->steps[1], &r->steps[0], (r->nsteps - 1) * sizeof(*r->steps));
-		memset(&r->steps[0], 0, sizeof(r->steps[0]));
-		r->steps[0].type = STEP_CONNECT;
-		r->steps[0].min_recv = -1;
-	}
+	if (first_connect(im) == -1)
+		return -1;
 	for (i = 0; i < r->nsteps; i++)
-		if (r->steps[i].type == STEP_CONNECT && !r->steps[i].port)
+		if (r->steps[i].type == STEP_CONNECT && !r->steps[i].port &&
+		    !(r->steps[i].addrlen && net_port_of(&r->steps[i].addr)))
 			r->steps[i].port = t->port;
+	return 0;
+}
+
+/* The server's `addr`: where every connect rule without an addr of its own goes (HAProxy's check->addr);
+ * its port applies where neither the rule nor the server's `port` gave one. After apply_port(). */
+static int apply_addr(struct imp *im, const struct srvtls *t)
+{
+	struct recipe *r = im->r;
+	size_t i;
+
+	if (!t->addrlen)
+		return 0;
+	if (r->kind == RECIPE_HTTP)
+		return http_refuse(im, "addr");
+	if (first_connect(im) == -1)
+		return -1;
+	for (i = 0; i < r->nsteps; i++)
+		if (r->steps[i].type == STEP_CONNECT && !r->steps[i].addrlen) {
+			r->steps[i].addr = t->addr;
+			r->steps[i].addrlen = t->addrlen;
+		}
 	return 0;
 }
 
@@ -274,18 +391,9 @@ static int apply_tls(struct imp *im, const struct srvtls *t)
 		return 0;
 	}
 	/* the implicit connect (first rule not a connect), then every `connect default` */
-	if (!r->nsteps || r->steps[0].type != STEP_CONNECT) {
-		if (!recipe_add_step(r, STEP_CONNECT))
-			goto oom;
-		memmove(&r->steps[1], &r->steps[0], (r->nsteps - 1) * sizeof(*r->steps));
-		memset(&r->steps[0], 0, sizeof(r->steps[0]));
-		r->steps[0].type = STEP_CONNECT;
-		r->steps[0].min_recv = -1;
-		for (k = 0; k < im->nconn_default; k++)
-			im->conn_default[k]++;
-		if (im->nconn_default == ARRAY_SIZE(im->conn_default))
-			return haproxy_import_fail(im, "too many connect rules");
-		im->conn_default[im->nconn_default++] = 0;
+	if (first_connect(im) == -1) {
+		step_tls_clear(&st);
+		return -1;
 	}
 	/* from the last connect to the first, so that an insertion moves none still to come */
 	for (k = 1; k < im->nconn_default; k++)
@@ -681,7 +789,8 @@ struct recipe *haproxy_import_section(const char *text, size_t len, const char *
 		}
 	}
 	im.line = secs[sel].line;
-	if (apply_tls(&im, &stls) == -1 || apply_port(&im, &stls) == -1)
+	if (apply_socks4(&im, &stls) == -1 || apply_tls(&im, &stls) == -1 || apply_port(&im, &stls) == -1 ||
+	    apply_addr(&im, &stls) == -1)
 		goto fail;
 	if (im.notes.len && recipe_set_str(&im.r->notes, buf_cstr(&im.notes)) == -1) {
 		set_err(err, errlen, "out of memory");

@@ -28,6 +28,10 @@ struct imp {
 	size_t nconn_default;
 };
 
+/* A connect's socks4len while the walk has not read the server's `socks4` yet: `tcp-check connect
+ * via-socks4`, or a default connect with check-via-socks4 (haproxy_import_cfg.c resolves it). */
+#define HAPROXY_IMPORT_VIA_SOCKS4 1
+
 /* "file:line: message" into im->err; returns -1. */
 int haproxy_import_fail(struct imp *im, const char *fmt, ...) PRINTF_FMT(2, 3);
 /* The word as a C string, for messages and for HAProxy's C-string arguments (cut at the first NUL). */

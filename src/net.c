@@ -104,6 +104,77 @@ int net_resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, so
 	return 0;
 }
 
+int net_parse_ip(const char *text, bool need_port, struct sockaddr_storage *ss, socklen_t *len, char *err,
+		 size_t errlen)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
+	char host[INET6_ADDRSTRLEN + 1];
+	uint16_t port = 0;
+	const char *colon = strrchr(text, ':');
+
+	/* a bare IPv6 address ("::1") has colons but no port; "[::1]" and "[::1]:80" have brackets */
+	if (text[0] == '[' ? strstr(text, "]:") != NULL : colon && strchr(text, ':') == colon) {
+		if (net_split_hostport(text, 0, host, sizeof(host), &port, err, errlen) == -1)
+			return -1;
+	} else if (text[0] == '[') {
+		size_t n = strlen(text);
+
+		if (n < 3 || text[n - 1] != ']' || n - 2 >= sizeof(host)) {
+			set_err(err, errlen, "'%s': not an IP address", text);
+			return -1;
+		}
+		memcpy(host, text + 1, n - 2);
+		host[n - 2] = '\0';
+	} else if (strlen(text) < sizeof(host)) {
+		memcpy(host, text, strlen(text) + 1);
+	} else {
+		set_err(err, errlen, "'%s': not an IP address", text);
+		return -1;
+	}
+	if (need_port && !port) {
+		set_err(err, errlen, "'%s': expected IP:PORT", text);
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		*len = sizeof(*in);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*len = sizeof(*in6);
+	} else {
+		set_err(err, errlen, "'%s': not an IP address (a host name is not resolved here)", text);
+		return -1;
+	}
+	return 0;
+}
+
+uint16_t net_port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+	return 0;
+}
+
+char *net_fmt_ip(const struct sockaddr_storage *ss, char *out, size_t outlen)
+{
+	return net_port_of(ss) ? net_fmt_addr((const struct sockaddr *)ss, out, outlen)
+			       : net_fmt_host((const struct sockaddr *)ss, out, outlen);
+}
+
+void net_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)(void *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)(void *)ss)->sin6_port = htons(port);
+}
+
 int net_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
 {
 	return net_parse_addr_opt(text, ss, len, false, NULL, 0, NULL, err, errlen);

@@ -41,6 +41,19 @@ int net_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len
  */
 int net_parse_addr_opt(const char *text, struct sockaddr_storage *ss, socklen_t *len, bool numeric,
 		       char *hostout, size_t hostsize, uint16_t *portout, char *err, size_t errlen);
+/*
+ * An IP address with an optional port, never a name lookup: "IP", "IP:PORT", "[V6]", "[V6]:PORT" or a bare
+ * IPv6 address (HAProxy's server `addr`, `socks4`). The port is 0 when absent; need_port refuses that.
+ * Returns 0, or -1 with "'text': reason".
+ */
+int net_parse_ip(const char *text, bool need_port, struct sockaddr_storage *ss, socklen_t *len, char *err,
+		 size_t errlen);
+/* The port of an IPv4/IPv6 address (host order), 0 for other families. */
+uint16_t net_port_of(const struct sockaddr_storage *ss);
+/* net_parse_ip()'s form back: the address alone when its port is 0, else net_fmt_addr(); returns out. */
+char *net_fmt_ip(const struct sockaddr_storage *ss, char *out, size_t outlen);
+/* Replaces the port of an IPv4/IPv6 address. */
+void net_set_port(struct sockaddr_storage *ss, uint16_t port);
 /* The one address formatter: an IPv4/IPv6 address with its port ("1.2.3.4:80", "[::1]:80"); returns out. */
 char *net_fmt_addr(const struct sockaddr *sa, char *out, size_t outlen);
 /* Formats only the address, no port. */

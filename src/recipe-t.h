@@ -9,6 +9,8 @@
 
 #include "api.h"
 
+#include <sys/socket.h>
+
 struct rx;
 struct tls_ctx;
 
@@ -52,6 +54,14 @@ struct step {
 	/* STEP_CONNECT */
 	int port;               /* 0: the server's own port */
 	bool linger;            /* close with FIN rather than HAProxy's default RST */
+	/* tcp-check connect addr IP[:PORT]: connect there rather than to the server (addrlen 0: the server;
+	 * the address's port, when not 0, applies to a rule without a port of its own) */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	/* HAProxy's server `socks4 IP:PORT` on this connection (check-via-socks4, tcp-check connect
+	 * via-socks4): connect to the proxy, ask it (SOCKS4 CONNECT) for the target above; len 0: none */
+	struct sockaddr_storage socks4;
+	socklen_t socks4len;
 
 	/* STEP_SEND */
 	bool binary;            /* written as hex (send-binary) rather than text (send) */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "haproxy_lex.h"
+#include "net.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
 #include "util.h"
@@ -254,6 +255,14 @@ static int export_step(const struct step *s, const struct step *tls, size_t idx,
 			word_str(&l, "port");
 			word_str(&l, num);
 		}
+		if (s->addrlen) {
+			char ip[NET_ADDRSTRLEN + 8];
+
+			word_str(&l, "addr");
+			word_str(&l, net_fmt_ip(&s->addr, ip, sizeof(ip)));
+		}
+		if (s->socks4len)
+			word_str(&l, "via-socks4"); /* the address is the server line's `socks4` */
 		if (s->linger)
 			word_str(&l, "linger");
 		if (tls)
@@ -373,6 +382,43 @@ int haproxy_server_tls_opts(const struct recipe *r, struct buf *out)
 	const struct step_tls *t = first_tls(r);
 
 	return t ? server_tls_opts(t, r->kind == RECIPE_HTTP, out) : 0;
+}
+
+/*
+ * The SOCKS4 proxy of the recipe's connects, which HAProxy takes from the server line (`socks4`); NULL
+ * when none. -1 when two connects name different proxies: a server has one.
+ */
+static int recipe_socks4(const struct recipe *r, const struct step **out, char *err, size_t errlen)
+{
+	size_t i;
+
+	*out = NULL;
+	for (i = 0; r->kind == RECIPE_TCP && i < r->nsteps; i++) {
+		const struct step *s = &r->steps[i];
+
+		if (s->type != STEP_CONNECT || !s->socks4len)
+			continue;
+		if (*out && (s->socks4len != (*out)->socks4len || memcmp(&s->socks4, &(*out)->socks4, s->socks4len))) {
+			set_err(err, errlen, "step %zu: a second SOCKS4 proxy; HAProxy has one per server (socks4)", i + 1);
+			return -1;
+		}
+		*out = s;
+	}
+	return 0;
+}
+
+int haproxy_server_socks4_opt(const struct recipe *r, struct buf *out, char *err, size_t errlen)
+{
+	const struct step *s;
+	char ip[NET_ADDRSTRLEN + 8];
+
+	if (recipe_socks4(r, &s, err, errlen) == -1)
+		return -1;
+	if (s && buf_printf(out, " socks4 %s", net_fmt_ip(&s->socks4, ip, sizeof(ip))) == -1) {
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 static int export_tcp(const struct recipe *r, const char *indent, struct buf *out, char *err, size_t errlen)
@@ -664,6 +710,19 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 		    (tls->ca && check_token("tls ca", tls->ca, err, errlen) == -1))
 			return -1;
 	}
+	buf_init(&opts, 256);
+	if (haproxy_server_socks4_opt(r, &opts, err, errlen) == -1) {
+		buf_free(&opts);
+		return -1;
+	}
+	/* HAProxy's socks4 is a server setting and carries the traffic too: say so where the lines go */
+	if (!o->listen && opts.len && buf_printf(out, "%s# the checks go through a SOCKS4 proxy: add to each server line:%.*s "
+				   "(HAProxy then relays the traffic through it too)\n", indent, (int)opts.len,
+				   (const char *)opts.data) == -1) {
+		buf_free(&opts);
+		goto toobig;
+	}
+	buf_free(&opts);
 	if (!o->listen) {
 		if (!tls)
 			return 0;
@@ -691,7 +750,8 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 		    (sv->slowstart && buf_printf(out, " slowstart %s", duration_fmt(sv->slowstart, d, sizeof(d))) == -1) ||
 		    (sv->maxconn && buf_printf(out, " maxconn %u", sv->maxconn) == -1) ||
 		    (sv->maxqueue && buf_printf(out, " maxqueue %u", sv->maxqueue) == -1) ||
-		    (tls && server_tls_opts(tls, r->kind == RECIPE_HTTP, out) == -1) || buf_putc(out, '\n') == -1)
+		    (tls && server_tls_opts(tls, r->kind == RECIPE_HTTP, out) == -1) ||
+		    haproxy_server_socks4_opt(r, out, err, errlen) == -1 || buf_putc(out, '\n') == -1)
 			goto toobig;
 	}
 	return 0;

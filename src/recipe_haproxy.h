@@ -62,6 +62,9 @@ struct recipe *haproxy_import_mem(const char *text, size_t len, const char *name
 /* The server-line options a TLS check of r needs (check-ssl, check-sni, verify, ca-file, ...), each with
  * a leading space; nothing for a check without TLS. -1 when the cap is hit. */
 int haproxy_server_tls_opts(const struct recipe *r, struct buf *out);
+/* " socks4 IP:PORT" when the recipe's connects go through a SOCKS4 proxy (their via-socks4 needs it on the
+ * server line); nothing otherwise. -1 with err when two connects name different proxies. */
+int haproxy_server_socks4_opt(const struct recipe *r, struct buf *out, char *err, size_t errlen);
 
 /* True when the n bytes at w are a section keyword (global, defaults, listen, backend, ...). */
 bool haproxy_is_section_kw(const char *w, size_t n);

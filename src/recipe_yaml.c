@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "net.h"
 #include "recipe.h"
 #include "recipe_yaml.h"
 #include "util.h"
@@ -157,6 +158,22 @@ bad:
 }
 
 /* Hex digits into bytes; odd length and stray characters are caught here, with the key's position. */
+/* addr / socks4 of a connect: an IP address (no name lookup), with a port (need_port) or an optional one. */
+static int get_ip(struct ysink *l, const struct ynode *n, const char *ctx, const char *key, bool need_port,
+		  struct sockaddr_storage *ss, socklen_t *len)
+{
+	char *text = NULL, why[ERR_LEN];
+	int rc;
+
+	if (get_str(l, n, ctx, key, &text) == -1)
+		return -1;
+	rc = net_parse_ip(text, need_port, ss, len, why, sizeof(why));
+	free(text);
+	if (rc == -1)
+		return YERR(l, n, "%s: '%s': %s", ctx, key, why);
+	return 0;
+}
+
 static int get_hex(struct ysink *l, const struct ynode *n, const char *ctx, const char *key,
 		   unsigned char **out, size_t *len)
 {
@@ -186,7 +203,7 @@ static const struct ynode *want_map(struct ysink *l, const struct ynode *n, cons
 static const char *const step_keys[] = {"connect", "send", "send-binary", "expect", "tls", "comment", "env",
 					 "secret", NULL};
 static const char *const tls_keys[] = {"sni", "verify", "alpn", "ca", NULL};
-static const char *const connect_keys[] = {"port", "linger", NULL};
+static const char *const connect_keys[] = {"port", "linger", "addr", "socks4", NULL};
 static const char *const expect_keys[] = {"string", "binary", "rstring", "rbinary", "min-recv", "negate",
 					  "error-status", NULL};
 
@@ -317,6 +334,11 @@ static int load_step(struct ysink *l, struct recipe *r, const struct ynode *m, s
 		if ((v = ytree_get(act, "port")) && get_int(l, v, ctx, "port", 1, 65535, &s->port) == -1)
 			return -1;
 		if ((v = ytree_get(act, "linger")) && get_bool(l, v, ctx, "linger", &s->linger) == -1)
+			return -1;
+		if ((v = ytree_get(act, "addr")) && get_ip(l, v, ctx, "addr", false, &s->addr, &s->addrlen) == -1)
+			return -1;
+		if ((v = ytree_get(act, "socks4")) &&
+		    get_ip(l, v, ctx, "socks4", true, &s->socks4, &s->socks4len) == -1)
 			return -1;
 		return 0;
 	case STEP_SEND:

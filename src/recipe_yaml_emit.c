@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "net.h"
 #include "recipe.h"
 #include "recipe_yaml.h"
 #include "util.h"
@@ -349,6 +350,7 @@ static int emit_tls(struct yemit *y, const struct step_tls *t)
 static int emit_step(struct yemit *y, const struct step *s, size_t idx)
 {
 	bool utf8 = s->data && utf8_valid(s->data, s->len);
+	char ip[NET_ADDRSTRLEN + 8];
 
 	if (map_start(y, false) == -1)
 		return -1;
@@ -363,6 +365,10 @@ static int emit_step(struct yemit *y, const struct step *s, size_t idx)
 		if (s->port && kv_int(y, "port", s->port) == -1)
 			return -1;
 		if (s->linger && kv_true(y, "linger") == -1)
+			return -1;
+		if (s->addrlen && kv_str(y, "addr", net_fmt_ip(&s->addr, ip, sizeof(ip)), true) == -1)
+			return -1;
+		if (s->socks4len && kv_str(y, "socks4", net_fmt_ip(&s->socks4, ip, sizeof(ip)), true) == -1)
 			return -1;
 		if (map_end(y) == -1)
 			return -1;

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "net.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
 #include "recipe-t.h"
@@ -178,12 +179,12 @@ static void errors_name_file_line_directive(void **state)
 		{"global\n  stats socket run/h.sock\n", "h.cfg:2: 'stats socket run/h.sock': an absolute path"},
 		{"defaults\n  retries 300\n", "h.cfg:2: 'retries' expects an integer from 0 to 100"},
 		{"global\n  chroot /x\n", "h.cfg:2: global 'chroot' is not supported"},
-		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 check addr 127.0.0.3\n",
-		 "h.cfg:4: server 'addr' checks another address"},
+		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 check addr db.example\n",
+		 "h.cfg:4: server 'addr' expects an IP address"},
+		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s [::1]:2 check socks4 127.0.0.1:3\n",
+		 "h.cfg:4: server s: 'socks4': a SOCKS4 proxy is asked for IPv4 addresses only"},
 		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 check ssl verify none\n",
 		 "h.cfg:4: server 'ssl' encrypts the traffic"},
-		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 check socks4 127.0.0.1:3\n",
-		 "h.cfg:4: server 'socks4'"},
 		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 maxconn -1\n",
 		 "h.cfg:4: 'maxconn' expects an integer from 0 to 1000000"},
 		{"listen l\n  bind 127.0.0.1:1\n  balance source\n  server s 127.0.0.1:2 maxqueue x\n",
@@ -226,6 +227,41 @@ static void stats_section(void **state)
 	c = load("listen l\n  bind 127.0.0.1:1\n  mode http\n  balance source\n  server s 127.0.0.1:2\n");
 	assert_null(c);
 	assert_non_null(strstr(err, "h.cfg:3: 'mode http'"));
+}
+
+/* Per-server check settings: addr, socks4 + check-via-socks4, disabled; global node. */
+static void server_check_settings(void **state)
+{
+	struct conf *c = load("global\n  node lb7\nlisten l\n  bind 127.0.0.1:1\n  balance source\n  option tcp-check\n"
+			      "  server a 127.0.0.1:2 check addr 127.0.0.3:9 send-proxy\n"
+			      "  server b 127.0.0.1:4 check socks4 127.0.0.1:5 check-via-socks4 disabled\n"
+			      "  server c 127.0.0.1:6 check socks4 127.0.0.1:5\n");
+	const struct conf_server *a, *b, *cc;
+
+	(void)state;
+	if (!c)
+		fail_msg("%s", err);
+	assert_string_equal(c->node, "lb7");
+	a = &c->listeners[0].servers[0];
+	b = &c->listeners[0].servers[1];
+	cc = &c->listeners[0].servers[2];
+	assert_int_equal(a->check_addr.ss_family, AF_INET);
+	assert_int_equal(net_port_of(&a->check_addr), 9);
+	/* as with `port`, a check elsewhere no longer gets the PROXY header send-proxy implies */
+	assert_int_equal(a->send_proxy, 1);
+	assert_false(a->check_send_proxy);
+	assert_false(a->disabled);
+	assert_int_equal(a->socks4len, 0);
+	assert_int_equal(net_port_of(&b->socks4), 5);
+	assert_true(b->check_via_socks4);
+	assert_true(b->disabled);
+	assert_int_equal(b->check_addrlen, 0);
+	assert_int_equal(net_port_of(&cc->socks4), 5);
+	assert_false(cc->check_via_socks4);
+	/* the shared recipe keeps none of it: recheckd applies them per server */
+	assert_int_equal(a->check.rcp->steps[0].addrlen, 0);
+	assert_int_equal(a->check.rcp->steps[0].socks4len, 0);
+	conf_free(c);
 }
 
 /* recheck export --config: the HAProxy form of a YAML configuration reads back as the same one. */
@@ -366,6 +402,7 @@ int main(void)
 		cmocka_unit_test(defaults_and_frontends),
 		cmocka_unit_test(errors_name_file_line_directive),
 		cmocka_unit_test(stats_section),
+		cmocka_unit_test(server_check_settings),
 		cmocka_unit_test(export_round_trip),
 		cmocka_unit_test(detection),
 	};

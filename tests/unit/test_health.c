@@ -48,6 +48,13 @@ struct server_status daemon_check_result(struct daemon *d, struct listener *li, 
 	return server_check_result(&s->srv, res, now_ms());
 }
 
+const char *daemon_node(struct daemon *d, char *out, size_t outlen)
+{
+	(void)d;
+	snprintf(out, outlen, "test-node");
+	return out;
+}
+
 void rserver_ref(struct rserver *s)
 {
 	s->refs++;

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "haproxy_lex.h"
+#include "net.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
 
@@ -450,9 +451,33 @@ static void unsupported(void **state)
 	r = imp("backend b\n  option mysql-check\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "'option mysql-check'"));
-	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check addr 127.0.0.2\n");
+	/* server `addr`: every connect without its own; its port after the rule's and the server's `port` */
+	r = imp("backend b\n  option tcp-check\n  tcp-check connect\n  tcp-check send A\n"
+		"  tcp-check connect addr 10.0.0.9:7\n  tcp-check connect port 5\n"
+		"  server s 127.0.0.1:1 check addr 127.0.0.2:44\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->nsteps, 4);
+	assert_int_equal(r->steps[0].port, 0);
+	assert_int_equal(r->steps[0].addr.ss_family, AF_INET);
+	assert_int_equal(net_port_of(&r->steps[0].addr), 44);
+	assert_int_equal(net_port_of(&r->steps[2].addr), 7);
+	assert_int_equal(r->steps[3].port, 5);
+	assert_int_equal(net_port_of(&r->steps[3].addr), 44);
+	recipe_free(r);
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check addr 127.0.0.2 port 81\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->nsteps, 1);
+	assert_int_equal(r->steps[0].port, 81);
+	assert_int_equal(net_port_of(&r->steps[0].addr), 0);
+	recipe_free(r);
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check addr db.example\n");
 	assert_null(r);
-	assert_non_null(strstr(err, "x.cfg:3: server: 'addr' checks another address"));
+	assert_non_null(strstr(err, "x.cfg:3: server: 'addr' expects an IP address"));
+	r = imp("backend b\n  option httpchk\n  server s 127.0.0.1:1 check addr 127.0.0.2\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "server 'addr' on an HTTP check"));
 	/* server `port`: the check port of every connect without its own, the implicit one included */
 	r = imp("backend b\n  option tcp-check\n  tcp-check send A\n  tcp-check connect port 99\n"
 		"  server s 127.0.0.1:1 check port 81\n");
@@ -471,9 +496,34 @@ static void unsupported(void **state)
 	r = imp("backend b\n  option httpchk\n  server s 127.0.0.1:1 check proto h2\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "'proto'"));
-	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check socks4 127.0.0.1:2 check-via-socks4\n");
+	/* socks4 + check-via-socks4: the default connects (the implicit one, `connect default`) and
+	 * `connect via-socks4` rules go through the proxy; other connects go direct */
+	r = imp("backend b\n  option tcp-check\n  tcp-check send A\n  tcp-check connect port 5\n"
+		"  tcp-check connect default\n  tcp-check connect port 6 via-socks4\n"
+		"  server s 127.0.0.1:1 check socks4 127.0.0.1:2 check-via-socks4\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->nsteps, 5);
+	assert_int_equal(r->steps[0].type, STEP_CONNECT);
+	assert_int_equal(net_port_of(&r->steps[0].socks4), 2);
+	assert_int_equal(r->steps[2].socks4len, 0);
+	assert_int_equal(net_port_of(&r->steps[3].socks4), 2);
+	assert_int_equal(net_port_of(&r->steps[4].socks4), 2);
+	recipe_free(r);
+	/* socks4 without check-via-socks4: the traffic's proxy only, said in the notes */
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check socks4 127.0.0.1:2\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->steps[0].socks4len, 0);
+	assert_non_null(strstr(r->notes, "without check-via-socks4 the checks connect directly"));
+	recipe_free(r);
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check socks4 127.0.0.1 check-via-socks4\n");
 	assert_null(r);
-	assert_non_null(strstr(err, "'socks4'"));
+	assert_non_null(strstr(err, "'socks4' expects IP:PORT"));
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check socks4 127.0.0.1:2 check-via-socks4\n"
+		"  server t 127.0.0.1:3 check\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "differ from the server's at line 3"));
 	r = imp("frontend f\n  option tcp-check\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "no listen or backend section has"));
@@ -608,7 +658,7 @@ static void server_tls(void **state)
 	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check check-ssl verify none\n"
 		"  server t 127.0.0.1:2 check\n");
 	assert_null(r);
-	assert_non_null(strstr(err, "x.cfg:4: server t: its check settings (TLS, port) differ from the server's at line 3"));
+	assert_non_null(strstr(err, "x.cfg:4: server t: its check settings (TLS, port, addr, socks4) differ from the server's at line 3"));
 }
 
 static void builtin_checks(void **state)

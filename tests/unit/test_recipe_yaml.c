@@ -672,7 +672,9 @@ static void schema_errors(void **state)
 	nbad = 0;
 	check_error(V1 "steps:\n  - connect: {}\nfoo: 1\n", "t.yaml:4:1: recipe: unknown key 'foo' (expected one of: version,");
 	check_error(V1 "steps:\n  - sned: x\n", "t.yaml:3:5: step 1: unknown key 'sned'");
-	check_error(V1 "steps:\n  - connect: {prot: 1}\n", "t.yaml:3:15: step 1: unknown key 'prot' (expected one of: port, linger)");
+	check_error(V1 "steps:\n  - connect: {prot: 1}\n", "t.yaml:3:15: step 1: unknown key 'prot' (expected one of: port, linger, addr, socks4)");
+	check_error(V1 "steps:\n  - connect: {addr: host.example}\n", "t.yaml:3:21: step 1: 'addr': 'host.example': not an IP address (a host name is not resolved here)");
+	check_error(V1 "steps:\n  - connect: {socks4: \"127.0.0.1\"}\n", "t.yaml:3:23: step 1: 'socks4': '127.0.0.1': expected IP:PORT");
 	check_error(V1 "steps:\n  - send: x\n  - expect: {strin: x}\n", "t.yaml:4:14: step 2: unknown key 'strin'");
 	check_error(V1 "steps:\n  - connect: {port: abc}\n", "t.yaml:3:21: step 1: 'port' must be an integer from 1 to 65535 (got 'abc')");
 	check_error(V1 "steps:\n  - connect: {port: 0}\n", "t.yaml:3:21: step 1: 'port' must be an integer from 1 to 65535 (got '0')");
