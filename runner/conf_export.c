@@ -123,6 +123,7 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 	for (i = 0; i < li->nservers; i++) {
 		const struct conf_server *sv = &li->servers[i];
 		const struct conf_check *c = &sv->check;
+		char ip[NET_ADDRSTRLEN + 8], e[ERR_LEN];
 
 		rc |= buf_printf(out, "    server %s %s weight %u", sv->name, sv->address, sv->weight);
 		if (sv->backup)
@@ -140,11 +141,14 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 		/* a name: up once it resolves, as recheckd waits for it (and through `nameservers:`) */
 		if (sv->host)
 			rc |= buf_printf(out, " init-addr last,libc,none%s", resolvers ? " resolvers recheck" : "");
+		if (sv->disabled)
+			rc |= buf_printf(out, " disabled");
 		if (sv->send_proxy)
 			rc |= buf_printf(out, " send-proxy%s", sv->send_proxy == 2 ? "-v2" : "");
-		else if (sv->check_send_proxy && c->enabled)
+		/* with `addr`, as with `port`, HAProxy's send-proxy no longer implies check-send-proxy */
+		if (sv->check_send_proxy && c->enabled && (!sv->send_proxy || sv->check_addrlen))
 			rc |= buf_printf(out, " check-send-proxy");
-		if (sv->send_proxy && !sv->check_send_proxy && c->enabled) {
+		if (sv->send_proxy && !sv->check_send_proxy && c->enabled && !sv->check_addrlen) {
 			set_err(err, errlen, "listener %s: server %s sends a PROXY header without check_send_proxy: HAProxy's "
 				"checks send it too", li->name, sv->name);
 			return -1;
@@ -168,6 +172,38 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 			}
 			if (c->rcp)
 				rc |= haproxy_server_tls_opts(c->rcp, out);
+			if (sv->check_addrlen)
+				rc |= buf_printf(out, " addr %s", net_fmt_ip(&sv->check_addr, ip, sizeof(ip)));
+			if (c->rcp && !sv->socks4len) {
+				/* HAProxy's checks use the server's socks4, which carries its traffic too */
+				struct buf r4;
+				int bad;
+
+				buf_init(&r4, 256);
+				bad = haproxy_server_socks4_opt(c->rcp, &r4, e, sizeof(e)) == -1 || r4.len;
+				buf_free(&r4);
+				if (bad) {
+					set_err(err, errlen, "listener %s: server %s: its recipe's checks go through a SOCKS4 proxy "
+						"but its traffic does not: HAProxy takes both from the server's socks4 (set "
+						"socks4 on the server)", li->name, sv->name);
+					return -1;
+				}
+			}
+		}
+		if (sv->socks4len) {
+			struct buf r4;
+
+			buf_init(&r4, 256);
+			if (c->enabled && c->rcp && haproxy_server_socks4_opt(c->rcp, &r4, e, sizeof(e)) == 0 && r4.len &&
+			    strcmp(buf_cstr(&r4) + strlen(" socks4 "), net_fmt_ip(&sv->socks4, ip, sizeof(ip)))) {
+				buf_free(&r4);
+				set_err(err, errlen, "listener %s: server %s: its recipe's SOCKS4 proxy is not its socks4: "
+					"HAProxy has one per server", li->name, sv->name);
+				return -1;
+			}
+			buf_free(&r4);
+			rc |= buf_printf(out, " socks4 %s%s", net_fmt_ip(&sv->socks4, ip, sizeof(ip)),
+					 sv->check_via_socks4 && c->enabled ? " check-via-socks4" : "");
 		}
 		rc |= buf_printf(out, "\n");
 	}

@@ -66,6 +66,10 @@ struct rserver {
 					 * main thread only, updated on reload */
 	bool shutdown_sessions;       /* on_marked_down: shutdown-sessions */
 	int send_proxy;               /* atomic: 0, or the PROXY protocol version sent first (send-proxy[-v2]) */
+	struct sockaddr_storage socks4; /* HAProxy's socks4: the traffic goes through this SOCKS4 proxy;
+				       * socks4len 0: direct. Fixed for the object's life (a reload that
+				       * changes it makes a new server object) */
+	socklen_t socks4len;
 	unsigned refs;                /* atomic: listeners listing it + sessions using it */
 	uint64_t kill_seq;            /* atomic: bumped when marked down with shutdown-sessions */
 	struct relay_ctr bytes;       /* atomic byte counters of its sessions */

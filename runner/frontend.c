@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -73,6 +74,11 @@ static void session_free(struct session *s)
 	}
 	release(w, s->li);
 	listener_unref(s->li);
+	if (s->s4) {
+		ev_fd_del(w->ev, s->s4->fd);
+		close(s->s4->fd);
+	}
+	free(s->s4);
 	free(s->rs);
 	free(s->ps);
 	free(s->hin);
@@ -306,6 +312,114 @@ static int set_preamble(struct session *s, struct rserver *sv)
 }
 
 /*
+ * HAProxy's server `socks4`: the connection goes to the proxy, which is asked (SOCKS4 CONNECT, HAProxy's
+ * request) for the server; its 8-byte reply must grant it (CD 0x5A) and is consumed. Only then does the
+ * relay get the connection: the client's bytes wait, and the PROXY header (send-proxy) goes first, after
+ * the SOCKS4 exchange as in HAProxy. A refusal or a broken exchange is a failed connect (retries,
+ * redispatch, passive health); `timeout connect` covers the whole exchange.
+ */
+static void s4_failed(struct session *s, int err, const char *why)
+{
+	struct s4_state *st = s->s4;
+
+	dlog_debug("%s/%s: SOCKS4 proxy: %s", s->li->name, s->sv->srv.name, why);
+	ev_fd_del(s->w->ev, st->fd);
+	close(st->fd);
+	free(st);
+	s->s4 = NULL;
+	s->relay.err = err;
+	on_connect_error(&s->relay, s); /* may end and free s */
+}
+
+static void on_s4(struct ev *ev, int fd, int mask, void *arg)
+{
+	struct session *s = arg;
+	struct s4_state *st = s->s4;
+	unsigned char req[NET_SOCKS4_REQ];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	ssize_t n;
+	int err;
+
+	(void)mask;
+	if (!st->sent) {
+		if ((err = net_connect_result(fd)) != 0) {
+			s4_failed(s, err, strerror(err));
+			return;
+		}
+		rserver_addr(s->sv, &ss, &sl);
+		if (net_socks4_request(&ss, req) == -1) {
+			s4_failed(s, EAFNOSUPPORT, "the server is not an IPv4 address (SOCKS4 carries IPv4 only)");
+			return;
+		}
+		n = send(fd, req, sizeof(req), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n != (ssize_t)sizeof(req)) {
+			s4_failed(s, n == -1 ? errno : EPIPE, "cannot send the request");
+			return;
+		}
+		st->sent = true;
+		if (ev_fd_set(ev, fd, EV_READ, on_s4, s) == -1)
+			s4_failed(s, errno, "cannot watch the connection");
+		return;
+	}
+	while (st->got < sizeof(st->rx)) {
+		n = recv(fd, st->rx + st->got, sizeof(st->rx) - st->got, 0);
+		if (n > 0) {
+			st->got += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		s4_failed(s, n == 0 ? ECONNRESET : errno, "closed before its reply");
+		return;
+	}
+	if (st->rx[1] != 0x5A) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "refused the request (CD %02X)", st->rx[1]);
+		s4_failed(s, ECONNREFUSED, why);
+		return;
+	}
+	ev_fd_del(ev, fd);
+	free(st);
+	s->s4 = NULL;
+	relay_set_server(&s->relay, fd); /* may end and free s */
+}
+
+static void s4_start(struct session *s, struct rserver *sv)
+{
+	char e[ERR_LEN];
+	int sfd, err;
+
+	s->s4 = calloc(1, sizeof(*s->s4));
+	if (!s->s4) {
+		relay_end(&s->relay, RELAY_END_RESOURCE);
+		return;
+	}
+	sfd = net_connect((struct sockaddr *)&sv->socks4, sv->socks4len, e, sizeof(e));
+	if (sfd == -1) {
+		err = errno;
+		free(s->s4);
+		s->s4 = NULL;
+		if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+			dlog_err("%s/%s: %s", s->li->name, sv->srv.name, e);
+			relay_end(&s->relay, RELAY_END_RESOURCE);
+			return;
+		}
+		s->relay.err = err;
+		on_connect_error(&s->relay, s);
+		return;
+	}
+	net_nodelay(sfd);
+	s->s4->fd = sfd;
+	ev_timer_arm(s->w->ev, &s->ctimer, s->li->timeout_connect);
+	if (ev_fd_set(s->w->ev, sfd, EV_WRITE, on_s4, s) == -1)
+		s4_failed(s, errno, "cannot watch the connection");
+}
+
+/*
  * One connect attempt to s->sv. The relay starts moving the client's bytes while the connect is still in
  * progress, as HAProxy does: the request goes out as soon as the kernel takes it, which on loopback is at
  * once. May end the session: the caller must not touch s afterwards.
@@ -324,6 +438,10 @@ void fe_attempt(struct session *s)
 	if (set_preamble(s, sv) == -1) {
 		dlog_err("%s/%s: cannot build the PROXY header: out of memory", s->li->name, sv->srv.name);
 		relay_end(&s->relay, RELAY_END_RESOURCE);
+		return;
+	}
+	if (sv->socks4len) {
+		s4_start(s, sv); /* may end and free s */
 		return;
 	}
 	rserver_addr(sv, &addr, &addrlen); /* a resolver may be changing it */
@@ -430,6 +548,10 @@ static void on_ctimer(struct ev *ev, struct ev_timer *t, void *arg)
 	if (s->pausing) {
 		s->pausing = false;
 		retry_same(s);
+		return;
+	}
+	if (s->s4) {
+		s4_failed(s, ETIMEDOUT, "no reply within timeout connect");
 		return;
 	}
 	if (!relay_server_connected(&s->relay))

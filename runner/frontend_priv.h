@@ -12,6 +12,7 @@
 
 #include "daemon.h"
 #include "ev-t.h"
+#include "net.h"
 #include "proxy_proto.h"
 #include "relay-t.h"
 #include "srvq.h"
@@ -42,6 +43,14 @@ struct retry_state {
 	unsigned navoid;
 };
 
+/* The SOCKS4 exchange with a server's socks4 proxy, before the relay gets the connection. */
+struct s4_state {
+	int fd;                        /* the connection to the proxy */
+	bool sent;                     /* the request went out; the reply is awaited */
+	size_t got;
+	unsigned char rx[NET_SOCKS4_REP];
+};
+
 struct session {
 	struct relay relay;        /* owns the client and server sockets */
 	struct worker *w;
@@ -57,6 +66,7 @@ struct session {
 	struct retry_state *rs;    /* NULL until a connect fails */
 	struct proxy_state *ps;    /* NULL unless the PROXY protocol is spoken on either side */
 	struct hdr_in *hin;        /* non-NULL while the client's PROXY header is awaited (no relay yet) */
+	struct s4_state *s4;       /* non-NULL while a SOCKS4 proxy is asked for the server */
 	int cfd;                   /* the client socket while hin is set */
 	struct session *prev, *next;
 	/* for the connection log line (tlog.h) */

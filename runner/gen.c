@@ -167,6 +167,8 @@ static struct rserver *rserver_new(const struct conf_server *cs, char *err, size
 	}
 	s->refs = 1;
 	srvq_init(&s->q);
+	s->socks4 = cs->socks4;
+	s->socks4len = cs->socks4len;
 	/* `disabled`: a new server starts in MAINT (server_start); a running one keeps its admin state */
 	if (cs->disabled)
 		s->srv.admin |= SRV_ADMF_MAINT;
@@ -204,7 +206,8 @@ static struct listener *listener_build(const struct conf *conf, const struct con
 		const struct conf_server *cs = &cl->servers[i];
 		struct rserver *s = listener_server(old, cs->name);
 
-		if (s && strcmp(s->address, cs->address) == 0) {
+		if (s && strcmp(s->address, cs->address) == 0 && s->socks4len == cs->socks4len &&
+		    !memcmp(&s->socks4, &cs->socks4, cs->socks4len)) {
 			rserver_ref(s);
 		} else {
 			s = rserver_new(cs, e, sizeof(e));

@@ -159,17 +159,13 @@ static enum cio_want s4_reply(struct check_conn *c, struct check_run *run)
 /* The TCP connection is up: to a SOCKS4 proxy, the CONNECT request goes first (16 bytes, at once). */
 static enum cio_want connected(struct check_conn *c, struct check_run *run)
 {
-	const struct sockaddr_in *t = (const struct sockaddr_in *)(const void *)&c->target;
-	unsigned char req[16] = {0x04, 0x01};
+	unsigned char req[NET_SOCKS4_REQ];
 	ssize_t w;
 
 	if (!c->s4)
 		return established(c, run);
-	if (c->target.ss_family != AF_INET)
+	if (net_socks4_request(&c->target, req) == -1)
 		return s4_fail(c, run, S4_SEND " (SOCKS4 carries IPv4 addresses only)", 0);
-	memcpy(req + 2, &t->sin_port, 2);
-	memcpy(req + 4, &t->sin_addr, 4);
-	memcpy(req + 8, "HAProxy", 8); /* the user id HAProxy sends, NUL included */
 	w = send(c->fd, req, sizeof(req), MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (w == -1 && check_io_err_is_local(errno) && errno != EAGAIN)
 		return local_fail(c, "send", errno);

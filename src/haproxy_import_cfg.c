@@ -214,6 +214,8 @@ static int server_line(struct imp *im, const struct haproxy_line *l, struct srvt
 	}
 	if (im->server_proxy_ok) {
 		/* recheckd -f: a server's addr and socks4 are its own (conf_server), not the shared recipe's */
+		if (t.via_socks4 && t.socks4len)
+			im->srv_via = true;
 		t.addrlen = t.socks4len = 0;
 		t.via_socks4 = false;
 		memset(&t.addr, 0, sizeof(t.addr));
@@ -286,6 +288,16 @@ static int apply_socks4(struct imp *im, const struct srvtls *t)
 	struct recipe *r = im->r;
 	size_t i;
 
+	if (im->srv_via && r->nsteps && r->steps[0].type == STEP_CONNECT) {
+		/* recheckd sends a run's first connection through the server's proxy; HAProxy only its default
+		 * connects: an explicit first `tcp-check connect` would differ */
+		for (i = 0; i < im->nconn_default && im->conn_default[i] != 0; i++)
+			;
+		if (i == im->nconn_default)
+			return haproxy_import_fail(im, "check-via-socks4 with a first 'tcp-check connect' that is not "
+			                           "'default': HAProxy connects it directly, recheckd would not (write "
+			                           "'tcp-check connect default')");
+	}
 	if (t->via_socks4 && t->socks4len) {
 		if (r->kind == RECIPE_HTTP)
 			return http_refuse(im, "check-via-socks4");

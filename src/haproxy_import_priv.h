@@ -24,6 +24,7 @@ struct imp {
 	bool http_send_seen;
 	int hdr_line;     /* line whose headers the request holds: a later line with headers replaces them */
 	bool server_proxy_ok; /* recheckd: send-proxy / check-send-proxy are server settings it applies */
+	bool srv_via;     /* recheckd -f: a server says socks4 + check-via-socks4 (applied per server) */
 	int conn_default[16]; /* indices of `tcp-check connect default` steps (they take the server's TLS) */
 	size_t nconn_default;
 };

@@ -152,6 +152,20 @@ int net_parse_ip(const char *text, bool need_port, struct sockaddr_storage *ss, 
 	return 0;
 }
 
+int net_socks4_request(const struct sockaddr_storage *target, unsigned char out[NET_SOCKS4_REQ])
+{
+	const struct sockaddr_in *t = (const struct sockaddr_in *)(const void *)target;
+
+	if (target->ss_family != AF_INET)
+		return -1;
+	out[0] = 0x04;
+	out[1] = 0x01;
+	memcpy(out + 2, &t->sin_port, 2);
+	memcpy(out + 4, &t->sin_addr, 4);
+	memcpy(out + 8, "HAProxy", 8);
+	return 0;
+}
+
 uint16_t net_port_of(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)

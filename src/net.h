@@ -54,6 +54,12 @@ uint16_t net_port_of(const struct sockaddr_storage *ss);
 char *net_fmt_ip(const struct sockaddr_storage *ss, char *out, size_t outlen);
 /* Replaces the port of an IPv4/IPv6 address. */
 void net_set_port(struct sockaddr_storage *ss, uint16_t port);
+/* HAProxy's SOCKS4 CONNECT request (connection.c): VN 4, CD 1, DSTPORT, DSTIP, user id "HAProxy" and its NUL. */
+#define NET_SOCKS4_REQ 16
+/* Its reply: VN CD DSTPORT DSTIP; CD 0x5A grants it (HAProxy checks CD only). */
+#define NET_SOCKS4_REP 8
+/* Writes the request for target into out; -1 when target is not IPv4 (SOCKS4 carries IPv4 only). */
+int net_socks4_request(const struct sockaddr_storage *target, unsigned char out[NET_SOCKS4_REQ]);
 /* The one address formatter: an IPv4/IPv6 address with its port ("1.2.3.4:80", "[::1]:80"); returns out. */
 char *net_fmt_addr(const struct sockaddr *sa, char *out, size_t outlen);
 /* Formats only the address, no port. */

@@ -221,6 +221,61 @@ class SameFile(harness.Case):
         self.assertEqual(picks["haproxy"], picks["recheckd"])
         self.assertEqual(set(picks["haproxy"]), {"socks5-ok"})
 
+    def test_socks4_and_disabled(self):
+        """One file through both engines: a server behind a real dante SOCKS4 proxy (socks4 +
+        check-via-socks4) is checked through it and its traffic goes through it (a second listener's
+        server is reachable directly but dante refuses it: no answer reaches the client in either
+        engine), and a `disabled` server stays in MAINT, unchecked and never picked."""
+        scriptsrv = os.path.join(harness.BUILD, "tests", "scriptsrv")
+        ok, blocked = self.start_scriptsrv(scriptsrv, "send via-socks4; close"), self.start_scriptsrv(scriptsrv, "send direct; close")
+        dante = self.start_dante_s4(blocked)
+        p1, p2 = free_port(), free_port()
+        self.stats_port = free_port()
+        cfg = (lbparity.HAPROXY_DEFAULTS + stats_listen(self.stats_port)
+               + "listen s4ok\n    bind 127.0.0.1:%d\n    balance source\n" % p1
+               + "    server a 127.0.0.1:%d socks4 127.0.0.1:%d check-via-socks4 check inter 200ms rise 1 fall 1\n" % (ok, dante)
+               + "    server b 127.0.0.1:%d check inter 200ms rise 1 fall 1 disabled\n" % ok
+               + "listen s4blocked\n    bind 127.0.0.1:%d\n    balance source\n    retries 0\n" % p2
+               + "    server c 127.0.0.1:%d socks4 127.0.0.1:%d\n" % (blocked, dante))
+        path = self.write("socks4.cfg", cfg)
+        want = {"s4ok": {"a": "UP"}}
+        got = {}
+        for engine in ("haproxy", "recheckd"):
+            states = run_cfg(self, path, engine, list(want), want)["s4ok"]
+            wait_port(p1)
+            got[engine] = (states["a"], states["b"][0].split()[0], lbparity.ask(p1, "127.0.0.1"),
+                           lbparity.ask(p2, "127.0.0.1"))
+            self.procs.stop(self.engine)
+        self.assertEqual(got["haproxy"], (("UP", "L4OK"), "MAINT", "via-socks4", "-"), got)
+        self.assertEqual(got["recheckd"][1:], got["haproxy"][1:])
+        self.assertEqual(got["recheckd"][0][0], "UP")
+        self.assertEqual(got["recheckd"][0][1], got["haproxy"][0][1])
+
+    def start_scriptsrv(self, exe, script):
+        p = self.procs.start([exe, "0", script], "scriptsrv")
+
+        def port():
+            for line in harness.Procs.log(p).splitlines():
+                if line.startswith("listening "):
+                    return int(line.split()[1])
+            return None
+        return wait_for(port, 10, what="scriptsrv listening")
+
+    def start_dante_s4(self, blocked):
+        """dante-server speaking SOCKS4 (and 5) on 127.0.0.1, refusing connects to port blocked (CD 5B)."""
+        exe = harness.which("danted", "/usr/sbin")
+        self.assertTrue(exe, "danted is not installed (apt-get install dante-server)")
+        port = free_port()
+        conf = self.write("danted-s4.conf", "logoutput: stderr\ninternal: 127.0.0.1 port = %d\n"
+                          "external: 127.0.0.1\nsocksmethod: none\nclientmethod: none\n"
+                          "user.privileged: root\nuser.unprivileged: nobody\n"
+                          "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
+                          "socks block { from: 127.0.0.0/8 to: 127.0.0.1/32 port = %d }\n"
+                          "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n" % (port, blocked))
+        self.procs.start([exe, "-f", conf, "-N", "1", "-p", self.path("danted-s4.pid")], "danted")
+        wait_port(port)
+        return port
+
     def start_seed_peer(self, kind):
         """A scripted peer for the seed's checks: socks5-ok answers the SOCKS5 dialogue and a 204
         through it, socks5-bad refuses the CONNECT; http-ok answers the proxied GET with 204, http-bad

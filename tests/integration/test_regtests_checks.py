@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Scenarios of HAProxy 2.6's health-check regression tests (reg-tests/checks: redis-check, pgsql-check,
 smtp-check (with the QUIT exchange 2.6.12 added), tcp-check_min-recv, tcp-check_multiple_ports, http-check-expect, 4be_1srv_health_checks),
+and the server keywords that move the check elsewhere (port, addr, socks4 + check-via-socks4 through a
+real dante-server, which speaks SOCKS4 and refuses with CD 5B what its `socks block` rules name),
 rewritten here with our own scripted servers (tests/fixtures/scriptsrv.c) and our own expectations.
 
 One configuration file holds every scenario as a `listen` section. It runs unchanged through:
@@ -81,6 +83,26 @@ SCENARIOS = {
     # the server's `port`: the check goes to another port than the traffic (here a refused one)
     "server_port": (None, ["option tcp-check", "tcp-check send A", "tcp-check expect string OK2",
                            "#server-extra port {port2}"], "L7OK"),
+    # the server's `addr`: the checks go to another address (here the same host's second listener, on
+    # addr's port), never to the server's own port, which answers otherwise
+    "server_addr": ("recv; send BAD; hang", ["option tcp-check", "tcp-check send A", "tcp-check expect string OK2",
+                                             "#server-extra addr 127.0.0.1:{port2}"], "L7OK"),
+    # addr without a port: the server's port on addr's host; the server's own host (127.0.0.2) refuses,
+    # so only a check that went to addr (127.0.0.1) passes
+    "server_addr_ip": ("recv; send OK2; hang", ["option tcp-check", "tcp-check send A", "tcp-check expect string OK2",
+                                                "#server-host 127.0.0.2", "#server-extra addr 127.0.0.1"], "L7OK"),
+    # socks4 + check-via-socks4 through a real dante: the proxy's 8-byte reply is consumed (the banner
+    # expect anchors at ^), a connect-only check passes at L4, and a request dante refuses (5B) is
+    # HAProxy's socket error "SOCKS4 Proxy deny the request"
+    "socks4_ok": ("send 220 socks4-check\\r\\n; hang", ["option tcp-check", "tcp-check expect rstring ^220",
+                                                   "#server-extra socks4 {socks4} check-via-socks4"], "L7OK"),
+    "socks4_connect_only": ("hang", ["#server-extra socks4 {socks4} check-via-socks4"], "L4OK"),
+    "socks4_deny": ("send 220 socks4-check\\r\\n; hang", ["option tcp-check", "tcp-check expect rstring ^220",
+                                                     "#server-extra socks4 {socks4} check-via-socks4"], "SOCKERR"),
+    # socks4 alone carries the traffic only: the check goes direct (to a port dante would refuse)
+    "socks4_traffic_only": ("send 220 socks4-check\\r\\n; hang",
+                            ["option tcp-check", "tcp-check expect rstring ^220", "#server-extra socks4 {socks4}"],
+                            "L7OK"),
     # 4be_1srv_health_checks.vtc: a connect-only check, with and without option tcp-check, and refused
     "connect_only": ("hang", ["option tcp-check"], "L4OK"),
     "plain_check": ("hang", [], "L4OK"),
@@ -126,24 +148,42 @@ STEP = re.compile(r"at step (\d+)")
 
 
 class RegtestChecks(harness.Case):
+    def dante_socks4(self, blocked):
+        """A real dante-server accepting SOCKS4 from 127.0.0.0/8, refusing (CD 5B) connects to the
+        ports in blocked. Returns its port."""
+        exe = harness.which("danted", "/usr/sbin")
+        self.assertTrue(exe, "danted is not installed (apt-get install dante-server)")
+        port = harness.free_port()
+        rules = "".join("socks block { from: 127.0.0.0/8 to: 127.0.0.1/32 port = %d }\n" % b for b in blocked)
+        conf = self.write("danted-s4.conf", "logoutput: stderr\ninternal: 127.0.0.1 port = %d\n"
+                          "external: 127.0.0.1\nsocksmethod: none\nclientmethod: none\n"
+                          "user.privileged: root\nuser.unprivileged: nobody\n"
+                          "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n%s"
+                          "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n" % (port, rules))
+        self.procs.start([exe, "-f", conf, "-N", "1", "-p", self.path("danted-s4.pid")], "danted")
+        harness.wait_port(port)
+        return port
+
     def test_scenarios(self):
         self.assertTrue(os.access(harness.SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % harness.SCRIPTSRV)
         port2 = self.scriptsrv_port(SECOND)
         closed = harness.free_port()
         stats_port = harness.free_port()
+        ports = {name: self.scriptsrv_port(script) if script else closed for name, (script, _, _) in SCENARIOS.items()}
+        socks4 = "127.0.0.1:%d" % self.dante_socks4([ports["socks4_deny"], ports["socks4_traffic_only"]])
+        host = {name: next((ln.split()[1] for ln in lines if ln.startswith("#server-host ")), "127.0.0.1")
+                for name, (_, lines, _) in SCENARIOS.items()}
         cfg = ["global", "    log stdout format raw local0",
                "defaults", "    mode tcp", "    log global", "    option log-health-checks", "    balance source",
                "    timeout connect 1s", "    timeout client 5s", "    timeout server 5s", "    timeout check 1s",
                "listen stats", "    bind 127.0.0.1:%d" % stats_port, "    mode http", "    stats enable",
                "    stats uri /"]
-        ports = {}
         for name, (script, lines, _) in SCENARIOS.items():
-            ports[name] = self.scriptsrv_port(script) if script else closed
             cfg += ["listen %s" % name, "    bind 127.0.0.1:%d" % harness.free_port()]
             cfg += ["    " + ln.format(port2=port2, closed=closed) for ln in lines if not ln.startswith("#")]
-            extra = "".join(" " + ln[len("#server-extra "):].format(port2=port2) for ln in lines
+            extra = "".join(" " + ln[len("#server-extra "):].format(port2=port2, socks4=socks4) for ln in lines
                             if ln.startswith("#server-extra "))
-            cfg.append("    server s 127.0.0.1:%d check inter 3s rise 1 fall 1%s" % (ports[name], extra))
+            cfg.append("    server s %s:%d check inter 3s rise 1 fall 1%s" % (host[name], ports[name], extra))
         path = self.write("regtests.cfg", "\n".join(cfg) + "\n")
 
         # recheck import + replay, one section at a time
@@ -152,7 +192,7 @@ class RegtestChecks(harness.Case):
             res = self.recheck("import", path, "--section", name, "-o", self.path(name + ".yaml"))
             self.assertRc(res, 0, name)
             # replay connects where the server line says; the recipe's connect rules carry `port`
-            res = self.recheck("replay", self.path(name + ".yaml"), "--server", "127.0.0.1:%d" % ports[name],
+            res = self.recheck("replay", self.path(name + ".yaml"), "--server", "%s:%d" % (host[name], ports[name]),
                                "--timeout", "1s", timeout=30)
             m = re.match(r"(OK|FAIL) (\w+) [0-9.]+ms: ?(.*)", res.stdout)
             self.assertTrue(m, "%s: replay said:\n%s%s" % (name, res.stdout, res.stderr))
