@@ -112,6 +112,9 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 
 		memset(&o, 0, sizeof(o));
 		o.indent = "    ";
+		for (i = 0; i < li->nservers; i++)
+			if (li->servers[i].socks4len && li->servers[i].check_via_socks4 && li->servers[i].check.enabled)
+				o.first_default = true;
 		if (!ck->rcp) {
 			set_err(err, errlen, "listener %s: recipe %s is not loaded", li->name, ck->recipe ? ck->recipe : "?");
 			return -1;
@@ -226,6 +229,8 @@ int conf_export_haproxy(const struct conf *c, struct buf *out, char *err, size_t
 			goto out;
 	if (buf_printf(out, "# HAProxy 2.6 form of %s (recheck export --config); recheckd -f reads it too.\n"
 		       "global\n    nbthread %d\n", c->file ? c->file : "a recheckd configuration", c->threads))
+		goto cap;
+	if (c->node && buf_printf(out, "    node %s\n", c->node))
 		goto cap;
 	if (c->user && buf_printf(out, "    user %s\n", c->user))
 		goto cap;

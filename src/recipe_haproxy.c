@@ -232,7 +232,7 @@ static void words_tls(struct line *l, const struct step_tls *t)
  * tls: the step that follows s (NULL when none) when it is a TLS start HAProxy can fold into this
  * connect rule. A TLS step is written with the connect before it.
  */
-static int export_step(const struct step *s, const struct step *tls, size_t idx, const char *indent,
+static int export_step(const struct step *s, const struct step *tls, size_t idx, bool dflt, const char *indent,
 		       struct buf *out, char *err, size_t errlen)
 {
 	char at[64], num[32];
@@ -250,6 +250,8 @@ static int export_step(const struct step *s, const struct step *tls, size_t idx,
 		break;
 	case STEP_CONNECT:
 		word_str(&l, "connect");
+		if (dflt && idx == 0)
+			word_str(&l, "default");
 		if (s->port) {
 			snprintf(num, sizeof(num), "%d", s->port);
 			word_str(&l, "port");
@@ -421,7 +423,8 @@ int haproxy_server_socks4_opt(const struct recipe *r, struct buf *out, char *err
 	return 0;
 }
 
-static int export_tcp(const struct recipe *r, const char *indent, struct buf *out, char *err, size_t errlen)
+static int export_tcp(const struct recipe *r, bool dflt, const char *indent, struct buf *out, char *err,
+		      size_t errlen)
 {
 	size_t i;
 
@@ -433,7 +436,7 @@ static int export_tcp(const struct recipe *r, const char *indent, struct buf *ou
 		const struct step *next = i + 1 < r->nsteps ? &r->steps[i + 1] : NULL;
 		bool fold = r->steps[i].type == STEP_CONNECT && next && next->type == STEP_TLS;
 
-		if (export_step(&r->steps[i], fold ? next : NULL, i, indent, out, err, errlen) == -1)
+		if (export_step(&r->steps[i], fold ? next : NULL, i, dflt, indent, out, err, errlen) == -1)
 			return -1;
 		if (fold)
 			i++;
@@ -700,7 +703,7 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 			goto toobig;
 		if (export_http(r, o->legacy_httpchk, indent, out, err, errlen) == -1)
 			return -1;
-	} else if (export_tcp(r, indent, out, err, errlen) == -1) {
+	} else if (export_tcp(r, o->first_default, indent, out, err, errlen) == -1) {
 		return -1;
 	}
 	tls = first_tls(r);

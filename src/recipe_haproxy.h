@@ -39,6 +39,9 @@ struct haproxy_export_opts {
 	bool accept_proxy;      /* bind ... accept-proxy */
 	bool legacy_httpchk;    /* one-line `option httpchk M U V\r\nHdr:\ v` form (HTTP recipes) */
 	const char *indent;     /* prefix of every check line; NULL: four spaces inside a listen, else none */
+	bool first_default;     /* a first connect step is written `connect default`, so that HAProxy applies
+	                         * the server's check-via-socks4 to it, as recheckd to a check's first
+	                         * connection */
 };
 
 /*
