@@ -388,37 +388,6 @@ static void on_s4(struct ev *ev, int fd, int mask, void *arg)
 	relay_set_server(&s->relay, fd); /* may end and free s */
 }
 
-static void s4_start(struct session *s, struct rserver *sv)
-{
-	char e[ERR_LEN];
-	int sfd, err;
-
-	s->s4 = calloc(1, sizeof(*s->s4));
-	if (!s->s4) {
-		relay_end(&s->relay, RELAY_END_RESOURCE);
-		return;
-	}
-	sfd = net_connect((struct sockaddr *)&sv->socks4, sv->socks4len, e, sizeof(e));
-	if (sfd == -1) {
-		err = errno;
-		free(s->s4);
-		s->s4 = NULL;
-		if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-			dlog_err("%s/%s: %s", s->li->name, sv->srv.name, e);
-			relay_end(&s->relay, RELAY_END_RESOURCE);
-			return;
-		}
-		s->relay.err = err;
-		on_connect_error(&s->relay, s);
-		return;
-	}
-	net_nodelay(sfd);
-	s->s4->fd = sfd;
-	ev_timer_arm(s->w->ev, &s->ctimer, s->li->timeout_connect);
-	if (ev_fd_set(s->w->ev, sfd, EV_WRITE, on_s4, s) == -1)
-		s4_failed(s, errno, "cannot watch the connection");
-}
-
 /*
  * One connect attempt to s->sv. The relay starts moving the client's bytes while the connect is still in
  * progress, as HAProxy does: the request goes out as soon as the kernel takes it, which on loopback is at
@@ -441,10 +410,11 @@ void fe_attempt(struct session *s)
 		return;
 	}
 	if (sv->socks4len) {
-		s4_start(s, sv); /* may end and free s */
-		return;
+		addr = sv->socks4; /* the server is asked of the proxy (on_s4) */
+		addrlen = sv->socks4len;
+	} else {
+		rserver_addr(sv, &addr, &addrlen); /* a resolver may be changing it */
 	}
-	rserver_addr(sv, &addr, &addrlen); /* a resolver may be changing it */
 	sfd = net_connect((struct sockaddr *)&addr, addrlen, e, sizeof(e));
 	if (sfd == -1) {
 		int err = errno;
@@ -462,7 +432,19 @@ void fe_attempt(struct session *s)
 	/* cfd inherited TCP_NODELAY from the listening socket (gen.c) */
 	net_nodelay(sfd);
 	ev_timer_arm(s->w->ev, &s->ctimer, s->li->timeout_connect);
-	relay_set_server(&s->relay, sfd); /* may end and free s */
+	if (!sv->socks4len) {
+		relay_set_server(&s->relay, sfd); /* may end and free s */
+		return;
+	}
+	s->s4 = calloc(1, sizeof(*s->s4));
+	if (!s->s4) {
+		close(sfd);
+		relay_end(&s->relay, RELAY_END_RESOURCE);
+		return;
+	}
+	s->s4->fd = sfd;
+	if (ev_fd_set(s->w->ev, sfd, EV_WRITE, on_s4, s) == -1)
+		s4_failed(s, errno, "cannot watch the connection");
 }
 
 /*
