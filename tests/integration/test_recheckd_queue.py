@@ -48,6 +48,12 @@ listen short
     balance source
     timeout queue 400ms
     server s1 127.0.0.1:{b_short} maxconn 2
+listen redisp
+    bind 127.0.0.1:{redisp}
+    balance source
+    option redispatch
+    server s1 127.0.0.1:{b_r1} maxconn 1
+    server s2 127.0.0.1:{b_r2}
 """
 
 
@@ -112,8 +118,8 @@ class Holder:
         self.t.join(5)
 
 
-def client(port, ident=None):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+def client(port, ident=None, src=None):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(src, 0) if src else None)
     if ident:
         s.sendall(ident.encode() + b"\n")
     return s
@@ -134,10 +140,10 @@ class Engine:
 
     def __init__(self, case, name):
         self.case, self.name = case, name
-        self.fifo, self.short = free_port(), free_port()
-        self.b_fifo, self.b_short = Holder(), Holder()
-        case.addCleanup(self.b_fifo.close)
-        case.addCleanup(self.b_short.close)
+        self.fifo, self.short, self.redisp = free_port(), free_port(), free_port()
+        self.b_fifo, self.b_short, self.b_r1, self.b_r2 = Holder(), Holder(), Holder(), Holder()
+        for h in (self.b_fifo, self.b_short, self.b_r1, self.b_r2):
+            case.addCleanup(h.close)
         self.sock = case.path(name + ".sock")
 
     def stat(self, px, sv):
@@ -167,7 +173,8 @@ class Queue(harness.Case):
 
     def cfg(self, e):
         return CFG.format(sock=e.sock, syslog=self.syslog.getsockname()[1], fifo=e.fifo, short=e.short,
-                          b_fifo=e.b_fifo.port, b_short=e.b_short.port)
+                          b_fifo=e.b_fifo.port, b_short=e.b_short.port, redisp=e.redisp, b_r1=e.b_r1.port,
+                          b_r2=e.b_r2.port)
 
     def start_engines(self):
         ha, rd = Engine(self, "haproxy"), Engine(self, "recheckd")
@@ -264,6 +271,51 @@ class Queue(harness.Case):
         wait_for(lambda: all(p in e.logs() for p in ports), 10, what="%s: short log lines" % e.name)
         logs = e.logs()
         return snap, {k: logs[p] for p, k in ports.items()}
+
+    def redisp_run(self, e):
+        """Clients waiting for s1 when it goes into maintenance pick again (option redispatch): s2."""
+        socks, ports = {}, {}
+        src = None
+        for n in range(2, 40):  # a source address that hashes to s1 (both engines pick alike)
+            a = "127.0.0.%d" % n
+            s = client(e.redisp, "p%d" % n, a)
+            wait_for(lambda: len(e.b_r1.seen) + len(e.b_r2.seen) == len(socks) + 1, 10, what="%s: pick" % e.name)
+            socks["p%d" % n] = s
+            if e.b_r1.seen:
+                src = a
+                break
+        self.assertIsNotNone(src)
+        for k in ("w1", "w2"):
+            socks[k] = client(e.redisp, k, src)
+            wait_for(lambda: e.qcur("redisp") == int(k[1]), 10, what="%s: %s queued" % (e.name, k))
+            ports[socks[k].getsockname()[1]] = k
+        r2_before = len(e.b_r2.seen)
+        harness.Case.haproxy_cmd(e.sock, "disable server redisp/s1")
+        wait_for(lambda: len(e.b_r2.seen) == r2_before + 2, 10, what="%s: the waiters moved to s2" % e.name)
+        self.assertEqual(sorted(e.b_r2.seen[r2_before:]), ["w1", "w2"])
+        self.assertEqual(e.qcur("redisp"), 0)
+        row = e.stat("redisp", "s1")
+        snap = {k: row[k] for k in ("qcur", "qmax", "wredis", "status")}
+        e.b_r1.release(10)
+        e.b_r2.release(10)
+        for s in socks.values():
+            read_all(s)
+            s.close()
+        wait_for(lambda: all(p in e.logs() for p in ports), 10, what="%s: redisp log lines" % e.name)
+        logs = e.logs()
+        return snap, {k: logs[p] for p, k in ports.items()}
+
+    def test_redispatch_waiters(self):
+        ha, rd = self.start_engines()
+        got = {e.name: self.redisp_run(e) for e in (ha, rd)}
+        (ha_snap, ha_lines), (rd_snap, rd_lines) = got["haproxy"], got["recheckd"]
+        self.assertEqual(ha_snap, {"qcur": "0", "qmax": "2", "wredis": "2", "status": "MAINT"})
+        self.assertEqual(rd_snap, ha_snap)
+        fields = ("server_name", "termination_state", "retries", "srv_queue", "backend_queue")
+        for k in ("w1", "w2"):
+            self.assertEqual({f: ha_lines[k][f] for f in fields}, {f: rd_lines[k][f] for f in fields}, k)
+            self.assertEqual(rd_lines[k]["server_name"], "s2")
+        self.assertEqual(rd_lines["w1"]["retries"][0], "+", "the move is logged as a redispatch")
 
     def test_queue_like_haproxy(self):
         ha, rd = self.start_engines()
