@@ -263,7 +263,9 @@ void fe_switch_server(struct session *s, struct rserver *next)
 	rserver_ref(next);
 	s->sv = next;
 	s->relay.ctr[1] = &next->bytes;
+	/* HAProxy's assign_server() counts a pick of another server in both lbtot counters */
 	__atomic_fetch_add(&next->lb_total, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->li->lb_total, 1, __ATOMIC_RELAXED);
 	rserver_unref(prev);
 }
 
@@ -961,7 +963,10 @@ static void on_wakeup(struct ev *ev, void *arg)
 
 		for (; s; s = next) {
 			next = s->next;
-			if (quit || (s->sv && __atomic_load_n(&s->sv->kill_seq, __ATOMIC_RELAXED) != s->kill_seq)) {
+			/* a session waiting in the queue has no server connection to shut: as in HAProxy it
+			 * stays queued (or is redispatched by daemon_queue_redistribute) */
+			if (quit || (s->sv && !s->queued && s->slot &&
+				     __atomic_load_n(&s->sv->kill_seq, __ATOMIC_RELAXED) != s->kill_seq)) {
 				if (!quit)
 					dlog_info("%s/%s: session shut down (server marked down, shutdown-sessions)",
 						  s->li->name, s->sv->srv.name);

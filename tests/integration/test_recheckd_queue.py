@@ -260,7 +260,7 @@ class Queue(harness.Case):
         waited = time.monotonic() - t0
         self.assertGreaterEqual(waited, 0.35, "%s: closed before timeout queue" % e.name)
         row = e.stat("short", "s1")
-        snap = {k: row[k] for k in ("qcur", "qmax", "scur", "econ")}
+        snap = {k: row[k] for k in ("qcur", "qmax", "scur", "econ", "stot", "lbtot")}
         e.b_short.release(2)
         for k in ("d0", "d1"):
             self.assertEqual(read_all(socks[k]), ("ok %s\n" % k).encode(), "%s: %s" % (e.name, k))
@@ -296,6 +296,7 @@ class Queue(harness.Case):
         self.assertEqual(e.qcur("redisp"), 0)
         row = e.stat("redisp", "s1")
         snap = {k: row[k] for k in ("qcur", "qmax", "wredis", "status")}
+        lbtot = {sv: e.stat("redisp", sv)["lbtot"] for sv in ("s1", "s2", "BACKEND")}
         e.b_r1.release(10)
         e.b_r2.release(10)
         for s in socks.values():
@@ -303,14 +304,16 @@ class Queue(harness.Case):
             s.close()
         wait_for(lambda: all(p in e.logs() for p in ports), 10, what="%s: redisp log lines" % e.name)
         logs = e.logs()
-        return snap, {k: logs[p] for p, k in ports.items()}
+        return (snap, lbtot), {k: logs[p] for p, k in ports.items()}
 
     def test_redispatch_waiters(self):
         ha, rd = self.start_engines()
         got = {e.name: self.redisp_run(e) for e in (ha, rd)}
-        (ha_snap, ha_lines), (rd_snap, rd_lines) = got["haproxy"], got["recheckd"]
+        ((ha_snap, ha_lbtot), ha_lines), ((rd_snap, rd_lbtot), rd_lines) = got["haproxy"], got["recheckd"]
         self.assertEqual(ha_snap, {"qcur": "0", "qmax": "2", "wredis": "2", "status": "MAINT"})
         self.assertEqual(rd_snap, ha_snap)
+        # lbtot: every pick counts where it landed, a move to another server counts there and in the backend
+        self.assertEqual(rd_lbtot, ha_lbtot)
         fields = ("server_name", "termination_state", "retries", "srv_queue", "backend_queue")
         for k in ("w1", "w2"):
             self.assertEqual({f: ha_lines[k][f] for f in fields}, {f: rd_lines[k][f] for f in fields}, k)
@@ -327,7 +330,8 @@ class Queue(harness.Case):
         self.assertEqual(ha_fifo[0], {"qcur": "3", "qmax": "3", "scur": "2", "slim": "2", "qlimit": "",
                                       "be_qcur": "0"})
         self.assertEqual(rd_fifo[0], ha_fifo[0])
-        self.assertEqual(ha_short[0], {"qcur": "0", "qmax": "3", "scur": "2", "econ": "2"})
+        # the two that timed out and the leaver were assigned (lbtot) but never connected (stot)
+        self.assertEqual(ha_short[0], {"qcur": "0", "qmax": "3", "scur": "2", "econ": "2", "stot": "2", "lbtot": "5"})
         self.assertEqual(rd_short[0], ha_short[0])
         # the log lines, field by field where the scenario fixes them
         fields = ("frontend_name", "backend_name", "server_name", "termination_state", "retries", "srv_queue",
