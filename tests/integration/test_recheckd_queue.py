@@ -182,6 +182,7 @@ class Queue(harness.Case):
         self.start_haproxy(body)  # ready once its runtime socket exists
         path = self.write("recheckd.cfg", self.cfg(rd))
         self.rd = self.procs.start([RECHECKD, "-f", path], "recheckd")
+        self.addCleanup(self.clean_exit, self.rd)  # stopped by PID; no sanitizer report (leaks show at exit)
         wait_for(lambda: "ready" in self.procs.log(self.rd) or self.rd.poll() is not None, 10, what="ready")
         self.assertIsNone(self.rd.poll(), self.procs.log(self.rd))
         wait_for(lambda: os.path.exists(rd.sock), 10, what="recheckd socket")
@@ -362,9 +363,6 @@ class Queue(harness.Case):
                 self.assertEqual(lines[k]["Tc"], "-1")
                 self.assertEqual(lines[k]["srv_conn"], "2", k)  # the two served sessions
         self.assertEqual(rd_short[1]["leaver"]["termination_state"], "CQ")
-        log = self.procs.log(self.rd)
-        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            self.assertNotIn(mark, log)
 
 
 if __name__ == "__main__":
