@@ -1,22 +1,18 @@
 /*
  * dissect: turns a recorded conversation into a portable recipe. The dissector is picked from the first
  * client turn (0x05: SOCKS5, 0x04: SOCKS4/4a, "CONNECT ": HTTP CONNECT, "METHOD SP": HTTP forward proxy,
- * anything else: raw) and generalizes the volatile bytes of the server's replies, explaining each choice
- * in the step's comment and in the summary.
+ * 0x16 0x03: TLS, anything else: raw) and generalizes the volatile bytes of the server's replies,
+ * explaining each choice in the step's comment and in the summary. What runs inside a SOCKS or CONNECT
+ * tunnel is dissected in turn. This is the public side of dissect.c (the driver); the dissectors and
+ * their toolkit (dx.h) are internal.
  */
 #ifndef RECHECK_DISSECT_H
 #define RECHECK_DISSECT_H
 
 #include "buf.h"
+#include "dissect-t.h"
 #include "recipe-t.h"
 #include "turn-t.h"
-
-struct dissect_opts {
-	bool raw;               /* keep every byte exact: no generalization */
-	bool redact;            /* write ${NAME} references in place of recorded credentials */
-	bool all_exchanges;     /* keep every request/response of a keep-alive connection, not only the first */
-	bool allow_side_effects; /* keep sends that change something (SMTP DATA, HTTP methods but GET/HEAD/OPTIONS) */
-};
 
 /* Why dissect_build_rc() made no recipe. */
 enum dissect_rc {

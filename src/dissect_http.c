@@ -9,8 +9,10 @@
  *   response               the status code only, exact; the HTTP version (1.0/1.1), the reason phrase and
  *                          every header (Date, Via, Server, Set-Cookie, Age, Expires, Last-Modified,
  *                          ETag, X-*, ...) differ between servers and runs and are never matched
- *   CONNECT                the tunnel's 2xx, the end of its head, then the inner exchange; TLS inside
- *                          the tunnel cannot be replayed, so the recipe stops once the tunnel is up
+ *   CONNECT                the tunnel's 2xx and the end of its head; then the tunnel starts
+ *                          (dx_tunnel_here) and the driver dissects the inner exchange, with
+ *                          dissect_http_exchanges() when it is HTTP; TLS inside the tunnel cannot be
+ *                          replayed, so the recipe stops once the tunnel is up
  */
 #include "api.h"
 
@@ -21,6 +23,7 @@
 
 #include "buf.h"
 #include "dissect_priv.h"
+#include "dx.h"
 #include "http1.h"
 #include "rd.h"
 #include "recipe.h"
@@ -133,7 +136,7 @@ static int send_head(struct dissect_ctx *x, const char *head, size_t len, const 
 	/* A head cut into several sends could cut a reference in two: keep such a (rare) head as recorded. */
 	if (len > RECIPE_MAX_PAYLOAD - 64)
 		redactable = false;
-	/* The same detector as every other path (secret.h); Cookie and userinfo are left to dx_secrets(). */
+	/* The same detector as every other path (secret.h); Cookie and userinfo are left to dissect_secrets(). */
 	nspan = secret_find((const unsigned char *)head, len, spans, ARRAY_SIZE(spans));
 	for (i = 0; i < nspan; i++) {
 		const struct secret_span *sp = &spans[i];
@@ -291,6 +294,23 @@ static int count_requests(const struct dissect_stream *c)
 	return n;
 }
 
+/*
+ * The response head at the server stream's offset: its length, or 0 when the recording has no complete,
+ * well-formed one (then the request that got no answer is dropped, with a warning naming what).
+ */
+static int response_head(struct dissect_ctx *x, const char *what, struct http1_resp *resp)
+{
+	int n = http1_parse_response((const char *)x->s.p + x->s.off, x->s.len - x->s.off, resp);
+	char missing[64];
+
+	if (n > 0)
+		return n;
+	snprintf(missing, sizeof(missing), n == -2 ? "a complete %s response head" : "a well-formed %s response",
+		 what);
+	dx_unanswered(x, missing);
+	return 0;
+}
+
 int dissect_http_exchanges(struct dissect_ctx *x, enum dissect_lead lead, int *is_http)
 {
 	struct dissect_stream *c = &x->c, *s = &x->s;
@@ -356,11 +376,9 @@ int dissect_http_exchanges(struct dissect_ctx *x, enum dissect_lead lead, int *i
 				return -1;
 			c->off += (size_t)blen;
 		}
-		n = http1_parse_response((const char *)s->p + s->off, s->len - s->off, &resp);
-		if (n < 0) {
-			dx_unanswered(x, n == -2 ? "a complete HTTP response head" : "a well-formed HTTP response");
+		n = response_head(x, "HTTP", &resp);
+		if (n == 0)
 			return 0;
-		}
 		if (i == 0 && resp.status == 407 && lead == LEAD_NONE && !strcmp(x->proto, "http-proxy"))
 			return refuse(x, "request", &req, &resp);
 		if (expect_status(x, resp.status, lead, i == 0, &resp) == -1)
@@ -433,11 +451,9 @@ static int build_connect(struct dissect_ctx *x)
 	if (send_head(x, (const char *)c->p + c->off, (size_t)n, &req) == -1)
 		return -1;
 	c->off += (size_t)n;
-	n = http1_parse_response((const char *)s->p + s->off, s->len - s->off, &resp);
-	if (n < 0) {
-		dx_unanswered(x, n == -2 ? "a complete CONNECT response head" : "a well-formed CONNECT response");
+	n = response_head(x, "CONNECT", &resp);
+	if (n == 0)
 		return 0;
-	}
 	code = resp.status;
 	if (code < 200 || code > 299)
 		return refuse(x, "CONNECT", &req, &resp);
@@ -451,10 +467,8 @@ static int build_connect(struct dissect_ctx *x)
 	if (code != resp.status)
 		return 0;
 	s->off += (size_t)n;
-	if (dx_tunnel(x, "http-connect", LEAD_NONE) == -1)
-		return -1;
-	snprintf(x->proto, sizeof(x->proto), "http-connect");
-	return 0;
+	/* The recipe stays "http-connect" whatever runs inside. */
+	return dx_tunnel_here(x, LEAD_NONE, false);
 }
 
 const struct dissector dissect_http_connect = {

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "dissect_priv.h"
+#include "dx.h"
 #include "recipe.h"
 #include "secret.h"
 
@@ -63,7 +64,7 @@ static void note_kinds(struct dissect_ctx *x, size_t step, const struct secret_s
 			   "environment references instead)", step + 1, kinds);
 }
 
-int dx_secrets(struct dissect_ctx *x)
+int dissect_secrets(struct dissect_ctx *x)
 {
 	struct secret_span v[SECRET_MAX_SPANS];
 	struct recipe *r = x->r;

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "dissect_priv.h"
+#include "dx.h"
 #include "rd.h"
 #include "recipe.h"
 
@@ -161,7 +162,7 @@ static int build(struct dissect_ctx *x)
 	s->off += SOCKS4_REPLY_LEN;
 	if (c->p[c->off - n + 1] != 1)
 		return 0;
-	return dx_tunnel(x, is4a ? "socks4a" : "socks4", LEAD_NONE);
+	return dx_tunnel_here(x, LEAD_NONE, true);
 }
 
 const struct dissector dissect_socks4 = {

@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "dissect_priv.h"
+#include "dx.h"
 #include "rd.h"
 #include "recipe.h"
 
@@ -361,7 +362,7 @@ static int build(struct dissect_ctx *x)
 	rc = connect_exchange(x);
 	if (rc || x->refused)
 		return rc == -1 ? -1 : 0;
-	return dx_tunnel(x, "socks5", LEAD_SOCKS5);
+	return dx_tunnel_here(x, LEAD_SOCKS5, true);
 }
 
 const struct dissector dissect_socks5 = {

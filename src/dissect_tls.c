@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dissect_priv.h"
+#include "dx.h"
 #include "rd.h"
 #include "recipe.h"
 
