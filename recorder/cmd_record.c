@@ -11,11 +11,9 @@
  */
 #include "api.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -28,6 +26,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "net.h"
 #include "privsep.h"
 #include "proxy_url.h"
 #include "record.h"
@@ -138,6 +137,9 @@ static bool accepts(const struct sockaddr *sa, socklen_t salen, int wait_ms)
 	return ok;
 }
 
+/* More addresses than a proxy's name plausibly has: the rest are not tried. */
+#define PROXY_MAX_ADDRS 16
+
 /*
  * Resolves the proxy host to the one address that both curl and the capture filter will use. When the
  * name has several addresses (localhost: ::1 and 127.0.0.1), the first that accepts a connection is
@@ -146,49 +148,25 @@ static bool accepts(const struct sockaddr *sa, socklen_t salen, int wait_ms)
  */
 static int resolve_proxy(const struct proxy_url *p, struct record_opts *o, char *addr, size_t addrlen)
 {
-	struct addrinfo hints, *ai = NULL, *a, *pick;
-	int rc;
+	struct net_addr a[PROXY_MAX_ADDRS];
+	char why[ERR_LEN];
+	int i, n, pick = 0;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = p->ipv6_literal ? AF_INET6 : AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = p->ipv6_literal ? AI_NUMERICHOST : 0;
-	rc = getaddrinfo(p->host, NULL, &hints, &ai);
-	if (rc != 0) {
-		cmd_err("record", "cannot resolve the proxy host '%s': %s", p->host, gai_strerror(rc));
+	n = net_resolve_all(p->host, (uint16_t)p->port, p->ipv6_literal ? AF_INET6 : AF_UNSPEC,
+			    p->ipv6_literal ? NET_RES_NUMERIC : 0, a, ARRAY_SIZE(a), why, sizeof(why));
+	if (n == -1) {
+		cmd_err("record", "cannot resolve the proxy host '%s': %s", p->host, why);
 		return RC_EXIT_UNREACHABLE;
 	}
-	pick = ai;
-	for (a = ai; a; a = a->ai_next) {
-		if (a->ai_addrlen > sizeof(o->proxy_sa) || (a->ai_family != AF_INET && a->ai_family != AF_INET6))
-			continue;
-		memcpy(&o->proxy_sa, a->ai_addr, a->ai_addrlen);
-		if (a->ai_family == AF_INET)
-			((struct sockaddr_in *)&o->proxy_sa)->sin_port = htons((uint16_t)p->port);
-		else
-			((struct sockaddr_in6 *)&o->proxy_sa)->sin6_port = htons((uint16_t)p->port);
-		if (!ai->ai_next || accepts((struct sockaddr *)&o->proxy_sa, a->ai_addrlen,
-					    (int)MIN(o->timeout_ms, 1000u))) {
-			pick = a;
+	for (i = 0; n > 1 && i < n; i++) {
+		if (accepts((struct sockaddr *)&a[i].ss, a[i].len, (int)MIN(o->timeout_ms, 1000u))) {
+			pick = i;
 			break;
 		}
 	}
-	if (pick->ai_addrlen > sizeof(o->proxy_sa) || (pick->ai_family != AF_INET && pick->ai_family != AF_INET6)) {
-		cmd_err("record", "the proxy host '%s' has no IPv4 or IPv6 address", p->host);
-		freeaddrinfo(ai);
-		return RC_EXIT_UNREACHABLE;
-	}
-	memset(&o->proxy_sa, 0, sizeof(o->proxy_sa));
-	memcpy(&o->proxy_sa, pick->ai_addr, pick->ai_addrlen);
-	o->proxy_salen = pick->ai_addrlen;
-	if (pick->ai_family == AF_INET) {
-		((struct sockaddr_in *)&o->proxy_sa)->sin_port = htons((uint16_t)p->port);
-		inet_ntop(AF_INET, &((struct sockaddr_in *)pick->ai_addr)->sin_addr, addr, (socklen_t)addrlen);
-	} else {
-		((struct sockaddr_in6 *)&o->proxy_sa)->sin6_port = htons((uint16_t)p->port);
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, addr, (socklen_t)addrlen);
-	}
-	freeaddrinfo(ai);
+	o->proxy_sa = a[pick].ss;
+	o->proxy_salen = a[pick].len;
+	net_fmt_host((const struct sockaddr *)&o->proxy_sa, addr, addrlen);
 	o->proxy = p;
 	o->proxy_addr = addr;
 	return RC_EXIT_OK;

@@ -4,8 +4,8 @@
  * Why a thread and not c-ares: a lookup is a blocking call (getaddrinfo, res_nquery), and names are few
  * and resolved every few seconds, so one thread that does them one after the other, and hands the answers
  * to the main loop through an eventfd, costs nothing on the paths that matter and needs no dependency.
- * The system's resolver (getaddrinfo: /etc/hosts, nsswitch, resolv.conf) is used unless `nameservers:`
- * names servers to ask: then libresolv's res_nquery asks those, A first, then AAAA.
+ * The system's resolver (net_resolve_all() in src/net.c: /etc/hosts, nsswitch, resolv.conf) is used
+ * unless `nameservers:` names servers to ask: then libresolv's res_nquery asks those, A first, then AAAA.
  */
 #include "api.h"
 
@@ -111,24 +111,14 @@ static int lookup_ns(const struct sockaddr_in *ns, int nns, struct rreq *q)
 
 static int lookup_system(struct rreq *q)
 {
-	struct addrinfo hints, *res = NULL;
-	int rc;
+	struct net_addr a;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(q->host, NULL, &hints, &res);
-	if (rc != 0) {
-		snprintf(q->err, sizeof(q->err), "%s", gai_strerror(rc));
+	if (net_resolve_all(q->host, 0, AF_UNSPEC, 0, &a, 1, q->err, sizeof(q->err)) == -1)
 		return -1;
-	}
-	if (res->ai_addrlen <= sizeof(q->addr)) {
-		memcpy(&q->addr, res->ai_addr, res->ai_addrlen);
-		q->addrlen = res->ai_addrlen;
-		q->ok = true;
-	}
-	freeaddrinfo(res);
-	return q->ok ? 0 : -1;
+	q->addr = a.ss;
+	q->addrlen = a.len;
+	q->ok = true;
+	return 0;
 }
 
 static void *resolver_main(void *arg)

@@ -4,7 +4,7 @@
  * maintenance (SRV_ADMF_RMAINT, "no address", with a warning) and comes up when it resolves; a changed
  * address is followed (sessions already open keep theirs); a name that stops resolving keeps its last
  * address, as HAProxy does. `nameservers:` picks the servers asked (libresolv); without it, the system's
- * resolver (getaddrinfo). All functions run on the main thread.
+ * resolver (net_resolve_all(), src/net.c). All functions run on the main thread.
  */
 #ifndef RECHECKD_RESOLVE_H
 #define RECHECKD_RESOLVE_H

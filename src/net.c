@@ -71,36 +71,60 @@ int net_split_hostport(const char *text, int flags, char *host, size_t hostlen, 
 	return 0;
 }
 
+int net_resolve_all(const char *host, uint16_t port, int family, int flags, struct net_addr *out, size_t max,
+		    char *err, size_t errlen)
+{
+	struct addrinfo hints = {0}, *res = NULL, *a;
+	char ps[8];
+	size_t n = 0;
+	int rc, tries;
+
+	snprintf(ps, sizeof(ps), "%u", port);
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | (flags & NET_RES_NUMERIC ? AI_NUMERICHOST : 0);
+	if (flags & NET_RES_CONFIGURED)
+		hints.ai_flags |= AI_ADDRCONFIG;
+	for (tries = 0; tries < 2; tries++) {
+		rc = getaddrinfo(host, ps, &hints, &res);
+		if (!(hints.ai_flags & AI_ADDRCONFIG) || (rc != EAI_ADDRFAMILY && rc != EAI_NONAME && rc != EAI_NODATA))
+			break;
+		/* AI_ADDRCONFIG hides loopback-only families on some hosts: try once without it. */
+		hints.ai_flags &= ~AI_ADDRCONFIG;
+	}
+	if (rc != 0) {
+		set_err(err, errlen, "%s", gai_strerror(rc));
+		return -1;
+	}
+	for (a = res; a && n < max; a = a->ai_next) {
+		if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) || a->ai_addrlen > sizeof(out[n].ss))
+			continue;
+		memset(&out[n].ss, 0, sizeof(out[n].ss));
+		memcpy(&out[n].ss, a->ai_addr, a->ai_addrlen);
+		out[n].len = a->ai_addrlen;
+		n++;
+	}
+	freeaddrinfo(res);
+	if (!n) {
+		set_err(err, errlen, "no IPv4 or IPv6 address");
+		return -1;
+	}
+	return (int)n;
+}
+
 int net_resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len, char *err,
 		size_t errlen)
 {
-	struct addrinfo hints = {0}, *res = NULL;
-	char ps[8];
-	int rc;
+	struct net_addr a;
+	char why[ERR_LEN];
 
-	snprintf(ps, sizeof(ps), "%u", port);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-	rc = getaddrinfo(*host ? host : "0.0.0.0", ps, &hints, &res);
-	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME || rc == EAI_NODATA) {
-		/* AI_ADDRCONFIG hides loopback-only families on some hosts: try once without it. */
-		hints.ai_flags = AI_NUMERICSERV;
-		rc = getaddrinfo(*host ? host : "0.0.0.0", ps, &hints, &res);
-	}
-	if (rc != 0) {
-		set_err(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
+	if (net_resolve_all(*host ? host : "0.0.0.0", port, AF_UNSPEC, NET_RES_CONFIGURED, &a, 1, why,
+			    sizeof(why)) == -1) {
+		set_err(err, errlen, "cannot resolve '%s': %s", host, why);
 		return -1;
 	}
-	if (res->ai_addrlen > sizeof(*ss)) {
-		freeaddrinfo(res);
-		set_err(err, errlen, "'%s': unsupported address", host);
-		return -1;
-	}
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
+	*ss = a.ss;
+	*len = a.len;
 	return 0;
 }
 

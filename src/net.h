@@ -24,6 +24,25 @@ enum net_hostport_flags {
  */
 int net_split_hostport(const char *text, int flags, char *host, size_t hostlen, uint16_t *port, char *err,
 		       size_t errlen);
+/* One resolved address. */
+struct net_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+enum net_resolve_flags {
+	NET_RES_NUMERIC = 1,    /* host must be an IP literal: never a name lookup */
+	NET_RES_CONFIGURED = 2, /* families configured on this host only (AI_ADDRCONFIG), unless that finds none */
+};
+
+/*
+ * The one name lookup (the system's resolver, getaddrinfo: /etc/hosts, nsswitch, resolv.conf): up to max
+ * IPv4 and IPv6 addresses of host (family AF_UNSPEC, AF_INET or AF_INET6) into out, each with port, in
+ * the resolver's order. Returns how many (at least 1), or -1 with the resolver's reason alone in err
+ * ("Name or service not known"): the caller names the host.
+ */
+int net_resolve_all(const char *host, uint16_t port, int family, int flags, struct net_addr *out, size_t max,
+		    char *err, size_t errlen);
 /*
  * Resolves host (a name or a literal; "" is 0.0.0.0) with port into ss; the first address wins,
  * families configured on this host first. Returns 0, or -1 with "cannot resolve 'HOST': reason".

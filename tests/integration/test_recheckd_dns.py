@@ -5,6 +5,9 @@ to reload it), asked through `nameservers:`.
 - A name that does not resolve at start does not fail the configuration: the server waits in
   "MAINT (resolution)" with a warning, and comes up when the name resolves.
 - An address change is followed (resolve_interval).
+- Without `nameservers:`, names go to the system's resolver (net_resolve_all(), as every other lookup of
+  the project): "localhost" resolves to the first address getaddrinfo gives, a name that does not exist
+  is reported once with the resolver's reason.
 - The event loop keeps relaying while the resolver is slow: with a name server that never answers, every
   relayed request of a steady stream is answered at once (its slowest one is measured) while lookups are
   in flight (the silent name server counts them).
@@ -93,6 +96,31 @@ class Dns(harness.Case):
         wait_for(lambda: "cannot resolve 'alpha.test'" in self.procs.log(p).split("now resolves to 127.0.0.3")[-1],
                  10, what="alpha's failure logged")
         self.assertEqual(set(lbparity.collect(lport, addrs)), {"alpha-new", "beta"})
+
+    def test_system_resolver(self):
+        first = socket.getaddrinfo("localhost", None, socket.AF_UNSPEC, socket.SOCK_STREAM)[0]
+        ns = lbparity.NameServer(["lo"])
+        self.addCleanup(ns.stop)
+        port = ns.ports["lo"]
+        want = ("%s:%d" if first[0] == socket.AF_INET else "[%s]:%d") % (first[4][0], port)
+        lport, sport = free_port(), free_port()
+        p = self.start_recheckd("\n".join([
+            "threads: 1", 'stats: {bind: "127.0.0.1:%d"}' % sport, "listeners:", "  - name: pool",
+            '    bind: "127.0.0.1:%d"' % lport, "    servers:",
+            '      - {name: lo, address: "localhost:%d"}' % port,
+            '      - {name: gone, address: "no-such-host.invalid:1"}']) + "\n", "recheckd-system")
+        wait_port(sport)
+        st = self.servers(sport)
+        self.assertEqual(st["lo"]["status"], "no check")
+        self.assertEqual(st["gone"]["status"], "MAINT (resolution)")
+        log = self.procs.log(p)
+        self.assertIn("pool/lo: 'localhost' resolves to %s" % want, log)
+        # the resolver's reason, named once by the caller (not "cannot resolve ...: cannot resolve ...")
+        line = [ln for ln in log.splitlines() if "pool/gone: cannot resolve 'no-such-host.invalid': " in ln]
+        self.assertEqual(len(line), 1, log)
+        self.assertEqual(line[0].count("cannot resolve"), 1, line[0])
+        if first[0] == socket.AF_INET:  # the name server listens on 127.0.0.1 only
+            self.assertEqual(lbparity.ask(lport, "127.0.0.1", 2.0), "lo")
 
     def test_slow_resolver_does_not_stall_relaying(self):
         # a name server that takes every query and never answers

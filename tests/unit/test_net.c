@@ -1,6 +1,7 @@
 /*
- * Unit tests for net.c's one HOST:PORT parser and one address formatter, which recheckd's configuration,
- * `recheck replay --server` and `recheck from-pcap --server` share.
+ * Unit tests for net.c's one HOST:PORT parser, one name lookup and one address formatter, which
+ * recheckd's configuration and resolver thread, `recheck replay --server`, `recheck from-pcap --server`
+ * and `recheck record`'s proxy share.
  */
 #include "api.h"
 
@@ -121,6 +122,52 @@ static void checknet_uses_the_parser(void **state)
 	assert_non_null(strstr(err, "cannot resolve 'no-such-host.invalid'"));
 }
 
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+	return ss->ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* The one lookup: every address with the port, families filtered, literals only when asked, bare reasons. */
+static void resolve_all(void **state)
+{
+	struct net_addr a[8];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char err[ERR_LEN], out[NET_ADDRSTRLEN];
+	int i, n;
+
+	assert_int_equal(net_resolve_all("127.0.0.1", 80, AF_UNSPEC, 0, a, ARRAY_SIZE(a), err, sizeof(err)), 1);
+	assert_string_equal(net_fmt_addr((struct sockaddr *)&a[0].ss, out, sizeof(out)), "127.0.0.1:80");
+	assert_int_equal(a[0].len, sizeof(struct sockaddr_in));
+	assert_int_equal(net_resolve_all("::1", 7, AF_INET6, NET_RES_NUMERIC, a, ARRAY_SIZE(a), err, sizeof(err)), 1);
+	assert_string_equal(net_fmt_addr((struct sockaddr *)&a[0].ss, out, sizeof(out)), "[::1]:7");
+	assert_int_equal(a[0].len, sizeof(struct sockaddr_in6));
+	/* A family hint that the literal does not have, and a name where a literal is required. */
+	assert_int_equal(net_resolve_all("::1", 7, AF_INET, 0, a, ARRAY_SIZE(a), err, sizeof(err)), -1);
+	assert_int_equal(net_resolve_all("localhost", 7, AF_UNSPEC, NET_RES_NUMERIC, a, ARRAY_SIZE(a), err,
+					 sizeof(err)), -1);
+	/* A name: every address (localhost has one or two here), each a loopback with the port. */
+	n = net_resolve_all("localhost", 7, AF_UNSPEC, 0, a, ARRAY_SIZE(a), err, sizeof(err));
+	assert_true(n >= 1 && n <= (int)ARRAY_SIZE(a));
+	for (i = 0; i < n; i++) {
+		assert_true(is_loopback(&a[i].ss));
+		assert_int_equal(ntohs(a[i].ss.ss_family == AF_INET ? ((struct sockaddr_in *)&a[i].ss)->sin_port
+								     : ((struct sockaddr_in6 *)&a[i].ss)->sin6_port), 7);
+	}
+	assert_int_equal(net_resolve_all("localhost", 7, AF_UNSPEC, 0, a, 1, err, sizeof(err)), 1);
+	/* The reason alone (the caller names the host); net_resolve() names it. */
+	assert_int_equal(net_resolve_all("no-such-host.invalid", 7, AF_UNSPEC, 0, a, ARRAY_SIZE(a), err,
+					 sizeof(err)), -1);
+	assert_true(err[0] != '\0');
+	assert_null(strstr(err, "no-such-host"));
+	assert_int_equal(net_resolve("no-such-host.invalid", 7, &ss, &len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot resolve 'no-such-host.invalid': "));
+	assert_int_equal(net_resolve("", 9, &ss, &len, err, sizeof(err)), 0);
+	assert_string_equal(net_fmt_addr((struct sockaddr *)&ss, out, sizeof(out)), "0.0.0.0:9");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +175,7 @@ int main(void)
 		cmocka_unit_test(split_refuses),
 		cmocka_unit_test(parse_and_format_round_trip),
 		cmocka_unit_test(checknet_uses_the_parser),
+		cmocka_unit_test(resolve_all),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
