@@ -30,16 +30,8 @@ steps:
 """
 
 
-def asan_built(path):
-    try:
-        with open(path, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
-
-
 # 200 MB as issue 6 asks; an AddressSanitizer build reads it ~20x slower, so it gets 32 MB (same caps hit).
-HUGE_MB = int(os.environ.get("RECHECK_HUGE_MB", "32" if asan_built(harness.RECHECK) else "200"))
+HUGE_MB = int(os.environ.get("RECHECK_HUGE_MB", "32" if harness.asan_built(harness.RECHECK) else "200"))
 
 
 def listing(d):

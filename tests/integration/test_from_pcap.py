@@ -2,7 +2,6 @@
 """recheck flows / from-pcap on captures written by tests/gen/pcapgen.py (every link type, IPv4/IPv6,
 wrapped, out-of-order, retransmitted, overlapping segments, missing handshake, RST, gaps, snaplen cuts,
 damaged files), and on real tcpdump captures of curl through microsocks when running as root."""
-import json
 import os
 import re
 import select
@@ -14,7 +13,6 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
 
-GEN = os.path.join(harness.SRC, "tests", "gen", "pcapgen.py")
 
 PROTO = {"socks5": "SOCKS5", "socks5h": "SOCKS5", "socks5-auth": "SOCKS5", "socks4": "SOCKS4",
          "socks4a": "SOCKS4", "http": "HTTP", "connect": "CONNECT", "connect-tls": "CONNECT", "raw": "?"}
@@ -46,15 +44,6 @@ def flow_rows(listing):
 
 
 class FromPcap(harness.Case):
-    def gen(self, conv, opts, name="c.pcap"):
-        pcap = self.path(name)
-        exp = self.path(name + ".json")
-        r = subprocess.run([sys.executable, GEN, conv, "-o", pcap, "--expect", exp] + opts,
-                           capture_output=True, text=True, timeout=30)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        with open(exp) as f:
-            return pcap, [(d, bytes.fromhex(h)) for d, h in json.load(f)]
-
     def turns(self, *args):
         r = self.recheck("from-pcap", "--turns", *args)
         self.assertRc(r, 0)
@@ -69,7 +58,7 @@ class FromPcap(harness.Case):
     def test_cases_reassemble_to_the_exact_turns(self):
         for conv, opts, state in CASES:
             with self.subTest(conv=conv, opts=" ".join(opts)):
-                pcap, expect = self.gen(conv, opts)
+                pcap, expect = self.gen_pcap(conv, opts)
                 r = self.recheck("flows", pcap)
                 self.assertRc(r, 0)
                 rows = flow_rows(r.stdout)
@@ -90,7 +79,7 @@ class FromPcap(harness.Case):
                     self.assertEqual(end, "end client-fin server-fin")
 
     def test_mid_flow_uses_server_hint(self):
-        pcap, expect = self.gen("socks5", ["--no-handshake"])
+        pcap, expect = self.gen_pcap("socks5", ["--no-handshake"])
         r = self.recheck("flows", pcap)
         self.assertIn("guessed the client as the higher port", r.stdout)
         got, _ = self.turns(pcap, "--server", "127.0.0.1:1080")
@@ -100,7 +89,7 @@ class FromPcap(harness.Case):
         self.assertIn("mid-flow", r.stderr)
 
     def test_gap_is_an_error_naming_the_range(self):
-        pcap, _ = self.gen("http", ["--gap", "--mss", "20"])
+        pcap, _ = self.gen_pcap("http", ["--gap", "--mss", "20"])
         r = self.recheck("flows", pcap)
         self.assertRc(r, 0)
         self.assertIn(" gap ", r.stdout)
@@ -114,7 +103,7 @@ class FromPcap(harness.Case):
 
     def test_snaplen_cut_is_an_error(self):
         # The cut comes after the complete SOCKS5 exchange: that part is kept, with a warning (issue 15).
-        pcap, _ = self.gen("socks5h", ["--snaplen", "90"])
+        pcap, _ = self.gen_pcap("socks5h", ["--snaplen", "90"])
         r = self.recheck("from-pcap", pcap)
         self.assertRc(r, 0)
         self.assertIn("snaplen", r.stderr)
@@ -122,7 +111,7 @@ class FromPcap(harness.Case):
         self.assertNotIn("GET ", r.stdout)
 
     def test_choosing_among_flows(self):
-        pcap, expect = self.gen("socks4", ["--flows", "3"])
+        pcap, expect = self.gen_pcap("socks4", ["--flows", "3"])
         r = self.recheck("flows", pcap)
         self.assertRc(r, 0)
         self.assertEqual(len(flow_rows(r.stdout)), 3)
@@ -148,8 +137,8 @@ class FromPcap(harness.Case):
     def test_server_choice_scales_past_the_flow_table(self):
         # 5,000 conversations with one proxy, more than the flow table holds, then one with another:
         # with --server, the others take no slot, so the one asked for is still found.
-        many, _ = self.gen("socks5", ["--flows", "5000"], "many.pcap")
-        one, expect = self.gen("http", [], "one.pcap")
+        many, _ = self.gen_pcap("socks5", ["--flows", "5000"], "many.pcap")
+        one, expect = self.gen_pcap("http", [], "one.pcap")
         with open(many, "rb") as a, open(one, "rb") as b:
             head, body = a.read(), b.read()
         self.assertEqual(head[20:24], body[20:24])  # same link type: records can be concatenated
@@ -166,7 +155,7 @@ class FromPcap(harness.Case):
         for kind, words in (("empty", "empty file"), ("magic", "unknown file format"),
                             ("header", "truncated"), ("packet", "truncated"), ("reclen", "capture length")):
             with self.subTest(kind=kind):
-                pcap, _ = self.gen("socks5h", ["--corrupt", kind], name=kind + ".pcap")
+                pcap, _ = self.gen_pcap("socks5h", ["--corrupt", kind], name=kind + ".pcap")
                 r = self.recheck("flows", pcap)
                 self.assertRc(r, 3)
                 self.assertIn(pcap, r.stderr)
@@ -189,7 +178,7 @@ class FromPcap(harness.Case):
         self.assertIn("is a directory", r.stderr)
 
     def test_no_tcp_at_all(self):
-        pcap, _ = self.gen("socks5", ["--flows", "0", "--noise"])
+        pcap, _ = self.gen_pcap("socks5", ["--flows", "0", "--noise"])
         r = self.recheck("flows", pcap)
         self.assertRc(r, 0)
         self.assertIn("no TCP conversation", r.stdout)
@@ -205,7 +194,7 @@ class FromPcap(harness.Case):
             self.assertRc(self.recheck(cmd), 2)
 
     def test_recipe_output_and_secret_mode(self):
-        pcap, _ = self.gen("socks5-auth", ["--mss", "4", "--ooo"])
+        pcap, _ = self.gen_pcap("socks5-auth", ["--mss", "4", "--ooo"])
         out = self.path("r.yaml")
         r = self.recheck("from-pcap", pcap, "-o", out, "--name", "auth")
         self.assertRc(r, 0)
@@ -222,7 +211,7 @@ class FromPcap(harness.Case):
         r = self.recheck("from-pcap", pcap, "--format", "haproxy", "-o", self.path("plain.cfg"),
                          "--stream", "1")
         self.assertRc(r, 0)
-        pcap2, _ = self.gen("socks5h", [], name="h.pcap")
+        pcap2, _ = self.gen_pcap("socks5h", [], name="h.pcap")
         r = self.recheck("from-pcap", pcap2, "--format", "haproxy", "-o", hap)
         self.assertRc(r, 0)
         self.assertEqual(os.stat(hap).st_mode & 0o777, 0o644)

@@ -2,27 +2,15 @@
 """recheck from-pcap on captures as they come from the wild (issue 15), each written by
 tests/gen/pcapgen.py: TCP carried in IPv4/IPv6 fragments (any order, duplicates, overlaps), labels from
 the request form, recorded failures refused by one rule."""
-import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
 
-GEN = os.path.join(harness.SRC, "tests", "gen", "pcapgen.py")
 
 
 class Wild(harness.Case):
-    def gen(self, conv, opts, name="c.pcap"):
-        pcap = self.path(name)
-        exp = self.path(name + ".json")
-        r = subprocess.run([sys.executable, GEN, conv, "-o", pcap, "--expect", exp] + opts,
-                           capture_output=True, text=True, timeout=30)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        with open(exp) as f:
-            return pcap, [(d, bytes.fromhex(h)) for d, h in json.load(f)]
-
     def turns(self, *args):
         r = self.recheck("from-pcap", "--turns", *args)
         self.assertRc(r, 0)
@@ -39,7 +27,7 @@ class Wild(harness.Case):
                      ["--ipv6", "--ipfrag-order", "last-first", "--ipfrag-dup", "--link", "sll2"],
                      ["--mss", "100", "--ooo", "--link", "null"]):
             with self.subTest(opts=" ".join(opts)):
-                pcap, expect = self.gen("socks5-auth", ["--ipfrag", "16"] + opts)
+                pcap, expect = self.gen_pcap("socks5-auth", ["--ipfrag", "16"] + opts)
                 r = self.recheck("flows", pcap)
                 self.assertRc(r, 0)
                 self.assertIn("complete  SOCKS5", r.stdout)
@@ -52,7 +40,7 @@ class Wild(harness.Case):
     def test_overlapping_fragments_drop_the_datagram(self):
         for opts in ([], ["--ipv6"]):
             with self.subTest(opts=" ".join(opts)):
-                pcap, _ = self.gen("socks5", ["--ipfrag", "16", "--ipfrag-overlap"] + opts)
+                pcap, _ = self.gen_pcap("socks5", ["--ipfrag", "16", "--ipfrag-overlap"] + opts)
                 r = self.recheck("flows", pcap)
                 self.assertRc(r, 0)
                 self.assertIn("overlaps another fragment of its datagram", r.stdout)
@@ -65,12 +53,12 @@ class Wild(harness.Case):
     # --- class 3: labels from the request form ------------------------------------------------------
 
     def test_origin_form_is_plain_http(self):
-        pcap, _ = self.gen("http-origin", [])
+        pcap, _ = self.gen_pcap("http-origin", [])
         r = self.recheck("from-pcap", pcap)
         self.assertRc(r, 0)
         self.assertIn("protocol: http\n", r.stdout)
         self.assertIn("origin-form request-target (/generate_204): plain HTTP to the origin", r.stderr)
-        pcap, _ = self.gen("http", [], name="p.pcap")
+        pcap, _ = self.gen_pcap("http", [], name="p.pcap")
         r = self.recheck("from-pcap", pcap)
         self.assertRc(r, 0)
         self.assertIn("protocol: http-proxy\n", r.stdout)
@@ -78,7 +66,7 @@ class Wild(harness.Case):
 
     def test_a_cut_tunnelled_request_is_not_labelled_http(self):
         # the capture stops inside the tunnelled GET's head: the label claims the tunnel only
-        pcap, _ = self.gen("socks5-cut", [])
+        pcap, _ = self.gen_pcap("socks5-cut", [])
         r = self.recheck("from-pcap", pcap)
         self.assertRc(r, 0)
         self.assertIn("protocol: socks5\n", r.stdout)
@@ -97,7 +85,7 @@ class Wild(harness.Case):
                            ("socks5-refused", "REP 05 (connection refused)"),
                            ("connect-400", '"HTTP/1.1 400 Bad Request"')):
             with self.subTest(conv=conv):
-                pcap, _ = self.gen(conv, [])
+                pcap, _ = self.gen_pcap(conv, [])
                 out = self.path("r.yaml")
                 r = self.recheck("from-pcap", pcap, "-o", out)
                 self.assertRc(r, 1)
@@ -110,7 +98,7 @@ class Wild(harness.Case):
 
     def test_secrets_outside_the_dissector_are_flagged_and_redacted(self):
         # A capture that missed the SOCKS5 greeting: the raw fallback still finds the RFC 1929 request.
-        pcap, _ = self.gen("socks5-auth-late", ["--no-handshake"])
+        pcap, _ = self.gen_pcap("socks5-auth-late", ["--no-handshake"])
         out = self.path("late.yaml")
         r = self.recheck("from-pcap", pcap, "--server", "127.0.0.1:1080", "-o", out)
         self.assertRc(r, 0)
@@ -125,7 +113,7 @@ class Wild(harness.Case):
         self.assertIn("\\x01\\x04${RECHECK_SOCKS_USER}\\x06${RECHECK_SOCKS_PASS}", text)
         self.assertEqual(os.stat(out).st_mode & 0o777, 0o644)
         # Cookie in a request, Set-Cookie in a response kept in full by --raw.
-        pcap, _ = self.gen("http-origin", [], name="ho.pcap")
+        pcap, _ = self.gen_pcap("http-origin", [], name="ho.pcap")
         for extra in ([], ["--raw"]):
             r = self.recheck("from-pcap", pcap, "-o", out, *extra)
             self.assertRc(r, 0)
@@ -139,7 +127,7 @@ class Wild(harness.Case):
             self.assertIn("Cookie: ${RECHECK_COOKIE}", text)
 
     def test_rfc1929_length_bytes_follow_the_variables_or_are_refused(self):
-        pcap, _ = self.gen("socks5-auth", [])
+        pcap, _ = self.gen_pcap("socks5-auth", [])
         out = self.path("a.yaml")
         self.assertRc(self.recheck("from-pcap", pcap, "--redact", "-o", out), 0)
         env = dict(os.environ, RECHECK_SOCKS_USER="user", RECHECK_SOCKS_PASS="rotated-password")
@@ -154,7 +142,7 @@ class Wild(harness.Case):
     # --- class 4: generalize or stop -------------------------------------------------------------
 
     def test_tls_expects_only_the_serverhello_shape(self):
-        pcap, _ = self.gen("tls", [])
+        pcap, _ = self.gen_pcap("tls", [])
         r = self.recheck("from-pcap", pcap)
         self.assertRc(r, 0)
         self.assertIn("protocol: tls", r.stdout)
@@ -162,12 +150,12 @@ class Wild(harness.Case):
         self.assertNotIn(bytes(range(100, 116)).hex(), r.stdout)     # the server random
 
     def test_banners_are_matched_by_their_status(self):
-        pcap, _ = self.gen("connect-early", [])
+        pcap, _ = self.gen_pcap("connect-early", [])
         r = self.recheck("from-pcap", pcap)
         self.assertRc(r, 0)
         self.assertIn('rstring: "(?:^|\\\\n)SSH-2\\\\.0-"', r.stdout)
         self.assertNotIn("OpenSSH_9", r.stdout.split("send:")[0])
-        pcap, _ = self.gen("connect-smtp", [], name="smtp.pcap")
+        pcap, _ = self.gen_pcap("connect-smtp", [], name="smtp.pcap")
         r = self.recheck("from-pcap", pcap, "--allow-side-effects")
         self.assertRc(r, 0)
         self.assertIn('rstring: "(?:^|\\\\n)220[ -]"', r.stdout)
@@ -177,7 +165,7 @@ class Wild(harness.Case):
         for conv, what in (("connect-smtp", "sends SMTP DATA"), ("http-post", "POST http://origin.test/form has side "
                                                                               "effects")):
             with self.subTest(conv=conv):
-                pcap, _ = self.gen(conv, [])
+                pcap, _ = self.gen_pcap(conv, [])
                 r = self.recheck("from-pcap", pcap)
                 self.assertRc(r, 3)
                 self.assertIn(what, r.stderr)
@@ -185,7 +173,7 @@ class Wild(harness.Case):
                 self.assertRc(self.recheck("from-pcap", pcap, "--allow-side-effects"), 0)
 
     def test_keep_alive_keeps_the_first_exchange(self):
-        pcap, _ = self.gen("http-keepalive", [])
+        pcap, _ = self.gen_pcap("http-keepalive", [])
         r = self.recheck("from-pcap", pcap)
         self.assertRc(r, 0)
         self.assertIn("/page0", r.stdout)
@@ -199,7 +187,7 @@ class Wild(harness.Case):
     # --- class 6: a gap after a complete exchange --------------------------------------------------
 
     def test_gap_after_a_complete_exchange_keeps_it(self):
-        pcap, _ = self.gen("socks5", ["--gap-last", "--mss", "20"])
+        pcap, _ = self.gen_pcap("socks5", ["--gap-last", "--mss", "20"])
         out = self.path("g.yaml")
         r = self.recheck("from-pcap", pcap, "-o", out)
         self.assertRc(r, 0)
@@ -215,7 +203,7 @@ class Wild(harness.Case):
     def test_a_conversation_without_client_bytes_is_passed_over(self):
         # What made test_real_tcpdump_capture (iface any) flaky: the FIN of the harness's port probe,
         # closed late by a loaded microsocks, was captured first and --server picked it (no turns).
-        pcap, expect = self.gen("socks5h", ["--stray-close"])
+        pcap, expect = self.gen_pcap("socks5h", ["--stray-close"])
         self.assertEqual(self.turns(pcap, "--server", "127.0.0.1:1080"), expect)
         r = self.recheck("from-pcap", pcap, "--server", "127.0.0.1:1080")
         self.assertRc(r, 0)

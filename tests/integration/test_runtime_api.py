@@ -55,6 +55,23 @@ listeners:
         self.assertIsNone(self.d.poll(), self.procs.log(self.d))
         wait_for(lambda: all(self.status("pool", n) == "UP" for n in BACKENDS), 10, what="every server UP")
 
+    def start_haproxy_pool(self):
+        """Real HAProxy 2.6 with the same servers as recheckd's pool (balance source, consistent hashing).
+        Returns its port and its runtime API socket."""
+        hport = free_port()
+        _, hsock = self.start_haproxy("""defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen pool
+    bind 127.0.0.1:%d
+    balance source
+    hash-type consistent
+%s""" % (hport, "".join("    server %s 127.0.0.1:%d check inter 300ms rise 1 fall 1\n" % (n, p)
+                        for n, p in self.ports.items())))
+        return hport, hsock
+
     def cli(self, cmd):
         res = subprocess.run(["socat", "-", "UNIX-CONNECT:" + self.sock], input=cmd + "\n", capture_output=True,
                              text=True, timeout=10)
@@ -227,17 +244,7 @@ listeners:
 
     def test_shape_matches_haproxy(self):
         """show stat's header and row shape, and show servers state's header, as real HAProxy 2.6 prints."""
-        hport = free_port()
-        _, hsock = self.start_haproxy("""defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-listen pool
-    bind 127.0.0.1:%d
-    balance source
-    hash-type consistent
-%s""" % (hport, "".join("    server %s 127.0.0.1:%d check inter 300ms rise 1 fall 1\n" % (n, p) for n, p in self.ports.items())))
+        _, hsock = self.start_haproxy_pool()
         wait_for(lambda: self.haproxy_status(hsock, "pool", "c")[0] == "UP", 10, what="haproxy servers UP")
         ours, theirs = self.cli("show stat").splitlines(), self.haproxy_cmd(hsock, "show stat").splitlines()
         self.assertEqual(ours[0], theirs[0], "show stat header")
@@ -271,18 +278,7 @@ listen pool
     def test_changes_move_clients_as_haproxy(self):
         """The same runtime commands on real HAProxy 2.6 and on recheckd (same servers, same order, balance
         source + consistent hashing): every client is relayed by the same backend on both, after each one."""
-        hport = free_port()
-        _, hsock = self.start_haproxy("""defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-listen pool
-    bind 127.0.0.1:%d
-    balance source
-    hash-type consistent
-%s""" % (hport, "".join("    server %s 127.0.0.1:%d check inter 300ms rise 1 fall 1\n" % (n, p)
-                        for n, p in self.ports.items())))
+        hport, hsock = self.start_haproxy_pool()
         wait_for(lambda: all(self.haproxy_status(hsock, "pool", n)[0] == "UP" for n in BACKENDS), 10,
                  what="haproxy servers UP")
 

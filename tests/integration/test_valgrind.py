@@ -18,27 +18,18 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
-from harness import RECHECK, RECHECKD, SRC, Case, free_port, main, sample_for_port, wait_for, wait_port  # noqa: E402
+from harness import (PCAPGEN, RECHECK, RECHECKD, Case, asan_built, free_port, main, sample_for_port,  # noqa: E402
+                     wait_for, wait_port)
 
 VALGRIND = shutil.which("valgrind")
 VG_ARGS = ["--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
            "--show-leak-kinds=definite,indirect", "--track-origins=no", "--num-callers=30"]
-PCAPGEN = os.path.join(SRC, "tests", "gen", "pcapgen.py")
-
-
-def asan_built(path):
-    """True when the binary carries AddressSanitizer's runtime (valgrind cannot run it)."""
-    try:
-        with open(path, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
 
 
 def skip_reason():
     if not VALGRIND:
         return "valgrind is not installed (apt-get install valgrind)"
-    if asan_built(RECHECK):
+    if asan_built(RECHECK):  # valgrind cannot run a sanitizer build
         return "the binaries are built with AddressSanitizer; valgrind cannot run them"
     return None
 

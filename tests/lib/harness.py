@@ -10,6 +10,7 @@ Environment (set by CTest, see tests/CMakeLists.txt):
   RECHECKD_BIN        the recheckd binary (once it exists)
 """
 import contextlib
+import json
 import os
 import random
 import re
@@ -28,6 +29,8 @@ RECHECK = os.environ.get("RECHECK_BIN", os.path.join(BUILD, "recheck"))
 RECHECKD = os.environ.get("RECHECKD_BIN", os.path.join(BUILD, "recheckd"))
 # The scripted misbehaving server (tests/fixtures/scriptsrv.c), built with the tests.
 SCRIPTSRV = os.path.join(BUILD, "tests", "scriptsrv")
+# The synthetic capture generator (tests/gen/pcapgen.py).
+PCAPGEN = os.path.join(SRC, "tests", "gen", "pcapgen.py")
 SAMPLES = os.path.join(SRC, "samples")
 
 
@@ -108,6 +111,15 @@ def haproxy_first_results(proc, count, timeout):
             got.setdefault(m.group(1), (HAPROXY_REASONS.get(m.group(2), m.group(2)), (m.group(3) or "").strip()))
         return got if len(got) == count else None
     return wait_for(results, timeout, interval=0.2, what="a first check result for every server")
+
+
+def asan_built(path):
+    """True when the binary carries AddressSanitizer's runtime (a sanitizer build)."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
 
 
 def proc_fds(pid):
@@ -222,6 +234,17 @@ class Case(unittest.TestCase):
         self.procs.start([sys.executable, os.path.join(SRC, "tests", "lib", "origin.py"), str(port)], "origin")
         wait_port(port)
         return port
+
+    def gen_pcap(self, conv, opts, name="c.pcap"):
+        """tests/gen/pcapgen.py's conversation conv with options opts, written to name in the test's
+        directory. Returns the capture's path and the turns it must reassemble to: [(direction, bytes)]."""
+        pcap = self.path(name)
+        exp = self.path(name + ".json")
+        r = subprocess.run([sys.executable, PCAPGEN, conv, "-o", pcap, "--expect", exp] + opts,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(exp) as f:
+            return pcap, [(d, bytes.fromhex(h)) for d, h in json.load(f)]
 
     def start_scriptsrv(self, script, port=0):
         """scriptsrv playing script on 127.0.0.1:port (0: any free port). Returns (process, port) once it
