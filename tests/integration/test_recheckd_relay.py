@@ -16,7 +16,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import BUILD, RECHECKD, SAMPLES, Case, free_port, main, wait_for, wait_port  # noqa: E402
+from harness import BUILD, RECHECKD, SAMPLES, Case, free_port, main, recv_until_eof, wait_for, wait_port  # noqa: E402
 
 PEER = os.path.join(BUILD, "tests", "relay_peer")
 MB = 1 << 20
@@ -33,17 +33,6 @@ def conf_text(listen_port, servers, relay="splice", threads=2, extra="", listene
     for name, port in servers:
         lines.append('      - {name: %s, address: "127.0.0.1:%d"}' % (name, port))
     return "\n".join(l for l in lines if l) + "\n"
-
-
-def recv_until_eof(sock, limit=1 << 20, timeout=10.0):
-    sock.settimeout(timeout)
-    out = b""
-    while len(out) < limit:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        out += chunk
-    return out
 
 
 class RelayCase(Case):

@@ -19,7 +19,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import lbparity  # noqa: E402
-from harness import RECHECKD, Case, free_port, main, wait_for, wait_port  # noqa: E402
+from harness import RECHECKD, Case, free_port, main, recv_until_eof, wait_for, wait_port  # noqa: E402
 
 RECIPE = """version: 1
 name: connect-then-hello
@@ -120,13 +120,7 @@ class StatsPage(Case):
     def raw(self, request):
         with socket.create_connection(("127.0.0.1", self.stats_port), timeout=5) as s:
             s.sendall(request)
-            out = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                out += chunk
-        return out
+            return recv_until_eof(s, timeout=5)
 
     def test_chromium_renders_the_page(self):
         exe = chromium()

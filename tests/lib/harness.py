@@ -113,6 +113,19 @@ def haproxy_first_results(proc, count, timeout):
     return wait_for(results, timeout, interval=0.2, what="a first check result for every server")
 
 
+def recv_until_eof(sock, limit=1 << 20, timeout=10.0):
+    """What sock receives until the peer closes (at most about limit bytes; each recv waits at most
+    timeout seconds)."""
+    sock.settimeout(timeout)
+    out = b""
+    while len(out) < limit:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
 def asan_built(path):
     """True when the binary carries AddressSanitizer's runtime (a sanitizer build)."""
     try:
@@ -365,13 +378,7 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
             s.settimeout(5)
             s.connect(sock)
             s.sendall(cmd.encode() + b"\n")
-            out = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                out += chunk
-        return out.decode()
+            return recv_until_eof(s, timeout=5).decode()
 
     @classmethod
     def haproxy_status(cls, sock, backend, server):
