@@ -63,6 +63,7 @@ class Replayer:
         self.stop = False
         self.segments = 0       # server segments written
         self.undrained = 0      # of which the reader had not read within DRAIN_WAIT
+        self.confirmed = 0      # of which /proc/net/tcp showed the reader had read it before the next write
         self.t = threading.Thread(target=self.run, daemon=True)
         self.t.start()
 
@@ -80,7 +81,10 @@ class Replayer:
         deadline = time.monotonic() + DRAIN_WAIT
         for _ in range(100000):
             ours, theirs = tcp_queues(self.port, peer), tcp_queues(peer, self.port)
-            if theirs is None or theirs[0] != ESTABLISHED or (ours and ours[1] == 0 and theirs[2] == 0):
+            if theirs is None or theirs[0] != ESTABLISHED:
+                return          # the reader closed: nothing more will be read
+            if ours and ours[1] == 0 and theirs[2] == 0:
+                self.confirmed += 1
                 return
             if time.monotonic() > deadline:
                 self.undrained += 1
@@ -152,7 +156,7 @@ class ReplayRecorded(harness.Case):
 
     def test_every_recipe_passes_against_its_recorded_server(self):
         env = dict(os.environ, **ENV)
-        checked = segments = undrained = split = 0
+        checked = segments = undrained = split = confirmed = 0
         for name, src, args in self.captures():
             with self.subTest(capture=name):
                 if os.path.isabs(src):
@@ -188,17 +192,19 @@ class ReplayRecorded(harness.Case):
                         srv.close()
                     segments += srv.segments
                     undrained += srv.undrained
+                    confirmed += srv.confirmed
                     split += any(who == "s" and len(segs) > 1 for who, _, segs in turns)
                     with open(out) as f:
                         recipe = f.read()
                     self.assertRc(r, 0, "%s %s: the recipe fails against the recorded server\n%s" % (
                         name, " ".join(redact), recipe))
                     checked += 1
-        sys.stderr.write("%d recipes, %d server segments written one by one (%d with replies in several "
-                         "segments), %d not read within %.0f s\n" % (checked, segments, split, undrained,
-                                                                    DRAIN_WAIT))
+        sys.stderr.write("%d recipes, %d server segments written one by one (%d read before the next write; "
+                         "%d with replies in several segments), %d not read within %.0f s\n" % (
+                             checked, segments, confirmed, split, undrained, DRAIN_WAIT))
         self.assertGreater(checked, 20)
         self.assertGreater(split, 3)    # the segmentation is exercised, not only whole turns
+        self.assertGreater(confirmed, segments // 2)    # and the wait for the reader works (/proc/net/tcp)
 
 
 if __name__ == "__main__":
