@@ -5,18 +5,22 @@ One haproxy.cfg (ports and socket paths aside) runs through haproxy and through 
 listener a backend that holds every connection until the test releases it (Holder), `maxconn 2`:
 - `fifo` (no `timeout queue`: HAProxy's default, `timeout connect`): 5 clients; both engines serve 2 and
   queue 3 (show stat through each one's runtime socket: qcur, scur, qmax, slim on the server row, the
-  BACKEND row's qcur), and each slot freed goes to the oldest waiter: the backend sees the clients in the
+  BACKEND row's qcur; recheckd's /stats.json says the same), and each slot freed goes to the oldest waiter: the backend sees the clients in the
   order they connected. The tcplog lines agree field by field where they are deterministic
   (termination state, server, srv_queue, backend_queue; Tw > 0 for the queued clients).
 - `short` (`timeout queue 400ms`): 2 served, 2 waiting are closed after the timeout (sQ, Tc -1, econ 2), and
   a client that leaves while waiting is logged CQ; the served ones end normally.
+- `redisp` (`option redispatch`): clients waiting for s1 when it is put in maintenance pick again (s2), in
+  both engines with the same wredis, lbtot and log lines.
 """
+import json
 import os
 import re
 import socket
 import sys
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
@@ -39,6 +43,11 @@ defaults
     timeout connect 5s
     timeout client 20s
     timeout server 20s
+listen stats
+    bind 127.0.0.1:{stats}
+    mode http
+    stats enable
+    stats uri /
 listen fifo
     bind 127.0.0.1:{fifo}
     balance source
@@ -140,7 +149,7 @@ class Engine:
 
     def __init__(self, case, name):
         self.case, self.name = case, name
-        self.fifo, self.short, self.redisp = free_port(), free_port(), free_port()
+        self.fifo, self.short, self.redisp, self.stats_port = free_port(), free_port(), free_port(), free_port()
         self.b_fifo, self.b_short, self.b_r1, self.b_r2 = Holder(), Holder(), Holder(), Holder()
         for h in (self.b_fifo, self.b_short, self.b_r1, self.b_r2):
             case.addCleanup(h.close)
@@ -174,7 +183,7 @@ class Queue(harness.Case):
     def cfg(self, e):
         return CFG.format(sock=e.sock, syslog=self.syslog.getsockname()[1], fifo=e.fifo, short=e.short,
                           b_fifo=e.b_fifo.port, b_short=e.b_short.port, redisp=e.redisp, b_r1=e.b_r1.port,
-                          b_r2=e.b_r2.port)
+                          b_r2=e.b_r2.port, stats=e.stats_port)
 
     def start_engines(self):
         ha, rd = Engine(self, "haproxy"), Engine(self, "recheckd")
@@ -225,6 +234,12 @@ class Queue(harness.Case):
         row, be = e.stat("fifo", "s1"), e.stat("fifo", "BACKEND")
         snap = {k: row[k] for k in ("qcur", "qmax", "scur", "slim", "qlimit")}
         snap["be_qcur"] = be["qcur"]
+        if e.name == "recheckd":  # the same queue in /stats.json
+            with urllib.request.urlopen("http://127.0.0.1:%d/stats.json" % e.stats_port, timeout=5) as r:
+                li = [x for x in json.loads(r.read())["listeners"] if x["name"] == "fifo"][0]
+            q = li["servers"][0]["queue"]
+            self.assertEqual((q["maxconn"], q["maxqueue"], q["current"], q["max"]), (2, 0, 3, 3))
+            self.assertEqual(li["connections"]["queued"], 3)
         self.assertEqual(e.b_fifo.seen, ["c0", "c1"], e.name)
         # each freed slot (a session over: the server answered and closed, then the client) goes to the
         # oldest waiter

@@ -185,7 +185,8 @@ static void build(void)
 					     .kind = "connect", .comment = NASTY, .desc = "Connection refused at step 1"};
 	srv[0] = (struct stats_server){.name = "vps1", .address = "127.0.0.1:1", .status = "UP", .up = true, .weight = 1,
 				       .conn_total = 7, .bytes_in = 100, .bytes_out = 2000000,
-				       .last_change_age_ms = UINT64_MAX};
+				       .maxconn = 2, .maxqueue = 8, .queue_cur = 3, .queue_max = 5, .qtime_ms = 40,
+				       .qtime_max_ms = 90, .last_change_age_ms = UINT64_MAX};
 	srv[0].check = (struct stats_check){.enabled = true, .ran = true, .status = "L7OK", .status_desc = "Layer7 check passed",
 					    .result = "passed", .step = -1, .duration_ms = 12, .rise = 2, .fall = 3,
 					    .health = 4, .inter_ms = 2000, .passed = 5, .dur_count = 5, .dur_sum = 0.06};
@@ -270,6 +271,8 @@ static void json_is_well_formed(void **state)
 	assert_non_null(strstr(s, "\"status\":\"L4CON\""));
 	assert_non_null(strstr(s, "\"step\":1,"));
 	assert_non_null(strstr(s, "\"duration_ms\":12"));
+	assert_non_null(strstr(s, "\"queue\":{\"maxconn\":2,\"maxqueue\":8,\"current\":3,\"max\":5,\"qtime_ms\":40,"
+				  "\"qtime_max_ms\":90}"));
 	assert_non_null(strstr(s, "\"last_change_age_ms\":null"));
 	assert_non_null(strstr(s, "\"recent\":[{\"age_ms\":1200,\"from\":\"UP\",\"to\":\"DOWN\",\"check\":\"L4CON\""));
 	assert_null(strstr(s, "</script>"));
@@ -397,6 +400,9 @@ static void prometheus_lines_are_valid(void **state)
 	text = buf_cstr(&b);
 	assert_true(samples > 40);
 	assert_non_null(strstr(text, "recheck_server_up{listener=\"ha-socks5\",server=\"vps1\"} 1\n"));
+	assert_non_null(strstr(text, "recheck_server_maxconn{listener=\"ha-socks5\",server=\"vps1\"} 2\n"));
+	assert_non_null(strstr(text, "recheck_server_queue_current{listener=\"ha-socks5\",server=\"vps1\"} 3\n"));
+	assert_non_null(strstr(text, "recheck_server_queue_max{listener=\"ha-socks5\",server=\"vps1\"} 5\n"));
 	assert_non_null(strstr(text, "server=\"a\\\"b\\\\c\\nd<e>&'\x01\xEF\xBF\xBD</script>\""));
 	assert_non_null(strstr(text, "recheck_check_duration_seconds_bucket{listener=\"ha-socks5\",server=\"vps1\",le=\"0.01\"} 2\n"));
 	assert_non_null(strstr(text, "recheck_check_duration_seconds_bucket{listener=\"ha-socks5\",server=\"vps1\",le=\"+Inf\"} 5\n"));
