@@ -1,7 +1,8 @@
 /*
  * Unit tests for the one socket driver of check runs (src/check_io.c) through checknet.c's poll() loop,
  * against loopback sockets: the one classification of local failures (a full fd table gives no verdict,
- * never a SOCKERR), the one TCP_NODELAY policy, and the close with RST unless linger.
+ * never a SOCKERR), the one TCP_NODELAY policy, the close with RST unless linger, and HAProxy's SOCKS4
+ * exchange on a connect through a proxy.
  */
 #include "api.h"
 
@@ -23,6 +24,7 @@
 #include "check.h"
 #include "check_io.h"
 #include "checknet.h"
+#include "net.h"
 #include "recipe.h"
 
 struct peer {
@@ -180,12 +182,103 @@ static void nodelay_and_close(void **state)
 	close(p.lfd);
 }
 
+/* Drives one CONNECT through a SOCKS4 proxy (the peer) whose reply is given in two writes (rep1, rep2;
+ * close_after: the peer closes after them); returns the run's status once the connection concluded. */
+static enum check_status socks4_run(const unsigned char *rep1, size_t n1, const unsigned char *rep2, size_t n2,
+				    bool close_after, char *desc, size_t desclen)
+{
+	static const unsigned char want[16] = {0x04, 0x01, 0x00, 0x50, 10, 1, 2, 3, 'H', 'A', 'P', 'r', 'o', 'x', 'y', 0};
+	struct recipe *r = recipe_new(RECIPE_TCP);
+	struct sockaddr_storage target;
+	struct check_run run;
+	struct check_conn c;
+	struct check_action a;
+	struct step *s;
+	struct peer p;
+	socklen_t tl;
+	unsigned char req[16];
+	char err[ERR_LEN];
+	enum cio_want w;
+	enum check_status st;
+	int sfd, guard;
+
+	peer_open(&p);
+	assert_non_null(r);
+	s = recipe_add_step(r, STEP_CONNECT);
+	assert_non_null(s);
+	s->socks4 = p.addr.ss;
+	s->socks4len = p.addr.len;
+	s = recipe_add_step(r, STEP_SEND);
+	assert_int_equal(step_set_data(s, "ping", 4), 0);
+	assert_int_equal(recipe_compile(r, err, sizeof(err)), 0);
+	/* the server: never connected to directly, only named to the proxy */
+	assert_int_equal(net_parse_ip("10.1.2.3:80", true, &target, &tl, err, sizeof(err)), 0);
+	assert_int_equal(check_run_init(&run, r), 0);
+	check_io_init(&c);
+	a = check_next(&run);
+	assert_int_equal(a.type, CHECK_ACT_CONNECT);
+	w = check_io_connect(&c, &run, &target, tl, &a);
+	if (w == CIO_WANT_WRITE)
+		w = check_io_resume(&c, &run, false);
+	assert_int_equal(w, CIO_WANT_READ); /* the request is out, the reply awaited */
+	sfd = accept(p.lfd, NULL, NULL);
+	assert_int_not_equal(sfd, -1);
+	assert_int_equal(recv(sfd, req, sizeof(req), MSG_WAITALL), 16);
+	assert_memory_equal(req, want, sizeof(want));
+	assert_int_equal(send(sfd, rep1, n1, 0), (ssize_t)n1);
+	assert_int_equal(check_io_resume(&c, &run, false), n1 < 8 ? CIO_WANT_READ : CIO_OK);
+	if (n2)
+		assert_int_equal(send(sfd, rep2, n2, 0), (ssize_t)n2);
+	if (close_after)
+		shutdown(sfd, SHUT_WR);
+	if (n1 < 8)
+		assert_int_equal(check_io_resume(&c, &run, false), CIO_OK);
+	for (guard = 0; guard < 16 && !check_done(&run); guard++) {
+		a = check_next(&run);
+		if (a.type == CHECK_ACT_SEND)
+			assert_int_equal(check_io_send(&c, &run, &a), CIO_OK);
+	}
+	assert_true(check_done(&run));
+	if (run.res.status == CHECK_L7OK) {
+		char got[8];
+
+		/* the proxy's reply was consumed: the server (behind it) gets the check's bytes */
+		assert_int_equal(recv(sfd, got, 4, MSG_WAITALL), 4);
+		assert_memory_equal(got, "ping", 4);
+	}
+	st = run.res.status;
+	snprintf(desc, desclen, "%s", run.res.desc);
+	check_io_close(&c, false);
+	close(sfd);
+	close(p.lfd);
+	check_run_free(&run);
+	recipe_free(r);
+	return st;
+}
+
+/* HAProxy's SOCKS4 exchange (connection.c): its request, the 8-byte reply in pieces, CD 5A or not. */
+static void socks4_exchange(void **state)
+{
+	static const unsigned char ok[8] = {0x00, 0x5A, 0x00, 0x50, 10, 1, 2, 3};
+	static const unsigned char deny[8] = {0x00, 0x5B, 0, 0, 0, 0, 0, 0};
+	char desc[CHECK_DESC_LEN];
+
+	(void)state;
+	assert_int_equal(socks4_run(ok, 3, ok + 3, 5, false, desc, sizeof(desc)), CHECK_L7OK);
+	assert_int_equal(socks4_run(ok, 8, NULL, 0, false, desc, sizeof(desc)), CHECK_L7OK);
+	assert_int_equal(socks4_run(deny, 8, NULL, 0, false, desc, sizeof(desc)), CHECK_SOCKERR);
+	assert_string_equal(desc, "SOCKS4 Proxy deny the request at step 1 of tcp-check (connect)");
+	assert_int_equal(socks4_run(ok, 3, NULL, 0, true, desc, sizeof(desc)), CHECK_SOCKERR);
+	assert_string_equal(desc, "SOCKS4 Proxy read error during handshake at step 1 of tcp-check (connect)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(classification),
 		cmocka_unit_test(full_fd_table_is_local),
 		cmocka_unit_test(nodelay_and_close),
+		cmocka_unit_test(socks4_exchange),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
