@@ -357,10 +357,13 @@ static int server_line(struct hx *h, struct px *p, const struct haproxy_line *l)
 			            p->srv[i].cs.line);
 	if (server_kws(h, l, 3, &s, &id) == -1 || hx_addr_text(h, hx_ws(l, 2), addr, sizeof(addr)) == -1)
 		return -1;
-	ns = realloc(p->srv, (p->nsrv + 1) * sizeof(*ns));
-	if (!ns)
-		return hx_fail(h, "out of memory");
-	p->srv = ns;
+	/* the capacity doubles (4, 8, 16, ...): growing by one server made loading many servers quadratic */
+	if (p->nsrv < 4 ? p->nsrv == 0 : !(p->nsrv & (p->nsrv - 1))) {
+		ns = realloc(p->srv, (p->nsrv ? 2 * p->nsrv : 4) * sizeof(*ns));
+		if (!ns)
+			return hx_fail(h, "out of memory");
+		p->srv = ns;
+	}
 	v = &p->srv[p->nsrv++];
 	memset(v, 0, sizeof(*v));
 	v->cs.line = h->line;
