@@ -24,8 +24,11 @@ struct client {
 	struct cli *cli;
 	struct client *prev, *next;   /* oldest first */
 	int fd;
-	bool prompt;                  /* interactive */
+	struct cli_sess sess;         /* interactive flag, quit, the answer still streaming */
+	bool was_prompt;              /* interactive when the line being answered arrived */
 	bool served;                  /* a whole line was received: no longer a slowloris candidate */
+	bool eof;                     /* the peer finished sending: close after the last answer */
+	bool tail_line;               /* answering a last line that had no newline (no prompt after it) */
 	bool closing;                 /* close once out is written */
 	char in[CLI_MAX_LINE + 1];
 	size_t inlen;
@@ -129,6 +132,7 @@ static void client_close(struct client *c)
 	ev_fd_del(cli->d->ev, c->fd);
 	close(c->fd);
 	buf_free(&c->out);
+	cli_sess_free(&c->sess);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -148,68 +152,96 @@ static void on_timer(struct ev *ev, struct ev_timer *t, void *arg)
 	client_close(arg);
 }
 
-/* Writes what is pending; closes when done and closing. Returns false when c was freed. */
+/* A line's answer is complete: non-interactive, one line then close (HAProxy); `prompt` keeps it open. */
+static void line_done(struct client *c)
+{
+	if (c->sess.quit || (!c->was_prompt && !c->sess.prompt))
+		c->closing = true;
+	else if (c->sess.prompt)
+		buf_append_str(&c->out, "> ");
+	ev_timer_arm(c->cli->d->ev, &c->timer, CLI_TIMEOUT_MS);
+}
+
+/* Runs the complete lines in c->in, stopping at an answer that streams (flush() continues it). */
+static void run_lines(struct client *c)
+{
+	struct cli *cli = c->cli;
+	char *nl;
+
+	while (!c->closing && !cli_pending(&c->sess) && (nl = memchr(c->in, '\n', c->inlen)) != NULL) {
+		size_t len = (size_t)(nl - c->in);
+
+		*nl = '\0';
+		if (len && c->in[len - 1] == '\r')
+			c->in[len - 1] = '\0';
+		c->served = true;
+		c->was_prompt = c->sess.prompt;
+		cli_execute(cli->d, c->in, &c->out, &c->sess);
+		memmove(c->in, nl + 1, c->inlen - len - 1);
+		c->inlen -= len + 1;
+		if (!cli_pending(&c->sess))
+			line_done(c);
+	}
+	if (c->eof && !c->closing && !cli_pending(&c->sess) && c->inlen) {
+		/* a last line without its newline */
+		c->in[c->inlen] = '\0';
+		c->inlen = 0;
+		c->tail_line = true;
+		cli_execute(cli->d, c->in, &c->out, &c->sess);
+	}
+	if (c->eof && !cli_pending(&c->sess))
+		c->closing = true;
+}
+
+/*
+ * Writes what is pending; when it is all written, produces the next part of a streamed answer (then the
+ * lines that waited behind it) and writes it. One part per call: the next one waits for the next
+ * writable event, so other clients and the daemon's own events run in between. Closes when done and
+ * closing. Returns false when c was freed.
+ */
 static bool flush(struct client *c)
 {
 	struct ev *ev = c->cli->d->ev;
+	bool produced = false;
 	ssize_t r;
 
-	while (c->outoff < c->out.len) {
-		r = send(c->fd, c->out.data + c->outoff, c->out.len - c->outoff, MSG_NOSIGNAL);
-		if (r > 0) {
-			c->outoff += (size_t)r;
-			continue;
+	for (;;) {
+		while (c->outoff < c->out.len) {
+			r = send(c->fd, c->out.data + c->outoff, c->out.len - c->outoff, MSG_NOSIGNAL);
+			if (r > 0) {
+				c->outoff += (size_t)r;
+				continue;
+			}
+			if (r == -1 && (errno == EAGAIN || errno == EINTR)) {
+				ev_fd_mask(ev, c->fd, EV_WRITE);
+				return true;
+			}
+			client_close(c);
+			return false;
 		}
-		if (r == -1 && (errno == EAGAIN || errno == EINTR)) {
-			ev_fd_mask(ev, c->fd, EV_WRITE);
+		buf_reset(&c->out);
+		c->outoff = 0;
+		if (!cli_pending(&c->sess) || c->closing)
+			break;
+		if (produced) {
+			ev_fd_mask(ev, c->fd, EV_WRITE); /* the socket has room: called again at once */
 			return true;
 		}
-		client_close(c);
-		return false;
+		produced = true;
+		/* the reader keeps up: its idle timer restarts with each part */
+		ev_timer_arm(ev, &c->timer, CLI_TIMEOUT_MS);
+		if (cli_continue(c->cli->d, &c->out, &c->sess)) {
+			if (!c->tail_line)
+				line_done(c);
+			run_lines(c);
+		}
 	}
-	buf_reset(&c->out);
-	c->outoff = 0;
 	if (c->closing) {
 		client_close(c);
 		return false;
 	}
 	ev_fd_mask(ev, c->fd, EV_READ);
 	return true;
-}
-
-/* Runs the complete lines in c->in. */
-static void run_lines(struct client *c, bool eof)
-{
-	struct cli *cli = c->cli;
-	char *nl;
-	bool quit = false;
-
-	while (!c->closing && (nl = memchr(c->in, '\n', c->inlen)) != NULL) {
-		size_t len = (size_t)(nl - c->in);
-		bool was_prompt = c->prompt;
-
-		*nl = '\0';
-		if (len && c->in[len - 1] == '\r')
-			c->in[len - 1] = '\0';
-		c->served = true;
-		cli_execute(cli->d, c->in, &c->out, &c->prompt, &quit, c->fd);
-		memmove(c->in, nl + 1, c->inlen - len - 1);
-		c->inlen -= len + 1;
-		/* non-interactive: one line, then close (HAProxy); `prompt` on that line keeps it open */
-		if (quit || (!was_prompt && !c->prompt))
-			c->closing = true;
-		else if (c->prompt)
-			buf_append_str(&c->out, "> ");
-		ev_timer_arm(cli->d->ev, &c->timer, CLI_TIMEOUT_MS);
-	}
-	if (eof && !c->closing && c->inlen) {
-		/* a last line without its newline */
-		c->in[c->inlen] = '\0';
-		c->inlen = 0;
-		cli_execute(cli->d, c->in, &c->out, &c->prompt, &quit, c->fd);
-	}
-	if (eof)
-		c->closing = true;
 }
 
 static void on_client(struct ev *ev, int fd, int mask, void *arg)
@@ -222,7 +254,7 @@ static void on_client(struct ev *ev, int fd, int mask, void *arg)
 		flush(c);
 		return;
 	}
-	if (c->closing)
+	if (c->closing || cli_pending(&c->sess))
 		return;
 	r = recv(fd, c->in + c->inlen, CLI_MAX_LINE - c->inlen, 0);
 	if (r == -1 && (errno == EAGAIN || errno == EINTR))
@@ -238,7 +270,9 @@ static void on_client(struct ev *ev, int fd, int mask, void *arg)
 		flush(c);
 		return;
 	}
-	run_lines(c, r == 0);
+	if (r == 0)
+		c->eof = true;
+	run_lines(c);
 	flush(c);
 }
 
@@ -274,6 +308,7 @@ static void on_accept(struct ev *ev, int lfd, int mask, void *arg)
 		}
 		c->cli = cli;
 		c->fd = fd;
+		cli_sess_init(&c->sess, fd);
 		buf_init(&c->out, CLI_MAX_OUT);
 		if (ev_fd_set(ev, fd, EV_READ, on_client, c) == -1) {
 			close(fd);

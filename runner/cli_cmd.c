@@ -28,6 +28,13 @@ struct cmd {
 	const char *usage;            /* "name args" as `help` prints it */
 	const char *desc;
 	void (*run)(struct daemon *d, char **argv, int argc, struct buf *out);
+	/*
+	 * An answer that streams (cli.h) has no run but these two: start writes its head, or an error line
+	 * and returns false (nothing follows); part writes listener idx when its name is only (or only is
+	 * NULL). Each part is one listener, so recheckd never holds a whole large answer.
+	 */
+	bool (*start)(struct daemon *d, char **argv, int argc, struct buf *out);
+	void (*part)(struct daemon *d, size_t idx, const char *only, struct buf *out);
 };
 
 /* ---- helpers ------------------------------------------------------------------------------------- */
@@ -200,21 +207,23 @@ static void servers_state_of(struct daemon *d, size_t idx, struct buf *out)
 	}
 }
 
-static void cmd_show_servers_state(struct daemon *d, char **argv, int argc, struct buf *out)
+static bool show_servers_state(struct daemon *d, char **argv, int argc, struct buf *out)
 {
-	size_t i;
-
 	if (argc > 3 && !gen_listener(d->gen, argv[3])) {
 		buf_append_str(out, "Can't find backend.\n");
-		return;
+		return false;
 	}
 	buf_append_str(out, "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight "
 			    "srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health "
 			    "srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord "
 			    "srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n");
-	for (i = 0; i < d->gen->nli; i++)
-		if (argc <= 3 || strcmp(d->gen->li[i]->name, argv[3]) == 0)
-			servers_state_of(d, i, out);
+	return true;
+}
+
+static void servers_state_part(struct daemon *d, size_t idx, const char *only, struct buf *out)
+{
+	if (!only || strcmp(d->gen->li[idx]->name, only) == 0)
+		servers_state_of(d, idx, out);
 }
 
 /* ---- state changes -------------------------------------------------------------------------------- */
@@ -427,7 +436,8 @@ static void cmd_show_pick(struct daemon *d, char **argv, int argc, struct buf *o
 
 /* ---- the table ------------------------------------------------------------------------------------- */
 
-void cli_show_stat(struct daemon *d, char **argv, int argc, struct buf *out);
+bool cli_show_stat(struct daemon *d, char **argv, int argc, struct buf *out);
+void cli_show_stat_part(struct daemon *d, size_t idx, const char *only, struct buf *out);
 static void cmd_help(struct daemon *d, char **argv, int argc, struct buf *out);
 
 static void cmd_nop(struct daemon *d, char **argv, int argc, struct buf *out)
@@ -439,26 +449,31 @@ static void cmd_nop(struct daemon *d, char **argv, int argc, struct buf *out)
 }
 
 static const struct cmd cmds[] = {
-	{{"help"}, "help", "list the commands", cmd_help},
-	{{"prompt"}, "prompt", "toggle interactive mode with prompt", cmd_nop},
-	{{"quit"}, "quit", "disconnect", cmd_nop},
-	{{"show", "info"}, "show info", "report information about the running process", cmd_show_info},
-	{{"show", "stat"}, "show stat", "report counters for each listener and server (CSV)", cli_show_stat},
+	{{"help"}, "help", "list the commands", cmd_help, NULL, NULL},
+	{{"prompt"}, "prompt", "toggle interactive mode with prompt", cmd_nop, NULL, NULL},
+	{{"quit"}, "quit", "disconnect", cmd_nop, NULL, NULL},
+	{{"show", "info"}, "show info", "report information about the running process", cmd_show_info, NULL,
+	 NULL},
+	{{"show", "stat"}, "show stat", "report counters for each listener and server (CSV)", NULL,
+	 cli_show_stat, cli_show_stat_part},
 	{{"show", "servers", "state"}, "show servers state [<listener>]", "dump volatile server information",
-	 cmd_show_servers_state},
+	 NULL, show_servers_state, servers_state_part},
 	{{"show", "pick"}, "show pick <listener> <addr>", "the server a client at <addr> gets now, and why",
-	 cmd_show_pick},
-	{{"disable", "server"}, "disable server <lst>/<srv>", "put a server in maintenance (MAINT)", cmd_disable_server},
-	{{"enable", "server"}, "enable server <lst>/<srv>", "take a server out of maintenance", cmd_disable_server},
-	{{"disable", "health"}, "disable health <lst>/<srv>", "stop a server's health checks", cmd_health},
-	{{"enable", "health"}, "enable health <lst>/<srv>", "resume a server's health checks", cmd_health},
-	{{"get", "weight"}, "get weight <lst>/<srv>", "report a server's current weight", cmd_get_weight},
-	{{"set", "weight"}, "set weight <lst>/<srv> <w>[%]", "change a server's weight", cmd_set_weight},
+	 cmd_show_pick, NULL, NULL},
+	{{"disable", "server"}, "disable server <lst>/<srv>", "put a server in maintenance (MAINT)", cmd_disable_server,
+	 NULL, NULL},
+	{{"enable", "server"}, "enable server <lst>/<srv>", "take a server out of maintenance", cmd_disable_server,
+	 NULL, NULL},
+	{{"disable", "health"}, "disable health <lst>/<srv>", "stop a server's health checks", cmd_health, NULL, NULL},
+	{{"enable", "health"}, "enable health <lst>/<srv>", "resume a server's health checks", cmd_health, NULL, NULL},
+	{{"get", "weight"}, "get weight <lst>/<srv>", "report a server's current weight", cmd_get_weight, NULL,
+	 NULL},
+	{{"set", "weight"}, "set weight <lst>/<srv> <w>[%]", "change a server's weight", cmd_set_weight, NULL, NULL},
 	{{"set", "server"}, "set server <lst>/<srv> <opt> <v>", "state ready|drain|maint, weight <w>[%], health up|stopping|down",
-	 cmd_set_server},
+	 cmd_set_server, NULL, NULL},
 	{{"shutdown", "sessions", "server"}, "shutdown sessions server <lst>/<srv>", "kill sessions on a server",
-	 cmd_shutdown_sessions},
-	{{"check"}, "check <lst>/<srv>", "run the server's check now and print its trace", NULL},
+	 cmd_shutdown_sessions, NULL, NULL},
+	{{"check"}, "check <lst>/<srv>", "run the server's check now and print its trace", NULL, NULL, NULL},
 };
 
 static void list_commands(struct buf *out)
@@ -516,7 +531,17 @@ static int split_words(char *s, char **argv)
 	return argc;
 }
 
-static void run_one(struct daemon *d, char *text, struct buf *out, bool *prompt, bool *quit, int fd)
+/* The number of leading words of c (its arguments follow them). */
+static int nwords(const struct cmd *c)
+{
+	int n = 0;
+
+	while (n < (int)ARRAY_SIZE(c->words) && c->words[n])
+		n++;
+	return n;
+}
+
+static void run_one(struct daemon *d, char *text, struct buf *out, struct cli_sess *s)
 {
 	char *argv[CLI_MAX_ARGS];
 	int argc = split_words(text, argv);
@@ -532,17 +557,34 @@ static void run_one(struct daemon *d, char *text, struct buf *out, bool *prompt,
 		if (!matches(&cmds[i], argv, argc))
 			continue;
 		if (strcmp(argv[0], "prompt") == 0) {
-			*prompt = !*prompt;
+			s->prompt = !s->prompt;
 		} else if (strcmp(argv[0], "quit") == 0) {
-			*quit = true;
+			s->quit = true;
 			return; /* HAProxy answers nothing to quit */
 		} else if (strcmp(argv[0], "check") == 0) {
 			bool handed_off = false;
 
-			cli_check_server(d, argv, argc, out, fd, &handed_off);
+			cli_check_server(d, argv, argc, out, s->fd, &handed_off);
 			if (handed_off) {
-				*quit = true; /* the connection belongs to the check's process now */
+				s->quit = true; /* the connection belongs to the check's process now */
 				return;
+			}
+		} else if (cmds[i].start) {
+			if (cmds[i].start(d, argv, argc, out)) {
+				int n = nwords(&cmds[i]);
+
+				/* the parts come from cli_continue(); the empty line that ends the answer too */
+				s->more = (int)i;
+				s->more_gen = d->gen->id;
+				s->more_next = 0;
+				free(s->more_only);
+				s->more_only = argc > n ? strdup(argv[n]) : NULL;
+				if (argc > n && !s->more_only) {
+					s->more = -1;
+					buf_append_str(out, "Out of memory.\n");
+				} else {
+					return;
+				}
 			}
 		} else {
 			cmds[i].run(d, argv, argc, out);
@@ -555,7 +597,27 @@ static void run_one(struct daemon *d, char *text, struct buf *out, bool *prompt,
 	buf_append_str(out, "\n");
 }
 
-void cli_execute(struct daemon *d, char *line, struct buf *out, bool *prompt, bool *quit, int fd)
+void cli_sess_init(struct cli_sess *s, int fd)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->more = -1;
+}
+
+void cli_sess_free(struct cli_sess *s)
+{
+	free(s->more_only);
+	free(s->rest);
+	s->more_only = s->rest = NULL;
+	s->more = -1;
+}
+
+bool cli_pending(const struct cli_sess *s)
+{
+	return s->more >= 0 || s->rest;
+}
+
+void cli_execute(struct daemon *d, char *line, struct buf *out, struct cli_sess *s)
 {
 	char *start = line, *p = line;
 
@@ -569,10 +631,52 @@ void cli_execute(struct daemon *d, char *line, struct buf *out, bool *prompt, bo
 			bool last = *p == '\0';
 
 			*p = '\0';
-			run_one(d, start, out, prompt, quit, fd);
-			if (last || *quit)
+			run_one(d, start, out, s);
+			if (last || s->quit)
 				return;
 			start = p + 1;
+			if (s->more >= 0) {
+				/* a streamed answer: what follows it on the line runs once it is complete */
+				free(s->rest);
+				s->rest = strdup(start);
+				if (!s->rest)
+					s->quit = true; /* cannot keep the rest: end the connection after the answer */
+				return;
+			}
 		}
 	}
+}
+
+bool cli_continue(struct daemon *d, struct buf *out, struct cli_sess *s)
+{
+	char *rest;
+
+	while (s->more >= 0) {
+		const struct cmd *c = &cmds[s->more];
+
+		if (d->gen->id != s->more_gen) {
+			/* a reload replaced the listeners: the rest would describe another configuration */
+			buf_append_str(out, "Configuration reloaded during this answer: it is incomplete.\n");
+			s->more_next = d->gen->nli;
+			s->more_gen = d->gen->id;
+		}
+		if (s->more_next >= d->gen->nli) {
+			buf_append_str(out, "\n");
+			free(s->more_only);
+			s->more_only = NULL;
+			s->more = -1;
+			break;
+		}
+		c->part(d, s->more_next++, s->more_only, out);
+		if (out->len >= CLI_PART)
+			return false;
+	}
+	if (!s->rest)
+		return true;
+	rest = s->rest;
+	s->rest = NULL;
+	if (!s->quit)
+		cli_execute(d, rest, out, s);
+	free(rest);
+	return !cli_pending(s);
 }

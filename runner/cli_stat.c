@@ -1,7 +1,7 @@
 /*
  * cli_stat: `show stat`, HAProxy 2.6's CSV (management.txt §9.1): the same header, the same column order,
  * a FRONTEND row, a row per server and a BACKEND row per listener. A field recheckd has no value for is
- * empty, as HAProxy leaves the fields that do not apply.
+ * empty, as HAProxy leaves the fields that do not apply. The rows stream one listener at a time (cli.h).
  */
 #include "api.h"
 
@@ -216,18 +216,25 @@ static void listener_rows(struct daemon *d, size_t idx, struct row *r, struct bu
 	emit(r, out);
 }
 
-void cli_show_stat(struct daemon *d, char **argv, int argc, struct buf *out);
+bool cli_show_stat(struct daemon *d, char **argv, int argc, struct buf *out);
+void cli_show_stat_part(struct daemon *d, size_t idx, const char *only, struct buf *out);
 
-void cli_show_stat(struct daemon *d, char **argv, int argc, struct buf *out)
+/* The header; the rows follow one listener per part (cli_cmd.c streams them). */
+bool cli_show_stat(struct daemon *d, char **argv, int argc, struct buf *out)
 {
-	static struct row r; /* main thread only; 12 KB is better off the stack */
-	size_t i;
-
+	(void)d;
 	(void)argv;
 	(void)argc;
 	init_cols();
-	memset(&r, 0, sizeof(r));
 	buf_append_str(out, header);
-	for (i = 0; i < d->gen->nli; i++)
-		listener_rows(d, i, &r, out);
+	return true;
+}
+
+void cli_show_stat_part(struct daemon *d, size_t idx, const char *only, struct buf *out)
+{
+	static struct row r; /* main thread only; 12 KB is better off the stack */
+
+	(void)only; /* `show stat` takes no filter here */
+	memset(&r, 0, sizeof(r));
+	listener_rows(d, idx, &r, out);
 }
