@@ -10,6 +10,10 @@ it are sampled through their runtime sockets every few tens of milliseconds:
   most one step apart. Meanwhile the share of 200 source addresses that recheckd's `show pick` sends to
   the returning server grows with each step, to its full share.
 - map-based hashing (static): neither ramps the weight; both show throttle 100 % while warming up.
+- per-server maxconn during a warm-up (HAProxy's srv_dynamic_maxconn, maxconn * 100 e / slowstart %, at
+  least 1): `maxconn 4 slowstart 4s`, the server leaves MAINT (`set server ... state ready`) and five
+  clients arrive at once: both engines serve one and queue four; once the warm-up is over, the next
+  session that ends frees the full four slots (a rising ramp alone frees no waiter, in both).
 """
 import os
 import socket
@@ -20,6 +24,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 import lbparity  # noqa: E402
 from harness import RECHECKD, free_port, main, wait_for  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_recheckd_queue import Holder, client, read_all  # noqa: E402  (a backend that holds connections)
 
 NAMES = ["s1", "s2", "s3"]
 RAMP = [7, 32, 57, 82, 100]  # ceil(100 * w / 16) for w = 1, 5, 9, 13 (slowstart 4s), then full
@@ -171,6 +178,54 @@ class Slowstart(harness.Case):
             self.assertTrue(2.8 < span < 5.2, "%s warmed up for %.2fs:\n%s" % (who, span, log))
         self.assertTrue(pick and "map-based hashing is static: full weight 100" in pick[0], pick)
         self.clean_exit(self.rd)
+
+    def test_maxconn_ramps_like_haproxy(self):
+        holders = {k: Holder() for k in ("haproxy", "recheckd")}
+        for h in holders.values():
+            self.addCleanup(h.close)
+        ports = {k: free_port() for k in holders}
+
+        def conf(sock, k):
+            return "\n".join([
+                "global", "    stats socket %s mode 600 level admin" % sock, "defaults", "    mode tcp",
+                "    timeout connect 5s", "    timeout client 20s", "    timeout server 20s", "listen pool",
+                "    bind 127.0.0.1:%d" % ports[k], "    balance source",
+                "    server s1 127.0.0.1:%d maxconn 4 slowstart 4s" % holders[k].port]) + "\n"
+
+        _, hsock = self.start_haproxy(conf("unused", "haproxy").split("\n", 2)[2])
+        rsock = self.path("recheckd.sock")
+        p = self.procs.start([RECHECKD, "-f", self.write("recheckd.cfg", conf(rsock, "recheckd"))], "recheckd")
+        wait_for(lambda: os.path.exists(rsock) or p.poll() is not None, 10, what="recheckd socket")
+        self.assertIsNone(p.poll(), self.procs.log(p))
+        got, socks, t0 = {}, {}, {}
+        engines = (("haproxy", hsock), ("recheckd", rsock))
+        for k, sock in engines:  # both at once: the warm-ups overlap, the test takes one of them
+            cli(sock, "set server pool/s1 state maint")
+            cli(sock, "set server pool/s1 state ready")
+            t0[k] = time.monotonic()
+            socks[k] = [client(ports[k], "c%d" % i) for i in range(5)]
+        for k, sock in engines:
+            # within the first two seconds of the warm-up the limit is max(1, 4 * 0 or 25 %) = 1
+            wait_for(lambda: (row(sock, "s1")["scur"], row(sock, "s1")["qcur"]) == ("1", "4"), 5,
+                     what="%s: one served, four queued (%s)" % (k, row(sock, "s1")))
+            self.assertLess(time.monotonic() - t0[k], 2.0, "%s: too slow to see the first step" % k)
+            r = row(sock, "s1")
+            got[k] = (r["status"], r["weight"], r["throttle"], r["slim"])
+        for k, sock in engines:
+            wait_for(lambda: row(sock, "s1")["throttle"] == "", 8, what="%s: warm-up over" % k)
+            first = holders[k].seen[0]
+            holders[k].release(1)  # a session ends (its client closes too): the full limit serves every waiter
+            self.assertEqual(read_all(socks[k][int(first[1:])]), ("ok %s\n" % first).encode())
+            socks[k][int(first[1:])].close()
+            wait_for(lambda: (row(sock, "s1")["scur"], row(sock, "s1")["qcur"]) == ("4", "0"), 5,
+                     what="%s: four served after the warm-up (%s)" % (k, row(sock, "s1")))
+            wait_for(lambda: len(holders[k].seen) == 5, 5, what="%s: every client reached the server" % k)
+            holders[k].release(4)
+            for c in socks[k]:
+                c.close()
+        self.assertEqual(got["recheckd"], got["haproxy"])
+        self.assertEqual(got["recheckd"], ("no check", "1", "100", "4"))  # status, weight, throttle, slim
+        self.clean_exit(p)
 
 
 if __name__ == "__main__":
