@@ -27,7 +27,8 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
 import lbparity  # noqa: E402
-from harness import RECHECKD, Case, free_port, main, wait_for, wait_port, which  # noqa: E402
+from harness import (RECHECKD, Case, free_port, main, recv_exact, recv_until_eof, wait_for, wait_port,  # noqa: E402
+                     which)
 from tcpserver import TcpServer  # noqa: E402
 
 INTER_MS, RISE, FALL, TIMEOUT_MS = 200, 2, 2, 1000
@@ -63,25 +64,10 @@ def socks5_whoami(proxy_port, src, dst_port, timeout=2.0):
             rep = recv_exact(s, 10)
             if len(rep) < 2 or rep[1] != 0:
                 return "-"
-            data = b""
-            while len(data) < 64:
-                chunk = s.recv(64)
-                if not chunk:
-                    break
-                data += chunk
+            data = recv_until_eof(s, limit=64, timeout=timeout)
             return NAME_OF.get(data.decode("ascii", "replace").strip(), "?")
     except OSError:
         return "-"
-
-
-def recv_exact(s, n):
-    out = b""
-    while len(out) < n:
-        chunk = s.recv(n - len(out))
-        if not chunk:
-            break
-        out += chunk
-    return out
 
 
 class HealthCase(Case):

@@ -21,7 +21,7 @@ import socket
 import statistics
 import time
 
-from harness import wait_port
+from harness import recv_until_eof, wait_port
 
 PAYLOAD = 32
 
@@ -188,12 +188,7 @@ def ask_name(port, src, timeout=3.0):
         s.bind((src, 0))
         s.connect(("127.0.0.1", port))
         s.sendall(b"NAME\n")
-        data = b""
-        while len(data) < 128:
-            chunk = s.recv(128)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_until_eof(s, limit=128, timeout=timeout)
     return data.decode("ascii", "replace").strip()
 
 

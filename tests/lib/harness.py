@@ -113,6 +113,17 @@ def haproxy_first_results(proc, count, timeout):
     return wait_for(results, timeout, interval=0.2, what="a first check result for every server")
 
 
+def recv_exact(sock, n):
+    """n bytes from sock, or fewer when the peer closes first."""
+    out = b""
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
 def recv_until_eof(sock, limit=1 << 20, timeout=10.0):
     """What sock receives until the peer closes (at most about limit bytes; each recv waits at most
     timeout seconds)."""

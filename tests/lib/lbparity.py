@@ -206,12 +206,7 @@ def ask(port, src, timeout=2.0):
         s.bind((src, 0))
         try:
             s.connect(("127.0.0.1", port))
-            data = b""
-            while len(data) < 256:
-                chunk = s.recv(256)
-                if not chunk:
-                    break
-                data += chunk
+            data = harness.recv_until_eof(s, limit=256, timeout=timeout)
         except (ConnectionResetError, socket.timeout):
             data = b""
     return data.decode("ascii", "replace").strip() or "-"
