@@ -49,7 +49,7 @@ struct haproxy_export_opts;
 
 /*
  * Writes len bytes of data to path atomically (temporary file, fsync, rename; mode 0600 when secret,
- * else 0644), or to standard output when path is NULL (every byte written and flushed). Returns
+ * else 0644), or to standard output when path is NULL or "-" (every byte written and flushed). Returns
  * RC_EXIT_OK, or RC_EXIT_IO after reporting the reason with cmd_err().
  */
 int cmd_write_output(const char *cmd, const char *path, const void *data, size_t len, bool secret);

@@ -24,7 +24,7 @@ int cmd_write_output(const char *cmd, const char *path, const void *data, size_t
 {
 	char err[ERR_LEN];
 
-	if (!path) {
+	if (!path || !strcmp(path, "-")) {
 		if ((len && fwrite(data, 1, len, stdout) != len) || fflush(stdout) == EOF) {
 			cmd_err(cmd, "standard output: write failed: %s", strerror(errno));
 			return RC_EXIT_IO;

@@ -48,6 +48,23 @@ class OutputWrite(harness.Case):
         self.assertIn("wrote %s" % ok, res.stderr)
         self.assertEqual(sorted(os.listdir(d)), ["ok.yaml"])
 
+    def test_dash_is_standard_output(self):
+        d = self.path("cwd")
+        os.mkdir(d)
+        res = self.recheck("export", RECIPE, "--listen", "ha", "--bind", "127.0.0.1:1", "--server", "a=127.0.0.1:2")
+        self.assertRc(res, 0)
+        cfg = self.write("h.cfg", res.stdout)
+        for args in (("export", RECIPE), ("from-pcap", PCAP), ("import", cfg, "--section", "ha")):
+            with self.subTest(args=args):
+                plain = subprocess.run([harness.RECHECK] + list(args), cwd=d, capture_output=True, text=True,
+                                       timeout=60)
+                dash = subprocess.run([harness.RECHECK] + list(args) + ["-o", "-"], cwd=d, capture_output=True,
+                                      text=True, timeout=60)
+                self.assertEqual(dash.returncode, 0, dash.stderr)
+                self.assertTrue(dash.stdout)
+                self.assertEqual(dash.stdout, plain.stdout)
+                self.assertEqual(os.listdir(d), [])
+
 
 if __name__ == "__main__":
     harness.main()
