@@ -16,20 +16,9 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import RECHECKD, SRC, Case, free_port, main, wait_for, wait_port  # noqa: E402
+from harness import RECHECKD, SRC, TCPLOG, Case, free_port, main, wait_for, wait_port  # noqa: E402
 from socksorigin import GREETING_RECIPE, Origin, socks_connect, start_socks_backends  # noqa: E402
 
-
-# HAProxy configuration.txt §8.2.2, "TCP log format":
-#   %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
-# with %t = date formatted as 10/Oct/2000:13:55:36.123 and %ts two characters.
-TCPLOG = re.compile(
-    r"^(?P<client_ip>[0-9a-fA-F.:]+):(?P<client_port>\d+) "
-    r"\[(?P<accept_date>\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}\.\d{3})\] "
-    r"(?P<frontend_name>\S+) (?P<backend_name>[^/\s]+)/(?P<server_name>\S+) "
-    r"(?P<Tw>-?\d+)/(?P<Tc>-?\d+)/(?P<Tt>\+?\d+) (?P<bytes_read>\+?\d+) (?P<termination_state>[-A-Za-z]{2}) "
-    r"(?P<actconn>\d+)/(?P<feconn>\d+)/(?P<beconn>\d+)/(?P<srv_conn>\d+)/(?P<retries>\+?\d+) "
-    r"(?P<srv_queue>\d+)/(?P<backend_queue>\d+)$")
 
 BACKENDS = {"a": "127.0.0.11", "b": "127.0.0.12"}
 

@@ -15,7 +15,6 @@ listener a backend that holds every connection until the test releases it (Holde
 """
 import json
 import os
-import re
 import socket
 import sys
 import threading
@@ -24,15 +23,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
-from harness import RECHECKD, free_port, main, wait_for, which  # noqa: E402
-
-TCPLOG = re.compile(
-    r"(?P<client_ip>[0-9a-fA-F.:]+):(?P<client_port>\d+) "
-    r"\[(?P<accept_date>[^\]]+)\] "
-    r"(?P<frontend_name>\S+) (?P<backend_name>[^/\s]+)/(?P<server_name>\S+) "
-    r"(?P<Tw>-?\d+)/(?P<Tc>-?\d+)/(?P<Tt>\+?\d+) (?P<bytes_read>\+?\d+) (?P<termination_state>[-A-Za-z]{2}) "
-    r"(?P<actconn>\d+)/(?P<feconn>\d+)/(?P<beconn>\d+)/(?P<srv_conn>\d+)/(?P<retries>\+?\d+) "
-    r"(?P<srv_queue>\d+)/(?P<backend_queue>\d+)$")
+from harness import RECHECKD, TCPLOG, free_port, main, wait_for, which  # noqa: E402
 
 CFG = """global
     stats socket {sock} mode 600 level admin

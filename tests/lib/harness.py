@@ -34,6 +34,19 @@ PCAPGEN = os.path.join(SRC, "tests", "gen", "pcapgen.py")
 SAMPLES = os.path.join(SRC, "samples")
 
 
+# HAProxy configuration.txt §8.2.2, "TCP log format":
+#   %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
+# with %t = date formatted as 10/Oct/2000:13:55:36.123 and %ts two characters. Unanchored at the start:
+# match() reads a bare line (recheckd on stderr), search() one behind a syslog header (HAProxy over UDP).
+TCPLOG = re.compile(
+    r"(?P<client_ip>[0-9a-fA-F.:]+):(?P<client_port>\d+) "
+    r"\[(?P<accept_date>\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}\.\d{3})\] "
+    r"(?P<frontend_name>\S+) (?P<backend_name>[^/\s]+)/(?P<server_name>\S+) "
+    r"(?P<Tw>-?\d+)/(?P<Tc>-?\d+)/(?P<Tt>\+?\d+) (?P<bytes_read>\+?\d+) (?P<termination_state>[-A-Za-z]{2}) "
+    r"(?P<actconn>\d+)/(?P<feconn>\d+)/(?P<beconn>\d+)/(?P<srv_conn>\d+)/(?P<retries>\+?\d+) "
+    r"(?P<srv_queue>\d+)/(?P<backend_queue>\d+)$")
+
+
 def sample_recipes():
     """Every recipe under samples/ (daemon configs, named recheckd*.yaml, are not recipes)."""
     import glob
