@@ -35,14 +35,6 @@ static inline int rd_be16(const unsigned char *p, size_t len, size_t off, uint16
 	return 0;
 }
 
-static inline int rd_le16(const unsigned char *p, size_t len, size_t off, uint16_t *v)
-{
-	if (!rd_has(len, off, 2))
-		return -1;
-	*v = (uint16_t)((unsigned)p[off + 1] << 8 | p[off]);
-	return 0;
-}
-
 static inline int rd_be32(const unsigned char *p, size_t len, size_t off, uint32_t *v)
 {
 	if (!rd_has(len, off, 4))
