@@ -1,3 +1,7 @@
+/*
+ * buf: the capped, growable byte buffer every module renders into (see buf.h): appends, printf, consume,
+ * and handing the bytes over as a C string or as an owned block.
+ */
 #include "api.h"
 
 #include <stdarg.h>

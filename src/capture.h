@@ -1,6 +1,7 @@
 /*
- * capture: libpcap, offline (a tcpdump -w file) and live, plus the link-type dispatch table that finds
- * the IP header inside a frame, a dumper for --save-pcap and the interface that routes to an address.
+ * capture: libpcap, offline (a tcpdump -w file) and live, the one pcap writer (--save-pcap) and the
+ * interface that routes to an address. Frames are only read here: decode.h parses them, with the
+ * link-type table that finds the IP header inside a frame.
  *
  * Live capture follows tcpdump's privilege order: capture_open_live() opens and activates the device
  * and installs the BPF filter (this needs root or CAP_NET_RAW); the caller then drops its privileges;

@@ -1,3 +1,9 @@
+/*
+ * recipe: the recipe model's operations (see recipe.h): building and freeing, the names of step kinds
+ * and matches, validation and compilation (recipe_compile: regexes, HTTP status lists, TLS options),
+ * deep copies and ${NAME} references filled from the environment. Loading and writing are elsewhere:
+ * recipe_yaml*.c (YAML), recipe_haproxy.c and haproxy_import*.c (HAProxy lines).
+ */
 #include "api.h"
 
 #include <ctype.h>

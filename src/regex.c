@@ -1,3 +1,7 @@
+/*
+ * regex: the PCRE2 wrapper behind rstring, rbinary and rstatus (see regex.h): compile once, match many
+ * times from any thread with a match block of its own.
+ */
 #include "api.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8

@@ -1,6 +1,6 @@
 /*
  * stats-t.h: a read-only snapshot of recheckd's listeners, servers, health checks and counters, as the
- * stats renderers (stats.c) turn it into the HTML page, /stats.json and Prometheus text.
+ * stats renderers turn it into the HTML page and /stats.json (stats.c) and Prometheus text (stats_prom.c).
  *
  * The snapshot borrows every string: the daemon builds it on its main thread, renders it and drops it
  * before anything it points to can change. No secret ever enters it: recipes contribute only their

@@ -1,3 +1,7 @@
+/*
+ * util: the small helpers every module shares (see util.h): error strings, hex, durations, clocks,
+ * reading a capped file, the one atomic file write (temporary file, fsync, rename) and hex dumps.
+ */
 #include "api.h"
 
 #include <ctype.h>
