@@ -1,6 +1,7 @@
 /*
  * recheck export: print a recipe as HAProxy 2.6 check lines (optionally a whole listen section) or YAML,
- * written by cmd_write_recipe() (cmd_write.c).
+ * written by cmd_write.c as import's output is (cmd_write_read_recipe()); with --config, a whole recheckd
+ * configuration as an HAProxy configuration (runner/conf_export.c).
  */
 #include "api.h"
 

@@ -1,7 +1,8 @@
 /*
  * dissect_fixture.h: helpers shared by the dissector unit tests (included by test_dissect_*.c only):
- * synthetic turns, step assertions, and a replay of the built recipe with the real check engine against
- * a scripted server.
+ * synthetic turns, the per-test fixture that holds a test's turns, recipe and summary (struct dcase,
+ * DX_TEST: cmocka sets it up and frees it), step assertions, and a replay of the built recipe with the
+ * real check engine against a scripted server.
  */
 #ifndef RECHECK_TEST_DISSECT_FIXTURE_H
 #define RECHECK_TEST_DISSECT_FIXTURE_H

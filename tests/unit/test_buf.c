@@ -1,3 +1,5 @@
+/* Unit tests for buf.c (an append past the cap is refused and leaves the buffer as it was; consume) and
+ * util.c's hex and durations. */
 #include "api.h"
 
 #include <setjmp.h>

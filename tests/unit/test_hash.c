@@ -1,3 +1,7 @@
+/*
+ * Unit tests for hash.c: HAProxy 2.6's full_hash() on known vectors, `balance source` keys of IPv4 and
+ * IPv6 clients, and the hash-type words.
+ */
 #include "api.h"
 
 #include <setjmp.h>

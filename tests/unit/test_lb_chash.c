@@ -1,3 +1,7 @@
+/*
+ * Unit tests for lb_chash.c, the consistent-hash ring: its points, ties, which keys move when a server
+ * goes down, slowstart's growing share, weights, avalanche, a single server and backups.
+ */
 #include "api.h"
 
 #include <setjmp.h>

@@ -1,3 +1,7 @@
+/*
+ * Unit tests for lb_map.c, the map-based table: HAProxy's example tables, lookups, avalanche, a single
+ * server, backups, rebuilds on state changes, refused backends and picks racing rebuilds across threads.
+ */
 #include "api.h"
 
 #include <setjmp.h>

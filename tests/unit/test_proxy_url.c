@@ -1,3 +1,7 @@
+/*
+ * Unit tests for proxy_url.c: the proxy URLs curl accepts, those refused with their reason, and the
+ * target URLs.
+ */
 #include "api.h"
 
 #include <setjmp.h>

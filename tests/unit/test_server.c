@@ -1,3 +1,7 @@
+/*
+ * Unit tests for server.c, HAProxy 2.6's health counter: the start state, rise and fall sequences,
+ * condpass (NOLB), maintenance, drain and weights, slowstart's ramp, check intervals and puid assignment.
+ */
 #include "api.h"
 
 #include <setjmp.h>

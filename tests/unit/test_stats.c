@@ -1,5 +1,5 @@
 /*
- * Unit tests for the stats renderers (src/stats.c): escaping of hostile names in HTML, JSON and
+ * Unit tests for the stats renderers (src/stats.c, src/stats_prom.c): escaping of hostile names in HTML, JSON and
  * Prometheus labels; JSON well-formedness (checked by a small strict parser below); Prometheus text
  * format 0.0.4 line syntax, family grouping and cumulative histograms; the output cap.
  */
