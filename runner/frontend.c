@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -74,11 +73,7 @@ static void session_free(struct session *s)
 	}
 	release(w, s->li);
 	listener_unref(s->li);
-	if (s->s4) {
-		ev_fd_del(w->ev, s->s4->fd);
-		close(s->s4->fd);
-	}
-	free(s->s4);
+	fe_s4_free(s);
 	free(s->rs);
 	free(s->ps);
 	free(s->hin);
@@ -269,7 +264,6 @@ void fe_switch_server(struct session *s, struct rserver *next)
 	rserver_unref(prev);
 }
 
-static void on_connect_error(struct relay *r, void *arg);
 
 /* Another attempt on the same server. Counted (wretr) as it is made, with the connection total it adds
  * to, so that conn_total - retries counts the sessions the balancer sent there at every instant. */
@@ -314,83 +308,6 @@ static int set_preamble(struct session *s, struct rserver *sv)
 }
 
 /*
- * HAProxy's server `socks4`: the connection goes to the proxy, which is asked (SOCKS4 CONNECT, HAProxy's
- * request) for the server; its 8-byte reply must grant it (CD 0x5A) and is consumed. Only then does the
- * relay get the connection: the client's bytes wait, and the PROXY header (send-proxy) goes first, after
- * the SOCKS4 exchange as in HAProxy. A refusal or a broken exchange is a failed connect (retries,
- * redispatch, passive health); `timeout connect` covers the whole exchange.
- */
-static void s4_failed(struct session *s, int err, const char *why)
-{
-	struct s4_state *st = s->s4;
-
-	dlog_debug("%s/%s: SOCKS4 proxy: %s", s->li->name, s->sv->srv.name, why);
-	ev_fd_del(s->w->ev, st->fd);
-	close(st->fd);
-	free(st);
-	s->s4 = NULL;
-	s->relay.err = err;
-	on_connect_error(&s->relay, s); /* may end and free s */
-}
-
-static void on_s4(struct ev *ev, int fd, int mask, void *arg)
-{
-	struct session *s = arg;
-	struct s4_state *st = s->s4;
-	unsigned char req[NET_SOCKS4_REQ];
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	ssize_t n;
-	int err;
-
-	(void)mask;
-	if (!st->sent) {
-		if ((err = net_connect_result(fd)) != 0) {
-			s4_failed(s, err, strerror(err));
-			return;
-		}
-		rserver_addr(s->sv, &ss, &sl);
-		if (net_socks4_request(&ss, req) == -1) {
-			s4_failed(s, EAFNOSUPPORT, "the server is not an IPv4 address (SOCKS4 carries IPv4 only)");
-			return;
-		}
-		n = send(fd, req, sizeof(req), MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n != (ssize_t)sizeof(req)) {
-			s4_failed(s, n == -1 ? errno : EPIPE, "cannot send the request");
-			return;
-		}
-		st->sent = true;
-		if (ev_fd_set(ev, fd, EV_READ, on_s4, s) == -1)
-			s4_failed(s, errno, "cannot watch the connection");
-		return;
-	}
-	while (st->got < sizeof(st->rx)) {
-		n = recv(fd, st->rx + st->got, sizeof(st->rx) - st->got, 0);
-		if (n > 0) {
-			st->got += (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		s4_failed(s, n == 0 ? ECONNRESET : errno, "closed before its reply");
-		return;
-	}
-	if (st->rx[1] != 0x5A) {
-		char why[64];
-
-		snprintf(why, sizeof(why), "refused the request (CD %02X)", st->rx[1]);
-		s4_failed(s, ECONNREFUSED, why);
-		return;
-	}
-	ev_fd_del(ev, fd);
-	free(st);
-	s->s4 = NULL;
-	relay_set_server(&s->relay, fd); /* may end and free s */
-}
-
-/*
  * One connect attempt to s->sv. The relay starts moving the client's bytes while the connect is still in
  * progress, as HAProxy does: the request goes out as soon as the kernel takes it, which on loopback is at
  * once. May end the session: the caller must not touch s afterwards.
@@ -428,7 +345,7 @@ void fe_attempt(struct session *s)
 		}
 		/* Refused at once (loopback answers a connect to a closed port synchronously). */
 		s->relay.err = err;
-		on_connect_error(&s->relay, s);
+		fe_connect_error(&s->relay, s);
 		return;
 	}
 	/* cfd inherited TCP_NODELAY from the listening socket (gen.c) */
@@ -438,15 +355,7 @@ void fe_attempt(struct session *s)
 		relay_set_server(&s->relay, sfd); /* may end and free s */
 		return;
 	}
-	s->s4 = calloc(1, sizeof(*s->s4));
-	if (!s->s4) {
-		close(sfd);
-		relay_end(&s->relay, RELAY_END_RESOURCE);
-		return;
-	}
-	s->s4->fd = sfd;
-	if (ev_fd_set(s->w->ev, sfd, EV_WRITE, on_s4, s) == -1)
-		s4_failed(s, errno, "cannot watch the connection");
+	fe_s4_start(s, sfd); /* may end and free s */
 }
 
 /*
@@ -458,7 +367,7 @@ void fe_attempt(struct session *s)
  * a dead server and waiting a second helps no one. HAProxy's pause, min(1 s, timeout connect), stays for
  * a retry on the same server after an error; a timeout retries at once (a timeout already waited).
  */
-static void on_connect_error(struct relay *r, void *arg)
+void fe_connect_error(struct relay *r, void *arg)
 {
 	struct session *s = arg;
 	struct listener *li = s->li;
@@ -535,7 +444,7 @@ static void on_ctimer(struct ev *ev, struct ev_timer *t, void *arg)
 		return;
 	}
 	if (s->s4) {
-		s4_failed(s, ETIMEDOUT, "no reply within timeout connect");
+		fe_s4_failed(s, ETIMEDOUT, "no reply within timeout connect");
 		return;
 	}
 	if (!relay_server_connected(&s->relay))
@@ -585,7 +494,7 @@ static void session_go(struct session *s, int cfd, const struct sockaddr *src, c
 	__atomic_fetch_add(&sv->lb_total, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&li->lb_total, 1, __ATOMIC_RELAXED);
 	relay_init(&s->relay, s->w->ev, s->w->pool, cfd, -1, &li->rconf, on_relay_end, s);
-	relay_set_retry(&s->relay, on_connect_error);
+	relay_set_retry(&s->relay, fe_connect_error);
 	relay_set_up(&s->relay, on_server_up);
 	s->relay.ctr[0] = &li->bytes;
 	s->relay.ctr[1] = &sv->bytes;

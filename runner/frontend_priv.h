@@ -91,6 +91,18 @@ struct session {
 void fe_attempt(struct session *s);
 /* Moves the session's reference and byte counters from s->sv to next (any slot on s->sv is released). */
 void fe_switch_server(struct session *s, struct rserver *next);
+/* A connect attempt failed (r->err says why): retry, redispatch or end (relay_set_retry's callback). */
+void fe_connect_error(struct relay *r, void *arg);
+
+/* --- fe_socks4.c -------------------------------------------------------------------------------------- */
+
+/* sfd's non-blocking connect to s->sv's socks4 proxy is under way: ask it for the server, then hand the
+ * connection to the relay. May end and free s. */
+void fe_s4_start(struct session *s, int sfd);
+/* The exchange failed (or timed out): a failed connect with err. May end and free s. */
+void fe_s4_failed(struct session *s, int err, const char *why);
+/* Closes an exchange still under way (the session ends). */
+void fe_s4_free(struct session *s);
 
 /* --- fe_queue.c --------------------------------------------------------------------------------------- */
 
