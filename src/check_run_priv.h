@@ -17,7 +17,7 @@ enum check_eval {
 
 /* One line to the run's trace function, if any. */
 void check_trace(struct check_run *run, const char *fmt, ...) PRINTF_FMT(2, 3);
-/* The one place a run changes phase (STYLE 11): traced as "old -> new (file.c:LINE)". */
+/* The one place a run changes phase: traced as "old -> new (file.c:LINE)". */
 void check_set_phase(struct check_run *run, enum check_phase ph, const char *file, int line);
 #define SET_PHASE(run, ph) check_set_phase((run), (ph), __FILE__, __LINE__)
 

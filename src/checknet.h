@@ -3,8 +3,7 @@
  * `recheck replay` uses; recheckd drives the same engine (check.h) from its epoll loop. Both go through
  * the one socket driver, check_io.c (non-blocking connect, send, recv, TCP_NODELAY, close with RST unless
  * linger, local failures told apart from the server's); this file only adds the poll() loop and the
- * deadline: one deadline covers the whole check (STYLE 13), every wait uses the time left until
- * start + timeout.
+ * deadline: one deadline covers the whole check, every wait uses the time left until start + timeout.
  */
 #ifndef RECHECK_CHECKNET_H
 #define RECHECK_CHECKNET_H

@@ -4,10 +4,12 @@
  *
  * What is imported: `option tcp-check` + `tcp-check connect|send|send-binary|expect|comment`, and
  * `option httpchk [[meth] uri [ver]]` (including the legacy "ver\r\nHdr: v" form) + `http-check
- * send|expect|comment`. Everything whose meaning recheck cannot reproduce (send-lf, set-var, name-lf,
- * connect send-proxy/proto, ok-status L7OKC, a second http-check send, other check options) is an error that
- * names file:line and the keyword. error-status / tout-status and ok-status L7OK/L6OK/L4OK only change
- * the reported status name, not pass/fail: they are dropped and listed in the recipe's notes.
+ * send|send-state|expect|comment` (haproxy_import_http.c). Everything whose meaning recheck cannot
+ * reproduce (send-lf, set-var, name-lf, connect send-proxy/proto, ok-status L7OKC, a second http-check
+ * send, other check options) is an error that names file:line and the keyword. A tcp-check expect's
+ * error-status L7RSP/L7STS/L6RSP/L4CON is kept in the step (the status its failure reports); the other
+ * error-status, tout-status and ok-status L7OK/L6OK/L4OK only change the reported status name, not
+ * pass/fail: they are dropped and listed in the recipe's notes.
  * Sections, `defaults` inheritance and the built-in protocol checks are in haproxy_import_cfg.c.
  * `tcp-check connect ssl [sni N] [alpn L]` becomes a connect step and a tls step (verify: true; the
  * server line's verify/ca-file are not read here). `tcp-check connect addr IP[:PORT]` is the connect

@@ -1,6 +1,7 @@
 /*
  * haproxy_import_http: `option httpchk` (including the legacy "ver\r\nHdr: v" form) and `http-check
- * send|expect|comment` lines into an HTTP recipe (docs/haproxy-semantics.md §3). See haproxy_import.c.
+ * send|send-state|expect|comment` lines into an HTTP recipe (docs/haproxy-semantics.md §3). See
+ * haproxy_import.c.
  */
 #include "api.h"
 

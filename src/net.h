@@ -1,6 +1,9 @@
 /*
- * net: non-blocking socket helpers in the spirit of Redis' anet: every fd is close-on-exec and
- * non-blocking; user-facing failures go into err as "ADDRESS: reason".
+ * net: addresses and non-blocking sockets. The one HOST:PORT parser (net_split_hostport()), the one name
+ * lookup (net_resolve_all(), under net_resolve()) and the one address formatter (net_fmt_addr()), shared
+ * by recheckd's configuration and resolver, `replay --server`, `from-pcap --server` and `record`'s proxy;
+ * socket helpers in the spirit of Redis' anet: every fd is close-on-exec and non-blocking. User-facing
+ * failures go into err as "ADDRESS: reason".
  */
 #ifndef RECHECK_NET_H
 #define RECHECK_NET_H
