@@ -626,7 +626,7 @@ static int listener_hash_type(struct ctx *c, const struct ynode *v, const char *
 static int listener_maxconn(struct ctx *c, const struct ynode *v, const char *key, void *obj)
 {
 	struct conf_listener *li = obj;
-	long n;
+	long n = 0;
 
 	if (get_long(c, v, key, 1, 1000000, &n) == -1)
 		return -1;

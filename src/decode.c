@@ -410,8 +410,8 @@ enum decode_rc decode_ip(const unsigned char *ip, size_t caplen, size_t wire_ext
 enum decode_rc decode_frame_defrag(struct ipfrag *fr, int linktype, const unsigned char *frame, size_t caplen,
 				   size_t wirelen, uint64_t ts_us, struct pkt *p, char *note, size_t notelen)
 {
-	const unsigned char *l3, *whole;
-	size_t l3len, wholelen, extra = wirelen > caplen ? wirelen - caplen : 0;
+	const unsigned char *l3 = NULL, *whole;
+	size_t l3len = 0, wholelen, extra = wirelen > caplen ? wirelen - caplen : 0;
 	int family, rc;
 	enum decode_rc drc;
 
