@@ -23,7 +23,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
-from harness import RECHECKD, TCPLOG, free_port, main, wait_for, which  # noqa: E402
+from harness import RECHECKD, TCPLOG, free_port, main, recv_until_eof, wait_for, which  # noqa: E402
 
 CFG = """global
     stats socket {sock} mode 600 level admin
@@ -127,16 +127,6 @@ def client(port, ident=None, src=None):
     if ident:
         s.sendall(ident.encode() + b"\n")
     return s
-
-
-def read_all(s, timeout=10):
-    s.settimeout(timeout)
-    out = b""
-    while True:
-        b = s.recv(256)
-        if not b:
-            return out
-        out += b
 
 
 class Engine:
@@ -243,7 +233,7 @@ class Queue(harness.Case):
         for n in range(5):
             k = "c%d" % n
             e.b_fifo.release(1)
-            self.assertEqual(read_all(socks[k]), ("ok %s\n" % k).encode(), "%s: %s's answer" % (e.name, k))
+            self.assertEqual(recv_until_eof(socks[k]), ("ok %s\n" % k).encode(), "%s: %s's answer" % (e.name, k))
             socks[k].close()
             if n < 3:
                 wait_for(lambda: len(e.b_fifo.seen) == n + 3, 10, what="%s: slot %d handed on" % (e.name, n))
@@ -269,14 +259,14 @@ class Queue(harness.Case):
         wait_for(lambda: e.qcur("short") == 3, 10, what="%s: the leaver queued" % e.name)
         leaver.close()
         for k in ("d2", "d3"):
-            self.assertEqual(read_all(socks[k]), b"", "%s: %s closed by timeout queue" % (e.name, k))
+            self.assertEqual(recv_until_eof(socks[k]), b"", "%s: %s closed by timeout queue" % (e.name, k))
         waited = time.monotonic() - t0
         self.assertGreaterEqual(waited, 0.35, "%s: closed before timeout queue" % e.name)
         row = e.stat("short", "s1")
         snap = {k: row[k] for k in ("qcur", "qmax", "scur", "econ", "stot", "lbtot")}
         e.b_short.release(2)
         for k in ("d0", "d1"):
-            self.assertEqual(read_all(socks[k]), ("ok %s\n" % k).encode(), "%s: %s" % (e.name, k))
+            self.assertEqual(recv_until_eof(socks[k]), ("ok %s\n" % k).encode(), "%s: %s" % (e.name, k))
             socks[k].close()
         self.assertEqual(e.b_short.seen, ["d0", "d1"], "%s: the timed-out never reached the server" % e.name)
         for s in socks.values():
@@ -293,15 +283,15 @@ class Queue(harness.Case):
         wait_for(lambda: e.qcur("full") == 1, 10, what="%s: f1 queued" % e.name)
         socks["f2"] = client(e.full, "f2")
         ports = {s.getsockname()[1]: k for k, s in socks.items()}
-        self.assertEqual(read_all(socks["f2"]), b"", "%s: f2 refused" % e.name)
+        self.assertEqual(recv_until_eof(socks["f2"]), b"", "%s: f2 refused" % e.name)
         row = e.stat("full", "s1")
         snap = {k: row[k] for k in ("qcur", "qmax", "qlimit", "econ")}
         e.b_full.release(1)
-        self.assertEqual(read_all(socks["f0"]), b"ok f0\n")
+        self.assertEqual(recv_until_eof(socks["f0"]), b"ok f0\n")
         socks["f0"].close()
         wait_for(lambda: len(e.b_full.seen) == 2, 10, what="%s: f1 served" % e.name)
         e.b_full.release(1)
-        self.assertEqual(read_all(socks["f1"]), b"ok f1\n")
+        self.assertEqual(recv_until_eof(socks["f1"]), b"ok f1\n")
         for s in socks.values():
             s.close()
         wait_for(lambda: all(p in e.logs() for p in ports), 10, what="%s: full log lines" % e.name)
@@ -348,7 +338,7 @@ class Queue(harness.Case):
         e.b_r1.release(10)
         e.b_r2.release(10)
         for s in socks.values():
-            read_all(s)
+            recv_until_eof(s)
             s.close()
         wait_for(lambda: all(p in e.logs() for p in ports), 10, what="%s: redisp log lines" % e.name)
         logs = e.logs()
