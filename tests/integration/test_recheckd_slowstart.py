@@ -26,7 +26,7 @@ import lbparity  # noqa: E402
 from harness import RECHECKD, free_port, main, wait_for  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_recheckd_queue import Holder, client, read_all  # noqa: E402  (a backend that holds connections)
+from test_recheckd_queue import Holder, client  # noqa: E402  (a backend that holds connections)
 
 NAMES = ["s1", "s2", "s3"]
 RAMP = [7, 32, 57, 82, 100]  # ceil(100 * w / 16) for w = 1, 5, 9, 13 (slowstart 4s), then full
@@ -215,7 +215,7 @@ class Slowstart(harness.Case):
             wait_for(lambda: row(sock, "s1")["throttle"] == "", 8, what="%s: warm-up over" % k)
             first = holders[k].seen[0]
             holders[k].release(1)  # a session ends (its client closes too): the full limit serves every waiter
-            self.assertEqual(read_all(socks[k][int(first[1:])]), ("ok %s\n" % first).encode())
+            self.assertEqual(harness.recv_until_eof(socks[k][int(first[1:])]), ("ok %s\n" % first).encode())
             socks[k][int(first[1:])].close()
             wait_for(lambda: (row(sock, "s1")["scur"], row(sock, "s1")["qcur"]) == ("4", "0"), 5,
                      what="%s: four served after the warm-up (%s)" % (k, row(sock, "s1")))
