@@ -26,7 +26,7 @@ import lbparity  # noqa: E402
 from harness import RECHECKD, free_port, main, wait_for  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_recheckd_queue import Holder, client  # noqa: E402  (a backend that holds connections)
+from holdsrv import Holder, client  # noqa: E402  (a backend that holds connections)
 
 NAMES = ["s1", "s2", "s3"]
 RAMP = [7, 32, 57, 82, 100]  # ceil(100 * w / 16) for w = 1, 5, 9, 13 (slowstart 4s), then full
