@@ -1,5 +1,6 @@
 /*
- * cli: the runtime API's socket and connections (see cli.h); the commands are in cli_cmd.c.
+ * cli: the runtime API's socket and connections (see cli.h); the commands are in cli_cmd.c, `show stat`
+ * in cli_stat.c and `check L/S` in cli_check.c.
  */
 #include "api.h"
 

@@ -1,6 +1,6 @@
 /*
  * lb_fixture.h: builds a backend from a compact spec for the lb unit tests (test_lb_map.c,
- * test_lb_chash.c). Spec: space-separated name:weight[:flags], flags b = backup, d = down (after one
+ * test_lb_chash.c, test_lb_avoid.c, test_lb_runtime.c). Spec: space-separated name:weight[:flags], flags b = backup, d = down (after one
  * failed check from the start-up state), i<N> = explicit id N.
  */
 #ifndef RECHECK_TEST_LB_FIXTURE_H
