@@ -10,7 +10,7 @@ import sys
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import RECHECKD, Case, free_port, main, wait_for, wait_port, which  # noqa: E402
+from harness import RECHECKD, Case, free_port, main, recv_exact, wait_for, wait_port, which  # noqa: E402
 from tcpserver import TcpServer  # noqa: E402
 
 SOCKS5 = """version: 1
@@ -63,12 +63,8 @@ class Fake(TcpServer):
         try:
             c.settimeout(5)
             for want, answer in self.script:
-                got = b""
-                while len(got) < want:
-                    d = c.recv(want - len(got))
-                    if not d:
-                        return
-                    got += d
+                if len(recv_exact(c, want)) < want:
+                    return
                 c.sendall(answer)
             c.recv(100)
         except OSError:

@@ -16,7 +16,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import BUILD, RECHECKD, SAMPLES, Case, free_port, main, recv_until_eof, wait_for, wait_port  # noqa: E402
+from harness import BUILD, RECHECKD, SAMPLES, Case, free_port, main, recv_exact, recv_until_eof, wait_for, wait_port  # noqa: E402
 
 PEER = os.path.join(BUILD, "tests", "relay_peer")
 MB = 1 << 20
@@ -61,14 +61,8 @@ class RelayCase(Case):
 
     def echo_roundtrip(self, s, payload=b"ping"):
         s.sendall(payload)
-        got = b""
         s.settimeout(5)
-        while len(got) < len(payload):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-        return got
+        return recv_exact(s, len(payload))
 
     # --- transfers ----------------------------------------------------------------------------------
 

@@ -14,21 +14,13 @@ import sys
 import threading
 import time
 
+from harness import recv_exact
+
 
 def read_until(conn, marker, limit=65536):
     data = b""
     while marker not in data and len(data) < limit:
         chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def read_n(conn, n):
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
         if not chunk:
             break
         data += chunk
@@ -52,10 +44,10 @@ def serve(conn, kind):
                     return
                 first += more
             conn.sendall(b"\x05\x00")
-            req = read_n(conn, 5)
+            req = recv_exact(conn, 5)
             if len(req) < 5:
                 return
-            rest = read_n(conn, req[4] + 2) if req[3] == 3 else read_n(conn, {1: 4, 4: 16}.get(req[3], 0) + 1)
+            rest = recv_exact(conn, req[4] + 2) if req[3] == 3 else recv_exact(conn, {1: 4, 4: 16}.get(req[3], 0) + 1)
             if not rest:
                 return
             if kind == "socks5-bad":
