@@ -58,18 +58,8 @@ class Retries(harness.Case):
             return json.loads(r.read())["listeners"][0]
 
     def show_stat(self):
-        """The runtime API's `show stat`, as {svname: row}."""
-        with socket.socket(socket.AF_UNIX) as u:
-            u.settimeout(5)
-            u.connect(self.sock)
-            u.sendall(b"show stat\n")
-            data = b""
-            while True:
-                chunk = u.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        lines = data.decode().splitlines()
+        """The runtime API's `show stat` (asked as of haproxy's socket), as {svname: row}."""
+        lines = self.haproxy_cmd(self.sock, "show stat").splitlines()
         cols = lines[0].lstrip("# ").split(",")
         return {r[1]: dict(zip(cols, r)) for r in (l.split(",") for l in lines[1:] if l)}
 

@@ -24,21 +24,10 @@ def socks5_get(port, target_port, path="/generate_204"):
         s.sendall(b"\x05\x01\x00")
         assert s.recv(2) == b"\x05\x00"
         s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack(">H", target_port))
-        rep = b""
-        while len(rep) < 10:
-            chunk = s.recv(10 - len(rep))
-            if not chunk:
-                break
-            rep += chunk
+        rep = harness.recv_exact(s, 10)
         assert rep[:2] == b"\x05\x00", rep
         s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % (path.encode(), target_port))
-        out = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            out += chunk
-        return out
+        return harness.recv_until_eof(s)
     finally:
         s.close()
 
