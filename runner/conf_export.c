@@ -112,9 +112,13 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 
 		memset(&o, 0, sizeof(o));
 		o.indent = "    ";
-		for (i = 0; i < li->nservers; i++)
-			if (li->servers[i].socks4len && li->servers[i].check_via_socks4 && li->servers[i].check.enabled)
+		/* HAProxy applies check-via-socks4 and check-send-proxy only to a "default" connect */
+		for (i = 0; i < li->nservers; i++) {
+			const struct conf_server *sv = &li->servers[i];
+
+			if (sv->check.enabled && ((sv->socks4len && sv->check_via_socks4) || sv->check_send_proxy))
 				o.first_default = true;
+		}
 		if (!ck->rcp) {
 			set_err(err, errlen, "listener %s: recipe %s is not loaded", li->name, ck->recipe ? ck->recipe : "?");
 			return -1;

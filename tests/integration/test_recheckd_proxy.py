@@ -110,6 +110,21 @@ listen pp
             wait_for(logged, 10, what="HAProxy logs %s for %s" % (src, name))
         self.assertIsNone(p.poll())
 
+        # the same settings exported (`recheck export --config`) and run by HAProxy itself: its checks of
+        # a check_send_proxy server pass through the accept-proxy bind (HAProxy sends the header only on
+        # a "default" connect, which the export writes), and without check_send_proxy they cannot
+        lines = ["listeners:"]
+        for name, opts in (("xsend", ", send_proxy: v2, check_send_proxy: true"), ("xplain", "")):
+            lines += ["  - name: %s" % name, '    bind: "127.0.0.1:%d"' % free_port(),
+                      "    check: {recipe: expect-n1.yaml, inter: 200ms, rise: 1, fall: 1, timeout: 1s}",
+                      "    servers:",
+                      '      - {name: ha, address: "127.0.0.1:%d"%s}' % (hport, opts)]
+        res = self.recheck("export", "--config", self.write("x.yaml", "\n".join(lines) + "\n"))
+        self.assertRc(res, 0)
+        _, hsock = self.start_haproxy(res.stdout, "haproxy-export")
+        wait_for(lambda: self.haproxy_status(hsock, "xsend", "ha")[0] == "UP"
+                 and self.haproxy_status(hsock, "xplain", "ha")[0] == "DOWN", 10, what="exported checks")
+
     def test_haproxy_sends(self):
         addrs = lbparity.source_addresses(220, seed=9)
         c = lbparity.conf("chash-unequal", [lbparity.srv("s1", 1), lbparity.srv("s2", 2), lbparity.srv("s3", 3)],
