@@ -364,7 +364,10 @@ enum cio_want check_io_resume(struct check_conn *c, struct check_run *run, bool 
 	case CIO_OP_RECV:
 		return read_now(c, run);
 	case CIO_OP_HANDSHAKE:
-		return check_io_tls_resume(c, run);
+		if (c->tr->handshake)
+			return c->tr->handshake(c, run);
+		c->op = CIO_OP_NONE; /* not reached: only a layer with a handshake sets this op */
+		return CIO_OK;
 	case CIO_OP_SOCKS4:
 		return s4_reply(c, run);
 	case CIO_OP_NONE:

@@ -20,13 +20,14 @@
  *    error, recheckd logs it and leaves the server's health unchanged.
  *
  * Transports (the hook for TLS). Bytes go through c->tr, a small table of recv/send/pending/close
- * functions; cio_plain is the one in use today (recv(2)/send(2) on the fd). A transport's recv/send
+ * functions; cio_plain (recv(2)/send(2) on the fd) unless check_io_tls.c layered TLS on it. A transport's recv/send
  * return bytes moved, 0 for EOF (recv), or -1 with *want = CIO_WANT_READ / CIO_WANT_WRITE for "not now"
  * (a TLS record may need the socket readable to write, or writable to read), or -1 with *want = CIO_OK
  * and errno set for a failure. A TLS step layers itself on an established connection (right after
  * connect, or after a SOCKS/CONNECT exchange) by setting c->tr/c->tr_ctx and driving its non-blocking
  * handshake with the same CIO_WANT_* results through check_io_resume() (a CIO_OP_HANDSHAKE next to
- * CONNECT/SEND/RECV); neither driver changes, because both only map CIO_WANT_* to poll/epoll masks.
+ * CONNECT/SEND/RECV, carried on by c->tr->handshake, so this file never calls check_io_tls.c back: the
+ * TLS layer uses cio_plain and this file, one way down); neither driver changes, because both only map CIO_WANT_* to poll/epoll masks.
  * pending() reports bytes the transport already holds (decrypted records), so a driver reads them
  * before waiting for the socket (check_io_recv() does).
  */
@@ -66,6 +67,9 @@ struct cio_transport {
 	ssize_t (*send)(struct check_conn *c, const void *p, size_t n, enum cio_want *want);
 	bool (*pending)(const struct check_conn *c);  /* bytes held above the socket; NULL: never */
 	void (*close)(struct check_conn *c);          /* frees tr_ctx before the fd closes; NULL: nothing */
+	/* carries on with the layer's handshake (CIO_OP_HANDSHAKE) for check_io_resume(), which so never
+	 * names a layer: the layers sit on this file, not beside it; NULL: the transport has none */
+	enum cio_want (*handshake)(struct check_conn *c, struct check_run *run);
 };
 
 extern const struct cio_transport cio_plain;
@@ -126,8 +130,6 @@ enum cio_want check_io_resume(struct check_conn *c, struct check_run *run, bool 
  * CIO_WANT_READ / CIO_WANT_WRITE (then check_io_resume()), or CIO_LOCAL (out of memory).
  */
 enum cio_want check_io_tls(struct check_conn *c, struct check_run *run, const struct check_action *a);
-/* check_io_resume() for CIO_OP_HANDSHAKE. */
-enum cio_want check_io_tls_resume(struct check_conn *c, struct check_run *run);
 
 /* Forgets the pending operation (the deadline passed, or the run is cancelled); the socket stays open. */
 void check_io_cancel(struct check_conn *c);

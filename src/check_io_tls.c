@@ -2,7 +2,9 @@
  * check_io_tls: the TLS transport of check_io (see check_io.h). CHECK_ACT_TLS layers a tls_conn
  * (tls.c, OpenSSL) on the open connection; the handshake and every later record go through the same
  * CIO_WANT_READ / CIO_WANT_WRITE results as plain I/O, so replay's poll() loop and recheckd's epoll loop
- * run TLS checks without a thread and without knowing about TLS.
+ * run TLS checks without a thread and without knowing about TLS. This file sits on check_io.c: it tests
+ * for cio_plain and installs cio_tls, whose handshake hook check_io_resume() calls, so check_io.c never
+ * names anything here.
  */
 #include "api.h"
 
@@ -75,15 +77,8 @@ static void tls_tr_close(struct check_conn *c)
 	c->tr_ctx = NULL;
 }
 
-static const struct cio_transport cio_tls = {
-	.name = "tls",
-	.recv = tls_tr_recv,
-	.send = tls_tr_send,
-	.pending = tls_tr_pending,
-	.close = tls_tr_close,
-};
-
-enum cio_want check_io_tls_resume(struct check_conn *c, struct check_run *run)
+/* check_io_resume() for CIO_OP_HANDSHAKE, through cio_tls.handshake */
+static enum cio_want tls_tr_handshake(struct check_conn *c, struct check_run *run)
 {
 	enum tls_io r = tls_handshake(c->tr_ctx);
 	const char *detail = NULL;
@@ -100,6 +95,15 @@ enum cio_want check_io_tls_resume(struct check_conn *c, struct check_run *run)
 	check_on_tls_error(run, why, detail);
 	return CIO_OK;
 }
+
+static const struct cio_transport cio_tls = {
+	.name = "tls",
+	.recv = tls_tr_recv,
+	.send = tls_tr_send,
+	.pending = tls_tr_pending,
+	.close = tls_tr_close,
+	.handshake = tls_tr_handshake,
+};
 
 enum cio_want check_io_tls(struct check_conn *c, struct check_run *run, const struct check_action *a)
 {
@@ -123,5 +127,5 @@ enum cio_want check_io_tls(struct check_conn *c, struct check_run *run, const st
 	c->tr = &cio_tls;
 	c->tr_ctx = t;
 	c->op = CIO_OP_HANDSHAKE;
-	return check_io_tls_resume(c, run);
+	return tls_tr_handshake(c, run);
 }
