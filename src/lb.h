@@ -133,14 +133,4 @@ struct server_status lb_set_rmaint(struct lb_backend *be, struct server *s, bool
 /* Copies the current table's counters (active/backup usable, generation) for stats. */
 void lb_counts(struct lb_backend *be, unsigned *active, unsigned *backup, uint64_t *generation);
 
-/* Frees a table built by an lb_ops hook. NULL is a no-op. */
-void lb_table_free(struct lb_table *t);
-/*
- * Helpers for lb_ops implementations: a zeroed table with the group counts of be's current states, the
- * servers of avoid counted as unusable (with navoid 0, a main table with room for its `without` cache).
- */
-struct lb_table *lb_table_alloc(const struct lb_backend *be, struct server *const *avoid, size_t navoid);
-/* server_usable(s) and s not in avoid[0..navoid-1]. */
-bool lb_usable(const struct server *s, struct server *const *avoid, size_t navoid);
-
 #endif

@@ -14,6 +14,7 @@
 
 #include "hash.h"
 #include "lb.h"
+#include "lb_table.h"
 #include "server.h"
 #include "util.h"
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "lb.h"
+#include "lb_table.h"
 #include "server.h"
 #include "util.h"
 

@@ -5,21 +5,16 @@ A module is one src/*.c file. Module A depends on module B when A's object file 
 function or a table) that B's defines; the graph is read from the compiled objects with nm, so it sees
 calls, not includes (a header may declare what its users define, as dissect_priv.h does). Every strongly
 connected set of more than one module is a circle and is reported with the symbols that close it.
-The layers this keeps honest are written down in the README (Layout): the check engine one way down,
-and the recorder's dissection dissect.c -> dissect_*.c -> dx.c.
+No circle is allowed. The layers this keeps honest are written down in the README (Layout): the check
+engine one way down, the socket driver check_io_tls.c -> check_io.c (TLS reached back through the
+transport table), the balancer lb.c -> lb_map.c / lb_chash.c -> lb_table.c, and the recorder's dissection
+dissect.c -> dissect_*.c -> dx.c.
 Objects whose source is gone from SOURCE_DIR (a file renamed since the last build) are not read.
 usage: tests/check_cycles.py BUILD_DIR/CMakeFiles/recheck_core.dir/src SRC_DIR
 """
 import os
 import subprocess
 import sys
-
-# Circles known when this check was added, outside the dissection, each still to be cut (issue 10). A
-# circle that is not exactly one of these (a new one, or one of these grown) fails the check.
-KNOWN = [
-    {"lb", "lb_chash", "lb_map"},       # the algorithm tables call lb.c's table helpers
-]
-
 
 def module_of(path):
     name = os.path.basename(path)
@@ -106,12 +101,7 @@ def main():
             if b and b != m:
                 edges[m].add(b)
                 why.setdefault((m, b), []).append(s)
-    found = []
-    for comp in circles(edges):
-        if set(comp) in KNOWN:
-            print("check_cycles: known circle, still to cut: src/%s" % ", src/".join(c + ".c" for c in comp))
-        else:
-            found.append(comp)
+    found = circles(edges)
     for comp in found:
         print("check_cycles: circle among src/%s:" % ", src/".join(c + ".c" for c in comp))
         for a in comp:
