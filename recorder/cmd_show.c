@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "dissect.h"
+#include "net.h"
 #include "recipe.h"
 #include "recipe_yaml.h"
 #include "util.h"
@@ -170,6 +171,22 @@ static void show_tls(struct buf *b, const struct step_tls *t)
 	buf_append_str(b, IND "  the sends and expects after this run inside TLS\n");
 }
 
+/* "connect port 8080, addr 10.0.0.2, via SOCKS4 127.0.0.1:1080, linger": a connect step, or an HTTP recipe's. */
+static void show_connect(struct buf *b, const struct step *s)
+{
+	char ip[NET_ADDRSTRLEN + 8];
+
+	buf_append_str(b, "connect");
+	if (s->port)
+		buf_printf(b, " port %d", s->port);
+	if (s->addrlen)
+		buf_printf(b, "%s addr %s", s->port ? "," : "", net_fmt_ip(&s->addr, ip, sizeof(ip)));
+	if (s->socks4len)
+		buf_printf(b, "%s via SOCKS4 %s", s->port || s->addrlen ? "," : "", net_fmt_ip(&s->socks4, ip, sizeof(ip)));
+	if (s->linger)
+		buf_append_str(b, " linger (close with FIN, not RST)");
+}
+
 static void show_tcp(struct buf *b, const struct recipe *r, bool secrets)
 {
 	size_t i;
@@ -185,11 +202,7 @@ static void show_tcp(struct buf *b, const struct recipe *r, bool secrets)
 			show_tls(b, &s->tls);
 			break;
 		case STEP_CONNECT:
-			buf_append_str(b, "connect");
-			if (s->port)
-				buf_printf(b, " port %d", s->port);
-			if (s->linger)
-				buf_append_str(b, " linger (close with FIN, not RST)");
+			show_connect(b, s);
 			buf_putc(b, '\n');
 			break;
 		case STEP_SEND:
@@ -240,9 +253,18 @@ static void show_http(struct buf *b, const struct recipe *r, bool secrets)
 	const struct http_req *q = &r->req;
 	size_t i;
 
-	if (r->tls) {
-		buf_append_str(b, "   0  connect, then ");
-		show_tls(b, r->tls);
+	if (r->conn || r->tls) {
+		buf_append_str(b, "   0  ");
+		if (r->conn)
+			show_connect(b, r->conn);
+		else
+			buf_append_str(b, "connect");
+		if (r->tls) {
+			buf_append_str(b, ", then ");
+			show_tls(b, r->tls);
+		} else {
+			buf_putc(b, '\n');
+		}
 	}
 	buf_printf(b, "   1  send %s %s %s%s%s\n", q->method ? q->method : "OPTIONS", q->uri ? q->uri : "/",
 		   q->version ? q->version : "HTTP/1.0", q->env ? ", ${NAME} filled from the environment" : "",

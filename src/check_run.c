@@ -450,7 +450,8 @@ void check_fail_conn(struct check_run *run, enum check_status st, int idx)
 
 struct check_action check_start_connect(struct check_run *run, int idx)
 {
-	const struct step *s = idx >= 0 ? &run->recipe->steps[idx] : NULL;
+	/* an HTTP recipe's one connection takes its settings from the recipe's 'connect' */
+	const struct step *s = idx >= 0 ? &run->recipe->steps[idx] : run->recipe->conn;
 	struct check_action a = {.type = CHECK_ACT_CONNECT};
 
 	run->cur = idx;
@@ -473,8 +474,11 @@ struct check_action check_start_connect(struct check_run *run, int idx)
 	}
 	a.linger = run->linger;
 	check_time_start(run, idx);
-	if (s)
+	if (s && idx >= 0)
 		check_trace(run, "step %d: connect%s%s", idx + 1, s->port ? " port " : "", s->port ? "(override)" : "");
+	else if (s)
+		check_trace(run, "connect (the recipe's connect: %s%s%s)", s->port ? "port " : "", s->addrlen ? "addr " : "",
+			    s->socks4len ? "socks4" : "");
 	else
 		check_trace(run, "step 0: connect (implicit)");
 	SET_PHASE(run, CHECK_PH_CONNECTING);

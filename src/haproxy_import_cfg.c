@@ -14,6 +14,7 @@
  * - server and default-server settings that change what a check does become recipe settings: `port`
  *   and `addr` on every connect without its own, `socks4 IP:PORT` with `check-via-socks4` on the default
  *   connects (the implicit one and `connect default`) and on `connect via-socks4` rules, the TLS ones;
+ *   on an HTTP check, port, addr and socks4 go on the recipe's 'connect' (its one connection);
  *   the others (a PROXY header, HTTP/2, agent checks) are refused by name: never dropped silently.
  */
 #include "api.h"
@@ -271,11 +272,12 @@ static int first_connect(struct imp *im)
 	return 0;
 }
 
-/* An HTTP recipe has no connect step: a server setting that changes where the check connects is refused. */
-static int http_refuse(struct imp *im, const char *what)
+/* An HTTP check's one connection: the recipe's 'connect', made when a server setting first needs it. */
+static struct step *http_conn(struct imp *im)
 {
-	return haproxy_import_fail(im, "server '%s' on an HTTP check: an HTTP recipe has no connect to put it on yet "
-	                           "(recheckd -f applies it per server)", what);
+	if (!im->r->conn && !(im->r->conn = recipe_new_connect(NULL)))
+		haproxy_import_fail(im, "out of memory");
+	return im->r->conn;
 }
 
 /*
@@ -298,9 +300,12 @@ static int apply_socks4(struct imp *im, const struct srvtls *t)
 			                           "'default': HAProxy connects it directly, recheckd would not (write "
 			                           "'tcp-check connect default')");
 	}
-	if (t->via_socks4 && t->socks4len) {
-		if (r->kind == RECIPE_HTTP)
-			return http_refuse(im, "check-via-socks4");
+	if (t->via_socks4 && t->socks4len && r->kind == RECIPE_HTTP) {
+		if (!http_conn(im))
+			return -1;
+		r->conn->socks4 = t->socks4;
+		r->conn->socks4len = t->socks4len;
+	} else if (t->via_socks4 && t->socks4len) {
 		if (first_connect(im) == -1)
 			return -1;
 		for (i = 0; i < im->nconn_default; i++)
@@ -336,9 +341,12 @@ static int apply_port(struct imp *im, const struct srvtls *t)
 
 	if (!t->port)
 		return 0;
-	if (r->kind == RECIPE_HTTP)
-		return haproxy_import_fail(im, "server 'port %d' on an HTTP check: an HTTP recipe has no connect to put "
-		                           "it on yet", t->port);
+	if (r->kind == RECIPE_HTTP) {
+		if (!http_conn(im))
+			return -1;
+		r->conn->port = t->port;
+		return 0;
+	}
 	if (first_connect(im) == -1)
 		return -1;
 	for (i = 0; i < r->nsteps; i++)
@@ -357,8 +365,13 @@ static int apply_addr(struct imp *im, const struct srvtls *t)
 
 	if (!t->addrlen)
 		return 0;
-	if (r->kind == RECIPE_HTTP)
-		return http_refuse(im, "addr");
+	if (r->kind == RECIPE_HTTP) {
+		if (!http_conn(im))
+			return -1;
+		r->conn->addr = t->addr;
+		r->conn->addrlen = t->addrlen;
+		return 0;
+	}
 	if (first_connect(im) == -1)
 		return -1;
 	for (i = 0; i < r->nsteps; i++)

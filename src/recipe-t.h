@@ -157,6 +157,9 @@ struct recipe {
 
 	/* RECIPE_HTTP */
 	struct step_tls *tls;   /* owned; TLS right after connect (check-ssl), NULL for plain HTTP */
+	/* owned; where the check connects (a STEP_CONNECT: port, addr, socks4, linger), as HAProxy's server
+	 * port / addr / check-via-socks4 or a first "http-check connect" rule; NULL: the server itself */
+	struct step *conn;
 	struct http_req req;
 	struct http_expect *hexp; /* owned array; none means HAProxy's implicit "status 200-399" */
 	size_t nhexp;

@@ -60,6 +60,27 @@ static void step_clear(struct step *s)
 	step_tls_clear(&s->tls);
 }
 
+struct step *recipe_new_connect(const struct step *from)
+{
+	struct step *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->type = STEP_CONNECT;
+	if (from) {
+		/* a connect step owns nothing but its comment; an HTTP recipe's connect carries none */
+		c->port = from->port;
+		c->linger = from->linger;
+		c->addr = from->addr;
+		c->addrlen = from->addrlen;
+		c->socks4 = from->socks4;
+		c->socks4len = from->socks4len;
+		c->line = from->line;
+	}
+	c->min_recv = -1;
+	return c;
+}
+
 static void hexpect_clear(struct http_expect *e)
 {
 	free(e->pattern);
@@ -94,6 +115,10 @@ void recipe_free(struct recipe *r)
 	if (r->tls) {
 		step_tls_clear(r->tls);
 		free(r->tls);
+	}
+	if (r->conn) {
+		step_clear(r->conn);
+		free(r->conn);
 	}
 	free(r->name);
 	free(r->protocol);
@@ -385,6 +410,16 @@ int step_tls_check(const struct step_tls *t, const char *at, char *err, size_t e
 	return 0;
 }
 
+/* A connect step's settings, also an HTTP recipe's 'connect'. */
+static int connect_check(const struct step *s, const char *at, char *err, size_t errlen)
+{
+	if (s->port < 0 || s->port > 65535) {
+		set_err(err, errlen, "%s: connect port %d is out of range 1-65535", at, s->port);
+		return -1;
+	}
+	return 0;
+}
+
 static int compile_tcp(struct recipe *r, char *err, size_t errlen)
 {
 	char at[64], why[ERR_LEN];
@@ -410,10 +445,8 @@ static int compile_tcp(struct recipe *r, char *err, size_t errlen)
 		where(at, sizeof(at), i, s->line);
 		switch (s->type) {
 		case STEP_CONNECT:
-			if (s->port < 0 || s->port > 65535) {
-				set_err(err, errlen, "%s: connect port %d is out of range 1-65535", at, s->port);
+			if (connect_check(s, at, err, errlen) == -1)
 				return -1;
-			}
 			in_tls = false;
 			break;
 		case STEP_TLS:
@@ -497,6 +530,8 @@ static int compile_http(struct recipe *r, char *err, size_t errlen)
 		return -1;
 	}
 	if (r->tls && step_tls_check(r->tls, "recipe", err, errlen) == -1)
+		return -1;
+	if (r->conn && connect_check(r->conn, "connect", err, errlen) == -1)
 		return -1;
 	if (r->req.method && !is_token(r->req.method)) {
 		set_err(err, errlen, "request (line %d): method '%s' is not an HTTP token", r->req.line, r->req.method);
@@ -710,6 +745,8 @@ struct recipe *recipe_dup(const struct recipe *r)
 		if (!d->tls || step_tls_copy(d->tls, r->tls) == -1)
 			goto fail;
 	}
+	if (r->conn && !(d->conn = recipe_new_connect(r->conn)))
+		goto fail;
 	d->req.env = r->req.env;
 	d->req.secret = r->req.secret;
 	d->req.send_state = r->req.send_state;

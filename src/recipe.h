@@ -51,6 +51,8 @@ struct recipe *recipe_resolve_env(const struct recipe *r, char *err, size_t errl
 int recipe_check_env_lengths(const struct recipe *r, char *err, size_t errlen);
 /* Deep copy (regexes are recompiled). NULL when out of memory. */
 struct recipe *recipe_dup(const struct recipe *r);
+/* A new STEP_CONNECT (an HTTP recipe's 'connect') with from's port, linger, addr and socks4; NULL: no memory. */
+struct step *recipe_new_connect(const struct step *from);
 
 /* True when the recipe carries a recorded credential (Proxy-Authorization, RFC 1929 user/password). */
 bool recipe_has_secret(const struct recipe *r);

@@ -232,8 +232,8 @@ static void words_tls(struct line *l, const struct step_tls *t)
  * tls: the step that follows s (NULL when none) when it is a TLS start HAProxy can fold into this
  * connect rule. A TLS step is written with the connect before it.
  */
-static int export_step(const struct step *s, const struct step *tls, size_t idx, bool dflt, const char *indent,
-		       struct buf *out, char *err, size_t errlen)
+static int export_step(const char *rule, const struct step *s, const struct step *tls, size_t idx, bool dflt,
+		       const char *indent, struct buf *out, char *err, size_t errlen)
 {
 	char at[64], num[32];
 	struct line l;
@@ -241,7 +241,7 @@ static int export_step(const struct step *s, const struct step *tls, size_t idx,
 
 	snprintf(at, sizeof(at), "step %zu", idx + 1);
 	line_start(&l, out, indent);
-	word_str(&l, "tcp-check");
+	word_str(&l, rule);
 	switch (s->type) {
 	case STEP_TLS:
 		/* the first rule, after the implicit connect: an explicit "connect ssl" stands for both */
@@ -394,7 +394,7 @@ static int recipe_socks4(const struct recipe *r, const struct step **out, char *
 {
 	size_t i;
 
-	*out = NULL;
+	*out = r->kind == RECIPE_HTTP && r->conn && r->conn->socks4len ? r->conn : NULL;
 	for (i = 0; r->kind == RECIPE_TCP && i < r->nsteps; i++) {
 		const struct step *s = &r->steps[i];
 
@@ -436,7 +436,7 @@ static int export_tcp(const struct recipe *r, bool dflt, const char *indent, str
 		const struct step *next = i + 1 < r->nsteps ? &r->steps[i + 1] : NULL;
 		bool fold = r->steps[i].type == STEP_CONNECT && next && next->type == STEP_TLS;
 
-		if (export_step(&r->steps[i], fold ? next : NULL, i, dflt, indent, out, err, errlen) == -1)
+		if (export_step("tcp-check", &r->steps[i], fold ? next : NULL, i, dflt, indent, out, err, errlen) == -1)
 			return -1;
 		if (fold)
 			i++;
@@ -531,6 +531,23 @@ static int config_comment(struct buf *out, const char *indent, const char *text)
 	return buf_putc(out, '\n');
 }
 
+/*
+ * An HTTP recipe's 'connect' as HAProxy's first http-check rule, "http-check connect port N addr IP[:PORT]
+ * via-socks4 linger", with the TLS start on it ("ssl sni alpn"): an explicit connect rule does not start
+ * TLS from check-ssl, only a default one does. Nothing when the recipe has no 'connect'.
+ */
+static int export_http_connect(const struct recipe *r, const char *indent, struct buf *out, char *err,
+			       size_t errlen)
+{
+	struct step tls = {.type = STEP_TLS};
+
+	if (!r->conn)
+		return 0;
+	if (r->tls)
+		tls.tls = *r->tls; /* borrowed for the words; nothing here frees it */
+	return export_step("http-check", r->conn, r->tls ? &tls : NULL, 0, false, indent, out, err, errlen);
+}
+
 static int export_http(const struct recipe *r, bool legacy, const char *indent, struct buf *out, char *err,
 		       size_t errlen)
 {
@@ -559,11 +576,12 @@ static int export_http(const struct recipe *r, bool legacy, const char *indent, 
 			word_value(&l, v.data, v.len, q->env && memmem(v.data, v.len, "${", 2));
 			buf_free(&v);
 		}
-		if (line_end(&l, "option httpchk", err, errlen) == -1)
+		if (line_end(&l, "option httpchk", err, errlen) == -1 ||
+		    export_http_connect(r, indent, out, err, errlen) == -1)
 			return -1;
 		return export_http_expects(r, indent, out, err, errlen);
 	}
-	if (line_end(&l, "option httpchk", err, errlen) == -1)
+	if (line_end(&l, "option httpchk", err, errlen) == -1 || export_http_connect(r, indent, out, err, errlen) == -1)
 		return -1;
 	if (q->method || q->uri || q->version || q->nhdrs || q->bodylen || q->comment) {
 		line_start(&l, out, indent);

@@ -273,6 +273,26 @@ fail:
 	return -1;
 }
 
+/* connect: {port: N, linger: BOOL, addr: IP[:PORT], socks4: IP:PORT}: a connect step, or an HTTP recipe's. */
+static int load_connect(struct ysink *l, const struct ynode *m, const char *ctx, struct step *s)
+{
+	const struct ynode *v;
+
+	if (ytree_is_null(m))
+		return 0; /* "connect:" with nothing after it reads as "connect: {}" */
+	if (!want_map(l, m, ctx, "connect") || check_keys(l, m, connect_keys, ctx) == -1)
+		return -1;
+	if ((v = ytree_get(m, "port")) && get_int(l, v, ctx, "port", 1, 65535, &s->port) == -1)
+		return -1;
+	if ((v = ytree_get(m, "linger")) && get_bool(l, v, ctx, "linger", &s->linger) == -1)
+		return -1;
+	if ((v = ytree_get(m, "addr")) && get_ip(l, v, ctx, "addr", false, &s->addr, &s->addrlen) == -1)
+		return -1;
+	if ((v = ytree_get(m, "socks4")) && get_ip(l, v, ctx, "socks4", true, &s->socks4, &s->socks4len) == -1)
+		return -1;
+	return 0;
+}
+
 static int load_step(struct ysink *l, struct recipe *r, const struct ynode *m, size_t idx)
 {
 	static const char *const actions[] = {"connect", "send", "send-binary", "expect", "tls"};
@@ -327,20 +347,7 @@ static int load_step(struct ysink *l, struct recipe *r, const struct ynode *m, s
 	case STEP_TLS:
 		return load_tls(l, act, ctx, &s->tls);
 	case STEP_CONNECT:
-		if (ytree_is_null(act))
-			return 0; /* "- connect:" with nothing after it reads as "connect: {}" */
-		if (!want_map(l, act, ctx, "connect") || check_keys(l, act, connect_keys, ctx) == -1)
-			return -1;
-		if ((v = ytree_get(act, "port")) && get_int(l, v, ctx, "port", 1, 65535, &s->port) == -1)
-			return -1;
-		if ((v = ytree_get(act, "linger")) && get_bool(l, v, ctx, "linger", &s->linger) == -1)
-			return -1;
-		if ((v = ytree_get(act, "addr")) && get_ip(l, v, ctx, "addr", false, &s->addr, &s->addrlen) == -1)
-			return -1;
-		if ((v = ytree_get(act, "socks4")) &&
-		    get_ip(l, v, ctx, "socks4", true, &s->socks4, &s->socks4len) == -1)
-			return -1;
-		return 0;
+		return load_connect(l, act, ctx, s);
 	case STEP_SEND:
 		if (!strcmp(aname, "send-binary")) {
 			s->binary = true;
@@ -552,7 +559,7 @@ static int load_hexpects(struct ysink *l, struct recipe *r, const struct ynode *
 }
 
 static const char *const top_keys[] = {"version", "name", "protocol", "recorded_from", "recorded_at", "notes",
-					"kind", "steps", "request", "expect", "tls", NULL};
+					"kind", "steps", "request", "expect", "tls", "connect", NULL};
 
 /*
  * Turns recipe_compile()'s "step N (line L): reason" (or "expect N (line L)", "request (line L)") into
@@ -594,7 +601,7 @@ static struct recipe *load_root(struct ysink *l, const struct ynode *root)
 		{"recorded_at", offsetof(struct recipe, recorded_at)},
 		{"notes", offsetof(struct recipe, notes)},
 	};
-	const struct ynode *v, *steps, *req, *hexp, *tls;
+	const struct ynode *v, *steps, *req, *hexp, *tls, *conn;
 	char why[ERR_LEN];
 	struct recipe *r = NULL;
 	enum recipe_kind kind = RECIPE_TCP;
@@ -638,12 +645,18 @@ static struct recipe *load_root(struct ysink *l, const struct ynode *root)
 	req = ytree_get(root, "request");
 	hexp = ytree_get(root, "expect");
 	tls = ytree_get(root, "tls");
+	conn = ytree_get(root, "connect");
 	if (kind == RECIPE_TCP) {
-		if (req || hexp || tls) {
-			v = ytree_key_of(root, req ? req : hexp ? hexp : tls);
-			if (v == ytree_key_of(root, tls)) {
+		if (req || hexp || tls || conn) {
+			v = ytree_key_of(root, req ? req : hexp ? hexp : tls ? tls : conn);
+			if (tls && v == ytree_key_of(root, tls)) {
 				YERR(l, v, "'tls' at the top level belongs to HTTP recipes (add 'kind: http'); tcp recipes "
 				     "start TLS with a '- tls: {...}' step");
+				goto fail;
+			}
+			if (conn && v == ytree_key_of(root, conn)) {
+				YERR(l, v, "'connect' at the top level belongs to HTTP recipes (add 'kind: http'); tcp "
+				     "recipes connect with a '- connect: {...}' step");
 				goto fail;
 			}
 			YERR(l, v, "'%s' belongs to HTTP recipes (add 'kind: http'); tcp recipes use 'steps'", v->val);
@@ -677,6 +690,15 @@ static struct recipe *load_root(struct ysink *l, const struct ynode *root)
 				goto fail;
 			}
 			if (load_tls(l, tls, "tls", r->tls) == -1)
+				goto fail;
+		}
+		if (conn) {
+			if (!(r->conn = recipe_new_connect(NULL))) {
+				YERR(l, conn, "out of memory");
+				goto fail;
+			}
+			r->conn->line = conn->line;
+			if (load_connect(l, conn, "connect", r->conn) == -1)
 				goto fail;
 		}
 		if (req && load_request(l, r, req) == -1)

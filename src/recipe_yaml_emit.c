@@ -347,10 +347,27 @@ static int emit_tls(struct yemit *y, const struct step_tls *t)
 	return map_end(y);
 }
 
+/* connect: {port, linger, addr, socks4}: a connect step's action, or an HTTP recipe's 'connect'. */
+static int emit_connect(struct yemit *y, const struct step *s)
+{
+	char ip[NET_ADDRSTRLEN + 8];
+
+	if (key(y, "connect") == -1 || map_start(y, true) == -1)
+		return -1;
+	if (s->port && kv_int(y, "port", s->port) == -1)
+		return -1;
+	if (s->linger && kv_true(y, "linger") == -1)
+		return -1;
+	if (s->addrlen && kv_str(y, "addr", net_fmt_ip(&s->addr, ip, sizeof(ip)), true) == -1)
+		return -1;
+	if (s->socks4len && kv_str(y, "socks4", net_fmt_ip(&s->socks4, ip, sizeof(ip)), true) == -1)
+		return -1;
+	return map_end(y);
+}
+
 static int emit_step(struct yemit *y, const struct step *s, size_t idx)
 {
 	bool utf8 = s->data && utf8_valid(s->data, s->len);
-	char ip[NET_ADDRSTRLEN + 8];
 
 	if (map_start(y, false) == -1)
 		return -1;
@@ -360,17 +377,7 @@ static int emit_step(struct yemit *y, const struct step *s, size_t idx)
 			return -1;
 		break;
 	case STEP_CONNECT:
-		if (key(y, "connect") == -1 || map_start(y, true) == -1)
-			return -1;
-		if (s->port && kv_int(y, "port", s->port) == -1)
-			return -1;
-		if (s->linger && kv_true(y, "linger") == -1)
-			return -1;
-		if (s->addrlen && kv_str(y, "addr", net_fmt_ip(&s->addr, ip, sizeof(ip)), true) == -1)
-			return -1;
-		if (s->socks4len && kv_str(y, "socks4", net_fmt_ip(&s->socks4, ip, sizeof(ip)), true) == -1)
-			return -1;
-		if (map_end(y) == -1)
+		if (emit_connect(y, s) == -1)
 			return -1;
 		break;
 	case STEP_SEND:
@@ -507,6 +514,8 @@ static int emit_recipe(struct yemit *y, const struct recipe *r)
 	if (key(y, "kind") == -1 || key(y, r->kind == RECIPE_HTTP ? "http" : "tcp") == -1)
 		return -1;
 	if (r->kind == RECIPE_HTTP) {
+		if (r->conn && emit_connect(y, r->conn) == -1)
+			return -1;
 		if (r->tls && (key(y, "tls") == -1 || emit_tls(y, r->tls) == -1))
 			return -1;
 		if (emit_http(y, r) == -1)
