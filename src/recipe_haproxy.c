@@ -536,7 +536,7 @@ static int config_comment(struct buf *out, const char *indent, const char *text)
  * via-socks4 linger", with the TLS start on it ("ssl sni alpn"): an explicit connect rule does not start
  * TLS from check-ssl, only a default one does. Nothing when the recipe has no 'connect'.
  */
-static int export_http_connect(const struct recipe *r, const char *indent, struct buf *out, char *err,
+static int export_http_connect(const struct recipe *r, bool dflt, const char *indent, struct buf *out, char *err,
 			       size_t errlen)
 {
 	struct step tls = {.type = STEP_TLS};
@@ -545,10 +545,10 @@ static int export_http_connect(const struct recipe *r, const char *indent, struc
 		return 0;
 	if (r->tls)
 		tls.tls = *r->tls; /* borrowed for the words; nothing here frees it */
-	return export_step("http-check", r->conn, r->tls ? &tls : NULL, 0, false, indent, out, err, errlen);
+	return export_step("http-check", r->conn, r->tls ? &tls : NULL, 0, dflt, indent, out, err, errlen);
 }
 
-static int export_http(const struct recipe *r, bool legacy, const char *indent, struct buf *out, char *err,
+static int export_http(const struct recipe *r, bool legacy, bool dflt, const char *indent, struct buf *out, char *err,
 		       size_t errlen)
 {
 	const struct http_req *q = &r->req;
@@ -577,11 +577,11 @@ static int export_http(const struct recipe *r, bool legacy, const char *indent, 
 			buf_free(&v);
 		}
 		if (line_end(&l, "option httpchk", err, errlen) == -1 ||
-		    export_http_connect(r, indent, out, err, errlen) == -1)
+		    export_http_connect(r, dflt, indent, out, err, errlen) == -1)
 			return -1;
 		return export_http_expects(r, indent, out, err, errlen);
 	}
-	if (line_end(&l, "option httpchk", err, errlen) == -1 || export_http_connect(r, indent, out, err, errlen) == -1)
+	if (line_end(&l, "option httpchk", err, errlen) == -1 || export_http_connect(r, dflt, indent, out, err, errlen) == -1)
 		return -1;
 	if (q->method || q->uri || q->version || q->nhdrs || q->bodylen || q->comment) {
 		line_start(&l, out, indent);
@@ -719,7 +719,7 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 		/* the one-line form has no comment keyword: keep it as a configuration comment */
 		if (o->legacy_httpchk && r->req.comment && config_comment(out, indent, r->req.comment) == -1)
 			goto toobig;
-		if (export_http(r, o->legacy_httpchk, indent, out, err, errlen) == -1)
+		if (export_http(r, o->legacy_httpchk, o->first_default, indent, out, err, errlen) == -1)
 			return -1;
 	} else if (export_tcp(r, o->first_default, indent, out, err, errlen) == -1) {
 		return -1;

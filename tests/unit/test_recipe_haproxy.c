@@ -475,9 +475,17 @@ static void unsupported(void **state)
 	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check addr db.example\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "x.cfg:3: server: 'addr' expects an IP address"));
+	/* an HTTP check's one connection: the recipe's 'connect' takes addr (HAProxy 2.6.12 checks there) */
 	r = imp("backend b\n  option httpchk\n  server s 127.0.0.1:1 check addr 127.0.0.2\n");
-	assert_null(r);
-	assert_non_null(strstr(err, "server 'addr' on an HTTP check"));
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->kind, RECIPE_HTTP);
+	assert_non_null(r->conn);
+	assert_int_not_equal(r->conn->addrlen, 0);
+	assert_int_equal(net_port_of(&r->conn->addr), 0);
+	assert_int_equal(r->conn->port, 0);
+	assert_int_equal(r->conn->socks4len, 0);
+	recipe_free(r);
 	/* server `port`: the check port of every connect without its own, the implicit one included */
 	r = imp("backend b\n  option tcp-check\n  tcp-check send A\n  tcp-check connect port 99\n"
 		"  server s 127.0.0.1:1 check port 81\n");
@@ -488,8 +496,43 @@ static void unsupported(void **state)
 	assert_int_equal(r->steps[2].port, 99);
 	recipe_free(r);
 	r = imp("backend b\n  option httpchk\n  server s 127.0.0.1:1 check port 81\n");
-	assert_null(r);
-	assert_non_null(strstr(err, "server 'port 81' on an HTTP check"));
+	if (!r)
+		fail_msg("%s", err);
+	assert_non_null(r->conn);
+	assert_int_equal(r->conn->port, 81);
+	assert_int_equal(r->conn->addrlen, 0);
+	recipe_free(r);
+	/* all three from default-server and server, and back out as the first http-check rule */
+	r = imp("backend b\n  option httpchk GET /h\n  default-server port 81\n"
+		"  server s 127.0.0.1:1 check addr 127.0.0.2:82 socks4 127.0.0.1:2 check-via-socks4\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->conn->port, 81);
+	assert_int_equal(net_port_of(&r->conn->addr), 82);
+	assert_int_equal(net_port_of(&r->conn->socks4), 2);
+	{
+		struct haproxy_export_opts o;
+		struct buf out;
+
+		memset(&o, 0, sizeof(o));
+		buf_init(&out, 4096);
+		if (haproxy_export(r, &o, &out, err, sizeof(err)) == -1)
+			fail_msg("%s", err);
+		assert_non_null(strstr(buf_cstr(&out), "option httpchk\nhttp-check connect port 81 addr 127.0.0.2:82 "
+						    "via-socks4\nhttp-check send meth GET uri /h\n"));
+		buf_reset(&out);
+		assert_int_equal(haproxy_server_socks4_opt(r, &out, err, sizeof(err)), 0);
+		assert_string_equal(buf_cstr(&out), " socks4 127.0.0.1:2");
+		buf_free(&out);
+	}
+	recipe_free(r);
+	/* socks4 without check-via-socks4 on an HTTP check: direct, said in the notes */
+	r = imp("backend b\n  option httpchk\n  server s 127.0.0.1:1 check socks4 127.0.0.1:2\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_null(r->conn);
+	assert_non_null(strstr(r->notes, "without check-via-socks4 the checks connect directly"));
+	recipe_free(r);
 	r = imp("defaults\n  default-server check-send-proxy\nbackend b\n  option tcp-check\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "x.cfg:2: default-server: 'check-send-proxy'"));

@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 #include <yaml.h>
 
 #include "buf.h"
+#include "net.h"
 #include "recipe.h"
 #include "recipe_yaml.h"
 #include "util.h"
@@ -62,6 +64,13 @@ static void assert_recipe_equal(const struct recipe *a, const struct recipe *b)
 		assert_true(streq_opt(x->tls.ca, y->tls.ca));
 		assert_int_equal(x->tls.verify, y->tls.verify);
 	}
+	assert_int_equal(a->conn != NULL, b->conn != NULL);
+	if (a->conn) {
+		assert_int_equal(a->conn->port, b->conn->port);
+		assert_int_equal(a->conn->linger, b->conn->linger);
+		assert_true(memeq(&a->conn->addr, a->conn->addrlen, &b->conn->addr, b->conn->addrlen));
+		assert_true(memeq(&a->conn->socks4, a->conn->socks4len, &b->conn->socks4, b->conn->socks4len));
+	}
 	assert_int_equal(a->tls != NULL, b->tls != NULL);
 	if (a->tls) {
 		assert_true(streq_opt(a->tls->sni, b->tls->sni));
@@ -100,6 +109,8 @@ static void assert_recipe_equal(const struct recipe *a, const struct recipe *b)
 		assert_int_equal(x->vrx != NULL, y->vrx != NULL);
 	}
 }
+
+#define V1 "version: 1\n"
 
 static struct recipe *load_str(const char *text, char *err)
 {
@@ -355,6 +366,7 @@ static void env_secret_flags(void **state)
 static void http_recipes(void **state)
 {
 	struct recipe *r = recipe_new(RECIPE_HTTP), *y;
+	char why[ERR_LEN];
 	struct http_expect *e;
 
 	/* everything default: no request keys, no expects */
@@ -409,6 +421,34 @@ static void http_recipes(void **state)
 	e->full = true;
 	y = roundtrip(compiled(r), true);
 	recipe_free(y);
+	recipe_free(r);
+
+	/* the connection settings: emitted as 'connect: {...}', read back the same, copied by recipe_dup */
+	r = load_str(V1 "kind: http\nconnect: {port: 8081, linger: true, addr: \"[::1]:8082\", socks4: \"127.0.0.1:1080\"}\n",
+		     why);
+	if (!r)
+		fail_msg("%s", why);
+	assert_non_null(r->conn);
+	assert_int_equal(r->conn->type, STEP_CONNECT);
+	assert_int_equal(r->conn->port, 8081);
+	assert_true(r->conn->linger);
+	assert_int_equal(net_port_of(&r->conn->addr), 8082);
+	assert_int_equal(r->conn->addr.ss_family, AF_INET6);
+	assert_int_equal(net_port_of(&r->conn->socks4), 1080);
+	y = roundtrip(r, true);
+	recipe_free(y);
+	y = recipe_dup(r);
+	assert_non_null(y);
+	assert_recipe_equal(r, y);
+	recipe_free(y);
+	recipe_free(r);
+	/* "connect:" alone, like a bare connect step: the server itself */
+	r = load_str(V1 "kind: http\nconnect:\n", why);
+	if (!r)
+		fail_msg("%s", why);
+	assert_non_null(r->conn);
+	assert_int_equal(r->conn->port, 0);
+	assert_int_equal(r->conn->addrlen, 0);
 	recipe_free(r);
 }
 
@@ -665,7 +705,6 @@ static void check_error(const char *text, const char *want)
 	}
 }
 
-#define V1 "version: 1\n"
 
 static void schema_errors(void **state)
 {
@@ -729,11 +768,18 @@ static void value_errors(void **state)
 	check_error(V1 "kind: http\nsteps:\n  - send: x\n", "t.yaml:3:1: 'steps' belongs to tcp recipes; HTTP recipes use 'request' and 'expect'");
 	check_error(V1 "request: {}\nsteps:\n  - send: x\n", "t.yaml:2:1: 'request' belongs to HTTP recipes (add 'kind: http')");
 	check_error(V1 "steps:\n  - send: x\nexpect: []\n", "t.yaml:4:1: 'expect' belongs to HTTP recipes (add 'kind: http')");
+	check_error(V1 "steps:\n  - send: x\nconnect: {port: 1}\n", "t.yaml:4:1: 'connect' at the top level belongs to HTTP recipes (add 'kind: http')");
 	assert_int_equal(nbad, 0);
 }
 
 static void http_errors(void **state)
 {
+	/* an HTTP recipe's connect: the connect step's keys and checks */
+	check_error(V1 "kind: http\nconnect: {prot: 1}\n", "t.yaml:3:11: connect: unknown key 'prot' (expected one of: port, linger, addr, socks4)");
+	check_error(V1 "kind: http\nconnect: {port: 0}\n", "t.yaml:3:16: connect: 'port' must be an integer from 1 to 65535");
+	check_error(V1 "kind: http\nconnect: {socks4: \"127.0.0.1\"}\n", "t.yaml:3:18: connect: 'socks4': '127.0.0.1': expected IP:PORT");
+	check_error(V1 "kind: http\nconnect: {addr: db.example}\n", "t.yaml:3:16: connect: 'addr': ");
+	check_error(V1 "kind: http\nconnect: 80\n", "t.yaml:3:10: connect: 'connect' must be a mapping");
 	nbad = 0;
 	check_error(V1 "kind: http\nrequest:\n  headers:\n    - {name: Host}\n", "t.yaml:5:7: request header 1: a header needs both 'name' and 'value'");
 	check_error(V1 "kind: http\nrequest:\n  headers:\n    - {name: Host, value: x, x: y}\n", "t.yaml:5:30: request header 1: unknown key 'x' (expected one of: name, value)");
