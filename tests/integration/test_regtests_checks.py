@@ -2,7 +2,7 @@
 """Scenarios of HAProxy 2.6's health-check regression tests (reg-tests/checks: redis-check, pgsql-check,
 smtp-check (with the QUIT exchange 2.6.12 added), tcp-check_min-recv, tcp-check_multiple_ports, http-check-expect, 4be_1srv_health_checks),
 and the server keywords that move the check elsewhere (port, addr, socks4 + check-via-socks4 through a
-real dante-server, which speaks SOCKS4 and refuses with CD 5B what its `socks block` rules name),
+real dante-server, on tcp-check and on HTTP checks, which speaks SOCKS4 and refuses with CD 5B what its `socks block` rules name),
 rewritten here with our own scripted servers (tests/fixtures/scriptsrv.c) and our own expectations.
 
 One configuration file holds every scenario as a `listen` section. It runs unchanged through:
@@ -21,6 +21,9 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness  # noqa: E402
 
+
+HTTP200 = "recv; send HTTP/1.1 200 OK\\r\\ncontent-length: 0\\r\\n\\r\\n; hang"
+HTTP500 = "recv; send HTTP/1.1 500 Internal\\r\\ncontent-length: 0\\r\\n\\r\\n; hang"
 
 # name: (server script, section lines, expected HAProxy status). {port2} is a second server's port
 # (SECOND below), {closed} a port that refuses connections.
@@ -103,6 +106,16 @@ SCENARIOS = {
     "socks4_traffic_only": ("send 220 socks4-check\\r\\n; hang",
                             ["option tcp-check", "tcp-check expect rstring ^220", "#server-extra socks4 {socks4}"],
                             "L7OK"),
+    # the same server keywords on HTTP checks (the recipe's top-level connect): the server's own port
+    # answers 500, the check goes where port / addr send it (a second server answering 200), or through
+    # dante, which refuses (5B) the port of http_socks4_deny
+    "http_port": (HTTP500, ["option httpchk GET /", "#server-extra port {http200}"], "L7OK"),
+    "http_addr": (HTTP500, ["option httpchk GET /", "#server-extra addr 127.0.0.1:{http200}"], "L7OK"),
+    "http_addr_ip": (HTTP200, ["option httpchk GET /", "http-check expect status 200", "#server-host 127.0.0.2",
+                               "#server-extra addr 127.0.0.1"], "L7OK"),
+    "http_socks4_ok": (HTTP200, ["option httpchk GET /", "#server-extra socks4 {socks4} check-via-socks4"], "L7OK"),
+    "http_socks4_deny": (HTTP200, ["option httpchk GET /", "#server-extra socks4 {socks4} check-via-socks4"],
+                         "SOCKERR"),
     # 4be_1srv_health_checks.vtc: a connect-only check, with and without option tcp-check, and refused
     "connect_only": ("hang", ["option tcp-check"], "L4OK"),
     "plain_check": ("hang", [], "L4OK"),
@@ -167,10 +180,12 @@ class RegtestChecks(harness.Case):
     def test_scenarios(self):
         self.assertTrue(os.access(harness.SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % harness.SCRIPTSRV)
         port2 = self.scriptsrv_port(SECOND)
+        http200 = self.scriptsrv_port(HTTP200)
         closed = harness.free_port()
         stats_port = harness.free_port()
         ports = {name: self.scriptsrv_port(script) if script else closed for name, (script, _, _) in SCENARIOS.items()}
-        socks4 = "127.0.0.1:%d" % self.dante_socks4([ports["socks4_deny"], ports["socks4_traffic_only"]])
+        socks4 = "127.0.0.1:%d" % self.dante_socks4([ports["socks4_deny"], ports["socks4_traffic_only"],
+                                                     ports["http_socks4_deny"]])
         host = {name: next((ln.split()[1] for ln in lines if ln.startswith("#server-host ")), "127.0.0.1")
                 for name, (_, lines, _) in SCENARIOS.items()}
         cfg = ["global", "    log stdout format raw local0",
@@ -181,7 +196,8 @@ class RegtestChecks(harness.Case):
         for name, (script, lines, _) in SCENARIOS.items():
             cfg += ["listen %s" % name, "    bind 127.0.0.1:%d" % harness.free_port()]
             cfg += ["    " + ln.format(port2=port2, closed=closed) for ln in lines if not ln.startswith("#")]
-            extra = "".join(" " + ln[len("#server-extra "):].format(port2=port2, socks4=socks4) for ln in lines
+            extra = "".join(" " + ln[len("#server-extra "):].format(port2=port2, socks4=socks4, http200=http200)
+                            for ln in lines
                             if ln.startswith("#server-extra "))
             cfg.append("    server s %s:%d check inter 3s rise 1 fall 1%s" % (host[name], ports[name], extra))
         path = self.write("regtests.cfg", "\n".join(cfg) + "\n")
