@@ -61,7 +61,8 @@ struct lb_ops {
 	const char *name;                                        /* "map-based" or "consistent" */
 	/* Precomputes what never changes at run time (GCD, every server's ring points). 0 or -1 + err. */
 	int (*init)(struct lb_backend *be, char *err, size_t errlen);
-	/* A server entered / left the usable set: build the table for the new set (NULL on ENOMEM). */
+	/* A server entered / left the usable set: build the table for the new set (NULL on ENOMEM). Optional:
+	 * without them the whole table is rebuilt, which both algorithms do (a rebuild is linear). */
 	struct lb_table *(*server_up)(struct lb_backend *be, struct server *s);
 	struct lb_table *(*server_down)(struct lb_backend *be, struct server *s);
 	/* Builds the table from every server's current state, the servers in avoid[0..navoid-1] counted as

@@ -227,12 +227,12 @@ static int update(struct lb_backend *be, struct server *s, bool up)
 {
 	struct lb_table *t;
 
-	if (s == NULL)
-		t = be->ops->rebuild(be, NULL, 0);
-	else if (up)
+	if (s != NULL && up && be->ops->server_up)
 		t = be->ops->server_up(be, s);
-	else
+	else if (s != NULL && !up && be->ops->server_down)
 		t = be->ops->server_down(be, s);
+	else
+		t = be->ops->rebuild(be, NULL, 0);
 	if (t == NULL)
 		return -1;
 	publish(be, t);

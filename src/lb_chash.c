@@ -97,16 +97,6 @@ static struct lb_table *chash_rebuild(struct lb_backend *be, struct server *cons
 	return t;
 }
 
-static struct lb_table *chash_server_up(struct lb_backend *be, struct server *s)
-{
-	return chash_rebuild(be, NULL, 0);
-}
-
-static struct lb_table *chash_server_down(struct lb_backend *be, struct server *s)
-{
-	return chash_rebuild(be, NULL, 0);
-}
-
 static struct server *chash_pick(const struct lb_table *t, uint32_t key)
 {
 	const struct lb_point *r = t->ring;
@@ -134,11 +124,10 @@ static struct server *chash_pick(const struct lb_table *t, uint32_t key)
 	return dp <= dn ? r[prev].srv : r[next].srv;
 }
 
+/* No server_up/server_down hooks: a rebuild filters the precomputed points (linear), so lb.c rebuilds. */
 const struct lb_ops lb_chash_ops = {
 	.name = "consistent",
 	.init = chash_init,
-	.server_up = chash_server_up,
-	.server_down = chash_server_down,
 	.rebuild = chash_rebuild,
 	.pick = chash_pick,
 	.deinit = chash_deinit,

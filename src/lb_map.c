@@ -121,17 +121,6 @@ fail:
 	return NULL;
 }
 
-static struct lb_table *map_server_up(struct lb_backend *be, struct server *s)
-{
-	/* Almost every key can move when the set changes: the whole table is rebuilt. */
-	return map_rebuild(be, NULL, 0);
-}
-
-static struct lb_table *map_server_down(struct lb_backend *be, struct server *s)
-{
-	return map_rebuild(be, NULL, 0);
-}
-
 static struct server *map_pick(const struct lb_table *t, uint32_t key)
 {
 	if (t->tot_weight == 0)
@@ -139,11 +128,11 @@ static struct server *map_pick(const struct lb_table *t, uint32_t key)
 	return t->map[key % t->tot_weight];
 }
 
+/* No server_up/server_down hooks: almost every key can move when the set changes, so lb.c rebuilds the
+ * whole table. */
 const struct lb_ops lb_map_ops = {
 	.name = "map-based",
 	.init = map_init,
-	.server_up = map_server_up,
-	.server_down = map_server_down,
 	.rebuild = map_rebuild,
 	.pick = map_pick,
 	.deinit = map_deinit,

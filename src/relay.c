@@ -378,6 +378,24 @@ static void end_error(struct relay *r, int fd)
 }
 
 /*
+ * What a write of n bytes to `to` (the result of send() or dir_flush()) means for the loop: 1 when bytes
+ * went (the server is then known to be up, and `to` was active), 0 when `to` is full (wait for it to be
+ * writable), -1 when the write failed and the session has ended.
+ */
+static int wrote(struct relay *r, int to, ssize_t n)
+{
+	if (n > 0) {
+		server_up(r, to);
+		touch(r, to);
+		return 1;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	end_error(r, to);
+	return -1;
+}
+
+/*
  * Moves direction i as far as it goes now. can_read / can_write say whether the source / destination
  * was reported ready. Returns 0, or -1 after ending the session (r must not be used then).
  */
@@ -424,30 +442,30 @@ static int dir_pump(struct relay *r, int i, bool can_read, bool can_write)
 		if (i == 0 && r->pre_off < r->pre_len && to != -1) {
 			n = send(to, r->pre + r->pre_off, (size_t)(r->pre_len - r->pre_off),
 				 MSG_NOSIGNAL | MSG_DONTWAIT | (dir_pending(d) > 0 ? MSG_MORE : 0));
-			if (n > 0) {
+			switch (wrote(r, to, n)) {
+			case 1:
 				r->pre_off = (uint16_t)(r->pre_off + n);
-				server_up(r, to);
-				touch(r, to);
 				progress = true;
-			} else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+				break;
+			case 0:
 				can_write = false;
-			} else {
-				end_error(r, to);
+				break;
+			default:
 				return -1;
 			}
 		}
 		/* Optimistic write: the destination is usually writable, which saves an epoll round trip. */
 		if (dir_pending(d) > 0 && to != -1 && !(i == 0 && r->pre_off < r->pre_len)) {
 			n = dir_flush(r, i);
-			if (n > 0) {
-				server_up(r, to);
+			switch (wrote(r, to, n)) {
+			case 1:
 				count(r, i, (size_t)n);
-				touch(r, to);
 				progress = true;
-			} else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+				break;
+			case 0:
 				can_write = false;
-			} else {
-				end_error(r, to);
+				break;
+			default:
 				return -1;
 			}
 		}
