@@ -378,19 +378,22 @@ static void end_error(struct relay *r, int fd)
 }
 
 /*
- * What a write of n bytes to `to` (the result of send() or dir_flush()) means for the loop: 1 when bytes
- * went (the server is then known to be up, and `to` was active), 0 when `to` is full (wait for it to be
- * writable), -1 when the write failed and the session has ended.
+ * What a write to `to` that returned n (send() or dir_flush()) means for the loop: bytes went (the server
+ * is then known to be up, `to` was active: *progress), `to` is full (wait until it is writable:
+ * *can_write false), or the write failed and the session has ended (-1).
  */
-static int wrote(struct relay *r, int to, ssize_t n)
+static int wrote(struct relay *r, int to, ssize_t n, bool *progress, bool *can_write)
 {
 	if (n > 0) {
 		server_up(r, to);
 		touch(r, to);
-		return 1;
-	}
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		*progress = true;
 		return 0;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		*can_write = false;
+		return 0;
+	}
 	end_error(r, to);
 	return -1;
 }
@@ -442,32 +445,18 @@ static int dir_pump(struct relay *r, int i, bool can_read, bool can_write)
 		if (i == 0 && r->pre_off < r->pre_len && to != -1) {
 			n = send(to, r->pre + r->pre_off, (size_t)(r->pre_len - r->pre_off),
 				 MSG_NOSIGNAL | MSG_DONTWAIT | (dir_pending(d) > 0 ? MSG_MORE : 0));
-			switch (wrote(r, to, n)) {
-			case 1:
-				r->pre_off = (uint16_t)(r->pre_off + n);
-				progress = true;
-				break;
-			case 0:
-				can_write = false;
-				break;
-			default:
+			if (wrote(r, to, n, &progress, &can_write) == -1)
 				return -1;
-			}
+			if (n > 0)
+				r->pre_off = (uint16_t)(r->pre_off + n);
 		}
 		/* Optimistic write: the destination is usually writable, which saves an epoll round trip. */
 		if (dir_pending(d) > 0 && to != -1 && !(i == 0 && r->pre_off < r->pre_len)) {
 			n = dir_flush(r, i);
-			switch (wrote(r, to, n)) {
-			case 1:
-				count(r, i, (size_t)n);
-				progress = true;
-				break;
-			case 0:
-				can_write = false;
-				break;
-			default:
+			if (wrote(r, to, n, &progress, &can_write) == -1)
 				return -1;
-			}
+			if (n > 0)
+				count(r, i, (size_t)n);
 		}
 		/* Forward the FIN only once every byte before it has been written, and not to a server still
 		 * connecting: shutdown() would abort the connect. */
