@@ -1,21 +1,23 @@
 /*
  * conf: recheckd's YAML configuration (see conf.h). src/ytree.c reads the file into a capped tree
  * (depth, node count, no anchors, aliases or tags, every node's line:column); this file checks that tree
- * against the schema, one table of keys per section.
+ * against the schema, one table of keys per section: the values, the key-table walker, the listeners and
+ * the top level. The servers and the checks (server_keys, check_keys, recipe loading) are in
+ * conf_server.c; what both share (struct ctx, the KEY_* tables, the walker) is in conf_priv.h.
  *
- * Adding a key: add the field to its struct in conf.h, one KEY_* line to the section's table below
- * (top_keys, listener_keys, timeout_keys, check_keys, server_keys, stats_keys), its default (if not
- * zero) where that section's parser sets defaults before the walk (parse_root, listener_parse,
- * check_defaults, server_parse), a case in tests/unit/test_conf.c, and a line in docs/recheckd.8 and
- * samples/recheckd.yaml. KEY_INT, KEY_UINT, KEY_BOOL, KEY_STR, KEY_NAME, KEY_DUR, KEY_ADDR and KEY_CHOICE
- * read plain values (the compiler checks the field's type); KEY_SECTION reads a nested mapping into the
- * same struct; KEY_FN takes a function for anything else; KEY_LATER accepts a key that the section's
- * parser reads itself after the walk (ytree_get), e.g. a list of servers.
+ * Adding a key: add the field to its struct in conf.h, one KEY_* line to the section's table (top_keys,
+ * listener_keys, timeout_keys, stats_keys here; check_keys, server_keys in conf_server.c), its default
+ * (if not zero) where that section's parser sets defaults before the walk (parse_root, listener_parse
+ * here; conf_check_defaults, conf_server_parse in conf_server.c), a case in tests/unit/test_conf.c, and a
+ * line in docs/recheckd.8 and samples/recheckd.yaml. KEY_INT, KEY_UINT, KEY_BOOL, KEY_STR, KEY_NAME,
+ * KEY_DUR, KEY_ADDR and KEY_CHOICE read plain values (the compiler checks the field's type); KEY_SECTION
+ * reads a nested mapping into the same struct; KEY_FN takes a function for anything else; KEY_LATER
+ * accepts a key that the section's parser reads itself after the walk (ytree_get), e.g. a list of
+ * servers.
  */
 #include "api.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -24,12 +26,10 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_priv.h"
 #include "hash.h"
 #include "net.h"
 #include "recipe.h"
-#include "recipe_yaml.h"
-#include "tls.h"
-#include "server-t.h"
 #include "util.h"
 #include "ytree.h"
 
@@ -37,15 +37,8 @@
 static const struct ytree_kind conf_kind = {"recheckd configuration", "recheckd configurations",
 					    "expected a mapping with 'listeners'", 300000};
 
-struct ctx {
-	struct ysink s;       /* file name and error buffer */
-	const char *dir;      /* for recipe paths */
-	int flags;
-	struct conf *conf;
-};
-
 PRINTF_FMT(3, 4)
-static int bad(struct ctx *c, const struct ynode *n, const char *fmt, ...)
+int conf_bad(struct ctx *c, const struct ynode *n, const char *fmt, ...)
 {
 	char msg[ERR_LEN];
 	va_list ap;
@@ -58,34 +51,34 @@ static int bad(struct ctx *c, const struct ynode *n, const char *fmt, ...)
 
 /* --- values ----------------------------------------------------------------------------------- */
 
-static int want(struct ctx *c, const struct ynode *n, enum ynode_type t, const char *key)
+int conf_want(struct ctx *c, const struct ynode *n, enum ynode_type t, const char *key)
 {
 	static const char *const what[] = {"a single value", "a mapping", "a list"};
 
 	if (n->type == t)
 		return 0;
-	return bad(c, n, "%s: expected %s", key, what[t]);
+	return conf_bad(c, n, "%s: expected %s", key, what[t]);
 }
 
-static int get_str(struct ctx *c, const struct ynode *n, const char *key, char **out)
+int conf_get_str(struct ctx *c, const struct ynode *n, const char *key, char **out)
 {
-	if (want(c, n, YN_SCALAR, key) == -1)
+	if (conf_want(c, n, YN_SCALAR, key) == -1)
 		return -1;
 	if (n->len == 0 || strlen(n->val) != n->len)
-		return bad(c, n, "%s: must not be empty or contain NUL bytes", key);
+		return conf_bad(c, n, "%s: must not be empty or contain NUL bytes", key);
 	free(*out);
 	*out = strdup(n->val);
 	if (!*out)
-		return bad(c, n, "out of memory");
+		return conf_bad(c, n, "out of memory");
 	return 0;
 }
 
-static int get_bool(struct ctx *c, const struct ynode *n, const char *key, bool *out)
+int conf_get_bool(struct ctx *c, const struct ynode *n, const char *key, bool *out)
 {
 	static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
 	size_t i;
 
-	if (want(c, n, YN_SCALAR, key) == -1)
+	if (conf_want(c, n, YN_SCALAR, key) == -1)
 		return -1;
 	for (i = 0; i < ARRAY_SIZE(yes); i++) {
 		if (strcmp(n->val, yes[i]) == 0) {
@@ -97,7 +90,7 @@ static int get_bool(struct ctx *c, const struct ynode *n, const char *key, bool 
 			return 0;
 		}
 	}
-	return bad(c, n, "%s: expected true or false, not '%s'", key, n->val);
+	return conf_bad(c, n, "%s: expected true or false, not '%s'", key, n->val);
 }
 
 static int get_long(struct ctx *c, const struct ynode *n, const char *key, long lo, long hi, long *out)
@@ -105,14 +98,14 @@ static int get_long(struct ctx *c, const struct ynode *n, const char *key, long 
 	char *end;
 	long v;
 
-	if (want(c, n, YN_SCALAR, key) == -1)
+	if (conf_want(c, n, YN_SCALAR, key) == -1)
 		return -1;
 	errno = 0;
 	v = strtol(n->val, &end, 10);
 	if (!*n->val || *end || errno)
-		return bad(c, n, "%s: '%s' is not a whole number", key, n->val);
+		return conf_bad(c, n, "%s: '%s' is not a whole number", key, n->val);
 	if (v < lo || v > hi)
-		return bad(c, n, "%s: %ld is out of range (%ld to %ld)", key, v, lo, hi);
+		return conf_bad(c, n, "%s: %ld is out of range (%ld to %ld)", key, v, lo, hi);
 	*out = v;
 	return 0;
 }
@@ -121,12 +114,12 @@ static int get_dur(struct ctx *c, const struct ynode *n, const char *key, uint64
 {
 	char e[ERR_LEN];
 
-	if (want(c, n, YN_SCALAR, key) == -1)
+	if (conf_want(c, n, YN_SCALAR, key) == -1)
 		return -1;
 	if (duration_parse_ms(n->val, out, e, sizeof(e)) == -1)
-		return bad(c, n, "%s: %s", key, e);
+		return conf_bad(c, n, "%s: %s", key, e);
 	if (*out > 24ULL * 3600 * 1000 * 365)
-		return bad(c, n, "%s: '%s' is longer than a year", key, n->val);
+		return conf_bad(c, n, "%s: '%s' is longer than a year", key, n->val);
 	return 0;
 }
 
@@ -135,77 +128,21 @@ static int get_addr(struct ctx *c, const struct ynode *n, const char *key, char 
 {
 	char e[ERR_LEN];
 
-	if (get_str(c, n, key, text) == -1)
+	if (conf_get_str(c, n, key, text) == -1)
 		return -1;
 	if (net_parse_addr(*text, ss, len, e, sizeof(e)) == -1)
-		return bad(c, n, "%s: %s", key, e);
+		return conf_bad(c, n, "%s: %s", key, e);
 	return 0;
 }
 
-/* --- key tables --------------------------------------------------------------------------------- */
-
-typedef int (*key_fn)(struct ctx *c, const struct ynode *v, const char *key, void *obj);
-
-enum key_kind {
-	K_INT = 0,     /* int field, lo..hi */
-	K_UINT,        /* unsigned field, lo..hi */
-	K_BOOL,        /* bool field: true/yes/on, false/no/off */
-	K_STR,         /* char * field, owned; not empty */
-	K_NAME,        /* K_STR of at most CONF_NAME_MAX bytes */
-	K_DUR,         /* uint64_t milliseconds ("500ms", "2s", ...); lo = 1: must be more than 0 */
-	K_ADDR,        /* HOST:PORT: char * text at off, sockaddr_storage at off2, socklen_t at off3 */
-	K_CHOICE,      /* enum or bool field, one of choices[] */
-	K_SECTION,     /* a nested mapping whose keys (sub[]) fill the same struct */
-	K_FN,          /* fn(c, value, key, obj) */
-	K_LATER,       /* accepted here, read by the section's parser after the walk */
-};
-
-struct choice {
-	const char *name;
-	int val;
-};
-
-struct key {
-	const char *name;
-	enum key_kind kind;
-	size_t off, off2, off3;        /* fields in the section's struct; K_CHOICE: off2 is the field's size */
-	long lo, hi;
-	key_fn fn;
-	const struct choice *choices;  /* K_CHOICE, ends with {NULL, 0} */
-	const struct key *sub;         /* K_SECTION: the nested mapping's keys, applied to the same struct */
-	size_t nsub;
-};
-
-/* offsetof(T, f), refused at compile time unless T.f has type `type`. */
-#define FIELD(T, f, type) (offsetof(T, f) + 0 * sizeof(char[_Generic(((T *)0)->f, type: 1)]))
-
-#define KEY_INT(name, T, f, lo, hi)  {name, K_INT, FIELD(T, f, int), 0, 0, lo, hi, NULL, NULL, NULL, 0}
-#define KEY_UINT(name, T, f, lo, hi) {name, K_UINT, FIELD(T, f, unsigned), 0, 0, lo, hi, NULL, NULL, NULL, 0}
-#define KEY_BOOL(name, T, f)         {name, K_BOOL, FIELD(T, f, bool), 0, 0, 0, 0, NULL, NULL, NULL, 0}
-#define KEY_STR(name, T, f)          {name, K_STR, FIELD(T, f, char *), 0, 0, 0, 0, NULL, NULL, NULL, 0}
-#define KEY_NAME(name, T, f)         {name, K_NAME, FIELD(T, f, char *), 0, 0, 0, 0, NULL, NULL, NULL, 0}
-/* min 1: zero is refused ("must be more than 0"). */
-#define KEY_DUR(name, T, f, min)     {name, K_DUR, FIELD(T, f, uint64_t), 0, 0, min, 0, NULL, NULL, NULL, 0}
-#define KEY_ADDR(name, T, text, ss, len) \
-	{name, K_ADDR, FIELD(T, text, char *), FIELD(T, ss, struct sockaddr_storage), FIELD(T, len, socklen_t), \
-	 0, 0, NULL, NULL, NULL, 0}
-/* An enum (int-sized) or bool field; choices ends with {NULL, 0}. */
-#define KEY_CHOICE(name, T, f, choices) \
-	{name, K_CHOICE, offsetof(T, f), sizeof(((T *)0)->f) + 0 * sizeof(char[sizeof(((T *)0)->f) == sizeof(int) || \
-	 sizeof(((T *)0)->f) == sizeof(bool) ? 1 : -1]), 0, 0, 0, NULL, choices, NULL, 0}
-#define KEY_SECTION(name, keys)      {name, K_SECTION, 0, 0, 0, 0, 0, NULL, NULL, keys, ARRAY_SIZE(keys)}
-#define KEY_FN(name, fn)             {name, K_FN, 0, 0, 0, 0, 0, fn, NULL, NULL, 0}
-#define KEY_LATER(name)              {name, K_LATER, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0}
-
-static int walk(struct ctx *c, const struct ynode *map, const char *what, const struct key *keys, size_t nkeys,
-		void *obj);
+/* --- key tables: the walker (the KEY_* tables themselves are in conf_priv.h) ------------------ */
 
 static int get_choice(struct ctx *c, const struct ynode *v, const char *key, const struct choice *ch, int *out)
 {
 	char list[256] = "";
 	size_t i, off = 0;
 
-	if (want(c, v, YN_SCALAR, key) == -1)
+	if (conf_want(c, v, YN_SCALAR, key) == -1)
 		return -1;
 	for (i = 0; ch[i].name; i++) {
 		if (strcmp(v->val, ch[i].name) == 0) {
@@ -216,7 +153,7 @@ static int get_choice(struct ctx *c, const struct ynode *v, const char *key, con
 	for (i = 0; ch[i].name && off < sizeof(list); i++)
 		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
 					i == 0 ? "" : ch[i + 1].name ? ", " : " or ", ch[i].name);
-	return bad(c, v, "%s: expected %s, not '%s'", key, list, v->val);
+	return conf_bad(c, v, "%s: expected %s, not '%s'", key, list, v->val);
 }
 
 static int apply(struct ctx *c, const struct key *k, const struct ynode *v, const char *key, void *obj)
@@ -236,20 +173,20 @@ static int apply(struct ctx *c, const struct key *k, const struct ynode *v, cons
 		*(unsigned *)(base + k->off) = (unsigned)n;
 		return 0;
 	case K_BOOL:
-		return get_bool(c, v, key, (bool *)(base + k->off));
+		return conf_get_bool(c, v, key, (bool *)(base + k->off));
 	case K_STR:
-		return get_str(c, v, key, (char **)(base + k->off));
+		return conf_get_str(c, v, key, (char **)(base + k->off));
 	case K_NAME:
-		if (get_str(c, v, key, (char **)(base + k->off)) == -1)
+		if (conf_get_str(c, v, key, (char **)(base + k->off)) == -1)
 			return -1;
 		if (strlen(*(char **)(base + k->off)) > CONF_NAME_MAX)
-			return bad(c, v, "%s: longer than %d bytes", key, CONF_NAME_MAX);
+			return conf_bad(c, v, "%s: longer than %d bytes", key, CONF_NAME_MAX);
 		return 0;
 	case K_DUR:
 		if (get_dur(c, v, key, (uint64_t *)(base + k->off)) == -1)
 			return -1;
 		if (k->lo > 0 && *(uint64_t *)(base + k->off) == 0)
-			return bad(c, v, "%s: must be more than 0", key);
+			return conf_bad(c, v, "%s: must be more than 0", key);
 		return 0;
 	case K_ADDR:
 		return get_addr(c, v, key, (char **)(base + k->off), (struct sockaddr_storage *)(base + k->off2),
@@ -266,7 +203,7 @@ static int apply(struct ctx *c, const struct key *k, const struct ynode *v, cons
 		return 0;
 	}
 	case K_SECTION:
-		return walk(c, v, key, k->sub, k->nsub, obj);
+		return conf_walk(c, v, key, k->sub, k->nsub, obj);
 	case K_FN:
 		return k->fn(c, v, key, obj);
 	case K_LATER:
@@ -281,24 +218,24 @@ static int apply(struct ctx *c, const struct key *k, const struct ynode *v, cons
  * must be a plain word from keys[] (nkeys entries) and appear once; each value is applied to obj by its
  * table entry. Messages name a key by its path: "listener.maxconn", or "threads" at the top level.
  */
-static int walk(struct ctx *c, const struct ynode *map, const char *what, const struct key *keys, size_t nkeys,
-		void *obj)
+int conf_walk(struct ctx *c, const struct ynode *map, const char *what, const struct key *keys, size_t nkeys,
+	      void *obj)
 {
 	const char *sect = *what ? what : "top level";
 	size_t i, j;
 
-	if (want(c, map, YN_MAP, sect) == -1)
+	if (conf_want(c, map, YN_MAP, sect) == -1)
 		return -1;
 	for (i = 0; i + 1 < map->nkids; i += 2) {
 		const struct ynode *k = map->kids[i], *v = map->kids[i + 1];
 		char key[128];
 
 		if (k->type != YN_SCALAR || strlen(k->val) != k->len)
-			return bad(c, k, "%s: keys must be plain words", sect);
+			return conf_bad(c, k, "%s: keys must be plain words", sect);
 		for (j = 0; j < i; j += 2)
 			if (strcmp(map->kids[j]->val, k->val) == 0)
-				return bad(c, k, "%s: duplicate key '%s' (first at line %d)", sect, k->val,
-					   map->kids[j]->line);
+				return conf_bad(c, k, "%s: duplicate key '%s' (first at line %d)", sect, k->val,
+						map->kids[j]->line);
 		for (j = 0; j < nkeys; j++)
 			if (strcmp(k->val, keys[j].name) == 0)
 				break;
@@ -309,7 +246,7 @@ static int walk(struct ctx *c, const struct ynode *map, const char *what, const 
 			for (l = 0; l < nkeys && off < sizeof(list); l++)
 				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", l ? ", " : "",
 							keys[l].name);
-			return bad(c, k, "%s: unknown key '%s' (expected one of: %s)", sect, k->val, list);
+			return conf_bad(c, k, "%s: unknown key '%s' (expected one of: %s)", sect, k->val, list);
 		}
 		snprintf(key, sizeof(key), "%s%s%s", what, *what ? "." : "", k->val);
 		if (apply(c, &keys[j], v, key, obj) == -1)
@@ -318,292 +255,15 @@ static int walk(struct ctx *c, const struct ynode *map, const char *what, const 
 	return 0;
 }
 
-#define WALK(c, map, what, keys, obj) walk((c), (map), (what), (keys), ARRAY_SIZE(keys), (obj))
-
-/* --- check ------------------------------------------------------------------------------------ */
-
-static int check_recipe_key(struct ctx *c, const struct ynode *v, const char *key, void *obj)
-{
-	struct conf_check *ck = obj;
-
-	ck->line = v->line;
-	return get_str(c, v, key, &ck->recipe);
-}
-
-static const struct choice observe_choices[] = {{"layer4", 1}, {"none", 0}, {NULL, 0}};
-
-static const struct choice on_error_choices[] = {
-	{"fastinter", CONF_ONERR_FASTINTER}, {"fail-check", CONF_ONERR_FAILCHK},
-	{"sudden-death", CONF_ONERR_SUDDTH}, {"mark-down", CONF_ONERR_MARKDWN}, {NULL, 0},
-};
-
-static const struct key check_keys[] = {
-	KEY_FN("recipe", check_recipe_key),
-	KEY_DUR("inter", struct conf_check, inter, 1),
-	KEY_DUR("fastinter", struct conf_check, fastinter, 1),
-	KEY_DUR("downinter", struct conf_check, downinter, 1),
-	KEY_INT("rise", struct conf_check, rise, 1, 1000),
-	KEY_INT("fall", struct conf_check, fall, 1, 1000),
-	KEY_DUR("timeout", struct conf_check, timeout, 1),
-	KEY_INT("spread", struct conf_check, spread, 0, 50),
-	KEY_CHOICE("observe", struct conf_check, observe, observe_choices),
-	KEY_INT("error_limit", struct conf_check, error_limit, 1, 1000000),
-	KEY_CHOICE("on_error", struct conf_check, on_error, on_error_choices),
-};
-
-/* Resolves the recipe path and loads it once per distinct file. at is the `check:` mapping. */
-static int check_recipe(struct ctx *c, struct conf_check *ck, const struct ynode *at, const char *what)
-{
-	struct conf *cf = c->conf;
-	const struct ynode *rv = ytree_get(at, "recipe");
-	char path[PATH_MAX], e[ERR_LEN];
-	struct recipe *r;
-	size_t i;
-
-	if (!ck->recipe)
-		return bad(c, at, "%s: 'recipe' is required (the recipe file this check replays)", what);
-	if (!rv)
-		rv = at; /* inherited from the listener */
-	if (ck->recipe[0] == '/' || !c->dir || !*c->dir)
-		snprintf(path, sizeof(path), "%s", ck->recipe);
-	else if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->dir, ck->recipe) >= sizeof(path))
-		return bad(c, rv, "%s.recipe: path too long", what);
-	free(ck->recipe_path);
-	ck->recipe_path = strdup(path);
-	if (!ck->recipe_path)
-		return bad(c, rv, "out of memory");
-	if (c->flags & CONF_NO_RECIPES)
-		return 0;
-	for (i = 0; i < cf->nrecipes; i++) {
-		if (strcmp(cf->recipe_paths[i], path) == 0) {
-			ck->rcp = cf->recipes[i];
-			return 0;
-		}
-	}
-	r = recipe_load_file(path, e, sizeof(e));
-	if (!r)
-		return bad(c, rv, "%s.recipe: %s", what, e);
-	/* TLS contexts (trust store, ca file) are built once here and shared by every server's check */
-	if (tls_prepare(r, e, sizeof(e)) == -1) {
-		recipe_free(r);
-		return bad(c, rv, "%s.recipe: %s: %s", what, path, e);
-	}
-	if (conf_add_recipe(cf, path, r) == -1)
-		return bad(c, rv, "out of memory");
-	ck->rcp = r;
-	return 0;
-}
-
-int conf_add_recipe(struct conf *cf, const char *key, struct recipe *r)
-{
-	struct recipe **nr;
-	char **np;
-
-	nr = realloc(cf->recipes, (cf->nrecipes + 1) * sizeof(*nr));
-	if (nr)
-		cf->recipes = nr;
-	np = nr ? realloc(cf->recipe_paths, (cf->nrecipes + 1) * sizeof(*np)) : NULL;
-	if (np)
-		cf->recipe_paths = np;
-	if (!nr || !np || !(np[cf->nrecipes] = strdup(key))) {
-		recipe_free(r);
-		return -1;
-	}
-	cf->recipes[cf->nrecipes++] = r;
-	return 0;
-}
-
-static void check_defaults(struct conf_check *ck)
-{
-	ck->inter = 2000;
-	ck->rise = 2;
-	ck->fall = 3;
-	ck->error_limit = 10;
-	ck->on_error = CONF_ONERR_FAILCHK;
-}
-
-/*
- * Reads a `check:` mapping over ck (defaults or the listener's values). HAProxy: fastinter/downinter
- * default to inter, and without `timeout check` a run is bounded by inter; a value inherited from the
- * listener counts as given when the listener set it apart from its inter.
- */
-static int check_parse(struct ctx *c, struct conf_check *ck, const struct ynode *n, const char *what,
-		       const struct conf_check *from)
-{
-	bool inherit = from && from->enabled;
-
-	if (WALK(c, n, what, check_keys, ck) == -1)
-		return -1;
-	if (!ytree_get(n, "fastinter") && !(inherit && from->fastinter != from->inter))
-		ck->fastinter = ck->inter;
-	if (!ytree_get(n, "downinter") && !(inherit && from->downinter != from->inter))
-		ck->downinter = ck->inter;
-	if (!ytree_get(n, "timeout") && !(inherit && from->timeout != from->inter))
-		ck->timeout = ck->inter;
-	ck->enabled = true;
-	return check_recipe(c, ck, n, what);
-}
-
-static int check_copy(struct ctx *c, struct conf_check *dst, const struct conf_check *src, const struct ynode *at)
-{
-	*dst = *src;
-	dst->recipe = src->recipe ? strdup(src->recipe) : NULL;
-	dst->recipe_path = src->recipe_path ? strdup(src->recipe_path) : NULL;
-	if ((src->recipe && !dst->recipe) || (src->recipe_path && !dst->recipe_path))
-		return bad(c, at, "out of memory");
-	return 0;
-}
-
-static void check_clear(struct conf_check *ck)
-{
-	free(ck->recipe);
-	free(ck->recipe_path);
-	ck->recipe = ck->recipe_path = NULL;
-}
-
-/* --- servers ---------------------------------------------------------------------------------- */
-
-static const struct choice on_down_choices[] = {{"shutdown-sessions", true}, {"none", false}, {NULL, 0}};
-
-/*
- * HOST:PORT. An IP address is taken as it is; a name is not looked up here (a name that does not
- * resolve must not invalidate the configuration): the daemon's resolver does it, at start and every
- * resolve_interval, and the server waits in MAINT ("no address") until it has one (HAProxy's
- * init-addr last,libc,none).
- */
-static int server_address(struct ctx *c, const struct ynode *v, const char *key, void *obj)
-{
-	struct conf_server *sv = obj;
-	char e[ERR_LEN], host[256];
-	int rc;
-
-	if (get_str(c, v, key, &sv->address) == -1)
-		return -1;
-	rc = net_parse_addr_opt(sv->address, &sv->addr, &sv->addrlen, true, host, sizeof(host), &sv->port, e,
-				sizeof(e));
-	if (rc == -1)
-		return bad(c, v, "%s: %s", key, e);
-	if (rc == -2) {
-		sv->addrlen = 0;
-		sv->host = strdup(host);
-		if (!sv->host)
-			return bad(c, v, "%s: out of memory", key);
-	}
-	return 0;
-}
-
-/* check_addr / socks4: an IP address (no name lookup), with a port for socks4. */
-static int server_ip(struct ctx *c, const struct ynode *v, const char *key, bool need_port,
-		     struct sockaddr_storage *ss, socklen_t *len)
-{
-	char e[ERR_LEN];
-
-	if (want(c, v, YN_SCALAR, key) == -1)
-		return -1;
-	if (net_parse_ip(v->val, need_port, ss, len, e, sizeof(e)) == -1)
-		return bad(c, v, "%s: %s", key, e);
-	return 0;
-}
-
-static int server_check_addr(struct ctx *c, const struct ynode *v, const char *key, void *obj)
-{
-	struct conf_server *sv = obj;
-
-	return server_ip(c, v, key, false, &sv->check_addr, &sv->check_addrlen);
-}
-
-static int server_socks4(struct ctx *c, const struct ynode *v, const char *key, void *obj)
-{
-	struct conf_server *sv = obj;
-
-	return server_ip(c, v, key, true, &sv->socks4, &sv->socks4len);
-}
-
-static const struct choice send_proxy_choices[] = {{"v1", 1}, {"v2", 2}, {"none", 0}, {NULL, 0}};
-
-static const struct key server_keys[] = {
-	KEY_NAME("name", struct conf_server, name),
-	KEY_FN("address", server_address),
-	KEY_UINT("weight", struct conf_server, weight, 0, SERVER_WEIGHT_MAX),
-	KEY_BOOL("backup", struct conf_server, backup),
-	KEY_UINT("id", struct conf_server, id, 1, SERVER_ID_MAX),
-	KEY_CHOICE("on_marked_down", struct conf_server, shutdown_sessions, on_down_choices),
-	KEY_LATER("check"),
-	KEY_CHOICE("send_proxy", struct conf_server, send_proxy, send_proxy_choices),
-	KEY_BOOL("check_send_proxy", struct conf_server, check_send_proxy),
-	KEY_DUR("slowstart", struct conf_server, slowstart, 0),
-	KEY_UINT("maxconn", struct conf_server, maxconn, 0, 1000000),
-	KEY_UINT("maxqueue", struct conf_server, maxqueue, 0, 1000000),
-	KEY_FN("check_addr", server_check_addr),
-	KEY_FN("socks4", server_socks4),
-	KEY_BOOL("check_via_socks4", struct conf_server, check_via_socks4),
-	KEY_BOOL("disabled", struct conf_server, disabled),
-};
-
-static int server_parse(struct ctx *c, struct conf_listener *li, struct conf_server *sv, const struct ynode *n)
-{
-	const struct ynode *chk;
-	size_t i;
-
-	sv->weight = 1;
-	sv->line = n->line;
-	sv->shutdown_sessions = li->shutdown_sessions;
-	sv->slowstart = li->slowstart;
-	if (WALK(c, n, "server", server_keys, sv) == -1)
-		return -1;
-	if (sv->slowstart > CONF_SLOWSTART_MAX)
-		return bad(c, n, "server %s: slowstart is longer than a day", sv->name);
-	if (!sv->name)
-		return bad(c, n, "server: 'name' is required");
-	if (!sv->address)
-		return bad(c, n, "server %s: 'address' is required", sv->name);
-	/* a SOCKS4 request carries an IPv4 address: the target of the traffic, and of the checks with
-	 * check_via_socks4 (a name is checked once resolved) */
-	if (sv->socks4len && sv->addrlen && sv->addr.ss_family != AF_INET)
-		return bad(c, n, "server %s: 'socks4': a SOCKS4 proxy is asked for IPv4 addresses only (address %s)",
-			   sv->name, sv->address);
-	if (sv->socks4len && sv->check_via_socks4 && sv->check_addrlen && sv->check_addr.ss_family != AF_INET)
-		return bad(c, n, "server %s: 'check_via_socks4': a SOCKS4 proxy is asked for IPv4 addresses only "
-			   "(check_addr)", sv->name);
-	for (i = 0; &li->servers[i] != sv; i++) {
-		if (strcmp(li->servers[i].name, sv->name) == 0)
-			return bad(c, n, "server %s: the name is already used in listener %s (line %d)", sv->name,
-				   li->name ? li->name : "?", li->servers[i].line);
-		if (sv->id && li->servers[i].id == sv->id)
-			return bad(c, n, "server %s: id %u is already used by server %s", sv->name, sv->id,
-				   li->servers[i].name);
-	}
-	if (check_copy(c, &sv->check, &li->check, n) == -1)
-		return -1;
-	chk = ytree_get(n, "check");
-	if (!chk)
-		return 0;
-	if (chk->type == YN_SCALAR) {
-		bool on;
-
-		/* `check: false` turns checking off for this server; `true` keeps the listener's. */
-		if (get_bool(c, chk, "server.check", &on) == -1)
-			return -1;
-		if (on && !li->check.enabled)
-			return bad(c, chk, "server %s: check: true needs a check on the listener "
-				   "(or give the server a check mapping with a recipe)", sv->name);
-		sv->check.enabled = on;
-		return 0;
-	}
-	/* Overrides start from the listener's values (or the defaults when it has no check). */
-	if (!li->check.enabled)
-		check_defaults(&sv->check);
-	return check_parse(c, &sv->check, chk, "server.check", &li->check);
-}
 
 /* --- listeners -------------------------------------------------------------------------------- */
 
 static int listener_balance(struct ctx *c, const struct ynode *v, const char *key, void *obj)
 {
-	if (want(c, v, YN_SCALAR, key) == -1)
+	if (conf_want(c, v, YN_SCALAR, key) == -1)
 		return -1;
 	if (strcmp(v->val, "source") != 0)
-		return bad(c, v, "%s: only 'source' is supported, not '%s'", key, v->val);
+		return conf_bad(c, v, "%s: only 'source' is supported, not '%s'", key, v->val);
 	return 0;
 }
 
@@ -613,11 +273,11 @@ static int listener_hash_type(struct ctx *c, const struct ynode *v, const char *
 	bool consistent, avalanche;
 	char why[ERR_LEN];
 
-	if (want(c, v, YN_SCALAR, key) == -1)
+	if (conf_want(c, v, YN_SCALAR, key) == -1)
 		return -1;
 	/* HAProxy's rules: a bare "consistent" means sdbm + avalanche, "consistent <fn>" no avalanche. */
 	if (hash_type_parse(v->val, &consistent, &avalanche, why, sizeof(why)) == -1)
-		return bad(c, v, "%s: %s", key, why);
+		return conf_bad(c, v, "%s: %s", key, why);
 	li->hash = consistent ? CONF_HASH_CONSISTENT : CONF_HASH_MAP_BASED;
 	li->avalanche = avalanche;
 	return 0;
@@ -652,7 +312,7 @@ static const struct key listener_keys[] = {
 	KEY_SECTION("timeouts", timeout_keys),
 	KEY_LATER("check"),
 	KEY_LATER("servers"),
-	KEY_CHOICE("on_marked_down", struct conf_listener, shutdown_sessions, on_down_choices),
+	KEY_CHOICE("on_marked_down", struct conf_listener, shutdown_sessions, conf_on_down_choices),
 	KEY_INT("retries", struct conf_listener, retries, 0, 100),
 	KEY_BOOL("redispatch", struct conf_listener, redispatch),
 	KEY_BOOL("accept_proxy", struct conf_listener, accept_proxy),
@@ -670,39 +330,39 @@ static int listener_parse(struct ctx *c, struct conf_listener *li, const struct 
 	li->timeout_client = li->timeout_server = 300000;
 	li->timeout_connect = 5000;
 	li->retries = 3;
-	check_defaults(&li->check);
+	conf_check_defaults(&li->check);
 	li->check.fastinter = li->check.downinter = li->check.timeout = li->check.inter;
 	if (WALK(c, n, "listener", listener_keys, li) == -1)
 		return -1;
 	if (!li->name)
-		return bad(c, n, "listener: 'name' is required");
+		return conf_bad(c, n, "listener: 'name' is required");
 	if (!li->bind)
-		return bad(c, n, "listener %s: 'bind' is required", li->name);
+		return conf_bad(c, n, "listener %s: 'bind' is required", li->name);
 	for (i = 0; &cf->listeners[i] != li; i++) {
 		if (strcmp(cf->listeners[i].name, li->name) == 0)
-			return bad(c, n, "listener %s: the name is already used (line %d)", li->name,
-				   cf->listeners[i].line);
+			return conf_bad(c, n, "listener %s: the name is already used (line %d)", li->name,
+					cf->listeners[i].line);
 		if (net_addr_equal((struct sockaddr *)&cf->listeners[i].addr, (struct sockaddr *)&li->addr))
-			return bad(c, n, "listener %s: bind %s is already used by listener %s", li->name, li->bind,
-				   cf->listeners[i].name);
+			return conf_bad(c, n, "listener %s: bind %s is already used by listener %s", li->name, li->bind,
+					cf->listeners[i].name);
 	}
 	chk = ytree_get(n, "check");
-	if (chk && check_parse(c, &li->check, chk, "listener.check", NULL) == -1)
+	if (chk && conf_check_parse(c, &li->check, chk, "listener.check", NULL) == -1)
 		return -1;
 	svs = ytree_get(n, "servers");
 	if (!svs)
-		return bad(c, n, "listener %s: 'servers' is required (at least one server)", li->name);
-	if (want(c, svs, YN_SEQ, "listener.servers") == -1)
+		return conf_bad(c, n, "listener %s: 'servers' is required (at least one server)", li->name);
+	if (conf_want(c, svs, YN_SEQ, "listener.servers") == -1)
 		return -1;
 	if (svs->nkids == 0)
-		return bad(c, svs, "listener %s: 'servers' is empty", li->name);
+		return conf_bad(c, svs, "listener %s: 'servers' is empty", li->name);
 	if (svs->nkids > CONF_MAX_SERVERS)
-		return bad(c, svs, "listener %s: more than %d servers", li->name, CONF_MAX_SERVERS);
+		return conf_bad(c, svs, "listener %s: more than %d servers", li->name, CONF_MAX_SERVERS);
 	li->servers = calloc(svs->nkids, sizeof(*li->servers));
 	if (!li->servers)
-		return bad(c, n, "out of memory");
+		return conf_bad(c, n, "out of memory");
 	for (i = 0; i < svs->nkids; i++)
-		if (server_parse(c, li, &li->servers[li->nservers++], svs->kids[i]) == -1)
+		if (conf_server_parse(c, li, &li->servers[li->nservers++], svs->kids[i]) == -1)
 			return -1;
 	return 0;
 }
@@ -716,14 +376,14 @@ static int stats_bind(struct ctx *c, const struct ynode *v, const char *key, voi
 	size_t n;
 	char *s;
 
-	if (get_str(c, v, key, &cf->stats_bind) == -1)
+	if (conf_get_str(c, v, key, &cf->stats_bind) == -1)
 		return -1;
 	if (cf->stats_bind[0] != ':')
 		return 0;
 	n = strlen(cf->stats_bind) + 10;
 	s = malloc(n);
 	if (!s)
-		return bad(c, v, "out of memory");
+		return conf_bad(c, v, "out of memory");
 	snprintf(s, n, "127.0.0.1%s", cf->stats_bind);
 	free(cf->stats_bind);
 	cf->stats_bind = s;
@@ -734,12 +394,13 @@ static int stats_socket(struct ctx *c, const struct ynode *v, const char *key, v
 {
 	struct conf *cf = obj;
 
-	if (get_str(c, v, key, &cf->stats_socket) == -1)
+	if (conf_get_str(c, v, key, &cf->stats_socket) == -1)
 		return -1;
 	if (cf->stats_socket[0] != '/')
-		return bad(c, v, "%s: '%s' is not an absolute path", key, cf->stats_socket);
+		return conf_bad(c, v, "%s: '%s' is not an absolute path", key, cf->stats_socket);
 	if (strlen(cf->stats_socket) >= CONF_SOCKET_PATH_MAX)
-		return bad(c, v, "%s: longer than %d bytes (a UNIX socket path's limit)", key, CONF_SOCKET_PATH_MAX - 1);
+		return conf_bad(c, v, "%s: longer than %d bytes (a UNIX socket path's limit)", key,
+				CONF_SOCKET_PATH_MAX - 1);
 	return 0;
 }
 
@@ -774,16 +435,16 @@ static int log_target(struct ctx *c, const struct ynode *v, const char *key, voi
 	struct conf *cf = obj;
 	char e[ERR_LEN];
 
-	if (want(c, v, YN_SCALAR, key) == -1)
+	if (conf_want(c, v, YN_SCALAR, key) == -1)
 		return -1;
 	if (strcmp(v->val, "stderr") == 0) {
 		cf->log_udp = false;
 		return 0;
 	}
 	if (strncmp(v->val, "udp://", 6) != 0)
-		return bad(c, v, "%s: expected stderr or udp://HOST:PORT, not '%s'", key, v->val);
+		return conf_bad(c, v, "%s: expected stderr or udp://HOST:PORT, not '%s'", key, v->val);
 	if (net_parse_addr(v->val + 6, &cf->log_addr, &cf->log_addrlen, e, sizeof(e)) == -1)
-		return bad(c, v, "%s: %s", key, e);
+		return conf_bad(c, v, "%s: %s", key, e);
 	cf->log_udp = true;
 	return 0;
 }
@@ -817,21 +478,21 @@ static int top_nameservers(struct ctx *c, const struct ynode *v, const char *key
 	char e[ERR_LEN], text[300];
 	size_t i;
 
-	if (want(c, v, YN_SEQ, key) == -1)
+	if (conf_want(c, v, YN_SEQ, key) == -1)
 		return -1;
 	if (v->nkids == 0 || v->nkids > CONF_MAX_NAMESERVERS)
-		return bad(c, v, "%s: 1 to %d addresses", key, CONF_MAX_NAMESERVERS);
+		return conf_bad(c, v, "%s: 1 to %d addresses", key, CONF_MAX_NAMESERVERS);
 	for (i = 0; i < v->nkids; i++) {
 		const struct ynode *n = v->kids[i];
 		socklen_t len;
 
-		if (want(c, n, YN_SCALAR, key) == -1)
+		if (conf_want(c, n, YN_SCALAR, key) == -1)
 			return -1;
 		snprintf(text, sizeof(text), strchr(n->val, ':') ? "%s" : "%s:53", n->val);
 		if (net_parse_addr_opt(text, &cf->nameservers[i], &len, true, NULL, 0, NULL, e, sizeof(e)) != 0)
-			return bad(c, n, "%s: %s", key, e[0] ? e : "an IPv4 address, optionally with :PORT");
+			return conf_bad(c, n, "%s: %s", key, e[0] ? e : "an IPv4 address, optionally with :PORT");
 		if (cf->nameservers[i].ss_family != AF_INET)
-			return bad(c, n, "%s: '%s': only IPv4 name servers are supported", key, n->val);
+			return conf_bad(c, n, "%s: '%s': only IPv4 name servers are supported", key, n->val);
 	}
 	cf->nnameservers = (int)v->nkids;
 	return 0;
@@ -870,35 +531,35 @@ static int parse_root(struct ctx *c, const struct ynode *root)
 	if (cf->stats && !cf->stats_bind && !cf->stats_socket) {
 		cf->stats_bind = strdup("127.0.0.1:8404");
 		if (!cf->stats_bind)
-			return bad(c, root, "out of memory");
+			return conf_bad(c, root, "out of memory");
 	}
 	if (cf->stats_bind &&
 	    net_parse_addr(cf->stats_bind, &cf->stats_addr, &cf->stats_addrlen, e, sizeof(e)) == -1) {
 		const struct ynode *at = ytree_get(root, "stats");
 
-		return bad(c, at && ytree_get(at, "bind") ? ytree_get(at, "bind") : root, "stats.bind: %s", e);
+		return conf_bad(c, at && ytree_get(at, "bind") ? ytree_get(at, "bind") : root, "stats.bind: %s", e);
 	}
 	if (cf->group && !cf->user)
-		return bad(c, ytree_key_of(root, ytree_get(root, "group")), "group: needs 'user' as well");
+		return conf_bad(c, ytree_key_of(root, ytree_get(root, "group")), "group: needs 'user' as well");
 	lis = ytree_get(root, "listeners");
 	if (!lis)
-		return bad(c, root, "'listeners' is required (at least one listener)");
-	if (want(c, lis, YN_SEQ, "listeners") == -1)
+		return conf_bad(c, root, "'listeners' is required (at least one listener)");
+	if (conf_want(c, lis, YN_SEQ, "listeners") == -1)
 		return -1;
 	if (lis->nkids == 0)
-		return bad(c, lis, "'listeners' is empty");
+		return conf_bad(c, lis, "'listeners' is empty");
 	if (lis->nkids > CONF_MAX_LISTENERS)
-		return bad(c, lis, "more than %d listeners", CONF_MAX_LISTENERS);
+		return conf_bad(c, lis, "more than %d listeners", CONF_MAX_LISTENERS);
 	cf->listeners = calloc(lis->nkids, sizeof(*cf->listeners));
 	if (!cf->listeners)
-		return bad(c, lis, "out of memory");
+		return conf_bad(c, lis, "out of memory");
 	for (i = 0; i < lis->nkids; i++) {
 		if (listener_parse(c, &cf->listeners[cf->nlisteners++], lis->kids[i]) == -1)
 			return -1;
 		if (cf->stats_bind && net_addr_equal((struct sockaddr *)&cf->stats_addr,
 						     (struct sockaddr *)&cf->listeners[i].addr))
-			return bad(c, lis->kids[i], "listener %s: bind is the same address as stats.bind",
-				   cf->listeners[i].name);
+			return conf_bad(c, lis->kids[i], "listener %s: bind is the same address as stats.bind",
+					cf->listeners[i].name);
 	}
 	return 0;
 }
@@ -974,12 +635,12 @@ void conf_free(struct conf *c)
 			free(li->servers[j].name);
 			free(li->servers[j].address);
 			free(li->servers[j].host);
-			check_clear(&li->servers[j].check);
+			conf_check_clear(&li->servers[j].check);
 		}
 		free(li->servers);
 		free(li->name);
 		free(li->bind);
-		check_clear(&li->check);
+		conf_check_clear(&li->check);
 	}
 	free(c->listeners);
 	for (i = 0; i < c->nrecipes; i++) {

@@ -1,5 +1,5 @@
 /*
- * fuzz_conf: recheckd's configuration loader (runner/conf.c, compiled into this target), without
+ * fuzz_conf: recheckd's configuration loader (runner/conf*.c, compiled into this target), without
  * loading recipe files (CONF_NO_RECIPES). Host names must not reach DNS while fuzzing: the target is
  * linked with -Wl,--wrap=getaddrinfo and the wrapper below makes every lookup numeric.
  */

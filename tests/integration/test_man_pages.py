@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The man pages stay true: every option that `recheck CMD --help` lists appears in that command's section
 of recheck(1), every option of `recheckd --help` and every configuration key recheckd accepts (the key
-tables of runner/conf.c) in recheckd(8), every recipe key (the tables of src/recipe_yaml.c) in recipe(5);
-each page formats without a groff warning."""
+tables of runner/conf.c and runner/conf_server.c) in recheckd(8), every recipe key (the tables of
+src/recipe_yaml.c) in recipe(5); each page formats without a groff warning."""
 import os
 import re
 import subprocess
@@ -81,11 +81,11 @@ class ManPages(harness.Case):
         self.assertIn("--config", opts)
         missing = sorted(o for o in opts if not has(text, o))
         self.assertEqual(missing, [], "recheckd --help lists these, recheckd(8) does not")
-        keys = conf_keys("runner/conf.c")
+        keys = conf_keys("runner/conf.c") | conf_keys("runner/conf_server.c")
         for k in ("drain_timeout", "threads", "address", "spread", "client"):
             self.assertIn(k, keys)
         missing = sorted(k for k in keys if not has(text, k))
-        self.assertEqual(missing, [], "runner/conf.c accepts these keys, recheckd(8) does not describe them")
+        self.assertEqual(missing, [], "runner/conf*.c accept these keys, recheckd(8) does not describe them")
 
     def test_recipe_5_lists_every_key(self):
         text = page("recipe.5")

@@ -1,6 +1,6 @@
 /*
- * Unit tests for recheckd's config loader (runner/conf.c): every key, the defaults, every error with its
- * line and column, and the shapes src/ytree.c refuses before the schema is looked at.
+ * Unit tests for recheckd's config loader (runner/conf.c, runner/conf_server.c): every key, the defaults,
+ * every error with its line and column, and the shapes src/ytree.c refuses before the schema is looked at.
  */
 #include "api.h"
 
