@@ -17,15 +17,6 @@ def cache_value(key):
     return m.group(1) if m else None
 
 
-def user_exists(name):
-    import pwd
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
-
-
 def remove_user():
     subprocess.run(["userdel", "recheckd"], capture_output=True, timeout=60)
     subprocess.run(["groupdel", "recheckd"], capture_output=True, timeout=60)
@@ -77,14 +68,14 @@ class InstallCmake(harness.Case):
         # The installed configuration and the example pass recheckd -c where they were installed: the
         # recipes are found relative to each file. -c checks that the configuration's user exists, so
         # first the step README gives: systemd-sysusers with the installed entry (undone afterwards).
-        if not user_exists("recheckd"):
+        if not harness.user_exists("recheckd"):
             if os.geteuid() != 0:
                 self.skipTest("the recheckd user does not exist and creating it needs root")
             self.addCleanup(remove_user)
             res = subprocess.run(["systemd-sysusers", os.path.join(root, "lib/sysusers.d/recheckd.conf")],
                                  capture_output=True, text=True, timeout=60)
             self.assertRc(res, 0)
-            self.assertTrue(user_exists("recheckd"))
+            self.assertTrue(harness.user_exists("recheckd"))
         etc = dest + sysconf + "/recheck"
         self.assertEqual(sorted(os.listdir(etc)), ["recheckd.yaml", "socks5-generate-204.yaml"])
         for cfg in (os.path.join(etc, "recheckd.yaml"), os.path.join(root, "share/doc/recheck/examples/recheckd.yaml")):

@@ -74,22 +74,6 @@ def our_user():
         return False
 
 
-def user_exists(name):
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
-
-
-def group_exists(name):
-    try:
-        grp.getgrnam(name)
-        return True
-    except KeyError:
-        return False
-
-
 def unit_values(text, key):
     return [line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith(key + "=")]
 
@@ -102,7 +86,7 @@ class PackageDeb(harness.Case):
         for tool in ("cpack", "dpkg", "dpkg-shlibdeps", "lintian", "systemd-analyze", "setpriv", "fakeroot", "strace"):
             if not harness.which(tool):
                 raise AssertionError("%s is missing (tests/deps.sh installs it)" % tool)
-        if installed() or user_exists("recheckd"):
+        if installed() or harness.user_exists("recheckd"):
             if not installed() and not our_user():
                 raise AssertionError("a recheckd user that this package did not create exists: not touching it")
             sys.stderr.write("purging a recheck package or user left by an earlier run\n")
@@ -114,7 +98,7 @@ class PackageDeb(harness.Case):
             dpkg("--purge", PKG)
         if our_user():
             run(["userdel", "recheckd"], check=False)
-        if group_exists("recheckd") and not user_exists("recheckd") and not grp.getgrnam("recheckd").gr_mem:
+        if harness.group_exists("recheckd") and not harness.user_exists("recheckd") and not grp.getgrnam("recheckd").gr_mem:
             run(["groupdel", "recheckd"], check=False)
 
     def stop_and_restore(self):
@@ -144,8 +128,8 @@ class PackageDeb(harness.Case):
     def test_deb_install_run_purge(self):
         before = {p: os.path.lexists(p) for p in STATE_PATHS}
         self.assertFalse(any(before.values()), "left from before: %r" % before)
-        self.assertFalse(user_exists("recheckd"))
-        self.assertFalse(group_exists("recheckd"))
+        self.assertFalse(harness.user_exists("recheckd"))
+        self.assertFalse(harness.group_exists("recheckd"))
         deb = self.build_deb()
         self.addCleanup(self.stop_and_restore)
 
@@ -182,7 +166,7 @@ class PackageDeb(harness.Case):
         self.assertTrue(our_user(), "postinst did not create the recheckd user")
         pw = pwd.getpwnam("recheckd")
         self.assertLess(pw.pw_uid, 1000, "not a system user")
-        self.assertTrue(group_exists("recheckd"))
+        self.assertTrue(harness.group_exists("recheckd"))
         self.assertTrue(os.path.islink("/etc/systemd/system/multi-user.target.wants/recheckd.service"),
                         "the unit is not enabled")
         conf_list = run(["dpkg-query", "-W", "-f=${Conffiles}", PKG]).stdout
@@ -239,8 +223,8 @@ class PackageDeb(harness.Case):
         for d in ("/etc/recheck", "/usr/share/doc/recheck", "/usr/lib/sysusers.d/recheckd.conf"):
             self.assertFalse(os.path.lexists(d), d)
         self.assertEqual({p: os.path.lexists(p) for p in STATE_PATHS}, before)
-        self.assertFalse(user_exists("recheckd"))
-        self.assertFalse(group_exists("recheckd"))
+        self.assertFalse(harness.user_exists("recheckd"))
+        self.assertFalse(harness.group_exists("recheckd"))
         self.assertFalse(os.path.exists("/var/lib/dpkg/info/%s.list" % PKG))
 
     def relay_as_unit_user(self, unit, start):

@@ -73,6 +73,26 @@ _PORT_LO, _PORT_HI = 20000, 32767
 _given = set()  # never the same port twice in one test process: two free_port() calls may precede any bind
 
 
+
+def user_exists(name):
+    """Whether the system knows a user of that name."""
+    import pwd
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def group_exists(name):
+    """Whether the system knows a group of that name."""
+    import grp
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
+
 def free_port():
     """A TCP port that is free on 127.0.0.1 right now, outside the ephemeral range, not handed out before
     by this process."""

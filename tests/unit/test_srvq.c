@@ -39,6 +39,17 @@ static void rec_init(struct rec *r, int id)
 	r->w.arg = r;
 }
 
+/* n new sessions ask a queue of that limit (0: none) for a slot: the first `limit` get one, the rest wait */
+static void take_n(struct srvq *q, struct rec *r, int n, int limit)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		rec_init(&r[i], i);
+		assert_int_equal(srvq_take(q, limit, 0, &r[i].w), !limit || i < limit ? SRVQ_OK : SRVQ_WAIT);
+	}
+}
+
 static void no_limit(void **state)
 {
 	struct srvq q;
@@ -47,10 +58,7 @@ static void no_limit(void **state)
 
 	(void)state;
 	srvq_init(&q);
-	for (i = 0; i < 3; i++) {
-		rec_init(&r[i], i);
-		assert_int_equal(srvq_take(&q, 0, 0, &r[i].w), SRVQ_OK);
-	}
+	take_n(&q, r, 3, 0);
 	assert_int_equal(srvq_cur(&q), 3);
 	assert_int_equal(srvq_len(&q), 0);
 	for (i = 0; i < 3; i++)
@@ -69,10 +77,7 @@ static void fifo_and_positions(void **state)
 	(void)state;
 	norder = 0;
 	srvq_init(&q);
-	for (i = 0; i < 5; i++) {
-		rec_init(&r[i], i);
-		assert_int_equal(srvq_take(&q, 2, 0, &r[i].w), i < 2 ? SRVQ_OK : SRVQ_WAIT);
-	}
+	take_n(&q, r, 5, 2);
 	assert_int_equal(srvq_cur(&q), 2);
 	assert_int_equal(srvq_len(&q), 3);
 	assert_int_equal(srvq_max(&q), 3);
@@ -173,10 +178,7 @@ static void kick(void **state)
 	(void)state;
 	norder = 0;
 	srvq_init(&q);
-	for (i = 0; i < 4; i++) {
-		rec_init(&r[i], i);
-		srvq_take(&q, 1, 0, &r[i].w);
-	}
+	take_n(&q, r, 4, 1);
 	assert_int_equal(srvq_len(&q), 3);
 	srvq_kick(&q, 2);
 	assert_int_equal(norder, 1);
