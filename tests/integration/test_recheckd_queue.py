@@ -12,6 +12,9 @@ listener a backend that holds every connection until the test releases it (Holde
   a client that leaves while waiting is logged CQ; the served ones end normally.
 - `redisp` (`option redispatch`): clients waiting for s1 when it is put in maintenance pick again (s2), in
   both engines with the same wredis, lbtot and log lines.
+- `srvfin` (`maxconn 1`): the server answers and closes while its client keeps its socket open. Both engines
+  forward the bytes and a FIN at once, and keep the slot (scur 1, qcur 2) until that client closes; then
+  the next waiter is served (scur 1, qcur 1). Same log lines.
 """
 import json
 import os
@@ -58,6 +61,10 @@ listen redisp
     option redispatch
     server s1 127.0.0.1:{b_r1} maxconn 1
     server s2 127.0.0.1:{b_r2}
+listen srvfin
+    bind 127.0.0.1:{srvfin}
+    balance source
+    server s1 127.0.0.1:{b_srvfin} maxconn 1
 """
 
 
@@ -67,10 +74,10 @@ class Engine:
     def __init__(self, case, name):
         self.case, self.name = case, name
         self.fifo, self.short, self.redisp, self.stats_port = free_port(), free_port(), free_port(), free_port()
-        self.full = free_port()
+        self.full, self.srvfin = free_port(), free_port()
         self.b_fifo, self.b_short, self.b_r1, self.b_r2 = Holder(), Holder(), Holder(), Holder()
-        self.b_full = Holder()
-        for h in (self.b_fifo, self.b_short, self.b_r1, self.b_r2, self.b_full):
+        self.b_full, self.b_srvfin = Holder(), Holder()
+        for h in (self.b_fifo, self.b_short, self.b_r1, self.b_r2, self.b_full, self.b_srvfin):
             case.addCleanup(h.close)
         self.sock = case.path(name + ".sock")
 
@@ -102,7 +109,8 @@ class Queue(harness.Case):
     def cfg(self, e):
         return CFG.format(sock=e.sock, syslog=self.syslog.getsockname()[1], fifo=e.fifo, short=e.short,
                           b_fifo=e.b_fifo.port, b_short=e.b_short.port, redisp=e.redisp, b_r1=e.b_r1.port,
-                          b_r2=e.b_r2.port, stats=e.stats_port, full=e.full, b_full=e.b_full.port)
+                          b_r2=e.b_r2.port, stats=e.stats_port, full=e.full, b_full=e.b_full.port,
+                          srvfin=e.srvfin, b_srvfin=e.b_srvfin.port)
 
     def start_engines(self):
         ha, rd = Engine(self, "haproxy"), Engine(self, "recheckd")
@@ -207,6 +215,12 @@ class Queue(harness.Case):
         logs = e.logs()
         return snap, {k: logs[p] for p, k in ports.items()}
 
+    def answer(self, holder, sock, ident):
+        """The oldest held connection is answered and closed by its server; its client reads it all, closes."""
+        holder.release(1)
+        self.assertEqual(recv_until_eof(sock), ("ok %s\n" % ident).encode())
+        sock.close()
+
     def full_run(self, e):
         """maxqueue 1: one served, one waiting, the next one closed at once (SQ, econ)."""
         socks = {"f0": client(e.full, "f0")}
@@ -218,12 +232,9 @@ class Queue(harness.Case):
         self.assertEqual(recv_until_eof(socks["f2"]), b"", "%s: f2 refused" % e.name)
         row = e.stat("full", "s1")
         snap = {k: row[k] for k in ("qcur", "qmax", "qlimit", "econ")}
-        e.b_full.release(1)
-        self.assertEqual(recv_until_eof(socks["f0"]), b"ok f0\n")
-        socks["f0"].close()
+        self.answer(e.b_full, socks["f0"], "f0")
         wait_for(lambda: len(e.b_full.seen) == 2, 10, what="%s: f1 served" % e.name)
-        e.b_full.release(1)
-        self.assertEqual(recv_until_eof(socks["f1"]), b"ok f1\n")
+        self.answer(e.b_full, socks["f1"], "f1")
         for s in socks.values():
             s.close()
         wait_for(lambda: all(p in e.logs() for p in ports), 10, what="%s: full log lines" % e.name)
@@ -241,6 +252,55 @@ class Queue(harness.Case):
             self.assertEqual({f: ha_lines[k][f] for f in fields}, {f: rd_lines[k][f] for f in fields}, k)
             self.assertEqual(ha_lines[k]["Tc"] == "-1", rd_lines[k]["Tc"] == "-1", k)  # times vary, -1 does not
         self.assertEqual(rd_lines["f2"]["termination_state"], "SQ")
+
+    def srvfin_run(self, e):
+        """maxconn 1: the server answers a and closes while a keeps its socket open; b and c wait. Within
+        `timeout queue` (here `timeout connect`, 5 s): the whole case takes about 1.5 s."""
+        socks = {"a": client(e.srvfin, "a")}
+        wait_for(lambda: len(e.b_srvfin.seen) == 1, 10, what="%s: a served" % e.name)
+        for n, k in enumerate(("b", "c")):
+            socks[k] = client(e.srvfin, k)
+            wait_for(lambda: e.qcur("srvfin") == n + 1, 10, what="%s: %s queued" % (e.name, k))
+        ports = {s.getsockname()[1]: k for k, s in socks.items()}
+        e.b_srvfin.release(1)  # "ok a", then the server closes; a does not
+        t0 = time.monotonic()
+        self.assertEqual(recv_until_eof(socks["a"], timeout=5), b"ok a\n", "%s: a gets every byte, then a FIN" % e.name)
+        self.assertLess(time.monotonic() - t0, 2, "%s: the FIN follows the server's at once" % e.name)
+        # the slot stays a's while a's client side is open: watched for 1 s (bounded), b must not move
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            self.assertEqual(e.b_srvfin.seen, ["a"], "%s: b served while a is still open" % e.name)
+            time.sleep(0.05)
+        row = e.stat("srvfin", "s1")
+        held = {k: row[k] for k in ("qcur", "scur")}
+        # a may still write (its direction is open): no reset comes back, only the FIN already there
+        socks["a"].sendall(b"late\n")
+        self.assertEqual(socks["a"].recv(10), b"", "%s: a after the FIN" % e.name)
+        socks["a"].close()  # now the session is over: the slot goes to b
+        wait_for(lambda: len(e.b_srvfin.seen) == 2, 10, what="%s: b served once a closed" % e.name)
+        wait_for(lambda: e.qcur("srvfin") == 1, 10, what="%s: c still waiting" % e.name)
+        row = e.stat("srvfin", "s1")
+        moved = {k: row[k] for k in ("qcur", "scur")}
+        self.answer(e.b_srvfin, socks["b"], "b")
+        wait_for(lambda: len(e.b_srvfin.seen) == 3, 10, what="%s: c served" % e.name)
+        self.answer(e.b_srvfin, socks["c"], "c")
+        wait_for(lambda: all(p in e.logs() for p in ports), 10, what="%s: srvfin log lines" % e.name)
+        logs = e.logs()
+        return (held, moved), {k: logs[p] for p, k in ports.items()}
+
+    def test_server_close_keeps_slot_until_client_closes(self):
+        """The server closing its side does not end the session: HAProxy 2.6.12 forwards the FIN to the
+        client and keeps the server's slot (scur) until the client closes too; recheckd does the same."""
+        ha, rd = self.start_engines()
+        got = {e.name: self.srvfin_run(e) for e in (ha, rd)}
+        (ha_snap, ha_lines), (rd_snap, rd_lines) = got["haproxy"], got["recheckd"]
+        self.assertEqual(ha_snap, ({"qcur": "2", "scur": "1"}, {"qcur": "1", "scur": "1"}))
+        self.assertEqual(rd_snap, ha_snap)
+        fields = ("server_name", "termination_state", "retries", "srv_queue", "backend_queue", "bytes_read")
+        for k in ("a", "b", "c"):
+            self.assertEqual({f: ha_lines[k][f] for f in fields}, {f: rd_lines[k][f] for f in fields}, k)
+        self.assertEqual(rd_lines["a"]["termination_state"], "--")
+        self.assertGreaterEqual(int(rd_lines["b"]["Tw"]), 1000, "b waited for a's client, not for a's server")
 
     def redisp_run(self, e):
         """Clients waiting for s1 when it goes into maintenance pick again (option redispatch): s2."""
