@@ -171,7 +171,7 @@ static void show_tls(struct buf *b, const struct step_tls *t)
 	buf_append_str(b, IND "  the sends and expects after this run inside TLS\n");
 }
 
-/* "connect port 8080, addr 10.0.0.2, via SOCKS4 127.0.0.1:1080, linger": a connect step, or an HTTP recipe's. */
+/* "connect port 8080, addr 10.0.0.2, via SOCKS4 127.0.0.1:1080, a PROXY protocol v1 header first linger": a connect step, or an HTTP recipe's. */
 static void show_connect(struct buf *b, const struct step *s)
 {
 	char ip[NET_ADDRSTRLEN + 8];
@@ -183,6 +183,8 @@ static void show_connect(struct buf *b, const struct step *s)
 		buf_printf(b, "%s addr %s", s->port ? "," : "", net_fmt_ip(&s->addr, ip, sizeof(ip)));
 	if (s->socks4len)
 		buf_printf(b, "%s via SOCKS4 %s", s->port || s->addrlen ? "," : "", net_fmt_ip(&s->socks4, ip, sizeof(ip)));
+	if (s->send_proxy)
+		buf_printf(b, "%s a PROXY protocol v%d header first", s->port || s->addrlen || s->socks4len ? "," : " with", s->send_proxy);
 	if (s->linger)
 		buf_append_str(b, " linger (close with FIN, not RST)");
 }

@@ -559,21 +559,10 @@ static void start_check(struct health *h)
 	check_io_init(&h->conn);
 	if (h->s->conf && h->s->conf->check_send_proxy) {
 		/*
-		 * HAProxy's check-send-proxy: the run's first connection starts with a PROXY header that names
-		 * no client ("PROXY UNKNOWN" for v1, LOCAL for v2: make_proxy_line() without a stream), in the
-		 * server's send_proxy version (v1 when it has none).
+		 * HAProxy's check-send-proxy: the run's first connection starts with a PROXY header in the
+		 * server's send_proxy version (v1 when it has none); a recipe connect's send_proxy replaces it
 		 */
-		static const unsigned char v1[] = "PROXY UNKNOWN\r\n";
-		static const unsigned char v2[] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51,
-						   0x55, 0x49, 0x54, 0x0A, 0x20, 0x00, 0x00, 0x00};
-
-		if (h->s->conf->send_proxy == 2) {
-			h->conn.pre = v2;
-			h->conn.prelen = sizeof(v2);
-		} else {
-			h->conn.pre = v1;
-			h->conn.prelen = sizeof(v1) - 1;
-		}
+		h->conn.pre = check_io_proxy_header(h->s->conf->send_proxy == 2 ? 2 : 1, &h->conn.prelen);
 	}
 	if (h->s->conf && h->s->conf->socks4len && h->s->conf->check_via_socks4) {
 		/* check-via-socks4: the run's first connection (the default connect) through the proxy */

@@ -68,6 +68,8 @@ struct check_action {
 	const struct sockaddr_storage *socks4; /* CONNECT: through this SOCKS4 proxy (NULL: direct); the
 	                            * proxy is asked for the address above */
 	socklen_t socks4len;
+	int send_proxy;            /* CONNECT: 0, or the PROXY header version (1, 2) sent first (the step's
+	                            * send_proxy); replaces the driver's own (check-send-proxy): one header */
 	bool linger;               /* CONNECT/DONE: close this connection with FIN instead of RST */
 	const unsigned char *data; /* SEND: bytes to write; owned by the run or the recipe, valid until
 	                            * the next check_next() */

@@ -175,6 +175,24 @@ static enum cio_want connected(struct check_conn *c, struct check_run *run)
 	return s4_reply(c, run);
 }
 
+/*
+ * The header HAProxy sends first on a check connection (check-send-proxy, or a recipe connect's send_proxy):
+ * it names no client (make_proxy_line() without a stream), so "PROXY UNKNOWN" for v1, a LOCAL command for v2.
+ */
+const unsigned char *check_io_proxy_header(int version, size_t *len)
+{
+	static const unsigned char v1[] = "PROXY UNKNOWN\r\n";
+	static const unsigned char v2[] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51,
+					   0x55, 0x49, 0x54, 0x0A, 0x20, 0x00, 0x00, 0x00};
+
+	if (version == 2) {
+		*len = sizeof(v2);
+		return v2;
+	}
+	*len = sizeof(v1) - 1;
+	return v1;
+}
+
 /* ---- life cycle ---------------------------------------------------------------------------------- */
 
 void check_io_init(struct check_conn *c)
@@ -225,6 +243,9 @@ enum cio_want check_io_connect(struct check_conn *c, struct check_run *run, cons
 	check_io_close(c, c->linger);
 	c->linger = a->linger;
 	c->vialen = 0; /* the driver's proxy is for the run's first connection, as its PROXY header */
+	/* the rule's PROXY header takes the place of the driver's (a server's check_send_proxy): one header */
+	if (a->send_proxy)
+		c->pre = check_io_proxy_header(a->send_proxy, &c->prelen);
 	/* HAProxy's order: the rule's port, the rule's address's port, then the server's (check) port */
 	if (a->port)
 		net_set_port(&ss, (uint16_t)a->port);

@@ -99,13 +99,16 @@ struct check_conn {
 };
 
 void check_io_init(struct check_conn *c);
+/* The PROXY header of a check connection, version 1 ("PROXY UNKNOWN") or 2 (LOCAL); static, *len set. */
+const unsigned char *check_io_proxy_header(int version, size_t *len);
 
 /*
  * CHECK_ACT_CONNECT: closes the current connection (with its own linger), opens a new one to sa, or to
  * a->addr when the rule has one (port: a->port, else a->addr's, else sa's). Through a SOCKS4 proxy
  * (a->socks4, else c->via) the proxy is connected and asked for that address as HAProxy does (VN 4,
  * CD 1, port, IPv4 address, user id "HAProxy"); its reply must be 8 bytes with CD 0x5A, consumed before
- * the run sees the connection up (then c->pre goes out). A refused or broken SOCKS4 exchange is a
+ * the run sees the connection up (then c->pre goes out; a->send_proxy sets it first, replacing the
+ * driver's). A refused or broken SOCKS4 exchange is a
  * socket error with HAProxy's words. CIO_OK (connected, or the server's refusal fed to the run),
  * CIO_WANT_WRITE / CIO_WANT_READ (in progress), or CIO_LOCAL.
  */

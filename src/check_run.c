@@ -472,13 +472,14 @@ struct check_action check_start_connect(struct check_run *run, int idx)
 		a.socks4 = &s->socks4;
 		a.socks4len = s->socks4len;
 	}
+	a.send_proxy = s ? s->send_proxy : 0;
 	a.linger = run->linger;
 	check_time_start(run, idx);
 	if (s && idx >= 0)
 		check_trace(run, "step %d: connect%s%s", idx + 1, s->port ? " port " : "", s->port ? "(override)" : "");
 	else if (s)
-		check_trace(run, "connect (the recipe's connect: %s%s%s)", s->port ? "port " : "", s->addrlen ? "addr " : "",
-			    s->socks4len ? "socks4" : "");
+		check_trace(run, "connect (the recipe's connect: %s%s%s%s)", s->port ? "port " : "", s->addrlen ? "addr " : "",
+			    s->socks4len ? "socks4 " : "", s->send_proxy ? "send_proxy" : "");
 	else
 		check_trace(run, "step 0: connect (implicit)");
 	SET_PHASE(run, CHECK_PH_CONNECTING);

@@ -15,7 +15,9 @@
  *   and `addr` on every connect without its own, `socks4 IP:PORT` with `check-via-socks4` on the default
  *   connects (the implicit one and `connect default`) and on `connect via-socks4` rules, the TLS ones;
  *   on an HTTP check, port, addr and socks4 go on the recipe's 'connect' (its one connection);
- *   the others (a PROXY header, HTTP/2, agent checks) are refused by name: never dropped silently.
+ *   `check-send-proxy` (version v2 with send-proxy-v2, else v1) as send_proxy on the default connects or the
+ *   HTTP 'connect'; the others (send-proxy without check-send-proxy, HTTP/2, agent checks) are refused by
+ *   name: never dropped silently.
  */
 #include "api.h"
 
@@ -107,6 +109,8 @@ struct srvtls {
 	struct sockaddr_storage addr, socks4; /* `addr IP[:PORT]`, `socks4 IP:PORT` */
 	socklen_t addrlen, socks4len;         /* 0: unset */
 	bool via_socks4;                      /* check-via-socks4 */
+	bool check_pp;                        /* check-send-proxy */
+	int pp;                               /* its version: send-proxy 1, send-proxy-v2 2, 0 unset (v1) */
 };
 
 static const struct srvtls srvtls_unset = {.ssl = -1, .verify = -1};
@@ -137,6 +141,14 @@ static int tls_word(struct imp *im, const struct haproxy_line *l, size_t *i, str
 		return ip_word(im, l, i, true, &t->socks4, &t->socks4len);
 	if (!strcmp(kw, "check-via-socks4")) {
 		t->via_socks4 = true;
+		return 1;
+	}
+	if (!strcmp(kw, "check-send-proxy") || !strcmp(kw, "send-proxy") || !strcmp(kw, "send-proxy-v2")) {
+		/* send-proxy[-v2] only says the version of check-send-proxy's header (checked in server_line) */
+		if (!strcmp(kw, "check-send-proxy"))
+			t->check_pp = true;
+		else
+			t->pp = kw[10] ? 2 : 1;
 		return 1;
 	}
 	if (!strcmp(kw, "ssl") || !strcmp(kw, "check-ssl"))
@@ -206,6 +218,10 @@ static int server_line(struct imp *im, const struct haproxy_line *l, struct srvt
 
 		if (what && im->server_proxy_ok && strstr(haproxy_import_ws(&l->w[i]), "send-proxy"))
 			what = NULL;
+		/* check-send-proxy becomes the recipe's send_proxy, send-proxy[-v2] its version (tls_word) */
+		if (what && (haproxy_word_is(&l->w[i], "check-send-proxy") || haproxy_word_is(&l->w[i], "send-proxy") ||
+		             haproxy_word_is(&l->w[i], "send-proxy-v2")))
+			what = NULL;
 		if (what)
 			return haproxy_import_fail(im, "%s: '%s' %s, which a recipe cannot express yet",
 			                           haproxy_import_ws(&l->w[0]), haproxy_import_ws(&l->w[i]), what);
@@ -218,7 +234,8 @@ static int server_line(struct imp *im, const struct haproxy_line *l, struct srvt
 		if (t.via_socks4 && t.socks4len)
 			im->srv_via = true;
 		t.addrlen = t.socks4len = 0;
-		t.via_socks4 = false;
+		t.via_socks4 = t.check_pp = false;
+		t.pp = 0;
 		memset(&t.addr, 0, sizeof(t.addr));
 		memset(&t.socks4, 0, sizeof(t.socks4));
 	}
@@ -226,8 +243,14 @@ static int server_line(struct imp *im, const struct haproxy_line *l, struct srvt
 		*dflt = t;
 		return 0;
 	}
+	if (t.pp && !t.check_pp)
+		/* HAProxy's send-proxy also heads the checks (without port/addr); a recipe says so only with
+		 * check-send-proxy, which makes it explicit */
+		return haproxy_import_fail(im, "server %s: '%s' without 'check-send-proxy' prefixes the check with a PROXY "
+		                           "protocol header, which a recipe cannot express yet (add check-send-proxy)",
+		                           haproxy_import_ws(&l->w[1]), t.pp == 2 ? "send-proxy-v2" : "send-proxy");
 	if (*tls_line && memcmp(&t, tls, sizeof(t)))
-		return haproxy_import_fail(im, "server %s: its check settings (TLS, port, addr, socks4) differ from the server's at line "
+		return haproxy_import_fail(im, "server %s: its check settings (TLS, port, addr, socks4, PROXY header) differ from the server's at line "
 		                           "%d; a recipe has one check", haproxy_import_ws(&l->w[1]), *tls_line);
 	*tls = t;
 	*tls_line = im->line;
@@ -329,6 +352,32 @@ static int apply_socks4(struct imp *im, const struct srvtls *t)
 	    buf_printf(&im->notes, "%sthe server's 'socks4' carries its traffic; without check-via-socks4 the "
 	               "checks connect directly", im->notes.len ? "; " : "import: ") == -1)
 		return haproxy_import_fail(im, "out of memory");
+	return 0;
+}
+
+/*
+ * The server's check-send-proxy: a PROXY header (v2 with send-proxy-v2, else v1) on the default connects
+ * (the implicit one and `connect default`), as HAProxy sends it; on an HTTP check, the recipe's 'connect'.
+ * Before apply_tls(), as apply_socks4().
+ */
+static int apply_proxy(struct imp *im, const struct srvtls *t)
+{
+	struct recipe *r = im->r;
+	int v = t->pp == 2 ? 2 : 1;
+	size_t i;
+
+	if (!t->check_pp)
+		return 0;
+	if (r->kind == RECIPE_HTTP) {
+		if (!http_conn(im))
+			return -1;
+		r->conn->send_proxy = v;
+		return 0;
+	}
+	if (first_connect(im) == -1)
+		return -1;
+	for (i = 0; i < im->nconn_default; i++)
+		r->steps[im->conn_default[i]].send_proxy = v;
 	return 0;
 }
 
@@ -814,7 +863,7 @@ struct recipe *haproxy_import_section(const char *text, size_t len, const char *
 		}
 	}
 	im.line = secs[sel].line;
-	if (apply_socks4(&im, &stls) == -1 || apply_tls(&im, &stls) == -1 || apply_port(&im, &stls) == -1 ||
+	if (apply_socks4(&im, &stls) == -1 || apply_proxy(&im, &stls) == -1 || apply_tls(&im, &stls) == -1 || apply_port(&im, &stls) == -1 ||
 	    apply_addr(&im, &stls) == -1)
 		goto fail;
 	if (im.notes.len && recipe_set_str(&im.r->notes, buf_cstr(&im.notes)) == -1) {

@@ -62,6 +62,9 @@ struct step {
 	 * via-socks4): connect to the proxy, ask it (SOCKS4 CONNECT) for the target above; len 0: none */
 	struct sockaddr_storage socks4;
 	socklen_t socks4len;
+	/* send_proxy: a PROXY protocol header (1: v1 "PROXY UNKNOWN", 2: v2 LOCAL) goes first on this
+	 * connection, after the SOCKS4 grant: HAProxy's check-send-proxy on a default connect; 0: none */
+	int send_proxy;
 
 	/* STEP_SEND */
 	bool binary;            /* written as hex (send-binary) rather than text (send) */

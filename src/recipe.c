@@ -75,6 +75,7 @@ struct step *recipe_new_connect(const struct step *from)
 		c->addrlen = from->addrlen;
 		c->socks4 = from->socks4;
 		c->socks4len = from->socks4len;
+		c->send_proxy = from->send_proxy;
 		c->line = from->line;
 	}
 	c->min_recv = -1;

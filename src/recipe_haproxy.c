@@ -250,7 +250,9 @@ static int export_step(const char *rule, const struct step *s, const struct step
 		break;
 	case STEP_CONNECT:
 		word_str(&l, "connect");
-		if (dflt && idx == 0)
+		/* the server's check-send-proxy heads the default connects (haproxy_server_proxy_opt() writes
+		 * it); HAProxy's per-rule `connect send-proxy` is not used, as import does not read it yet */
+		if ((dflt && idx == 0) || s->send_proxy)
 			word_str(&l, "default");
 		if (s->port) {
 			snprintf(num, sizeof(num), "%d", s->port);
@@ -417,6 +419,59 @@ int haproxy_server_socks4_opt(const struct recipe *r, struct buf *out, char *err
 	if (recipe_socks4(r, &s, err, errlen) == -1)
 		return -1;
 	if (s && buf_printf(out, " socks4 %s", net_fmt_ip(&s->socks4, ip, sizeof(ip))) == -1) {
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The PROXY header version of the recipe's connects (0: none). -1 when two connects differ, or when a
+ * connect without one would be written `default` too (HAProxy heads every default connect alike).
+ */
+static int recipe_send_proxy(const struct recipe *r, bool dflt, int *out, char *err, size_t errlen)
+{
+	size_t i;
+
+	*out = r->kind == RECIPE_HTTP && r->conn ? r->conn->send_proxy : 0;
+	for (i = 0; r->kind == RECIPE_TCP && i < r->nsteps; i++) {
+		const struct step *s = &r->steps[i];
+
+		if (s->type != STEP_CONNECT || !s->send_proxy)
+			continue;
+		if (*out && s->send_proxy != *out) {
+			set_err(err, errlen, "step %zu: a second PROXY header version; HAProxy has one per server "
+				"(send-proxy / send-proxy-v2)", i + 1);
+			return -1;
+		}
+		*out = s->send_proxy;
+	}
+	if (*out && dflt && r->kind == RECIPE_TCP && r->nsteps && r->steps[0].type == STEP_CONNECT &&
+	    !r->steps[0].send_proxy) {
+		set_err(err, errlen, "step 1: a connect without send_proxy written 'connect default' would get the "
+			"server's check-send-proxy header too");
+		return -1;
+	}
+	return 0;
+}
+
+int haproxy_server_proxy_opt(const struct recipe *r, bool dflt, int send_proxy, bool check_send_proxy, struct buf *out,
+			     char *err, size_t errlen)
+{
+	int v;
+
+	if (recipe_send_proxy(r, dflt, &v, err, errlen) == -1)
+		return -1;
+	if (!v)
+		return 0;
+	if (send_proxy && send_proxy != v) {
+		set_err(err, errlen, "the recipe's PROXY header is v%d but the server sends v%d (HAProxy's check-send-proxy "
+			"follows the server's send-proxy version)", v, send_proxy);
+		return -1;
+	}
+	/* v1 is check-send-proxy's own version; v2 needs send-proxy-v2, which heads the traffic too */
+	if ((!check_send_proxy && buf_append_str(out, " check-send-proxy") == -1) ||
+	    (v == 2 && !send_proxy && buf_append_str(out, " send-proxy-v2") == -1)) {
 		set_err(err, errlen, "out of memory");
 		return -1;
 	}
@@ -744,6 +799,18 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 		goto toobig;
 	}
 	buf_free(&opts);
+	buf_init(&opts, 64);
+	if (haproxy_server_proxy_opt(r, o->first_default, 0, false, &opts, err, errlen) == -1) {
+		buf_free(&opts);
+		return -1;
+	}
+	if (!o->listen && opts.len && buf_printf(out, "%s# the checks start with a PROXY header: add to each server line:%.*s%s\n",
+				   indent, (int)opts.len, (const char *)opts.data,
+				   strstr(buf_cstr(&opts), "-v2") ? " (HAProxy then sends the v2 header on the traffic too)" : "") == -1) {
+		buf_free(&opts);
+		goto toobig;
+	}
+	buf_free(&opts);
 	if (!o->listen) {
 		if (!tls)
 			return 0;
@@ -772,7 +839,11 @@ int haproxy_export(const struct recipe *r, const struct haproxy_export_opts *o, 
 		    (sv->maxconn && buf_printf(out, " maxconn %u", sv->maxconn) == -1) ||
 		    (sv->maxqueue && buf_printf(out, " maxqueue %u", sv->maxqueue) == -1) ||
 		    (tls && server_tls_opts(tls, r->kind == RECIPE_HTTP, out) == -1) ||
-		    haproxy_server_socks4_opt(r, out, err, errlen) == -1 || buf_putc(out, '\n') == -1)
+		    haproxy_server_socks4_opt(r, out, err, errlen) == -1)
+			goto toobig;
+		if (haproxy_server_proxy_opt(r, o->first_default, sv->send_proxy, sv->check_send_proxy, out, err, errlen) == -1)
+			return -1;
+		if (buf_putc(out, '\n') == -1)
 			goto toobig;
 	}
 	return 0;

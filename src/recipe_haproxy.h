@@ -69,6 +69,12 @@ int haproxy_server_tls_opts(const struct recipe *r, struct buf *out);
  * server line); nothing otherwise. -1 with err when two connects name different proxies. */
 int haproxy_server_socks4_opt(const struct recipe *r, struct buf *out, char *err, size_t errlen);
 
+/* " check-send-proxy" (+ " send-proxy-v2" for v2) when the recipe's connects send a PROXY header, for a
+ * server that has send_proxy (0, 1, 2) and check_send_proxy already; nothing otherwise. -1 with err when
+ * the connects disagree, or the version is not the server's. dflt: the first connect is written default. */
+int haproxy_server_proxy_opt(const struct recipe *r, bool dflt, int send_proxy, bool check_send_proxy, struct buf *out,
+			     char *err, size_t errlen);
+
 /* True when the n bytes at w are a section keyword (global, defaults, listen, backend, ...). */
 bool haproxy_is_section_kw(const char *w, size_t n);
 /* For a server / default-server keyword that changes what a health check does (port, addr, check-ssl,

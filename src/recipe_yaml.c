@@ -203,7 +203,7 @@ static const struct ynode *want_map(struct ysink *l, const struct ynode *n, cons
 static const char *const step_keys[] = {"connect", "send", "send-binary", "expect", "tls", "comment", "env",
 					 "secret", NULL};
 static const char *const tls_keys[] = {"sni", "verify", "alpn", "ca", NULL};
-static const char *const connect_keys[] = {"port", "linger", "addr", "socks4", NULL};
+static const char *const connect_keys[] = {"port", "linger", "addr", "socks4", "send_proxy", NULL};
 static const char *const expect_keys[] = {"string", "binary", "rstring", "rbinary", "min-recv", "negate",
 					  "error-status", NULL};
 
@@ -273,7 +273,8 @@ fail:
 	return -1;
 }
 
-/* connect: {port: N, linger: BOOL, addr: IP[:PORT], socks4: IP:PORT}: a connect step, or an HTTP recipe's. */
+/* connect: {port: N, linger: BOOL, addr: IP[:PORT], socks4: IP:PORT, send_proxy: v1|v2}: a connect step, or
+ * an HTTP recipe's. */
 static int load_connect(struct ysink *l, const struct ynode *m, const char *ctx, struct step *s)
 {
 	const struct ynode *v;
@@ -290,6 +291,12 @@ static int load_connect(struct ysink *l, const struct ynode *m, const char *ctx,
 		return -1;
 	if ((v = ytree_get(m, "socks4")) && get_ip(l, v, ctx, "socks4", true, &s->socks4, &s->socks4len) == -1)
 		return -1;
+	if ((v = ytree_get(m, "send_proxy"))) {
+		/* the names of recheckd's server setting send_proxy (runner/conf.c) */
+		if (v->type != YN_SCALAR || (strcmp(v->val, "v1") && strcmp(v->val, "v2")))
+			return YERR(l, v, "%s: 'send_proxy' must be v1 or v2 (the PROXY protocol version)", ctx);
+		s->send_proxy = v->val[1] - '0';
+	}
 	return 0;
 }
 

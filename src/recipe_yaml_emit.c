@@ -347,7 +347,7 @@ static int emit_tls(struct yemit *y, const struct step_tls *t)
 	return map_end(y);
 }
 
-/* connect: {port, linger, addr, socks4}: a connect step's action, or an HTTP recipe's 'connect'. */
+/* connect: {port, linger, addr, socks4, send_proxy}: a connect step's action, or an HTTP recipe's 'connect'. */
 static int emit_connect(struct yemit *y, const struct step *s)
 {
 	char ip[NET_ADDRSTRLEN + 8];
@@ -361,6 +361,8 @@ static int emit_connect(struct yemit *y, const struct step *s)
 	if (s->addrlen && kv_str(y, "addr", net_fmt_ip(&s->addr, ip, sizeof(ip)), true) == -1)
 		return -1;
 	if (s->socks4len && kv_str(y, "socks4", net_fmt_ip(&s->socks4, ip, sizeof(ip)), true) == -1)
+		return -1;
+	if (s->send_proxy && kv_str(y, "send_proxy", s->send_proxy == 2 ? "v2" : "v1", false) == -1)
 		return -1;
 	return map_end(y);
 }

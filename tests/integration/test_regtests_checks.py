@@ -3,6 +3,7 @@
 smtp-check (with the QUIT exchange 2.6.12 added), tcp-check_min-recv, tcp-check_multiple_ports, http-check-expect, 4be_1srv_health_checks),
 and the server keywords that move the check elsewhere (port, addr, socks4 + check-via-socks4 through a
 real dante-server, on tcp-check and on HTTP checks, which speaks SOCKS4 and refuses with CD 5B what its `socks block` rules name),
+check-send-proxy (v1, and v2 with send-proxy-v2) to servers behind a real haproxy `bind ... accept-proxy`,
 rewritten here with our own scripted servers (tests/fixtures/scriptsrv.c) and our own expectations.
 
 One configuration file holds every scenario as a `listen` section. It runs unchanged through:
@@ -116,6 +117,19 @@ SCENARIOS = {
     "http_socks4_ok": (HTTP200, ["option httpchk GET /", "#server-extra socks4 {socks4} check-via-socks4"], "L7OK"),
     "http_socks4_deny": (HTTP200, ["option httpchk GET /", "#server-extra socks4 {socks4} check-via-socks4"],
                          "SOCKERR"),
+    # check-send-proxy: the servers sit behind a real haproxy `bind ... accept-proxy` (FRONTS below), which
+    # relays only after a valid PROXY header; HAProxy's check header is v1 UNKNOWN, v2 LOCAL with
+    # send-proxy-v2. Without check-send-proxy the front waits for a header that never comes (a timeout),
+    # or resets a request that is not one (HAProxy 2.6.12: a socket error)
+    "pp_v1": ("@pp_tcp", ["option tcp-check", "tcp-check expect rstring ^220", "#server-extra check-send-proxy"], "L7OK"),
+    "pp_v2": ("@pp_tcp", ["option tcp-check", "tcp-check expect rstring ^220",
+                          "#server-extra send-proxy-v2 check-send-proxy"], "L7OK"),
+    "pp_default": ("@pp_tcp", ["option tcp-check", "tcp-check connect default", "tcp-check expect rstring ^220",
+                               "#server-extra check-send-proxy"], "L7OK"),
+    "pp_none": ("@pp_tcp", ["option tcp-check", "tcp-check expect rstring ^220"], "L7TOUT"),
+    "http_pp_v1": ("@pp_http", ["option httpchk GET /", "#server-extra check-send-proxy"], "L7OK"),
+    "http_pp_v2": ("@pp_http", ["option httpchk GET /", "#server-extra check-send-proxy send-proxy-v2"], "L7OK"),
+    "http_pp_none": ("@pp_http", ["option httpchk GET /"], "SOCKERR"),
     # 4be_1srv_health_checks.vtc: a connect-only check, with and without option tcp-check, and refused
     "connect_only": ("hang", ["option tcp-check"], "L4OK"),
     "plain_check": ("hang", [], "L4OK"),
@@ -156,6 +170,8 @@ SCENARIOS = {
                          "L7STS"),
 }
 SECOND = "recv; send OK2; hang"
+# the servers of the check-send-proxy scenarios ("@name"), each behind a haproxy accept-proxy listener
+FRONTS = {"pp_tcp": "send 220 pp-check\\r\\n; hang", "pp_http": HTTP200}
 
 STEP = re.compile(r"at step (\d+)")
 
@@ -177,13 +193,28 @@ class RegtestChecks(harness.Case):
         harness.wait_port(port)
         return port
 
+    def accept_proxy_fronts(self):
+        """A real haproxy with one `bind ... accept-proxy` listener per FRONTS server. Returns name: port."""
+        ports, body = {}, ["defaults", "    mode tcp", "    timeout connect 1s", "    timeout client 5s",
+                           "    timeout server 5s"]
+        for name, script in FRONTS.items():
+            ports[name] = harness.free_port()
+            body += ["listen %s" % name, "    bind 127.0.0.1:%d accept-proxy" % ports[name],
+                     "    server b 127.0.0.1:%d" % self.scriptsrv_port(script)]
+        self.start_haproxy("\n".join(body) + "\n", "front")
+        for port in ports.values():
+            harness.wait_port(port)
+        return ports
+
     def test_scenarios(self):
         self.assertTrue(os.access(harness.SCRIPTSRV, os.X_OK), "build the fixtures first: %s" % harness.SCRIPTSRV)
         port2 = self.scriptsrv_port(SECOND)
         http200 = self.scriptsrv_port(HTTP200)
         closed = harness.free_port()
         stats_port = harness.free_port()
-        ports = {name: self.scriptsrv_port(script) if script else closed for name, (script, _, _) in SCENARIOS.items()}
+        fronts = self.accept_proxy_fronts()
+        ports = {name: fronts[script[1:]] if script and script.startswith("@") else
+                 self.scriptsrv_port(script) if script else closed for name, (script, _, _) in SCENARIOS.items()}
         socks4 = "127.0.0.1:%d" % self.dante_socks4([ports["socks4_deny"], ports["socks4_traffic_only"],
                                                      ports["http_socks4_deny"]])
         host = {name: next((ln.split()[1] for ln in lines if ln.startswith("#server-host ")), "127.0.0.1")

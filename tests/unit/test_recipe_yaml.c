@@ -50,6 +50,7 @@ static void assert_recipe_equal(const struct recipe *a, const struct recipe *b)
 		assert_int_equal(x->type, y->type);
 		assert_true(streq_opt(x->comment, y->comment));
 		assert_int_equal(x->port, y->port);
+		assert_int_equal(x->send_proxy, y->send_proxy);
 		assert_int_equal(x->linger, y->linger);
 		assert_int_equal(x->binary, y->binary);
 		assert_int_equal(x->env, y->env);
@@ -70,6 +71,7 @@ static void assert_recipe_equal(const struct recipe *a, const struct recipe *b)
 		assert_int_equal(a->conn->linger, b->conn->linger);
 		assert_true(memeq(&a->conn->addr, a->conn->addrlen, &b->conn->addr, b->conn->addrlen));
 		assert_true(memeq(&a->conn->socks4, a->conn->socks4len, &b->conn->socks4, b->conn->socks4len));
+		assert_int_equal(a->conn->send_proxy, b->conn->send_proxy);
 	}
 	assert_int_equal(a->tls != NULL, b->tls != NULL);
 	if (a->tls) {
@@ -424,8 +426,8 @@ static void http_recipes(void **state)
 	recipe_free(r);
 
 	/* the connection settings: emitted as 'connect: {...}', read back the same, copied by recipe_dup */
-	r = load_str(V1 "kind: http\nconnect: {port: 8081, linger: true, addr: \"[::1]:8082\", socks4: \"127.0.0.1:1080\"}\n",
-		     why);
+	r = load_str(V1 "kind: http\nconnect: {port: 8081, linger: true, addr: \"[::1]:8082\", socks4: \"127.0.0.1:1080\", "
+		     "send_proxy: v2}\n", why);
 	if (!r)
 		fail_msg("%s", why);
 	assert_non_null(r->conn);
@@ -435,6 +437,7 @@ static void http_recipes(void **state)
 	assert_int_equal(net_port_of(&r->conn->addr), 8082);
 	assert_int_equal(r->conn->addr.ss_family, AF_INET6);
 	assert_int_equal(net_port_of(&r->conn->socks4), 1080);
+	assert_int_equal(r->conn->send_proxy, 2);
 	y = roundtrip(r, true);
 	recipe_free(y);
 	y = recipe_dup(r);
@@ -711,7 +714,9 @@ static void schema_errors(void **state)
 	nbad = 0;
 	check_error(V1 "steps:\n  - connect: {}\nfoo: 1\n", "t.yaml:4:1: recipe: unknown key 'foo' (expected one of: version,");
 	check_error(V1 "steps:\n  - sned: x\n", "t.yaml:3:5: step 1: unknown key 'sned'");
-	check_error(V1 "steps:\n  - connect: {prot: 1}\n", "t.yaml:3:15: step 1: unknown key 'prot' (expected one of: port, linger, addr, socks4)");
+	check_error(V1 "steps:\n  - connect: {prot: 1}\n", "t.yaml:3:15: step 1: unknown key 'prot' (expected one of: port, linger, addr, socks4, send_proxy)");
+	check_error(V1 "steps:\n  - connect: {send_proxy: v3}\n", "t.yaml:3:27: step 1: 'send_proxy' must be v1 or v2 (the PROXY protocol version)");
+	check_error(V1 "kind: http\nconnect: {send_proxy: [v1]}\n", "t.yaml:3:23: connect: 'send_proxy' must be v1 or v2 (the PROXY protocol version)");
 	check_error(V1 "steps:\n  - connect: {addr: host.example}\n", "t.yaml:3:21: step 1: 'addr': 'host.example': not an IP address (a host name is not resolved here)");
 	check_error(V1 "steps:\n  - connect: {socks4: \"127.0.0.1\"}\n", "t.yaml:3:23: step 1: 'socks4': '127.0.0.1': expected IP:PORT");
 	check_error(V1 "steps:\n  - send: x\n  - expect: {strin: x}\n", "t.yaml:4:14: step 2: unknown key 'strin'");
@@ -775,7 +780,7 @@ static void value_errors(void **state)
 static void http_errors(void **state)
 {
 	/* an HTTP recipe's connect: the connect step's keys and checks */
-	check_error(V1 "kind: http\nconnect: {prot: 1}\n", "t.yaml:3:11: connect: unknown key 'prot' (expected one of: port, linger, addr, socks4)");
+	check_error(V1 "kind: http\nconnect: {prot: 1}\n", "t.yaml:3:11: connect: unknown key 'prot' (expected one of: port, linger, addr, socks4, send_proxy)");
 	check_error(V1 "kind: http\nconnect: {port: 0}\n", "t.yaml:3:16: connect: 'port' must be an integer from 1 to 65535");
 	check_error(V1 "kind: http\nconnect: {socks4: \"127.0.0.1\"}\n", "t.yaml:3:18: connect: 'socks4': '127.0.0.1': expected IP:PORT");
 	check_error(V1 "kind: http\nconnect: {addr: db.example}\n", "t.yaml:3:16: connect: 'addr': ");
