@@ -533,71 +533,6 @@ static void unsupported(void **state)
 	assert_null(r->conn);
 	assert_non_null(strstr(r->notes, "without check-via-socks4 the checks connect directly"));
 	recipe_free(r);
-	/* check-send-proxy: send_proxy on the default connects, v2 with send-proxy-v2; HTTP: on 'connect' */
-	r = imp("defaults\n  default-server check-send-proxy\nbackend b\n  option tcp-check\n  tcp-check send A\n"
-		"  tcp-check connect port 5\n  tcp-check connect default\n  server s 127.0.0.1:1 check\n");
-	if (!r)
-		fail_msg("%s", err);
-	assert_int_equal(r->nsteps, 4);
-	assert_int_equal(r->steps[0].type, STEP_CONNECT);
-	assert_int_equal(r->steps[0].send_proxy, 1);
-	assert_int_equal(r->steps[2].send_proxy, 0);
-	assert_int_equal(r->steps[3].send_proxy, 1);
-	{
-		struct haproxy_export_opts o;
-		struct buf out;
-
-		memset(&o, 0, sizeof(o));
-		buf_init(&out, 4096);
-		if (haproxy_export(r, &o, &out, err, sizeof(err)) == -1)
-			fail_msg("%s", err);
-		assert_non_null(strstr(buf_cstr(&out), "tcp-check connect default\ntcp-check send A\n"
-						    "tcp-check connect port 5\ntcp-check connect default\n"));
-		assert_non_null(strstr(buf_cstr(&out), "# the checks start with a PROXY header: add to each server "
-						    "line: check-send-proxy\n"));
-		buf_free(&out);
-	}
-	recipe_free(r);
-	r = imp("backend b\n  option httpchk GET /h\n  server s 127.0.0.1:1 check send-proxy-v2 check-send-proxy\n");
-	if (!r)
-		fail_msg("%s", err);
-	assert_non_null(r->conn);
-	assert_int_equal(r->conn->send_proxy, 2);
-	{
-		struct haproxy_export_opts o;
-		struct buf out;
-
-		memset(&o, 0, sizeof(o));
-		o.listen = "be";
-		o.bind = "127.0.0.1:1";
-		o.servers[0].name = "s1";
-		o.servers[0].addr = "127.0.0.1:2";
-		o.nservers = 1;
-		buf_init(&out, 4096);
-		if (haproxy_export(r, &o, &out, err, sizeof(err)) == -1)
-			fail_msg("%s", err);
-		assert_non_null(strstr(buf_cstr(&out), "http-check connect default\n"));
-		assert_non_null(strstr(buf_cstr(&out), "server s1 127.0.0.1:2 check check-send-proxy send-proxy-v2\n"));
-		/* a server that already sends v1 cannot carry a v2 check header */
-		buf_reset(&out);
-		o.servers[0].send_proxy = 1;
-		assert_int_equal(haproxy_export(r, &o, &out, err, sizeof(err)), -1);
-		assert_non_null(strstr(err, "the recipe's PROXY header is v2 but the server sends v1"));
-		buf_free(&out);
-	}
-	recipe_free(r);
-	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check send-proxy check-send-proxy\n");
-	if (!r)
-		fail_msg("%s", err);
-	assert_int_equal(r->steps[0].send_proxy, 1);
-	recipe_free(r);
-	/* send-proxy alone would head the checks too: refused rather than dropped */
-	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check send-proxy-v2\n");
-	assert_null(r);
-	assert_non_null(strstr(err, "'send-proxy-v2' without 'check-send-proxy'"));
-	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check send-proxy-v2-ssl check-send-proxy\n");
-	assert_null(r);
-	assert_non_null(strstr(err, "'send-proxy-v2-ssl'"));
 	r = imp("backend b\n  option httpchk\n  server s 127.0.0.1:1 check proto h2\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "'proto'"));
@@ -632,6 +567,78 @@ static void unsupported(void **state)
 	r = imp("frontend f\n  option tcp-check\n");
 	assert_null(r);
 	assert_non_null(strstr(err, "no listen or backend section has"));
+}
+
+/* haproxy_export() of r into out (reset first): as a listen section with one server sending send_proxy
+ * (0, 1, 2) when listen, else the check lines alone. */
+static int export_to(const struct recipe *r, bool listen, int send_proxy, struct buf *out)
+{
+	struct haproxy_export_opts o;
+
+	memset(&o, 0, sizeof(o));
+	if (listen) {
+		o.listen = "be";
+		o.bind = "127.0.0.1:1";
+		o.servers[0].name = "s1";
+		o.servers[0].addr = "127.0.0.1:2";
+		o.servers[0].send_proxy = send_proxy;
+		o.nservers = 1;
+	}
+	buf_reset(out);
+	return haproxy_export(r, &o, out, err, sizeof(err));
+}
+
+/* check-send-proxy: send_proxy on the default connects, v2 with send-proxy-v2; HTTP: on 'connect'; and
+ * back out as connect default + the server's check-send-proxy */
+static void check_send_proxy(void **state)
+{
+	struct recipe *r;
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 4096);
+	r = imp("defaults\n  default-server check-send-proxy\nbackend b\n  option tcp-check\n  tcp-check send A\n"
+		"  tcp-check connect port 5\n  tcp-check connect default\n  server s 127.0.0.1:1 check\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->nsteps, 4);
+	assert_int_equal(r->steps[0].type, STEP_CONNECT);
+	assert_int_equal(r->steps[0].send_proxy, 1);
+	assert_int_equal(r->steps[2].send_proxy, 0);
+	assert_int_equal(r->steps[3].send_proxy, 1);
+	if (export_to(r, false, 0, &out) == -1)
+		fail_msg("%s", err);
+	assert_non_null(strstr(buf_cstr(&out), "tcp-check connect default\ntcp-check send A\n"
+					    "tcp-check connect port 5\ntcp-check connect default\n"));
+	assert_non_null(strstr(buf_cstr(&out), "# the checks start with a PROXY header: add to each server "
+					    "line: check-send-proxy\n"));
+	recipe_free(r);
+	r = imp("backend b\n  option httpchk GET /h\n  server s 127.0.0.1:1 check send-proxy-v2 check-send-proxy\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_non_null(r->conn);
+	assert_int_equal(r->conn->send_proxy, 2);
+	if (export_to(r, true, 0, &out) == -1)
+		fail_msg("%s", err);
+	assert_non_null(strstr(buf_cstr(&out), "http-check connect default\n"));
+	assert_non_null(strstr(buf_cstr(&out), "server s1 127.0.0.1:2 check check-send-proxy send-proxy-v2\n"));
+	/* a server that already sends v1 cannot carry a v2 check header */
+	assert_int_equal(export_to(r, true, 1, &out), -1);
+	assert_non_null(strstr(err, "the recipe's PROXY header is v2 but the server sends v1"));
+	recipe_free(r);
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check send-proxy check-send-proxy\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->steps[0].send_proxy, 1);
+	recipe_free(r);
+	buf_free(&out);
+	/* send-proxy alone would head the checks too: refused rather than dropped */
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check send-proxy-v2\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "'send-proxy-v2' without 'check-send-proxy'"));
+	r = imp("backend b\n  option tcp-check\n  server s 127.0.0.1:1 check send-proxy-v2-ssl check-send-proxy\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "'send-proxy-v2-ssl'"));
 }
 
 /* HAProxy 2.6.12: the later of option httpchk / http-check send replaces the header list when it has
@@ -847,7 +854,7 @@ int main(void)
 		cmocka_unit_test(regex_patterns),   cmocka_unit_test(tcp_options),
 		cmocka_unit_test(env_steps),        cmocka_unit_test(http_forms),
 		cmocka_unit_test(seed_sections),    cmocka_unit_test(comments_and_numbering),
-		cmocka_unit_test(unsupported), cmocka_unit_test(httpchk_header_rule),
+		cmocka_unit_test(unsupported), cmocka_unit_test(check_send_proxy), cmocka_unit_test(httpchk_header_rule),
 		cmocka_unit_test(connect_only_and_defaults), cmocka_unit_test(builtin_checks), cmocka_unit_test(server_tls),      cmocka_unit_test(nul_truncation),
 		cmocka_unit_test(export_limits),
 	};
