@@ -14,6 +14,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,25 +35,24 @@
 
 int hx_fail(struct hx *h, const char *fmt, ...)
 {
-	char msg[ERR_LEN];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vset_err_at(h->err, h->errlen, h->file, h->line, fmt, ap);
 	va_end(ap);
-	set_err(h->err, h->errlen, "%s:%d: %s", h->file, h->line, msg);
 	return -1;
 }
 
 void hx_warn(struct hx *h, const char *fmt, ...)
 {
-	char msg[ERR_LEN];
+	/* room for the capped reason plus any path the file could have */
+	char line[ERR_LEN + PATH_MAX + 16];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vset_err_at(line, sizeof(line), h->file, h->line, fmt, ap);
 	va_end(ap);
-	buf_printf(&h->warn, "%s:%d: %s\n", h->file, h->line, msg);
+	buf_printf(&h->warn, "%s\n", line);
 }
 
 static const char *hx_ws(const struct haproxy_line *l, size_t i)

@@ -35,13 +35,11 @@
 
 int haproxy_import_fail(struct imp *im, const char *fmt, ...)
 {
-	char msg[ERR_LEN];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vset_err_at(im->err, im->errlen, im->file, im->line, fmt, ap);
 	va_end(ap);
-	set_err(im->err, im->errlen, "%s:%d: %s", im->file, im->line, msg);
 	return -1;
 }
 

@@ -34,6 +34,16 @@ void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+void vset_err_at(char *err, size_t errlen, const char *file, int line, const char *fmt, va_list ap)
+{
+	char msg[ERR_LEN];
+
+	if (!err || errlen == 0)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	set_err(err, errlen, "%s:%d: %s", file, line, msg);
+}
+
 char *xstrndup(const char *s, size_t n)
 {
 	char *p = malloc(n + 1);

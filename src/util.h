@@ -5,6 +5,9 @@
 #define RECHECK_UTIL_H
 
 #include "api.h"
+
+#include <stdarg.h>
+
 #include "buf.h"
 
 /*
@@ -49,5 +52,12 @@ char *xstrndup(const char *s, size_t n);
 
 /* snprintf into err when err is not NULL. */
 void set_err(char *err, size_t errlen, const char *fmt, ...) PRINTF_FMT(3, 4);
+
+/*
+ * "FILE:LINE: reason" into err (when err is not NULL): the one formatter the configuration readers'
+ * fail/warn wrappers share. The reason alone is capped at ERR_LEN, as those messages always were.
+ */
+void vset_err_at(char *err, size_t errlen, const char *file, int line, const char *fmt, va_list ap)
+	PRINTF_FMT(5, 0);
 
 #endif

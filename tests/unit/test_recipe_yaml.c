@@ -197,6 +197,20 @@ static struct step *add_expect(struct recipe *r, enum expect_match m, const void
 	return s;
 }
 
+/* Saves r and asserts that the YAML holds want (and also, when not NULL, want2). */
+static void assert_emits(const struct recipe *r, const char *want, const char *want2)
+{
+	char err[ERR_LEN];
+	struct buf out;
+
+	buf_init(&out, 1 << 20);
+	assert_int_equal(recipe_emit_yaml(r, &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(buf_cstr(&out), want));
+	if (want2)
+		assert_non_null(strstr(buf_cstr(&out), want2));
+	buf_free(&out);
+}
+
 static void samples_roundtrip(void **state)
 {
 	static const char *const files[] = {
@@ -323,8 +337,6 @@ static void regexes_with_backslashes(void **state)
 		"[\\]\"']", "\\Q*\\E",
 	};
 	struct recipe *r = recipe_new(RECIPE_TCP), *y;
-	char err[ERR_LEN];
-	struct buf out;
 	size_t i;
 
 	add_send(r, "x", 1, false);
@@ -333,18 +345,13 @@ static void regexes_with_backslashes(void **state)
 	y = roundtrip(compiled(r), true);
 	recipe_free(y);
 	/* the file shows a regex as YAML escapes it: one backslash becomes two */
-	buf_init(&out, 1 << 20);
-	assert_int_equal(recipe_emit_yaml(r, &out, err, sizeof(err)), 0);
-	assert_non_null(strstr(buf_cstr(&out), "- expect: {rbinary: \"^HTTP/1\\\\.[01] 204\"}\n"));
-	buf_free(&out);
+	assert_emits(r, "- expect: {rbinary: \"^HTTP/1\\\\.[01] 204\"}\n", NULL);
 	recipe_free(r);
 }
 
 static void env_secret_flags(void **state)
 {
 	struct recipe *r = recipe_new(RECIPE_TCP), *y;
-	char err[ERR_LEN];
-	struct buf out;
 
 	assert_int_equal(recipe_set_str(&r->name, "env"), 0);
 	add_send(r, "\x05\x01\x00", 3, true);
@@ -358,10 +365,7 @@ static void env_secret_flags(void **state)
 	assert_true(y->steps[0].secret);
 	assert_false(y->steps[0].env);
 	recipe_free(y);
-	buf_init(&out, 1 << 20);
-	assert_int_equal(recipe_emit_yaml(r, &out, err, sizeof(err)), 0);
-	assert_non_null(strstr(buf_cstr(&out), "  env: true\n  secret: true\n"));
-	buf_free(&out);
+	assert_emits(r, "  env: true\n  secret: true\n", NULL);
 	recipe_free(r);
 }
 
@@ -466,11 +470,7 @@ static void non_utf8_text_saved_as_binary(void **state)
 	add_expect(r, EXPECT_STRING, "\xc0\x80", 2); /* overlong NUL: not UTF-8 */
 	add_send(r, "\xed\xa0\x80", 3, false);        /* a surrogate: not UTF-8 either */
 	compiled(r);
-	buf_init(&out, 1 << 20);
-	assert_int_equal(recipe_emit_yaml(r, &out, err, sizeof(err)), 0);
-	assert_non_null(strstr(buf_cstr(&out), "- send-binary: \"6162fffe\"\n"));
-	assert_non_null(strstr(buf_cstr(&out), "- expect: {binary: \"c080\"}\n"));
-	buf_free(&out);
+	assert_emits(r, "- send-binary: \"6162fffe\"\n", "- expect: {binary: \"c080\"}\n");
 	y = roundtrip(r, false);
 	assert_true(y->steps[0].binary);
 	assert_memory_equal(y->steps[0].data, "ab\xff\xfe", 4);
