@@ -16,14 +16,7 @@ import harness  # noqa: E402
 HAPROXY = harness.which("haproxy")
 FIXTURE = os.path.join(harness.BUILD, "tests", "haproxy_bytes")
 
-DEFAULTS = """
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-    timeout check 2s
-"""
+DEFAULTS = harness.HAPROXY_TCP_DEFAULTS
 
 
 class ScriptedServer:

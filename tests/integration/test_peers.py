@@ -48,14 +48,7 @@ class Peers(harness.Case):
 
     def test_haproxy_marks_origin_up(self):
         o = self.start_origin()
-        _, sock = self.start_haproxy("""
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-    timeout check 2s
-listen be
+        _, sock = self.start_haproxy(harness.HAPROXY_TCP_DEFAULTS + """listen be
     bind 127.0.0.1:%d
     option httpchk GET /generate_204
     http-check expect status 204

@@ -124,6 +124,16 @@ def wait_port(port, host="127.0.0.1", timeout=10.0):
     raise TimeoutError("nothing listens on %s:%d after %.1fs" % (host, port, timeout))
 
 
+# The `defaults` section the HAProxy configurations of the tests start from: TCP mode, short timeouts.
+HAPROXY_TCP_DEFAULTS = """
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    timeout check 2s
+"""
+
 # HAProxy's check reasons as its log spells them ("reason: Layer7 timeout") -> our status names.
 HAPROXY_REASONS = {
     "Layer7 check passed": "L7OK", "Layer7 invalid response": "L7RSP", "Layer7 timeout": "L7TOUT",
