@@ -22,7 +22,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import RECHECKD, Case, free_port, main, wait_for, wait_port  # noqa: E402
+from harness import RECHECKD, Case, free_port, main, recv_until, wait_for, wait_port  # noqa: E402
 
 INTER_MS, FALL, RISE, TIMEOUT_MS = 200, 1, 1, 500
 # after /stats.json shows DOWN, how long recheckd may take to close the session (it is one mailbox post)
@@ -125,13 +125,7 @@ class EchoBackend:
 
 
 def recv_line(s, limit=256):
-    out = b""
-    while not out.endswith(b"\n") and len(out) < limit:
-        chunk = s.recv(1)
-        if not chunk:
-            break
-        out += chunk
-    return out
+    return recv_until(s, lambda out: out.endswith(b"\n"), limit, 1)
 
 
 class ShutdownCase(Case):

@@ -167,17 +167,23 @@ def recv_exact(sock, n):
     return out
 
 
-def recv_until_eof(sock, limit=1 << 20, timeout=10.0):
-    """What sock receives until the peer closes (at most about limit bytes; each recv waits at most
-    timeout seconds)."""
-    sock.settimeout(timeout)
+def recv_until(sock, done=lambda out: False, limit=1 << 20, size=65536):
+    """What sock receives, size bytes a recv at most, until done(what came so far) is true, the peer
+    closes, or about limit bytes have come. Uses sock's own timeout."""
     out = b""
-    while len(out) < limit:
-        chunk = sock.recv(65536)
+    while len(out) < limit and not done(out):
+        chunk = sock.recv(size)
         if not chunk:
             break
         out += chunk
     return out
+
+
+def recv_until_eof(sock, limit=1 << 20, timeout=10.0):
+    """What sock receives until the peer closes (at most about limit bytes; each recv waits at most
+    timeout seconds)."""
+    sock.settimeout(timeout)
+    return recv_until(sock, limit=limit)
 
 
 def asan_built(path):
