@@ -716,32 +716,17 @@ class Bench:
             self.res.note("5: recheckd refuses a check configuration (%s); health checks not measured"
                           % probe.stderr.strip()[-200:])
             return
-        exp = subprocess.run([self.recheck, "export", recipe], capture_output=True, text=True, timeout=30)
-        if exp.returncode != 0:
-            self.res.note("5: recheck export failed: %s" % exp.stderr.strip()[-200:])
+        check_lines = self.export_check_lines("5", recipe)
+        if check_lines is None:
             return
-        check_lines = [l.strip() for l in exp.stdout.splitlines() if l.strip() and not l.strip().startswith("#")]
         srv, basep, why = self.start_on_ports(lambda b: [self.tool("benchsocks"), str(b), str(n)], n, "benchsocks")
         if srv is None:
             self.res.note("5: no free range of %d ports for benchsocks (%s)" % (n, why))
             return
         ports = list(range(basep, basep + n))
-        cpu = {"recheckd": [], "haproxy": []}
-        rate = {"recheckd": [], "haproxy": []}
-        cmds = {}
-        win = self.a.check_window
-        for i in range(self.a.pairs):
-            for kind in (["recheckd", "haproxy"] if i % 2 == 0 else ["haproxy", "recheckd"]):
-                port = free_port()
-                conf = (recheckd_conf(port, ports, check="recipe: %s, inter: 1s, timeout: 1s" % recipe)
-                        if kind == "recheckd" else
-                        haproxy_conf(port, ports, check_lines=check_lines, check_inter="1s", maxconn=1000))
-                lb, cmd = self.start_lb(kind, port, conf, "check")
-                self.check_window(lb, srv, kind, cpu, rate)
-                cmds[kind] = cmd + "; CPU = utime+stime (/proc/PID/stat) over %ds, per minute" % win
-                log("5 %s pair %d: %.2f CPU s/min, %.0f checks/s answered" % (kind, i + 1, cpu[kind][-1], rate[kind][-1]))
-                self.procs.stop(lb, 10)
-                time.sleep(self.a.settle)
+        both = (srv, ports)
+        cpu, rate, cmds = self.check_pairs("5", "check", "checks", recipe, check_lines,
+                                           {"recheckd": both, "haproxy": both})
         cmds["servers"] = "benchsocks BASE %d" % n
         cmds["haproxy check"] = "recheck export check-recipe.yaml -> " + " | ".join(check_lines)
         self.res.add("5.a", "health checks, %d servers every 1s: CPU" % n, "CPU s/min", cpu, "recheckd", "haproxy",
@@ -806,11 +791,9 @@ steps:
         ca, cert, key = self.tls_pki()
         socks_recipe = self.write("tls-socks-recipe.yaml", self.TLS_SOCKS_RECIPE % {"ca": ca})
         direct_recipe = self.write("tls-direct-recipe.yaml", self.TLS_DIRECT_RECIPE % {"ca": ca})
-        exp = subprocess.run([self.recheck, "export", direct_recipe], capture_output=True, text=True, timeout=30)
-        if exp.returncode != 0:
-            self.res.note("9: recheck export failed: %s" % exp.stderr.strip()[-200:])
+        check_lines = self.export_check_lines("9", direct_recipe)
+        if check_lines is None:
             return
-        check_lines = [l.strip() for l in exp.stdout.splitlines() if l.strip() and not l.strip().startswith("#")]
         srv_opts = " verify required ca-file %s verifyhost bench.test" % ca
         peers = {}
         for mode in ("socks", "direct"):
@@ -821,25 +804,8 @@ steps:
                 self.res.note("9: no free range of %d ports for benchtls (%s)" % (n, why))
                 return
             peers[mode] = (p, list(range(basep, basep + n)))
-        cpu = {"recheckd": [], "haproxy": []}
-        rate = {"recheckd": [], "haproxy": []}
-        cmds = {}
-        win = self.a.check_window
-        for i in range(self.a.pairs):
-            for kind in (["recheckd", "haproxy"] if i % 2 == 0 else ["haproxy", "recheckd"]):
-                port = free_port()
-                srv, ports = peers["socks" if kind == "recheckd" else "direct"]
-                conf = (recheckd_conf(port, ports, check="recipe: %s, inter: 1s, timeout: 1s" % socks_recipe)
-                        if kind == "recheckd" else
-                        haproxy_conf(port, ports, check_lines=check_lines, check_inter="1s", maxconn=1000,
-                                     server_opts=srv_opts))
-                lb, cmd = self.start_lb(kind, port, conf, "tls")
-                self.check_window(lb, srv, kind, cpu, rate)
-                cmds[kind] = cmd + "; CPU = utime+stime (/proc/PID/stat) over %ds, per minute" % win
-                log("9 %s pair %d: %.2f CPU s/min, %.0f TLS checks/s answered" % (kind, i + 1, cpu[kind][-1],
-                                                                                 rate[kind][-1]))
-                self.procs.stop(lb, 10)
-                time.sleep(self.a.settle)
+        cpu, rate, cmds = self.check_pairs("9", "tls", "TLS checks", socks_recipe, check_lines,
+                                           {"recheckd": peers["socks"], "haproxy": peers["direct"]}, srv_opts)
         cmds["servers"] = "benchtls BASE %d srv.pem srv.key [--socks] (no session resumption)" % n
         cmds["recheckd check"] = "SOCKS5 CONNECT, then tls {sni: bench.test, ca}, GET, expect 204"
         cmds["haproxy check"] = " | ".join(check_lines) + " ;" + srv_opts
@@ -849,6 +815,40 @@ steps:
                      None, {})
         for p, _ in peers.values():
             self.procs.stop(p)
+
+    def export_check_lines(self, num, recipe):
+        """The tcp-check lines `recheck export` writes for recipe (comments and blank lines dropped), or None
+        after a note when the export fails (measurements 5 and 9)."""
+        exp = subprocess.run([self.recheck, "export", recipe], capture_output=True, text=True, timeout=30)
+        if exp.returncode != 0:
+            self.res.note("%s: recheck export failed: %s" % (num, exp.stderr.strip()[-200:]))
+            return None
+        return [l.strip() for l in exp.stdout.splitlines() if l.strip() and not l.strip().startswith("#")]
+
+    def check_pairs(self, num, tag, what, recipe, check_lines, servers, server_opts=""):
+        """The alternating recheckd / HAProxy runs of a health-check CPU measurement (5 and 9): recheckd checks
+        with recipe, HAProxy with check_lines (+ server_opts); servers[kind] = (server process, its ports).
+        Returns (cpu, rate, cmds) as check_window fills them."""
+        cpu = {"recheckd": [], "haproxy": []}
+        rate = {"recheckd": [], "haproxy": []}
+        cmds = {}
+        win = self.a.check_window
+        for i in range(self.a.pairs):
+            for kind in (["recheckd", "haproxy"] if i % 2 == 0 else ["haproxy", "recheckd"]):
+                port = free_port()
+                srv, ports = servers[kind]
+                conf = (recheckd_conf(port, ports, check="recipe: %s, inter: 1s, timeout: 1s" % recipe)
+                        if kind == "recheckd" else
+                        haproxy_conf(port, ports, check_lines=check_lines, check_inter="1s", maxconn=1000,
+                                     server_opts=server_opts))
+                lb, cmd = self.start_lb(kind, port, conf, tag)
+                self.check_window(lb, srv, kind, cpu, rate)
+                cmds[kind] = cmd + "; CPU = utime+stime (/proc/PID/stat) over %ds, per minute" % win
+                log("%s %s pair %d: %.2f CPU s/min, %.0f %s/s answered" % (num, kind, i + 1, cpu[kind][-1],
+                                                                          rate[kind][-1], what))
+                self.procs.stop(lb, 10)
+                time.sleep(self.a.settle)
+        return cpu, rate, cmds
 
     def check_window(self, lb, srv, kind, cpu, rate):
         """After the warm-up, the balancer's CPU (s/min) and the checks the servers answered (/s) over one
