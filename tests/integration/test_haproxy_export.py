@@ -123,36 +123,37 @@ class HaproxyExport(harness.Case):
 
     # --- the escaping, proven on the real lexer ---------------------------------------------------------
 
-    def test_every_byte_value_reaches_the_wire(self):
-        expected_path = self.path("expected.bin")
-        res = subprocess.run([FIXTURE, "send", expected_path], capture_output=True, timeout=30)
+    def fixture(self, mode, name):
+        """Runs tests/haproxy_bytes MODE into the file name: (the tcp-check lines it prints, the bytes it
+        wrote)."""
+        path = self.path(name)
+        res = subprocess.run([FIXTURE, mode, path], capture_output=True, timeout=30)
         self.assertEqual(res.returncode, 0, res.stderr)
-        lines = res.stdout.decode("ascii")
-        with open(expected_path, "rb") as f:
-            expected = f.read()
+        with open(path, "rb") as f:
+            return res.stdout.decode("ascii"), f.read()
+
+    @staticmethod
+    def listen(name, lines, server):
+        """A listen section after DEFAULTS with lines (one a line) and the server line server."""
+        body = DEFAULTS + "listen %s\n    bind 127.0.0.1:%d\n" % (name, harness.free_port())
+        body += "".join("    " + line + "\n" for line in lines.splitlines())
+        return body + "    " + server + "\n"
+
+    def test_every_byte_value_reaches_the_wire(self):
+        lines, expected = self.fixture("send", "expected.bin")
         self.assertEqual(set(expected), set(range(256)))
         srv = self.server()
-        body = DEFAULTS + "listen be\n    bind 127.0.0.1:%d\n" % harness.free_port()
-        body += "".join("    " + line + "\n" for line in lines.splitlines())
-        body += "    server s1 127.0.0.1:%d check inter 10s\n" % srv.port
-        self.start_haproxy(body)
+        self.start_haproxy(self.listen("be", lines, "server s1 127.0.0.1:%d check inter 10s" % srv.port))
         got = srv.wait()
         self.assertEqual(got, expected, "first difference at byte %d" % next(
             (i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected))))
 
     def test_every_byte_value_matches_in_expect_string(self):
-        reply_path = self.path("reply.bin")
-        res = subprocess.run([FIXTURE, "expect", reply_path], capture_output=True, timeout=30)
-        self.assertEqual(res.returncode, 0, res.stderr)
-        lines = res.stdout.decode("ascii")
-        with open(reply_path, "rb") as f:
-            reply = f.read()
+        lines, reply = self.fixture("expect", "reply.bin")
         for name, answer, want in (("good", reply, "UP"), ("bad", reply[:-1] + b"?", "DOWN")):
             srv = self.server([(b"go", answer)], close_after=True)
-            body = DEFAULTS + "listen %s\n    bind 127.0.0.1:%d\n" % (name, harness.free_port())
-            body += "".join("    " + line + "\n" for line in lines.splitlines())
-            body += "    server s1 127.0.0.1:%d check inter 10s rise 1 fall 1\n" % srv.port
-            _, sock = self.start_haproxy(body, name=name)
+            _, sock = self.start_haproxy(self.listen(
+                name, lines, "server s1 127.0.0.1:%d check inter 10s rise 1 fall 1" % srv.port), name=name)
             srv.wait()
             harness.wait_for(lambda: self.haproxy_status(sock, name, "s1")[0] == want, 10,
                              what="%s/s1 %s" % (name, want))
@@ -179,10 +180,8 @@ steps:
         for reply, want in ((good, "UP"), (good.replace(b"a\\b", b"ab"), "DOWN")):
             name = "rx" + want
             srv = self.server([(b"go", reply)], close_after=True)
-            body = DEFAULTS + "listen %s\n    bind 127.0.0.1:%d\n" % (name, harness.free_port())
-            body += "".join("    " + line + "\n" for line in lines.splitlines())
-            body += "    server s1 127.0.0.1:%d check inter 10s rise 1 fall 1\n" % srv.port
-            _, sock = self.start_haproxy(body, name=name)
+            _, sock = self.start_haproxy(self.listen(
+                name, lines, "server s1 127.0.0.1:%d check inter 10s rise 1 fall 1" % srv.port), name=name)
             srv.wait()
             st = harness.wait_for(lambda: (lambda s: s if s[0] == want and not s[1].startswith("*") else None)(
                 self.haproxy_status(sock, name, "s1")), 10, what="%s/s1 %s" % (name, want))
