@@ -25,13 +25,7 @@ import harness  # noqa: E402
 import lbparity  # noqa: E402
 from harness import RECHECKD, free_port, main, wait_for, wait_port  # noqa: E402
 
-CONNECT_ONLY = """version: 1
-name: connect-only
-kind: tcp
-steps:
-  - connect: {}
-    comment: "the name server accepts"
-"""
+CONNECT_ONLY = harness.tcp_recipe("connect-only", '  - connect: {}\n    comment: "the name server accepts"\n')
 
 N_ADDRS = 220
 

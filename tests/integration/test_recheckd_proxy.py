@@ -22,14 +22,8 @@ import harness  # noqa: E402
 import lbparity  # noqa: E402
 from harness import RECHECKD, free_port, main, wait_for, wait_port  # noqa: E402
 
-EXPECT_N1 = """version: 1
-name: expect-n1
-kind: tcp
-steps:
-  - connect: {}
-  - expect: {string: "n1"}
-    comment: "the origin behind HAProxy's accept-proxy bind says its name"
-"""
+EXPECT_N1 = harness.tcp_recipe("expect-n1", '  - connect: {}\n  - expect: {string: "n1"}\n'
+                               '    comment: "the origin behind HAProxy\'s accept-proxy bind says its name"\n')
 
 
 def v2_header(src, sport, dst, dport):

@@ -167,6 +167,11 @@ def recv_exact(sock, n):
     return out
 
 
+def tcp_recipe(name, steps):
+    """The text of a `kind: tcp` recipe called name whose steps are the YAML lines steps."""
+    return "version: 1\nname: %s\nkind: tcp\nsteps:\n%s" % (name, steps)
+
+
 def recv_until(sock, done=lambda out: False, limit=1 << 20, size=65536):
     """What sock receives, size bytes a recv at most, until done(what came so far) is true, the peer
     closes, or about limit bytes have come. Uses sock's own timeout."""
