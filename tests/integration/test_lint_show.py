@@ -150,6 +150,12 @@ class LintShow(harness.Case):
             self.assertIn("\nstep\n", res.stdout)
             self.assertRegex(res.stdout, r"\n +1  (connect|send)")
 
+    def show(self, name, text, *opts):
+        """`recheck show [opts]` of a recipe file name holding text: asserts exit 0, returns its stdout."""
+        res = self.recheck("show", *opts, self.write(name, text))
+        self.assertRc(res, 0)
+        return res.stdout
+
     def test_show_content(self):
         res = self.recheck("show", os.path.join(harness.SAMPLES, "seed-socks5-generate-204.yaml"))
         self.assertRc(res, 0)
@@ -160,20 +166,16 @@ class LintShow(harness.Case):
         self.assertIn("   6  send, 28 bytes\n        \"GET /generate_204 HTTP/1.1\\r\\n\"\n", out)
         self.assertIn("  11  expect rstring, regex over the reply\n        \"^HTTP/1.1 204\"\n", out)
         # no connect step: HAProxy's implicit step 0 is shown; negation and min-recv too
-        p = self.write("implicit.yaml", "version: 1\nsteps:\n  - send: \"PING\\r\\n\"\n"
-                       "  - expect: {string: ERR, negate: true, min-recv: 0}\n    comment: no error\n")
-        res = self.recheck("show", p)
-        self.assertRc(res, 0)
-        self.assertIn("   0  connect (implicit", res.stdout)
-        self.assertIn("   2  expect NOT string, min-recv 0, 3 bytes anywhere in the reply\n", res.stdout)
-        self.assertIn("      # no error\n", res.stdout)
+        out = self.show("implicit.yaml", "version: 1\nsteps:\n  - send: \"PING\\r\\n\"\n"
+                        "  - expect: {string: ERR, negate: true, min-recv: 0}\n    comment: no error\n")
+        self.assertIn("   0  connect (implicit", out)
+        self.assertIn("   2  expect NOT string, min-recv 0, 3 bytes anywhere in the reply\n", out)
+        self.assertIn("      # no error\n", out)
         # free text keeps UTF-8 but cannot send escape sequences to the terminal
-        p = self.write("esc.yaml", 'version: 1\nname: "a\\eb"\nsteps:\n  - send: x\n    comment: "caf\\xe9 \\e[31m"\n')
-        res = self.recheck("show", p)
-        self.assertRc(res, 0)
-        self.assertNotIn("\x1b", res.stdout)
-        self.assertIn("name:          a\\x1bb\n", res.stdout)
-        self.assertIn("      # caf\u00e9 \\x1b[31m\n", res.stdout)
+        out = self.show("esc.yaml", 'version: 1\nname: "a\\eb"\nsteps:\n  - send: x\n    comment: "caf\\xe9 \\e[31m"\n')
+        self.assertNotIn("\x1b", out)
+        self.assertIn("name:          a\\x1bb\n", out)
+        self.assertIn("      # caf\u00e9 \\x1b[31m\n", out)
         http = self.recheck("show", os.path.join(harness.SAMPLES, "seed-http-generate-204.yaml"))
         self.assertRc(http, 0)
         self.assertIn("   1  send GET http://client3.google.com/generate_204 HTTP/1.1", http.stdout)
@@ -181,16 +183,13 @@ class LintShow(harness.Case):
         self.assertIn("   2  expect status \"204\"", http.stdout)
 
     def test_show_hides_recorded_secrets(self):
-        p = self.write("secret.yaml", "version: 1\nprotocol: socks5\nsteps:\n  - send-binary: \"0105616c69636506733363726574\"\n"
-                       "    secret: true\n  - expect: {binary: \"0100\"}\n")
-        res = self.recheck("show", p)
-        self.assertRc(res, 0)
-        self.assertIn("<recorded credential, 14 bytes, hidden", res.stdout)
-        self.assertNotIn("alice", res.stdout)
-        self.assertIn("secrets:       yes", res.stdout)
-        res = self.recheck("show", "--show-secrets", p)
-        self.assertRc(res, 0)
-        self.assertIn("|..alice.s3cret|", res.stdout)
+        text = ("version: 1\nprotocol: socks5\nsteps:\n  - send-binary: \"0105616c69636506733363726574\"\n"
+                "    secret: true\n  - expect: {binary: \"0100\"}\n")
+        out = self.show("secret.yaml", text)
+        self.assertIn("<recorded credential, 14 bytes, hidden", out)
+        self.assertNotIn("alice", out)
+        self.assertIn("secrets:       yes", out)
+        self.assertIn("|..alice.s3cret|", self.show("secret.yaml", text, "--show-secrets"))
 
     def test_show_errors_and_usage(self):
         p = self.write("bad.yaml", "version: 1\nsteps:\n  - expect: {binary: \"zz\"}\n")
