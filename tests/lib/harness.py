@@ -469,6 +469,16 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
         self.assertEqual(res.returncode, code, "%s\nexit %d, expected %d\nstdout:\n%s\nstderr:\n%s" % (
             msg, res.returncode, code, res.stdout, res.stderr))
 
+    def from_pcap_keeps_complete(self, pcap, out, warning):
+        """`recheck from-pcap pcap -o out` of a capture cut after a complete exchange: asserts exit 0 and a
+        warning that contains warning and says the complete exchanges are kept; returns the recipe text."""
+        res = self.recheck("from-pcap", pcap, "-o", out)
+        self.assertRc(res, 0)
+        self.assertIn(warning, res.stderr)
+        self.assertIn("the recipe keeps the exchanges that were complete before it", res.stderr)
+        with open(out) as f:
+            return f.read()
+
 
 def sample_for_port(relpath, port, dest):
     """Copies samples/<relpath> (a local-origin sample written for 127.0.0.1:18204) to dest with the
