@@ -10,15 +10,10 @@ import sys
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import RECHECKD, Case, free_port, main, recv_exact, wait_for, wait_port, which  # noqa: E402
+from harness import RECHECKD, Case, free_port, main, recv_exact, tcp_recipe, wait_for, wait_port, which  # noqa: E402
 from tcpserver import TcpServer  # noqa: E402
 
-SOCKS5 = """version: 1
-name: socks5-connect
-protocol: socks5+http
-kind: tcp
-steps:
-  - connect: {}
+SOCKS5 = tcp_recipe("socks5-connect", protocol="socks5+http", steps="""  - connect: {}
   - send-binary: "050100"
     comment: "greeting: no authentication"
   - expect: {binary: "0500"}
@@ -26,30 +21,20 @@ steps:
     comment: "CONNECT 127.0.0.1:80"
   - expect: {rbinary: "^050000"}
     comment: "succeeded"
-"""
+""")
 
-SOCKS5_AUTH = """version: 1
-name: socks5-auth
-protocol: socks5
-kind: tcp
-steps:
-  - connect: {}
+SOCKS5_AUTH = tcp_recipe("socks5-auth", protocol="socks5", steps="""  - connect: {}
   - send-binary: "050102"
   - expect: {binary: "0502"}
   - send-binary: "01037573720577726f6e67"
     comment: "RFC 1929: usr / wrong"
   - expect: {binary: "0100"}
-"""
+""")
 
-HTTP = """version: 1
-name: http-connect
-protocol: http-connect
-kind: tcp
-steps:
-  - connect: {}
+HTTP = tcp_recipe("http-connect", protocol="http-connect", steps="""  - connect: {}
   - send: "CONNECT 127.0.0.1:80 HTTP/1.1\\r\\nHost: 127.0.0.1:80\\r\\n\\r\\n"
   - expect: {rstring: "^HTTP/1\\\\.[01] 200"}
-"""
+""")
 
 
 class Fake(TcpServer):

@@ -17,17 +17,13 @@ O_CLOEXEC = 0o2000000
 SECRET = "c2VjcmV0LXVzZXI6aHVudGVyMg"   # base64 of "secret-user:hunter2"
 SECRET_ENV = "RECHECK_IT_PROXY_AUTH"
 
-TCP_SECRET = """version: 1
-name: tcp-secret
-kind: tcp
-steps:
-  - send: "GET http://127.0.0.1:18204/generate_204 HTTP/1.1\\r\\nHost: 127.0.0.1:18204\\r\\nProxy-Authorization: Basic ${%s}\\r\\n\\r\\n"
+TCP_SECRET = harness.tcp_recipe("tcp-secret", """  - send: "GET http://127.0.0.1:18204/generate_204 HTTP/1.1\\r\\nHost: 127.0.0.1:18204\\r\\nProxy-Authorization: Basic ${%s}\\r\\n\\r\\n"
     env: true
     secret: true
     comment: "authenticated GET through the proxy"
   - expect: {rstring: "^HTTP/1\\\\.[01] 204"}
     comment: "204"
-""" % SECRET_ENV
+""" % SECRET_ENV)
 
 HTTP_SECRET = """version: 1
 name: http-secret

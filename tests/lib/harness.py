@@ -167,9 +167,11 @@ def recv_exact(sock, n):
     return out
 
 
-def tcp_recipe(name, steps):
-    """The text of a `kind: tcp` recipe called name whose steps are the YAML lines steps."""
-    return "version: 1\nname: %s\nkind: tcp\nsteps:\n%s" % (name, steps)
+def tcp_recipe(name, steps, protocol=None):
+    """The text of a `kind: tcp` recipe called name (for protocol, when given) whose steps are the YAML
+    lines steps."""
+    head = "version: 1\nname: %s\n" % name + ("protocol: %s\n" % protocol if protocol else "")
+    return head + "kind: tcp\nsteps:\n" + steps
 
 
 def recv_until(sock, done=lambda out: False, limit=1 << 20, size=65536):
