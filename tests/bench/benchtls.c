@@ -68,6 +68,17 @@ static void want(int fd, int ev)
 	epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e);
 }
 
+/* After an SSL call failed with e: wait for what TLS wants, or drop the connection on a real error. */
+static void wait_or_drop(int fd, int e)
+{
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		want(fd, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
+		return;
+	}
+	ERR_clear_error();
+	drop(fd);
+}
+
 /* One TLS step: handshake, then read the request head, then answer. */
 static void tls_step(int fd, struct conn *c)
 {
@@ -78,12 +89,7 @@ static void tls_step(int fd, struct conn *c)
 		rc = SSL_accept(c->ssl);
 		if (rc != 1) {
 			e = SSL_get_error(c->ssl, rc);
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-				want(fd, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
-				return;
-			}
-			ERR_clear_error();
-			drop(fd);
+			wait_or_drop(fd, e);
 			return;
 		}
 		c->phase = 3;
@@ -98,12 +104,7 @@ static void tls_step(int fd, struct conn *c)
 		}
 		if (SSL_read_ex(c->ssl, c->buf + c->len, CAP - 1 - c->len, &got) != 1) {
 			e = SSL_get_error(c->ssl, 0);
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-				want(fd, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
-				return;
-			}
-			ERR_clear_error();
-			drop(fd);
+			wait_or_drop(fd, e);
 			return;
 		}
 		c->len += got;

@@ -44,27 +44,50 @@ static void socks5_rep(void **state)
 	assert_non_null(strstr(ex("socks5", "\x05\x04\x07", 3), "reserved byte"));
 }
 
+/* What ex() says for each reply must hold want. */
+struct excase {
+	const char *proto, *reply;
+	size_t n;
+	const char *want;
+};
+
+static void check_cases(const struct excase *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		assert_non_null(strstr(ex(c[i].proto, c[i].reply, c[i].n), c[i].want));
+}
+
 static void socks5_methods_and_auth(void **state)
 {
+	static const struct excase cases[] = {
+		{"socks5", "\x05\xff", 2, "method FF: no acceptable method"},
+		{"socks5", "\x05\x02", 2, "username/password"},
+		{"socks5", "\x05\x00", 2, "method 00"},
+		{"socks5", "\x01\x01", 2, "RFC 1929 status 01: authentication failed"},
+		{"socks5", "\x01\x00", 2, "RFC 1929 status 00"},
+		{"socks5", "\x04\x5a", 2, "not a SOCKS5 reply: version byte 04"},
+	};
+
 	(void)state;
-	assert_non_null(strstr(ex("socks5", "\x05\xff", 2), "method FF: no acceptable method"));
-	assert_non_null(strstr(ex("socks5", "\x05\x02", 2), "username/password"));
-	assert_non_null(strstr(ex("socks5", "\x05\x00", 2), "method 00"));
-	assert_non_null(strstr(ex("socks5", "\x01\x01", 2), "RFC 1929 status 01: authentication failed"));
-	assert_non_null(strstr(ex("socks5", "\x01\x00", 2), "RFC 1929 status 00"));
-	assert_non_null(strstr(ex("socks5", "\x04\x5a", 2), "not a SOCKS5 reply: version byte 04"));
+	check_cases(cases, ARRAY_SIZE(cases));
 	assert_string_equal(ex("socks5", "\x05", 1), "");
 }
 
 static void socks4_cd(void **state)
 {
+	static const struct excase cases[] = {
+		{"socks4", "\x00\x5a\0\0\0\0\0\0", 8, "CD 5A: request granted"},
+		{"socks4", "\x00\x5b\0\0\0\0\0\0", 8, "CD 5B: request rejected or failed"},
+		{"socks4", "\x00\x5c", 2, "CD 5C"},
+		{"socks4+http", "\x00\x5d", 2, "CD 5D"},
+		{"socks4", "\x00\x10", 2, "not a SOCKS4 reply code"},
+		{"socks4", "\x04\x5a", 2, "VN byte 04"},
+	};
+
 	(void)state;
-	assert_non_null(strstr(ex("socks4", "\x00\x5a\0\0\0\0\0\0", 8), "CD 5A: request granted"));
-	assert_non_null(strstr(ex("socks4", "\x00\x5b\0\0\0\0\0\0", 8), "CD 5B: request rejected or failed"));
-	assert_non_null(strstr(ex("socks4", "\x00\x5c", 2), "CD 5C"));
-	assert_non_null(strstr(ex("socks4+http", "\x00\x5d", 2), "CD 5D"));
-	assert_non_null(strstr(ex("socks4", "\x00\x10", 2), "not a SOCKS4 reply code"));
-	assert_non_null(strstr(ex("socks4", "\x04\x5a", 2), "VN byte 04"));
+	check_cases(cases, ARRAY_SIZE(cases));
 }
 
 static void http_status(void **state)

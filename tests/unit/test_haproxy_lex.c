@@ -29,6 +29,12 @@ static void word_eq(size_t i, const void *bytes, size_t n)
 }
 
 #define WORD(i, lit) word_eq((i), (lit), sizeof(lit) - 1)
+/* s lexes without error and its first word is lit */
+#define LEX1(s, lit)                                  \
+	do {                                          \
+		assert_int_equal(lex((s), 0), 0);     \
+		WORD(0, lit);                         \
+	} while (0)
 
 static int teardown(void **state)
 {
@@ -70,22 +76,18 @@ static void comments(void **state)
 
 static void escapes(void **state)
 {
-	assert_int_equal(lex("x\\y\\.z\\\\w", 0), 0); /* [T] x\y\.z\\w gives x\y\.z\w */
-	WORD(0, "x\\y\\.z\\w");
+	LEX1("x\\y\\.z\\\\w", "x\\y\\.z\\w"); /* [T] x\y\.z\\w gives x\y\.z\w */
 	assert_int_equal(lex("a\\ b\\r\\n\\t", 0), 0);
 	assert_int_equal(L.n, 1);
 	WORD(0, "a b\r\n\t");
-	assert_int_equal(lex("\\x41\\x0a\\xfF\\x00z", 0), 0);
-	WORD(0, "A\n\xff\0z");
-	assert_int_equal(lex("\\'\\\"", 0), 0);
-	WORD(0, "'\"");
+	LEX1("\\x41\\x0a\\xfF\\x00z", "A\n\xff\0z");
+	LEX1("\\'\\\"", "'\"");
 	/* '\$' is an escape only inside double quotes */
 	assert_int_equal(lex("\\$ \"\\$\"", 0), 0);
 	WORD(0, "\\$");
 	WORD(1, "$");
 	/* an unquoted $ is literal */
-	assert_int_equal(lex("$HOME${HOME}", 0), 0);
-	WORD(0, "$HOME${HOME}");
+	LEX1("$HOME${HOME}", "$HOME${HOME}");
 }
 
 static void bad_hex(void **state)
@@ -94,16 +96,13 @@ static void bad_hex(void **state)
 	assert_non_null(strstr(err, "column 8"));
 	assert_non_null(strstr(err, "\\x"));
 	assert_int_equal(lex("send \\xg0", 0), -1);
-	assert_int_equal(lex("'\\x4'", 0), 0); /* no escapes inside single quotes */
-	WORD(0, "\\x4");
+	LEX1("'\\x4'", "\\x4"); /* no escapes inside single quotes */
 }
 
 static void quotes(void **state)
 {
-	assert_int_equal(lex("\"q\\ s\\x41\\r\\n\"", 0), 0); /* [T] */
-	WORD(0, "q sA\r\n");
-	assert_int_equal(lex("'q\\ s\\x41\\r\\n'", 0), 0); /* [T] sent literally */
-	WORD(0, "q\\ s\\x41\\r\\n");
+	LEX1("\"q\\ s\\x41\\r\\n\"", "q sA\r\n"); /* [T] */
+	LEX1("'q\\ s\\x41\\r\\n'", "q\\ s\\x41\\r\\n"); /* [T] sent literally */
 	assert_int_equal(lex("a\"b c\"'d e'f", 0), 0);
 	assert_int_equal(L.n, 1);
 	WORD(0, "ab cd ef");
@@ -112,10 +111,8 @@ static void quotes(void **state)
 	assert_int_equal(L.n, 2);
 	WORD(0, "ab");
 	WORD(1, "");
-	assert_int_equal(lex("'A'\"\\'\"", 0), 0); /* [T] gives A' */
-	WORD(0, "A'");
-	assert_int_equal(lex("'\\\"'", 0), 0);
-	WORD(0, "\\\"");
+	LEX1("'A'\"\\'\"", "A'"); /* [T] gives A' */
+	LEX1("'\\\"'", "\\\"");
 	assert_int_equal(lex("\"it's\" 'say \"hi\"'", 0), 0);
 	WORD(0, "it's");
 	WORD(1, "say \"hi\"");

@@ -16,28 +16,31 @@
 
 #include "proxy_proto.h"
 
-static struct sockaddr_storage v4(const char *a, uint16_t port)
+/* A socket address of family af (AF_INET or AF_INET6) from its text and port. */
+static struct sockaddr_storage sa(int af, const char *a, uint16_t port)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
 	memset(&ss, 0, sizeof(ss));
-	s->sin_family = AF_INET;
-	s->sin_port = htons(port);
-	assert_int_equal(inet_pton(AF_INET, a, &s->sin_addr), 1);
+	ss.ss_family = (sa_family_t)af;
+	if (af == AF_INET)
+		s4->sin_port = htons(port);
+	else
+		s6->sin6_port = htons(port);
+	assert_int_equal(inet_pton(af, a, af == AF_INET ? (void *)&s4->sin_addr : (void *)&s6->sin6_addr), 1);
 	return ss;
+}
+
+static struct sockaddr_storage v4(const char *a, uint16_t port)
+{
+	return sa(AF_INET, a, port);
 }
 
 static struct sockaddr_storage v6(const char *a, uint16_t port)
 {
-	struct sockaddr_storage ss;
-	struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
-
-	memset(&ss, 0, sizeof(ss));
-	s->sin6_family = AF_INET6;
-	s->sin6_port = htons(port);
-	assert_int_equal(inet_pton(AF_INET6, a, &s->sin6_addr), 1);
-	return ss;
+	return sa(AF_INET6, a, port);
 }
 
 /* Every strict prefix needs more; the whole parses to len; trailing bytes are left alone. */
