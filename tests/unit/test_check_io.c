@@ -1,8 +1,9 @@
 /*
  * Unit tests for the one socket driver of check runs (src/check_io.c) through checknet.c's poll() loop,
  * against loopback sockets: the one classification of local failures (a full fd table gives no verdict,
- * never a SOCKERR), the one TCP_NODELAY policy, the close with RST unless linger, and HAProxy's SOCKS4
- * exchange on a connect through a proxy.
+ * never a SOCKERR), the one TCP_NODELAY policy, the close with RST unless linger, HAProxy's SOCKS4
+ * exchange on a connect through a proxy, and a connect's PROXY header (after the SOCKS4 grant; one
+ * header when the driver has check-send-proxy's too).
  */
 #include "api.h"
 
@@ -185,7 +186,7 @@ static void nodelay_and_close(void **state)
 /* Drives one CONNECT through a SOCKS4 proxy (the peer) whose reply is given in two writes (rep1, rep2;
  * close_after: the peer closes after them); returns the run's status once the connection concluded. */
 static enum check_status socks4_run(const unsigned char *rep1, size_t n1, const unsigned char *rep2, size_t n2,
-				    bool close_after, char *desc, size_t desclen)
+				    bool close_after, int send_proxy, char *desc, size_t desclen)
 {
 	static const unsigned char want[16] = {0x04, 0x01, 0x00, 0x50, 10, 1, 2, 3, 'H', 'A', 'P', 'r', 'o', 'x', 'y', 0};
 	struct recipe *r = recipe_new(RECIPE_TCP);
@@ -208,6 +209,7 @@ static enum check_status socks4_run(const unsigned char *rep1, size_t n1, const 
 	assert_non_null(s);
 	s->socks4 = p.addr.ss;
 	s->socks4len = p.addr.len;
+	s->send_proxy = send_proxy;
 	s = recipe_add_step(r, STEP_SEND);
 	assert_int_equal(step_set_data(s, "ping", 4), 0);
 	assert_int_equal(recipe_compile(r, err, sizeof(err)), 0);
@@ -240,9 +242,14 @@ static enum check_status socks4_run(const unsigned char *rep1, size_t n1, const 
 	}
 	assert_true(check_done(&run));
 	if (run.res.status == CHECK_L7OK) {
-		char got[8];
+		char got[32];
 
-		/* the proxy's reply was consumed: the server (behind it) gets the check's bytes */
+		/* the proxy's reply was consumed: the server (behind it) gets the PROXY header, if any, then
+		 * the check's bytes */
+		if (send_proxy) {
+			assert_int_equal(recv(sfd, got, 15, MSG_WAITALL), 15);
+			assert_memory_equal(got, "PROXY UNKNOWN\r\n", 15);
+		}
 		assert_int_equal(recv(sfd, got, 4, MSG_WAITALL), 4);
 		assert_memory_equal(got, "ping", 4);
 	}
@@ -264,12 +271,81 @@ static void socks4_exchange(void **state)
 	char desc[CHECK_DESC_LEN];
 
 	(void)state;
-	assert_int_equal(socks4_run(ok, 3, ok + 3, 5, false, desc, sizeof(desc)), CHECK_L7OK);
-	assert_int_equal(socks4_run(ok, 8, NULL, 0, false, desc, sizeof(desc)), CHECK_L7OK);
-	assert_int_equal(socks4_run(deny, 8, NULL, 0, false, desc, sizeof(desc)), CHECK_SOCKERR);
+	assert_int_equal(socks4_run(ok, 3, ok + 3, 5, false, 0, desc, sizeof(desc)), CHECK_L7OK);
+	assert_int_equal(socks4_run(ok, 8, NULL, 0, false, 0, desc, sizeof(desc)), CHECK_L7OK);
+	assert_int_equal(socks4_run(deny, 8, NULL, 0, false, 0, desc, sizeof(desc)), CHECK_SOCKERR);
 	assert_string_equal(desc, "SOCKS4 Proxy deny the request at step 1 of tcp-check (connect)");
-	assert_int_equal(socks4_run(ok, 3, NULL, 0, true, desc, sizeof(desc)), CHECK_SOCKERR);
+	assert_int_equal(socks4_run(ok, 3, NULL, 0, true, 1, desc, sizeof(desc)), CHECK_SOCKERR);
 	assert_string_equal(desc, "SOCKS4 Proxy read error during handshake at step 1 of tcp-check (connect)");
+	/* send_proxy: the header goes to the server, after the grant */
+	assert_int_equal(socks4_run(ok, 8, NULL, 0, false, 1, desc, sizeof(desc)), CHECK_L7OK);
+}
+
+/* The run's next two actions, a connect and a send of "ping", driven by hand; returns the peer's side. */
+static int connect_and_send(struct check_conn *c, struct check_run *run, struct peer *p)
+{
+	struct check_action a = check_next(run);
+	enum cio_want w;
+	int sfd;
+
+	assert_int_equal(a.type, CHECK_ACT_CONNECT);
+	w = check_io_connect(c, run, &p->addr.ss, p->addr.len, &a);
+	if (w == CIO_WANT_WRITE)
+		w = check_io_resume(c, run, false);
+	assert_int_equal(w, CIO_OK);
+	a = check_next(run);
+	assert_int_equal(a.type, CHECK_ACT_SEND);
+	assert_int_equal(check_io_send(c, run, &a), CIO_OK);
+	sfd = accept(p->lfd, NULL, NULL);
+	assert_int_not_equal(sfd, -1);
+	return sfd;
+}
+
+/*
+ * A connect with send_proxy v2 while the driver holds check-send-proxy's v1 header (recheckd sets it for
+ * the run's first connection): one header, the connect's; a later connect without send_proxy sends none.
+ */
+static void proxy_header_once(void **state)
+{
+	static const unsigned char v2[16] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51,
+					     0x55, 0x49, 0x54, 0x0A, 0x20, 0x00, 0x00, 0x00};
+	struct recipe *r = recipe_new(RECIPE_TCP);
+	struct check_run run;
+	struct check_conn c;
+	struct step *s;
+	struct peer p;
+	unsigned char got[32];
+	char err[ERR_LEN];
+	int sfd, i;
+
+	(void)state;
+	peer_open(&p);
+	assert_non_null(r);
+	for (i = 0; i < 2; i++) {
+		s = recipe_add_step(r, STEP_CONNECT);
+		assert_non_null(s);
+		s->send_proxy = i == 0 ? 2 : 0;
+		s = recipe_add_step(r, STEP_SEND);
+		assert_int_equal(step_set_data(s, "ping", 4), 0);
+	}
+	assert_int_equal(recipe_compile(r, err, sizeof(err)), 0);
+	assert_int_equal(check_run_init(&run, r), 0);
+	check_io_init(&c);
+	c.pre = check_io_proxy_header(1, &c.prelen);
+	sfd = connect_and_send(&c, &run, &p);
+	assert_int_equal(recv(sfd, got, 20, MSG_WAITALL), 20);
+	assert_memory_equal(got, v2, sizeof(v2));
+	assert_memory_equal(got + 16, "ping", 4);
+	close(sfd);
+	sfd = connect_and_send(&c, &run, &p);
+	check_io_close(&c, true);
+	/* "ping" then the FIN: no header on the second connection */
+	assert_int_equal(recv(sfd, got, sizeof(got), MSG_WAITALL), 4);
+	assert_memory_equal(got, "ping", 4);
+	close(sfd);
+	check_run_free(&run);
+	recipe_free(r);
+	close(p.lfd);
 }
 
 int main(void)
@@ -279,6 +355,7 @@ int main(void)
 		cmocka_unit_test(full_fd_table_is_local),
 		cmocka_unit_test(nodelay_and_close),
 		cmocka_unit_test(socks4_exchange),
+		cmocka_unit_test(proxy_header_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
