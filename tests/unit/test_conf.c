@@ -15,6 +15,18 @@
 
 #include "conf.h"
 
+/* The check's intervals and timeout (ms), then rise and fall. */
+static void assert_timing(const struct conf_check *c, long inter, long fastinter, long downinter, long timeout,
+			  long rise, long fall)
+{
+	assert_int_equal(c->inter, inter);
+	assert_int_equal(c->fastinter, fastinter);
+	assert_int_equal(c->downinter, downinter);
+	assert_int_equal(c->timeout, timeout);
+	assert_int_equal(c->rise, rise);
+	assert_int_equal(c->fall, fall);
+}
+
 static struct conf *load(const char *text, char *err)
 {
 	return conf_load_mem(text, strlen(text), "t.yaml", "/etc/recheck", CONF_NO_RECIPES, err, ERR_LEN);
@@ -89,12 +101,7 @@ static void every_key(void **state)
 	assert_int_equal(l->timeout_connect, 500);
 	assert_true(l->check.enabled);
 	assert_string_equal(l->check.recipe_path, "/etc/recheck/socks5-204.yaml");
-	assert_int_equal(l->check.inter, 2000);
-	assert_int_equal(l->check.fastinter, 500);
-	assert_int_equal(l->check.downinter, 10000);
-	assert_int_equal(l->check.rise, 4);
-	assert_int_equal(l->check.fall, 5);
-	assert_int_equal(l->check.timeout, 3000);
+	assert_timing(&l->check, 2000, 500, 10000, 3000, 4, 5);
 	assert_int_equal(l->check.spread, 10);
 	assert_int_equal(l->nservers, 4);
 	s = &l->servers[0];
@@ -210,12 +217,7 @@ static void defaults(void **state)
 	assert_int_equal(l->timeout_server, 300000);
 	assert_int_equal(l->timeout_connect, 5000);
 	/* HAProxy: fastinter, downinter and the check timeout follow inter */
-	assert_int_equal(l->check.inter, 4000);
-	assert_int_equal(l->check.fastinter, 4000);
-	assert_int_equal(l->check.downinter, 4000);
-	assert_int_equal(l->check.timeout, 4000);
-	assert_int_equal(l->check.rise, 2);
-	assert_int_equal(l->check.fall, 3);
+	assert_timing(&l->check, 4000, 4000, 4000, 4000, 2, 3);
 	/* HAProxy: no observing; error-limit 10, on-error fail-check */
 	assert_int_equal(l->check.observe, 0);
 	assert_int_equal(l->check.error_limit, 10);
