@@ -708,106 +708,142 @@ static void check_error(const char *text, const char *want)
 	}
 }
 
+struct errcase {
+	const char *text, *want;
+};
+
+/* check_error() for each case, in order. */
+static void check_errors(const struct errcase *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		check_error(c[i].text, c[i].want);
+}
 
 static void schema_errors(void **state)
 {
 	nbad = 0;
-	check_error(V1 "steps:\n  - connect: {}\nfoo: 1\n", "t.yaml:4:1: recipe: unknown key 'foo' (expected one of: version,");
-	check_error(V1 "steps:\n  - sned: x\n", "t.yaml:3:5: step 1: unknown key 'sned'");
-	check_error(V1 "steps:\n  - connect: {prot: 1}\n", "t.yaml:3:15: step 1: unknown key 'prot' (expected one of: port, linger, addr, socks4, send_proxy)");
-	check_error(V1 "steps:\n  - connect: {send_proxy: v3}\n", "t.yaml:3:27: step 1: 'send_proxy' must be v1 or v2 (the PROXY protocol version)");
-	check_error(V1 "kind: http\nconnect: {send_proxy: [v1]}\n", "t.yaml:3:23: connect: 'send_proxy' must be v1 or v2 (the PROXY protocol version)");
-	check_error(V1 "steps:\n  - connect: {addr: host.example}\n", "t.yaml:3:21: step 1: 'addr': 'host.example': not an IP address (a host name is not resolved here)");
-	check_error(V1 "steps:\n  - connect: {socks4: \"127.0.0.1\"}\n", "t.yaml:3:23: step 1: 'socks4': '127.0.0.1': expected IP:PORT");
-	check_error(V1 "steps:\n  - send: x\n  - expect: {strin: x}\n", "t.yaml:4:14: step 2: unknown key 'strin'");
-	check_error(V1 "steps:\n  - connect: {port: abc}\n", "t.yaml:3:21: step 1: 'port' must be an integer from 1 to 65535 (got 'abc')");
-	check_error(V1 "steps:\n  - connect: {port: 0}\n", "t.yaml:3:21: step 1: 'port' must be an integer from 1 to 65535 (got '0')");
-	check_error(V1 "steps:\n  - connect: {port: 70000}\n", "t.yaml:3:21: step 1: 'port' must be an integer from 1 to 65535");
-	check_error(V1 "steps:\n  - connect: {port: \"80\"}\n", "t.yaml:3:21: step 1: 'port' must be an integer from 1 to 65535 (got the quoted string \"80\"");
-	check_error(V1 "steps:\n  - connect: {linger: 1}\n", "t.yaml:3:23: step 1: 'linger' must be true or false (got '1')");
-	check_error(V1 "steps:\n  - send: x\n  - expect: {string: x, min-recv: -2}\n", "t.yaml:4:35: step 2: 'min-recv' must be an integer from -1 to 2147483647 (got '-2')");
-	check_error(V1 "steps:\n  - send: x\n  - expect: {string: x, negate: \"true\"}\n", "t.yaml:4:33: step 2: 'negate' must be true or false (got the quoted string \"true\"; write it without quotes)");
-	check_error(V1 "steps:\n  - send: x\n    env: yes\n", "t.yaml:4:10: step 1: 'env' must be true or false (got 'yes')");
-	check_error(V1 "steps: {a: 1}\n", "t.yaml:2:8: 'steps' must be a list, not a mapping");
-	check_error(V1 "steps:\n  - expect: x\n", "t.yaml:3:13: step 1: 'expect' must be a mapping ({key: value, ...}), not a scalar");
-	check_error(V1 "steps:\n  - connect: [1]\n", "t.yaml:3:14: step 1: 'connect' must be a mapping ({key: value, ...}), not a list");
-	check_error(V1 "steps:\n  - send: [x]\n", "t.yaml:3:11: step 1: 'send' must be a string, not a list");
-	check_error(V1 "steps:\n  - send: ~\n", "t.yaml:3:11: step 1: 'send' must be a string, not nothing (null)");
-	check_error(V1 "steps:\n  - send-binary: {a: b}\n", "t.yaml:3:18: step 1: 'send-binary' must be a string of hex digits, not a mapping");
-	check_error(V1 "steps:\n  - x\n", "t.yaml:3:5: step 1: a step is a mapping with one of connect, send, send-binary, expect, tls (got a scalar)");
-	check_error(V1 "steps:\n  - send: x\n    expect: {string: y}\n", "t.yaml:4:5: step 1: a step has exactly one action, but has both 'send' and 'expect'");
-	check_error(V1 "steps:\n  - comment: x\n", "t.yaml:3:5: step 1: no action: a step needs one of connect, send, send-binary, expect");
-	check_error(V1 "steps:\n  - expect: {string: x, binary: \"00\"}\n", "t.yaml:3:25: step 1: expect has both 'string' and 'binary' (one match per expect)");
-	check_error(V1 "steps:\n  - expect: {min-recv: 3}\n", "t.yaml:3:13: step 1: expect needs one of string, binary, rstring, rbinary");
-	check_error(V1 "steps:\n  - expect: {string: x}\n    env: true\n", "t.yaml:4:5: step 1: 'env' only applies to send and send-binary steps");
-	check_error(V1 "steps:\n  - connect: {}\n    secret: true\n", "t.yaml:4:5: step 1: 'secret' only applies to send and send-binary steps");
-	check_error(V1 "steps:\n  - send: x\n    comment: \"a\\0b\"\n", "t.yaml:4:14: step 1: 'comment' cannot contain a NUL byte");
-	check_error(V1 "steps:\n  - send: x\n    comment: [a]\n", "t.yaml:4:14: step 1: 'comment' must be a string, not a list");
-	check_error(V1 V1 "steps:\n  - send: x\n", "t.yaml:2:1: recipe: duplicate key 'version' (first at line 1)");
-	check_error(V1 "steps:\n  - connect: {port: 1, port: 2}\n", "t.yaml:3:24: step 1: duplicate key 'port' (first at line 3)");
-	check_error(V1 "steps:\n  - {? [a] : b}\n", "t.yaml:3:8: step 1: keys must be plain names");
-	check_error(V1 "name: [a]\nsteps:\n  - send: x\n", "t.yaml:2:7: recipe: 'name' must be a string, not a list");
+	{
+		static const struct errcase cases[] = {
+			{V1 "steps:\n  - connect: {}\nfoo: 1\n", "t.yaml:4:1: recipe: unknown key 'foo' (expected one of: version,"},
+			{V1 "steps:\n  - sned: x\n", "t.yaml:3:5: step 1: unknown key 'sned'"},
+			{V1 "steps:\n  - connect: {prot: 1}\n", "t.yaml:3:15: step 1: unknown key 'prot' (expected one of: port, linger, addr, socks4, send_proxy)"},
+			{V1 "steps:\n  - connect: {send_proxy: v3}\n", "t.yaml:3:27: step 1: 'send_proxy' must be v1 or v2 (the PROXY protocol version)"},
+			{V1 "kind: http\nconnect: {send_proxy: [v1]}\n", "t.yaml:3:23: connect: 'send_proxy' must be v1 or v2 (the PROXY protocol version)"},
+			{V1 "steps:\n  - connect: {addr: host.example}\n", "t.yaml:3:21: step 1: 'addr': 'host.example': not an IP address (a host name is not resolved here)"},
+			{V1 "steps:\n  - connect: {socks4: \"127.0.0.1\"}\n", "t.yaml:3:23: step 1: 'socks4': '127.0.0.1': expected IP:PORT"},
+			{V1 "steps:\n  - send: x\n  - expect: {strin: x}\n", "t.yaml:4:14: step 2: unknown key 'strin'"},
+			{V1 "steps:\n  - connect: {port: abc}\n", "t.yaml:3:21: step 1: 'port' must be an integer from 1 to 65535 (got 'abc')"},
+			{V1 "steps:\n  - connect: {port: 0}\n", "t.yaml:3:21: step 1: 'port' must be an integer from 1 to 65535 (got '0')"},
+			{V1 "steps:\n  - connect: {port: 70000}\n", "t.yaml:3:21: step 1: 'port' must be an integer from 1 to 65535"},
+			{V1 "steps:\n  - connect: {port: \"80\"}\n", "t.yaml:3:21: step 1: 'port' must be an integer from 1 to 65535 (got the quoted string \"80\""},
+			{V1 "steps:\n  - connect: {linger: 1}\n", "t.yaml:3:23: step 1: 'linger' must be true or false (got '1')"},
+			{V1 "steps:\n  - send: x\n  - expect: {string: x, min-recv: -2}\n", "t.yaml:4:35: step 2: 'min-recv' must be an integer from -1 to 2147483647 (got '-2')"},
+			{V1 "steps:\n  - send: x\n  - expect: {string: x, negate: \"true\"}\n", "t.yaml:4:33: step 2: 'negate' must be true or false (got the quoted string \"true\"; write it without quotes)"},
+			{V1 "steps:\n  - send: x\n    env: yes\n", "t.yaml:4:10: step 1: 'env' must be true or false (got 'yes')"},
+			{V1 "steps: {a: 1}\n", "t.yaml:2:8: 'steps' must be a list, not a mapping"},
+			{V1 "steps:\n  - expect: x\n", "t.yaml:3:13: step 1: 'expect' must be a mapping ({key: value, ...}), not a scalar"},
+			{V1 "steps:\n  - connect: [1]\n", "t.yaml:3:14: step 1: 'connect' must be a mapping ({key: value, ...}), not a list"},
+			{V1 "steps:\n  - send: [x]\n", "t.yaml:3:11: step 1: 'send' must be a string, not a list"},
+			{V1 "steps:\n  - send: ~\n", "t.yaml:3:11: step 1: 'send' must be a string, not nothing (null)"},
+			{V1 "steps:\n  - send-binary: {a: b}\n", "t.yaml:3:18: step 1: 'send-binary' must be a string of hex digits, not a mapping"},
+			{V1 "steps:\n  - x\n", "t.yaml:3:5: step 1: a step is a mapping with one of connect, send, send-binary, expect, tls (got a scalar)"},
+			{V1 "steps:\n  - send: x\n    expect: {string: y}\n", "t.yaml:4:5: step 1: a step has exactly one action, but has both 'send' and 'expect'"},
+			{V1 "steps:\n  - comment: x\n", "t.yaml:3:5: step 1: no action: a step needs one of connect, send, send-binary, expect"},
+			{V1 "steps:\n  - expect: {string: x, binary: \"00\"}\n", "t.yaml:3:25: step 1: expect has both 'string' and 'binary' (one match per expect)"},
+			{V1 "steps:\n  - expect: {min-recv: 3}\n", "t.yaml:3:13: step 1: expect needs one of string, binary, rstring, rbinary"},
+			{V1 "steps:\n  - expect: {string: x}\n    env: true\n", "t.yaml:4:5: step 1: 'env' only applies to send and send-binary steps"},
+			{V1 "steps:\n  - connect: {}\n    secret: true\n", "t.yaml:4:5: step 1: 'secret' only applies to send and send-binary steps"},
+			{V1 "steps:\n  - send: x\n    comment: \"a\\0b\"\n", "t.yaml:4:14: step 1: 'comment' cannot contain a NUL byte"},
+			{V1 "steps:\n  - send: x\n    comment: [a]\n", "t.yaml:4:14: step 1: 'comment' must be a string, not a list"},
+			{V1 V1 "steps:\n  - send: x\n", "t.yaml:2:1: recipe: duplicate key 'version' (first at line 1)"},
+			{V1 "steps:\n  - connect: {port: 1, port: 2}\n", "t.yaml:3:24: step 1: duplicate key 'port' (first at line 3)"},
+			{V1 "steps:\n  - {? [a] : b}\n", "t.yaml:3:8: step 1: keys must be plain names"},
+			{V1 "name: [a]\nsteps:\n  - send: x\n", "t.yaml:2:7: recipe: 'name' must be a string, not a list"},
+		};
+
+		check_errors(cases, ARRAY_SIZE(cases));
+	}
 	assert_int_equal(nbad, 0);
 }
 
 static void value_errors(void **state)
 {
 	nbad = 0;
-	check_error(V1 "steps:\n  - send-binary: \"abc\"\n", "t.yaml:3:18: step 1: 'send-binary': an even number of hex digits is expected (got 3)");
-	check_error(V1 "steps:\n  - send-binary: \"0g\"\n", "t.yaml:3:18: step 1: 'send-binary': a hex digit is expected at offset 1 (found 'g')");
-	check_error(V1 "steps:\n  - send: x\n  - expect: {binary: \"0 11\"}\n", "t.yaml:4:22: step 2: 'binary': a hex digit is expected at offset 1 (found ' ')");
-	check_error(V1 "steps:\n  - send: x\n  - expect: {rstring: \"(\"}\n", "t.yaml:4:5: step 2: expect rstring '(': invalid regex at offset 1: missing closing parenthesis");
-	check_error(V1 "steps:\n  - send: x\n  - expect: {rbinary: \"^05[\"}\n", "t.yaml:4:5: step 2: expect rbinary '^05[': invalid regex at offset 4:");
-	check_error(V1 "steps:\n  - send: x\n  - expect: {string: \"\"}\n", "t.yaml:4:5: step 2: expect string has an empty pattern");
-	check_error(V1 "steps:\n  - send-binary: \"\"\n", "t.yaml:3:5: step 1: send has an empty payload");
-	check_error(V1 "steps:\n  - send: x\n  - connect: {}\n", "t.yaml:3:5: step 1: the first step must be 'connect' when the recipe has any 'connect' step");
-	check_error(V1 "steps:\n  - send: \"${1X}\"\n    env: true\n", "t.yaml:3:5: step 1: environment reference at offset 0 is not ${NAME}");
-	check_error(V1 "steps:\n  - send: \"a ${X\"\n    env: true\n", "t.yaml:3:5: step 1: environment reference at offset 2 is not ${NAME}");
-	check_error(V1 "steps:\n", "t.yaml:2:1: the recipe has no steps");
-	check_error(V1 "steps: []\n", "t.yaml:2:1: the recipe has no steps");
-	check_error(V1 "name: x\n", "t.yaml:1:1: 'steps' is missing");
-	check_error("steps:\n  - send: x\n", "t.yaml:1:1: 'version' is missing: this is not a recipe (a recipe starts with 'version: 1')");
-	check_error("version: 2\nsteps:\n  - send: x\n", "t.yaml:1:10: 'version' must be 1, the only recipe version this recheck reads (got '2')");
-	check_error("version: \"1\"\nsteps:\n  - send: x\n", "t.yaml:1:10: 'version' must be 1, the only recipe version this recheck reads (got the quoted string \"1\"");
-	check_error(V1 "kind: udp\nsteps:\n  - send: x\n", "t.yaml:2:7: 'kind' must be tcp or http (got 'udp')");
-	check_error(V1 "kind: http\nsteps:\n  - send: x\n", "t.yaml:3:1: 'steps' belongs to tcp recipes; HTTP recipes use 'request' and 'expect'");
-	check_error(V1 "request: {}\nsteps:\n  - send: x\n", "t.yaml:2:1: 'request' belongs to HTTP recipes (add 'kind: http')");
-	check_error(V1 "steps:\n  - send: x\nexpect: []\n", "t.yaml:4:1: 'expect' belongs to HTTP recipes (add 'kind: http')");
-	check_error(V1 "steps:\n  - send: x\nconnect: {port: 1}\n", "t.yaml:4:1: 'connect' at the top level belongs to HTTP recipes (add 'kind: http')");
+	{
+		static const struct errcase cases[] = {
+			{V1 "steps:\n  - send-binary: \"abc\"\n", "t.yaml:3:18: step 1: 'send-binary': an even number of hex digits is expected (got 3)"},
+			{V1 "steps:\n  - send-binary: \"0g\"\n", "t.yaml:3:18: step 1: 'send-binary': a hex digit is expected at offset 1 (found 'g')"},
+			{V1 "steps:\n  - send: x\n  - expect: {binary: \"0 11\"}\n", "t.yaml:4:22: step 2: 'binary': a hex digit is expected at offset 1 (found ' ')"},
+			{V1 "steps:\n  - send: x\n  - expect: {rstring: \"(\"}\n", "t.yaml:4:5: step 2: expect rstring '(': invalid regex at offset 1: missing closing parenthesis"},
+			{V1 "steps:\n  - send: x\n  - expect: {rbinary: \"^05[\"}\n", "t.yaml:4:5: step 2: expect rbinary '^05[': invalid regex at offset 4:"},
+			{V1 "steps:\n  - send: x\n  - expect: {string: \"\"}\n", "t.yaml:4:5: step 2: expect string has an empty pattern"},
+			{V1 "steps:\n  - send-binary: \"\"\n", "t.yaml:3:5: step 1: send has an empty payload"},
+			{V1 "steps:\n  - send: x\n  - connect: {}\n", "t.yaml:3:5: step 1: the first step must be 'connect' when the recipe has any 'connect' step"},
+			{V1 "steps:\n  - send: \"${1X}\"\n    env: true\n", "t.yaml:3:5: step 1: environment reference at offset 0 is not ${NAME}"},
+			{V1 "steps:\n  - send: \"a ${X\"\n    env: true\n", "t.yaml:3:5: step 1: environment reference at offset 2 is not ${NAME}"},
+			{V1 "steps:\n", "t.yaml:2:1: the recipe has no steps"},
+			{V1 "steps: []\n", "t.yaml:2:1: the recipe has no steps"},
+			{V1 "name: x\n", "t.yaml:1:1: 'steps' is missing"},
+			{"steps:\n  - send: x\n", "t.yaml:1:1: 'version' is missing: this is not a recipe (a recipe starts with 'version: 1')"},
+			{"version: 2\nsteps:\n  - send: x\n", "t.yaml:1:10: 'version' must be 1, the only recipe version this recheck reads (got '2')"},
+			{"version: \"1\"\nsteps:\n  - send: x\n", "t.yaml:1:10: 'version' must be 1, the only recipe version this recheck reads (got the quoted string \"1\""},
+			{V1 "kind: udp\nsteps:\n  - send: x\n", "t.yaml:2:7: 'kind' must be tcp or http (got 'udp')"},
+			{V1 "kind: http\nsteps:\n  - send: x\n", "t.yaml:3:1: 'steps' belongs to tcp recipes; HTTP recipes use 'request' and 'expect'"},
+			{V1 "request: {}\nsteps:\n  - send: x\n", "t.yaml:2:1: 'request' belongs to HTTP recipes (add 'kind: http')"},
+			{V1 "steps:\n  - send: x\nexpect: []\n", "t.yaml:4:1: 'expect' belongs to HTTP recipes (add 'kind: http')"},
+			{V1 "steps:\n  - send: x\nconnect: {port: 1}\n", "t.yaml:4:1: 'connect' at the top level belongs to HTTP recipes (add 'kind: http')"},
+		};
+
+		check_errors(cases, ARRAY_SIZE(cases));
+	}
 	assert_int_equal(nbad, 0);
 }
 
 static void http_errors(void **state)
 {
 	/* an HTTP recipe's connect: the connect step's keys and checks */
-	check_error(V1 "kind: http\nconnect: {prot: 1}\n", "t.yaml:3:11: connect: unknown key 'prot' (expected one of: port, linger, addr, socks4, send_proxy)");
-	check_error(V1 "kind: http\nconnect: {port: 0}\n", "t.yaml:3:16: connect: 'port' must be an integer from 1 to 65535");
-	check_error(V1 "kind: http\nconnect: {socks4: \"127.0.0.1\"}\n", "t.yaml:3:18: connect: 'socks4': '127.0.0.1': expected IP:PORT");
-	check_error(V1 "kind: http\nconnect: {addr: db.example}\n", "t.yaml:3:16: connect: 'addr': ");
-	check_error(V1 "kind: http\nconnect: 80\n", "t.yaml:3:10: connect: 'connect' must be a mapping");
+	{
+		static const struct errcase cases[] = {
+			{V1 "kind: http\nconnect: {prot: 1}\n", "t.yaml:3:11: connect: unknown key 'prot' (expected one of: port, linger, addr, socks4, send_proxy)"},
+			{V1 "kind: http\nconnect: {port: 0}\n", "t.yaml:3:16: connect: 'port' must be an integer from 1 to 65535"},
+			{V1 "kind: http\nconnect: {socks4: \"127.0.0.1\"}\n", "t.yaml:3:18: connect: 'socks4': '127.0.0.1': expected IP:PORT"},
+			{V1 "kind: http\nconnect: {addr: db.example}\n", "t.yaml:3:16: connect: 'addr': "},
+			{V1 "kind: http\nconnect: 80\n", "t.yaml:3:10: connect: 'connect' must be a mapping"},
+		};
+
+		check_errors(cases, ARRAY_SIZE(cases));
+	}
 	nbad = 0;
-	check_error(V1 "kind: http\nrequest:\n  headers:\n    - {name: Host}\n", "t.yaml:5:7: request header 1: a header needs both 'name' and 'value'");
-	check_error(V1 "kind: http\nrequest:\n  headers:\n    - {name: Host, value: x, x: y}\n", "t.yaml:5:30: request header 1: unknown key 'x' (expected one of: name, value)");
-	check_error(V1 "kind: http\nrequest:\n  headers: {Host: x}\n", "t.yaml:4:12: request: 'headers' must be a list of {name: ..., value: ...}, not a mapping");
-	check_error(V1 "kind: http\nrequest:\n  headers:\n    - {name: \"Bad Name\", value: x}\n", "t.yaml:4:3: request: header name 'Bad Name' is not an HTTP token");
-	check_error(V1 "kind: http\nrequest:\n  headers:\n    - {name: X, value: \"a\\r\\nb\"}\n", "t.yaml:4:3: request: header 'X' has a CR or LF in its value");
-	check_error(V1 "kind: http\nrequest: {method: \"G T\"}\n", "t.yaml:3:10: request: method 'G T' is not an HTTP token");
-	check_error(V1 "kind: http\nrequest: {version: HTTP/2}\n", "t.yaml:3:10: request: version must be HTTP/1.0 or HTTP/1.1 (got 'HTTP/2')");
-	check_error(V1 "kind: http\nrequest: {uri: \"/a b\"}\n", "t.yaml:3:10: request: uri must be non-empty and contain no spaces or control bytes");
-	check_error(V1 "kind: http\nrequest: {methd: GET}\n", "t.yaml:3:11: request: unknown key 'methd'");
-	check_error(V1 "kind: http\nrequest: GET\n", "t.yaml:3:10: recipe: 'request' must be a mapping");
-	check_error(V1 "kind: http\nexpect:\n  - {status: \"2x4\"}\n", "t.yaml:4:5: expect 1: status '2x4' is not a list of codes or ranges like 200-399,401");
-	check_error(V1 "kind: http\nexpect:\n  - {status: 204}\n  - {rstring: \"[\"}\n", "t.yaml:5:5: expect 2: rstring '[': invalid regex at offset 1:");
-	check_error(V1 "kind: http\nexpect:\n  - {status: 204, rstatus: x}\n", "t.yaml:4:19: expect 1: expect has both 'status' and 'rstatus'");
-	check_error(V1 "kind: http\nexpect:\n  - {negate: true}\n", "t.yaml:4:5: expect 1: expect needs one of status, rstatus, string, rstring, hdr");
-	check_error(V1 "kind: http\nexpect:\n  - {hdr: x, name-match: glob}\n", "t.yaml:4:26: expect 1: name-match must be str, beg, end, sub or reg, not 'glob'");
-	check_error(V1 "kind: http\nexpect:\n  - {hdr: x, value-match: sub}\n", "t.yaml:4:27: expect 1: value-match needs a 'value'");
-	check_error(V1 "kind: http\nexpect:\n  - {status: 204, value: x}\n", "t.yaml:4:19: expect 1: 'value' goes with 'hdr' only");
-	check_error(V1 "kind: http\nexpect:\n  - {hdr: x, value: \"\"}\n", "t.yaml:4:5: expect 1: hdr has an empty value pattern");
-	check_error(V1 "kind: http\nexpect:\n  - {hdr: x, value: \"(\", value-match: reg}\n", "t.yaml:4:5: expect 1: hdr value '(':");
-	check_error(V1 "kind: http\nexpect:\n  - {string: \"\"}\n", "t.yaml:4:5: expect 1: string has an empty pattern");
-	check_error(V1 "kind: http\nexpect: {status: 204}\n", "t.yaml:3:9: 'expect' must be a list of {status: ...} / {rstring: ...} mappings, not a mapping");
-	check_error(V1 "kind: http\nrequest:\n  env: true\n  headers:\n    - {name: A, value: \"${}\"}\n", "t.yaml:4:3: request: environment reference at offset 0 is not ${NAME}");
+	{
+		static const struct errcase cases[] = {
+			{V1 "kind: http\nrequest:\n  headers:\n    - {name: Host}\n", "t.yaml:5:7: request header 1: a header needs both 'name' and 'value'"},
+			{V1 "kind: http\nrequest:\n  headers:\n    - {name: Host, value: x, x: y}\n", "t.yaml:5:30: request header 1: unknown key 'x' (expected one of: name, value)"},
+			{V1 "kind: http\nrequest:\n  headers: {Host: x}\n", "t.yaml:4:12: request: 'headers' must be a list of {name: ..., value: ...}, not a mapping"},
+			{V1 "kind: http\nrequest:\n  headers:\n    - {name: \"Bad Name\", value: x}\n", "t.yaml:4:3: request: header name 'Bad Name' is not an HTTP token"},
+			{V1 "kind: http\nrequest:\n  headers:\n    - {name: X, value: \"a\\r\\nb\"}\n", "t.yaml:4:3: request: header 'X' has a CR or LF in its value"},
+			{V1 "kind: http\nrequest: {method: \"G T\"}\n", "t.yaml:3:10: request: method 'G T' is not an HTTP token"},
+			{V1 "kind: http\nrequest: {version: HTTP/2}\n", "t.yaml:3:10: request: version must be HTTP/1.0 or HTTP/1.1 (got 'HTTP/2')"},
+			{V1 "kind: http\nrequest: {uri: \"/a b\"}\n", "t.yaml:3:10: request: uri must be non-empty and contain no spaces or control bytes"},
+			{V1 "kind: http\nrequest: {methd: GET}\n", "t.yaml:3:11: request: unknown key 'methd'"},
+			{V1 "kind: http\nrequest: GET\n", "t.yaml:3:10: recipe: 'request' must be a mapping"},
+			{V1 "kind: http\nexpect:\n  - {status: \"2x4\"}\n", "t.yaml:4:5: expect 1: status '2x4' is not a list of codes or ranges like 200-399,401"},
+			{V1 "kind: http\nexpect:\n  - {status: 204}\n  - {rstring: \"[\"}\n", "t.yaml:5:5: expect 2: rstring '[': invalid regex at offset 1:"},
+			{V1 "kind: http\nexpect:\n  - {status: 204, rstatus: x}\n", "t.yaml:4:19: expect 1: expect has both 'status' and 'rstatus'"},
+			{V1 "kind: http\nexpect:\n  - {negate: true}\n", "t.yaml:4:5: expect 1: expect needs one of status, rstatus, string, rstring, hdr"},
+			{V1 "kind: http\nexpect:\n  - {hdr: x, name-match: glob}\n", "t.yaml:4:26: expect 1: name-match must be str, beg, end, sub or reg, not 'glob'"},
+			{V1 "kind: http\nexpect:\n  - {hdr: x, value-match: sub}\n", "t.yaml:4:27: expect 1: value-match needs a 'value'"},
+			{V1 "kind: http\nexpect:\n  - {status: 204, value: x}\n", "t.yaml:4:19: expect 1: 'value' goes with 'hdr' only"},
+			{V1 "kind: http\nexpect:\n  - {hdr: x, value: \"\"}\n", "t.yaml:4:5: expect 1: hdr has an empty value pattern"},
+			{V1 "kind: http\nexpect:\n  - {hdr: x, value: \"(\", value-match: reg}\n", "t.yaml:4:5: expect 1: hdr value '(':"},
+			{V1 "kind: http\nexpect:\n  - {string: \"\"}\n", "t.yaml:4:5: expect 1: string has an empty pattern"},
+			{V1 "kind: http\nexpect: {status: 204}\n", "t.yaml:3:9: 'expect' must be a list of {status: ...} / {rstring: ...} mappings, not a mapping"},
+			{V1 "kind: http\nrequest:\n  env: true\n  headers:\n    - {name: A, value: \"${}\"}\n", "t.yaml:4:3: request: environment reference at offset 0 is not ${NAME}"},
+		};
+
+		check_errors(cases, ARRAY_SIZE(cases));
+	}
 	assert_int_equal(nbad, 0);
 }
 
@@ -818,21 +854,27 @@ static void syntax_and_hostile_input(void **state)
 	char *big;
 	size_t i, n;
 
-	check_error(V1 "steps: [\n", "t.yaml:3:1: YAML syntax error: did not find expected node content (while parsing a flow node at line 3, column 1)");
-	check_error(V1 "steps:\n\t- send: x\n", "t.yaml:3:1: YAML syntax error: found character that cannot start any token");
-	check_error(V1 "steps:\n  - send: \"x\n", "t.yaml:4:1: YAML syntax error: found unexpected end of stream (while scanning a quoted scalar at line 3, column 11)");
-	check_error(V1 "steps:\n  - send: \"\\q\"\n", "t.yaml:3:12: YAML syntax error: found unknown escape character");
-	check_error(V1 "name: &a x\nsteps:\n  - send: *a\n", "t.yaml:2:7: anchors (&a) are not supported in recipes");
-	check_error(V1 "steps:\n  - send: *a\n", "t.yaml:3:11: aliases (*a) are not supported in recipes");
-	check_error(V1 "steps:\n  - send: !!binary x\n", "t.yaml:3:11: tags (tag:yaml.org,2002:binary) are not supported in recipes");
-	check_error(V1 "steps:\n  - send: x\n---\nversion: 1\n", "t.yaml:4:1: a recipe file holds one YAML document (found a second '---')");
-	check_error("", "t.yaml:1:1: the file is empty (a recipe starts with 'version: 1')");
-	check_error("# only a comment\n", "t.yaml:1:1: the file is empty");
-	check_error("- a\n", "t.yaml:1:1: a recipe is a YAML mapping (starting with 'version: 1')");
-	check_error("just text\n", "t.yaml:1:1: a recipe is a YAML mapping");
-	check_error(V1 "name: \"a\xff\"\nsteps:\n  - send: x\n", "t.yaml:2:9: invalid leading UTF-8 octet (byte 0xff); recipes are UTF-8 text");
-	check_error(V1 "name: \xc3\n", "t.yaml:2:8: invalid trailing UTF-8 octet (byte 0x0a); recipes are UTF-8 text");
-	check_error(V1 "name: a\x01\nsteps:\n  - send: x\n", "t.yaml:2:8: control characters are not allowed (byte 0x01); recipes are UTF-8 text");
+	{
+		static const struct errcase cases[] = {
+			{V1 "steps: [\n", "t.yaml:3:1: YAML syntax error: did not find expected node content (while parsing a flow node at line 3, column 1)"},
+			{V1 "steps:\n\t- send: x\n", "t.yaml:3:1: YAML syntax error: found character that cannot start any token"},
+			{V1 "steps:\n  - send: \"x\n", "t.yaml:4:1: YAML syntax error: found unexpected end of stream (while scanning a quoted scalar at line 3, column 11)"},
+			{V1 "steps:\n  - send: \"\\q\"\n", "t.yaml:3:12: YAML syntax error: found unknown escape character"},
+			{V1 "name: &a x\nsteps:\n  - send: *a\n", "t.yaml:2:7: anchors (&a) are not supported in recipes"},
+			{V1 "steps:\n  - send: *a\n", "t.yaml:3:11: aliases (*a) are not supported in recipes"},
+			{V1 "steps:\n  - send: !!binary x\n", "t.yaml:3:11: tags (tag:yaml.org,2002:binary) are not supported in recipes"},
+			{V1 "steps:\n  - send: x\n---\nversion: 1\n", "t.yaml:4:1: a recipe file holds one YAML document (found a second '---')"},
+			{"", "t.yaml:1:1: the file is empty (a recipe starts with 'version: 1')"},
+			{"# only a comment\n", "t.yaml:1:1: the file is empty"},
+			{"- a\n", "t.yaml:1:1: a recipe is a YAML mapping (starting with 'version: 1')"},
+			{"just text\n", "t.yaml:1:1: a recipe is a YAML mapping"},
+			{V1 "name: \"a\xff\"\nsteps:\n  - send: x\n", "t.yaml:2:9: invalid leading UTF-8 octet (byte 0xff); recipes are UTF-8 text"},
+			{V1 "name: \xc3\n", "t.yaml:2:8: invalid trailing UTF-8 octet (byte 0x0a); recipes are UTF-8 text"},
+			{V1 "name: a\x01\nsteps:\n  - send: x\n", "t.yaml:2:8: control characters are not allowed (byte 0x01); recipes are UTF-8 text"},
+		};
+
+		check_errors(cases, ARRAY_SIZE(cases));
+	}
 
 	/* NUL in the input (not a YAML escape): libyaml refuses it as a control character */
 	r = recipe_load_mem(V1 "name: a\0b\n", 20, "t.yaml", err, sizeof(err));
