@@ -39,6 +39,17 @@ static void rec_init(struct rec *r, int id)
 	r->w.arg = r;
 }
 
+/* n sessions that hold a slot leave: the count is back to 0 and the queue goes. */
+static void release_all(struct srvq *q, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		srvq_release(q, 0);
+	assert_int_equal(srvq_cur(q), 0);
+	srvq_destroy(q);
+}
+
 /* n new sessions ask a queue of that limit (0: none) for a slot: the first `limit` get one, the rest wait */
 static void take_n(struct srvq *q, struct rec *r, int n, int limit)
 {
@@ -54,17 +65,13 @@ static void no_limit(void **state)
 {
 	struct srvq q;
 	struct rec r[3];
-	int i;
 
 	(void)state;
 	srvq_init(&q);
 	take_n(&q, r, 3, 0);
 	assert_int_equal(srvq_cur(&q), 3);
 	assert_int_equal(srvq_len(&q), 0);
-	for (i = 0; i < 3; i++)
-		srvq_release(&q, 0);
-	assert_int_equal(srvq_cur(&q), 0);
-	srvq_destroy(&q);
+	release_all(&q, 3);
 }
 
 /* maxconn 2, five sessions: two served, three wait; each release hands the slot to the oldest. */
@@ -173,7 +180,6 @@ static void kick(void **state)
 {
 	struct srvq q;
 	struct rec r[4];
-	int i;
 
 	(void)state;
 	norder = 0;
@@ -187,10 +193,7 @@ static void kick(void **state)
 	assert_int_equal(norder, 3);
 	assert_int_equal(srvq_cur(&q), 4);
 	assert_int_equal(srvq_len(&q), 0);
-	for (i = 0; i < 4; i++)
-		srvq_release(&q, 0);
-	assert_int_equal(srvq_cur(&q), 0);
-	srvq_destroy(&q);
+	release_all(&q, 4);
 }
 
 /* Threads taking, waiting and releasing at once: never more than the limit hold a slot, every waiter is
