@@ -17,6 +17,7 @@
 #include "net.h"
 #include "recipe.h"
 #include "recipe_haproxy.h"
+#include "seed_cfg.h"
 #include "recipe-t.h"
 
 static char err[ERR_LEN];
@@ -28,14 +29,7 @@ static struct conf *load(const char *text)
 }
 
 static const char seed[] =
-	"listen ha-socks5\n"
-	"bind 127.0.0.1:1080\n"
-	"option tcp-check\n"
-	"tcp-check connect\n"
-	"tcp-check send-binary 05020001\n"
-	"tcp-check expect binary 0500\n"
-	"tcp-check send-binary 0501000312636c69656e74332e676f6f676c652e636f6d0050\n"
-	"tcp-check expect binary 050000010000000006b5\n"
+	SEED_SOCKS5_CONNECT
 	"#tcp-check send-binary 4745\n"
 	"tcp-check send GET\\ /generate_204\\ HTTP/1.1\\r\\n\n"
 	"tcp-check send Host:\\ client3.google.com\\r\\n\n"
@@ -45,11 +39,7 @@ static const char seed[] =
 	"hash-type consistent # optional\n"
 	"server xxx1 127.0.0.1:11110 check\n"
 	"server xxx2 127.0.0.1:11111 check backup\n"
-	"listen ha-http\n"
-	"bind :::1081\n"
-	"option httpchk GET http://client3.google.com/generate_204 HTTP/1.1\\r\\nHost:\\ client3.google.com\\r\\n"
-	"Proxy-Authorization:\\ Basic\\ xxxx\\r\\nProxy-Connection:\\ Keep-Alive\n"
-	"balance source\n"
+	SEED_HTTP_HEAD
 	"hash-type consistent # optional\n"
 	"server xxx1 127.0.0.1:11120 check\n"
 	"server xxx2 127.0.0.1:11121 check backup\n";
