@@ -39,6 +39,13 @@ static void rec_init(struct rec *r, int id)
 	r->w.arg = r;
 }
 
+/* An empty queue, with no grant seen yet. */
+static void start(struct srvq *q)
+{
+	norder = 0;
+	srvq_init(q);
+}
+
 /* n sessions that hold a slot leave: the count is back to 0 and the queue goes. */
 static void release_all(struct srvq *q, int n)
 {
@@ -82,8 +89,7 @@ static void fifo_and_positions(void **state)
 	int i;
 
 	(void)state;
-	norder = 0;
-	srvq_init(&q);
+	start(&q);
 	take_n(&q, r, 5, 2);
 	assert_int_equal(srvq_cur(&q), 2);
 	assert_int_equal(srvq_len(&q), 3);
@@ -119,8 +125,7 @@ static void cancel(void **state)
 	struct rec a, b, c, d;
 
 	(void)state;
-	norder = 0;
-	srvq_init(&q);
+	start(&q);
 	rec_init(&a, 1);
 	rec_init(&b, 2);
 	rec_init(&c, 3);
@@ -154,8 +159,7 @@ static void maxqueue_and_redistribute(void **state)
 	int i;
 
 	(void)state;
-	norder = 0;
-	srvq_init(&q);
+	start(&q);
 	for (i = 0; i < 5; i++)
 		rec_init(&r[i], i);
 	assert_int_equal(srvq_take(&q, 1, 2, &r[0].w), SRVQ_OK);
@@ -182,8 +186,7 @@ static void kick(void **state)
 	struct rec r[4];
 
 	(void)state;
-	norder = 0;
-	srvq_init(&q);
+	start(&q);
 	take_n(&q, r, 4, 1);
 	assert_int_equal(srvq_len(&q), 3);
 	srvq_kick(&q, 2);
