@@ -73,8 +73,9 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 		    size_t errlen)
 {
 	const struct conf_check *ck;
+	char why[ERR_LEN];
 	size_t i;
-	int rc = 0;
+	int rc = 0, pp = 0;
 
 	err[0] = '\0';
 	ck = shared_check(li, err, errlen);
@@ -110,6 +111,14 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 	if (ck) {
 		struct haproxy_export_opts o;
 
+		if (!ck->rcp) {
+			set_err(err, errlen, "listener %s: recipe %s is not loaded", li->name, ck->recipe ? ck->recipe : "?");
+			return -1;
+		}
+		if (haproxy_recipe_send_proxy(ck->rcp, true, &pp, why, sizeof(why)) == -1) {
+			set_err(err, errlen, "listener %s: recipe %s: %s", li->name, ck->recipe ? ck->recipe : "?", why);
+			return -1;
+		}
 		memset(&o, 0, sizeof(o));
 		o.indent = "    ";
 		/* HAProxy applies check-via-socks4 and check-send-proxy only to a "default" connect */
@@ -118,10 +127,6 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 
 			if (sv->check.enabled && ((sv->socks4len && sv->check_via_socks4) || sv->check_send_proxy))
 				o.first_default = true;
-		}
-		if (!ck->rcp) {
-			set_err(err, errlen, "listener %s: recipe %s is not loaded", li->name, ck->recipe ? ck->recipe : "?");
-			return -1;
 		}
 		rc |= buf_printf(out, "    # check: %s\n", ck->recipe ? ck->recipe : "?");
 		if (haproxy_export(ck->rcp, &o, out, err, errlen) == -1)
@@ -155,7 +160,19 @@ static int listener(const struct conf_listener *li, bool resolvers, struct buf *
 		/* with `addr`, as with `port`, HAProxy's send-proxy no longer implies check-send-proxy */
 		if (sv->check_send_proxy && c->enabled && (!sv->send_proxy || sv->check_addrlen))
 			rc |= buf_printf(out, " check-send-proxy");
-		if (sv->send_proxy && !sv->check_send_proxy && c->enabled && !sv->check_addrlen) {
+		/* the recipe's PROXY header: HAProxy writes a check's header only through check-send-proxy, in
+		 * the version of the server's send-proxy (whose header also heads the traffic) */
+		if (pp && c->enabled) {
+			if ((pp == 2) != (sv->send_proxy == 2)) {
+				set_err(err, errlen, "listener %s: server %s: the check recipe sends a PROXY v%d header, which "
+					"HAProxy sends only with send-proxy%s on the server (its traffic too)", li->name,
+					sv->name, pp, pp == 2 ? "-v2" : " or none");
+				return -1;
+			}
+			if (!sv->check_send_proxy)
+				rc |= buf_printf(out, " check-send-proxy");
+		}
+		if (sv->send_proxy && !sv->check_send_proxy && c->enabled && !sv->check_addrlen && !pp) {
 			set_err(err, errlen, "listener %s: server %s sends a PROXY header without check_send_proxy: HAProxy's "
 				"checks send it too", li->name, sv->name);
 			return -1;

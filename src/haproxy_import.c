@@ -5,7 +5,7 @@
  * What is imported: `option tcp-check` + `tcp-check connect|send|send-binary|expect|comment`, and
  * `option httpchk [[meth] uri [ver]]` (including the legacy "ver\r\nHdr: v" form) + `http-check
  * send|send-state|expect|comment` (haproxy_import_http.c). Everything whose meaning recheck cannot
- * reproduce (send-lf, set-var, name-lf, connect send-proxy/proto, ok-status L7OKC, a second http-check
+ * reproduce (send-lf, set-var, name-lf, connect proto, ok-status L7OKC, a second http-check
  * send, other check options) is an error that names file:line and the keyword. A tcp-check expect's
  * error-status L7RSP/L7STS/L6RSP/L4CON is kept in the step (the status its failure reports); the other
  * error-status, tout-status and ok-status L7OK/L6OK/L4OK only change the reported status name, not
@@ -191,6 +191,8 @@ static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 		} else if (haproxy_word_is(w, "via-socks4")) {
 			/* the server line's socks4 address, once the walk has seen it (haproxy_import_cfg.c) */
 			s->socks4len = HAPROXY_IMPORT_VIA_SOCKS4;
+		} else if (haproxy_word_is(w, "send-proxy")) {
+			s->send_proxy = HAPROXY_IMPORT_SERVER_PP;
 		} else if (haproxy_word_is(w, "linger")) {
 			s->linger = true;
 		} else if (haproxy_word_is(w, "default")) {
@@ -208,7 +210,7 @@ static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 		} else {
 			haproxy_import_fail(im,
 			                    "tcp-check connect: option '%s' is not supported by "
-			                    "recheck (only port, addr, via-socks4, linger, "
+			                    "recheck (only port, addr, via-socks4, send-proxy, linger, "
 			                    "ssl, sni, alpn and comment)",
 			                    haproxy_import_ws(w));
 			goto fail;

@@ -233,6 +233,8 @@ static int server_line(struct imp *im, const struct haproxy_line *l, struct srvt
 		/* recheckd -f: a server's addr and socks4 are its own (conf_server), not the shared recipe's */
 		if (t.via_socks4 && t.socks4len)
 			im->srv_via = true;
+		if (server && !im->srv_pp)
+			im->srv_pp = t.pp ? t.pp : 1;
 		t.addrlen = t.socks4len = 0;
 		t.via_socks4 = t.check_pp = false;
 		t.pp = 0;
@@ -358,6 +360,7 @@ static int apply_socks4(struct imp *im, const struct srvtls *t)
 /*
  * The server's check-send-proxy: a PROXY header (v2 with send-proxy-v2, else v1) on the default connects
  * (the implicit one and `connect default`), as HAProxy sends it; on an HTTP check, the recipe's 'connect'.
+ * A `tcp-check connect send-proxy` rule's header takes the server's version too.
  * Before apply_tls(), as apply_socks4().
  */
 static int apply_proxy(struct imp *im, const struct srvtls *t)
@@ -366,6 +369,10 @@ static int apply_proxy(struct imp *im, const struct srvtls *t)
 	int v = t->pp == 2 ? 2 : 1;
 	size_t i;
 
+	/* `tcp-check connect send-proxy`: that connect's header, in the server's version */
+	for (i = 0; r->kind == RECIPE_TCP && i < r->nsteps; i++)
+		if (r->steps[i].send_proxy == HAPROXY_IMPORT_SERVER_PP)
+			r->steps[i].send_proxy = im->server_proxy_ok && im->srv_pp ? im->srv_pp : v;
 	if (!t->check_pp)
 		return 0;
 	if (r->kind == RECIPE_HTTP) {

@@ -25,6 +25,7 @@ struct imp {
 	int hdr_line;     /* line whose headers the request holds: a later line with headers replaces them */
 	bool server_proxy_ok; /* recheckd: send-proxy / check-send-proxy are server settings it applies */
 	bool srv_via;     /* recheckd -f: a server says socks4 + check-via-socks4 (applied per server) */
+	int srv_pp;       /* recheckd -f: the first checked server's send-proxy version (0, 1, 2) */
 	int conn_default[16]; /* indices of `tcp-check connect default` steps (they take the server's TLS) */
 	size_t nconn_default;
 };
@@ -32,6 +33,10 @@ struct imp {
 /* A connect's socks4len while the walk has not read the server's `socks4` yet: `tcp-check connect
  * via-socks4`, or a default connect with check-via-socks4 (haproxy_import_cfg.c resolves it). */
 #define HAPROXY_IMPORT_VIA_SOCKS4 1
+
+/* A connect's send_proxy while the walk has not read the server's send-proxy version yet: `tcp-check
+ * connect send-proxy`, whose header HAProxy writes in the server's version (haproxy_import_cfg.c resolves it). */
+#define HAPROXY_IMPORT_SERVER_PP (-1)
 
 /* "file:line: message" into im->err; returns -1. */
 int haproxy_import_fail(struct imp *im, const char *fmt, ...) PRINTF_FMT(2, 3);

@@ -425,11 +425,7 @@ int haproxy_server_socks4_opt(const struct recipe *r, struct buf *out, char *err
 	return 0;
 }
 
-/*
- * The PROXY header version of the recipe's connects (0: none). -1 when two connects differ, or when a
- * connect without one would be written `default` too (HAProxy heads every default connect alike).
- */
-static int recipe_send_proxy(const struct recipe *r, bool dflt, int *out, char *err, size_t errlen)
+int haproxy_recipe_send_proxy(const struct recipe *r, bool dflt, int *out, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -460,7 +456,7 @@ int haproxy_server_proxy_opt(const struct recipe *r, bool dflt, int send_proxy, 
 {
 	int v;
 
-	if (recipe_send_proxy(r, dflt, &v, err, errlen) == -1)
+	if (haproxy_recipe_send_proxy(r, dflt, &v, err, errlen) == -1)
 		return -1;
 	if (!v)
 		return 0;

@@ -69,6 +69,10 @@ int haproxy_server_tls_opts(const struct recipe *r, struct buf *out);
  * server line); nothing otherwise. -1 with err when two connects name different proxies. */
 int haproxy_server_socks4_opt(const struct recipe *r, struct buf *out, char *err, size_t errlen);
 
+/* The PROXY header version of the recipe's connects in *out (0: none). -1 with err when two connects
+ * differ, or when a connect without one would be written `default` too (HAProxy heads every default
+ * connect alike). dflt: the first connect is written default. */
+int haproxy_recipe_send_proxy(const struct recipe *r, bool dflt, int *out, char *err, size_t errlen);
 /* " check-send-proxy" (+ " send-proxy-v2" for v2) when the recipe's connects send a PROXY header, for a
  * server that has send_proxy (0, 1, 2) and check_send_proxy already; nothing otherwise. -1 with err when
  * the connects disagree, or the version is not the server's. dflt: the first connect is written default. */

@@ -106,17 +106,23 @@ listen pp
 
         # the same settings exported (`recheck export --config`) and run by HAProxy itself: its checks of
         # a check_send_proxy server pass through the accept-proxy bind (HAProxy sends the header only on
-        # a "default" connect, which the export writes), and without check_send_proxy they cannot
+        # a "default" connect, which the export writes), and without check_send_proxy they cannot; a
+        # recipe whose connect has send_proxy gets check-send-proxy on its server lines
+        self.write("expect-n1-pp.yaml", harness.tcp_recipe(
+            "expect-n1-pp", '  - connect: {send_proxy: v1}\n  - expect: {string: "n1"}\n'))
         lines = ["listeners:"]
-        for name, opts in (("xsend", ", send_proxy: v2, check_send_proxy: true"), ("xplain", "")):
+        for name, opts, recipe in (("xsend", ", send_proxy: v2, check_send_proxy: true", "expect-n1"),
+                                   ("xplain", "", "expect-n1"), ("xrecipe", "", "expect-n1-pp")):
             lines += ["  - name: %s" % name, '    bind: "127.0.0.1:%d"' % free_port(),
-                      "    check: {recipe: expect-n1.yaml, inter: 200ms, rise: 1, fall: 1, timeout: 1s}",
+                      "    check: {recipe: %s.yaml, inter: 200ms, rise: 1, fall: 1, timeout: 1s}" % recipe,
                       "    servers:",
                       '      - {name: ha, address: "127.0.0.1:%d"%s}' % (hport, opts)]
         res = self.recheck("export", "--config", self.write("x.yaml", "\n".join(lines) + "\n"))
         self.assertRc(res, 0)
         _, hsock = self.start_haproxy(res.stdout, "haproxy-export")
-        wait_for(lambda: self.haproxy_status(hsock, "xsend", "ha")[0] == "UP"
+        # HAProxy starts its servers UP: the check status says whether a check passed
+        wait_for(lambda: self.haproxy_status(hsock, "xsend", "ha")[:2] == ("UP", "L7OK")
+                 and self.haproxy_status(hsock, "xrecipe", "ha")[:2] == ("UP", "L7OK")
                  and self.haproxy_status(hsock, "xplain", "ha")[0] == "DOWN", 10, what="exported checks")
 
     def test_haproxy_sends(self):

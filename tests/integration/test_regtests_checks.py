@@ -127,6 +127,9 @@ SCENARIOS = {
     "pp_default": ("@pp_tcp", ["option tcp-check", "tcp-check connect default", "tcp-check expect rstring ^220",
                                "#server-extra check-send-proxy"], "L7OK"),
     "pp_none": ("@pp_tcp", ["option tcp-check", "tcp-check expect rstring ^220"], "L7TOUT"),
+    # HAProxy's per-rule header: `tcp-check connect send-proxy`, in the server's version (v1 here)
+    "pp_rule": ("@pp_tcp", ["option tcp-check", "tcp-check connect send-proxy", "tcp-check expect rstring ^220"],
+                "L7OK"),
     "http_pp_v1": ("@pp_http", ["option httpchk GET /", "#server-extra check-send-proxy"], "L7OK"),
     "http_pp_v2": ("@pp_http", ["option httpchk GET /", "#server-extra check-send-proxy send-proxy-v2"], "L7OK"),
     "http_pp_none": ("@pp_http", ["option httpchk GET /"], "SOCKERR"),

@@ -384,7 +384,7 @@ static void unsupported(void **state)
 	} cases[] = {
 		{"tcp-check send-lf %[src]", "x.cfg:3: tcp-check step 1: 'send-lf' is not supported"},
 		{"tcp-check set-var(check.x) int(1)", "x.cfg:3: tcp-check step 1: 'set-var(check.x)'"},
-		{"tcp-check connect send-proxy", "x.cfg:3: tcp-check connect: option 'send-proxy'"},
+		{"tcp-check connect send-proxy-v2", "x.cfg:3: tcp-check connect: option 'send-proxy-v2'"},
 		{"tcp-check connect port 0", "x.cfg:3: tcp-check connect port expects an integer from 1 to 65535"},
 		{"tcp-check expect ok-status L7OKC string x", "x.cfg:3: 'ok-status L7OKC'"},
 		{"tcp-check expect string-lf x", "x.cfg:3: tcp-check expect: 'string-lf' is not supported"},
@@ -620,6 +620,20 @@ static void check_send_proxy(void **state)
 	if (!r)
 		fail_msg("%s", err);
 	assert_int_equal(r->steps[0].send_proxy, 1);
+	recipe_free(r);
+	/* HAProxy's per-rule `connect send-proxy`: that connect's header, in the server's version */
+	r = imp("backend b\n  option tcp-check\n  tcp-check connect send-proxy\n  tcp-check connect port 5\n"
+		"  server s 127.0.0.1:1 check\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->steps[0].send_proxy, 1);
+	assert_int_equal(r->steps[1].send_proxy, 0);
+	recipe_free(r);
+	r = imp("backend b\n  option tcp-check\n  tcp-check connect send-proxy\n"
+		"  server s 127.0.0.1:1 check send-proxy-v2 check-send-proxy\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->steps[0].send_proxy, 2);
 	recipe_free(r);
 	buf_free(&out);
 	/* send-proxy alone would head the checks too: refused rather than dropped */
