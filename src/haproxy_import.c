@@ -148,46 +148,41 @@ static struct step *tcp_step(struct imp *im, enum step_type t)
 	return s;
 }
 
-static int tcp_connect(struct imp *im, const struct haproxy_line *l)
+/*
+ * The options of a `tcp-check connect` / `http-check connect` rule (kw names it in messages) into the
+ * connect s and, for `ssl [sni N] [alpn L]`, into tls and *ssl; *dflt for `default`. 0, or -1 reported.
+ */
+int haproxy_import_connect_opts(struct imp *im, const struct haproxy_line *l, const char *kw, struct step *s,
+                                struct step_tls *tls, bool *ssl, bool *dflt)
 {
-	struct step *s = tcp_step(im, STEP_CONNECT);
-	struct step_tls tls = {.verify = true};
-	bool ssl = false;
 	size_t i;
-	int rc;
 
-	if (!s)
-		return -1;
 	for (i = 2; i < l->n; i++) {
 		const struct haproxy_word *w = &l->w[i];
 
 		/* "connect ssl [sni N] [alpn L]": TLS right after connect, verified as the server line says
 		 * (HAProxy's default is verify required; verify/ca-file live on server lines) */
 		if (haproxy_word_is(w, "ssl")) {
-			ssl = true;
-			continue;
-		}
-		if ((haproxy_word_is(w, "sni") || haproxy_word_is(w, "alpn")) && i + 1 < l->n) {
+			*ssl = true;
+		} else if ((haproxy_word_is(w, "sni") || haproxy_word_is(w, "alpn")) && i + 1 < l->n) {
 			bool sni = haproxy_word_is(w, "sni");
 
-			if (import_str(im, &l->w[++i], sni ? "sni" : "alpn", sni ? &tls.sni : &tls.alpn) == -1)
-				goto fail;
-			continue;
-		}
+			if (import_str(im, &l->w[++i], sni ? "sni" : "alpn", sni ? &tls->sni : &tls->alpn) == -1)
+				return -1;
+		} else if (haproxy_word_is(w, "port") && i + 1 < l->n) {
+			char what[64];
 
-		if (haproxy_word_is(w, "port") && i + 1 < l->n) {
 			if (!isdigit(l->w[i + 1].data[0]))
-				return haproxy_import_fail(
-				        im,
-				        "tcp-check connect: port expressions are not supported (got '%s')",
-				        haproxy_import_ws(&l->w[i + 1]));
-			if (parse_int(im, &l->w[++i], "tcp-check connect port", 1, 65535, &s->port) == -1)
+				return haproxy_import_fail(im, "%s: port expressions are not supported (got '%s')", kw,
+				                           haproxy_import_ws(&l->w[i + 1]));
+			snprintf(what, sizeof(what), "%s port", kw);
+			if (parse_int(im, &l->w[++i], what, 1, 65535, &s->port) == -1)
 				return -1;
 		} else if (haproxy_word_is(w, "addr") && i + 1 < l->n) {
 			char why[ERR_LEN];
 
 			if (net_parse_ip(haproxy_import_ws(&l->w[++i]), false, &s->addr, &s->addrlen, why, sizeof(why)) == -1)
-				return haproxy_import_fail(im, "tcp-check connect addr: %s", why);
+				return haproxy_import_fail(im, "%s addr: %s", kw, why);
 		} else if (haproxy_word_is(w, "via-socks4")) {
 			/* the server line's socks4 address, once the walk has seen it (haproxy_import_cfg.c) */
 			s->socks4len = HAPROXY_IMPORT_VIA_SOCKS4;
@@ -196,29 +191,41 @@ static int tcp_connect(struct imp *im, const struct haproxy_line *l)
 		} else if (haproxy_word_is(w, "linger")) {
 			s->linger = true;
 		} else if (haproxy_word_is(w, "default")) {
-			/* the server line's check settings: its TLS is applied after the walk
-			 * (haproxy_import_cfg.c); the others are refused on the server line itself */
-			if (im->nconn_default == ARRAY_SIZE(im->conn_default)) {
-				haproxy_import_fail(im, "tcp-check connect default: at most %zu such rules",
-				                    ARRAY_SIZE(im->conn_default));
-				goto fail;
-			}
-			im->conn_default[im->nconn_default++] = (int)(s - im->r->steps);
+			/* the server line's check settings apply to it (haproxy_import_cfg.c) */
+			*dflt = true;
 		} else if (haproxy_word_is(w, "comment") && i + 1 < l->n) {
 			if (haproxy_import_set_comment(im, &s->comment, &l->w[++i]) == -1)
-				goto fail;
+				return -1;
 		} else {
-			haproxy_import_fail(im,
-			                    "tcp-check connect: option '%s' is not supported by "
-			                    "recheck (only port, addr, via-socks4, send-proxy, linger, "
-			                    "ssl, sni, alpn and comment)",
-			                    haproxy_import_ws(w));
-			goto fail;
+			return haproxy_import_fail(im, "%s: option '%s' is not supported by recheck (only port, addr, "
+			                           "via-socks4, send-proxy, linger, default, ssl, sni, alpn and comment)",
+			                           kw, haproxy_import_ws(w));
 		}
 	}
-	if (!ssl && (tls.sni || tls.alpn)) {
-		haproxy_import_fail(im, "tcp-check connect: sni and alpn only apply with ssl");
+	if (!*ssl && (tls->sni || tls->alpn))
+		return haproxy_import_fail(im, "%s: sni and alpn only apply with ssl", kw);
+	return 0;
+}
+
+static int tcp_connect(struct imp *im, const struct haproxy_line *l)
+{
+	struct step *s = tcp_step(im, STEP_CONNECT);
+	struct step_tls tls = {.verify = true};
+	bool ssl = false, dflt = false;
+	int rc;
+
+	if (!s)
+		return -1;
+	if (haproxy_import_connect_opts(im, l, "tcp-check connect", s, &tls, &ssl, &dflt) == -1)
 		goto fail;
+	if (dflt) {
+		/* its TLS is applied after the walk (haproxy_import_cfg.c) */
+		if (im->nconn_default == ARRAY_SIZE(im->conn_default)) {
+			haproxy_import_fail(im, "tcp-check connect default: at most %zu such rules",
+			                    ARRAY_SIZE(im->conn_default));
+			goto fail;
+		}
+		im->conn_default[im->nconn_default++] = (int)(s - im->r->steps);
 	}
 	rc = haproxy_import_take_pending(im, STEP_CONNECT, &s->comment);
 	if (rc == -1 || !ssl)

@@ -325,12 +325,19 @@ static int apply_socks4(struct imp *im, const struct srvtls *t)
 			                           "'default': HAProxy connects it directly, recheckd would not (write "
 			                           "'tcp-check connect default')");
 	}
-	if (t->via_socks4 && t->socks4len && r->kind == RECIPE_HTTP) {
+	if (r->kind == RECIPE_HTTP && r->conn && r->conn->socks4len == HAPROXY_IMPORT_VIA_SOCKS4) {
+		/* `http-check connect via-socks4`: the server's socks4 whatever check-via-socks4 says */
+		if (im->server_proxy_ok)
+			return haproxy_import_fail(im, "http-check connect via-socks4: recheckd sends the checks through "
+			                           "the server's socks4 with check-via-socks4, not by rule");
+		r->conn->socks4 = t->socks4;
+		r->conn->socks4len = t->socks4len;
+	} else if (t->via_socks4 && t->socks4len && r->kind == RECIPE_HTTP && !im->http_conn_explicit) {
 		if (!http_conn(im))
 			return -1;
 		r->conn->socks4 = t->socks4;
 		r->conn->socks4len = t->socks4len;
-	} else if (t->via_socks4 && t->socks4len) {
+	} else if (r->kind == RECIPE_TCP && t->via_socks4 && t->socks4len) {
 		if (first_connect(im) == -1)
 			return -1;
 		for (i = 0; i < im->nconn_default; i++)
@@ -373,9 +380,13 @@ static int apply_proxy(struct imp *im, const struct srvtls *t)
 	for (i = 0; r->kind == RECIPE_TCP && i < r->nsteps; i++)
 		if (r->steps[i].send_proxy == HAPROXY_IMPORT_SERVER_PP)
 			r->steps[i].send_proxy = im->server_proxy_ok && im->srv_pp ? im->srv_pp : v;
+	if (r->kind == RECIPE_HTTP && r->conn && r->conn->send_proxy == HAPROXY_IMPORT_SERVER_PP)
+		r->conn->send_proxy = im->server_proxy_ok && im->srv_pp ? im->srv_pp : v;
 	if (!t->check_pp)
 		return 0;
 	if (r->kind == RECIPE_HTTP) {
+		if (im->http_conn_explicit)
+			return 0;
 		if (!http_conn(im))
 			return -1;
 		r->conn->send_proxy = v;
@@ -400,7 +411,8 @@ static int apply_port(struct imp *im, const struct srvtls *t)
 	if (r->kind == RECIPE_HTTP) {
 		if (!http_conn(im))
 			return -1;
-		r->conn->port = t->port;
+		if (!r->conn->port && !(r->conn->addrlen && net_port_of(&r->conn->addr)))
+			r->conn->port = t->port;
 		return 0;
 	}
 	if (first_connect(im) == -1)
@@ -424,8 +436,10 @@ static int apply_addr(struct imp *im, const struct srvtls *t)
 	if (r->kind == RECIPE_HTTP) {
 		if (!http_conn(im))
 			return -1;
-		r->conn->addr = t->addr;
-		r->conn->addrlen = t->addrlen;
+		if (!r->conn->addrlen) {
+			r->conn->addr = t->addr;
+			r->conn->addrlen = t->addrlen;
+		}
 		return 0;
 	}
 	if (first_connect(im) == -1)
@@ -458,7 +472,13 @@ static int apply_tls(struct imp *im, const struct srvtls *t)
 			if (recipe_set_str(&r->steps[i].tls.ca, st.ca) == -1)
 				goto oom;
 		}
-	if (t->ssl != 1) {
+	/* an `http-check connect ssl` rule, likewise */
+	if (r->kind == RECIPE_HTTP && r->tls) {
+		r->tls->verify = st.verify;
+		if (recipe_set_str(&r->tls->ca, st.ca) == -1)
+			goto oom;
+	}
+	if (t->ssl != 1 || (r->kind == RECIPE_HTTP && (im->http_conn_explicit || r->tls))) {
 		step_tls_clear(&st);
 		return 0;
 	}

@@ -317,6 +317,41 @@ static int http_expect(struct imp *im, const struct haproxy_line *l)
 	return haproxy_import_take_pending(im, 101, &e->comment);
 }
 
+/*
+ * `http-check connect [default] [port N] [addr IP[:PORT]] [via-socks4] [send-proxy] [linger] [ssl [sni N]
+ * [alpn L]]`: the recipe's one connection. It must come first: a recipe has one exchange. The server line's
+ * port/addr apply where the rule has none; its TLS, socks4 and PROXY header only with `default`
+ * (haproxy_import_cfg.c).
+ */
+static int http_connect(struct imp *im, const struct haproxy_line *l)
+{
+	struct recipe *r = im->r;
+	struct step_tls tls = {.verify = true};
+	bool ssl = false, dflt = false;
+
+	if (r->conn || im->step != 1)
+		return haproxy_import_fail(im, "http-check connect: only as the first http-check rule (an HTTP recipe "
+		                           "has one connection and one exchange)");
+	if (!(r->conn = recipe_new_connect(NULL)))
+		return haproxy_import_fail(im, "out of memory");
+	if (haproxy_import_connect_opts(im, l, "http-check connect", r->conn, &tls, &ssl, &dflt) == -1)
+		goto fail;
+	im->http_conn_explicit = !dflt;
+	if (ssl) {
+		if (!(r->tls = calloc(1, sizeof(*r->tls)))) {
+			haproxy_import_fail(im, "out of memory");
+			goto fail;
+		}
+		*r->tls = tls; /* the recipe owns sni/alpn now */
+		return 0;
+	}
+	step_tls_clear(&tls);
+	return 0;
+fail:
+	step_tls_clear(&tls);
+	return -1;
+}
+
 int haproxy_import_http_line(struct imp *im, const struct haproxy_line *l)
 {
 	const struct haproxy_word *kw = l->n > 1 ? &l->w[1] : NULL;
@@ -337,8 +372,10 @@ int haproxy_import_http_line(struct imp *im, const struct haproxy_line *l)
 		return http_send(im, l);
 	if (haproxy_word_is(kw, "expect"))
 		return http_expect(im, l);
+	if (haproxy_word_is(kw, "connect"))
+		return http_connect(im, l);
 
 	return haproxy_import_fail(
-	        im, "http-check step %d: '%s' is not supported by recheck (only send, expect and comment)",
+	        im, "http-check step %d: '%s' is not supported by recheck (only connect, send, expect and comment)",
 	        im->step, haproxy_import_ws(kw));
 }

@@ -26,6 +26,8 @@ struct imp {
 	bool server_proxy_ok; /* recheckd: send-proxy / check-send-proxy are server settings it applies */
 	bool srv_via;     /* recheckd -f: a server says socks4 + check-via-socks4 (applied per server) */
 	int srv_pp;       /* recheckd -f: the first checked server's send-proxy version (0, 1, 2) */
+	bool http_conn_explicit; /* an `http-check connect` rule without `default`: the server's TLS, socks4
+	                          * and PROXY header do not apply to it (HAProxy) */
 	int conn_default[16]; /* indices of `tcp-check connect default` steps (they take the server's TLS) */
 	size_t nconn_default;
 };
@@ -45,6 +47,11 @@ const char *haproxy_import_ws(const struct haproxy_word *w);
 int haproxy_import_set_comment(struct imp *im, char **dst, const struct haproxy_word *w);
 /* Gives a pending `comment` rule's text to a rule of type t (the run of same-type rules it names). */
 int haproxy_import_take_pending(struct imp *im, int t, char **dst);
+struct step_tls;
+/* The options of a `tcp-check connect` / `http-check connect` rule (kw names it in messages) into the
+ * connect s and, for `ssl [sni N] [alpn L]`, into tls and *ssl; *dflt for `default`. 0, or -1 reported. */
+int haproxy_import_connect_opts(struct imp *im, const struct haproxy_line *l, const char *kw, struct step *s,
+                                struct step_tls *tls, bool *ssl, bool *dflt);
 /* "<kw> comment <msg>": keeps msg for the next run of rules (HAProxy's comment rule). kw names the
  * directive (tcp-check, http-check) in messages. */
 int haproxy_import_comment(struct imp *im, const struct haproxy_line *l, const char *kw);

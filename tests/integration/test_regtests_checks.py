@@ -112,6 +112,9 @@ SCENARIOS = {
     # dante, which refuses (5B) the port of http_socks4_deny
     "http_port": (HTTP500, ["option httpchk GET /", "#server-extra port {http200}"], "L7OK"),
     "http_addr": (HTTP500, ["option httpchk GET /", "#server-extra addr 127.0.0.1:{http200}"], "L7OK"),
+    # the same through HAProxy's own rule, which export writes: `http-check connect`, its port winning
+    "http_connect_rule": (HTTP500, ["option httpchk GET /", "http-check connect port {http200} linger",
+                                    "#server-extra port {port2}"], "L7OK"),
     "http_addr_ip": (HTTP200, ["option httpchk GET /", "http-check expect status 200", "#server-host 127.0.0.2",
                                "#server-extra addr 127.0.0.1"], "L7OK"),
     "http_socks4_ok": (HTTP200, ["option httpchk GET /", "#server-extra socks4 {socks4} check-via-socks4"], "L7OK"),
@@ -229,7 +232,8 @@ class RegtestChecks(harness.Case):
                "    stats uri /"]
         for name, (script, lines, _) in SCENARIOS.items():
             cfg += ["listen %s" % name, "    bind 127.0.0.1:%d" % harness.free_port()]
-            cfg += ["    " + ln.format(port2=port2, closed=closed) for ln in lines if not ln.startswith("#")]
+            cfg += ["    " + ln.format(port2=port2, closed=closed, http200=http200) for ln in lines
+                    if not ln.startswith("#")]
             extra = "".join(" " + ln[len("#server-extra "):].format(port2=port2, socks4=socks4, http200=http200)
                             for ln in lines
                             if ln.startswith("#server-extra "))

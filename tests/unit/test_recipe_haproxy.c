@@ -510,12 +510,55 @@ static void unsupported(void **state)
 			fail_msg("%s", err);
 		assert_non_null(strstr(buf_cstr(&out), "option httpchk\nhttp-check connect port 81 addr 127.0.0.2:82 "
 						    "via-socks4\nhttp-check send meth GET uri /h\n"));
+		/* and back in: the rule is the recipe's connection again */
+		{
+			struct buf text;
+			struct recipe *back;
+
+			buf_init(&text, 4096);
+			assert_int_equal(buf_printf(&text, "backend b\n%s  server s 127.0.0.1:1 check socks4 127.0.0.1:2\n",
+						    buf_cstr(&out)), 0);
+			back = imp(buf_cstr(&text));
+			if (!back)
+				fail_msg("%s", err);
+			assert_int_equal(back->conn->port, 81);
+			assert_int_equal(net_port_of(&back->conn->addr), 82);
+			assert_int_equal(net_port_of(&back->conn->socks4), 2);
+			recipe_free(back);
+			buf_free(&text);
+		}
 		buf_reset(&out);
 		assert_int_equal(haproxy_server_socks4_opt(r, &out, err, sizeof(err)), 0);
 		assert_string_equal(buf_cstr(&out), " socks4 127.0.0.1:2");
 		buf_free(&out);
 	}
 	recipe_free(r);
+	/* an explicit `http-check connect`: its own port wins over the server's; without `default` the
+	 * server's check-via-socks4, check-send-proxy and check-ssl do not apply to it (HAProxy) */
+	r = imp("backend b\n  option httpchk GET /h\n  http-check connect port 90 linger\n"
+		"  server s 127.0.0.1:1 check port 81 socks4 127.0.0.1:2 check-via-socks4 check-send-proxy check-ssl\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(r->conn->port, 90);
+	assert_true(r->conn->linger);
+	assert_int_equal(r->conn->socks4len, 0);
+	assert_int_equal(r->conn->send_proxy, 0);
+	assert_null(r->tls);
+	recipe_free(r);
+	r = imp("backend b\n  option httpchk GET /h\n  http-check connect default ssl sni a.example\n"
+		"  server s 127.0.0.1:1 check socks4 127.0.0.1:2 check-via-socks4 check-send-proxy verify none\n");
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(net_port_of(&r->conn->socks4), 2);
+	assert_int_equal(r->conn->send_proxy, 1);
+	assert_non_null(r->tls);
+	assert_string_equal(r->tls->sni, "a.example");
+	assert_false(r->tls->verify);
+	recipe_free(r);
+	r = imp("backend b\n  option httpchk GET /h\n  http-check send hdr X y\n  http-check connect port 9\n"
+		"  server s 127.0.0.1:1 check\n");
+	assert_null(r);
+	assert_non_null(strstr(err, "x.cfg:4: http-check connect: only as the first http-check rule"));
 	/* socks4 without check-via-socks4 on an HTTP check: direct, said in the notes */
 	r = imp("backend b\n  option httpchk\n  server s 127.0.0.1:1 check socks4 127.0.0.1:2\n");
 	if (!r)
