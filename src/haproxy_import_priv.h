@@ -40,6 +40,25 @@ struct imp {
  * connect send-proxy`, whose header HAProxy writes in the server's version (haproxy_import_cfg.c resolves it). */
 #define HAPROXY_IMPORT_SERVER_PP (-1)
 
+/* The TLS of a check as server and default-server lines set it (check-ssl, check-sni, ...). */
+struct srvtls {
+	int ssl;            /* -1 unset, 0 no, 1 yes */
+	int verify;         /* -1 unset (HAProxy: required), 0 none, 1 required */
+	int port;           /* `port N`: the check's port, 0: the server's */
+	char sni[256], alpn[256], ca[1024], verifyhost[256];
+	struct sockaddr_storage addr, socks4; /* `addr IP[:PORT]`, `socks4 IP:PORT` */
+	socklen_t addrlen, socks4len;         /* 0: unset */
+	bool via_socks4;                      /* check-via-socks4 */
+	bool check_pp;                        /* check-send-proxy */
+	int pp;                               /* its version: send-proxy 1, send-proxy-v2 2, 0 unset (v1) */
+};
+
+/*
+ * The server line's check settings t onto the recipe the rules made (haproxy_import_srv.c): socks4, the
+ * PROXY header, TLS, port and addr, in that order, as HAProxy applies them. 0, or -1 reported.
+ */
+int haproxy_import_apply_server(struct imp *im, const struct srvtls *t);
+
 /* "file:line: message" into im->err; returns -1. */
 int haproxy_import_fail(struct imp *im, const char *fmt, ...) PRINTF_FMT(2, 3);
 /* The word as a C string, for messages and for HAProxy's C-string arguments (cut at the first NUL). */
