@@ -154,6 +154,22 @@ static int apply_proxy(struct imp *im, const struct srvtls *t)
 	return 0;
 }
 
+/* A connect takes the server's check port unless it has a port of its own or in its own addr. */
+static void take_port(struct step *c, int port)
+{
+	if (!c->port && !(c->addrlen && net_port_of(&c->addr)))
+		c->port = port;
+}
+
+/* A connect takes the server's check addr unless it has its own. */
+static void take_addr(struct step *c, const struct srvtls *t)
+{
+	if (!c->addrlen) {
+		c->addr = t->addr;
+		c->addrlen = t->addrlen;
+	}
+}
+
 /* The server's `port`: HAProxy's check port for every connect rule without a port of its own, the
  * implicit connect included (a rule's own port, or the port of its own addr, still wins). */
 static int apply_port(struct imp *im, const struct srvtls *t)
@@ -166,16 +182,14 @@ static int apply_port(struct imp *im, const struct srvtls *t)
 	if (r->kind == RECIPE_HTTP) {
 		if (!http_conn(im))
 			return -1;
-		if (!r->conn->port && !(r->conn->addrlen && net_port_of(&r->conn->addr)))
-			r->conn->port = t->port;
+		take_port(r->conn, t->port);
 		return 0;
 	}
 	if (first_connect(im) == -1)
 		return -1;
 	for (i = 0; i < r->nsteps; i++)
-		if (r->steps[i].type == STEP_CONNECT && !r->steps[i].port &&
-		    !(r->steps[i].addrlen && net_port_of(&r->steps[i].addr)))
-			r->steps[i].port = t->port;
+		if (r->steps[i].type == STEP_CONNECT)
+			take_port(&r->steps[i], t->port);
 	return 0;
 }
 
@@ -191,19 +205,14 @@ static int apply_addr(struct imp *im, const struct srvtls *t)
 	if (r->kind == RECIPE_HTTP) {
 		if (!http_conn(im))
 			return -1;
-		if (!r->conn->addrlen) {
-			r->conn->addr = t->addr;
-			r->conn->addrlen = t->addrlen;
-		}
+		take_addr(r->conn, t);
 		return 0;
 	}
 	if (first_connect(im) == -1)
 		return -1;
 	for (i = 0; i < r->nsteps; i++)
-		if (r->steps[i].type == STEP_CONNECT && !r->steps[i].addrlen) {
-			r->steps[i].addr = t->addr;
-			r->steps[i].addrlen = t->addrlen;
-		}
+		if (r->steps[i].type == STEP_CONNECT)
+			take_addr(&r->steps[i], t);
 	return 0;
 }
 
